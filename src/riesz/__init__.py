@@ -1,0 +1,44 @@
+"""riesz: automatic differentiation over NumPy, with derivatives as linear maps.
+
+The public surface is re-exported here; see SPEC.md for the contract.
+"""
+
+from __future__ import annotations
+
+from . import numpy
+from ._core.primitive import Primitive, registry
+from ._core.pytree import (
+    register_dataclass,
+    register_pytree_node,
+    tree_flatten,
+    tree_leaves,
+    tree_map,
+    tree_structure,
+    tree_unflatten,
+)
+from ._core.trace import EscapedTracerError
+from ._interpreters.reverse import SavedValueModifiedError
+from .numpy import stop_gradient
+from .transforms import grad, jvp, value_and_grad, vjp
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "EscapedTracerError",
+    "Primitive",
+    "SavedValueModifiedError",
+    "grad",
+    "jvp",
+    "numpy",
+    "register_dataclass",
+    "register_pytree_node",
+    "registry",
+    "stop_gradient",
+    "tree_flatten",
+    "tree_leaves",
+    "tree_map",
+    "tree_structure",
+    "tree_unflatten",
+    "value_and_grad",
+    "vjp",
+]

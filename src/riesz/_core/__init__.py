@@ -1,0 +1,1 @@
+"""Tracing core: trace levels, tracers, primitives and pytrees (no NumPy here)."""

@@ -1,0 +1,174 @@
+"""Primitives: named operations that carry their implementation and rules.
+
+A primitive declares, in one place, its NumPy implementation `impl`, its JVP
+rule (∂f(x)[u]) and its VJP rule (∂f(x)*[v]). Rules are written with riesz's
+own differentiable operations, so the traces active while a rule runs record
+it too, and derivatives of any order come for free.
+
+Rules come in two forms:
+
+* per argument (most primitives): `jvps[i](t, ans, *args, **params)` is the
+  contribution of argument i's tangent `t` to the output tangent, and
+  `vjps[i](g, ans, *args, **params)` the cotangent of argument i for the output
+  cotangent `g`. Only arguments that carry a derivative are visited, so e.g. the
+  data input of a layer never costs a matmul.
+* joint: `jvp(primals, tangents, ans, **params)` with `None` for symbolic-zero
+  tangents, and `vjp(g, ans, primals, argnums, **params)` returning one
+  cotangent per entry of `argnums`.
+
+A rule may return `None` for a symbolically zero result.
+
+Three kinds keep "zero derivative" and "no derivative" apart:
+``DIFFERENTIABLE``; ``ZERO_DERIVATIVE`` (floor, sign, stop_gradient: the
+derivative exists and is 0, outputs are floats); ``NOT_DIFFERENTIABLE``
+(comparisons, argmax: integer or boolean outputs that have no tangent space).
+Neither of the last two records anything on a trace.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from .trace import bind
+
+__all__ = [
+    "DIFFERENTIABLE",
+    "NOT_DIFFERENTIABLE",
+    "ZERO_DERIVATIVE",
+    "Primitive",
+    "registry",
+]
+
+DIFFERENTIABLE = "differentiable"
+ZERO_DERIVATIVE = "zero derivative"
+NOT_DIFFERENTIABLE = "not differentiable"
+
+_REGISTRY: dict[str, Primitive] = {}
+
+
+class Primitive:
+    """A named operation with an implementation and differentiation rules."""
+
+    __slots__ = (
+        "name", "impl", "kind", "multiple_results", "jvps", "vjps", "jvp", "vjp",
+        "family", "notes",
+    )
+
+    def __init__(
+        self,
+        name: str,
+        impl: Callable[..., Any],
+        *,
+        kind: str = DIFFERENTIABLE,
+        multiple_results: bool = False,
+        family: str = "",
+        notes: str = "",
+    ):
+        if name in _REGISTRY:
+            raise ValueError(f"a primitive named {name!r} is already registered")
+        if kind not in (DIFFERENTIABLE, ZERO_DERIVATIVE, NOT_DIFFERENTIABLE):
+            raise ValueError(f"unknown primitive kind {kind!r}")
+        self.name = name
+        self.impl = impl
+        self.kind = kind
+        self.multiple_results = multiple_results
+        self.family = family
+        self.notes = notes
+        self.jvps: tuple[Callable[..., Any], ...] | None = None
+        self.vjps: tuple[Callable[..., Any], ...] | None = None
+        self.jvp: Callable[..., Any] | None = None
+        self.vjp: Callable[..., Any] | None = None
+        _REGISTRY[name] = self
+
+    def __call__(self, *args: Any, **params: Any) -> Any:
+        return bind(self, *args, **params)
+
+    def __repr__(self) -> str:
+        return f"Primitive({self.name!r}, {self.kind})"
+
+    # -- declaring rules ----------------------------------------------------
+    def def_jvp(self, *rules: Callable[..., Any]) -> Primitive:
+        """Per-argument JVP rules, one per positional argument."""
+        self.jvps = rules
+        return self
+
+    def def_vjp(self, *rules: Callable[..., Any]) -> Primitive:
+        """Per-argument VJP rules, one per positional argument."""
+        self.vjps = rules
+        return self
+
+    def def_joint_jvp(self, rule: Callable[..., Any]) -> Primitive:
+        self.jvp = rule
+        return self
+
+    def def_joint_vjp(self, rule: Callable[..., Any]) -> Primitive:
+        self.vjp = rule
+        return self
+
+    @property
+    def has_rules(self) -> bool:
+        if self.kind != DIFFERENTIABLE:
+            return True
+        return (self.jvps is not None or self.jvp is not None) and (
+            self.vjps is not None or self.vjp is not None
+        )
+
+
+def registry() -> dict[str, Primitive]:
+    """All registered primitives by name (a copy)."""
+    return dict(_REGISTRY)
+
+
+# -- rule families ------------------------------------------------------------
+# Most of NumPy is linear, bilinear, or elementwise with a known derivative;
+# these declare both rules of such a primitive from one description.
+
+
+def linear_unary(prim: Primitive, transpose: Callable[..., Any]) -> Primitive:
+    """`prim` is linear in its one array argument: ∂f(x)[t] = f(t), and
+    ∂f(x)*[g] = transpose(g, x, **params)."""
+
+    def linear_jvp(t: Any, ans: Any, x: Any, **params: Any) -> Any:
+        return bind(prim, t, **params)
+
+    def linear_vjp(g: Any, ans: Any, x: Any, **params: Any) -> Any:
+        return transpose(g, x, **params)
+
+    linear_jvp.__name__ = f"{prim.name}_jvp"
+    linear_vjp.__name__ = f"{prim.name}_vjp"
+    prim.family = prim.family or "linear"
+    return prim.def_jvp(linear_jvp).def_vjp(linear_vjp)
+
+
+def bilinear(
+    prim: Primitive, vjp_lhs: Callable[..., Any], vjp_rhs: Callable[..., Any]
+) -> Primitive:
+    """`prim(x, y)` is bilinear: ∂f[(s, t)] = f(s, y) + f(x, t)."""
+
+    def lhs_jvp(t: Any, ans: Any, x: Any, y: Any, **params: Any) -> Any:
+        return bind(prim, t, y, **params)
+
+    def rhs_jvp(t: Any, ans: Any, x: Any, y: Any, **params: Any) -> Any:
+        return bind(prim, x, t, **params)
+
+    lhs_jvp.__name__ = f"{prim.name}_jvp_lhs"
+    rhs_jvp.__name__ = f"{prim.name}_jvp_rhs"
+    prim.family = prim.family or "bilinear"
+    return prim.def_jvp(lhs_jvp, rhs_jvp).def_vjp(vjp_lhs, vjp_rhs)
+
+
+def elementwise_unary(prim: Primitive, deriv: Callable[[Any, Any], Any]) -> Primitive:
+    """`prim` acts elementwise with derivative `deriv(x, ans)`:
+    ∂f(x)[t] = f'(x) ⊙ t and ∂f(x)*[g] = f'(x) ⊙ g (the Jacobian is diagonal)."""
+
+    def elementwise_jvp(t: Any, ans: Any, x: Any) -> Any:
+        return t * deriv(x, ans)
+
+    def elementwise_vjp(g: Any, ans: Any, x: Any) -> Any:
+        return g * deriv(x, ans)
+
+    elementwise_jvp.__name__ = f"{prim.name}_jvp"
+    elementwise_vjp.__name__ = f"{prim.name}_vjp"
+    prim.family = prim.family or "elementwise"
+    return prim.def_jvp(elementwise_jvp).def_vjp(elementwise_vjp)

@@ -1,0 +1,153 @@
+"""Trace levels, tracers and `bind`: how primitives find their interpreter.
+
+A transformation (jvp, vjp, ...) opens a *trace* one level above the innermost
+one active in this thread (`contextvars`, so threads and async tasks each have
+their own stack). The values it follows are wrapped in tracers pointing to that
+trace. `bind(prim, *args)` hands the primitive to the trace of the argument
+with the highest level; that trace unwraps its own tracers, re-binds the
+primitive on the unwrapped values (so the traces below see it next) and wraps
+the result. A value from a lower level is a constant to a higher trace: this
+ordering is what keeps nested derivatives free of perturbation confusion, e.g.
+`d/dx [x * d/dy (x + y)] = 1` in every nesting of forward and reverse mode.
+
+The core knows nothing about NumPy: array layers give tracers their operators
+and register their array types (see `riesz.numpy`).
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from .primitive import Primitive
+
+__all__ = ["EscapedTracerError", "Trace", "Tracer", "bind", "new_trace", "raw_value"]
+
+_depth: contextvars.ContextVar[int] = contextvars.ContextVar("riesz_depth", default=0)
+
+
+class EscapedTracerError(RuntimeError):
+    """A tracer was used after the transformation that made it had returned."""
+
+
+class Trace:
+    """One active transformation. Subclasses implement `process`."""
+
+    __slots__ = ("level", "active")
+
+    def __init__(self, level: int):
+        self.level = level
+        self.active = True
+
+    def process(self, prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
+        raise NotImplementedError
+
+    def _dead(self) -> EscapedTracerError:
+        return EscapedTracerError(
+            f"a value traced by a {type(self).__name__} (level {self.level}) was used "
+            "after its transformation returned; return it from the function instead "
+            "of storing it outside (e.g. in a global or a closure)"
+        )
+
+
+class Tracer:
+    """A value followed by a trace. `_value` is the value one level down."""
+
+    __slots__ = ("_value", "_trace")
+    # NumPy must not turn tracers into object arrays: binary operators with an
+    # ndarray defer to the tracer's reflected method. Array layers may replace
+    # this with a real dispatcher.
+    __array_ufunc__ = None
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self._value.shape
+
+    @property
+    def dtype(self) -> Any:
+        return self._value.dtype
+
+    @property
+    def ndim(self) -> int:
+        return self._value.ndim
+
+    @property
+    def size(self) -> int:
+        return self._value.size
+
+    def __len__(self) -> int:
+        return len(self._value)
+
+    __hash__ = object.__hash__
+
+    def _concrete_error(self, what: str) -> TypeError:
+        return TypeError(
+            f"{what} of a traced value (shape {self.shape}, dtype {self.dtype}) inside "
+            f"a {type(self._trace).__name__}: the result would lose its derivative. "
+            "Keep computing with arrays, or use riesz.stop_gradient(x) explicitly"
+        )
+
+    def __float__(self) -> float:
+        raise self._concrete_error("float()")
+
+    def __int__(self) -> int:
+        raise self._concrete_error("int()")
+
+    def __complex__(self) -> complex:
+        raise self._concrete_error("complex()")
+
+    def __bool__(self) -> bool:
+        raise self._concrete_error(
+            "bool() (e.g. `if x:`); compare first (`x > 0` gives a plain array) or use"
+            " where(); bool()"
+        )
+
+    def __index__(self) -> int:
+        raise self._concrete_error("using as an index")
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> Any:
+        raise self._concrete_error("conversion to a NumPy array (np.asarray)")
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(level={self._trace.level}, {raw_value(self)!r})"
+
+
+def raw_value(x: Any) -> Any:
+    """Strip every level of tracing (the primal value, derivatives dropped)."""
+    while isinstance(x, Tracer):
+        x = x._value
+    return x
+
+
+T = TypeVar("T", bound=Trace)
+
+
+@contextmanager
+def new_trace(cls: type[T]) -> Iterator[T]:
+    """Open a trace of type `cls` one level above the current innermost one."""
+    level = _depth.get() + 1
+    token = _depth.set(level)
+    trace = cls(level)
+    try:
+        yield trace
+    finally:
+        trace.active = False
+        _depth.reset(token)
+
+
+def bind(prim: Primitive, *args: Any, **params: Any) -> Any:
+    """Apply `prim` to `args`, interpreted by the highest trace among them."""
+    top = None
+    for a in args:
+        if isinstance(a, Tracer):
+            t = a._trace
+            if top is None or t.level > top.level:
+                top = t
+            elif t is not top and t.level == top.level:
+                raise (t if not t.active else top)._dead()
+    if top is None:
+        return prim.impl(*args, **params)
+    return top.process(prim, args, params)

@@ -1,0 +1,1 @@
+"""One module per transformation: forward (JVP) and reverse (VJP) mode."""

@@ -1,0 +1,133 @@
+"""Indexing `x[index]` and its transpose, the scatter-add.
+
+The cotangent of `x[index]` is sparse: it is kept as a list of
+(index, values) pairs and accumulated without touching a dense array, so a
+loop `sum(x[i] for i in range(n))` costs one dense allocation in the backward
+pass, not n.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .._core.primitive import Primitive
+from .._core.trace import Tracer, bind
+from .._core.trace import raw_value as _raw
+from .._interpreters.reverse import LazyCotangent
+from ._util import unbroadcast
+
+
+def normalize_index(index: Any) -> Any:
+    """Make an index safe to save: untraced, and private copies of arrays
+    (so later in-place changes of the caller's index arrays cannot leak in)."""
+    if not isinstance(index, tuple):
+        index = (index,)
+    out = []
+    for i in index:
+        if isinstance(i, Tracer):
+            i = _raw(i)
+        if isinstance(i, (list, np.ndarray)):
+            i = np.array(i)
+            if i.dtype.kind not in "iub":
+                raise IndexError(
+                    f"arrays used as indices must be of integer or boolean type, got {i.dtype}"
+                )
+        out.append(i)
+    return tuple(out)
+
+
+def _is_basic(index: tuple[Any, ...]) -> bool:
+    return all(isinstance(i, (int, np.integer, slice)) or i is None or i is Ellipsis for i in index)
+
+
+def _getitem_impl(x: Any, index: tuple[Any, ...]) -> Any:
+    return x[index]
+
+
+getitem_p = Primitive("getitem", _getitem_impl, family="linear")
+
+
+def _getitem_jvp(t: Any, ans: Any, x: Any, index: tuple[Any, ...]) -> Any:
+    return bind(getitem_p, t, index=index)
+
+
+def _getitem_vjp(g: Any, ans: Any, x: Any, index: tuple[Any, ...]) -> Any:
+    return SparseCotangent(x.shape, x.dtype, [(index, g)])
+
+
+getitem_p.def_jvp(_getitem_jvp).def_vjp(_getitem_vjp)
+
+
+def _scatter_add_impl(x: Any, v: Any, index: tuple[Any, ...]) -> Any:
+    out = np.array(x, dtype=np.result_type(x, v), copy=True)
+    if _is_basic(index):
+        out[index] += v
+    else:
+        np.add.at(out, index, v)
+    return out
+
+
+scatter_add_p = Primitive(
+    "scatter_add", _scatter_add_impl, family="linear",
+    notes="x with v added at index (repeated indices accumulate); the transpose of getitem",
+)
+
+
+def _scatter_add_jvp_x(t: Any, ans: Any, x: Any, v: Any, index: tuple[Any, ...]) -> Any:
+    return t
+
+
+def _scatter_add_jvp_v(t: Any, ans: Any, x: Any, v: Any, index: tuple[Any, ...]) -> Any:
+    return bind(scatter_add_p, np.zeros(x.shape, t.dtype), t, index=index)
+
+
+def _scatter_add_vjp_x(g: Any, ans: Any, x: Any, v: Any, index: tuple[Any, ...]) -> Any:
+    return unbroadcast(g, x.shape, x.dtype)
+
+
+def _scatter_add_vjp_v(g: Any, ans: Any, x: Any, v: Any, index: tuple[Any, ...]) -> Any:
+    return unbroadcast(bind(getitem_p, g, index=index), np.shape(_raw(v)), _raw(v).dtype)
+
+
+scatter_add_p.def_jvp(_scatter_add_jvp_x, _scatter_add_jvp_v)
+scatter_add_p.def_vjp(_scatter_add_vjp_x, _scatter_add_vjp_v)
+
+
+class SparseCotangent(LazyCotangent):
+    """A cotangent of shape `shape` that is zero except for values at indices."""
+
+    __slots__ = ("shape", "dtype", "entries")
+
+    def __init__(self, shape: tuple[int, ...], dtype: Any, entries: list[tuple[Any, Any]]):
+        self.shape = shape
+        self.dtype = dtype
+        self.entries = entries
+
+    def __add__(self, other: Any) -> Any:
+        if isinstance(other, SparseCotangent):
+            # Slots own their sparse cotangent (rules only ever see dense ones),
+            # so accumulating in place is safe and keeps a loop linear.
+            self.entries.extend(other.entries)
+            return self
+        return self._scatter(other)
+
+    __radd__ = __add__
+
+    def materialize(self) -> Any:
+        return self._scatter(None)
+
+    def _scatter(self, base: Any) -> Any:
+        if all(not isinstance(v, Tracer) for _, v in self.entries) and not isinstance(base, Tracer):
+            out = np.zeros(self.shape, self.dtype) if base is None else np.array(base, copy=True)
+            for index, v in self.entries:
+                if _is_basic(index):
+                    out[index] += v
+                else:
+                    np.add.at(out, index, v)
+            return out
+        out = np.zeros(self.shape, self.dtype) if base is None else base
+        for index, v in self.entries:
+            out = bind(scatter_add_p, out, v, index=index)
+        return out

@@ -1,0 +1,271 @@
+"""The user-facing transformations: jvp, vjp, grad, value_and_grad.
+
+Each flattens its pytree arguments at the boundary, opens a trace one level
+above the current one, runs the function on tracers, and unwraps the result.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from ._core.pytree import tree_flatten, tree_unflatten
+from ._core.trace import Tracer, new_trace
+from ._interpreters.forward import JVPTrace
+from ._interpreters.reverse import LazyCotangent, VJPTrace, VJPTracer, backward
+
+__all__ = ["grad", "jvp", "value_and_grad", "vjp"]
+
+
+# -- argument checking ---------------------------------------------------------------
+
+
+def _arg_name(f: Callable[..., Any], i: int) -> str:
+    try:
+        params = list(inspect.signature(f).parameters.values())
+    except (TypeError, ValueError):
+        return f"argument {i}"
+    if i < len(params) and params[i].kind in (
+        inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD
+    ):
+        return f"argument {i} ({params[i].name!r})"
+    return f"argument {i}"
+
+
+def _leaf_paths(args: Sequence[Any], f: Callable[..., Any], positions: Sequence[int]) -> list[str]:
+    """Human names for the leaves of `args` (at `positions` in f's signature)."""
+    names = []
+    for i, a in zip(positions, args):
+        n = len(tree_flatten(a)[0])
+        base = _arg_name(f, i)
+        names.extend([base] if n == 1 and not isinstance(a, (list, tuple, dict)) else
+                     [f"{base}, leaf {j}" for j in range(n)])
+    return names
+
+
+def _as_input(x: Any) -> Any:
+    """A differentiable input as an array (Python floats become float64 arrays)."""
+    if isinstance(x, Tracer):
+        return x
+    if isinstance(x, (bool, np.bool_)) or not hasattr(x, "dtype"):
+        return np.asarray(x)
+    return x
+
+
+def _check_inputs(who: str, f: Callable[..., Any], args: Sequence[Any], leaves: list[Any],
+                  positions: Sequence[int] | None = None) -> None:
+    for k, x in enumerate(leaves):
+        kind = np.dtype(x.dtype).kind
+        if kind != "f":
+            name = _leaf_paths(args, f, positions or range(len(args)))[k]
+            what = {"i": "integer", "u": "integer", "b": "boolean", "c": "complex"}.get(kind, "a non-float")
+            raise TypeError(
+                f"{who}: {name} has {what} dtype {x.dtype}; riesz differentiates "
+                "with respect to real floating-point inputs only. Pass a float array "
+                "(e.g. x.astype(float)), or close over the argument if it is not "
+                "meant to be differentiated"
+            )
+
+
+def _zeros_like(x: Any) -> np.ndarray:
+    return np.zeros(np.shape(x) if not isinstance(x, Tracer) else x.shape,
+                    x.dtype if hasattr(x, "dtype") else np.float64)
+
+
+def _as_cotangent(c: Any, like: Any, what: str) -> Any:
+    if isinstance(c, LazyCotangent):
+        c = c.materialize()
+    if not isinstance(c, Tracer):
+        c = np.asarray(c, dtype=like.dtype)
+    if c.shape != like.shape:
+        raise ValueError(f"{what} has shape {c.shape}, expected {like.shape}")
+    return c
+
+
+# -- forward mode -------------------------------------------------------------------
+
+
+def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) -> tuple[Any, Any]:
+    """Forward mode: `(f(*primals), ∂f(primals)[tangents])`.
+
+    `primals` and `tangents` are tuples (or lists) with one entry per argument
+    of `f`, pytrees of the same structure and shapes."""
+    if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
+        raise TypeError(
+            "jvp: primals and tangents must be tuples (or lists) of arguments, got "
+            f"{type(primals).__name__} and {type(tangents).__name__}; write jvp(f, (x,), (u,))"
+        )
+    leaves, in_def = tree_flatten(tuple(primals))
+    t_leaves, t_def = tree_flatten(tuple(tangents))
+    if t_def != in_def:
+        raise ValueError(f"jvp: tangents have structure {t_def}, primals have {in_def}")
+    leaves = [_as_input(x) for x in leaves]
+    _check_inputs("jvp", f, primals, leaves)
+    t_leaves = [_as_cotangent(t, x, f"jvp: tangent {k}") for k, (t, x) in enumerate(zip(t_leaves, leaves))]
+    with new_trace(JVPTrace) as trace:
+        ins = [trace.new_input(x, t) for x, t in zip(leaves, t_leaves)]
+        out = f(*tree_unflatten(in_def, ins))
+        out_leaves, out_def = tree_flatten(out)
+        primal_out = [trace.primal_of(o) for o in out_leaves]
+        tangent_out = [trace.tangent_of(o) for o in out_leaves]
+    tangent_out = [_zeros_like(p) if t is None else t for p, t in zip(primal_out, tangent_out)]
+    return tree_unflatten(out_def, primal_out), tree_unflatten(out_def, tangent_out)
+
+
+# -- reverse mode ---------------------------------------------------------------------
+
+
+def _split_aux(out: Any, who: str) -> tuple[Any, Any]:
+    if not (isinstance(out, (tuple, list)) and len(out) == 2):
+        raise TypeError(f"{who} with has_aux=True expects f to return a pair (output, aux)")
+    return out[0], out[1]
+
+
+def _strip(x: Any, trace: VJPTrace) -> Any:
+    return x._value if type(x) is VJPTracer and x._trace is trace else x
+
+
+class _Recorded:
+    """The outcome of running `f` under a VJP trace."""
+
+    __slots__ = ("trace", "in_def", "in_leaves", "in_ids", "out", "out_def", "out_leaves",
+                 "out_ids", "aux")
+
+    def __init__(self, f: Callable[..., Any], args: Sequence[Any], who: str, has_aux: bool,
+                 user_f: Callable[..., Any], positions: Sequence[int] | None = None):
+        leaves, self.in_def = tree_flatten(tuple(args))
+        leaves = [_as_input(x) for x in leaves]
+        _check_inputs(who, user_f, args, leaves, positions)
+        self.in_leaves = leaves
+        with new_trace(VJPTrace) as trace:
+            ins = [trace.new_input(x) for x in leaves]
+            out = f(*tree_unflatten(self.in_def, ins))
+            aux = None
+            if has_aux:
+                out, aux = _split_aux(out, who)
+            out_leaves, self.out_def = tree_flatten(out)
+        self.trace = trace
+        self.in_ids = [t._idx for t in ins]
+        self.out_ids = [o._idx if type(o) is VJPTracer and o._trace is trace else None
+                        for o in out_leaves]
+        self.out_leaves = [_strip(o, trace) for o in out_leaves]
+        for o in self.out_leaves:
+            trace.guard(o)
+        self.out = tree_unflatten(self.out_def, self.out_leaves)
+        if has_aux:
+            aux_leaves, aux_def = tree_flatten(aux, strict=False)
+            aux_leaves = [_strip(a, trace) for a in aux_leaves]
+            for a in aux_leaves:
+                trace.guard(a)
+            aux = tree_unflatten(aux_def, aux_leaves)
+        self.aux = aux
+
+    def pullback(self, ct_leaves: list[Any], release: bool) -> list[Any]:
+        """∂f(x)*[ct] as a list of input cotangent leaves."""
+        self.trace.check_saved()
+        seeds: dict[int, Any] = {}
+        for i, c in zip(self.out_ids, ct_leaves):
+            if i is not None:
+                seeds[i] = seeds[i] + c if i in seeds else c
+        cts = backward(self.trace.tape, seeds, release) if seeds else None
+        result = []
+        for i, x in zip(self.in_ids, self.in_leaves):
+            c = None if cts is None else cts[i]
+            result.append(_zeros_like(x) if c is None else _as_cotangent(c, x, "cotangent"))
+        return result
+
+
+def vjp(f: Callable[..., Any], *primals: Any, has_aux: bool = False) -> tuple[Any, ...]:
+    """Reverse mode: `(f(*primals), vjp_fn)` where `vjp_fn(v)` is ∂f(primals)*[v],
+    a tuple with one cotangent per primal. With `has_aux`, `f` returns
+    `(out, aux)` and vjp returns `(out, vjp_fn, aux)`.
+
+    `vjp_fn` may be called any number of times (it keeps the recorded tape)."""
+    rec = _Recorded(f, primals, "vjp", has_aux, f)
+
+    def vjp_fn(cotangent: Any) -> tuple[Any, ...]:
+        ct_leaves, ct_def = tree_flatten(cotangent)
+        if ct_def != rec.out_def:
+            raise ValueError(
+                f"vjp_fn: cotangent has structure {ct_def}, the output has {rec.out_def}"
+            )
+        ct_leaves = [_as_cotangent(c, o, f"vjp_fn: cotangent leaf {k}")
+                     for k, (c, o) in enumerate(zip(ct_leaves, rec.out_leaves))]
+        return tree_unflatten(rec.in_def, rec.pullback(ct_leaves, release=False))
+
+    vjp_fn.__name__ = f"vjp_of_{getattr(f, '__name__', 'f')}"
+    if has_aux:
+        return rec.out, vjp_fn, rec.aux
+    return rec.out, vjp_fn
+
+
+def _argnums_tuple(argnums: int | Sequence[int], nargs: int, who: str) -> tuple[int, ...]:
+    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+    for a in nums:
+        if not isinstance(a, int) or not -nargs <= a < nargs:
+            raise ValueError(f"{who}: argnums {argnums!r} out of range for {nargs} positional arguments")
+    return tuple(a % nargs for a in nums)
+
+
+def value_and_grad(
+    f: Callable[..., Any],
+    argnums: int | Sequence[int] = 0,
+    has_aux: bool = False,
+) -> Callable[..., Any]:
+    """Return a function computing `(f(*args), ∇f(*args))` in one pass.
+
+    `f` must return a real scalar. With a tuple `argnums` the gradient is a
+    tuple; with `has_aux` the value is `(value, aux)`."""
+
+    def value_and_grad_f(*args: Any, **kwargs: Any) -> Any:
+        nums = _argnums_tuple(argnums, len(args), "value_and_grad")
+
+        def f_of_diff(*diff: Any) -> Any:
+            full = list(args)
+            for k, v in zip(nums, diff):
+                full[k] = v
+            return f(*full, **kwargs)
+
+        rec = _Recorded(f_of_diff, [args[k] for k in nums], "grad", has_aux, f, nums)
+        out = rec.out
+        if len(rec.out_leaves) != 1 or np.shape(out) != () or (
+            np.dtype(getattr(out, "dtype", np.float64)).kind not in "f"
+        ):
+            raise TypeError(
+                "grad requires f to return a real floating-point scalar, got "
+                f"{_describe(out)}. For non-scalar outputs use riesz.jacrev or riesz.vjp"
+            )
+        ct = np.ones((), dtype=getattr(out, "dtype", np.float64))
+        g = tree_unflatten(rec.in_def, rec.pullback([ct], release=True))
+        g = g[0] if isinstance(argnums, int) else g
+        return ((out, rec.aux), g) if has_aux else (out, g)
+
+    value_and_grad_f.__name__ = f"value_and_grad_of_{getattr(f, '__name__', 'f')}"
+    return value_and_grad_f
+
+
+def grad(
+    f: Callable[..., Any],
+    argnums: int | Sequence[int] = 0,
+    has_aux: bool = False,
+) -> Callable[..., Any]:
+    """Return a function computing the gradient of the scalar function `f`
+    with respect to the arguments `argnums` (with `has_aux`: `(grad, aux)`)."""
+    vg = value_and_grad(f, argnums, has_aux)
+
+    def grad_f(*args: Any, **kwargs: Any) -> Any:
+        value, g = vg(*args, **kwargs)
+        return (g, value[1]) if has_aux else g
+
+    grad_f.__name__ = f"grad_of_{getattr(f, '__name__', 'f')}"
+    return grad_f
+
+
+def _describe(x: Any) -> str:
+    if isinstance(x, (tuple, list, dict)):
+        return f"a {type(x).__name__}"
+    dtype = getattr(x, "dtype", type(x).__name__)
+    return f"a value of shape {np.shape(x) if not isinstance(x, Tracer) else x.shape} and dtype {dtype}"
