@@ -19,12 +19,15 @@ from ._core.pytree import (
 from ._core.trace import EscapedTracerError
 from ._interpreters.reverse import SavedValueModifiedError
 from .numpy import stop_gradient
+from .checks import GradientCheckError, check_grads
 from .transforms import grad, jvp, value_and_grad, vjp
 
 __version__ = "0.1.0"
 
 __all__ = [
     "EscapedTracerError",
+    "GradientCheckError",
+    "check_grads",
     "Primitive",
     "SavedValueModifiedError",
     "grad",

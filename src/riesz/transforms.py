@@ -15,7 +15,7 @@ import numpy as np
 from ._core.pytree import tree_flatten, tree_unflatten
 from ._core.trace import Tracer, new_trace
 from ._interpreters.forward import JVPTrace
-from ._interpreters.reverse import LazyCotangent, VJPTrace, VJPTracer, backward
+from ._interpreters.reverse import LazyCotangent, VJPTrace, VJPTracer, backward, forward_sweep
 
 __all__ = ["grad", "jvp", "value_and_grad", "vjp"]
 
@@ -178,6 +178,50 @@ class _Recorded:
         return result
 
 
+    def pushforward(self, t_leaves: list[Any]) -> list[Any]:
+        """∂f(x)[t] as a list of output tangent leaves, from the recorded tape."""
+        self.trace.check_saved()
+        tans = forward_sweep(self.trace.tape, dict(zip(self.in_ids, t_leaves)))
+        return [
+            _zeros_like(o) if i is None or tans[i] is None else tans[i]
+            for i, o in zip(self.out_ids, self.out_leaves)
+        ]
+
+
+def linearize_parts(
+    f: Callable[..., Any], *primals: Any
+) -> tuple[Any, Callable[..., Any], Callable[..., Any]]:
+    """Evaluate `f` once; return `(out, jvp_fn, vjp_fn)` where
+    `jvp_fn(*tangents)` is ∂f(primals)[tangents] (one tangent per primal) and
+    `vjp_fn(ct)` is ∂f(primals)*[ct] (a tuple, one cotangent per primal).
+    Both replay the recorded tape; neither re-runs `f`."""
+    rec = _Recorded(f, primals, "linearize", False, f)
+
+    def jvp_fn(*tangents: Any) -> Any:
+        t_leaves, t_def = tree_flatten(tuple(tangents))
+        if t_def != rec.in_def:
+            raise ValueError(f"linearized map: tangent has structure {t_def}, expected {rec.in_def}")
+        t_leaves = [_as_cotangent(t, x, f"tangent leaf {k}")
+                    for k, (t, x) in enumerate(zip(t_leaves, rec.in_leaves))]
+        return tree_unflatten(rec.out_def, rec.pushforward(t_leaves))
+
+    def vjp_fn(cotangent: Any) -> tuple[Any, ...]:
+        return _pull(rec, cotangent)
+
+    return rec.out, jvp_fn, vjp_fn
+
+
+def _pull(rec: _Recorded, cotangent: Any) -> Any:
+    ct_leaves, ct_def = tree_flatten(cotangent)
+    if ct_def != rec.out_def:
+        raise ValueError(
+            f"vjp_fn: cotangent has structure {ct_def}, the output has {rec.out_def}"
+        )
+    ct_leaves = [_as_cotangent(c, o, f"vjp_fn: cotangent leaf {k}")
+                 for k, (c, o) in enumerate(zip(ct_leaves, rec.out_leaves))]
+    return tree_unflatten(rec.in_def, rec.pullback(ct_leaves, release=False))
+
+
 def vjp(f: Callable[..., Any], *primals: Any, has_aux: bool = False) -> tuple[Any, ...]:
     """Reverse mode: `(f(*primals), vjp_fn)` where `vjp_fn(v)` is ∂f(primals)*[v],
     a tuple with one cotangent per primal. With `has_aux`, `f` returns
@@ -187,14 +231,7 @@ def vjp(f: Callable[..., Any], *primals: Any, has_aux: bool = False) -> tuple[An
     rec = _Recorded(f, primals, "vjp", has_aux, f)
 
     def vjp_fn(cotangent: Any) -> tuple[Any, ...]:
-        ct_leaves, ct_def = tree_flatten(cotangent)
-        if ct_def != rec.out_def:
-            raise ValueError(
-                f"vjp_fn: cotangent has structure {ct_def}, the output has {rec.out_def}"
-            )
-        ct_leaves = [_as_cotangent(c, o, f"vjp_fn: cotangent leaf {k}")
-                     for k, (c, o) in enumerate(zip(ct_leaves, rec.out_leaves))]
-        return tree_unflatten(rec.in_def, rec.pullback(ct_leaves, release=False))
+        return _pull(rec, cotangent)
 
     vjp_fn.__name__ = f"vjp_of_{getattr(f, '__name__', 'f')}"
     if has_aux:

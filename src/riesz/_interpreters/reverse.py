@@ -25,7 +25,10 @@ import numpy as np
 from .._core.primitive import DIFFERENTIABLE, Primitive
 from .._core.trace import Trace, Tracer, bind
 
-__all__ = ["LazyCotangent", "SavedValueModifiedError", "VJPTrace", "VJPTracer", "backward"]
+__all__ = [
+    "LazyCotangent", "SavedValueModifiedError", "VJPTrace", "VJPTracer", "backward",
+    "forward_sweep",
+]
 
 _ndarray = np.ndarray
 
@@ -188,3 +191,41 @@ def backward(tape: list[Any], seeds: dict[int, Any], release: bool) -> list[Any]
                 if c is not None:
                     cts[p] = _accumulate(cts[p], c)
     return cts
+
+
+def forward_sweep(tape: list[Any], seeds: dict[int, Any]) -> list[Any]:
+    """Push the tangents `seeds` (node id -> tangent) forward along `tape`.
+
+    This applies the linear part ∂f(x)[u] that the tape recorded, using the
+    JVP rules on the saved values: no primal operation is evaluated again.
+    Returns the tangent of every node (None for symbolic zeros).
+    """
+    tans: list[Any] = [None] * len(tape)
+    for i, t in seeds.items():
+        tans[i] = t
+    for i, node in enumerate(tape):
+        if node is None:
+            continue
+        prim, parents, argnums, ans, vals, params = node
+        if prim is _SELECT:
+            t = tans[parents]
+            tans[i] = None if t is None else t[argnums]
+            continue
+        rules = prim.jvps
+        if rules is not None and not prim.multiple_results:
+            t_out = None
+            for p, k in zip(parents, argnums):
+                t = tans[p]
+                if t is not None:
+                    c = rules[k](t, ans, *vals, **params)
+                    if c is not None:
+                        t_out = c if t_out is None else t_out + c
+        else:
+            tangents: list[Any] = [None] * len(vals)
+            for p, k in zip(parents, argnums):
+                tangents[k] = tans[p]
+            if all(t is None for t in tangents):
+                continue
+            t_out = prim.jvp(vals, tangents, ans, **params)
+        tans[i] = t_out
+    return tans

@@ -1,0 +1,149 @@
+"""`check_grads`: derivatives checked against finite differences and adjoints.
+
+For a function f and random directions u (input) and v (output):
+
+* JVP: ∂f(x)[u] against the central difference (f(x + εu) - f(x - εu)) / 2ε;
+* VJP: the adjoint identity ⟨v, ∂f(x)[u]⟩ = ⟨∂f(x)*[v], u⟩, with ∂f(x)[u] taken
+  from finite differences (and, when forward mode is checked too, also from the
+  JVP, to tight tolerance: this is the dot-product test of the two rules);
+* order k > 1: the same checks applied to the functions (x, u) ↦ ∂f(x)[u] and
+  (x, v) ↦ ∂f(x)*[v], recursively, so "JVP of VJP of f" is exercised.
+
+A failure raises `GradientCheckError` naming the composition that failed and
+the worst offending entry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from ._core.pytree import tree_flatten, tree_unflatten
+from .transforms import jvp, vjp
+
+__all__ = ["GradientCheckError", "check_grads"]
+
+
+class GradientCheckError(AssertionError):
+    """A derivative disagreed with its finite-difference or adjoint reference."""
+
+
+def _float_leaves(tree: Any) -> list[np.ndarray]:
+    return [np.asarray(x) for x in tree_flatten(tree)[0]]
+
+
+def _random_like(tree: Any, rng: np.random.Generator) -> Any:
+    leaves, treedef = tree_flatten(tree)
+    out = [rng.standard_normal(np.shape(x)).astype(np.result_type(x)) for x in leaves]
+    return tree_unflatten(treedef, out)
+
+
+def _axpy(a: float, x: Any, y: Any) -> Any:
+    """y + a x leafwise."""
+    xl, d = tree_flatten(x)
+    yl = tree_flatten(y)[0]
+    return tree_unflatten(d, [np.asarray(b) + a * np.asarray(c) for c, b in zip(xl, yl)])
+
+
+def _inner(x: Any, y: Any) -> float:
+    return float(sum(np.vdot(np.asarray(a, np.float64), np.asarray(b, np.float64))
+                     for a, b in zip(_float_leaves(x), _float_leaves(y))))
+
+
+def _defaults(args: Any) -> tuple[float, float, float]:
+    dtypes = [np.result_type(x) for x in tree_flatten(args)[0]]
+    if any(d == np.float32 for d in dtypes):
+        return 1e-2, 2e-2, 2e-2
+    return 1e-6, 1e-5, 1e-6
+
+
+def _unit_roundoff(tree: Any) -> float:
+    dtypes = [np.result_type(x) for x in tree_flatten(tree)[0]]
+    return max((float(np.finfo(d).eps) for d in dtypes if d.kind == "f"), default=0.0)
+
+
+def _compare(label: str, got: Any, want: Any, rtol: float, atol: float) -> None:
+    for k, (g, w) in enumerate(zip(_float_leaves(got), _float_leaves(want), strict=True)):
+        if g.shape != w.shape:
+            raise GradientCheckError(f"{label}: output leaf {k} has shape {g.shape}, expected {w.shape}")
+        if g.size == 0:
+            continue
+        g64, w64 = g.astype(np.float64), w.astype(np.float64)
+        err = np.abs(g64 - w64) - (atol + rtol * np.abs(w64))
+        worst = np.unravel_index(np.argmax(err), err.shape) if err.ndim else ()
+        if not np.all(np.isfinite(g64)) or err[worst] > 0:
+            where = f" at index {tuple(int(i) for i in worst)}" if worst else ""
+            raise GradientCheckError(
+                f"{label}: leaf {k}{where}: got {g64[worst]!r}, expected {w64[worst]!r} "
+                f"(|diff| {abs(g64[worst] - w64[worst]):.3g}, rtol {rtol}, atol {atol})"
+            )
+
+
+def check_grads(
+    f: Callable[..., Any],
+    args: Sequence[Any],
+    order: int = 2,
+    modes: Sequence[str] = ("fwd", "rev"),
+    *,
+    eps: float | None = None,
+    rtol: float | None = None,
+    atol: float | None = None,
+    seed: int = 0,
+) -> None:
+    """Check the derivatives of `f` at `args` (a tuple of arguments) up to
+    `order`, in the given `modes` ("fwd", "rev"); raise `GradientCheckError`."""
+    if not isinstance(args, (tuple, list)):
+        raise TypeError("check_grads: args must be a tuple of arguments, e.g. (x,)")
+    bad = set(modes) - {"fwd", "rev"}
+    if bad or not modes:
+        raise ValueError(f"check_grads: modes must be a subset of ('fwd', 'rev'), got {modes!r}")
+    d_eps, d_rtol, d_atol = _defaults(args)
+    _check(f, tuple(args), order, tuple(modes), "f", np.random.default_rng(seed),
+           eps or d_eps, rtol or d_rtol, atol or d_atol)
+
+
+def _check(f: Callable[..., Any], args: tuple[Any, ...], order: int, modes: tuple[str, ...],
+           label: str, rng: np.random.Generator, eps: float, rtol: float, atol: float) -> None:
+    u = _random_like(args, rng)
+    fd = _axpy(-1.0, f(*_axpy(-eps, u, args)), f(*_axpy(eps, u, args)))
+    fd = tree_unflatten(tree_flatten(fd)[1], [x / (2 * eps) for x in _float_leaves(fd)])
+    tangent_out = None
+    if "fwd" in modes:
+        _, tangent_out = jvp(f, args, u)
+        _compare(f"JVP of {label}", tangent_out, fd, rtol, atol)
+    if "rev" in modes:
+        out, vjp_fn = vjp(f, *args)
+        v = _random_like(out, rng)
+        ct = vjp_fn(v)
+        lhs, rhs = _inner(v, fd), _inner(ct, u)
+        scale = np.sqrt(_inner(v, v) * _inner(fd, fd)) + np.sqrt(_inner(ct, ct) * _inner(u, u))
+        if abs(lhs - rhs) > atol + rtol * scale:
+            raise GradientCheckError(
+                f"VJP of {label}: adjoint identity fails against finite differences: "
+                f"<v, J u> = {lhs!r} but <J* v, u> = {rhs!r}"
+            )
+        if tangent_out is not None:
+            lhs = _inner(v, tangent_out)
+            unit = max(_unit_roundoff(args), _unit_roundoff(out))
+            if abs(lhs - rhs) > 1e3 * unit * (scale + 1):
+                raise GradientCheckError(
+                    f"VJP of {label}: adjoint identity <v, JVP(u)> = {lhs!r} differs from "
+                    f"<VJP(v), u> = {rhs!r}"
+                )
+    if order > 1:
+        n = len(args)
+        if "fwd" in modes:
+            def jvp_of_f(*xs: Any) -> Any:
+                return jvp(f, xs[:n], xs[n:])[1]
+
+            _check(jvp_of_f, args + u, order - 1, modes, f"JVP of {label}", rng, eps, rtol, atol)
+        if "rev" in modes:
+            out = f(*args)
+            v = _random_like(out, rng)
+
+            def vjp_of_f(*xs: Any) -> Any:
+                return vjp(f, *xs[:n])[1](xs[n])
+
+            _check(vjp_of_f, args + (v,), order - 1, modes, f"VJP of {label}", rng, eps, rtol, atol)
