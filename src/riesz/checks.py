@@ -44,12 +44,13 @@ def _axpy(a: float, x: Any, y: Any) -> Any:
     """y + a x leafwise."""
     xl, d = tree_flatten(x)
     yl = tree_flatten(y)[0]
-    return tree_unflatten(d, [np.asarray(b) + a * np.asarray(c) for c, b in zip(xl, yl)])
+    summed = [np.asarray(b) + a * np.asarray(c) for c, b in zip(xl, yl, strict=True)]
+    return tree_unflatten(d, summed)
 
 
 def _inner(x: Any, y: Any) -> float:
     return float(sum(np.vdot(np.asarray(a, np.float64), np.asarray(b, np.float64))
-                     for a, b in zip(_float_leaves(x), _float_leaves(y))))
+                     for a, b in zip(_float_leaves(x), _float_leaves(y), strict=False)))
 
 
 def _defaults(args: Any) -> tuple[float, float, float]:
@@ -67,7 +68,9 @@ def _unit_roundoff(tree: Any) -> float:
 def _compare(label: str, got: Any, want: Any, rtol: float, atol: float) -> None:
     for k, (g, w) in enumerate(zip(_float_leaves(got), _float_leaves(want), strict=True)):
         if g.shape != w.shape:
-            raise GradientCheckError(f"{label}: output leaf {k} has shape {g.shape}, expected {w.shape}")
+            raise GradientCheckError(
+                f"{label}: output leaf {k} has shape {g.shape}, expected {w.shape}"
+            )
         if g.size == 0:
             continue
         g64, w64 = g.astype(np.float64), w.astype(np.float64)

@@ -38,7 +38,7 @@ def _arg_name(f: Callable[..., Any], i: int) -> str:
 def _leaf_paths(args: Sequence[Any], f: Callable[..., Any], positions: Sequence[int]) -> list[str]:
     """Human names for the leaves of `args` (at `positions` in f's signature)."""
     names = []
-    for i, a in zip(positions, args):
+    for i, a in zip(positions, args, strict=False):
         n = len(tree_flatten(a)[0])
         base = _arg_name(f, i)
         names.extend([base] if n == 1 and not isinstance(a, (list, tuple, dict)) else
@@ -61,7 +61,9 @@ def _check_inputs(who: str, f: Callable[..., Any], args: Sequence[Any], leaves: 
         kind = np.dtype(x.dtype).kind
         if kind != "f":
             name = _leaf_paths(args, f, positions or range(len(args)))[k]
-            what = {"i": "integer", "u": "integer", "b": "boolean", "c": "complex"}.get(kind, "a non-float")
+            what = {"i": "integer", "u": "integer", "b": "boolean", "c": "complex"}.get(
+                kind, "a non-float"
+            )
             raise TypeError(
                 f"{who}: {name} has {what} dtype {x.dtype}; riesz differentiates "
                 "with respect to real floating-point inputs only. Pass a float array "
@@ -104,14 +106,19 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) 
         raise ValueError(f"jvp: tangents have structure {t_def}, primals have {in_def}")
     leaves = [_as_input(x) for x in leaves]
     _check_inputs("jvp", f, primals, leaves)
-    t_leaves = [_as_cotangent(t, x, f"jvp: tangent {k}") for k, (t, x) in enumerate(zip(t_leaves, leaves))]
+    t_leaves = [
+        _as_cotangent(t, x, f"jvp: tangent {k}")
+        for k, (t, x) in enumerate(zip(t_leaves, leaves, strict=True))
+    ]
     with new_trace(JVPTrace) as trace:
-        ins = [trace.new_input(x, t) for x, t in zip(leaves, t_leaves)]
+        ins = [trace.new_input(x, t) for x, t in zip(leaves, t_leaves, strict=False)]
         out = f(*tree_unflatten(in_def, ins))
         out_leaves, out_def = tree_flatten(out)
         primal_out = [trace.primal_of(o) for o in out_leaves]
         tangent_out = [trace.tangent_of(o) for o in out_leaves]
-    tangent_out = [_zeros_like(p) if t is None else t for p, t in zip(primal_out, tangent_out)]
+    tangent_out = [
+        _zeros_like(p) if t is None else t for p, t in zip(primal_out, tangent_out, strict=True)
+    ]
     return tree_unflatten(out_def, primal_out), tree_unflatten(out_def, tangent_out)
 
 
@@ -167,12 +174,12 @@ class _Recorded:
         """∂f(x)*[ct] as a list of input cotangent leaves."""
         self.trace.check_saved()
         seeds: dict[int, Any] = {}
-        for i, c in zip(self.out_ids, ct_leaves):
+        for i, c in zip(self.out_ids, ct_leaves, strict=False):
             if i is not None:
                 seeds[i] = seeds[i] + c if i in seeds else c
         cts = backward(self.trace.tape, seeds, release) if seeds else None
         result = []
-        for i, x in zip(self.in_ids, self.in_leaves):
+        for i, x in zip(self.in_ids, self.in_leaves, strict=False):
             c = None if cts is None else cts[i]
             result.append(_zeros_like(x) if c is None else _as_cotangent(c, x, "cotangent"))
         return result
@@ -181,10 +188,10 @@ class _Recorded:
     def pushforward(self, t_leaves: list[Any]) -> list[Any]:
         """∂f(x)[t] as a list of output tangent leaves, from the recorded tape."""
         self.trace.check_saved()
-        tans = forward_sweep(self.trace.tape, dict(zip(self.in_ids, t_leaves)))
+        tans = forward_sweep(self.trace.tape, dict(zip(self.in_ids, t_leaves, strict=False)))
         return [
             _zeros_like(o) if i is None or tans[i] is None else tans[i]
-            for i, o in zip(self.out_ids, self.out_leaves)
+            for i, o in zip(self.out_ids, self.out_leaves, strict=False)
         ]
 
 
@@ -200,9 +207,11 @@ def linearize_parts(
     def jvp_fn(*tangents: Any) -> Any:
         t_leaves, t_def = tree_flatten(tuple(tangents))
         if t_def != rec.in_def:
-            raise ValueError(f"linearized map: tangent has structure {t_def}, expected {rec.in_def}")
+            raise ValueError(
+                f"linearized map: tangent has structure {t_def}, expected {rec.in_def}"
+            )
         t_leaves = [_as_cotangent(t, x, f"tangent leaf {k}")
-                    for k, (t, x) in enumerate(zip(t_leaves, rec.in_leaves))]
+                    for k, (t, x) in enumerate(zip(t_leaves, rec.in_leaves, strict=False))]
         return tree_unflatten(rec.out_def, rec.pushforward(t_leaves))
 
     def vjp_fn(cotangent: Any) -> tuple[Any, ...]:
@@ -218,7 +227,7 @@ def _pull(rec: _Recorded, cotangent: Any) -> Any:
             f"vjp_fn: cotangent has structure {ct_def}, the output has {rec.out_def}"
         )
     ct_leaves = [_as_cotangent(c, o, f"vjp_fn: cotangent leaf {k}")
-                 for k, (c, o) in enumerate(zip(ct_leaves, rec.out_leaves))]
+                 for k, (c, o) in enumerate(zip(ct_leaves, rec.out_leaves, strict=False))]
     return tree_unflatten(rec.in_def, rec.pullback(ct_leaves, release=False))
 
 
@@ -243,7 +252,9 @@ def _argnums_tuple(argnums: int | Sequence[int], nargs: int, who: str) -> tuple[
     nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
     for a in nums:
         if not isinstance(a, int) or not -nargs <= a < nargs:
-            raise ValueError(f"{who}: argnums {argnums!r} out of range for {nargs} positional arguments")
+            raise ValueError(
+                f"{who}: argnums {argnums!r} out of range for {nargs} positional arguments"
+            )
     return tuple(a % nargs for a in nums)
 
 
@@ -262,7 +273,7 @@ def value_and_grad(
 
         def f_of_diff(*diff: Any) -> Any:
             full = list(args)
-            for k, v in zip(nums, diff):
+            for k, v in zip(nums, diff, strict=False):
                 full[k] = v
             return f(*full, **kwargs)
 
@@ -305,4 +316,5 @@ def _describe(x: Any) -> str:
     if isinstance(x, (tuple, list, dict)):
         return f"a {type(x).__name__}"
     dtype = getattr(x, "dtype", type(x).__name__)
-    return f"a value of shape {np.shape(x) if not isinstance(x, Tracer) else x.shape} and dtype {dtype}"
+    shape = x.shape if isinstance(x, Tracer) else np.shape(x)
+    return f"a value of shape {shape} and dtype {dtype}"

@@ -202,4 +202,4 @@ def tree_map(f: Callable[..., Any], tree: Any, *rest: Any) -> Any:
                 f"tree_map: tree {i + 1} has structure {r_def}, expected {treedef}"
             )
         others.append(r_leaves)
-    return tree_unflatten(treedef, [f(*xs) for xs in zip(leaves, *others)])
+    return tree_unflatten(treedef, [f(*xs) for xs in zip(leaves, *others, strict=False)])

@@ -177,7 +177,7 @@ def backward(tape: list[Any], seeds: dict[int, Any], release: bool) -> list[Any]
             g = g.materialize()
         rules = prim.vjps
         if rules is not None and not prim.multiple_results:
-            for p, k in zip(parents, argnums):
+            for p, k in zip(parents, argnums, strict=False):
                 c = rules[k](g, ans, *vals, **params)
                 if c is not None:
                     old = cts[p]
@@ -214,7 +214,7 @@ def forward_sweep(tape: list[Any], seeds: dict[int, Any]) -> list[Any]:
         rules = prim.jvps
         if rules is not None and not prim.multiple_results:
             t_out = None
-            for p, k in zip(parents, argnums):
+            for p, k in zip(parents, argnums, strict=False):
                 t = tans[p]
                 if t is not None:
                     c = rules[k](t, ans, *vals, **params)
@@ -222,7 +222,7 @@ def forward_sweep(tape: list[Any], seeds: dict[int, Any]) -> list[Any]:
                         t_out = c if t_out is None else t_out + c
         else:
             tangents: list[Any] = [None] * len(vals)
-            for p, k in zip(parents, argnums):
+            for p, k in zip(parents, argnums, strict=False):
                 tangents[k] = tans[p]
             if all(t is None for t in tangents):
                 continue

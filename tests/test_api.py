@@ -1,0 +1,163 @@
+"""Transformations' API: pytrees, argnums, has_aux, and errors on bad input."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import namedtuple
+
+import numpy as np
+import pytest
+
+import riesz
+import riesz.numpy as rnp
+from riesz._core.trace import Tracer
+
+Pair = namedtuple("Pair", ["w", "b"])
+
+
+@riesz.register_dataclass
+@dataclasses.dataclass
+class Layer:
+    w: np.ndarray
+    b: np.ndarray
+
+
+class Opaque:
+    def __init__(self, v):
+        self.v = v
+
+
+def test_tree_roundtrip_and_map() -> None:
+    tree = {"a": [1.0, (2.0, None)], "b": Pair(np.ones(2), 3.0)}
+    leaves, treedef = riesz.tree_flatten(tree)
+    assert len(leaves) == 4
+    back = riesz.tree_unflatten(treedef, leaves)
+    assert back["b"].__class__ is Pair and back["a"][1][1] is None
+    doubled = riesz.tree_map(lambda x: x * 2, tree)
+    assert doubled["a"][0] == 2.0 and np.all(doubled["b"].w == 2.0)
+
+
+def test_grad_of_pytree_arguments() -> None:
+    params = {
+        "layer": Layer(np.array([[1.0, 2.0]]), np.array([0.5])),
+        "scale": Pair(2.0, np.array(1.0)),
+    }
+    x = np.array([0.3, -0.4])
+
+    def loss(p, x):
+        y = p["layer"].w @ x + p["layer"].b
+        return rnp.sum(rnp.tanh(y) * p["scale"].w + p["scale"].b)
+
+    g = riesz.grad(loss)(params, x)
+    assert isinstance(g["layer"], Layer) and isinstance(g["scale"], Pair)
+    y = np.tanh(params["layer"].w @ x + params["layer"].b)
+    dy = 2.0 * (1 - y**2)
+    np.testing.assert_allclose(g["layer"].w, np.outer(dy, x))
+    np.testing.assert_allclose(g["layer"].b, dy)
+    assert g["scale"].w == pytest.approx(float(y.sum()))
+    np.testing.assert_allclose(g["scale"].b, 1.0)
+
+
+def test_register_pytree_node_custom_class() -> None:
+    class Box:
+        def __init__(self, a, b):
+            self.a, self.b = a, b
+
+    riesz.register_pytree_node(Box, lambda x: ((x.a, x.b), None), lambda _, c: Box(*c))
+    g = riesz.grad(lambda bx: rnp.sum(bx.a * bx.b))(Box(np.array([2.0]), np.array([3.0])))
+    assert isinstance(g, Box) and g.a[0] == 3.0 and g.b[0] == 2.0
+
+
+def test_argnums_and_has_aux() -> None:
+    def f(x, y, z):
+        return rnp.sum(x * y * z), {"note": "aux", "y": y * 2}
+
+    x, y, z = np.array(2.0), np.array(3.0), np.array(5.0)
+    (val, aux), g = riesz.value_and_grad(f, argnums=(0, 2), has_aux=True)(x, y, z)
+    assert val == 30.0 and aux["note"] == "aux" and aux["y"] == 6.0
+    assert isinstance(g, tuple) and g[0] == 15.0 and g[1] == 6.0
+    g1, aux = riesz.grad(f, argnums=1, has_aux=True)(x, y, z)
+    assert g1 == 10.0 and not isinstance(aux["y"], Tracer)  # aux values are untraced
+    out, vjp_fn, aux = riesz.vjp(lambda x: (x * 3.0, x), np.array(1.0), has_aux=True)
+    assert vjp_fn(1.0) == (3.0,) and aux == 1.0
+
+
+def test_vjp_returns_tuple_per_primal() -> None:
+    _, vjp_fn = riesz.vjp(lambda x: x * 2.0, np.ones(2))
+    ct = vjp_fn(np.ones(2))
+    assert isinstance(ct, tuple) and len(ct) == 1
+
+
+def test_python_float_input() -> None:
+    assert float(riesz.grad(lambda x: x * x)(3.0)) == 6.0
+
+
+def test_float32_stays_float32() -> None:
+    W = np.ones((3, 2), np.float32)
+    x = np.ones(2, np.float32)
+    val, g = riesz.value_and_grad(lambda W: rnp.sum(rnp.tanh(W @ x) * 0.5))(W)
+    assert val.dtype == np.float32 and g.dtype == np.float32
+
+
+class TestErrors:
+    def test_nonscalar_output(self) -> None:
+        with pytest.raises(TypeError, match=r"shape \(3,\).*jacrev"):
+            riesz.grad(lambda x: x * 2)(np.ones(3))
+
+    def test_integer_input_names_argument(self) -> None:
+        def f(x, count):
+            return rnp.sum(x) * count
+
+        with pytest.raises(TypeError, match=r"argument 1 \('count'\).*integer"):
+            riesz.grad(f, argnums=1)(np.ones(2), 3)
+        with pytest.raises(TypeError, match=r"argument 0 \('x'\).*integer dtype int64"):
+            riesz.grad(f)(np.arange(3), 2)
+
+    def test_boolean_input(self) -> None:
+        with pytest.raises(TypeError, match="boolean"):
+            riesz.grad(lambda m: rnp.sum(m * 1.0))(np.array([True, False]))
+
+    def test_integer_leaf_in_pytree(self) -> None:
+        with pytest.raises(TypeError, match=r"argument 0 \('p'\), leaf 1"):
+            riesz.grad(lambda p: rnp.sum(p[0]))((np.ones(2), np.arange(2)))
+
+    def test_unregistered_type(self) -> None:
+        with pytest.raises(TypeError, match="Opaque.*register_pytree_node"):
+            riesz.grad(lambda o: o.v)(Opaque(1.0))
+
+    def test_float_and_bool_of_tracer(self) -> None:
+        with pytest.raises(TypeError, match="float"):
+            riesz.grad(lambda x: float(x))(1.0)
+        with pytest.raises(TypeError, match="bool"):
+            riesz.grad(lambda x: x if x else -x)(1.0)
+
+    def test_comparison_gives_plain_boolean(self) -> None:
+        g = riesz.grad(lambda x: x * 2.0 if bool(x > 0) else -x)(1.0)
+        assert g == 2.0
+
+    def test_item_assignment(self) -> None:
+        def f(x):
+            x[0] = 1.0
+            return rnp.sum(x)
+
+        with pytest.raises(TypeError, match="immutable"):
+            riesz.grad(f)(np.ones(2))
+
+    def test_jvp_arguments(self) -> None:
+        with pytest.raises(TypeError, match="tuples"):
+            riesz.jvp(rnp.sin, np.ones(2), np.ones(2))
+        with pytest.raises(ValueError, match="shape"):
+            riesz.jvp(rnp.sin, (np.ones(2),), (np.ones(3),))
+
+    def test_cotangent_shape(self) -> None:
+        _, vjp_fn = riesz.vjp(rnp.sin, np.ones(2))
+        with pytest.raises(ValueError, match="shape"):
+            vjp_fn(np.ones(3))
+
+    def test_argnums_out_of_range(self) -> None:
+        with pytest.raises(ValueError, match="argnums"):
+            riesz.grad(lambda x: x, argnums=2)(1.0)
+
+    def test_has_aux_needs_pair(self) -> None:
+        with pytest.raises(TypeError, match="pair"):
+            riesz.grad(lambda x: x * 1.0, has_aux=True)(1.0)
