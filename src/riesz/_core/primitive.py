@@ -45,6 +45,9 @@ ZERO_DERIVATIVE = "zero derivative"
 NOT_DIFFERENTIABLE = "not differentiable"
 
 _REGISTRY: dict[str, Primitive] = {}
+# Primitives by index: tapes store the index, an int, so that a recorded node
+# holds no garbage-collected object and the cyclic GC can skip it.
+BY_INDEX: list[Primitive] = []
 
 
 class Primitive:
@@ -52,7 +55,7 @@ class Primitive:
 
     __slots__ = (
         "name", "impl", "kind", "multiple_results", "jvps", "vjps", "jvp", "vjp",
-        "family", "notes",
+        "family", "notes", "index",
     )
 
     def __init__(
@@ -80,6 +83,8 @@ class Primitive:
         self.jvp: Callable[..., Any] | None = None
         self.vjp: Callable[..., Any] | None = None
         _REGISTRY[name] = self
+        self.index = len(BY_INDEX)
+        BY_INDEX.append(self)
 
     def __call__(self, *args: Any, **params: Any) -> Any:
         return bind(self, *args, **params)

@@ -1,7 +1,9 @@
 """Reverse mode: record a tape while evaluating, then pull cotangents back.
 
 Every primitive applied to a value that depends on the input appends one node
-to the trace's tape: `(prim, parent ids, argnums, ans, args, params)`. Tape order
+to the trace's tape: `(primitive index, parent ids, argnums, ans, args, params)`,
+a tuple of ints, tuples and arrays that Python's cyclic garbage collector stops
+tracking, so long tapes do not slow every collection down. Tape order
 is creation order, which is already a topological order of the DAG, so the
 backward pass is one iterative sweep from the last node to the first
 (∂f(x)*[v]): no recursion, no separate toposort, and a graph of 10^6 nodes is
@@ -22,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from .._core.primitive import DIFFERENTIABLE, Primitive
+from .._core.primitive import BY_INDEX, DIFFERENTIABLE, Primitive
 from .._core.trace import Trace, Tracer, bind
 
 __all__ = [
@@ -60,8 +62,9 @@ class VJPTracer(Tracer):
 
 
 # Tape entries for multi-output primitives: one node for the primitive and one
-# selector node per output, whose cotangents are gathered into a list.
-_SELECT = object()
+# selector node per output (primitive index _SELECT), whose cotangents are
+# gathered into a list.
+_SELECT = -1
 
 
 def _fingerprint(a: np.ndarray) -> int:
@@ -114,7 +117,8 @@ class VJPTrace(Trace):
         else:
             ans = prim.impl(*vals, **params)
         tape = self.tape
-        tape.append((prim, parents, argnums, ans, vals, params))
+        # an empty params dict would keep the node tracked by the GC: store None
+        tape.append((prim.index, tuple(parents), tuple(argnums), ans, tuple(vals), params or None))
         if prim.multiple_results:
             node = len(tape) - 1
             n = len(ans)
@@ -166,8 +170,8 @@ def backward(tape: list[Any], seeds: dict[int, Any], release: bool) -> list[Any]
         cts[i] = None
         if release:
             tape[i] = None
-        prim, parents, argnums, ans, vals, params = node
-        if prim is _SELECT:  # gather the k-th output's cotangent into a list
+        pid, parents, argnums, ans, vals, params = node
+        if pid == _SELECT:  # gather the k-th output's cotangent into a list
             slot = cts[parents]
             if slot is None:
                 slot = cts[parents] = [None] * ans
@@ -175,10 +179,11 @@ def backward(tape: list[Any], seeds: dict[int, Any], release: bool) -> list[Any]
             continue
         if isinstance(g, LazyCotangent):
             g = g.materialize()
+        prim = BY_INDEX[pid]
         rules = prim.vjps
         if rules is not None and not prim.multiple_results:
-            for p, k in zip(parents, argnums, strict=False):
-                c = rules[k](g, ans, *vals, **params)
+            for p, k in zip(parents, argnums, strict=True):
+                c = rules[k](g, ans, *vals) if params is None else rules[k](g, ans, *vals, **params)
                 if c is not None:
                     old = cts[p]
                     cts[p] = c if old is None else _accumulate(old, c)
@@ -187,7 +192,8 @@ def backward(tape: list[Any], seeds: dict[int, Any], release: bool) -> list[Any]
                 raise NotImplementedError(f"primitive {prim.name!r} has no VJP rule")
             if prim.multiple_results:
                 g = [c.materialize() if isinstance(c, LazyCotangent) else c for c in g]
-            for p, c in zip(parents, prim.vjp(g, ans, vals, argnums, **params), strict=True):
+            cts_in = prim.vjp(g, ans, vals, argnums, **(params or {}))
+            for p, c in zip(parents, cts_in, strict=True):
                 if c is not None:
                     cts[p] = _accumulate(cts[p], c)
     return cts
@@ -206,26 +212,32 @@ def forward_sweep(tape: list[Any], seeds: dict[int, Any]) -> list[Any]:
     for i, node in enumerate(tape):
         if node is None:
             continue
-        prim, parents, argnums, ans, vals, params = node
-        if prim is _SELECT:
+        pid, parents, argnums, ans, vals, params = node
+        if pid == _SELECT:
             t = tans[parents]
             tans[i] = None if t is None else t[argnums]
             continue
+        prim = BY_INDEX[pid]
         rules = prim.jvps
         if rules is not None and not prim.multiple_results:
             t_out = None
-            for p, k in zip(parents, argnums, strict=False):
+            for p, k in zip(parents, argnums, strict=True):
                 t = tans[p]
                 if t is not None:
-                    c = rules[k](t, ans, *vals, **params)
+                    c = rules[k](t, ans, *vals, **(params or {}))
                     if c is not None:
                         t_out = c if t_out is None else t_out + c
         else:
             tangents: list[Any] = [None] * len(vals)
-            for p, k in zip(parents, argnums, strict=False):
+            for p, k in zip(parents, argnums, strict=True):
                 tangents[k] = tans[p]
             if all(t is None for t in tangents):
                 continue
-            t_out = prim.jvp(vals, tangents, ans, **params)
+            t_out = prim.jvp(vals, tangents, ans, **(params or {}))
         tans[i] = t_out
     return tans
+
+
+def recorded_primitives(tape: list[Any]) -> set[str]:
+    """Names of the primitives recorded on `tape` (for tests and debugging)."""
+    return {BY_INDEX[node[0]].name for node in tape if node is not None and node[0] != _SELECT}
