@@ -203,3 +203,36 @@ def test_escaped_tracer_raises() -> None:
         riesz.grad(lambda y: rnp.sum(y * leaked[0]))(np.ones(2))
     with pytest.raises(riesz.EscapedTracerError):
         _ = leaked[0] * 2.0
+
+
+def test_multiple_results_primitive() -> None:
+    from riesz._core import primitive as primitive_module
+    from riesz._core.primitive import Primitive
+
+    sincos = Primitive("test_sincos", lambda x: (np.sin(x), np.cos(x)), multiple_results=True)
+
+    def jvp(primals, tangents, ans):
+        (t,) = tangents
+        return (t * ans[1], -t * ans[0])
+
+    def vjp(g, ans, primals, argnums):
+        gs, gc_ = g
+        total = 0.0
+        if gs is not None:
+            total = total + gs * ans[1]
+        if gc_ is not None:
+            total = total - gc_ * ans[0]
+        return [total]
+
+    sincos.def_joint_jvp(jvp).def_joint_vjp(vjp)
+    try:
+        x = np.linspace(0.1, 1.0, 3)
+        riesz.check_grads(lambda x: sincos(x), (x,), order=2)
+        # only one output used: the other output's cotangent is a symbolic zero
+        g = riesz.grad(lambda x: rnp.sum(sincos(x)[1] * 2.0))(x)
+        np.testing.assert_allclose(g, -2 * np.sin(x))
+        # both outputs used, one of them twice
+        g = riesz.grad(lambda x: rnp.sum(sincos(x)[0] + sincos(x)[0] * sincos(x)[1]))(x)
+        np.testing.assert_allclose(g, np.cos(x) + np.cos(2 * x), rtol=1e-12)
+    finally:
+        primitive_module._REGISTRY.pop("test_sincos")
