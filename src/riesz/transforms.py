@@ -72,18 +72,27 @@ def _check_inputs(who: str, f: Callable[..., Any], args: Sequence[Any], leaves: 
             )
 
 
-def _zeros_like(x: Any) -> np.ndarray:
-    return np.zeros(np.shape(x) if not isinstance(x, Tracer) else x.shape,
-                    x.dtype if hasattr(x, "dtype") else np.float64)
+def _zeros_like(x: Any) -> Any:
+    """Zeros shaped like `x`; array types (CuPy, Dask) keep their own kind."""
+    if isinstance(x, Tracer):
+        return np.zeros(x.shape, x.dtype)
+    if hasattr(x, "dtype"):
+        return np.zeros_like(x)
+    return np.zeros(np.shape(x))
 
 
 def _as_cotangent(c: Any, like: Any, what: str) -> Any:
+    """Check a user-supplied tangent or cotangent against the value it goes with."""
     if isinstance(c, LazyCotangent):
         c = c.materialize()
-    if not isinstance(c, Tracer):
+    if not hasattr(c, "shape"):  # Python numbers and lists
         c = np.asarray(c, dtype=like.dtype)
     if c.shape != like.shape:
         raise ValueError(f"{what} has shape {c.shape}, expected {like.shape}")
+    if c.dtype != like.dtype and not isinstance(c, Tracer):
+        if np.dtype(c.dtype).kind not in "fiub":
+            raise TypeError(f"{what} has dtype {c.dtype}, expected {like.dtype}")
+        c = c.astype(like.dtype)
     return c
 
 
