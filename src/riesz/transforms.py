@@ -271,11 +271,15 @@ def value_and_grad(
     f: Callable[..., Any],
     argnums: int | Sequence[int] = 0,
     has_aux: bool = False,
+    space: Any = None,
 ) -> Callable[..., Any]:
     """Return a function computing `(f(*args), ∇f(*args))` in one pass.
 
     `f` must return a real scalar. With a tuple `argnums` the gradient is a
-    tuple; with `has_aux` the value is `(value, aux)`."""
+    tuple; with `has_aux` the value is `(value, aux)`. With `space` (a
+    `riesz.spaces.Space`, or one per argnum, None meaning Euclidean) the
+    gradient is the Riesz representer S.riesz(∂f(x)*[1]) under that space's
+    inner product, e.g. W⁻¹ ∂f(x)*[1] for ⟨x, y⟩ = xᵀ W y."""
 
     def value_and_grad_f(*args: Any, **kwargs: Any) -> Any:
         nums = _argnums_tuple(argnums, len(args), "value_and_grad")
@@ -297,6 +301,10 @@ def value_and_grad(
             )
         ct = np.ones((), dtype=getattr(out, "dtype", np.float64))
         g = tree_unflatten(rec.in_def, rec.pullback([ct], release=True))
+        if space is not None:
+            from .spaces import _riesz_gradients
+
+            g = _riesz_gradients(space, g, [args[k] for k in nums], argnums)
         g = g[0] if isinstance(argnums, int) else g
         return ((out, rec.aux), g) if has_aux else (out, g)
 
@@ -308,10 +316,12 @@ def grad(
     f: Callable[..., Any],
     argnums: int | Sequence[int] = 0,
     has_aux: bool = False,
+    space: Any = None,
 ) -> Callable[..., Any]:
     """Return a function computing the gradient of the scalar function `f`
-    with respect to the arguments `argnums` (with `has_aux`: `(grad, aux)`)."""
-    vg = value_and_grad(f, argnums, has_aux)
+    with respect to the arguments `argnums` (with `has_aux`: `(grad, aux)`).
+    With `space`, the Riesz gradient S.riesz(∂f(x)*[1]) (see value_and_grad)."""
+    vg = value_and_grad(f, argnums, has_aux, space)
 
     def grad_f(*args: Any, **kwargs: Any) -> Any:
         value, g = vg(*args, **kwargs)

@@ -1,0 +1,274 @@
+"""Derivatives as objects: `derivative`, `linearize`, `linear_transpose`,
+and the materialised Jacobians `jacfwd`, `jacrev`, `jacobian`, `hessian`.
+
+`derivative(f)(x)` is ∂f(x) as a `LinearMap` from the space of x to the space
+of f(x). It is built on one evaluation of f that records a tape
+(`linearize_parts`): applying the map, ∂f(x)[u], is a forward sweep of that
+tape and its transpose, ∂f(x)*[v] in Euclidean spaces, a backward sweep; f is
+not run again. For a scalar f the map is a linear functional (a covector),
+not the gradient: the gradient under a space's inner product is its Riesz
+representer, `derivative(f, domain=S)(x).riesz()` = `grad(f, space=S)(x)`.
+
+The Jacobians materialise these maps column by column (forward) or row by row
+(reverse); a later vmap will batch the loop over basis vectors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from . import numpy as rnp
+from ._core.pytree import tree_flatten, tree_unflatten
+from ._core.trace import Tracer
+from .linear import LinearMap, LinearMaps
+from .spaces import Product, Space, space_of
+from .transforms import jvp, linearize_parts, vjp
+
+__all__ = [
+    "derivative",
+    "hessian",
+    "jacfwd",
+    "jacobian",
+    "jacrev",
+    "linear_transpose",
+    "linearize",
+]
+
+
+def _nums(argnums: int | Sequence[int], nargs: int, who: str) -> tuple[int, ...]:
+    nums = (argnums,) if isinstance(argnums, (int, np.integer)) else tuple(argnums)
+    if not nums:
+        raise ValueError(f"{who}: argnums must name at least one argument")
+    for a in nums:
+        if not isinstance(a, (int, np.integer)) or not -nargs <= a < nargs:
+            raise ValueError(f"{who}: argnums {argnums!r} out of range for {nargs} positional "
+                             "arguments")
+    return tuple(int(a) % nargs for a in nums)
+
+
+def _partial(f: Callable[..., Any], args: Sequence[Any], nums: tuple[int, ...],
+             kwargs: dict[str, Any]) -> Callable[..., Any]:
+    """f as a function of the arguments `nums` only (the others closed over)."""
+
+    def f_of_selected(*selected: Any) -> Any:
+        full = list(args)
+        for k, v in zip(nums, selected, strict=True):
+            full[k] = v
+        return f(*full, **kwargs)
+
+    return f_of_selected
+
+
+def _map_from_parts(out: Any, jvp_fn: Callable[..., Any], vjp_fn: Callable[..., Any],
+                    primals: Sequence[Any], single: bool, domain: Space | None,
+                    codomain: Space | None, name: str) -> LinearMap:
+    """The LinearMap of a recorded linearization, between the given spaces."""
+    if single:
+        dom = space_of(primals[0])
+
+        def apply(u: Any) -> Any:
+            return jvp_fn(u)
+
+        def transpose(c: Any) -> Any:
+            return vjp_fn(c)[0]
+    else:
+        dom = Product(*(space_of(p) for p in primals))
+
+        def apply(u: Any) -> Any:
+            return jvp_fn(*u)
+
+        def transpose(c: Any) -> Any:
+            return tuple(vjp_fn(c))
+
+    cod = space_of(out)
+    A = LinearMap(apply, dom, cod, transpose=transpose, name=name)
+    if domain is not None or codomain is not None:
+        A = A.with_spaces(domain, codomain)
+    return A
+
+
+def linearize(f: Callable[..., Any], *primals: Any, domain: Space | None = None,
+              codomain: Space | None = None) -> tuple[Any, LinearMap]:
+    """Evaluate `f` once at `primals`; return `(f(*primals), ∂f(primals))`.
+
+    The LinearMap applies ∂f[u] by sweeping the recorded tape forward and its
+    transpose by sweeping it backward, without re-running f. With several
+    primals its domain is their `Product` and it is applied to a tuple.
+    `domain` / `codomain` attach other geometries (e.g. a `Weighted` space) to
+    the map, which changes its `adjoint`, not its values."""
+    if not primals:
+        raise TypeError("linearize: pass at least one primal, e.g. linearize(f, x)")
+    out, jvp_fn, vjp_fn = linearize_parts(f, *primals)
+    name = f"∂{getattr(f, '__name__', 'f')}"
+    return out, _map_from_parts(out, jvp_fn, vjp_fn, primals, len(primals) == 1, domain,
+                                codomain, name)
+
+
+def derivative(f: Callable[..., Any], argnums: int | Sequence[int] = 0, *,
+               domain: Space | None = None, codomain: Space | None = None
+               ) -> Callable[..., LinearMap]:
+    """The derivative operator: `derivative(f)(*args)` is ∂f(args) with respect to
+    the arguments `argnums`, a LinearMap (for a tuple of argnums, on their Product).
+
+    For a scalar f it is a linear functional u ↦ ∂f(x)[u]: its `.T(1.0)` is the
+    covector ∂f(x)*[1] and its `.riesz()` the gradient in the domain's geometry.
+    Applied to a function that returns LinearMaps (such as `derivative(f)`), it
+    gives a map whose values are maps: B = derivative(derivative(f))(x) with
+    B(u) a LinearMap and B(u, v) = ∂²f(x)[u, v]."""
+    map_valued = getattr(f, "_riesz_derivative_of", None)
+
+    def derivative_of_f(*args: Any, **kwargs: Any) -> LinearMap:
+        nums = _nums(argnums, len(args), "derivative")
+        if map_valued is not None:
+            return _second_derivative(f, map_valued, args, kwargs, nums, domain)
+        g = _partial(f, args, nums, kwargs)
+        primals = [args[k] for k in nums]
+        out, jvp_fn, vjp_fn = linearize_parts(g, *primals)
+        single = isinstance(argnums, (int, np.integer))
+        return _map_from_parts(out, jvp_fn, vjp_fn, primals, single, domain, codomain,
+                               f"∂{getattr(f, '__name__', 'f')}")
+
+    derivative_of_f.__name__ = f"derivative_of_{getattr(f, '__name__', 'f')}"
+    derivative_of_f._riesz_derivative_of = (f, argnums)  # type: ignore[attr-defined]
+    return derivative_of_f
+
+
+def _second_derivative(df: Callable[..., LinearMap], base: tuple[Any, Any], args: Sequence[Any],
+                       kwargs: dict[str, Any], nums: tuple[int, ...],
+                       domain: Space | None) -> LinearMap:
+    """B(u)(v) = ∂/∂x [∂f(x)[v]] [u]: the derivative of x ↦ ∂f(x), a map of maps."""
+    f, inner_argnums = base
+    if getattr(f, "_riesz_derivative_of", None) is not None:
+        raise NotImplementedError("derivative: third and higher derivatives as multilinear "
+                                  "maps are not available yet; nest jvp or use jet")
+    inner = df(*args, **kwargs)  # one evaluation of f gives the inner map's spaces
+    inner_nums = _nums(inner_argnums, len(args), "derivative")
+    outer_single = len(nums) == 1 and isinstance(nums, tuple)
+    outer_primals = [args[k] for k in nums]
+    dom = domain or (space_of(outer_primals[0]) if outer_single
+                     else Product(*(space_of(p) for p in outer_primals)))
+
+    def second(u: Any) -> LinearMap:
+        us = (u,) if outer_single else tuple(u)
+
+        def second_u(v: Any) -> Any:
+            vs = (v,) if isinstance(inner_argnums, (int, np.integer)) else tuple(v)
+
+            def first(*xs: Any) -> Any:
+                full = list(args)
+                for k, x in zip(nums, xs, strict=True):
+                    full[k] = x
+                g = _partial(f, full, inner_nums, kwargs)
+                return jvp(g, [full[k] for k in inner_nums], list(vs))[1]
+
+            return jvp(first, outer_primals, list(us))[1]
+
+        return LinearMap(second_u, inner.domain, inner.codomain, name="∂²f(x)[u]")
+
+    return LinearMap(second, dom, LinearMaps(inner.domain, inner.codomain), name="∂²f(x)")
+
+
+def linear_transpose(f: Callable[..., Any],
+                     *example_primals: Any) -> Callable[[Any], tuple[Any, ...]]:
+    """The transpose of a linear `f`: a function c ↦ fᵀ c returning a tuple with
+    one entry per primal, pair(fᵀ c, u) = pair(c, f(u)).
+
+    The examples give shapes and dtypes only; f is linear, so its VJP at any point
+    (riesz uses zeros) is its transpose."""
+    if not example_primals:
+        raise TypeError("linear_transpose: pass example primals giving the input shapes")
+    zeros = [tree_unflatten(d, [np.zeros(np.shape(x), getattr(x, "dtype", np.float64))
+                                for x in leaves])
+             for leaves, d in (tree_flatten(p) for p in example_primals)]
+    _, pull = vjp(f, *zeros)
+
+    def transpose_of_f(cotangent: Any) -> tuple[Any, ...]:
+        return pull(cotangent)
+
+    transpose_of_f.__name__ = f"transpose_of_{getattr(f, '__name__', 'f')}"
+    return transpose_of_f
+
+
+# -- materialised Jacobians -----------------------------------------------------------
+
+
+def _blocks(M: Any, out: Any, ins: Any) -> Any:
+    """Split the (out.size, in.size) matrix into JAX's nested pytree of Jacobian
+    blocks: for each output leaf, the input pytree of arrays of shape
+    out_leaf.shape + in_leaf.shape."""
+    out_leaves, out_def = tree_flatten(out)
+    in_leaves, in_def = tree_flatten(ins)
+    o_shapes = [tuple(np.shape(x)) if not isinstance(x, Tracer) else x.shape for x in out_leaves]
+    i_shapes = [tuple(np.shape(x)) if not isinstance(x, Tracer) else x.shape for x in in_leaves]
+    result, r0 = [], 0
+    for os_ in o_shapes:
+        r1 = r0 + int(np.prod(os_, dtype=int))
+        row, c0 = [], 0
+        for is_ in i_shapes:
+            c1 = c0 + int(np.prod(is_, dtype=int))
+            row.append(rnp.reshape(M[r0:r1, c0:c1], os_ + is_))
+            c0 = c1
+        result.append(tree_unflatten(in_def, row))
+        r0 = r1
+    return tree_unflatten(out_def, result)
+
+
+def _jacobian(f: Callable[..., Any], argnums: int | Sequence[int], mode: str,
+              who: str) -> Callable[..., Any]:
+    def jacobian_of_f(*args: Any, **kwargs: Any) -> Any:
+        nums = _nums(argnums, len(args), who)
+        g = _partial(f, args, nums, kwargs)
+        primals = [args[k] for k in nums]
+        out, jvp_fn, vjp_fn = linearize_parts(g, *primals)
+        dom = Product(*(space_of(p) for p in primals))
+        cod = space_of(out)
+        # "auto": reverse mode when the output is smaller than the input
+        rev = mode == "rev" or (mode == "auto" and cod.size < dom.size)
+        if rev:
+            rows = [dom.flatten(tuple(vjp_fn(e))) for e in cod.standard_basis()]
+            M = _stack(rows, dom.size, axis=0)
+        else:
+            cols = [cod.flatten(jvp_fn(*e)) for e in dom.standard_basis()]
+            M = _stack(cols, cod.size, axis=1)
+        single = isinstance(argnums, (int, np.integer))
+        return _blocks(M, out, primals[0] if single else tuple(primals))
+
+    jacobian_of_f.__name__ = f"{who}_of_{getattr(f, '__name__', 'f')}"
+    return jacobian_of_f
+
+
+def _stack(vecs: list[Any], length: int, axis: int) -> Any:
+    if not vecs:
+        return np.zeros((length, 0) if axis == 1 else (0, length))
+    if any(isinstance(v, Tracer) for v in vecs):
+        return rnp.stack(vecs, axis=axis)
+    return np.stack([np.asarray(v) for v in vecs], axis=axis)
+
+
+def jacfwd(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
+    """The Jacobian of f by forward mode, one column ∂f(x)[e_j] per input basis
+    vector; shape out.shape + in.shape (nested pytrees for pytree inputs/outputs)."""
+    return _jacobian(f, argnums, "fwd", "jacfwd")
+
+
+def jacrev(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
+    """The Jacobian of f by reverse mode, one row ∂f(x)*[e_i] per output basis
+    vector; shape out.shape + in.shape."""
+    return _jacobian(f, argnums, "rev", "jacrev")
+
+
+def jacobian(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
+    """The Jacobian of f, shape out.shape + in.shape: by reverse mode when the
+    output is smaller than the input, else by forward mode."""
+    return _jacobian(f, argnums, "auto", "jacobian")
+
+
+def hessian(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
+    """The Hessian of a scalar f, shape in.shape + in.shape: forward mode over
+    reverse mode (jacfwd of jacrev)."""
+    h = jacfwd(jacrev(f, argnums), argnums)
+    h.__name__ = f"hessian_of_{getattr(f, '__name__', 'f')}"
+    return h

@@ -1,0 +1,814 @@
+"""Vector spaces: the inner product is part of the space.
+
+A space knows how its elements are stored (an array, or a tuple / pytree of
+arrays) and its inner product ⟨x, y⟩. The derivative of a scalar function is a
+*covector*: riesz stores it in the same arrays as a vector and pairs it with a
+vector metric-free, pair(c, u) = Σ c ⊙ u (this is what a VJP returns). The
+*gradient* is its Riesz representer, the vector g with ⟨g, u⟩ = pair(c, u)
+for every u: `S.riesz(c)`. Its inverse `S.lower(x)` is the covector ⟨x, ·⟩.
+For ⟨x, y⟩ = xᵀ W y, `riesz(c) = W⁻¹ c` and `lower(x) = W x`; these two maps are
+all the library needs to turn a metric-free transpose into a metric-aware
+adjoint (`LinearMap.adjoint`) or a covector into a gradient (`grad(space=)`).
+
+Every operation that takes elements (`add`, `scale`, `inner`, `norm`, `riesz`,
+`lower`, `flatten`) is written with `riesz.numpy`, so it is traced like any
+other code and `grad(f, space=S)` can itself be differentiated. Metrics are
+constants: nothing is differentiated with respect to them.
+
+Concrete spaces are final; `Space` is the interface.
+"""
+
+from __future__ import annotations
+
+import abc
+import math
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any, final
+
+import numpy as np
+import scipy.linalg
+
+from . import numpy as rnp
+from ._core.pytree import PyTreeDef, tree_flatten, tree_unflatten
+from ._core.trace import Tracer, raw_value
+
+if TYPE_CHECKING:
+    from .linear import LinearMap
+
+__all__ = [
+    "Euclidean",
+    "L2",
+    "Polynomials",
+    "Product",
+    "PyTreeSpace",
+    "Space",
+    "Symmetric",
+    "Weighted",
+    "space_of",
+]
+
+
+class Space(abc.ABC):
+    """A real, finite-dimensional inner-product space.
+
+    Elements are stored as arrays (or containers of arrays); `shape` is the
+    array shape for array spaces and None for containers. `size` counts the
+    stored coordinates (the ambient dimension), `dim` the dimension of the
+    space itself (smaller for a subspace such as `Symmetric`)."""
+
+    shape: tuple[int, ...] | None
+
+    # -- the protocol ------------------------------------------------------------
+    @property
+    @abc.abstractmethod
+    def dim(self) -> int:
+        """The dimension of the space (the number of `basis()` vectors)."""
+
+    @property
+    @abc.abstractmethod
+    def size(self) -> int:
+        """The number of stored coordinates (`flatten(x).size`)."""
+
+    @abc.abstractmethod
+    def zeros(self) -> Any:
+        """The zero vector."""
+
+    @abc.abstractmethod
+    def add(self, x: Any, y: Any) -> Any:
+        """x + y."""
+
+    @abc.abstractmethod
+    def scale(self, a: Any, x: Any) -> Any:
+        """a x for a real scalar a."""
+
+    @abc.abstractmethod
+    def inner(self, x: Any, y: Any) -> Any:
+        """The inner product ⟨x, y⟩ (a real scalar)."""
+
+    def norm(self, x: Any) -> Any:
+        """‖x‖ = √⟨x, x⟩."""
+        return rnp.sqrt(self.inner(x, x))
+
+    @abc.abstractmethod
+    def basis(self) -> Iterator[Any]:
+        """Yield `dim` vectors forming a basis (the standard one where there is one)."""
+
+    @abc.abstractmethod
+    def riesz(self, covector: Any) -> Any:
+        """The Riesz map: the vector g with ⟨g, u⟩ = pair(covector, u) for all u."""
+
+    @abc.abstractmethod
+    def lower(self, x: Any) -> Any:
+        """The inverse Riesz map: the covector ⟨x, ·⟩ (W x for a metric W)."""
+
+    @abc.abstractmethod
+    def random(self, rng: np.random.Generator) -> Any:
+        """A random element (standard normal coordinates, projected into the space)."""
+
+    def contains(self, x: Any) -> bool:
+        """Whether `x` is an element of this space (structure, shape, dtype, constraints)."""
+        return self._why_not(x) is None
+
+    # -- coordinates: metric-free, used by materialisation and solvers ------------
+    @abc.abstractmethod
+    def flatten(self, x: Any) -> Any:
+        """The stored coordinates of `x` as a 1-D array (differentiable)."""
+
+    @abc.abstractmethod
+    def unflatten(self, v: Any) -> Any:
+        """Inverse of `flatten`."""
+
+    @abc.abstractmethod
+    def ambient(self) -> Space:
+        """The Euclidean space with the same storage (where covectors live)."""
+
+    @abc.abstractmethod
+    def _why_not(self, x: Any) -> str | None:
+        """None if x belongs to the space, else the reason it does not."""
+
+    @abc.abstractmethod
+    def _key(self) -> tuple[Any, ...]:
+        """What makes two spaces equal."""
+
+    # -- derived operations --------------------------------------------------------
+    def sub(self, x: Any, y: Any) -> Any:
+        """x - y."""
+        return self.add(x, self.scale(-1.0, y))
+
+    def pair(self, covector: Any, x: Any) -> Any:
+        """The metric-free pairing of a covector with a vector, Σ c ⊙ x."""
+        return rnp.sum(self.flatten(covector) * self.flatten(x))
+
+    def standard_basis(self) -> Iterator[Any]:
+        """The unit vectors of the stored coordinates (`size` of them)."""
+        for i in range(self.size):
+            e = np.zeros(self.size)
+            e[i] = 1.0
+            yield self.unflatten(e)
+
+    def gram(self, basis: Sequence[Any] | None = None) -> np.ndarray:
+        """The Gram matrix G_ij = ⟨b_i, b_j⟩ of a basis (default `basis()`)."""
+        b = list(self.basis()) if basis is None else list(basis)
+        return np.array([[float(self.inner(x, y)) for y in b] for x in b])
+
+    def orthonormal_basis(self) -> list[Any]:
+        """A basis orthonormal under this space's inner product.
+
+        From `basis()` B with Gram matrix G = L Lᵀ, the vectors B L⁻ᵀ satisfy
+        (B L⁻ᵀ)ᵀ W (B L⁻ᵀ) = L⁻¹ G L⁻ᵀ = I."""
+        b = list(self.basis())
+        L = np.linalg.cholesky(self.gram(b))
+        E = np.stack([np.asarray(self.flatten(x)) for x in b], axis=1)
+        F = scipy.linalg.solve_triangular(L, E.T, lower=True).T
+        return [self.unflatten(F[:, j]) for j in range(F.shape[1])]
+
+    def coordinates(self, x: Any, basis: Sequence[Any]) -> np.ndarray:
+        """The coefficients c with x = Σ c_i b_i (solving G c = (⟨b_i, x⟩)_i)."""
+        b = list(basis)
+        rhs = np.array([float(self.inner(bi, x)) for bi in b])
+        return np.linalg.solve(self.gram(b), rhs)
+
+    def check(self, x: Any, what: str = "value") -> None:
+        """Raise a ValueError naming `what` if `x` is not an element of the space."""
+        why = self._why_not(x)
+        if why is not None:
+            raise ValueError(f"{what} is not an element of {self!r}: {why}")
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and self._key() == other._key()  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, self._key()))
+
+
+# -- array spaces ---------------------------------------------------------------------
+
+
+def _shape_of(x: Any) -> tuple[int, ...] | None:
+    if isinstance(x, Tracer):
+        return tuple(x.shape)
+    if isinstance(x, (np.ndarray, np.generic, float, int)):
+        return tuple(np.shape(x))
+    return None
+
+
+def _as_shape(shape: int | Sequence[int]) -> tuple[int, ...]:
+    if isinstance(shape, (int, np.integer)):
+        return (int(shape),)
+    return tuple(int(n) for n in shape)
+
+
+class _ArraySpace(Space):
+    """Elements are arrays of one shape; addition and scaling are the array ones."""
+
+    def __init__(self, shape: int | Sequence[int], dtype: Any = np.float64):
+        self.shape = _as_shape(shape)
+        self.dtype = np.dtype(dtype)
+        if self.dtype.kind != "f":
+            raise TypeError(f"{type(self).__name__}: dtype must be a real floating type, "
+                            f"got {self.dtype}")
+
+    @property
+    def size(self) -> int:
+        return math.prod(self.shape)
+
+    @property
+    def dim(self) -> int:
+        return self.size
+
+    def zeros(self) -> np.ndarray:
+        return np.zeros(self.shape, self.dtype)
+
+    def add(self, x: Any, y: Any) -> Any:
+        return x + y
+
+    def scale(self, a: Any, x: Any) -> Any:
+        return a * x
+
+    def basis(self) -> Iterator[Any]:
+        return self.standard_basis()
+
+    def standard_basis(self) -> Iterator[Any]:
+        for i in range(self.size):
+            e = np.zeros(self.size, self.dtype)
+            e[i] = 1.0
+            yield e.reshape(self.shape)
+
+    def random(self, rng: np.random.Generator) -> np.ndarray:
+        return rng.standard_normal(self.shape).astype(self.dtype)
+
+    def flatten(self, x: Any) -> Any:
+        return rnp.reshape(x, (self.size,))
+
+    def unflatten(self, v: Any) -> Any:
+        return rnp.reshape(v, self.shape)
+
+    def ambient(self) -> Space:
+        return Euclidean(self.shape, self.dtype)
+
+    def pair(self, covector: Any, x: Any) -> Any:
+        return rnp.sum(covector * x)
+
+    def _why_not(self, x: Any) -> str | None:
+        shape = _shape_of(x)
+        if shape is None:
+            return f"expected an array, got {type(x).__name__}"
+        if shape != self.shape:
+            return f"it has shape {shape}, the space holds arrays of shape {self.shape}"
+        kind = np.result_type(raw_value(x)).kind
+        if kind != "f":
+            return f"its dtype {np.result_type(raw_value(x))} is not real floating point"
+        return None
+
+
+@final
+class Euclidean(_ArraySpace):
+    """Arrays of `shape` with the standard product ⟨x, y⟩ = Σ x ⊙ y
+    (for matrices the Frobenius product Tr(Xᵀ Y)); vectors and covectors coincide."""
+
+    def __init__(self, shape: int | Sequence[int] = (), dtype: Any = np.float64):
+        super().__init__(shape, dtype)
+
+    def inner(self, x: Any, y: Any) -> Any:
+        return rnp.sum(x * y)
+
+    def riesz(self, covector: Any) -> Any:
+        return covector
+
+    def lower(self, x: Any) -> Any:
+        return x
+
+    def _key(self) -> tuple[Any, ...]:
+        return (self.shape, self.dtype.str)
+
+    def __repr__(self) -> str:
+        return f"Euclidean(shape={self.shape})"
+
+
+class _MetricSpace(_ArraySpace):
+    """⟨x, y⟩ = xᵀ W y on the flattened coordinates, with W given as a positive
+    vector (diagonal), a dense SPD matrix, or a LinearMap (solved by CG)."""
+
+    def __init__(self, shape: Sequence[int], metric: Any, name: str, *, rtol: float = 1e-12,
+                 maxiter: int | None = None):
+        super().__init__(shape)
+        self._rtol, self._maxiter = rtol, maxiter
+        self._dense_inverse: np.ndarray | None = None
+        from .linear import LinearMap
+
+        if isinstance(metric, LinearMap):
+            self._kind = "map"
+            self.metric = metric
+            _validate_metric_map(metric, self.shape, name)
+            return
+        W = np.asarray(metric, dtype=np.float64)
+        if W.shape == self.shape:
+            self._kind = "diagonal"
+            if not np.all(np.isfinite(W)) or np.any(W <= 0):
+                bad = int(np.argmin(np.where(np.isfinite(W), W, -np.inf).ravel()))
+                raise ValueError(
+                    f"{name}: a diagonal metric must be finite and positive; entry {bad} "
+                    f"is {W.ravel()[bad]!r}"
+                )
+            self.metric = W
+            return
+        n = self.size
+        if W.shape != (n, n):
+            raise ValueError(
+                f"{name}: metric has shape {W.shape}; expected {self.shape} (a positive "
+                f"diagonal), ({n}, {n}) (an SPD matrix on the flattened coordinates) or a "
+                "LinearMap"
+            )
+        asym = np.max(np.abs(W - W.T)) if n else 0.0
+        if not np.all(np.isfinite(W)) or asym > 1e-10 * max(1.0, np.max(np.abs(W))):
+            raise ValueError(f"{name}: metric must be symmetric (max |W - Wᵀ| = {asym:.3g})")
+        try:
+            self._chol = scipy.linalg.cho_factor(W, lower=True)
+        except np.linalg.LinAlgError:
+            raise ValueError(
+                f"{name}: metric must be positive definite (its Cholesky factorisation failed; "
+                f"smallest eigenvalue {np.linalg.eigvalsh(W)[0]:.3g})"
+            ) from None
+        self._kind = "dense"
+        self.metric = W
+        # the inverse is a constant of the space: traced covectors use it so that
+        # riesz stays differentiable (W⁻¹ c is linear in c)
+        self._dense_inverse = scipy.linalg.cho_solve(self._chol, np.eye(n))
+        self._dense_inverse = (self._dense_inverse + self._dense_inverse.T) / 2
+
+    def inner(self, x: Any, y: Any) -> Any:
+        return rnp.sum(x * self.lower(y))
+
+    def lower(self, x: Any) -> Any:
+        if self._kind == "diagonal":
+            return self.metric * x
+        if self._kind == "dense":
+            return self.unflatten(self.metric @ self.flatten(x))
+        return self.metric(x)
+
+    def riesz(self, covector: Any) -> Any:
+        c = covector
+        if self._kind == "diagonal":
+            g = c / self.metric
+        elif not isinstance(c, Tracer):
+            c = np.asarray(c)
+            if c.shape != self.shape:
+                raise ValueError(f"riesz: covector has shape {c.shape}, expected {self.shape}")
+            if self._kind == "dense":
+                g = scipy.linalg.cho_solve(self._chol, c.reshape(-1)).reshape(self.shape)
+            else:
+                from .solvers import solve
+
+                g = solve(self.metric, c, method="cg", rtol=self._rtol, maxiter=self._maxiter)
+        else:
+            # a traced covector (a derivative of a gradient): apply W⁻¹ with
+            # differentiable ops. A LinearMap metric is materialised once for this.
+            if self._dense_inverse is None:
+                M = np.asarray(self.metric.materialize()).reshape(self.size, self.size)
+                self._dense_inverse = np.linalg.inv((M + M.T) / 2)
+            g = self.unflatten(self._dense_inverse @ self.flatten(c))
+        dtype = getattr(covector, "dtype", None)
+        if dtype is not None and g.dtype != dtype and np.dtype(dtype).kind == "f":
+            g = rnp.astype(g, dtype)
+        return g
+
+    def _metric_key(self) -> Any:
+        if self._kind == "map":
+            return ("map", id(self.metric))
+        return (self._kind, self.metric.tobytes())
+
+
+def _validate_metric_map(M: LinearMap, shape: tuple[int, ...], name: str) -> None:
+    """A cheap check that a LinearMap metric is symmetric and positive (two probes)."""
+    if M.domain.shape != shape or M.codomain.shape != shape:
+        raise ValueError(
+            f"{name}: the metric map goes {M.domain!r} -> {M.codomain!r}; both must hold "
+            f"arrays of shape {shape}"
+        )
+    rng = np.random.default_rng(0)
+    u, v = rng.standard_normal(shape), rng.standard_normal(shape)
+    Mu, Mv = np.asarray(M(u)), np.asarray(M(v))
+    a, b = float(np.sum(Mu * v)), float(np.sum(u * Mv))
+    scale = np.linalg.norm(Mu) * np.linalg.norm(v) + np.linalg.norm(Mv) * np.linalg.norm(u)
+    if abs(a - b) > 1e-8 * max(scale, 1e-300):
+        raise ValueError(f"{name}: the metric map is not symmetric: ⟨M u, v⟩ = {a!r} but "
+                         f"⟨u, M v⟩ = {b!r}")
+    if float(np.sum(Mu * u)) <= 0 or float(np.sum(Mv * v)) <= 0:
+        raise ValueError(f"{name}: the metric map is not positive definite (⟨M u, u⟩ <= 0)")
+
+
+@final
+class Weighted(_MetricSpace):
+    """Arrays of `shape` with ⟨x, y⟩ = xᵀ W y (x flattened).
+
+    `metric` is a positive array of `shape` (W diagonal), an SPD matrix of shape
+    (size, size), or a symmetric positive `LinearMap` applied matrix-free (the
+    Riesz map W⁻¹ c is then a CG solve). `shape` may be omitted and inferred
+    from the metric. The constructor checks the claim cheaply: positivity,
+    symmetry and a successful Cholesky factorisation (two random probes for maps)."""
+
+    def __init__(self, shape: int | Sequence[int] | None = None, metric: Any = None, *,
+                 rtol: float = 1e-12, maxiter: int | None = None):
+        if metric is None:
+            raise TypeError("Weighted: the metric argument is required (an SPD matrix, a "
+                            "positive vector, or a LinearMap)")
+        if shape is None:
+            from .linear import LinearMap
+
+            if isinstance(metric, LinearMap):
+                shape = metric.domain.shape
+            else:
+                W = np.asarray(metric)
+                if W.ndim == 2 and W.shape[0] == W.shape[1]:
+                    shape = (W.shape[0],)
+                elif W.ndim == 1:
+                    shape = W.shape
+                else:
+                    raise ValueError(f"Weighted: cannot infer shape from a metric of shape "
+                                     f"{W.shape}; pass shape=")
+        super().__init__(_as_shape(shape), metric, "Weighted", rtol=rtol, maxiter=maxiter)
+
+    def _key(self) -> tuple[Any, ...]:
+        return (self.shape, self._metric_key())
+
+    def __repr__(self) -> str:
+        return f"Weighted(shape={self.shape}, metric={self._kind})"
+
+
+@final
+class L2(_MetricSpace):
+    """Functions sampled at `points`, with the quadrature inner product
+    ⟨f, g⟩ = Σ_i w_i f(t_i) g(t_i) ≈ ∫ f g. Elements are the sample values."""
+
+    def __init__(self, points: Any, weights: Any):
+        t = np.asarray(points, dtype=np.float64)
+        w = np.asarray(weights, dtype=np.float64)
+        if t.ndim != 1:
+            raise ValueError(f"L2: points must be 1-D, got shape {t.shape}")
+        if w.shape != t.shape:
+            raise ValueError(f"L2: weights have shape {w.shape}, points have {t.shape}")
+        super().__init__(t.shape, w, "L2 (weights)")
+        self.points = t
+        self.weights = w
+
+    @classmethod
+    def gauss_legendre(cls, n: int, interval: tuple[float, float] = (-1.0, 1.0)) -> L2:
+        """n Gauss–Legendre nodes on `interval` (exact for polynomials of degree < 2n)."""
+        a, b = _check_interval(interval, "L2.gauss_legendre")
+        t, w = np.polynomial.legendre.leggauss(n)
+        return cls((b - a) / 2 * t + (a + b) / 2, (b - a) / 2 * w)
+
+    def sample(self, h: Any) -> np.ndarray:
+        """The element of this space representing the callable `h` (its samples)."""
+        return np.asarray(h(self.points), dtype=np.float64)
+
+    def _key(self) -> tuple[Any, ...]:
+        return (self.points.tobytes(), self.weights.tobytes())
+
+    def __repr__(self) -> str:
+        return f"L2(points={self.shape[0]})"
+
+
+def _check_interval(interval: Any, who: str) -> tuple[float, float]:
+    try:
+        a, b = (float(v) for v in interval)
+    except (TypeError, ValueError):
+        raise ValueError(f"{who}: interval must be a pair (a, b), got {interval!r}") from None
+    if not (np.isfinite(a) and np.isfinite(b) and a < b):
+        raise ValueError(f"{who}: interval must satisfy a < b (finite), got {interval!r}")
+    return a, b
+
+
+@final
+class Polynomials(_MetricSpace):
+    """Polynomials of degree <= `degree` on `interval` = (a, b) with the L2
+    product ⟨p, q⟩ = ∫_a^b p(t) q(t) dt.
+
+    Elements are coefficient vectors in ascending order, c0 + c1 t + ... (as
+    `numpy.polynomial.Polynomial`). The metric is the exact Gram matrix of the
+    monomials, G_ij = ∫_a^b t^(i+j) dt = (b^(i+j+1) - a^(i+j+1)) / (i+j+1), so the
+    Riesz gradient of a functional F is G⁻¹ ∂F*[1], not the coefficient gradient."""
+
+    def __init__(self, degree: int, interval: tuple[float, float] = (-1.0, 1.0)):
+        if not isinstance(degree, (int, np.integer)) or degree < 0:
+            raise ValueError(f"Polynomials: degree must be a non-negative int, got {degree!r}")
+        a, b = _check_interval(interval, "Polynomials")
+        self.degree = int(degree)
+        self.interval = (a, b)
+        k = np.arange(2 * self.degree + 1)
+        moments = (b ** (k + 1) - a ** (k + 1)) / (k + 1)
+        idx = np.add.outer(np.arange(self.degree + 1), np.arange(self.degree + 1))
+        super().__init__((self.degree + 1,), moments[idx], "Polynomials (Gram matrix)")
+
+    def evaluate(self, c: Any, t: Any) -> Any:
+        """p(t) = Σ c_k t^k (Horner; differentiable in c and t)."""
+        out = c[self.degree] * np.ones_like(np.asarray(raw_value(t), dtype=np.float64))
+        for k in range(self.degree - 1, -1, -1):
+            out = out * t + c[k]
+        return out
+
+    def project(self, h: Any, nodes: int = 64) -> np.ndarray:
+        """The L2 projection of the callable `h` onto this space: G⁻¹ (∫ t^k h(t) dt)_k,
+        with the moments by Gauss–Legendre quadrature on `nodes` points."""
+        q = L2.gauss_legendre(nodes, self.interval)
+        V = np.vander(q.points, self.degree + 1, increasing=True)
+        moments = V.T @ (q.weights * q.sample(h))
+        return self.riesz(moments)
+
+    def _key(self) -> tuple[Any, ...]:
+        return (self.degree, self.interval)
+
+    def __repr__(self) -> str:
+        return f"Polynomials(degree={self.degree}, interval={self.interval})"
+
+
+@final
+class Symmetric(_ArraySpace):
+    """Symmetric n×n matrices, a subspace of dimension n(n+1)/2 of the n×n
+    matrices, with the Frobenius product.
+
+    A covector G (e.g. the VJP of f at a symmetric X) pairs with symmetric U as
+    Tr(Gᵀ U); only its symmetric part matters there, so the Riesz map is the
+    projection sym(G) = (G + Gᵀ)/2. The basis is orthonormal: E_ii and
+    (E_ij + E_ji)/√2 for i < j."""
+
+    def __init__(self, n: int, dtype: Any = np.float64):
+        if not isinstance(n, (int, np.integer)) or n < 0:
+            raise ValueError(f"Symmetric: n must be a non-negative int, got {n!r}")
+        super().__init__((int(n), int(n)), dtype)
+        self.n = int(n)
+
+    @property
+    def dim(self) -> int:
+        return self.n * (self.n + 1) // 2
+
+    def inner(self, x: Any, y: Any) -> Any:
+        return rnp.sum(x * y)
+
+    def riesz(self, covector: Any) -> Any:
+        return (covector + rnp.transpose(covector)) * 0.5
+
+    def lower(self, x: Any) -> Any:
+        return x
+
+    def basis(self) -> Iterator[np.ndarray]:
+        r = 1.0 / np.sqrt(2.0)
+        for i in range(self.n):
+            for j in range(i, self.n):
+                E = np.zeros(self.shape, self.dtype)
+                if i == j:
+                    E[i, i] = 1.0
+                else:
+                    E[i, j] = E[j, i] = r
+                yield E
+
+    def random(self, rng: np.random.Generator) -> np.ndarray:
+        A = rng.standard_normal(self.shape)
+        return ((A + A.T) / 2).astype(self.dtype)
+
+    def _why_not(self, x: Any) -> str | None:
+        why = super()._why_not(x)
+        if why is not None:
+            return why
+        X = np.asarray(raw_value(x))
+        asym = float(np.max(np.abs(X - X.T))) if X.size else 0.0
+        if asym > 1e-10 * max(1.0, float(np.max(np.abs(X)))):
+            return f"it is not symmetric (max |X - Xᵀ| = {asym:.3g})"
+        return None
+
+    def _key(self) -> tuple[Any, ...]:
+        return (self.n, self.dtype.str)
+
+    def __repr__(self) -> str:
+        return f"Symmetric({self.n})"
+
+
+# -- containers -------------------------------------------------------------------------
+
+
+class _ContainerSpace(Space):
+    """A product of spaces: ⟨(x1, y1), (x2, y2)⟩ = ⟨x1, x2⟩ + ⟨y1, y2⟩, every
+    operation mapped over the children."""
+
+    shape = None
+    spaces: tuple[Space, ...]
+
+    @abc.abstractmethod
+    def _split(self, x: Any) -> list[Any]:
+        """The children of an element (raises on a structure mismatch)."""
+
+    @abc.abstractmethod
+    def _join(self, children: Sequence[Any]) -> Any:
+        """An element from its children."""
+
+    @abc.abstractmethod
+    def _with(self, spaces: Sequence[Space]) -> Space:
+        """The same container over other child spaces."""
+
+    @property
+    def dim(self) -> int:
+        return sum(s.dim for s in self.spaces)
+
+    @property
+    def size(self) -> int:
+        return sum(s.size for s in self.spaces)
+
+    def _map(self, method: str, *xs: Any) -> Any:
+        parts = [self._split(x) for x in xs]
+        return self._join([getattr(s, method)(*p)
+                           for s, *p in zip(self.spaces, *parts, strict=True)])
+
+    def zeros(self) -> Any:
+        return self._join([s.zeros() for s in self.spaces])
+
+    def add(self, x: Any, y: Any) -> Any:
+        return self._map("add", x, y)
+
+    def scale(self, a: Any, x: Any) -> Any:
+        return self._join([s.scale(a, xi)
+                           for s, xi in zip(self.spaces, self._split(x), strict=True)])
+
+    def inner(self, x: Any, y: Any) -> Any:
+        terms = [s.inner(a, b) for s, a, b in
+                 zip(self.spaces, self._split(x), self._split(y), strict=True)]
+        total = terms[0] if terms else np.float64(0.0)
+        for t in terms[1:]:
+            total = total + t
+        return total
+
+    def riesz(self, covector: Any) -> Any:
+        return self._map("riesz", covector)
+
+    def lower(self, x: Any) -> Any:
+        return self._map("lower", x)
+
+    def pair(self, covector: Any, x: Any) -> Any:
+        terms = [s.pair(a, b) for s, a, b in
+                 zip(self.spaces, self._split(covector), self._split(x), strict=True)]
+        total = terms[0] if terms else np.float64(0.0)
+        for t in terms[1:]:
+            total = total + t
+        return total
+
+    def basis(self) -> Iterator[Any]:
+        for i, s in enumerate(self.spaces):
+            for b in s.basis():
+                yield self._join([b if j == i else t.zeros() for j, t in enumerate(self.spaces)])
+
+    def random(self, rng: np.random.Generator) -> Any:
+        return self._join([s.random(rng) for s in self.spaces])
+
+    def flatten(self, x: Any) -> Any:
+        parts = [s.flatten(xi) for s, xi in zip(self.spaces, self._split(x), strict=True)]
+        return rnp.concatenate(parts) if parts else np.zeros(0)
+
+    def unflatten(self, v: Any) -> Any:
+        out, start = [], 0
+        for s in self.spaces:
+            out.append(s.unflatten(v[start:start + s.size]))
+            start += s.size
+        return self._join(out)
+
+    def standard_basis(self) -> Iterator[Any]:
+        for i, s in enumerate(self.spaces):
+            for b in s.standard_basis():
+                yield self._join([b if j == i else t.zeros() for j, t in enumerate(self.spaces)])
+
+    def ambient(self) -> Space:
+        return self._with([s.ambient() for s in self.spaces])
+
+    def _key(self) -> tuple[Any, ...]:
+        return tuple(self.spaces)
+
+
+@final
+class Product(_ContainerSpace):
+    """The product space X1 × X2 × ...; elements are tuples (x1, x2, ...) and
+    ⟨x, y⟩ = Σ_i ⟨x_i, y_i⟩_i."""
+
+    def __init__(self, *spaces: Space):
+        for i, s in enumerate(spaces):
+            if not isinstance(s, Space):
+                raise TypeError(f"Product: factor {i} is a {type(s).__name__}, not a Space")
+        self.spaces = tuple(spaces)
+
+    def _split(self, x: Any) -> list[Any]:
+        if not isinstance(x, (tuple, list)) or len(x) != len(self.spaces):
+            n = len(x) if isinstance(x, (tuple, list)) else None
+            raise ValueError(f"{self!r}: expected a tuple of {len(self.spaces)} elements, got "
+                             f"{type(x).__name__}" + (f" of length {n}" if n is not None else ""))
+        return list(x)
+
+    def _join(self, children: Sequence[Any]) -> tuple[Any, ...]:
+        return tuple(children)
+
+    def _with(self, spaces: Sequence[Space]) -> Space:
+        return Product(*spaces)
+
+    def _why_not(self, x: Any) -> str | None:
+        if not isinstance(x, (tuple, list)) or len(x) != len(self.spaces):
+            return f"expected a tuple of {len(self.spaces)} elements"
+        for i, (s, xi) in enumerate(zip(self.spaces, x, strict=True)):
+            why = s._why_not(xi)
+            if why is not None:
+                return f"factor {i}: {why}"
+        return None
+
+    def __repr__(self) -> str:
+        return f"Product({', '.join(map(repr, self.spaces))})"
+
+
+@final
+class PyTreeSpace(_ContainerSpace):
+    """Pytrees with the structure of `example` (tuples, lists, dicts, registered
+    classes), each leaf in its own array space: by default `Euclidean` of the
+    leaf's shape, or the spaces in `spaces`, a pytree of array spaces with the
+    same structure (e.g. a `Weighted` space for one parameter)."""
+
+    def __init__(self, example: Any, spaces: Any = None):
+        leaves, self.treedef = tree_flatten(example)
+        if spaces is None:
+            children: list[Space] = [space_of(x) for x in leaves]
+        else:
+            children, sdef = tree_flatten(spaces, strict=False)
+            if sdef != self.treedef:
+                raise ValueError(f"PyTreeSpace: spaces have structure {sdef}, the example has "
+                                 f"{self.treedef}")
+            for i, (s, x) in enumerate(zip(children, leaves, strict=True)):
+                if not isinstance(s, _ArraySpace):
+                    raise TypeError(f"PyTreeSpace: leaf {i} space must be an array space, got "
+                                    f"{type(s).__name__} (use Product to nest container spaces)")
+                s.check(x, f"PyTreeSpace: leaf {i} of the example")
+        self.spaces = tuple(children)
+
+    @classmethod
+    def _from(cls, treedef: PyTreeDef, spaces: Sequence[Space]) -> PyTreeSpace:
+        self = cls.__new__(cls)
+        self.treedef = treedef
+        self.spaces = tuple(spaces)
+        return self
+
+    def _split(self, x: Any) -> list[Any]:
+        leaves, d = tree_flatten(x)
+        if d != self.treedef:
+            raise ValueError(f"{self!r}: value has structure {d}, expected {self.treedef}")
+        return leaves
+
+    def _join(self, children: Sequence[Any]) -> Any:
+        return tree_unflatten(self.treedef, list(children))
+
+    def _with(self, spaces: Sequence[Space]) -> Space:
+        return PyTreeSpace._from(self.treedef, spaces)
+
+    def _why_not(self, x: Any) -> str | None:
+        try:
+            leaves, d = tree_flatten(x)
+        except TypeError as e:
+            return str(e)
+        if d != self.treedef:
+            return f"it has structure {d}, expected {self.treedef}"
+        for i, (s, xi) in enumerate(zip(self.spaces, leaves, strict=True)):
+            why = s._why_not(xi)
+            if why is not None:
+                return f"leaf {i}: {why}"
+        return None
+
+    def _key(self) -> tuple[Any, ...]:
+        return (self.treedef, tuple(self.spaces))
+
+    def __repr__(self) -> str:
+        return f"PyTreeSpace({self.treedef}, {list(self.spaces)})"
+
+
+def space_of(x: Any) -> Space:
+    """The Euclidean space of an array (or scalar), or the PyTreeSpace of a pytree."""
+    shape = _shape_of(x)
+    if shape is not None or hasattr(x, "__array_function__"):
+        dtype = np.result_type(raw_value(x))
+        return Euclidean(np.shape(raw_value(x)), dtype if dtype.kind == "f" else np.float64)
+    return PyTreeSpace(x)
+
+
+def _riesz_gradients(space: Any, grads: tuple[Any, ...], primals: Sequence[Any],
+                     argnums: int | Sequence[int], who: str = "grad") -> tuple[Any, ...]:
+    """Apply the Riesz map of each argument's space to its covector (grad's `space=`)."""
+    n = len(grads)
+    if isinstance(space, Space):
+        spaces: list[Any] = [space] * n
+    elif isinstance(space, (tuple, list)) and len(space) == n:
+        spaces = list(space)
+    else:
+        raise TypeError(f"{who}: space must be a Space or a sequence of {n} spaces (one per "
+                        f"argnum, None for Euclidean), got {space!r}")
+    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+    out = []
+    for k, s, g, x in zip(nums, spaces, grads, primals, strict=True):
+        if s is None:
+            out.append(g)
+            continue
+        if not isinstance(s, Space):
+            raise TypeError(f"{who}: the space for argument {k} is a {type(s).__name__}, "
+                            "not a riesz.spaces.Space")
+        s.check(x, f"{who}: argument {k}")
+        out.append(s.riesz(g))
+    return tuple(out)
