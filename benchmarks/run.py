@@ -1,0 +1,728 @@
+#!/usr/bin/env python
+"""riesz benchmark suite: the same workloads through riesz and its peers, in one process.
+
+Peers (each optional, skipped with a note when not importable): HIPS autograd,
+PyTorch (CPU) and JAX (CPU; eager and jit).
+
+Workloads
+  a  per-primitive overhead: value_and_grad of a chain of 300 elementwise ops on a
+     length-16 float64 vector (us per op), plus a NumPy-only forward for reference.
+  b  MLP 784-512-512-10 (tanh, softmax cross-entropy), batch 256, float32:
+     forward, value_and_grad, their ratio; riesz gradient checked against a peer.
+  c  a 10^5-iteration scalar loop ``x = x * 0.999 + sin(x)``: value_and_grad in
+     us per iteration, and riesz's peak memory (forward record vs value_and_grad).
+
+Everything runs on one core with one BLAS / intra-op thread; timings are medians over
+repeats after warm-up, measured with time.perf_counter.
+
+    python benchmarks/run.py                 # everything (a few minutes at most)
+    python benchmarks/run.py --only a,b      # a subset
+    python benchmarks/run.py --quick         # smoke test: few repeats, short loop in (c)
+"""
+
+from __future__ import annotations
+
+# --- single-threaded everything: must happen before numpy / torch / jax are imported ---
+import os
+
+for _var in (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "BLIS_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+    "TF_NUM_INTRAOP_THREADS",
+    "TF_NUM_INTEROP_THREADS",
+):
+    os.environ[_var] = "1"
+os.environ["XLA_FLAGS"] = (
+    os.environ.get("XLA_FLAGS", "")
+    + " --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+).strip()
+os.environ["JAX_PLATFORMS"] = "cpu"
+os.environ["CUDA_VISIBLE_DEVICES"] = ""
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import argparse  # noqa: E402
+import gc  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+import tracemalloc  # noqa: E402
+import warnings  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from dataclasses import dataclass, field  # noqa: E402
+from typing import Any  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+# ----------------------------------------------------------------------------------------
+# Libraries
+# ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Libs:
+    riesz: Any = None
+    rnp: Any = None
+    autograd: Any = None
+    anp: Any = None
+    torch: Any = None
+    jax: Any = None
+    jnp: Any = None
+    notes: list[str] = field(default_factory=list)
+
+
+def load_libs() -> Libs:
+    libs = Libs()
+    import riesz
+    import riesz.numpy as rnp
+
+    libs.riesz, libs.rnp = riesz, rnp
+    try:
+        import autograd
+        import autograd.numpy as anp
+
+        libs.autograd, libs.anp = autograd, anp
+    except Exception as e:  # pragma: no cover - depends on the environment
+        libs.notes.append(f"HIPS autograd not importable ({type(e).__name__}: {e}); skipped")
+    try:
+        import torch
+
+        torch.set_num_threads(1)
+        try:
+            torch.set_num_interop_threads(1)
+        except RuntimeError:
+            pass
+        libs.torch = torch
+    except Exception as e:  # pragma: no cover
+        libs.notes.append(f"PyTorch not importable ({type(e).__name__}: {e}); skipped")
+    try:
+        import jax
+
+        jax.config.update("jax_enable_x64", True)
+        jax.config.update("jax_platforms", "cpu")
+        import jax.numpy as jnp
+
+        libs.jax, libs.jnp = jax, jnp
+    except Exception as e:  # pragma: no cover
+        libs.notes.append(f"JAX not importable ({type(e).__name__}: {e}); skipped")
+    return libs
+
+
+def versions(libs: Libs) -> str:
+    parts = [f"python {sys.version.split()[0]}", f"numpy {np.__version__}"]
+    for name in ("riesz", "autograd", "torch", "jax"):
+        mod = getattr(libs, name)
+        if mod is not None:
+            parts.append(f"{name} {getattr(mod, '__version__', '?')}")
+    return ", ".join(parts)
+
+
+def pin_to_one_core() -> str:
+    if not hasattr(os, "sched_setaffinity"):
+        return "not pinned (no sched_setaffinity)"
+    try:
+        cpus = sorted(os.sched_getaffinity(0))
+        os.sched_setaffinity(0, {cpus[-1]})
+        return f"pinned to CPU {cpus[-1]} (of {len(cpus)} available)"
+    except OSError as e:
+        return f"not pinned ({e})"
+
+
+# ----------------------------------------------------------------------------------------
+# Timing
+# ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Stat:
+    median: float  # seconds
+    n: int
+
+
+def measure(
+    fn: Callable[[], Any],
+    repeats: int,
+    warmup: int = 2,
+    budget_s: float | None = None,
+    warmup_fn: Callable[[], Any] | None = None,
+) -> Stat:
+    """Median wall time of ``fn()`` over ``repeats`` runs after ``warmup`` runs.
+
+    ``budget_s`` caps the total time spent on the timed runs (at least 3 runs are kept,
+    fewer only if ``repeats`` is smaller). The garbage collector stays enabled (users
+    run with it on), but a collection is forced before each run so that garbage from
+    one run is not billed to the next.
+    """
+    for _ in range(warmup):
+        (warmup_fn or fn)()
+    times: list[float] = []
+    start = time.perf_counter()
+    for _ in range(repeats):
+        gc.collect()
+        t0 = time.perf_counter()
+        fn()
+        t1 = time.perf_counter()
+        times.append(t1 - t0)
+        if budget_s is not None and t1 - start > budget_s and len(times) >= 3:
+            break
+    return Stat(statistics.median(times), len(times))
+
+
+# ----------------------------------------------------------------------------------------
+# Results / table
+# ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    workload: str
+    library: str
+    metric: str
+    value: float | None  # in `unit`
+    unit: str
+    n: int | None = None
+    ratio: float | None = None  # value / riesz value of the same workload+metric
+    note: str = ""
+
+
+class Report:
+    def __init__(self) -> None:
+        self.rows: list[Row] = []
+        self.lines: list[str] = []  # extra summary lines (explicit ratios, checks)
+
+    def add(self, workload, library, metric, stat_or_value, unit, scale=1.0, note=""):
+        if isinstance(stat_or_value, Stat):
+            value, n = stat_or_value.median * scale, stat_or_value.n
+        elif stat_or_value is None:
+            value, n = None, None
+        else:
+            value, n = float(stat_or_value) * scale, None
+        row = Row(workload, library, metric, value, unit, n, note=note)
+        self.rows.append(row)
+        print(f"  {library:<26} {metric:<22} {fmt(value):>10} {unit:<8}"
+              f"{'' if n is None else f' (n={n})'}{'  ' + note if note else ''}", flush=True)
+        return value
+
+    def value(self, workload, library, metric):
+        for r in self.rows:
+            if (r.workload, r.library, r.metric) == (workload, library, metric):
+                return r.value
+        return None
+
+    def finish(self) -> None:
+        for r in self.rows:
+            base = self.value(r.workload, "riesz", r.metric)
+            if r.value is not None and base and r.unit not in ("MB", "x"):
+                r.ratio = r.value / base
+
+    def print_table(self) -> None:
+        self.finish()
+        headers = ("workload", "library", "metric", "median", "unit", "n", "x riesz", "note")
+        body = []
+        last = None
+        for r in self.rows:
+            wl = r.workload if r.workload != last else ""
+            last = r.workload
+            body.append((
+                wl, r.library, r.metric, fmt(r.value), r.unit,
+                "" if r.n is None else str(r.n),
+                "" if r.ratio is None else fmt(r.ratio),
+                r.note,
+            ))
+        widths = [max(len(h), *(len(b[i]) for b in body)) for i, h in enumerate(headers)]
+        right = {3, 5, 6}
+
+        def line(cells):
+            out = []
+            for i, c in enumerate(cells):
+                out.append(c.rjust(widths[i]) if i in right else c.ljust(widths[i]))
+            return "  ".join(out).rstrip()
+
+        sep = "-" * len(line(headers))
+        print()
+        print("=" * len(sep))
+        print("RESULTS (medians; 'x riesz' = library median / riesz median, >1 means riesz "
+              "is faster)")
+        print("=" * len(sep))
+        print(line(headers))
+        print(sep)
+        last = None
+        for r, cells in zip(self.rows, body, strict=True):
+            if last is not None and r.workload != last:
+                print(sep)
+            last = r.workload
+            print(line(cells))
+        print(sep)
+        for s in self.lines:
+            print(s)
+
+
+def fmt(v: float | None) -> str:
+    if v is None:
+        return "-"
+    if v == 0:
+        return "0"
+    a = abs(v)
+    if a >= 1000:
+        return f"{v:,.0f}"
+    if a >= 100:
+        return f"{v:.1f}"
+    if a >= 1:
+        return f"{v:.2f}"
+    return f"{v:.3g}"
+
+
+def section(title: str) -> None:
+    print(f"\n== {title} ==", flush=True)
+
+
+# ----------------------------------------------------------------------------------------
+# (a) per-primitive overhead
+# ----------------------------------------------------------------------------------------
+
+A_LINKS = 100  # three ops per link -> 300 elementwise ops
+A_OPS = 3 * A_LINKS
+A_WL = "(a) 300-op chain, len-16 f64"
+
+
+def chain(x, ns):
+    for _ in range(A_LINKS):
+        x = ns.sin(x)
+        x = x * 1.01
+        x = ns.tanh(x)
+    return ns.sum(x)
+
+
+def bench_a(libs: Libs, rep: Report, repeats: int, budget: float) -> None:
+    section(f"{A_WL}: value_and_grad, us per op (time / {A_OPS})")
+    x0 = np.linspace(-1.0, 1.0, 16)
+    us = 1e6 / A_OPS
+    results = {}
+
+    riesz, rnp = libs.riesz, libs.rnp
+    vg_r = riesz.value_and_grad(lambda x: chain(x, rnp))
+    results["riesz"] = vg_r(x0)
+    rep.add(A_WL, "riesz", "value_and_grad", measure(lambda: vg_r(x0), repeats, 3, budget),
+            "us/op", us)
+
+    if libs.autograd is not None:
+        vg_a = libs.autograd.value_and_grad(lambda x: chain(x, libs.anp))
+        results["autograd"] = vg_a(x0)
+        rep.add(A_WL, "autograd", "value_and_grad",
+                measure(lambda: vg_a(x0), repeats, 3, budget), "us/op", us)
+
+    if libs.torch is not None:
+        torch = libs.torch
+
+        def vg_t():
+            x = torch.tensor(x0, dtype=torch.float64, requires_grad=True)
+            y = chain(x, torch)
+            y.backward()
+            return y.item(), x.grad
+
+        v, g = vg_t()
+        results["torch"] = (v, g.numpy())
+        rep.add(A_WL, "torch", "value_and_grad", measure(vg_t, repeats, 3, budget),
+                "us/op", us)
+
+    if libs.jax is not None:
+        jax, jnp = libs.jax, libs.jnp
+        xj = jnp.asarray(x0)
+        vg_je = jax.value_and_grad(lambda x: chain(x, jnp))
+        vg_jj = jax.jit(jax.value_and_grad(lambda x: chain(x, jnp)))
+
+        def run_je():
+            return jax.block_until_ready(vg_je(xj))
+
+        def run_jj():
+            return jax.block_until_ready(vg_jj(xj))
+
+        results["jax eager"] = run_je()
+        rep.add(A_WL, "jax eager", "value_and_grad", measure(run_je, repeats, 2, budget),
+                "us/op", us)
+        results["jax jit"] = run_jj()  # compiles
+        rep.add(A_WL, "jax jit", "value_and_grad", measure(run_jj, repeats, 3, budget),
+                "us/op", us, note="compiled; excl. compile")
+
+    rep.add(A_WL, "numpy (forward only)", "forward",
+            measure(lambda: chain(x0, np), repeats, 3, budget), "us/op", us,
+            note="reference, no derivative")
+    rep.add(A_WL, "riesz (forward only)", "forward",
+            measure(lambda: chain(x0, rnp), repeats, 3, budget), "us/op", us,
+            note="rnp on plain arrays")
+
+    ref_v, ref_g = results["riesz"]
+    bad = [k for k, (v, g) in results.items()
+           if not (np.allclose(float(v), float(ref_v), rtol=1e-10)
+                   and np.allclose(np.asarray(g), ref_g, rtol=1e-8, atol=1e-12))]
+    msg = "all agree with riesz" if not bad else f"MISMATCH vs riesz: {', '.join(bad)}"
+    if len(results) == 1:
+        msg = "no peer available to compare against"
+    print(f"  value/gradient check across libraries: {msg}")
+    rep.lines.append(f"(a) value/gradient check: {msg}")
+
+    r = rep.value(A_WL, "riesz", "value_and_grad")
+    a = rep.value(A_WL, "autograd", "value_and_grad")
+    if a:
+        rep.lines.append(
+            f"(a) riesz/autograd per-op time ratio: {r / a:.2f} "
+            f"(riesz {fmt(r)} us/op, autograd {fmt(a)} us/op)")
+    else:
+        rep.lines.append("(a) riesz/autograd ratio: autograd not available")
+
+
+# ----------------------------------------------------------------------------------------
+# (b) MLP
+# ----------------------------------------------------------------------------------------
+
+B_WL = "(b) MLP 784-512-512-10 f32 b256"
+B_SIZES = (784, 512, 512, 10)
+B_BATCH = 256
+
+
+def mlp_loss(params, X, Y, ns):
+    """Softmax cross-entropy of a tanh MLP; ``ns`` is a NumPy-like module."""
+    h = X
+    for W, b in params[:-1]:
+        h = ns.tanh(h @ W + b)
+    W, b = params[-1]
+    z = h @ W + b
+    m = ns.max(z, axis=1, keepdims=True)
+    lse = ns.log(ns.sum(ns.exp(z - m), axis=1, keepdims=True)) + m
+    return ns.mean(ns.sum(Y * (lse - z), axis=1))
+
+
+def mlp_loss_torch(params, X, Y, torch):
+    h = X
+    for W, b in params[:-1]:
+        h = torch.tanh(h @ W + b)
+    W, b = params[-1]
+    z = h @ W + b
+    m = torch.amax(z, dim=1, keepdim=True)
+    lse = torch.log(torch.sum(torch.exp(z - m), dim=1, keepdim=True)) + m
+    return torch.mean(torch.sum(Y * (lse - z), dim=1))
+
+
+def mlp_data(seed: int = 0):
+    rng = np.random.default_rng(seed)
+    params = []
+    for fan_in, fan_out in zip(B_SIZES[:-1], B_SIZES[1:], strict=True):
+        W = (rng.standard_normal((fan_in, fan_out)) / np.sqrt(fan_in)).astype(np.float32)
+        b = (0.1 * rng.standard_normal(fan_out)).astype(np.float32)
+        params.append((W, b))
+    X = rng.standard_normal((B_BATCH, B_SIZES[0])).astype(np.float32)
+    labels = rng.integers(0, B_SIZES[-1], size=B_BATCH)
+    Y = np.eye(B_SIZES[-1], dtype=np.float32)[labels]
+    return params, X, Y
+
+
+def _flat(grads):
+    return [np.asarray(a) for pair in grads for a in pair]
+
+
+def bench_b(libs: Libs, rep: Report, repeats: int, budget: float) -> None:
+    section(f"{B_WL}: forward and value_and_grad, ms")
+    params, X, Y = mlp_data()
+    ms = 1e3
+    grads = {}
+
+    # riesz ------------------------------------------------------------------------
+    riesz, rnp = libs.riesz, libs.rnp
+    vg_r = riesz.value_and_grad(lambda p, X, Y: mlp_loss(p, X, Y, rnp), argnums=0)
+    loss_r, g_r = vg_r(params, X, Y)
+    dtypes = {np.asarray(loss_r).dtype.name} | {a.dtype.name for a in _flat(g_r)}
+    assert np.asarray(loss_r).dtype == np.float32, f"riesz loss dtype {np.asarray(loss_r).dtype}"
+    for a in _flat(g_r):
+        assert a.dtype == np.float32, f"riesz gradient dtype {a.dtype}, expected float32"
+    assert [tuple(a.shape) for a in _flat(g_r)] == [
+        tuple(a.shape) for pair in params for a in pair], "riesz gradient shapes"
+    print(f"  riesz dtypes: loss and all gradients {sorted(dtypes)} (asserted float32)")
+    grads["riesz"] = (float(loss_r), _flat(g_r))
+
+    def add_pair(lib, fwd, vg, fwd_note="", note=""):
+        f = rep.add(B_WL, lib, "forward", measure(fwd, repeats, 2, budget), "ms", ms,
+                    fwd_note or note)
+        v = rep.add(B_WL, lib, "value_and_grad", measure(vg, repeats, 2, budget), "ms", ms,
+                    note)
+        rep.add(B_WL, lib, "vag/forward", v / f, "x")
+
+    add_pair("riesz", lambda: mlp_loss(params, X, Y, rnp), lambda: vg_r(params, X, Y))
+
+    # autograd ---------------------------------------------------------------------
+    if libs.autograd is not None:
+        anp = libs.anp
+        vg_a = libs.autograd.value_and_grad(lambda p, X, Y: mlp_loss(p, X, Y, anp), argnum=0)
+        loss_a, g_a = vg_a(params, X, Y)
+        grads["autograd"] = (float(loss_a), _flat(g_a))
+        add_pair("autograd", lambda: mlp_loss(params, X, Y, anp), lambda: vg_a(params, X, Y))
+
+    # torch ------------------------------------------------------------------------
+    if libs.torch is not None:
+        torch = libs.torch
+        tparams = [(torch.from_numpy(W.copy()), torch.from_numpy(b.copy())) for W, b in params]
+        tX, tY = torch.from_numpy(X), torch.from_numpy(Y)
+        for W, b in tparams:
+            W.requires_grad_(True)
+            b.requires_grad_(True)
+        tflat = [a for pair in tparams for a in pair]
+
+        def fwd_t():
+            with torch.no_grad():
+                return mlp_loss_torch(tparams, tX, tY, torch).item()
+
+        def vg_t():
+            loss = mlp_loss_torch(tparams, tX, tY, torch)
+            gs = torch.autograd.grad(loss, tflat)
+            return loss.item(), gs
+
+        loss_t, g_t = vg_t()
+        grads["torch"] = (loss_t, [g.numpy() for g in g_t])
+        add_pair("torch", fwd_t, vg_t, fwd_note="under torch.no_grad()")
+
+    # jax --------------------------------------------------------------------------
+    if libs.jax is not None:
+        jax, jnp = libs.jax, libs.jnp
+        jparams = [(jnp.asarray(W), jnp.asarray(b)) for W, b in params]
+        jX, jY = jnp.asarray(X), jnp.asarray(Y)
+
+        def loss_j(p, X, Y):
+            return mlp_loss(p, X, Y, jnp)
+
+        vg_j = jax.value_and_grad(loss_j)
+        f_jit, vg_jit = jax.jit(loss_j), jax.jit(jax.value_and_grad(loss_j))
+        lj, gj = jax.block_until_ready(vg_jit(jparams, jX, jY))
+        jax.block_until_ready(f_jit(jparams, jX, jY))
+        assert lj.dtype == jnp.float32
+        grads["jax jit"] = (float(lj), _flat(gj))
+        add_pair("jax eager",
+                 lambda: jax.block_until_ready(loss_j(jparams, jX, jY)),
+                 lambda: jax.block_until_ready(vg_j(jparams, jX, jY)))
+        add_pair("jax jit",
+                 lambda: jax.block_until_ready(f_jit(jparams, jX, jY)),
+                 lambda: jax.block_until_ready(vg_jit(jparams, jX, jY)),
+                 note="compiled; excl. compile")
+
+    # gradient check ---------------------------------------------------------------
+    ref_name = "torch" if "torch" in grads else ("autograd" if "autograd" in grads else None)
+    if ref_name is None:
+        msg = "no peer available to check riesz's gradient against"
+    else:
+        lr, gr = grads["riesz"]
+        lref, gref = grads[ref_name]
+        errs = [float(np.max(np.abs(a - b)) / max(np.max(np.abs(b)), 1e-30))
+                for a, b in zip(gr, gref, strict=True)]
+        worst = max(errs)
+        loss_err = abs(lr - lref) / abs(lref)
+        ok = worst < 1e-4 and loss_err < 1e-5
+        msg = (f"{'PASS' if ok else 'FAIL'} vs {ref_name}: max rel. gradient error "
+               f"{worst:.2e} (per leaf, relative to leaf max), loss rel. error {loss_err:.2e}")
+    print(f"  gradient check: {msg}")
+    rep.lines.append(f"(b) riesz gradient check (float32 tolerance 1e-4): {msg}")
+
+    r = rep.value(B_WL, "riesz", "value_and_grad")
+    t = rep.value(B_WL, "torch", "value_and_grad")
+    if t:
+        rep.lines.append(
+            f"(b) riesz value_and_grad / torch value_and_grad: {r / t:.2f} "
+            f"(riesz {fmt(r)} ms, torch {fmt(t)} ms); riesz vag/forward "
+            f"{rep.value(B_WL, 'riesz', 'vag/forward'):.2f}")
+
+
+# ----------------------------------------------------------------------------------------
+# (c) long scalar loop
+# ----------------------------------------------------------------------------------------
+
+C_WL = "(c) scalar loop x=.999x+sin x"
+
+
+def loop(x, ns, n):
+    for _ in range(n):
+        x = x * 0.999 + ns.sin(x)
+    return ns.sum(x)
+
+
+def peak_mb(fn: Callable[[], Any]) -> tuple[float, Any]:
+    """Peak traced memory (MB) above the level at the start of ``fn()``."""
+    gc.collect()
+    tracemalloc.reset_peak()
+    base = tracemalloc.get_traced_memory()[0]
+    out = fn()
+    return (tracemalloc.get_traced_memory()[1] - base) / 2**20, out
+
+
+def bench_c(libs: Libs, rep: Report, repeats: int, n: int, jax_n: int) -> None:
+    section(f"{C_WL}, n={n}: value_and_grad, us per iteration")
+    x0 = np.array([0.5])
+    us = 1e6 / n
+    short = min(n, 1000)
+    results = {}
+    wl = f"{C_WL} n={n:.0e}".replace("e+0", "e")
+
+    riesz, rnp = libs.riesz, libs.rnp
+    vg_r = riesz.value_and_grad(lambda x: loop(x, rnp, n))
+    warm_r = riesz.value_and_grad(lambda x: loop(x, rnp, short))
+    results["riesz"] = vg_r(x0)
+    rep.add(wl, "riesz", "value_and_grad",
+            measure(lambda: vg_r(x0), repeats, 1, warmup_fn=lambda: warm_r(x0)), "us/it", us)
+
+    if libs.autograd is not None:
+        anp = libs.anp
+        vg_a = libs.autograd.value_and_grad(lambda x: loop(x, anp, n))
+        warm_a = libs.autograd.value_and_grad(lambda x: loop(x, anp, short))
+        results["autograd"] = vg_a(x0)
+        rep.add(wl, "autograd", "value_and_grad",
+                measure(lambda: vg_a(x0), repeats, 1, warmup_fn=lambda: warm_a(x0)),
+                "us/it", us)
+
+    if libs.torch is not None:
+        torch = libs.torch
+
+        def vg_t(m=n):
+            x = torch.tensor(x0, dtype=torch.float64, requires_grad=True)
+            y = loop(x, torch, m)
+            y.backward()
+            return y.item(), x.grad.numpy()
+
+        results["torch"] = vg_t()
+        rep.add(wl, "torch", "value_and_grad",
+                measure(vg_t, repeats, 1, warmup_fn=lambda: vg_t(short)), "us/it", us)
+
+    if libs.jax is not None:
+        jax, jnp = libs.jax, libs.jnp
+        xj = jnp.asarray(x0)
+        vg_je = jax.value_and_grad(lambda x: loop(x, jnp, jax_n))
+        run_je = lambda: jax.block_until_ready(vg_je(xj))  # noqa: E731
+        run_je()
+        st = measure(run_je, max(1, min(repeats, 3)), 0)
+        rep.add(wl, f"jax eager (n={jax_n} only)", "value_and_grad", st, "us/it", 1e6 / jax_n,
+                note=f"n={n} would take ~{st.median * n / jax_n:.0f} s (extrapolated)")
+        rep.add(wl, "jax jit (unrolled loop)", "value_and_grad", None, "us/it",
+                note="skipped: compiling the unrolled loop does not finish in 40 s "
+                     "(n=1e3 alone compiles in ~15 s)")
+
+        def loop_fori(x):
+            body = lambda i, x: x * 0.999 + jnp.sin(x)  # noqa: E731
+            return jnp.sum(jax.lax.fori_loop(0, n, body, x))
+
+        vg_jf = jax.jit(jax.value_and_grad(loop_fori))
+        run_jf = lambda: jax.block_until_ready(vg_jf(xj))  # noqa: E731
+        results["jax jit fori_loop"] = run_jf()
+        rep.add(wl, "jax jit (lax.fori_loop)", "value_and_grad",
+                measure(run_jf, max(3, repeats), 1), "us/it", us,
+                note="different program: compiled loop, for scale")
+
+    ref_v, ref_g = results["riesz"]
+    bad = [k for k, (v, g) in results.items()
+           if not (np.allclose(float(v), float(ref_v), rtol=1e-9)
+                   and np.allclose(np.asarray(g), ref_g, rtol=1e-6, atol=1e-12))]
+    # At full length the gradient underflows to 0 (|d x_{k+1}/d x_k| < 1 near the fixed
+    # point), so also compare a short loop whose gradient is still representable.
+    m = 60
+    ref_short = riesz.grad(lambda x: loop(x, rnp, m))(x0)
+    peers_short = {}
+    if libs.autograd is not None:
+        peers_short["autograd"] = libs.autograd.grad(lambda x: loop(x, libs.anp, m))(x0)
+    if libs.torch is not None:
+        xt = libs.torch.tensor(x0, dtype=libs.torch.float64, requires_grad=True)
+        loop(xt, libs.torch, m).backward()
+        peers_short["torch"] = xt.grad.numpy()
+    bad += [f"{k} (n={m})" for k, g in peers_short.items()
+            if not np.allclose(g, ref_short, rtol=1e-9, atol=0)]
+    msg = "all agree with riesz" if not bad else f"MISMATCH vs riesz: {', '.join(bad)}"
+    if len(results) == 1:
+        msg = "no peer available to compare against"
+    msg += (f" (n={n}: value {float(ref_v):.12g}, gradient {np.asarray(ref_g)}; "
+            f"n={m}: gradient {ref_short} checked against {', '.join(peers_short) or '-'})")
+    print(f"  value/gradient check across libraries: {msg}")
+    rep.lines.append(f"(c) value/gradient check: {msg}")
+
+    # memory (riesz), separate runs under tracemalloc ---------------------------------
+    print("  riesz memory (tracemalloc, separate untimed runs):", flush=True)
+    tracemalloc.start()
+    try:
+        fwd_mb, (out, vjp_fn) = peak_mb(lambda: riesz.vjp(lambda x: loop(x, rnp, n), x0))
+        ct = np.ones_like(np.asarray(out))
+        bwd_extra_mb, _ = peak_mb(lambda f=vjp_fn, ct=ct: f(ct))
+        out = vjp_fn = None  # free the recorded forward before the next measurement
+        vag_mb, _ = peak_mb(lambda: vg_r(x0))
+    finally:
+        tracemalloc.stop()
+    ratio = vag_mb / fwd_mb if fwd_mb > 0 else float("nan")
+    rep.add(wl, "riesz", "peak mem forward(vjp)", fwd_mb, "MB",
+            note="riesz.vjp: forward + recording")
+    rep.add(wl, "riesz", "peak mem backward+", bwd_extra_mb, "MB",
+            note="vjp_fn(1): above post-forward level")
+    rep.add(wl, "riesz", "peak mem value_and_grad", vag_mb, "MB", note="whole call")
+    verdict = "within 2x target" if ratio <= 2 else "ABOVE 2x target"
+    rep.lines.append(
+        f"(c) riesz peak memory: value_and_grad {vag_mb:.1f} MB / forward recording "
+        f"{fwd_mb:.1f} MB = {ratio:.2f}x ({verdict}); backward adds {bwd_extra_mb:.1f} MB "
+        f"above the recorded forward")
+    print(f"  peak ratio value_and_grad/forward = {ratio:.2f}x ({verdict})")
+
+
+# ----------------------------------------------------------------------------------------
+# main
+# ----------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--only", default="a,b,c",
+                   help="comma-separated workloads to run, from a,b,c (default: all)")
+    p.add_argument("--repeats", type=int, default=None,
+                   help="timed repeats per measurement (default: a=50, b=20, c=3)")
+    p.add_argument("--quick", action="store_true",
+                   help="smoke test: few repeats and a 10^4-iteration loop in (c)")
+    p.add_argument("--no-pin", action="store_true",
+                   help="do not pin the process to a single CPU core")
+    args = p.parse_args(argv)
+
+    only = {s.strip().lower() for s in args.only.split(",") if s.strip()}
+    unknown = only - {"a", "b", "c"}
+    if unknown:
+        p.error(f"--only: unknown workload(s) {sorted(unknown)}; choose from a,b,c")
+    if args.repeats is not None and args.repeats < 1:
+        p.error("--repeats must be >= 1")
+
+    if args.quick:
+        reps = {"a": 5, "b": 3, "c": 1}
+        budget, c_n, jax_n = 2.0, 10_000, 200
+    else:
+        reps = {"a": 50, "b": 20, "c": 3}
+        budget, c_n, jax_n = 8.0, 100_000, 1_000
+    if args.repeats is not None:
+        reps = dict.fromkeys(reps, args.repeats)
+        budget = None  # the user asked for an exact count
+
+    pin = "not pinned (--no-pin)" if args.no_pin else pin_to_one_core()
+    warnings.filterwarnings("ignore", category=UserWarning, module="jax")
+    libs = load_libs()
+    print("riesz benchmarks")
+    print(f"  {versions(libs)}")
+    print(f"  single-threaded: OMP/OPENBLAS/MKL_NUM_THREADS=1, torch.set_num_threads(1), "
+          f"XLA_FLAGS={os.environ['XLA_FLAGS']!r}; {pin}")
+    print(f"  repeats: {reps}{' (quick)' if args.quick else ''}; medians after warm-up")
+    for note in libs.notes:
+        print(f"  NOTE: {note}")
+
+    rep = Report()
+    rep.lines.extend(f"NOTE: {n}" for n in libs.notes)
+    t0 = time.perf_counter()
+    if "a" in only:
+        bench_a(libs, rep, reps["a"], budget)
+    if "b" in only:
+        bench_b(libs, rep, reps["b"], budget)
+    if "c" in only:
+        bench_c(libs, rep, reps["c"], c_n, jax_n)
+    rep.print_table()
+    print(f"total benchmark time: {time.perf_counter() - t0:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
