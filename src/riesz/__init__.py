@@ -5,7 +5,7 @@ The public surface is re-exported here; see SPEC.md for the contract.
 
 from __future__ import annotations
 
-from . import numpy
+from . import numpy, optim, solvers, spaces
 from ._core.primitive import Primitive, registry
 from ._core.pytree import (
     register_dataclass,
@@ -18,13 +18,39 @@ from ._core.pytree import (
 )
 from ._core.trace import EscapedTracerError
 from ._interpreters.reverse import SavedValueModifiedError
-from .numpy import stop_gradient
 from .checks import GradientCheckError, check_grads
+from .derivatives import (
+    derivative,
+    hessian,
+    jacfwd,
+    jacobian,
+    jacrev,
+    linear_transpose,
+    linearize,
+)
+from .linear import LinearMap, identity, rank1
+from .numpy import stop_gradient
+from .solvers import SolverError, solve
 from .transforms import grad, jvp, value_and_grad, vjp
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "LinearMap",
+    "SolverError",
+    "derivative",
+    "hessian",
+    "identity",
+    "jacfwd",
+    "jacobian",
+    "jacrev",
+    "linear_transpose",
+    "linearize",
+    "optim",
+    "rank1",
+    "solve",
+    "solvers",
+    "spaces",
     "EscapedTracerError",
     "GradientCheckError",
     "check_grads",

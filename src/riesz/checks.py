@@ -94,9 +94,16 @@ def check_grads(
     rtol: float | None = None,
     atol: float | None = None,
     seed: int = 0,
+    spaces: Sequence[Any] | None = None,
 ) -> None:
     """Check the derivatives of `f` at `args` (a tuple of arguments) up to
-    `order`, in the given `modes` ("fwd", "rev"); raise `GradientCheckError`."""
+    `order`, in the given `modes` ("fwd", "rev"); raise `GradientCheckError`.
+
+    `spaces` (one `riesz.spaces.Space` per argument, None for Euclidean, and
+    optionally one more for the output) adds the adjoint test under those
+    inner products, ⟨v, ∂f(x)[u]⟩_out = ⟨∂f(x)*[v], u⟩_in with the
+    metric-aware adjoint ∂f(x)* = riesz_in ∘ VJP ∘ lower_out, for directions
+    u, v drawn from the spaces."""
     if not isinstance(args, (tuple, list)):
         raise TypeError("check_grads: args must be a tuple of arguments, e.g. (x,)")
     bad = set(modes) - {"fwd", "rev"}
@@ -105,6 +112,9 @@ def check_grads(
     d_eps, d_rtol, d_atol = _defaults(args)
     _check(f, tuple(args), order, tuple(modes), "f", np.random.default_rng(seed),
            eps or d_eps, rtol or d_rtol, atol or d_atol)
+    if spaces is not None:
+        _check_in_spaces(f, tuple(args), spaces, tuple(modes), np.random.default_rng(seed + 1),
+                         eps or d_eps, rtol or d_rtol, atol or d_atol)
 
 
 def _check(f: Callable[..., Any], args: tuple[Any, ...], order: int, modes: tuple[str, ...],
@@ -150,3 +160,57 @@ def _check(f: Callable[..., Any], args: tuple[Any, ...], order: int, modes: tupl
                 return vjp(f, *xs[:n])[1](xs[n])
 
             _check(vjp_of_f, args + (v,), order - 1, modes, f"VJP of {label}", rng, eps, rtol, atol)
+
+
+def _check_in_spaces(f: Callable[..., Any], args: tuple[Any, ...], spaces: Sequence[Any],
+                     modes: tuple[str, ...], rng: np.random.Generator, eps: float, rtol: float,
+                     atol: float) -> None:
+    """First-order checks with directions in the given spaces and the adjoint
+    identity under their inner products (see `check_grads`)."""
+    from .spaces import Space, space_of
+
+    n = len(args)
+    given = list(spaces)
+    if len(given) not in (n, n + 1):
+        raise ValueError(f"check_grads: spaces must have one entry per argument ({n}), plus "
+                         f"optionally one for the output; got {len(given)}")
+    out_space = given.pop() if len(given) == n + 1 else None
+    ins = [space_of(a) if s is None else s for s, a in zip(given, args, strict=True)]
+    for k, (s, a) in enumerate(zip(ins, args, strict=True)):
+        if not isinstance(s, Space):
+            raise TypeError(f"check_grads: spaces[{k}] is a {type(s).__name__}, not a Space")
+        s.check(a, f"check_grads: argument {k}")
+    out = f(*args)
+    out_space = space_of(out) if out_space is None else out_space
+    out_space.check(out, "check_grads: the output of f")
+    u = tuple(s.random(rng) for s in ins)
+    v = out_space.random(rng)
+
+    def at(t: float) -> Any:
+        return f(*(s.add(a, s.scale(t, ui)) for s, a, ui in zip(ins, args, u, strict=True)))
+
+    fd = out_space.scale(1.0 / (2 * eps), out_space.sub(at(eps), at(-eps)))
+    tangent = None
+    if "fwd" in modes:
+        _, tangent = jvp(f, args, u)
+        _compare("JVP of f (directions in the given spaces)", tangent, fd, rtol, atol)
+    if "rev" not in modes:
+        return
+    _, vjp_fn = vjp(f, *args)
+    cts = vjp_fn(out_space.lower(v))
+    adj = [s.riesz(c) for s, c in zip(ins, cts, strict=True)]
+    rhs = float(sum(float(s.inner(a, ui)) for s, a, ui in zip(ins, adj, u, strict=True)))
+    norm_adj = np.sqrt(sum(float(s.inner(a, a)) for s, a in zip(ins, adj, strict=True)))
+    norm_u = np.sqrt(sum(float(s.inner(ui, ui)) for s, ui in zip(ins, u, strict=True)))
+    norm_v = float(out_space.norm(v))
+    for what, Ju, tol in (("finite differences", fd, None), ("the JVP", tangent, 1e3)):
+        if Ju is None:
+            continue
+        lhs = float(out_space.inner(v, Ju))
+        scale = norm_v * float(out_space.norm(Ju)) + norm_adj * norm_u
+        bound = (atol + rtol * scale if tol is None
+                 else tol * max(_unit_roundoff(args), _unit_roundoff(out)) * (scale + 1))
+        if abs(lhs - rhs) > bound:
+            raise GradientCheckError(
+                f"adjoint of f under {ins!r} -> {out_space!r}: ⟨v, J u⟩_out = {lhs!r} (J u by "
+                f"{what}) but ⟨J* v, u⟩_in = {rhs!r}")
