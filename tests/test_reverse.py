@@ -236,3 +236,19 @@ def test_multiple_results_primitive() -> None:
         np.testing.assert_allclose(g, np.cos(x) + np.cos(2 * x), rtol=1e-12)
     finally:
         primitive_module._REGISTRY.pop("test_sincos")
+
+
+def test_grad_inputs_are_read_only_during_the_call() -> None:
+    x = np.array([1.0, 2.0])
+
+    def f(w):
+        y = rnp.sum(rnp.sin(w))
+        x[0] = 5.0  # x is the array being differentiated, reached through a closure
+        return y
+
+    with pytest.raises(ValueError, match="read-only"):
+        riesz.grad(f)(x)
+    assert x.flags.writeable  # restored afterwards
+    x[0] = 3.0
+    np.testing.assert_allclose(riesz.grad(lambda w: rnp.sum(rnp.sin(w)))(x), np.cos(x))
+    assert x.flags.writeable

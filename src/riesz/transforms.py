@@ -7,7 +7,8 @@ above the current one, runs the function on tracers, and unwraps the result.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Sequence
+from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -144,6 +145,21 @@ def _strip(x: Any, trace: VJPTrace) -> Any:
     return x._value if type(x) is VJPTracer and x._trace is trace else x
 
 
+@contextmanager
+def _read_only(args: Sequence[Any]) -> Iterator[None]:
+    """Make the writeable NumPy arrays among the leaves of `args` read-only."""
+    frozen = []
+    try:
+        for x in tree_flatten(tuple(args), strict=False)[0]:
+            if type(x) is np.ndarray and x.flags.writeable:
+                x.flags.writeable = False
+                frozen.append(x)
+        yield
+    finally:
+        for x in frozen:
+            x.flags.writeable = True
+
+
 class _Recorded:
     """The outcome of running `f` under a VJP trace."""
 
@@ -151,13 +167,14 @@ class _Recorded:
                  "out_ids", "aux")
 
     def __init__(self, f: Callable[..., Any], args: Sequence[Any], who: str, has_aux: bool,
-                 user_f: Callable[..., Any], positions: Sequence[int] | None = None):
+                 user_f: Callable[..., Any], positions: Sequence[int] | None = None,
+                 guard_inputs: bool = True):
         leaves, self.in_def = tree_flatten(tuple(args))
         leaves = [_as_input(x) for x in leaves]
         _check_inputs(who, user_f, args, leaves, positions)
         self.in_leaves = leaves
         with new_trace(VJPTrace) as trace:
-            ins = [trace.new_input(x) for x in leaves]
+            ins = [trace.new_input(x, guard_inputs) for x in leaves]
             out = f(*tree_unflatten(self.in_def, ins))
             aux = None
             if has_aux:
@@ -168,8 +185,9 @@ class _Recorded:
         self.out_ids = [o._idx if type(o) is VJPTracer and o._trace is trace else None
                         for o in out_leaves]
         self.out_leaves = [_strip(o, trace) for o in out_leaves]
-        for o in self.out_leaves:
-            trace.guard(o)
+        if guard_inputs:  # outputs reach the caller before any pullback
+            for o in self.out_leaves:
+                trace.guard(o)
         self.out = tree_unflatten(self.out_def, self.out_leaves)
         if has_aux:
             aux_leaves, aux_def = tree_flatten(aux, strict=False)
@@ -290,17 +308,22 @@ def value_and_grad(
                 full[k] = v
             return f(*full, **kwargs)
 
-        rec = _Recorded(f_of_diff, [args[k] for k in nums], "grad", has_aux, f, nums)
-        out = rec.out
-        if len(rec.out_leaves) != 1 or np.shape(out) != () or (
-            np.dtype(getattr(out, "dtype", np.float64)).kind not in "f"
-        ):
-            raise TypeError(
-                "grad requires f to return a real floating-point scalar, got "
-                f"{_describe(out)}. For non-scalar outputs use riesz.jacrev or riesz.vjp"
-            )
-        ct = np.ones((), dtype=getattr(out, "dtype", np.float64))
-        g = tree_unflatten(rec.in_def, rec.pullback([ct], release=True))
+        diff_args = [args[k] for k in nums]
+        # The pullback runs before control returns to the caller, so the inputs
+        # can only change inside f: they are read-only for the call instead of
+        # being fingerprinted (an in-place write to one raises at once).
+        with _read_only(diff_args):
+            rec = _Recorded(f_of_diff, diff_args, "grad", has_aux, f, nums, guard_inputs=False)
+            out = rec.out
+            if len(rec.out_leaves) != 1 or np.shape(out) != () or (
+                np.dtype(getattr(out, "dtype", np.float64)).kind not in "f"
+            ):
+                raise TypeError(
+                    "grad requires f to return a real floating-point scalar, got "
+                    f"{_describe(out)}. For non-scalar outputs use riesz.jacrev or riesz.vjp"
+                )
+            ct = np.ones((), dtype=getattr(out, "dtype", np.float64))
+            g = tree_unflatten(rec.in_def, rec.pullback([ct], release=True))
         if space is not None:
             from .spaces import _riesz_gradients
 

@@ -105,8 +105,9 @@ class VJPTrace(Trace):
         if type(a) is _ndarray and id(a) not in self.saved and a.size and not a.dtype.hasobject:
             self.saved[id(a)] = (a, _fingerprint(a))
 
-    def new_input(self, value: Any) -> VJPTracer:
-        self.guard(value)
+    def new_input(self, value: Any, guard: bool = True) -> VJPTracer:
+        if guard:
+            self.guard(value)
         tape = self.tape
         tape.append(None)  # a leaf: no rule, its cotangent is kept
         return VJPTracer(value, self, len(tape) - 1)
