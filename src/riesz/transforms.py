@@ -7,8 +7,8 @@ above the current one, runs the function on tracers, and unwraps the result.
 from __future__ import annotations
 
 import inspect
-from contextlib import contextmanager
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
