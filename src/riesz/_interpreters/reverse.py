@@ -115,27 +115,27 @@ class VJPTrace(Trace):
     def process(self, prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
         if not self.active:
             raise self._dead()
-        vals = list(args)
+        # Unwrap this trace's tracers (the hot path: kept free of helper calls).
+        vals = []
         parents = []
         argnums = []
-        lower = False
-        for i, a in enumerate(args):
-            if isinstance(a, Tracer):
-                if a._trace is self:
-                    vals[i] = a._value
-                    parents.append(a._idx)
-                    argnums.append(i)
-                else:
+        lower = self.level > 1  # below level 1 no trace is active: values are concrete
+        i = 0
+        for a in args:
+            if a.__class__ is VJPTracer and a._trace is self:
+                vals.append(a._value)
+                parents.append(a._idx)
+                argnums.append(i)
+            else:
+                if isinstance(a, Tracer):
                     lower = True
-            elif type(a) is _ndarray and id(a) not in self.saved:
-                self.guard(a)
+                elif a.__class__ is _ndarray and id(a) not in self.saved:
+                    self.guard(a)
+                vals.append(a)
+            i += 1
         if prim.kind is not DIFFERENTIABLE:
             return bind(prim, *vals, **params)
-        # below level 1 no trace is active, so values are concrete arrays
-        if lower or self.level > 1:
-            ans = bind(prim, *vals, **params)
-        else:
-            ans = prim.impl(*vals, **params)
+        ans = bind(prim, *vals, **params) if lower else prim.impl(*vals, **params)
         tape = self.tape
         # an empty params dict would keep the node tracked by the GC: store None
         tape.append((prim.index, tuple(parents), tuple(argnums), ans, tuple(vals), params or None))
