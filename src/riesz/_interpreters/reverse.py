@@ -11,10 +11,11 @@ fine. Cotangents of a value used several times are summed in its slot before
 its node is visited; each slot, and with ``release=True`` each node with the
 values it saved, is dropped as soon as it has been consumed.
 
-Saved NumPy arrays the user could mutate in place (the inputs, constants the
-function closed over, and the returned outputs) are fingerprinted when first
-saved and checked before the backward pass runs: an in-place change raises
-instead of silently producing a wrong gradient.
+Saved NumPy arrays the user could mutate in place (the inputs and outputs of
+`vjp`, and constants the function closed over) are fingerprinted when first
+saved and checked before each backward pass: an in-place change raises
+`SavedValueModifiedError` instead of silently producing a wrong gradient.
+(`grad` makes its inputs read-only for the call instead; see transforms.py.)
 """
 
 from __future__ import annotations
@@ -73,7 +74,7 @@ def _fingerprint(a: np.ndarray) -> Any:
     Small arrays are copied. Larger ones are read as machine words, laid out
     as a k x m matrix (k, m ~ sqrt(n)), and summarised by its row sums and
     column sums (wrapping integer arithmetic): one pass each, at memory speed.
-    Changing any entry changes a row sum; swapping two distinct entries changes
+    Any single write changes a row sum; swapping two distinct entries changes
     a row sum or a column sum, so in-place sorts and shuffles are caught too.
     """
     if a.nbytes <= 4096:
