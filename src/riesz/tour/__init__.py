@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import engine
+from . import engine, spaces
 
 
 @dataclass
@@ -70,7 +70,7 @@ class Tour:
         return not failed
 
 
-SECTIONS: list[Callable[[Tour], None]] = [*engine.SECTIONS]
+SECTIONS: list[Callable[[Tour], None]] = [*engine.SECTIONS, *spaces.SECTIONS]
 
 
 def run(plots: str | Path | None = None, out: Callable[[str], None] = print) -> bool:
