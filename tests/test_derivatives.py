@@ -155,6 +155,21 @@ def test_hessian_and_second_derivative() -> None:
     np.testing.assert_allclose(T, want, rtol=1e-10, atol=1e-14)
 
 
+def test_mixed_second_derivative() -> None:
+    def g(x, y):
+        return rnp.sum(x * y**2)
+
+    x, y = rng.standard_normal(3), rng.standard_normal(3)
+    u, v = rng.standard_normal(3), rng.standard_normal(3)
+    B = riesz.derivative(riesz.derivative(g, argnums=1), argnums=0)(x, y)
+    assert float(B(u, v)) == pytest.approx(np.sum(u * 2 * y * v))  # ∂_x ∂_y g [u, v]
+    Bt = riesz.derivative(riesz.derivative(g, argnums=1), argnums=(0,))(x, y)
+    assert isinstance(Bt.domain, Product)
+    assert float(Bt((u,), v)) == pytest.approx(np.sum(u * 2 * y * v))
+    with pytest.raises(NotImplementedError, match="third"):
+        riesz.derivative(riesz.derivative(riesz.derivative(g)))(x, y)
+
+
 def test_check_grads_in_spaces() -> None:
     W = (lambda M: M @ M.T + np.eye(4))(rng.standard_normal((4, 4)))
     riesz.check_grads(f, (x0,), order=1, spaces=[Weighted(metric=W), Weighted(3, np.ones(3) * 2)])

@@ -123,7 +123,8 @@ def derivative(f: Callable[..., Any], argnums: int | Sequence[int] = 0, *,
     def derivative_of_f(*args: Any, **kwargs: Any) -> LinearMap:
         nums = _nums(argnums, len(args), "derivative")
         if map_valued is not None:
-            return _second_derivative(f, map_valued, args, kwargs, nums, domain)
+            single = isinstance(argnums, (int, np.integer))
+            return _second_derivative(f, map_valued, args, kwargs, nums, single, domain)
         g = _partial(f, args, nums, kwargs)
         primals = [args[k] for k in nums]
         out, jvp_fn, vjp_fn = linearize_parts(g, *primals)
@@ -137,7 +138,7 @@ def derivative(f: Callable[..., Any], argnums: int | Sequence[int] = 0, *,
 
 
 def _second_derivative(df: Callable[..., LinearMap], base: tuple[Any, Any], args: Sequence[Any],
-                       kwargs: dict[str, Any], nums: tuple[int, ...],
+                       kwargs: dict[str, Any], nums: tuple[int, ...], outer_single: bool,
                        domain: Space | None) -> LinearMap:
     """B(u)(v) = ∂/∂x [∂f(x)[v]] [u]: the derivative of x ↦ ∂f(x), a map of maps."""
     f, inner_argnums = base
@@ -146,7 +147,6 @@ def _second_derivative(df: Callable[..., LinearMap], base: tuple[Any, Any], args
                                   "maps are not available yet; nest jvp or use jet")
     inner = df(*args, **kwargs)  # one evaluation of f gives the inner map's spaces
     inner_nums = _nums(inner_argnums, len(args), "derivative")
-    outer_single = len(nums) == 1 and isinstance(nums, tuple)
     outer_primals = [args[k] for k in nums]
     dom = domain or (space_of(outer_primals[0]) if outer_single
                      else Product(*(space_of(p) for p in outer_primals)))

@@ -47,6 +47,7 @@ class LinearMap:
     whose values are maps (a bilinear map, e.g. a second derivative) twice."""
 
     __slots__ = ("fn", "domain", "codomain", "_transpose", "name")
+    __array_ufunc__ = None  # `array * A` and `array @ A` defer to LinearMap's reflected methods
 
     def __init__(self, fn: Callable[[Any], Any], domain: Space, codomain: Space, *,
                  transpose: Callable[[Any], Any] | None = None, name: str | None = None):
