@@ -290,3 +290,24 @@ def test_solver_non_convergence_raises_with_the_residual() -> None:
         solve(LinearMap.from_matrix(H), np.ones(30), "lu")
     with pytest.raises(ValueError, match="square"):
         solve(LinearMap.from_matrix(M34), np.ones(3))
+
+
+def test_space_of_linear_maps() -> None:
+    """The codomain of a second derivative: maps with the Hilbert–Schmidt product."""
+    from riesz.linear import LinearMaps
+
+    X, Y = Weighted(3, np.array([1.0, 2.0, 4.0])), Euclidean(2)
+    S = LinearMaps(X, Y)
+    rng = np.random.default_rng(0)
+    A, B = S.random(rng), S.random(rng)
+    MA, MB = A.materialize(), B.materialize()
+    # Σ_j ⟨A e_j, B e_j⟩ over the X-orthonormal e_j = unit vectors / √w_j
+    assert float(S.inner(A, B)) == pytest.approx(np.sum(MA * MB / np.array([1.0, 2.0, 4.0])))
+    basis = list(S.basis())
+    assert len(basis) == S.dim == 6
+    assert np.linalg.matrix_rank(np.stack([S.flatten(b) for b in basis])) == 6
+    np.testing.assert_allclose(S.add(A, S.scale(-1.0, A)).materialize(), np.zeros((2, 3)))
+    assert S.contains(A) and not S.contains(np.zeros((2, 3)))
+    np.testing.assert_allclose(S.unflatten(S.flatten(A)).materialize(), MA)
+    with pytest.raises(NotImplementedError):
+        S.riesz(A)

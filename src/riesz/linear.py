@@ -369,9 +369,15 @@ class LinearMaps(Space):
         return self.map_domain.size * self.map_codomain.size
 
     def zeros(self) -> LinearMap:
-        cod = self.map_codomain
-        return LinearMap(lambda u: cod.zeros(), self.map_domain, cod,
-                         transpose=lambda c: self.map_domain.ambient().zeros(), name="0")
+        dom, cod = self.map_domain, self.map_codomain
+
+        def zero_map(u: Any) -> Any:
+            return cod.zeros()
+
+        def zero_map_t(c: Any) -> Any:
+            return dom.ambient().zeros()
+
+        return LinearMap(zero_map, dom, cod, transpose=zero_map_t, name="0")
 
     def add(self, x: LinearMap, y: LinearMap) -> LinearMap:
         return x + y
