@@ -15,6 +15,9 @@ from typing import Any
 import numpy as np
 
 import riesz.numpy as rnp
+import riesz.scipy.linalg as rsl
+import riesz.scipy.signal as rss
+import riesz.scipy.special as rsp
 
 
 @dataclass(frozen=True)
@@ -65,8 +68,10 @@ CASES: list[Case] = [
     Case("power", lambda x: x ** 2, (R(2, 3),), "square"),
     *_binary("maximum", rnp.maximum),
     *_binary("minimum", rnp.minimum),
-    Case("where", lambda x, y: rnp.where(np.arange(6).reshape(2, 3) % 2 == 0, x, y), (R(2, 3), R(3))),
-    Case("where", lambda x: rnp.where(np.array([True, False, True]), x, 0.0), (R(2, 3),), "const-y"),
+    Case("where", lambda x, y: rnp.where(np.arange(6).reshape(2, 3) % 2 == 0, x, y),
+         (R(2, 3), R(3))),
+    Case("where", lambda x: rnp.where(np.array([True, False, True]), x, 0.0), (R(2, 3),),
+         "const-y"),
     *_unary("negative", lambda x: -x),
     *_unary("exp", rnp.exp),
     *_unary("log", rnp.log, P),
@@ -94,7 +99,8 @@ CASES: list[Case] = [
     Case("broadcast_to", lambda x: rnp.broadcast_to(x, (2, 3)), (R(3),)),
     Case("broadcast_to", lambda x: rnp.broadcast_to(x, (2, 2, 3)), (R(2, 1, 3),), "size1"),
     Case("concatenate", lambda x, y: rnp.concatenate([x, y]), (R(2), R(3))),
-    Case("concatenate", lambda x, y: rnp.concatenate([x, y, x], axis=1), (R(2, 1), R(2, 3)), "axis1"),
+    Case("concatenate", lambda x, y: rnp.concatenate([x, y, x], axis=1), (R(2, 1), R(2, 3)),
+         "axis1"),
     Case("concatenate", lambda x, y: rnp.stack([x, y], axis=1), (R(3), R(3)), "stack"),
     Case("getitem", lambda x: x[1], (R(3, 2),), "int"),
     Case("getitem", lambda x: x[1:, ::2], (R(3, 4),), "slices"),
@@ -114,6 +120,234 @@ CASES: list[Case] = [
 ]
 
 
+def U(lo: float, hi: float) -> Callable[..., np.ndarray]:
+    """Uniform test inputs in (lo, hi)."""
+
+    def gen(*shape: int) -> np.ndarray:
+        return _rng.uniform(lo, hi, shape)
+
+    return gen
+
+
+def W(*shape: int) -> np.ndarray:
+    """Well-conditioned square matrices (a batch if more than 2 dims)."""
+    n = shape[-1]
+    return 0.3 * _rng.standard_normal(shape) + np.eye(n) * 2.0
+
+
+def SPD(n: int) -> np.ndarray:
+    b = _rng.standard_normal((n, n))
+    return b @ b.T + n * np.eye(n)
+
+
+def _with_zeros(x: np.ndarray, *where: tuple[int, ...]) -> np.ndarray:
+    x = x.copy()
+    for w in where:
+        x[w] = 0.0
+    return x
+
+
+def _eye(x: Any) -> np.ndarray:
+    """An identity matching the traced matrix x (keeps float32 float32)."""
+    return np.eye(x.shape[-1], dtype=x.dtype)
+
+
+def _signfix(v: Any) -> Any:
+    """Columns of v with the sign of their first row made positive (a gauge)."""
+    return v * rnp.sign(v[..., :1, :])
+
+
+def _eigh_proj(a: Any) -> Any:
+    w, v = rnp.linalg.eigh(a)
+    return (v * rnp.tanh(w)[..., None, :]) @ rnp.swapaxes(v, -1, -2)
+
+
+def _svd_parts(a: Any) -> Any:
+    u, s, vh = rnp.linalg.svd(a, full_matrices=False)
+    v = rnp.swapaxes(vh, -1, -2)
+    return rnp.concatenate([rnp.ravel(_signfix(u)), s, rnp.ravel(_signfix(v))])
+
+
+def _qr_parts(a: Any) -> Any:
+    q, r = rnp.linalg.qr(a)
+    return rnp.concatenate([rnp.ravel(q), rnp.ravel(r)])
+
+
+CASES += [
+    # -- elementwise unary -----------------------------------------------------------
+    *_unary("exp2", rnp.exp2),
+    *_unary("expm1", rnp.expm1),
+    *_unary("log2", rnp.log2, P),
+    *_unary("log10", rnp.log10, P),
+    *_unary("log1p", rnp.log1p, U(-0.5, 2.0)),
+    *_unary("cbrt", rnp.cbrt, P),
+    Case("cbrt", rnp.cbrt, (-P(3),), "negative"),
+    *_unary("square", rnp.square),
+    *_unary("reciprocal", rnp.reciprocal, P),
+    *_unary("tan", rnp.tan, U(-1.0, 1.0)),
+    *_unary("arcsin", rnp.arcsin, U(-0.8, 0.8)),
+    *_unary("arccos", rnp.arccos, U(-0.8, 0.8)),
+    *_unary("arctan", rnp.arctan),
+    *_unary("sinh", rnp.sinh),
+    *_unary("cosh", rnp.cosh),
+    *_unary("arcsinh", rnp.arcsinh),
+    *_unary("arccosh", rnp.arccosh, U(1.5, 3.0)),
+    *_unary("arctanh", rnp.arctanh, U(-0.8, 0.8)),
+    # -- elementwise binary ----------------------------------------------------------
+    *_binary("hypot", rnp.hypot),
+    *_binary("arctan2", rnp.arctan2),
+    *_binary("logaddexp", rnp.logaddexp),
+    *_binary("logaddexp2", rnp.logaddexp2),
+    *_binary("remainder", lambda x, y: rnp.remainder(3 * x, y), P),
+    Case("fmod", rnp.fmod, (np.array([2.3, -1.7, 0.6]), np.array([0.9, 0.8, 0.5]))),
+    Case("fmod", rnp.fmod, (np.array([[2.3], [-1.7]]), np.array([0.9, -0.7, 0.5])), "broadcast"),
+    Case("remainder", lambda x: x % 0.7, (R(4),), "operator"),
+    Case("maximum", lambda x: rnp.maximum(x, x), (R(3),), "ties"),
+    Case("maximum", lambda x: rnp.clip(x, -0.5, 0.5), (R(2, 3),), "clip"),
+    Case("power", lambda x, y: x ** y, (P(3), np.array([0.0, 1.0, 2.5])), "zero-exponent"),
+    Case("logaddexp", lambda x, y: rnp.logaddexp(x * 300, y * 300), (R(3), R(3)), "large"),
+    # -- reductions and scans ---------------------------------------------------------
+    Case("prod", rnp.prod, (P(2, 3),), "all"),
+    Case("prod", lambda x: rnp.prod(x, axis=1, keepdims=True), (R(2, 3),), "keepdims"),
+    Case("prod", lambda x: x.prod(axis=(0, 2)), (R(2, 3, 2),), "axes"),
+    Case("prod", lambda x: rnp.prod(x, axis=0), (_with_zeros(R(3, 2), (1, 0)),), "one-zero"),
+    Case("prod", rnp.prod, (_with_zeros(R(4), (0,), (2,)),), "two-zeros"),
+    Case("cumsum", lambda x: rnp.cumsum(x, axis=0), (R(3, 2),), "axis0"),
+    Case("cumsum", rnp.cumsum, (R(2, 3),), "flat"),
+    Case("cumsum", lambda x: np.add.accumulate(x, axis=1), (R(2, 3),), "ufunc-accumulate"),
+    Case("cumprod", lambda x: rnp.cumprod(x, axis=1), (P(2, 3),), "axis1"),
+    Case("cumprod", rnp.cumprod, (R(4),), "flat"),
+    Case("cumprod", lambda x: rnp.cumprod(x, axis=0),
+         (_with_zeros(R(4, 2), (1, 0), (2, 1)),), "zeros"),
+    # -- shape -------------------------------------------------------------------------
+    Case("split", lambda x: rnp.concatenate(rnp.split(x, [1, 3], axis=1)[::-2], axis=1),
+         (R(2, 4),), "unused-piece"),
+    Case("split", lambda x: rnp.split(x, 2)[1] * rnp.split(x, 2)[0], (R(4, 2),), "sections"),
+    Case("pad", lambda x: rnp.pad(x, ((1, 0), (2, 1))), (R(2, 3),), "widths"),
+    Case("pad", lambda x, c: rnp.pad(x, 1, constant_values=c), (R(3), R()), "traced-constant"),
+    Case("pad", lambda x: rnp.pad(x, 2, constant_values=1.5), (R(2, 2),), "constant"),
+    Case("flip", rnp.flip, (R(2, 3),), "all"),
+    Case("flip", lambda x: rnp.flip(x, 1) * x, (R(2, 3),), "axis"),
+    Case("roll", lambda x: rnp.roll(x, 1), (R(2, 3),), "flat"),
+    Case("roll", lambda x: rnp.roll(x, (1, -1), axis=(0, 1)), (R(2, 3),), "axes"),
+    Case("getitem", lambda x: rnp.pad(x, ((1, 2), (0, 1)), mode="reflect"), (R(3, 3),),
+         "pad-reflect"),
+    Case("getitem", lambda x: rnp.pad(x, 2, mode="edge"), (R(3),), "pad-edge"),
+    Case("getitem", lambda x: rnp.pad(x, 1, mode="wrap"), (R(2, 3),), "pad-wrap"),
+    Case("getitem", lambda x: rnp.take(x, np.array([[2, 0], [1, 1]]), axis=1), (R(2, 3),),
+         "take"),
+    Case("getitem", lambda x: rnp.take_along_axis(x, np.argsort(x, axis=0), axis=0),
+         (R(3, 2),), "take_along_axis"),
+    Case("getitem", lambda x: rnp.diag(x, 1), (R(3, 4),), "diag-k"),
+    Case("getitem", lambda x: rnp.trace(x), (R(3, 3),), "trace"),
+    Case("getitem", lambda x: rnp.repeat(x, [1, 0, 2], axis=0), (R(3, 2),), "repeat-array"),
+    Case("getitem", lambda x: rnp.sort(x, axis=0), (R(4, 2),), "sort"),
+    Case("getitem", lambda x: rnp.median(x, axis=1), (R(2, 4),), "median"),
+    Case("scatter_add", lambda x: rnp.diag(x), (R(3),), "diag-embed"),
+    Case("scatter_add", lambda x, v: rnp.at(x)[np.array([0, 2, 0])].add(v), (R(3), R(3)),
+         "at-add"),
+    Case("scatter_set", lambda x, v: rnp.at(x)[1:].set(v), (R(3, 2), R(2)), "at-set"),
+    Case("scatter_set", lambda x, v: rnp.at(x)[np.array([0, 2, 0])].set(v), (R(3), R(3)),
+         "at-set-repeat"),
+    Case("scatter_set", lambda x, v: rnp.at(x)[np.array([1, 1, 0])].multiply(v), (R(3), R(3)),
+         "at-multiply-repeat"),
+    Case("scatter_set", lambda x, v: rnp.at(x)[x > 0].max(v), (R(4), R()), "at-max-mask"),
+    Case("scatter_set", lambda x, v: rnp.index_update(x, (0, slice(None)), v),
+         (R(2, 3), R(3)), "index_update"),
+    # -- products ------------------------------------------------------------------------
+    Case("einsum", lambda a, b: rnp.einsum("ij,jk->ik", a, b), (R(2, 3), R(3, 4)), "mm"),
+    Case("einsum", lambda a: rnp.einsum("ii->i", a), (R(3, 3),), "diagonal"),
+    Case("einsum", lambda a: rnp.einsum("ii", a), (R(3, 3),), "trace"),
+    Case("einsum", lambda a, b: rnp.einsum("ij,k", a, b), (R(2, 3), R(2)), "implicit-outer"),
+    Case("einsum", lambda a, b: rnp.einsum("ij->", a * b), (R(2, 3), R(3)), "sum-all"),
+    Case("einsum", lambda a, b, c: rnp.einsum("ij,jk,kl->il", a, b, c, optimize=True),
+         (R(2, 3), R(3, 2), R(2, 2)), "three-operands"),
+    Case("einsum", lambda a, b: rnp.einsum("...ij,...jk->...ik", a, b),
+         (R(2, 1, 2, 3), R(3, 3, 2)), "ellipsis-broadcast"),
+    Case("einsum", lambda a, b: rnp.einsum("bi,i->b", a, b), (R(2, 3), R(3)), "mv"),
+    Case("einsum", lambda a, b: rnp.einsum("ij,ij->i", a, b), (R(2, 3), R(2, 3)), "rowdot"),
+    Case("matmul", lambda a, b: rnp.tensordot(a, b, axes=([0, 2], [1, 0])),
+         (R(2, 3, 4), R(4, 2, 3)), "tensordot"),
+    Case("matmul", lambda a, b: rnp.dot(a, b), (R(2, 2, 3), R(2, 3, 4)), "dot-nd"),
+    Case("matmul", lambda a, b: np.dot(a, b), (R(3, 2), R(2)), "np-dot"),
+    Case("matmul", lambda a, b: rnp.inner(a, b), (R(2, 3), R(4, 3)), "inner"),
+    Case("matmul", lambda a, b: rnp.vdot(a, b), (R(2, 3), R(2, 3)), "vdot"),
+    Case("multiply", lambda a, b: rnp.outer(a, b), (R(3), R(2, 2)), "outer"),
+    Case("multiply", lambda a, b: rnp.kron(a, b), (R(2, 2), R(3)), "kron"),
+    # -- linear algebra ---------------------------------------------------------------------
+    Case("solve", rnp.linalg.solve, (W(3, 3), R(3)), "vector"),
+    Case("solve", rnp.linalg.solve, (W(3, 3), R(3, 2)), "matrix"),
+    Case("solve", rnp.linalg.solve, (W(2, 3, 3), R(3)), "batched-vector"),
+    Case("solve", rnp.linalg.solve, (W(2, 3, 3), R(3, 2)), "broadcast-b"),
+    Case("inv", rnp.linalg.inv, (W(3, 3),), "matrix"),
+    Case("inv", rnp.linalg.inv, (W(2, 2, 2),), "batched"),
+    Case("det", rnp.linalg.det, (W(3, 3),), "matrix"),
+    Case("det", rnp.linalg.det, (W(2, 3, 3),), "batched"),
+    Case("slogdet", lambda a: rnp.linalg.slogdet(a)[1], (W(3, 3),), "logdet"),
+    Case("slogdet", lambda a: rnp.prod(rnp.linalg.slogdet(a)), (W(3, 3)[::-1],),
+         "negative-det"),
+    Case("cholesky", rnp.linalg.cholesky, (SPD(3),), "spd"),
+    Case("cholesky", lambda b: rnp.linalg.cholesky(b @ b.T + 3 * _eye(b)), (R(3, 3),),
+         "gram"),
+    Case("cholesky", lambda a: rnp.linalg.cholesky(a, upper=True), (SPD(3),), "upper"),
+    Case("eigh", lambda a: rnp.linalg.eigh(a)[0], (SPD(3),), "eigenvalues"),
+    Case("eigh", _eigh_proj, (SPD(3),), "function-of-a"),
+    Case("eigh", lambda a: _signfix(rnp.linalg.eigh(a)[1]), (SPD(3),), "eigenvectors"),
+    Case("eigh", lambda b: rnp.linalg.eigvalsh(b + rnp.swapaxes(b, 1, 2)), (R(2, 3, 3),),
+         "batched-sym"),
+    Case("svd", lambda a: rnp.linalg.svd(a, compute_uv=False), (R(3, 2),), "values"),
+    Case("svd", _svd_parts, (R(3, 3),), "square"),
+    Case("svd", _svd_parts, (R(4, 2),), "tall"),
+    Case("svd", _svd_parts, (R(2, 4),), "wide"),
+    Case("svd", lambda a: rnp.linalg.norm(a, "nuc"), (R(3, 2),), "nuclear"),
+    Case("qr", _qr_parts, (R(3, 3),), "square"),
+    Case("qr", _qr_parts, (R(4, 2),), "tall"),
+    Case("qr", _qr_parts, (R(2, 3),), "wide"),
+    Case("qr", lambda a: rnp.linalg.qr(a)[0], (R(2, 3, 2),), "batched-q"),
+    Case("pinv", rnp.linalg.pinv, (R(4, 2),), "tall"),
+    Case("pinv", rnp.linalg.pinv, (R(2, 3),), "wide"),
+    Case("norm2", rnp.linalg.norm, (R(2, 3),), "fro"),
+    Case("norm2", lambda x: rnp.linalg.norm(x, axis=1), (R(2, 3),), "axis"),
+    Case("norm2", lambda x: rnp.linalg.norm(x, axis=0, keepdims=True), (R(2, 3),), "keepdims"),
+    Case("norm2", lambda x: rnp.linalg.norm(x, axis=(1, 2)), (R(2, 2, 3),), "matrices"),
+    Case("triangular_solve", lambda a, b: rsl.solve_triangular(a, b, lower=True),
+         (W(3, 3), R(3)), "lower"),
+    Case("triangular_solve", lambda a, b: rsl.solve_triangular(a, b, trans=1),
+         (W(3, 3), R(3, 2)), "upper-trans"),
+    Case("triangular_solve",
+         lambda a, b: rsl.solve_triangular(a, b, lower=True, unit_diagonal=True),
+         (W(3, 3), R(3, 2)), "unit-diagonal"),
+    Case("triangular_solve", lambda a, b: rsl.cho_solve(rsl.cho_factor(a), b),
+         (SPD(3), R(3)), "cho_solve"),
+    Case("triangular_solve",
+         lambda a, b: rsl.cho_solve(rsl.cho_factor(a, lower=True), b),
+         (SPD(3), R(3, 2)), "cho_solve-lower"),
+    Case("expm", rsl.expm, (0.5 * R(3, 3),), "matrix"),
+    Case("expm", rsl.expm, (0.5 * R(2, 2, 2),), "batched"),
+    # -- convolution -------------------------------------------------------------------------
+    Case("correlate_valid", lambda a, v: rnp.convolve(a, v), (R(5), R(3)), "convolve-full"),
+    Case("correlate_valid", lambda a, v: rnp.convolve(a, v, "same"), (R(3), R(4)), "convolve-same"),
+    Case("correlate_valid", lambda a, v: rnp.correlate(a, v), (R(5), R(2)), "correlate-valid"),
+    Case("correlate_valid", lambda x, k: rss.correlate(x, k, mode="valid"), (R(4, 5), R(2, 3)),
+         "2d-valid"),
+    Case("correlate_valid", lambda x, k: rss.convolve2d(x, k, mode="same"), (R(3, 4), R(2, 2)),
+         "2d-same"),
+    Case("correlate_valid", lambda x, k: rss.correlate(x, k), (R(2, 3), R(3, 2)), "2d-full"),
+    # -- scipy.special --------------------------------------------------------------------------
+    *_unary("erf", rsp.erf),
+    *_unary("erfc", rsp.erfc),
+    *_unary("expit", rsp.expit),
+    *_unary("logit", rsp.logit, U(0.1, 0.9)),
+    *_unary("gammaln", rsp.gammaln, P),
+    *_unary("gamma", rsp.gamma, P),
+    *_unary("polygamma", rsp.digamma, P),
+    Case("polygamma", lambda x: rsp.polygamma(2, x), (P(3),), "order2"),
+    *_binary("xlogy", rsp.xlogy, P),
+    Case("xlogy", rsp.xlogy, (np.array([0.0, 0.5, 0.0]), P(3)), "zero-x"),
+    *_binary("xlog1py", rsp.xlog1py, P),
+]
+
+
 def _scatter(x: Any, v: Any, index: tuple[Any, ...]) -> Any:
     from riesz.numpy.indexing import scatter_add_p
 
@@ -127,6 +361,11 @@ ZERO_DERIVATIVE_CASES = {
     "sign": (rnp.sign, R(4)),
     "floor": (rnp.floor, R(4) * 3),
     "stop_gradient": (rnp.stop_gradient, R(4)),
+    "ceil": (rnp.ceil, R(4) * 3),
+    "trunc": (rnp.trunc, R(4) * 3),
+    "rint": (rnp.rint, R(4) * 3),
+    "round": (lambda x: rnp.round(x, 1), R(4) * 3),
+    "floor_divide": (lambda x: x // 0.7, R(4) * 3),
 }
 NOT_DIFFERENTIABLE_CASES = {
     "greater": (lambda x: x > 0, R(4)),
@@ -135,4 +374,20 @@ NOT_DIFFERENTIABLE_CASES = {
     "less_equal": (lambda x: x <= 0, R(4)),
     "equal": (lambda x: x == x, R(4)),
     "not_equal": (lambda x: x != 0, R(4)),
+    "logical_and": (lambda x: rnp.logical_and(x, x > 0), R(4)),
+    "logical_or": (lambda x: rnp.logical_or(x, x > 0), R(4)),
+    "logical_xor": (lambda x: rnp.logical_xor(x, x > 0), R(4)),
+    "logical_not": (rnp.logical_not, R(4)),
+    "isnan": (rnp.isnan, R(4)),
+    "isinf": (np.isinf, R(4)),
+    "isfinite": (np.isfinite, R(4)),
+    "signbit": (rnp.signbit, R(4)),
+    "any": (lambda x: rnp.any(x > 0, axis=0), R(2, 3)),
+    "all": (lambda x: np.all(x, axis=1), R(2, 3)),
+    # (function, input, dtype kind of the output)
+    "argmax": (lambda x: rnp.argmax(x, axis=0), R(3, 2), "i"),
+    "argmin": (lambda x: np.argmin(x, axis=1), R(3, 2), "i"),
+    "argsort": (rnp.argsort, R(4), "i"),
+    "count_nonzero": (lambda x: rnp.count_nonzero(x > 0, axis=0), R(3, 2), "i"),
+    "nonzero": (lambda x: np.nonzero(x > 0)[0], R(5), "i"),
 }

@@ -1,4 +1,5 @@
-"""Helpers shared by the rule families: axis normalisation and un-broadcasting."""
+"""Helpers shared by the rule families: argument coercion, axis normalisation,
+un-broadcasting, safe reciprocals, and NumPy-signature checks."""
 
 from __future__ import annotations
 
@@ -7,9 +8,20 @@ from typing import Any
 import numpy as np
 
 from .._core.primitive import Primitive
-from .._core.trace import bind
+from .._core.trace import Tracer, bind
+from .._core.trace import raw_value as _raw
 
 Axis = tuple[int, ...] | None
+
+
+class _NoValue:
+    """Stand-in for NumPy's `<no value>` default (an argument not given)."""
+
+    def __repr__(self) -> str:
+        return "<no value>"
+
+
+NoValue: Any = _NoValue()
 
 
 def normalize_axis(axis: int | tuple[int, ...] | None, ndim: int, name: str = "axis") -> Axis:
@@ -29,6 +41,15 @@ def normalize_axis(axis: int | tuple[int, ...] | None, ndim: int, name: str = "a
     return tuple(sorted(out))
 
 
+def one_axis(axis: int, ndim: int) -> int:
+    """A single axis as a non-negative int."""
+    if not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"axis must be an int, got {axis!r}")
+    if not -ndim <= axis < ndim:
+        raise np.exceptions.AxisError(int(axis), ndim)
+    return int(axis) % ndim
+
+
 def kept_shape(shape: tuple[int, ...], axis: Axis) -> tuple[int, ...]:
     """The shape of a reduction over `axis` with keepdims=True."""
     if axis is None:
@@ -37,8 +58,9 @@ def kept_shape(shape: tuple[int, ...], axis: Axis) -> tuple[int, ...]:
 
 
 # set by riesz.numpy once the primitives exist (avoids an import cycle)
-sum_p: Primitive
-astype_p: Primitive
+sum_p: Primitive = None  # type: ignore[assignment]
+astype_p: Primitive = None  # type: ignore[assignment]
+stack: Any = None
 
 
 def unbroadcast(g: Any, shape: tuple[int, ...], dtype: Any) -> Any:
@@ -56,3 +78,96 @@ def unbroadcast(g: Any, shape: tuple[int, ...], dtype: Any) -> Any:
     if gd is not dtype and gd != dtype:
         g = bind(astype_p, g, dtype=np.dtype(dtype))
     return g
+
+
+# -- argument coercion ---------------------------------------------------------------
+
+
+def asarray(x: Any) -> Any:
+    """An array argument: tracers and arrays pass, NumPy and Python scalars pass
+    (Python scalars stay weakly typed), lists/tuples become arrays (stacked when
+    they hold traced values)."""
+    if isinstance(x, (list, tuple)):
+        if _holds_tracer(x):
+            return stack([asarray(v) for v in x])
+        return np.asarray(x)
+    return x
+
+
+def as_array(x: Any) -> Any:
+    """Like `asarray`, but Python and NumPy scalars become 0-d arrays too."""
+    x = asarray(x)
+    if isinstance(x, Tracer) or type(x) is np.ndarray:
+        return x
+    return np.asarray(x)
+
+
+def _holds_tracer(x: Any) -> bool:
+    for v in x:
+        if isinstance(v, Tracer):
+            return True
+        if isinstance(v, (list, tuple)) and _holds_tracer(v):
+            return True
+    return False
+
+
+def shape(x: Any) -> tuple[int, ...]:
+    return x.shape if isinstance(x, Tracer) else np.shape(x)
+
+
+def ndim(x: Any) -> int:
+    return x.ndim if isinstance(x, Tracer) else np.ndim(x)
+
+
+def dtype_of(x: Any) -> np.dtype:
+    """The dtype NumPy would give `x` (Python floats: float64)."""
+    return np.result_type(_raw(x))
+
+
+def float_dtype(x: Any) -> np.dtype:
+    """`x`'s dtype if it is a float type, else float64 (as NumPy's float
+    functions promote integers)."""
+    d = dtype_of(x)
+    return d if d.kind == "f" else np.dtype(np.float64)
+
+
+def check_out(name: str, out: Any) -> None:
+    """riesz never writes into arrays: only `out=None` is accepted."""
+    if out is not None and not (isinstance(out, tuple) and all(o is None for o in out)):
+        raise TypeError(
+            f"{name}: out= is not supported (differentiable code cannot write into an "
+            "existing array); use the return value instead"
+        )
+
+
+def check_unsupported(name: str, **given: Any) -> None:
+    """Raise for NumPy keyword arguments riesz does not implement."""
+    for key, value in given.items():
+        if value is not NoValue:
+            raise NotImplementedError(
+                f"{name}: the argument {key}={value!r} is not supported by riesz"
+            )
+
+
+# -- numerically safe pieces of rules --------------------------------------------
+
+
+def safe_reciprocal(x: Any) -> Any:
+    """1/x where x != 0 and 0 where x == 0, with derivatives of the same form
+    (the mask is a constant, so no inf * 0 appears at any order)."""
+    from .elementwise import where_p
+
+    zero = _raw(x) == 0
+    if not np.any(zero):
+        return 1 / x
+    return bind(where_p, zero, 0, 1 / bind(where_p, zero, 1, x))
+
+
+def safe_sqrt(x: Any) -> Any:
+    """sqrt(x), with derivative 0 (instead of inf) where x == 0."""
+    from .elementwise import sqrt_p, where_p
+
+    zero = _raw(x) == 0
+    if not np.any(zero):
+        return bind(sqrt_p, x)
+    return bind(where_p, zero, 0, bind(sqrt_p, bind(where_p, zero, 1, x)))

@@ -1,13 +1,19 @@
 """Elementwise primitives: arithmetic, transcendental functions, comparisons.
 
 The Jacobian of an elementwise map is diagonal, so ∂f(x)[t] = f'(x) ⊙ t and
-∂f(x)*[g] = f'(x) ⊙ g; unary functions declare f' once (`elementwise_unary`).
+∂f(x)*[g] = f'(x) ⊙ g; unary functions declare f' once (`elementwise_unary`),
+binary ones declare their two partial derivatives once (`elementwise_binary`).
 Binary operations broadcast: a tangent is broadcast up to the output's shape,
 and a cotangent is summed back down to its operand's shape (`unbroadcast`).
+
+Derivative formulas use Python floats for constants (never NumPy float64
+scalars), so that float32 inputs keep float32 derivatives.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -32,6 +38,38 @@ def _fit(t: Any, ans: Any) -> Any:
     if t.dtype != ans.dtype:
         t = bind(astype_p, t, dtype=ans.dtype)
     return t
+
+
+def elementwise_binary(
+    prim: Primitive,
+    dx: Callable[[Any, Any, Any], Any] | None,
+    dy: Callable[[Any, Any, Any], Any] | None,
+) -> Primitive:
+    """`prim(x, y)` acts elementwise with broadcasting and partial derivatives
+    `dx(x, y, ans)`, `dy(x, y, ans)` (None: the partial is identically 0):
+    ∂f[(s, t)] = f_x ⊙ s + f_y ⊙ t, and ∂f*[g] = (unbroadcast(f_x ⊙ g),
+    unbroadcast(f_y ⊙ g))."""
+
+    def jvp_x(t: Any, ans: Any, x: Any, y: Any) -> Any:
+        return None if dx is None else _fit(t * dx(x, y, ans), ans)
+
+    def jvp_y(t: Any, ans: Any, x: Any, y: Any) -> Any:
+        return None if dy is None else _fit(t * dy(x, y, ans), ans)
+
+    def vjp_x(g: Any, ans: Any, x: Any, y: Any) -> Any:
+        return None if dx is None else unbroadcast(g * dx(x, y, ans), x.shape, x.dtype)
+
+    def vjp_y(g: Any, ans: Any, x: Any, y: Any) -> Any:
+        return None if dy is None else unbroadcast(g * dy(x, y, ans), y.shape, y.dtype)
+
+    for f, kind in ((jvp_x, "jvp_x"), (jvp_y, "jvp_y"), (vjp_x, "vjp_x"), (vjp_y, "vjp_y")):
+        f.__name__ = f"{prim.name}_{kind}"
+    prim.family = prim.family or "elementwise"
+    return prim.def_jvp(jvp_x, jvp_y).def_vjp(vjp_x, vjp_y)
+
+
+def _unary(name: str, impl: Any, deriv: Callable[[Any, Any], Any], notes: str = "") -> Primitive:
+    return elementwise_unary(Primitive(name, impl, notes=notes), deriv)
 
 
 # -- casting --------------------------------------------------------------------
@@ -135,7 +173,10 @@ def _div_vjp_y(g: Any, ans: Any, x: Any, y: Any) -> Any:
 
 divide_p.def_jvp(_div_jvp_x, _div_jvp_y).def_vjp(_div_vjp_x, _div_vjp_y)
 
-power_p = Primitive("power", np.power)
+power_p = Primitive(
+    "power", np.power,
+    notes="∂/∂x is exactly 0 where the exponent is 0; ∂/∂y = log(x) x^y is taken as 0 at x = 0",
+)
 
 
 def _pow_dx(x: Any, y: Any) -> Any:
@@ -148,13 +189,19 @@ def _pow_dx(x: Any, y: Any) -> Any:
         if y == 2:
             return 2 * x
         return y * x ** (y - 1)
-    safe_y = bind(where_p, y == 0, 1, y)
-    return bind(where_p, y == 0, 0, y * x ** (safe_y - 1))
+    # 0 * inf at x = y = 0 (where x^y = 1 for all x): use x = 1 there
+    both = (_raw(y) == 0) & (_raw(x) == 0)
+    if not np.any(both):
+        return y * x ** (y - 1)
+    return y * bind(where_p, both, 1, x) ** (y - 1)
 
 
 def _pow_dy(x: Any, ans: Any) -> Any:
     """∂(x^y)/∂y = log(x) x^y, taken as 0 at x == 0 (its limit for y > 0)."""
-    return bind(log_p, bind(where_p, x == 0, 1, x)) * ans
+    zero = _raw(x) == 0
+    if not np.any(zero):
+        return bind(log_p, x) * ans
+    return bind(log_p, bind(where_p, zero, 1, x)) * ans
 
 
 def _pow_jvp_x(t: Any, ans: Any, x: Any, y: Any) -> Any:
@@ -191,23 +238,12 @@ def _tie_weights(x: Any, y: Any, ans: Any, pick_x: bool) -> Any:
 
 
 def _minmax(name: str, impl: Any, larger: bool) -> Primitive:
-    prim = Primitive(name, impl, family="elementwise")
-
-    def jvp_x(t: Any, ans: Any, x: Any, y: Any) -> Any:
-        return _fit(t * _tie_weights(x, y, ans, larger), ans)
-
-    def jvp_y(t: Any, ans: Any, x: Any, y: Any) -> Any:
-        return _fit(t * _tie_weights(x, y, ans, not larger), ans)
-
-    def vjp_x(g: Any, ans: Any, x: Any, y: Any) -> Any:
-        return unbroadcast(g * _tie_weights(x, y, ans, larger), x.shape, x.dtype)
-
-    def vjp_y(g: Any, ans: Any, x: Any, y: Any) -> Any:
-        return unbroadcast(g * _tie_weights(x, y, ans, not larger), y.shape, y.dtype)
-
-    for f, kind in ((jvp_x, "jvp_x"), (jvp_y, "jvp_y"), (vjp_x, "vjp_x"), (vjp_y, "vjp_y")):
-        f.__name__ = f"{name}_{kind}"
-    return prim.def_jvp(jvp_x, jvp_y).def_vjp(vjp_x, vjp_y)
+    prim = Primitive(name, impl, notes="at ties each operand gets half of the derivative")
+    return elementwise_binary(
+        prim,
+        lambda x, y, ans: _tie_weights(x, y, ans, larger),
+        lambda x, y, ans: _tie_weights(x, y, ans, not larger),
+    )
 
 
 maximum_p = _minmax("maximum", np.maximum, True)
@@ -215,7 +251,10 @@ minimum_p = _minmax("minimum", np.minimum, False)
 
 # -- where: the condition is a (non-differentiable) boolean mask ---------------
 
-where_p = Primitive("where", np.where, family="linear")
+where_p = Primitive(
+    "where", np.where, family="linear",
+    notes="differentiable in x and y; the condition is a constant mask",
+)
 
 
 def _where_jvp_c(t: Any, ans: Any, c: Any, x: Any, y: Any) -> None:
@@ -242,22 +281,110 @@ where_p.def_jvp(_where_jvp_c, _where_jvp_x, _where_jvp_y)
 where_p.def_vjp(_where_jvp_c, _where_vjp_x, _where_vjp_y)
 
 # -- unary functions with a known derivative ----------------------------------
+# Each declares f'(x) (given x and ans = f(x)) once; the family derives both rules.
 
-exp_p = elementwise_unary(Primitive("exp", np.exp), lambda x, ans: ans)
-log_p = elementwise_unary(Primitive("log", np.log), lambda x, ans: 1 / x)
-sin_p = elementwise_unary(Primitive("sin", np.sin), lambda x, ans: bind(cos_p, x))
-cos_p = elementwise_unary(Primitive("cos", np.cos), lambda x, ans: -bind(sin_p, x))
-tanh_p = elementwise_unary(Primitive("tanh", np.tanh), lambda x, ans: 1 - ans * ans)
-sqrt_p = elementwise_unary(Primitive("sqrt", np.sqrt), lambda x, ans: 0.5 / ans)
-abs_p = elementwise_unary(
-    Primitive("abs", np.abs, notes="derivative sign(x); 0 at x = 0"),
-    lambda x, ans: bind(sign_p, x),
+_LN2 = math.log(2.0)
+_LN10 = math.log(10.0)
+
+exp_p = _unary("exp", np.exp, lambda x, ans: ans)
+exp2_p = _unary("exp2", np.exp2, lambda x, ans: ans * _LN2)
+expm1_p = _unary("expm1", np.expm1, lambda x, ans: ans + 1)
+log_p = _unary("log", np.log, lambda x, ans: 1 / x)
+log2_p = _unary("log2", np.log2, lambda x, ans: 1 / (x * _LN2))
+log10_p = _unary("log10", np.log10, lambda x, ans: 1 / (x * _LN10))
+log1p_p = _unary("log1p", np.log1p, lambda x, ans: 1 / (x + 1))
+sqrt_p = _unary("sqrt", np.sqrt, lambda x, ans: 0.5 / ans, notes="derivative inf at x = 0")
+cbrt_p = _unary(
+    "cbrt", np.cbrt, lambda x, ans: 1 / (3 * ans * ans), notes="derivative inf at x = 0"
+)
+square_p = _unary("square", np.square, lambda x, ans: 2 * x)
+reciprocal_p = _unary("reciprocal", np.reciprocal, lambda x, ans: -(ans * ans))
+sin_p = _unary("sin", np.sin, lambda x, ans: bind(cos_p, x))
+cos_p = _unary("cos", np.cos, lambda x, ans: -bind(sin_p, x))
+tan_p = _unary("tan", np.tan, lambda x, ans: 1 + ans * ans)
+arcsin_p = _unary(
+    "arcsin", np.arcsin, lambda x, ans: 1 / bind(sqrt_p, 1 - x * x), notes="inf at |x| = 1"
+)
+arccos_p = _unary(
+    "arccos", np.arccos, lambda x, ans: -1 / bind(sqrt_p, 1 - x * x), notes="inf at |x| = 1"
+)
+arctan_p = _unary("arctan", np.arctan, lambda x, ans: 1 / (1 + x * x))
+sinh_p = _unary("sinh", np.sinh, lambda x, ans: bind(cosh_p, x))
+cosh_p = _unary("cosh", np.cosh, lambda x, ans: bind(sinh_p, x))
+tanh_p = _unary("tanh", np.tanh, lambda x, ans: 1 - ans * ans)
+arcsinh_p = _unary("arcsinh", np.arcsinh, lambda x, ans: 1 / bind(sqrt_p, x * x + 1))
+arccosh_p = _unary(
+    "arccosh", np.arccosh, lambda x, ans: 1 / bind(sqrt_p, x * x - 1), notes="inf at x = 1"
+)
+arctanh_p = _unary("arctanh", np.arctanh, lambda x, ans: 1 / (1 - x * x))
+abs_p = _unary(
+    "abs", np.abs, lambda x, ans: bind(sign_p, x),
+    notes="derivative sign(x), taken as 0 at x = 0",
+)
+
+# -- binary functions with known partial derivatives --------------------------
+
+
+def _hypot_d(x: Any, ans: Any) -> Any:
+    from ._util import safe_reciprocal
+
+    return x * safe_reciprocal(ans)
+
+
+hypot_p = elementwise_binary(
+    Primitive("hypot", np.hypot, notes="derivative taken as 0 at x = y = 0"),
+    lambda x, y, ans: _hypot_d(x, ans),
+    lambda x, y, ans: _hypot_d(y, ans),
+)
+
+
+def _atan2_den(x: Any, y: Any) -> Any:
+    from ._util import safe_reciprocal
+
+    return safe_reciprocal(x * x + y * y)
+
+
+# arctan2(y, x): ∂/∂y = x / (x² + y²), ∂/∂x = -y / (x² + y²)
+arctan2_p = elementwise_binary(
+    Primitive("arctan2", np.arctan2, notes="derivative taken as 0 at the origin"),
+    lambda y, x, ans: x * _atan2_den(x, y),
+    lambda y, x, ans: -y * _atan2_den(x, y),
+)
+# logaddexp(x, y) = log(e^x + e^y): ∂/∂x = e^(x - ans), stable for large |x|
+logaddexp_p = elementwise_binary(
+    Primitive("logaddexp", np.logaddexp),
+    lambda x, y, ans: bind(exp_p, x - ans),
+    lambda x, y, ans: bind(exp_p, y - ans),
+)
+logaddexp2_p = elementwise_binary(
+    Primitive("logaddexp2", np.logaddexp2),
+    lambda x, y, ans: bind(exp2_p, x - ans),
+    lambda x, y, ans: bind(exp2_p, y - ans),
+)
+# x mod y = x - floor(x / y) y: ∂/∂x = 1, ∂/∂y = -floor(x / y) (a step function)
+remainder_p = elementwise_binary(
+    Primitive("remainder", np.remainder, notes="jumps where x / y is an integer"),
+    lambda x, y, ans: 1.0,
+    lambda x, y, ans: -bind(floor_p, x / y),
+)
+fmod_p = elementwise_binary(
+    Primitive("fmod", np.fmod, notes="jumps where x / y is an integer"),
+    lambda x, y, ans: 1.0,
+    lambda x, y, ans: -bind(trunc_p, x / y),
 )
 
 # -- zero derivative: defined everywhere it is finite, and equal to 0 ----------
 
-sign_p = Primitive("sign", np.sign, kind=ZERO_DERIVATIVE)
+sign_p = Primitive("sign", np.sign, kind=ZERO_DERIVATIVE, notes="derivative 0 (not defined at 0)")
 floor_p = Primitive("floor", np.floor, kind=ZERO_DERIVATIVE)
+ceil_p = Primitive("ceil", np.ceil, kind=ZERO_DERIVATIVE)
+trunc_p = Primitive("trunc", np.trunc, kind=ZERO_DERIVATIVE)
+rint_p = Primitive("rint", np.rint, kind=ZERO_DERIVATIVE)
+round_p = Primitive(
+    "round", lambda x, decimals: np.round(x, decimals), kind=ZERO_DERIVATIVE,
+    notes="round to `decimals` places; derivative 0",
+)
+floor_divide_p = Primitive("floor_divide", np.floor_divide, kind=ZERO_DERIVATIVE)
 stop_gradient_p = Primitive(
     "stop_gradient", lambda x: x, kind=ZERO_DERIVATIVE,
     notes="identity whose derivative is 0 at every level of nesting",
@@ -271,3 +398,11 @@ less_p = Primitive("less", np.less, kind=NOT_DIFFERENTIABLE)
 less_equal_p = Primitive("less_equal", np.less_equal, kind=NOT_DIFFERENTIABLE)
 equal_p = Primitive("equal", np.equal, kind=NOT_DIFFERENTIABLE)
 not_equal_p = Primitive("not_equal", np.not_equal, kind=NOT_DIFFERENTIABLE)
+logical_and_p = Primitive("logical_and", np.logical_and, kind=NOT_DIFFERENTIABLE)
+logical_or_p = Primitive("logical_or", np.logical_or, kind=NOT_DIFFERENTIABLE)
+logical_xor_p = Primitive("logical_xor", np.logical_xor, kind=NOT_DIFFERENTIABLE)
+logical_not_p = Primitive("logical_not", np.logical_not, kind=NOT_DIFFERENTIABLE)
+isnan_p = Primitive("isnan", np.isnan, kind=NOT_DIFFERENTIABLE)
+isinf_p = Primitive("isinf", np.isinf, kind=NOT_DIFFERENTIABLE)
+isfinite_p = Primitive("isfinite", np.isfinite, kind=NOT_DIFFERENTIABLE)
+signbit_p = Primitive("signbit", np.signbit, kind=NOT_DIFFERENTIABLE)

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .._core.primitive import Primitive
+from .._core.primitive import NOT_DIFFERENTIABLE, Primitive
 from .._core.trace import Tracer, bind
 from .._core.trace import raw_value as _raw
 from .._interpreters.reverse import LazyCotangent
@@ -95,6 +95,40 @@ scatter_add_p.def_jvp(_scatter_add_jvp_x, _scatter_add_jvp_v)
 scatter_add_p.def_vjp(_scatter_add_vjp_x, _scatter_add_vjp_v)
 
 
+def _scatter_set_impl(x: Any, v: Any, index: tuple[Any, ...]) -> Any:
+    out = np.array(x, copy=True)
+    out[index] = v
+    return out
+
+
+scatter_set_p = Primitive(
+    "scatter_set", _scatter_set_impl, family="linear",
+    notes="x with the entries at index replaced by v (index without repeats); "
+    "used by x.at[index].set/multiply/... updates",
+)
+
+
+def _scatter_set_jvp_x(t: Any, ans: Any, x: Any, v: Any, index: tuple[Any, ...]) -> Any:
+    return bind(scatter_set_p, t, np.zeros((), t.dtype), index=index)
+
+
+def _scatter_set_jvp_v(t: Any, ans: Any, x: Any, v: Any, index: tuple[Any, ...]) -> Any:
+    return bind(scatter_set_p, np.zeros(x.shape, t.dtype), t, index=index)
+
+
+def _scatter_set_vjp_x(g: Any, ans: Any, x: Any, v: Any, index: tuple[Any, ...]) -> Any:
+    return unbroadcast(bind(scatter_set_p, g, np.zeros((), g.dtype), index=index),
+                       x.shape, x.dtype)
+
+
+def _scatter_set_vjp_v(g: Any, ans: Any, x: Any, v: Any, index: tuple[Any, ...]) -> Any:
+    return unbroadcast(bind(getitem_p, g, index=index), np.shape(_raw(v)), _raw(v).dtype)
+
+
+scatter_set_p.def_jvp(_scatter_set_jvp_x, _scatter_set_jvp_v)
+scatter_set_p.def_vjp(_scatter_set_vjp_x, _scatter_set_vjp_v)
+
+
 class SparseCotangent(LazyCotangent):
     """A cotangent of shape `shape` that is zero except for values at indices."""
 
@@ -131,3 +165,15 @@ class SparseCotangent(LazyCotangent):
         for index, v in self.entries:
             out = bind(scatter_add_p, out, v, index=index)
         return out
+
+# -- not differentiable: integer outputs -----------------------------------------
+
+
+def _nonzero_impl(x: Any) -> tuple[Any, ...]:
+    return tuple(np.nonzero(x))
+
+
+nonzero_p = Primitive(
+    "nonzero", _nonzero_impl, kind=NOT_DIFFERENTIABLE, multiple_results=True,
+    notes="one integer index array per axis",
+)

@@ -1,9 +1,10 @@
-"""Linear algebra primitives.
+"""`riesz.numpy.linalg`: differentiable `numpy.linalg` (real arrays).
 
-`matmul` is bilinear; its VJP follows the standard results (M. Giles, "An
-extended collection of matrix derivative results for forward and reverse mode
-AD", 2008): for C = A B, Ā = C̄ Bᵀ and B̄ = Aᵀ C̄, with 1-D operands promoted to
-matrices as NumPy does and batch dimensions summed back (un-broadcast).
+The factorisations and solves are primitives (see `decompositions.py` for
+their rules and the references); norms, matrix powers, `multi_dot`, `cond`
+and `eigvalsh` are composites. Results that NumPy returns as named tuples
+(`EighResult`, `SVDResult`, `QRResult`, `SlogdetResult`) are returned as the
+same named tuples.
 """
 
 from __future__ import annotations
@@ -11,53 +12,299 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from numpy.linalg import LinAlgError
 
-from .._core.primitive import Primitive, bilinear
-from .._core.trace import bind
-from ._util import unbroadcast
-from .shape import reshape_p, transpose_p
+from .._core.trace import Tracer, bind
+from .._core.trace import raw_value as _raw
+from ._api_elementwise import abs, astype, power, where
+from ._api_products import matmul, outer, tensordot
+from ._api_reductions import max, min, sum
+from ._api_shape import diagonal, matrix_transpose, moveaxis, reshape, trace
+from ._util import as_array, normalize_axis
+from .decompositions import (
+    DegenerateDerivativeWarning,
+    cholesky_p,
+    det_p,
+    eigh_p,
+    inv_p,
+    norm2_p,
+    pinv_p,
+    qr_p,
+    slogdet_p,
+    solve_p,
+    svd_p,
+)
+from .products import _mT
 
+__all__ = [
+    "DegenerateDerivativeWarning", "LinAlgError", "cholesky", "cond", "det", "diagonal", "eigh",
+    "eigvalsh", "inv", "matmul", "matrix_norm", "matrix_power", "matrix_rank",
+    "matrix_transpose", "multi_dot", "norm", "outer", "pinv", "qr", "slogdet", "solve",
+    "svd", "svdvals", "tensordot", "trace", "vecdot", "vector_norm",
+]
 
-def _mT(x: Any) -> Any:
-    """Swap the last two axes."""
-    n = x.ndim
-    return bind(transpose_p, x, axes=(*range(n - 2), n - 1, n - 2))
-
-
-def _expand(x: Any, axis: int) -> Any:
-    shape = list(x.shape)
-    shape.insert(axis % (len(shape) + 1), 1)
-    return bind(reshape_p, x, shape=tuple(shape))
-
-
-matmul_p = Primitive("matmul", np.matmul)
-
-
-def _promote(a: Any, b: Any, g: Any) -> tuple[Any, Any, Any]:
-    """1-D operands as matrices, with the cotangent reshaped to match."""
-    if a.ndim == 1:
-        a = bind(reshape_p, a, shape=(1, a.shape[0]))
-        g = _expand(g, -2 if b.ndim > 1 else -1)
-    if b.ndim == 1:
-        b = bind(reshape_p, b, shape=(b.shape[0], 1))
-        g = _expand(g, -1)
-    return a, b, g
-
-
-def _matmul_vjp_a(g: Any, ans: Any, a: Any, b: Any) -> Any:
-    a2, b2, g2 = _promote(a, b, g)
-    ct = bind(matmul_p, g2, _mT(b2))
-    if a.ndim == 1:
-        ct = bind(reshape_p, unbroadcast(ct, (1, a.shape[0]), a.dtype), shape=a.shape)
-    return unbroadcast(ct, a.shape, a.dtype)
+_x = np.eye(2)
+EighResult = type(np.linalg.eigh(_x))
+SVDResult = type(np.linalg.svd(_x))
+QRResult = type(np.linalg.qr(_x))
+SlogdetResult = type(np.linalg.slogdet(_x))
+del _x
 
 
-def _matmul_vjp_b(g: Any, ans: Any, a: Any, b: Any) -> Any:
-    a2, b2, g2 = _promote(a, b, g)
-    ct = bind(matmul_p, _mT(a2), g2)
-    if b.ndim == 1:
-        ct = bind(reshape_p, unbroadcast(ct, (b.shape[0], 1), b.dtype), shape=b.shape)
-    return unbroadcast(ct, b.shape, b.dtype)
+def _square(name: str, a: Any) -> Any:
+    a = as_array(a)
+    if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
+        raise LinAlgError(f"{name}: last 2 dimensions of the array must be square")
+    if a.dtype.kind != "f":
+        a = astype(a, np.float64)
+    return a
 
 
-bilinear(matmul_p, _matmul_vjp_a, _matmul_vjp_b)
+def solve(a: Any, b: Any) -> Any:
+    """x = a⁻¹ b; ∂x = a⁻¹ (∂b - ∂a x) (b is a vector only when it is 1-D)."""
+    a = _square("solve", a)
+    b = as_array(b)
+    return bind(solve_p, a, b)
+
+
+def inv(a: Any) -> Any:
+    """a⁻¹; ∂(a⁻¹) = -a⁻¹ ∂a a⁻¹."""
+    return bind(inv_p, _square("inv", a))
+
+
+def det(a: Any) -> Any:
+    """det a; ∂det = det · tr(a⁻¹ ∂a)."""
+    return bind(det_p, _square("det", a))
+
+
+def slogdet(a: Any) -> Any:
+    """(sign, log|det a|); ∂log|det a| = tr(a⁻¹ ∂a), the sign has derivative 0."""
+    sign, logdet = bind(slogdet_p, _square("slogdet", a))
+    return SlogdetResult(sign, logdet)
+
+
+def cholesky(a: Any, /, *, upper: bool = False) -> Any:
+    """Lower Cholesky factor L (a = L Lᵀ), reading the lower triangle of a
+    (the upper one with upper=True, returning Lᵀ)."""
+    a = _square("cholesky", a)
+    if upper:
+        return _mT(bind(cholesky_p, _mT(a)))
+    return bind(cholesky_p, a)
+
+
+def eigh(a: Any, UPLO: str = "L") -> Any:
+    """Eigenvalues (ascending) and eigenvectors of a symmetric matrix, reading
+    its lower (UPLO='U': upper) triangle. See `DegenerateDerivativeWarning`
+    for repeated eigenvalues."""
+    a = _square("eigh", a)
+    if UPLO.upper() == "U":
+        a = _mT(a)
+    w, v = bind(eigh_p, a)
+    return EighResult(w, v)
+
+
+def eigvalsh(a: Any, UPLO: str = "L") -> Any:
+    """Eigenvalues of a symmetric matrix (well defined at repeated eigenvalues
+    for symmetric functions of them, e.g. their sum)."""
+    return eigh(a, UPLO).eigenvalues
+
+
+def svd(a: Any, full_matrices: bool = True, compute_uv: bool = True,
+        hermitian: bool = False) -> Any:
+    """Singular value decomposition a = U diag(S) Vh. Differentiable for the
+    thin factorisation (full_matrices=False, or square a); see
+    `DegenerateDerivativeWarning` for repeated singular values."""
+    a = as_array(a)
+    if not isinstance(a, Tracer):
+        return np.linalg.svd(a, full_matrices, compute_uv, hermitian)
+    if a.ndim < 2:
+        raise LinAlgError("svd: the array must be at least two-dimensional")
+    u, s, vh = bind(svd_p, a)
+    if not compute_uv:
+        return s
+    m, n = a.shape[-2:]
+    if full_matrices and m != n:
+        raise NotImplementedError(
+            "svd: the derivative of the full U (or V) of a non-square matrix is not defined "
+            "(its extra columns are an arbitrary basis); use full_matrices=False"
+        )
+    return SVDResult(u, s, vh)
+
+
+def svdvals(x: Any, /) -> Any:
+    """Singular values."""
+    return svd(x, compute_uv=False)
+
+
+def qr(a: Any, mode: str = "reduced") -> Any:
+    """Reduced QR factorisation a = Q R (mode 'reduced', 'r', or 'complete' when
+    m <= n, where it is the same)."""
+    a = as_array(a)
+    if not isinstance(a, Tracer):
+        return np.linalg.qr(a, mode=mode)
+    m, n = a.shape[-2:]
+    if mode == "complete" and m > n:
+        raise NotImplementedError(
+            "qr: mode='complete' for a tall matrix has an arbitrary basis in its extra "
+            "columns, which has no derivative; use mode='reduced'"
+        )
+    if mode not in ("reduced", "complete", "r"):
+        raise NotImplementedError(f"qr: mode={mode!r} is not supported on traced values")
+    q, r = bind(qr_p, a)
+    return r if mode == "r" else QRResult(q, r)
+
+
+def pinv(a: Any, rcond: Any = None, hermitian: bool = False, *, rtol: Any = None) -> Any:
+    """Moore-Penrose pseudo-inverse (differentiable where the rank is locally constant)."""
+    a = as_array(a)
+    cut = rtol if rcond is None else rcond
+    return bind(pinv_p, a, rcond=cut)
+
+
+def matrix_power(a: Any, n: int) -> Any:
+    """aⁿ by repeated squaring (n < 0: powers of a⁻¹)."""
+    a = _square("matrix_power", a)
+    n = int(n)
+    if n == 0:
+        eye = np.broadcast_to(np.eye(a.shape[-1], dtype=a.dtype), a.shape)
+        return np.array(eye)
+    if n < 0:
+        a, n = inv(a), -n
+    result = None
+    base = a
+    while n:
+        if n & 1:
+            result = base if result is None else matmul(result, base)
+        n >>= 1
+        if n:
+            base = matmul(base, base)
+    return result
+
+
+def multi_dot(arrays: Any, *, out: Any = None) -> Any:
+    """Chained matrix product (1-D ends are treated as vectors)."""
+    arrays = [as_array(a) for a in arrays]
+    if len(arrays) < 2:
+        raise ValueError("Expecting at least two arrays.")
+    result = arrays[0]
+    for b in arrays[1:]:
+        result = matmul(result, b)
+    return result
+
+
+def matrix_rank(A: Any, tol: Any = None, hermitian: bool = False, *, rtol: Any = None) -> Any:
+    """Rank (an integer: not differentiable)."""
+    return np.linalg.matrix_rank(_raw(as_array(A)), tol, hermitian, rtol=rtol)
+
+
+def vecdot(x1: Any, x2: Any, /, *, axis: int = -1) -> Any:
+    """Σ x1 x2 along `axis` (with broadcasting)."""
+    return sum(as_array(x1) * as_array(x2), axis=axis)
+
+
+# -- norms ---------------------------------------------------------------------------
+
+
+def _vector_norm(x: Any, ord: Any, axis: tuple[int, ...] | None, keepdims: bool) -> Any:
+    if ord is None or ord == 2:
+        return bind(norm2_p, x, axis=axis, keepdims=keepdims)
+    if ord == np.inf:
+        return max(abs(x), axis=axis, keepdims=keepdims)
+    if ord == -np.inf:
+        return min(abs(x), axis=axis, keepdims=keepdims)
+    if ord == 0:
+        count = sum(astype(_raw(x) != 0, x.dtype), axis=axis, keepdims=keepdims)
+        return count
+    if ord == 1:
+        return sum(abs(x), axis=axis, keepdims=keepdims)
+    p = float(ord)
+    s = sum(power(abs(x), p), axis=axis, keepdims=keepdims)
+    zero = _raw(s) == 0
+    if not np.any(zero):
+        return power(s, 1 / p)
+    # the norm is not differentiable at 0: derivative taken as 0 there
+    return where(zero, 0, power(where(zero, 1, s), 1 / p))
+
+
+def _matrix_norm(x: Any, ord: Any, axes: tuple[int, int], keepdims: bool) -> Any:
+    r, c = axes
+    if ord in (None, "fro", "f"):
+        out = bind(norm2_p, x, axis=tuple(sorted(axes)), keepdims=keepdims)
+        return out
+    if ord in ("nuc", 2, -2):
+        moved = moveaxis(x, (r, c), (-2, -1))
+        s = svd(moved, compute_uv=False)
+        if ord == "nuc":
+            out = sum(s, axis=-1)
+        elif ord == 2:
+            out = max(s, axis=-1)
+        else:
+            out = min(s, axis=-1)
+    elif ord in (1, -1):
+        col = sum(abs(x), axis=r, keepdims=True)
+        out = (max if ord == 1 else min)(col, axis=c, keepdims=True)
+        out = reshape(out, tuple(n for i, n in enumerate(out.shape) if i not in axes))
+    elif ord in (np.inf, -np.inf):
+        row = sum(abs(x), axis=c, keepdims=True)
+        out = (max if ord == np.inf else min)(row, axis=r, keepdims=True)
+        out = reshape(out, tuple(n for i, n in enumerate(out.shape) if i not in axes))
+    else:
+        raise ValueError(f"Invalid norm order {ord!r} for matrices.")
+    if keepdims:
+        shape = list(x.shape)
+        shape[r] = shape[c] = 1
+        out = reshape(out, tuple(shape))
+    return out
+
+
+def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> Any:
+    """`numpy.linalg.norm`: vector norms (2 by default; 1, inf, -inf, 0, any p)
+    and matrix norms ('fro', 'nuc', 1, -1, 2, -2, inf, -inf). The 2-norm is
+    computed without overflow and its derivative x/‖x‖ is taken as 0 at x = 0."""
+    x = as_array(x)
+    if x.dtype.kind != "f":
+        x = astype(x, np.float64)
+    if axis is None:
+        if ord is None:
+            return bind(norm2_p, x, axis=None, keepdims=keepdims)
+        if x.ndim == 1:
+            return _vector_norm(x, ord, (0,), keepdims)
+        if x.ndim == 2:
+            return _matrix_norm(x, ord, (0, 1), keepdims)
+        raise ValueError("Improper number of dimensions to norm.")
+    if isinstance(axis, (int, np.integer)) or len(axis) == 1:
+        ax = normalize_axis(axis, x.ndim)
+        if isinstance(ord, str):
+            raise ValueError(f"Invalid norm order {ord!r} for vectors")
+        return _vector_norm(x, ord, ax, keepdims)
+    if len(axis) == 2:
+        r, c = (int(i) % x.ndim for i in axis)
+        if r == c:
+            raise ValueError("Duplicate axes given.")
+        return _matrix_norm(x, ord, (r, c), keepdims)
+    raise ValueError("Improper number of dimensions to norm.")
+
+
+def vector_norm(x: Any, /, *, axis: Any = None, keepdims: bool = False, ord: Any = 2) -> Any:
+    x = as_array(x)
+    if axis is None:
+        nd = x.ndim
+        out = _vector_norm(reshape(x, (-1,)), ord, (0,), False)
+        return reshape(out, (1,) * nd) if keepdims else out
+    return _vector_norm(x, ord, normalize_axis(axis, x.ndim), keepdims)
+
+
+def matrix_norm(x: Any, /, *, keepdims: bool = False, ord: Any = "fro") -> Any:
+    x = as_array(x)
+    return _matrix_norm(x, ord, (x.ndim - 2, x.ndim - 1), keepdims)
+
+
+def cond(x: Any, p: Any = None) -> Any:
+    """Condition number (2-norm by default: s_max / s_min)."""
+    x = as_array(x)
+    if p is None or p in (2, -2):
+        s = svdvals(x)
+        r = max(s, axis=-1) / min(s, axis=-1)
+        return r if p in (None, 2) else 1 / r
+    return norm(x, p, axis=(-2, -1)) * norm(inv(x), p, axis=(-2, -1))
+

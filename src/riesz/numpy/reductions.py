@@ -1,5 +1,10 @@
-"""Reductions. `sum` is linear (its transpose broadcasts the cotangent back);
-`max`/`min` route the derivative to the extremal entries, split evenly at ties."""
+"""Reductions and scans.
+
+`sum` and `cumsum` are linear (their transposes broadcast the cotangent back
+and run the scan backwards); `max`/`min` route the derivative to the extremal
+entries, split evenly at ties; `prod` and `cumprod` have zero-safe rules.
+mean, var, std, logsumexp, ... are composites (see `riesz.numpy`).
+"""
 
 from __future__ import annotations
 
@@ -7,11 +12,11 @@ from typing import Any
 
 import numpy as np
 
-from .._core.primitive import Primitive, linear_unary
+from .._core.primitive import NOT_DIFFERENTIABLE, Primitive, linear_unary
 from .._core.trace import bind
 from .._core.trace import raw_value as _raw
 from ._util import Axis, kept_shape
-from .shape import broadcast_to_p, reshape_p
+from .shape import broadcast_to_p, concatenate_p, flip_p, reshape_p, transpose_p
 
 sum_p = Primitive("sum", np.sum)
 
@@ -49,3 +54,199 @@ def _extremum(name: str, impl: Any) -> Primitive:
 
 max_p = _extremum("max", np.max)
 min_p = _extremum("min", np.min)
+
+# -- cumulative sum: linear, its transpose is the reversed cumulative sum ----------
+
+
+def _cumsum_impl(x: Any, axis: int, reverse: bool) -> Any:
+    if reverse:
+        return np.flip(np.cumsum(np.flip(x, axis), axis=axis), axis)
+    return np.cumsum(x, axis=axis)
+
+
+cumsum_p = Primitive(
+    "cumsum", _cumsum_impl, notes="reverse=True sums from the end (the transpose of cumsum)"
+)
+
+
+def _cumsum_transpose(g: Any, x: Any, axis: int, reverse: bool) -> Any:
+    return bind(cumsum_p, g, axis=axis, reverse=not reverse)
+
+
+linear_unary(cumsum_p, _cumsum_transpose)
+
+# -- helpers: the reduced axes moved last and merged into one ------------------------
+
+
+def _to_last(x: Any, axes: tuple[int, ...]) -> tuple[Any, tuple[int, ...], tuple[int, ...]]:
+    """x with `axes` moved to the end and merged: shape (..., K). Returns the
+    moved array, the permutation and the permuted shape (to undo it)."""
+    keep = tuple(i for i in range(x.ndim) if i not in axes)
+    perm = keep + tuple(axes)
+    moved = bind(transpose_p, x, axes=perm) if perm != tuple(range(x.ndim)) else x
+    mshape = moved.shape
+    k = int(np.prod([x.shape[i] for i in axes], dtype=int))
+    flat = bind(reshape_p, moved, shape=(*mshape[: len(keep)], k))
+    return flat, perm, mshape
+
+
+def _from_last(y: Any, perm: tuple[int, ...], mshape: tuple[int, ...]) -> Any:
+    y = bind(reshape_p, y, shape=mshape)
+    if perm != tuple(range(len(perm))):
+        y = bind(transpose_p, y, axes=tuple(np.argsort(perm).tolist()))
+    return y
+
+
+def _exclusive_cumprod(y: Any, reverse: bool) -> Any:
+    """prod_{j<i} y_j (prod_{j>i} y_j if reverse) along the last axis."""
+    from .indexing import getitem_p
+
+    n = y.shape[-1]
+    ones = np.ones((*y.shape[:-1], 1), y.dtype)
+    if n == 1:
+        return bind(broadcast_to_p, ones, shape=y.shape)
+    if reverse:
+        y = bind(flip_p, y, axes=(y.ndim - 1,))
+    head = bind(getitem_p, y, index=(Ellipsis, slice(0, n - 1)))
+    out = bind(concatenate_p, ones, bind(cumprod_p, head, axis=y.ndim - 1), axis=y.ndim - 1)
+    if reverse:
+        out = bind(flip_p, out, axes=(y.ndim - 1,))
+    return out
+
+
+# -- product: ∂prod/∂x_i = prod_{j≠i} x_j ------------------------------------------
+
+
+def _prod_others(x: Any, ans: Any, axis: Axis) -> Any:
+    """prod_{j≠i} x_j over the reduced axes, shaped like x. Where x has no
+    zeros this is prod / x; otherwise it is built from exclusive cumulative
+    products from both ends (no division by 0)."""
+    axes = tuple(range(x.ndim)) if axis is None else axis
+    if np.all(_raw(x) != 0):
+        kept = bind(reshape_p, ans, shape=kept_shape(x.shape, axes)) if ans.shape != kept_shape(
+            x.shape, axes) else ans
+        return kept / x
+    y, perm, mshape = _to_last(x, axes)
+    others = _exclusive_cumprod(y, False) * _exclusive_cumprod(y, True)
+    return _from_last(others, perm, mshape)
+
+
+def _prod_impl(x: Any, axis: Axis, keepdims: bool) -> Any:
+    return np.prod(x, axis=axis, keepdims=keepdims)
+
+
+prod_p = Primitive(
+    "prod", _prod_impl, notes="exact at zeros (products of the other entries, no division)"
+)
+
+
+def _prod_jvp(t: Any, ans: Any, x: Any, axis: Axis, keepdims: bool) -> Any:
+    return bind(sum_p, t * _prod_others(x, ans, axis), axis=axis, keepdims=keepdims)
+
+
+def _prod_vjp(g: Any, ans: Any, x: Any, axis: Axis, keepdims: bool) -> Any:
+    return _sum_transpose(g, x, axis, keepdims) * _prod_others(x, ans, axis)
+
+
+prod_p.def_jvp(_prod_jvp).def_vjp(_prod_vjp)
+
+# -- cumulative product ------------------------------------------------------------
+# y_k = prod_{j<=k} x_j, ∂y_k/∂x_i = [i <= k] prod_{j<=k, j≠i} x_j.
+# Without zeros: ∂y[t] = y ⊙ cumsum(t / x) and ∂y*[g] = rcumsum(g ⊙ y) / x.
+# With zeros: ∂y_k/∂x_i = L_i P_ik with L_i = prod_{j<i} x_j and
+# P_ik = prod_{i<j<=k} x_j, the cumulative product of the (n, n) matrix
+# M_ij = x_j (j > i), 1 (j <= i), which costs O(n²) but never divides.
+
+
+def _cumprod_impl(x: Any, axis: int) -> Any:
+    return np.cumprod(x, axis=axis)
+
+
+cumprod_p = Primitive(
+    "cumprod", _cumprod_impl,
+    notes="exact at zeros (an O(n²) formula along the axis is used when x has zeros)",
+)
+
+
+def _cumprod_parts(x: Any, axis: int) -> tuple[Any, Any, Any, tuple[int, ...]]:
+    """L (n-vector per row), P (n×n per row), and the permutation to undo."""
+    last = x.ndim - 1
+    perm = tuple(i for i in range(x.ndim) if i != axis) + (axis,)
+    y = bind(transpose_p, x, axes=perm) if axis != last else x
+    n = y.shape[-1]
+    left = _exclusive_cumprod(y, False)
+    upper = np.arange(n)[None, :] > np.arange(n)[:, None]  # j > i
+    rows = bind(reshape_p, y, shape=(*y.shape[:-1], 1, n))
+    m = bind(
+        # where(j > i, x_j, 1)
+        _where_p(), upper, bind(broadcast_to_p, rows, shape=(*y.shape[:-1], n, n)), 1,
+    )
+    p = bind(cumprod_p, m, axis=m.ndim - 1)
+    return left, p * np.tri(n, dtype=x.dtype).T, perm, y.shape
+
+
+def _where_p() -> Primitive:
+    from .elementwise import where_p
+
+    return where_p
+
+
+def _undo(y: Any, perm: tuple[int, ...]) -> Any:
+    if perm == tuple(range(len(perm))):
+        return y
+    return bind(transpose_p, y, axes=tuple(np.argsort(perm).tolist()))
+
+
+def _cumprod_jvp(t: Any, ans: Any, x: Any, axis: int) -> Any:
+    if np.all(_raw(x) != 0):
+        return ans * bind(cumsum_p, t / x, axis=axis, reverse=False)
+    left, p, perm, shape = _cumprod_parts(x, axis)
+    last = x.ndim - 1
+    tt = bind(transpose_p, t, axes=perm) if axis != last else t
+    col = bind(reshape_p, left * tt, shape=(*shape, 1))  # index i on axis -2
+    out = bind(sum_p, col * p, axis=(len(shape) - 1,), keepdims=False)
+    return _undo(out, perm)
+
+
+def _cumprod_vjp(g: Any, ans: Any, x: Any, axis: int) -> Any:
+    if np.all(_raw(x) != 0):
+        return bind(cumsum_p, g * ans, axis=axis, reverse=True) / x
+    left, p, perm, shape = _cumprod_parts(x, axis)
+    last = x.ndim - 1
+    gg = bind(transpose_p, g, axes=perm) if axis != last else g
+    row = bind(reshape_p, gg, shape=(*shape[:-1], 1, shape[-1]))  # index k on axis -1
+    out = left * bind(sum_p, p * row, axis=(len(shape),), keepdims=False)
+    return _undo(out, perm)
+
+
+cumprod_p.def_jvp(_cumprod_jvp).def_vjp(_cumprod_vjp)
+
+# -- not differentiable: integer outputs -------------------------------------------
+
+
+def _argext(impl: Any) -> Any:
+    def f(x: Any, axis: Any, keepdims: bool) -> Any:
+        return impl(x, axis=axis, keepdims=keepdims)
+
+    return f
+
+
+argmax_p = Primitive("argmax", _argext(np.argmax), kind=NOT_DIFFERENTIABLE)
+argmin_p = Primitive("argmin", _argext(np.argmin), kind=NOT_DIFFERENTIABLE)
+argsort_p = Primitive(
+    "argsort", lambda x, axis, stable: np.argsort(x, axis=axis, stable=stable),
+    kind=NOT_DIFFERENTIABLE,
+)
+any_p = Primitive(
+    "any", lambda x, axis, keepdims: np.any(x, axis=axis, keepdims=keepdims),
+    kind=NOT_DIFFERENTIABLE,
+)
+all_p = Primitive(
+    "all", lambda x, axis, keepdims: np.all(x, axis=axis, keepdims=keepdims),
+    kind=NOT_DIFFERENTIABLE,
+)
+count_nonzero_p = Primitive(
+    "count_nonzero",
+    lambda x, axis, keepdims: np.count_nonzero(x, axis=axis, keepdims=keepdims),
+    kind=NOT_DIFFERENTIABLE,
+)

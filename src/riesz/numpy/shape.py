@@ -1,5 +1,10 @@
 """Shape primitives. All are linear: ∂f(x)[t] = f(t), and the VJP is the
-transpose (reshape back, inverse permutation, sum over broadcast axes, split)."""
+transpose (reshape back, inverse permutation, sum over broadcast axes, split
+↔ concatenate, pad ↔ crop, flip and roll backwards).
+
+Everything else that only moves entries around (squeeze, moveaxis, tile,
+repeat, take, diag, triu, ...) is a composite of these and of indexing.
+"""
 
 from __future__ import annotations
 
@@ -56,15 +61,89 @@ def _concatenate_jvp(primals: list[Any], tangents: list[Any], ans: Any, axis: in
     return bind(concatenate_p, *parts, axis=axis)
 
 
-def _concatenate_vjp(g: Any, ans: Any, primals: list[Any], argnums: list[int], axis: int) -> list[Any]:
+def _concatenate_vjp(
+    g: Any, ans: Any, primals: list[Any], argnums: list[int], axis: int
+) -> list[Any]:
     from .indexing import getitem_p
 
     ends = np.cumsum([x.shape[axis] for x in primals])
     out = []
     for k in argnums:
-        index = (slice(None),) * axis + (slice(int(ends[k] - primals[k].shape[axis]), int(ends[k])),)
-        out.append(unbroadcast(bind(getitem_p, g, index=index), primals[k].shape, primals[k].dtype))
+        start = int(ends[k] - primals[k].shape[axis])
+        index = (slice(None),) * axis + (slice(start, int(ends[k])),)
+        part = bind(getitem_p, g, index=index)
+        out.append(unbroadcast(part, primals[k].shape, primals[k].dtype))
     return out
 
 
 concatenate_p.def_joint_jvp(_concatenate_jvp).def_joint_vjp(_concatenate_vjp)
+
+# -- split: the transpose of concatenate (several outputs) ----------------------
+
+
+def _split_impl(x: Any, bounds: tuple[int, ...], axis: int) -> tuple[Any, ...]:
+    return tuple(np.split(x, list(bounds), axis=axis))
+
+
+split_p = Primitive(
+    "split", _split_impl, multiple_results=True, family="linear",
+    notes="several outputs; the transpose concatenates the cotangents (zeros for unused parts)",
+)
+
+
+def _split_jvp(primals: Any, tangents: Any, ans: Any, bounds: Any, axis: int) -> Any:
+    (t,) = tangents
+    if t is None:
+        return None
+    return tuple(bind(split_p, t, bounds=bounds, axis=axis))
+
+
+def _split_vjp(g: list[Any], ans: Any, primals: Any, argnums: Any, bounds: Any, axis: int) -> Any:
+    (x,) = primals
+    parts = [
+        np.zeros(a.shape, x.dtype) if c is None else c for c, a in zip(g, ans, strict=True)
+    ]
+    return [unbroadcast(bind(concatenate_p, *parts, axis=axis), x.shape, x.dtype)]
+
+
+split_p.def_joint_jvp(_split_jvp).def_joint_vjp(_split_vjp)
+
+# -- pad with zeros (other modes are composites) ---------------------------------
+
+
+def _pad_impl(x: Any, widths: tuple[tuple[int, int], ...]) -> Any:
+    return np.pad(x, widths)
+
+
+pad_p = Primitive("pad", _pad_impl, notes="zero padding; the transpose crops")
+
+
+def _pad_transpose(g: Any, x: Any, widths: tuple[tuple[int, int], ...]) -> Any:
+    from .indexing import getitem_p
+
+    index = tuple(slice(lo, lo + n) for (lo, _), n in zip(widths, x.shape, strict=True))
+    return bind(getitem_p, g, index=index)
+
+
+linear_unary(pad_p, _pad_transpose)
+
+# -- flip and roll: permutations whose transposes are their inverses ------------
+
+flip_p = Primitive("flip", lambda x, axes: np.flip(x, axis=axes))
+
+
+def _flip_transpose(g: Any, x: Any, axes: tuple[int, ...]) -> Any:
+    return bind(flip_p, g, axes=axes)
+
+
+linear_unary(flip_p, _flip_transpose)
+
+roll_p = Primitive("roll", lambda x, shift, axis: np.roll(x, shift, axis=axis))
+
+
+def _roll_transpose(g: Any, x: Any, shift: Any, axis: Any) -> Any:
+    back = tuple(-s for s in shift) if isinstance(shift, tuple) else -shift
+    return bind(roll_p, g, shift=back, axis=axis)
+
+
+linear_unary(roll_p, _roll_transpose)

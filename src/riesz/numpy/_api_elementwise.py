@@ -1,0 +1,336 @@
+"""Public elementwise functions (NumPy ufunc names and signatures).
+
+Each binds one primitive of `elementwise.py`; composites (clip, deg2rad,
+float_power, fmax, nan_to_num, ...) are built from them. The wrappers are
+kept thin: they are on the hot path of every traced computation.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .._core.primitive import Primitive
+from .._core.trace import Tracer, bind
+from .._core.trace import raw_value as _raw
+from ._util import asarray, check_out, float_dtype
+from .elementwise import (
+    abs_p,
+    add_p,
+    arccos_p,
+    arccosh_p,
+    arcsin_p,
+    arcsinh_p,
+    arctan2_p,
+    arctan_p,
+    arctanh_p,
+    astype_p,
+    cbrt_p,
+    ceil_p,
+    cos_p,
+    cosh_p,
+    divide_p,
+    equal_p,
+    exp2_p,
+    exp_p,
+    expm1_p,
+    floor_divide_p,
+    floor_p,
+    fmod_p,
+    greater_equal_p,
+    greater_p,
+    hypot_p,
+    isfinite_p,
+    isinf_p,
+    isnan_p,
+    less_equal_p,
+    less_p,
+    log1p_p,
+    log2_p,
+    log10_p,
+    log_p,
+    logaddexp2_p,
+    logaddexp_p,
+    logical_and_p,
+    logical_not_p,
+    logical_or_p,
+    logical_xor_p,
+    maximum_p,
+    minimum_p,
+    multiply_p,
+    negative_p,
+    not_equal_p,
+    power_p,
+    reciprocal_p,
+    remainder_p,
+    rint_p,
+    round_p,
+    sign_p,
+    signbit_p,
+    sin_p,
+    sinh_p,
+    sqrt_p,
+    square_p,
+    stop_gradient_p,
+    subtract_p,
+    tan_p,
+    tanh_p,
+    trunc_p,
+    where_p,
+)
+
+
+def _ufunc_options(name: str, args: tuple[Any, ...], out: Any, kwargs: dict[str, Any]) -> Any:
+    """Apply NumPy's ufunc keywords: out=None only, where=True only, dtype casts
+    the inputs (NumPy computes in that dtype); anything else is refused."""
+    check_out(name, out)
+    dtype = kwargs.pop("dtype", None)
+    where = kwargs.pop("where", True)
+    if where is not True:
+        raise NotImplementedError(f"{name}: where= masks are not supported; use riesz.numpy.where")
+    for key in ("casting", "order", "subok", "signature"):
+        kwargs.pop(key, None)
+    if kwargs:
+        raise TypeError(f"{name}: unexpected keyword arguments {sorted(kwargs)}")
+    args = tuple(asarray(a) for a in args)
+    if dtype is not None:
+        args = tuple(astype(a, dtype) for a in args)
+    return args
+
+
+def _unary(prim: Primitive, name: str) -> Any:
+    def f(x: Any, /, out: Any = None, **kwargs: Any) -> Any:
+        if out is not None or kwargs:
+            (x,) = _ufunc_options(name, (x,), out, kwargs)
+        elif type(x) is list or type(x) is tuple:
+            x = asarray(x)
+        return bind(prim, x)
+
+    f.__name__ = f.__qualname__ = name
+    f.__doc__ = f"Elementwise `numpy.{name}` ({prim.kind}); ∂f(x)[u] = f'(x) ⊙ u."
+    return f
+
+
+def _binary(prim: Primitive, name: str) -> Any:
+    def f(x1: Any, x2: Any, /, out: Any = None, **kwargs: Any) -> Any:
+        if out is not None or kwargs:
+            x1, x2 = _ufunc_options(name, (x1, x2), out, kwargs)
+        else:
+            if type(x1) is list or type(x1) is tuple:
+                x1 = asarray(x1)
+            if type(x2) is list or type(x2) is tuple:
+                x2 = asarray(x2)
+        return bind(prim, x1, x2)
+
+    f.__name__ = f.__qualname__ = name
+    f.__doc__ = f"Elementwise `numpy.{name}` with broadcasting ({prim.kind})."
+    return f
+
+
+# -- arithmetic -------------------------------------------------------------------
+
+add = _binary(add_p, "add")
+subtract = _binary(subtract_p, "subtract")
+multiply = _binary(multiply_p, "multiply")
+divide = true_divide = _binary(divide_p, "divide")
+power = pow = _binary(power_p, "power")
+mod = remainder = _binary(remainder_p, "remainder")
+fmod = _binary(fmod_p, "fmod")
+floor_divide = _binary(floor_divide_p, "floor_divide")
+maximum = _binary(maximum_p, "maximum")
+minimum = _binary(minimum_p, "minimum")
+hypot = _binary(hypot_p, "hypot")
+arctan2 = atan2 = _binary(arctan2_p, "arctan2")
+logaddexp = _binary(logaddexp_p, "logaddexp")
+logaddexp2 = _binary(logaddexp2_p, "logaddexp2")
+
+negative = _unary(negative_p, "negative")
+exp = _unary(exp_p, "exp")
+exp2 = _unary(exp2_p, "exp2")
+expm1 = _unary(expm1_p, "expm1")
+log = _unary(log_p, "log")
+log2 = _unary(log2_p, "log2")
+log10 = _unary(log10_p, "log10")
+log1p = _unary(log1p_p, "log1p")
+sqrt = _unary(sqrt_p, "sqrt")
+cbrt = _unary(cbrt_p, "cbrt")
+square = _unary(square_p, "square")
+reciprocal = _unary(reciprocal_p, "reciprocal")
+sin = _unary(sin_p, "sin")
+cos = _unary(cos_p, "cos")
+tan = _unary(tan_p, "tan")
+arcsin = asin = _unary(arcsin_p, "arcsin")
+arccos = acos = _unary(arccos_p, "arccos")
+arctan = atan = _unary(arctan_p, "arctan")
+sinh = _unary(sinh_p, "sinh")
+cosh = _unary(cosh_p, "cosh")
+tanh = _unary(tanh_p, "tanh")
+arcsinh = asinh = _unary(arcsinh_p, "arcsinh")
+arccosh = acosh = _unary(arccosh_p, "arccosh")
+arctanh = atanh = _unary(arctanh_p, "arctanh")
+abs = absolute = fabs = _unary(abs_p, "absolute")
+
+# -- zero derivative ----------------------------------------------------------------
+
+sign = _unary(sign_p, "sign")
+floor = _unary(floor_p, "floor")
+ceil = _unary(ceil_p, "ceil")
+trunc = fix = _unary(trunc_p, "trunc")
+rint = _unary(rint_p, "rint")
+
+# -- not differentiable: boolean outputs ----------------------------------------------
+
+greater = _binary(greater_p, "greater")
+greater_equal = _binary(greater_equal_p, "greater_equal")
+less = _binary(less_p, "less")
+less_equal = _binary(less_equal_p, "less_equal")
+equal = _binary(equal_p, "equal")
+not_equal = _binary(not_equal_p, "not_equal")
+logical_and = _binary(logical_and_p, "logical_and")
+logical_or = _binary(logical_or_p, "logical_or")
+logical_xor = _binary(logical_xor_p, "logical_xor")
+logical_not = _unary(logical_not_p, "logical_not")
+isnan = _unary(isnan_p, "isnan")
+isinf = _unary(isinf_p, "isinf")
+isfinite = _unary(isfinite_p, "isfinite")
+signbit = _unary(signbit_p, "signbit")
+
+
+# -- composites -----------------------------------------------------------------------
+
+
+def positive(x: Any, /, out: Any = None, **kwargs: Any) -> Any:
+    """`numpy.positive`: the identity."""
+    (x,) = _ufunc_options("positive", (x,), out, kwargs)
+    return x
+
+
+def conjugate(x: Any, /, out: Any = None, **kwargs: Any) -> Any:
+    """`numpy.conjugate` of a real array: the identity (riesz is real-valued)."""
+    (x,) = _ufunc_options("conjugate", (x,), out, kwargs)
+    return x
+
+
+conj = conjugate
+
+
+def real(val: Any) -> Any:
+    """The real part of a real array: the identity."""
+    return asarray(val)
+
+
+def imag(val: Any) -> Any:
+    """The imaginary part of a real array: zeros (a constant)."""
+    val = asarray(val)
+    return np.zeros(val.shape if isinstance(val, Tracer) else np.shape(val), float_dtype(val))
+
+
+
+def deg2rad(x: Any, /, out: Any = None, **kwargs: Any) -> Any:
+    """Degrees to radians: x π/180 (linear)."""
+    (x,) = _ufunc_options("deg2rad", (x,), out, kwargs)
+    return multiply(x, np.pi / 180)
+
+
+def rad2deg(x: Any, /, out: Any = None, **kwargs: Any) -> Any:
+    """Radians to degrees: x 180/π (linear)."""
+    (x,) = _ufunc_options("rad2deg", (x,), out, kwargs)
+    return multiply(x, 180 / np.pi)
+
+
+radians, degrees = deg2rad, rad2deg
+
+
+def float_power(x1: Any, x2: Any, /, out: Any = None, **kwargs: Any) -> Any:
+    """`numpy.float_power`: power computed in float64."""
+    x1, x2 = _ufunc_options("float_power", (x1, x2), out, kwargs)
+    return power(astype(x1, np.float64), astype(x2, np.float64))
+
+
+def fmax(x1: Any, x2: Any, /, out: Any = None, **kwargs: Any) -> Any:
+    """`numpy.fmax`: maximum ignoring NaNs (the derivative follows the value returned)."""
+    x1, x2 = _ufunc_options("fmax", (x1, x2), out, kwargs)
+    return where(isnan(x2), x1, where(isnan(x1), x2, maximum(x1, x2)))
+
+
+def fmin(x1: Any, x2: Any, /, out: Any = None, **kwargs: Any) -> Any:
+    """`numpy.fmin`: minimum ignoring NaNs."""
+    x1, x2 = _ufunc_options("fmin", (x1, x2), out, kwargs)
+    return where(isnan(x2), x1, where(isnan(x1), x2, minimum(x1, x2)))
+
+
+def round(a: Any, decimals: int = 0, out: Any = None) -> Any:
+    """`numpy.round` (zero derivative)."""
+    check_out("round", out)
+    return bind(round_p, asarray(a), decimals=int(decimals))
+
+
+around = round
+
+
+def clip(
+    a: Any, a_min: Any = None, a_max: Any = None, out: Any = None, *,
+    min: Any = None, max: Any = None, **kwargs: Any,
+) -> Any:
+    """`numpy.clip` = minimum(maximum(a, a_min), a_max): derivative 1 inside the
+    interval, 0 outside, 1/2 on its ends; differentiable in the bounds too."""
+    check_out("clip", out)
+    if kwargs:
+        _ufunc_options("clip", (), None, kwargs)
+    lo = a_min if min is None else min
+    hi = a_max if max is None else max
+    out_ = asarray(a)
+    if lo is not None:
+        out_ = maximum(out_, lo)
+    if hi is not None:
+        out_ = minimum(out_, hi)
+    return out_
+
+
+def where(condition: Any, x: Any = None, y: Any = None, /) -> Any:
+    """`numpy.where(condition, x, y)`: differentiable in x and y, not in the
+    mask. With the condition only, `nonzero(condition)` (integer arrays)."""
+    if x is None and y is None:
+        from ._api_indexing import nonzero
+
+        return nonzero(condition)
+    if x is None or y is None:
+        raise ValueError("either both or neither of x and y should be given")
+    return bind(where_p, asarray(condition), asarray(x), asarray(y))
+
+
+def nan_to_num(
+    x: Any, copy: bool = True, nan: float = 0.0, posinf: float | None = None,
+    neginf: float | None = None,
+) -> Any:
+    """`numpy.nan_to_num`: the replaced entries get derivative 0."""
+    x = asarray(x)
+    if not isinstance(x, Tracer):
+        return np.nan_to_num(x, copy=copy, nan=nan, posinf=posinf, neginf=neginf)
+    info = np.finfo(x.dtype)
+    hi = info.max if posinf is None else posinf
+    lo = info.min if neginf is None else neginf
+    xr = _raw(x)
+    out = where(np.isnan(xr), nan, x)
+    out = where(np.isposinf(xr), hi, out)
+    return where(np.isneginf(xr), lo, out)
+
+
+def stop_gradient(x: Any) -> Any:
+    """The identity, with derivative 0 at every level of nesting."""
+    return bind(stop_gradient_p, x)
+
+
+def astype(x: Any, dtype: Any, /, *, copy: bool = True) -> Any:
+    """`numpy.astype` / `x.astype(dtype)`: linear for float dtypes."""
+    dtype = np.dtype(dtype)
+    x = asarray(x)
+    if not isinstance(x, Tracer):
+        return np.asarray(x).astype(dtype, copy=copy)
+    if x.dtype == dtype:
+        return x
+    if dtype.kind != "f":
+        # integer / boolean casts carry no derivative
+        return _raw(x).astype(dtype)
+    return bind(astype_p, x, dtype=dtype)

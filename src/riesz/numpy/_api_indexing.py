@@ -1,0 +1,236 @@
+"""Public indexing: `x[index]`, take, take_along_axis, nonzero, and functional
+updates `x.at[index].set(v)` / `index_update(x, index, v)`.
+
+Traced values are immutable (`x[i] = v` would lose the derivative of the
+overwritten entries); the functional updates return a new array instead:
+
+* `add` is the scatter-add primitive (repeated indices accumulate, as
+  `numpy.add.at` does);
+* `set`, `multiply`, `divide`, `power`, `min`, `max` replace the selected
+  entries with op(x[index], v) through the scatter-set primitive, which is
+  linear in x (zero derivative at the overwritten entries) and in the new
+  values. Repeated indices are applied in rounds of distinct targets, in
+  order, so `set` keeps the last value (as NumPy's `x[index] = v`) and
+  `multiply` accumulates (as `numpy.multiply.at`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .._core.trace import Tracer, bind
+from .._core.trace import raw_value as _raw
+from ._api_elementwise import astype, maximum, minimum
+from ._api_shape import broadcast_to, ravel, reshape
+from ._util import as_array, check_out, one_axis
+from .indexing import getitem_p, nonzero_p, normalize_index, scatter_add_p, scatter_set_p
+
+
+def getitem(a: Any, index: Any) -> Any:
+    """`a[index]` for every NumPy index kind (linear; the VJP is a sparse
+    scatter-add)."""
+    return bind(getitem_p, a, index=normalize_index(index))
+
+
+def take(a: Any, indices: Any, axis: int | None = None, out: Any = None,
+         mode: str = "raise") -> Any:
+    """Entries at integer `indices` along `axis` (the flattened array by default)."""
+    check_out("take", out)
+    a = as_array(a)
+    if axis is None:
+        a, axis = ravel(a), 0
+    ax = one_axis(axis, a.ndim)
+    idx = np.asarray(_raw(indices))
+    n = a.shape[ax]
+    if mode == "wrap":
+        idx = np.mod(idx, n)
+    elif mode == "clip":
+        idx = np.clip(idx, 0, n - 1)
+    elif mode != "raise":
+        raise ValueError(f"take: unknown mode {mode!r}")
+    return getitem(a, (slice(None),) * ax + (idx,))
+
+
+def take_along_axis(arr: Any, indices: Any, axis: int | None = -1) -> Any:
+    """`arr` indexed by `indices` along `axis`, the other axes matched up."""
+    a = as_array(arr)
+    idx = np.asarray(_raw(indices))
+    if axis is None:
+        a, axis = ravel(a), 0
+    ax = one_axis(axis, a.ndim)
+    if idx.ndim != a.ndim:
+        raise ValueError("`indices` and `arr` must have the same number of dimensions")
+    index = []
+    for i in range(a.ndim):
+        if i == ax:
+            index.append(idx)
+        else:
+            shape = [1] * a.ndim
+            shape[i] = a.shape[i]
+            index.append(np.arange(a.shape[i]).reshape(shape))
+    return getitem(a, tuple(index))
+
+
+def nonzero(a: Any) -> tuple[Any, ...]:
+    """Indices of the non-zero entries (integer arrays: not differentiable)."""
+    return bind(nonzero_p, as_array(a))
+
+
+def flatnonzero(a: Any) -> Any:
+    return np.flatnonzero(_raw(as_array(a)))
+
+
+def argwhere(a: Any) -> Any:
+    return np.argwhere(_raw(as_array(a)))
+
+
+def unique(ar: Any, return_index: bool = False, return_inverse: bool = False,
+           return_counts: bool = False, axis: int | None = None, *,
+           equal_nan: bool = True) -> Any:
+    """Sorted unique values (each is an entry of `ar`, so it is differentiable
+    as a selection); the index/inverse/count outputs are integer arrays."""
+    if axis is not None:
+        raise NotImplementedError("unique: axis is not supported on traced values")
+    a = ravel(as_array(ar))
+    vals, first, inverse, counts = np.unique(
+        _raw(a), return_index=True, return_inverse=True, return_counts=True, equal_nan=equal_nan
+    )
+    out = [getitem(a, (first,))]
+    if return_index:
+        out.append(first)
+    if return_inverse:
+        out.append(inverse)
+    if return_counts:
+        out.append(counts)
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+# -- functional updates ----------------------------------------------------------------
+
+
+def _ops() -> dict[str, Any]:
+    return {
+        "multiply": lambda a, b: a * b,
+        "divide": lambda a, b: a / b,
+        "power": lambda a, b: a ** b,
+        "min": minimum,
+        "max": maximum,
+    }
+
+
+def _update(x: Any, index: Any, values: Any, op: str) -> Any:
+    x = as_array(x)
+    index = normalize_index(index)
+    v = as_array(values)
+    if v.dtype != x.dtype:
+        v = astype(v, x.dtype)
+    if op == "add":
+        return bind(scatter_add_p, x, v, index=index)
+    ids = np.arange(int(np.prod(x.shape, dtype=int))).reshape(x.shape)[index]
+    flat = np.ravel(ids)
+    combine = None if op == "set" else _ops()[op]
+    if np.unique(flat).size == flat.size:
+        new = v if combine is None else combine(getitem(x, index), v)
+        if isinstance(new, Tracer) and new.dtype != x.dtype:
+            new = astype(new, x.dtype)
+        return bind(scatter_set_p, x, new, index=index)
+    # repeated targets: apply in rounds of distinct targets, in order
+    order = np.argsort(flat, kind="stable")
+    sorted_ids = flat[order]
+    starts = np.r_[0, np.flatnonzero(np.diff(sorted_ids)) + 1]
+    group_start = np.repeat(starts, np.diff(np.r_[starts, flat.size]))
+    rank = np.empty(flat.size, dtype=int)
+    rank[order] = np.arange(flat.size) - group_start
+    xf = ravel(x)
+    vf = ravel(broadcast_to(v, ids.shape))
+    for r in range(int(rank.max()) + 1):
+        pos = np.flatnonzero(rank == r)
+        targets = flat[pos]
+        vals = getitem(vf, (pos,))
+        new = vals if combine is None else combine(getitem(xf, (targets,)), vals)
+        xf = bind(scatter_set_p, xf, new, index=(targets,))
+    return reshape(xf, x.shape)
+
+
+def index_update(x: Any, index: Any, values: Any) -> Any:
+    """x with x[index] replaced by `values` (NumPy's `x[index] = values`, as a
+    new array): ∂f[(u, w)] = u with u[index] := w."""
+    return _update(x, index, values, "set")
+
+
+def index_add(x: Any, index: Any, values: Any) -> Any:
+    """x with `values` added at `index` (repeated indices accumulate)."""
+    return _update(x, index, values, "add")
+
+
+def index_multiply(x: Any, index: Any, values: Any) -> Any:
+    """x with x[index] multiplied by `values` (repeated indices accumulate)."""
+    return _update(x, index, values, "multiply")
+
+
+def index_min(x: Any, index: Any, values: Any) -> Any:
+    """x with x[index] replaced by minimum(x[index], values)."""
+    return _update(x, index, values, "min")
+
+
+def index_max(x: Any, index: Any, values: Any) -> Any:
+    """x with x[index] replaced by maximum(x[index], values)."""
+    return _update(x, index, values, "max")
+
+
+class _IndexUpdateRef:
+    """`x.at[index]`: the functional counterpart of `x[index] op= v`."""
+
+    __slots__ = ("x", "index")
+
+    def __init__(self, x: Any, index: Any):
+        self.x = x
+        self.index = index
+
+    def get(self) -> Any:
+        return getitem(self.x, self.index)
+
+    def set(self, values: Any) -> Any:
+        return _update(self.x, self.index, values, "set")
+
+    def add(self, values: Any) -> Any:
+        return _update(self.x, self.index, values, "add")
+
+    def subtract(self, values: Any) -> Any:
+        return _update(self.x, self.index, -as_array(values), "add")
+
+    def multiply(self, values: Any) -> Any:
+        return _update(self.x, self.index, values, "multiply")
+
+    def divide(self, values: Any) -> Any:
+        return _update(self.x, self.index, values, "divide")
+
+    def power(self, values: Any) -> Any:
+        return _update(self.x, self.index, values, "power")
+
+    def min(self, values: Any) -> Any:
+        return _update(self.x, self.index, values, "min")
+
+    def max(self, values: Any) -> Any:
+        return _update(self.x, self.index, values, "max")
+
+
+class IndexUpdateHelper:
+    """The object behind `x.at`: `x.at[index].set(v)`, `.add(v)`, `.multiply(v)`,
+    `.divide(v)`, `.power(v)`, `.min(v)`, `.max(v)`, `.get()`. Also usable on
+    plain arrays as `riesz.numpy.at(x)[index].set(v)`."""
+
+    __slots__ = ("x",)
+
+    def __init__(self, x: Any):
+        self.x = x
+
+    def __getitem__(self, index: Any) -> _IndexUpdateRef:
+        return _IndexUpdateRef(self.x, index)
+
+
+def at(x: Any) -> IndexUpdateHelper:
+    """`riesz.numpy.at(x)[index].set(v)`: functional updates for any array."""
+    return IndexUpdateHelper(x)

@@ -1,0 +1,321 @@
+"""Public reductions and scans (NumPy signatures).
+
+sum, prod, max, min, cumsum, cumprod bind primitives; mean, average, var,
+std, ptp, median, logsumexp, nansum, nanmean are composites whose derivatives
+come from those primitives (logsumexp subtracts the constant maximum first,
+so neither its value nor its derivative overflows).
+"""
+
+from __future__ import annotations
+
+import builtins
+from typing import Any
+
+import numpy as np
+
+from .._core.trace import bind
+from .._core.trace import raw_value as _raw
+from ._api_elementwise import astype, exp, isnan, log
+from ._api_elementwise import where as _where
+from ._util import (
+    NoValue,
+    as_array,
+    check_out,
+    check_unsupported,
+    float_dtype,
+    normalize_axis,
+    one_axis,
+    safe_sqrt,
+)
+from .reductions import (
+    all_p,
+    any_p,
+    argmax_p,
+    argmin_p,
+    count_nonzero_p,
+    cumprod_p,
+    cumsum_p,
+    max_p,
+    min_p,
+    prod_p,
+    sum_p,
+)
+
+AxisArg = int | tuple[int, ...] | None
+
+
+def _prepare(name: str, a: Any, dtype: Any, out: Any, where_: Any) -> Any:
+    check_out(name, out)
+    a = as_array(a)
+    if where_ is not NoValue and where_ is not True:
+        raise NotImplementedError(f"{name}: where= is not supported; mask with riesz.numpy.where")
+    if dtype is not None:
+        a = astype(a, dtype)
+    return a
+
+
+def _kd(keepdims: Any) -> bool:
+    return False if keepdims is NoValue else bool(keepdims)
+
+
+def _count(shape: tuple[int, ...], axis: Any) -> int:
+    axes = range(len(shape)) if axis is None else axis
+    return int(np.prod([shape[i] for i in axes], dtype=int))
+
+
+def sum(
+    a: Any, axis: AxisArg = None, dtype: Any = None, out: Any = None,
+    keepdims: Any = NoValue, initial: Any = NoValue, where: Any = NoValue,
+) -> Any:
+    """Σ over `axis` (all axes by default); linear: ∂f(x)[u] = sum(u)."""
+    a = _prepare("sum", a, dtype, out, where)
+    s = bind(sum_p, a, axis=normalize_axis(axis, a.ndim), keepdims=_kd(keepdims))
+    return s if initial is NoValue else s + initial
+
+
+def prod(
+    a: Any, axis: AxisArg = None, dtype: Any = None, out: Any = None,
+    keepdims: Any = NoValue, initial: Any = NoValue, where: Any = NoValue,
+) -> Any:
+    """Π over `axis`; ∂f(x)[u] = Σ_i u_i Π_{j≠i} x_j (exact at zeros)."""
+    a = _prepare("prod", a, dtype, out, where)
+    p = bind(prod_p, a, axis=normalize_axis(axis, a.ndim), keepdims=_kd(keepdims))
+    return p if initial is NoValue else p * initial
+
+
+def mean(
+    a: Any, axis: AxisArg = None, dtype: Any = None, out: Any = None,
+    keepdims: Any = NoValue, *, where: Any = NoValue,
+) -> Any:
+    """Arithmetic mean over `axis` (a composite: sum / count)."""
+    a = _prepare("mean", a, dtype, out, where)
+    if a.dtype.kind != "f" and dtype is None:
+        a = astype(a, np.float64)
+    axes = normalize_axis(axis, a.ndim)
+    return bind(sum_p, a, axis=axes, keepdims=_kd(keepdims)) / _count(a.shape, axes)
+
+
+def average(
+    a: Any, axis: AxisArg = None, weights: Any = None, returned: bool = False, *,
+    keepdims: Any = NoValue,
+) -> Any:
+    """Weighted average Σ w a / Σ w (differentiable in a and in the weights)."""
+    a = as_array(a)
+    if weights is None:
+        avg = mean(a, axis, keepdims=keepdims)
+        scale = _count(a.shape, normalize_axis(axis, a.ndim))
+        return (avg, np.full(np.shape(_raw(avg)), float(scale), float_dtype(a))) if returned \
+            else avg
+    w = as_array(weights)
+    if w.shape != a.shape:
+        if axis is None or w.ndim != 1:
+            raise TypeError("average: 1-D weights need an axis; otherwise shapes must match")
+        ax = one_axis(axis, a.ndim)
+        shape = [1] * a.ndim
+        shape[ax] = w.shape[0]
+        from ._api_shape import reshape
+
+        w = reshape(w, tuple(shape))
+    num = sum(a * w, axis, keepdims=keepdims)
+    den = sum(w * np.ones(a.shape, float_dtype(a)), axis, keepdims=keepdims)
+    return (num / den, den) if returned else num / den
+
+
+def var(
+    a: Any, axis: AxisArg = None, dtype: Any = None, out: Any = None, ddof: float = 0,
+    keepdims: Any = NoValue, *, where: Any = NoValue, mean: Any = NoValue,
+    correction: Any = NoValue,
+) -> Any:
+    """Variance Σ (a - ā)² / (N - ddof) (a composite)."""
+    check_unsupported("var", mean=mean)
+    if correction is not NoValue:
+        ddof = correction
+    a = _prepare("var", a, dtype, out, where)
+    if a.dtype.kind != "f":
+        a = astype(a, np.float64)
+    axes = normalize_axis(axis, a.ndim)
+    n = _count(a.shape, axes)
+    centred = a - bind(sum_p, a, axis=axes, keepdims=True) / n
+    return bind(sum_p, centred * centred, axis=axes, keepdims=_kd(keepdims)) / builtins.max(
+        n - ddof, 0
+    )
+
+
+def std(
+    a: Any, axis: AxisArg = None, dtype: Any = None, out: Any = None, ddof: float = 0,
+    keepdims: Any = NoValue, *, where: Any = NoValue, mean: Any = NoValue,
+    correction: Any = NoValue,
+) -> Any:
+    """Standard deviation sqrt(var); its derivative is taken as 0 where the
+    variance is 0 (constant data, where std is not differentiable)."""
+    v = var(a, axis, dtype, out, ddof, keepdims, where=where, mean=mean, correction=correction)
+    return safe_sqrt(v)
+
+
+def _extreme(prim: Any, name: str, a: Any, axis: Any, out: Any, keepdims: Any,
+             initial: Any, where_: Any) -> Any:
+    a = _prepare(name, a, None, out, where_)
+    check_unsupported(name, initial=initial)
+    return bind(prim, a, axis=normalize_axis(axis, a.ndim), keepdims=_kd(keepdims))
+
+
+def max(
+    a: Any, axis: AxisArg = None, out: Any = None, keepdims: Any = NoValue,
+    initial: Any = NoValue, where: Any = NoValue,
+) -> Any:
+    """Maximum over `axis`; the derivative is shared evenly among ties."""
+    return _extreme(max_p, "max", a, axis, out, keepdims, initial, where)
+
+
+def min(
+    a: Any, axis: AxisArg = None, out: Any = None, keepdims: Any = NoValue,
+    initial: Any = NoValue, where: Any = NoValue,
+) -> Any:
+    """Minimum over `axis`; the derivative is shared evenly among ties."""
+    return _extreme(min_p, "min", a, axis, out, keepdims, initial, where)
+
+
+amax, amin = max, min
+
+
+def ptp(a: Any, axis: AxisArg = None, out: Any = None, keepdims: Any = NoValue) -> Any:
+    """Peak to peak: max - min."""
+    return max(a, axis, out, keepdims) - min(a, axis, out, keepdims)
+
+
+def _arg(prim: Any, name: str, a: Any, axis: Any, out: Any, keepdims: Any) -> Any:
+    check_out(name, out)
+    a = as_array(a)
+    if axis is not None:
+        axis = one_axis(axis, a.ndim)
+    return bind(prim, a, axis=axis, keepdims=_kd(keepdims))
+
+
+def argmax(a: Any, axis: int | None = None, out: Any = None, *, keepdims: Any = NoValue) -> Any:
+    """Index of the maximum (an integer array: not differentiable)."""
+    return _arg(argmax_p, "argmax", a, axis, out, keepdims)
+
+
+def argmin(a: Any, axis: int | None = None, out: Any = None, *, keepdims: Any = NoValue) -> Any:
+    """Index of the minimum (an integer array: not differentiable)."""
+    return _arg(argmin_p, "argmin", a, axis, out, keepdims)
+
+
+def _bool_reduce(prim: Any, name: str, a: Any, axis: Any, out: Any, keepdims: Any) -> Any:
+    check_out(name, out)
+    a = as_array(a)
+    return bind(prim, a, axis=normalize_axis(axis, a.ndim), keepdims=_kd(keepdims))
+
+
+def any(a: Any, axis: AxisArg = None, out: Any = None, keepdims: Any = NoValue, *,
+        where: Any = NoValue) -> Any:
+    """Whether any entry is true (boolean: not differentiable)."""
+    check_unsupported("any", where=where)
+    return _bool_reduce(any_p, "any", a, axis, out, keepdims)
+
+
+def all(a: Any, axis: AxisArg = None, out: Any = None, keepdims: Any = NoValue, *,
+        where: Any = NoValue) -> Any:
+    """Whether all entries are true (boolean: not differentiable)."""
+    check_unsupported("all", where=where)
+    return _bool_reduce(all_p, "all", a, axis, out, keepdims)
+
+
+def count_nonzero(a: Any, axis: AxisArg = None, *, keepdims: bool = False) -> Any:
+    """Number of non-zero entries (integer: not differentiable)."""
+    return _bool_reduce(count_nonzero_p, "count_nonzero", a, axis, None, keepdims)
+
+
+def _scan_input(name: str, a: Any, axis: Any, dtype: Any, out: Any) -> tuple[Any, int]:
+    check_out(name, out)
+    a = as_array(a)
+    if dtype is not None:
+        a = astype(a, dtype)
+    if axis is None:
+        from ._api_shape import ravel
+
+        return ravel(a), 0
+    return a, one_axis(axis, a.ndim)
+
+
+def cumsum(a: Any, axis: int | None = None, dtype: Any = None, out: Any = None) -> Any:
+    """Cumulative sum (linear; flattened when axis is None)."""
+    a, ax = _scan_input("cumsum", a, axis, dtype, out)
+    return bind(cumsum_p, a, axis=ax, reverse=False)
+
+
+def cumprod(a: Any, axis: int | None = None, dtype: Any = None, out: Any = None) -> Any:
+    """Cumulative product (exact derivative at zeros too)."""
+    a, ax = _scan_input("cumprod", a, axis, dtype, out)
+    return bind(cumprod_p, a, axis=ax)
+
+
+def logsumexp(
+    a: Any, axis: AxisArg = None, b: Any = None, keepdims: bool = False,
+    return_sign: bool = False,
+) -> Any:
+    """log Σ b e^a over `axis`, computed as m + log Σ b e^(a - m) with the
+    constant m = max a, so neither the value nor the derivative (a softmax)
+    overflows. With `return_sign`, also the sign of Σ b e^a (for negative b)."""
+    a = as_array(a)
+    if a.dtype.kind != "f":
+        a = astype(a, np.float64)
+    axes = normalize_axis(axis, a.ndim)
+    if a.size == 0:
+        raise ValueError("logsumexp of an empty array")
+    m = np.max(_raw(a), axis=axes, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0).astype(a.dtype)
+    e = exp(a - m)
+    if b is not None:
+        e = e * as_array(b)
+    s = bind(sum_p, e, axis=axes, keepdims=True)
+    sgn = None
+    if return_sign:
+        sgn = np.sign(_raw(s))
+        s = s * sgn
+    out = log(s) + m
+    if not keepdims:
+        from ._api_shape import reshape
+
+        out = reshape(out, tuple(n for i, n in enumerate(a.shape)
+                                 if axes is not None and i not in axes))
+        if sgn is not None:
+            sgn = np.reshape(sgn, np.shape(_raw(out)))
+    return (out, sgn) if return_sign else out
+
+
+def median(a: Any, axis: AxisArg = None, out: Any = None, overwrite_input: bool = False,
+           keepdims: bool = False) -> Any:
+    """Median: the middle entry (mean of the two middle entries) of the sorted data."""
+    check_out("median", out)
+    from ._api_shape import moveaxis, reshape, sort
+
+    a = as_array(a)
+    axes = normalize_axis(axis, a.ndim)
+    if axes is None:
+        axes = tuple(range(a.ndim))
+    keep = [i for i in range(a.ndim) if i not in axes]
+    moved = moveaxis(a, axes, tuple(range(-len(axes), 0))) if axes else a
+    flat = reshape(moved, (*[a.shape[i] for i in keep], -1))
+    s = sort(flat, axis=-1)
+    n = flat.shape[-1]
+    mid = s[..., n // 2] if n % 2 else (s[..., n // 2 - 1] + s[..., n // 2]) / 2
+    if keepdims:
+        mid = reshape(mid, tuple(1 if i in axes else a.shape[i] for i in range(a.ndim)))
+    return mid
+
+
+def nansum(a: Any, axis: AxisArg = None, dtype: Any = None, out: Any = None,
+           keepdims: Any = NoValue, initial: Any = NoValue, where: Any = NoValue) -> Any:
+    """Sum treating NaNs as 0 (they get derivative 0)."""
+    a = as_array(a)
+    return sum(_where(isnan(a), 0, a), axis, dtype, out, keepdims, initial, where)
+
+
+def nanmean(a: Any, axis: AxisArg = None, dtype: Any = None, out: Any = None,
+            keepdims: Any = NoValue, *, where: Any = NoValue) -> Any:
+    """Mean over the non-NaN entries."""
+    a = as_array(a)
+    ok = ~np.isnan(_raw(a))
+    count = np.sum(ok, axis=normalize_axis(axis, a.ndim), keepdims=_kd(keepdims))
+    return nansum(a, axis, dtype, out, keepdims, where=where) / count.astype(float_dtype(a))

@@ -1,0 +1,48 @@
+"""N-dimensional cross-correlation in "valid" mode, the one primitive behind
+`riesz.numpy.convolve` / `correlate` and `riesz.scipy.signal`.
+
+out[n] = Σ_m x[n + m] k[m] (x at least as large as k along every axis) is
+bilinear. Its transposes are again valid correlations:
+
+* x̄ = correlate_valid(pad(ḡ, K - 1), flip(k))   (a full convolution of ḡ with k),
+* k̄ = correlate_valid(x, ḡ),
+
+so derivatives of every order stay within this primitive, `pad` and `flip`.
+"full" and "same" modes are valid correlations of a zero-padded input.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import scipy.signal
+
+from .._core.primitive import Primitive, bilinear
+from .._core.trace import bind
+from ._util import unbroadcast
+from .shape import flip_p, pad_p
+
+
+def _correlate_impl(x: Any, k: Any) -> Any:
+    out = scipy.signal.correlate(x, k, mode="valid", method="auto")
+    return out.astype(np.result_type(x, k), copy=False)
+
+
+correlate_p = Primitive(
+    "correlate_valid", _correlate_impl,
+    notes="N-d real cross-correlation, valid mode (x at least as large as k on every axis)",
+)
+
+
+def _correlate_vjp_x(g: Any, ans: Any, x: Any, k: Any) -> Any:
+    widths = tuple((n - 1, n - 1) for n in k.shape)
+    flipped = bind(flip_p, k, axes=tuple(range(k.ndim)))
+    return unbroadcast(bind(correlate_p, bind(pad_p, g, widths=widths), flipped), x.shape, x.dtype)
+
+
+def _correlate_vjp_k(g: Any, ans: Any, x: Any, k: Any) -> Any:
+    return unbroadcast(bind(correlate_p, x, g), k.shape, k.dtype)
+
+
+bilinear(correlate_p, _correlate_vjp_x, _correlate_vjp_k)

@@ -1,0 +1,677 @@
+"""Linear-algebra primitives: solves, inverse, determinants, factorisations.
+
+All act on the last two axes and broadcast over leading (batch) axes. The
+rules follow the standard results, cited at each primitive:
+
+* M. Giles, "An extended collection of matrix derivative results for forward
+  and reverse mode automatic differentiation" (2008), §2.2-3.1: inverse,
+  solve, determinant, symmetric eigendecomposition;
+* I. Murray, "Differentiation of the Cholesky decomposition" (2016);
+* J. Townsend, "Differentiating the singular value decomposition" (2016) and
+  "Differentiating the QR decomposition" (2018); H.-J. Liao et al.,
+  "Differentiable programming tensor networks" (2019) for the QR adjoint;
+* G. Golub and V. Pereyra, "The differentiation of pseudo-inverses" (1973).
+
+Every rule is written with riesz's own operations (matmul, triangular solves,
+masks), so second and higher derivatives come from differentiating the rules.
+
+`cholesky` and `eigh` read only the lower triangle of their input (as NumPy
+and LAPACK do); their derivatives are those of the function NumPy computes,
+A ↦ f(tril(A) + tril(A, -1)ᵀ). For a symmetric argument (e.g. A = B Bᵀ) this is
+the usual derivative; in the subspace of symmetric matrices both agree.
+
+Repeated eigenvalues / singular values: the eigenvectors of a repeated
+eigenvalue are not unique, and neither is their derivative. The rules drop
+the undefined 1/(λ_i - λ_j) terms for (numerically) equal pairs, which gives
+the exact derivative of every function that does not depend on the choice of
+basis inside the eigenspace (projectors, sums of eigenvalues, U diag(s) Vᵀ,
+...). When the cotangent or tangent shows the result does depend on that
+choice, a `DegenerateDerivativeWarning` says so.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+import scipy.linalg
+
+from .._core.primitive import Primitive
+from .._core.trace import bind
+from .._core.trace import raw_value as _raw
+from ._util import safe_reciprocal, unbroadcast
+from .elementwise import where_p
+from .products import _mT, matmul_p
+from .reductions import sum_p
+from .shape import broadcast_to_p, concatenate_p, reshape_p
+
+__all__ = ["DegenerateDerivativeWarning"]
+
+
+class DegenerateDerivativeWarning(RuntimeWarning):
+    """A derivative of eigenvectors / singular vectors was requested at a
+    repeated eigenvalue (singular value) in a direction where it is not
+    defined; the returned value drops the undefined terms."""
+
+
+# -- helpers written with differentiable operations -------------------------------
+
+
+def _mm(a: Any, b: Any) -> Any:
+    return bind(matmul_p, a, b)
+
+
+def _tri_mask(n: int, m: int, k: int, lower: bool) -> np.ndarray:
+    """Constant mask of the lower (upper) triangle from diagonal k."""
+    return np.tri(n, m, k, dtype=bool) if lower else ~np.tri(n, m, k - 1, dtype=bool)
+
+
+def _tril(x: Any, k: int = 0) -> Any:
+    return bind(where_p, _tri_mask(x.shape[-2], x.shape[-1], k, True), x, 0)
+
+
+def _triu(x: Any, k: int = 0) -> Any:
+    return bind(where_p, _tri_mask(x.shape[-2], x.shape[-1], k, False), x, 0)
+
+
+def _eye_like(x: Any, n: int) -> np.ndarray:
+    return np.eye(n, dtype=x.dtype)
+
+
+def _diag_part(x: Any) -> Any:
+    """The diagonal of the last two axes."""
+    return bind(sum_p, x * _eye_like(x, x.shape[-1]), axis=(x.ndim - 1,), keepdims=False)
+
+
+def _diag_embed(v: Any) -> Any:
+    """A batch of diagonal matrices with diagonal v."""
+    n = v.shape[-1]
+    col = bind(reshape_p, v, shape=(*v.shape, 1))
+    return col * _eye_like(v, n)
+
+
+def _col(v: Any) -> Any:
+    return bind(reshape_p, v, shape=(*v.shape, 1))
+
+
+def _row(v: Any) -> Any:
+    return bind(reshape_p, v, shape=(*v.shape[:-1], 1, v.shape[-1]))
+
+
+def _sym_lower(t: Any) -> Any:
+    """The symmetric matrix LAPACK sees when it reads the lower triangle of t."""
+    return _tril(t) + _mT(_tril(t, -1))
+
+
+def _sym_lower_adjoint(s: Any) -> Any:
+    """The adjoint of `_sym_lower`: ⟨s, sym_lower(t)⟩ = ⟨adjoint(s), t⟩."""
+    return _tril(s) + _tril(_mT(s), -1)
+
+
+def _gaps(w: Any, squared: bool = False) -> tuple[np.ndarray, Any]:
+    """For a batch of spectra `w`: the constant mask `degenerate[..., i, j]` of
+    pairs i != j with numerically equal values, and the matrix
+    F_ij = 1/(w_j - w_i) (1/(w_j² - w_i²) if `squared`), with zeros on the
+    diagonal and at degenerate pairs. F is built with riesz operations, so
+    higher derivatives see its dependence on w."""
+    from .elementwise import where_p
+
+    wr = np.asarray(_raw(w))
+    n = wr.shape[-1]
+    scale = np.max(np.abs(wr), axis=-1, keepdims=True)[..., None] if n else 0
+    eps = np.finfo(wr.dtype).eps
+    tol = 8 * max(n, 1) * eps * np.maximum(scale, np.finfo(wr.dtype).tiny)
+    off = ~np.eye(n, dtype=bool)
+    degenerate = (np.abs(wr[..., None, :] - wr[..., :, None]) <= tol) & off
+    skip = degenerate | ~off
+    diff = _row(w) - _col(w)
+    if squared:
+        diff = diff * (_row(w) + _col(w))
+    return degenerate, bind(where_p, skip, 0, 1 / bind(where_p, skip, 1, diff))
+
+
+def _warn_degenerate(what: str) -> None:
+    warnings.warn(
+        f"{what} at repeated eigenvalues / singular values: the result depends on the "
+        "arbitrary basis chosen inside the repeated eigenspace, so its derivative is not "
+        "defined there; the returned derivative drops the undefined terms (it is exact "
+        "for functions that do not depend on that basis)",
+        DegenerateDerivativeWarning,
+        stacklevel=4,
+    )
+
+
+def _asym_in_blocks(x: np.ndarray, degenerate: np.ndarray) -> bool:
+    """Whether the antisymmetric part of x is non-negligible on degenerate pairs."""
+    x = np.asarray(x, dtype=np.float64)
+    asym = np.abs(x - np.swapaxes(x, -1, -2)) * degenerate
+    return bool(np.any(asym > 1e-6 * (np.max(np.abs(x)) + 1e-300)))
+
+
+def _offdiag_in_blocks(x: np.ndarray, degenerate: np.ndarray) -> bool:
+    x = np.asarray(x, dtype=np.float64)
+    return bool(np.any(np.abs(x) * degenerate > 1e-6 * (np.max(np.abs(x)) + 1e-300)))
+
+
+def _uneven_in_blocks(v: np.ndarray, degenerate: np.ndarray) -> bool:
+    v = np.asarray(v, dtype=np.float64)
+    diff = np.abs(v[..., None, :] - v[..., :, None]) * degenerate
+    return bool(np.any(diff > 1e-6 * (np.max(np.abs(v)) + 1e-300)))
+
+
+# -- triangular solve (scipy.linalg.solve_triangular) --------------------------------
+
+
+def _triangular_solve_impl(a: Any, b: Any, lower: bool, trans: int, unit_diagonal: bool) -> Any:
+    return scipy.linalg.solve_triangular(
+        a, b, trans=trans, lower=lower, unit_diagonal=unit_diagonal, check_finite=False
+    )
+
+
+triangular_solve_p = Primitive(
+    "triangular_solve", _triangular_solve_impl,
+    notes="x = op(T)⁻¹ b for the lower/upper triangle T of a (op: T or Tᵀ); b is (..., M, K); "
+    "the other triangle (and the diagonal if unit_diagonal) is not read, and gets derivative 0",
+)
+
+
+def _tri_part(x: Any, lower: bool, unit_diagonal: bool) -> Any:
+    k = (-1 if lower else 1) if unit_diagonal else 0
+    return _tril(x, k) if lower else _triu(x, k)
+
+
+def _trisolve(a: Any, b: Any, lower: bool, trans: int, unit_diagonal: bool) -> Any:
+    return bind(triangular_solve_p, a, b, lower=lower, trans=trans, unit_diagonal=unit_diagonal)
+
+
+def _trs_jvp_a(t: Any, ans: Any, a: Any, b: Any, lower: bool, trans: int,
+               unit_diagonal: bool) -> Any:
+    # x = op(T)⁻¹ b  ⇒  ∂x = -op(T)⁻¹ op(∂T) x
+    dT = _tri_part(t, lower, unit_diagonal)
+    if trans:
+        dT = _mT(dT)
+    return -_trisolve(a, _mm(dT, ans), lower, trans, unit_diagonal)
+
+
+def _trs_jvp_b(t: Any, ans: Any, a: Any, b: Any, lower: bool, trans: int,
+               unit_diagonal: bool) -> Any:
+    if t.shape != ans.shape:
+        t = bind(broadcast_to_p, t, shape=ans.shape)
+    return _trisolve(a, t, lower, trans, unit_diagonal)
+
+
+def _trs_vjp_b(g: Any, ans: Any, a: Any, b: Any, lower: bool, trans: int,
+               unit_diagonal: bool) -> Any:
+    gb = _trisolve(a, g, lower, 1 - trans, unit_diagonal)
+    return unbroadcast(gb, b.shape, b.dtype)
+
+
+def _trs_vjp_a(g: Any, ans: Any, a: Any, b: Any, lower: bool, trans: int,
+               unit_diagonal: bool) -> Any:
+    # ⟨g, -op(T)⁻¹ op(∂T) x⟩ = ⟨-b̄ xᵀ, op(∂T)⟩ with b̄ = op(T)⁻ᵀ g
+    gb = _trisolve(a, g, lower, 1 - trans, unit_diagonal)
+    ga = -_mm(ans, _mT(gb)) if trans else -_mm(gb, _mT(ans))
+    return unbroadcast(_tri_part(ga, lower, unit_diagonal), a.shape, a.dtype)
+
+
+triangular_solve_p.def_jvp(_trs_jvp_a, _trs_jvp_b).def_vjp(_trs_vjp_a, _trs_vjp_b)
+
+# -- solve (Giles 2008, §2.3.1) ------------------------------------------------------
+# x = A⁻¹ b: ∂x = A⁻¹ (∂b - ∂A x); b̄ = A⁻ᵀ x̄, Ā = -b̄ xᵀ.
+# `b` is a vector when b.ndim == 1 (NumPy 2 rule), else a (batch of) matrices.
+
+solve_p = Primitive("solve", np.linalg.solve, notes="undefined (inf/NaN) for singular A")
+
+
+def _as_matrix(v: Any, vec: bool) -> Any:
+    return _col(v) if vec else v
+
+
+def _from_matrix(m: Any, vec: bool) -> Any:
+    return bind(reshape_p, m, shape=m.shape[:-1]) if vec else m
+
+
+def _solve_jvp_a(t: Any, ans: Any, a: Any, b: Any) -> Any:
+    vec = b.ndim == 1
+    return -_from_matrix(bind(solve_p, a, _mm(t, _as_matrix(ans, vec))), vec)
+
+
+def _solve_jvp_b(t: Any, ans: Any, a: Any, b: Any) -> Any:
+    if t.ndim > 1 and t.shape != ans.shape:
+        t = bind(broadcast_to_p, t, shape=ans.shape)
+    return bind(solve_p, a, t)
+
+
+def _solve_vjp_b(g: Any, ans: Any, a: Any, b: Any) -> Any:
+    vec = b.ndim == 1
+    gb = _from_matrix(bind(solve_p, _mT(a), _as_matrix(g, vec)), vec)
+    return unbroadcast(gb, b.shape, b.dtype)
+
+
+def _solve_vjp_a(g: Any, ans: Any, a: Any, b: Any) -> Any:
+    vec = b.ndim == 1
+    gb = bind(solve_p, _mT(a), _as_matrix(g, vec))
+    return unbroadcast(-_mm(gb, _mT(_as_matrix(ans, vec))), a.shape, a.dtype)
+
+
+solve_p.def_jvp(_solve_jvp_a, _solve_jvp_b).def_vjp(_solve_vjp_a, _solve_vjp_b)
+
+# -- inverse (Giles 2008, §2.2.3): ∂Y = -Y ∂A Y, Ā = -Yᵀ Ȳ Yᵀ ------------------------
+
+inv_p = Primitive("inv", np.linalg.inv, notes="undefined (inf/NaN) for singular A")
+
+
+def _inv_jvp(t: Any, ans: Any, a: Any) -> Any:
+    return -_mm(ans, _mm(t, ans))
+
+
+def _inv_vjp(g: Any, ans: Any, a: Any) -> Any:
+    yt = _mT(ans)
+    return -_mm(yt, _mm(g, yt))
+
+
+inv_p.def_jvp(_inv_jvp).def_vjp(_inv_vjp)
+
+# -- determinant (Giles 2008, §2.2.2): ∂det = det tr(A⁻¹ ∂A), Ā = d̄ det A⁻ᵀ ---------
+
+det_p = Primitive(
+    "det", np.linalg.det,
+    notes="the rule uses A⁻¹: inf/NaN derivative at singular A (where det is "
+    "differentiable); use slogdet for a stable log-determinant",
+)
+
+
+def _det_jvp(t: Any, ans: Any, a: Any) -> Any:
+    inv_t = _mT(bind(inv_p, a))
+    return ans * bind(sum_p, inv_t * t, axis=(a.ndim - 2, a.ndim - 1), keepdims=False)
+
+
+def _det_vjp(g: Any, ans: Any, a: Any) -> Any:
+    scale = bind(reshape_p, g * ans, shape=(*ans.shape, 1, 1))
+    return scale * _mT(bind(inv_p, a))
+
+
+det_p.def_jvp(_det_jvp).def_vjp(_det_vjp)
+
+
+def _slogdet_impl(a: Any) -> tuple[Any, Any]:
+    sign, logabsdet = np.linalg.slogdet(a)
+    return sign, logabsdet
+
+
+slogdet_p = Primitive(
+    "slogdet", _slogdet_impl, multiple_results=True,
+    notes="outputs (sign, log|det A|); sign has derivative 0; ∂log|det| = tr(A⁻¹ ∂A)",
+)
+
+
+def _slogdet_jvp(primals: Any, tangents: Any, ans: Any) -> Any:
+    (a,), (t,) = primals, tangents
+    if t is None:
+        return None
+    inv_t = _mT(bind(inv_p, a))
+    return None, bind(sum_p, inv_t * t, axis=(a.ndim - 2, a.ndim - 1), keepdims=False)
+
+
+def _slogdet_vjp(g: Any, ans: Any, primals: Any, argnums: Any) -> list[Any]:
+    (a,) = primals
+    g_log = g[1]
+    if g_log is None:
+        return [None]
+    return [bind(reshape_p, g_log, shape=(*g_log.shape, 1, 1)) * _mT(bind(inv_p, a))]
+
+
+slogdet_p.def_joint_jvp(_slogdet_jvp).def_joint_vjp(_slogdet_vjp)
+
+# -- Cholesky (Murray 2016) ----------------------------------------------------------
+# A = L Lᵀ: ∂L = L Φ(L⁻¹ ∂A L⁻ᵀ), Φ(X) = lower triangle of X with its diagonal halved;
+# Φ is self-adjoint, so Ā = L⁻ᵀ Φ(Lᵀ L̄) L⁻¹ (then the lower-triangle read's adjoint).
+
+cholesky_p = Primitive(
+    "cholesky", np.linalg.cholesky,
+    notes="reads the lower triangle of A (as NumPy); derivative of A ↦ chol(tril(A) + "
+    "tril(A, -1)ᵀ); undefined if A is not positive definite",
+)
+
+
+def _phi(x: Any) -> Any:
+    return _tril(x) - 0.5 * (x * _eye_like(x, x.shape[-1]))
+
+
+def _cholesky_jvp(t: Any, ans: Any, a: Any) -> Any:
+    s = _sym_lower(t)
+    # X = L⁻¹ S L⁻ᵀ by two triangular solves
+    y = _trisolve(ans, s, True, 0, False)
+    x = _mT(_trisolve(ans, _mT(y), True, 0, False))
+    return _mm(ans, _phi(x))
+
+
+def _cholesky_vjp(g: Any, ans: Any, a: Any) -> Any:
+    p = _phi(_mm(_mT(ans), g))
+    # S = L⁻ᵀ P L⁻¹
+    y = _trisolve(ans, p, True, 1, False)
+    s = _mT(_trisolve(ans, _mT(y), True, 1, False))
+    return _sym_lower_adjoint(s)
+
+
+cholesky_p.def_jvp(_cholesky_jvp).def_vjp(_cholesky_vjp)
+
+# -- symmetric eigendecomposition (Giles 2008, §3.1) -----------------------------------
+# A = V diag(w) Vᵀ: ∂w = diag(Vᵀ ∂A V), ∂V = V (F ∘ (Vᵀ ∂A V)), F_ij = 1/(w_j - w_i);
+# Ā = V (diag(w̄) + F ∘ (Vᵀ V̄)) Vᵀ.
+
+
+def _eigh_impl(a: Any) -> tuple[Any, Any]:
+    w, v = np.linalg.eigh(a)
+    return w, v
+
+
+eigh_p = Primitive(
+    "eigh", _eigh_impl, multiple_results=True,
+    notes="reads the lower triangle of A; at repeated eigenvalues the derivative is exact for "
+    "basis-independent functions, otherwise a DegenerateDerivativeWarning is raised",
+)
+
+
+def _eigh_jvp(primals: Any, tangents: Any, ans: Any) -> Any:
+    (t,) = tangents
+    if t is None:
+        return None
+    w, v = ans
+    degenerate, F = _gaps(w)
+    p = _mm(_mT(v), _mm(_sym_lower(t), v))
+    if degenerate.any() and _offdiag_in_blocks(_raw(p), degenerate):
+        _warn_degenerate("eigh: the eigenvalues and eigenvectors are not differentiable")
+    return _diag_part(p), _mm(v, F * p)
+
+
+def _eigh_vjp(g: Any, ans: Any, primals: Any, argnums: Any) -> list[Any]:
+    gw, gv = g
+    w, v = ans
+    inner = None
+    degenerate, F = _gaps(w)
+    if gw is not None:
+        inner = _diag_embed(gw)
+        if degenerate.any() and _uneven_in_blocks(_raw(gw), degenerate):
+            _warn_degenerate("eigh: the cotangent of the eigenvalues differs within a "
+                             "repeated eigenvalue")
+    if gv is not None:
+        vtg = _mm(_mT(v), gv)
+        if degenerate.any() and _asym_in_blocks(_raw(vtg), degenerate):
+            _warn_degenerate("eigh: the cotangent of the eigenvectors")
+        term = F * vtg
+        inner = term if inner is None else inner + term
+    if inner is None:
+        return [None]
+    return [_sym_lower_adjoint(_mm(v, _mm(inner, _mT(v))))]
+
+
+eigh_p.def_joint_jvp(_eigh_jvp).def_joint_vjp(_eigh_vjp)
+
+# -- singular value decomposition (Townsend 2016) -------------------------------------
+# A = U diag(s) Vᵀ (thin), P = Uᵀ ∂A V, F_ij = 1/(s_j² - s_i²):
+#   ∂s = diag(P),
+#   ∂U = U (F ∘ (P S + S Pᵀ)) + (I - U Uᵀ) ∂A V S⁻¹,
+#   ∂V = V (F ∘ (S P + Pᵀ S)) + (I - V Vᵀ) ∂Aᵀ U S⁻¹;
+# and its adjoint, with J = F ∘ (Uᵀ Ū), K = F ∘ (Vᵀ V̄):
+#   Ā = U ((J + Jᵀ) S + diag(s̄) + S (K + Kᵀ)) Vᵀ
+#       + (I - U Uᵀ) Ū S⁻¹ Vᵀ + U S⁻¹ V̄ᵀ (I - V Vᵀ).
+
+
+def _svd_impl(a: Any) -> tuple[Any, Any, Any]:
+    u, s, vh = np.linalg.svd(a, full_matrices=False)
+    return u, s, vh
+
+
+svd_p = Primitive(
+    "svd", _svd_impl, multiple_results=True,
+    notes="thin SVD (full_matrices=False, or square A); at repeated singular values the "
+    "derivative is exact for basis-independent functions, otherwise a "
+    "DegenerateDerivativeWarning is raised; S⁻¹ terms are dropped at zero singular values",
+)
+
+
+def _svd_jvp(primals: Any, tangents: Any, ans: Any) -> Any:
+    (a,), (t,) = primals, tangents
+    if t is None:
+        return None
+    u, s, vh = ans
+    v = _mT(vh)
+    m, n = a.shape[-2:]
+    degenerate, F = _gaps(s, squared=True)
+    p = _mm(_mT(u), _mm(t, v))
+    if degenerate.any() and _offdiag_in_blocks(_raw(p), degenerate):
+        _warn_degenerate("svd: the singular vectors are not differentiable")
+    ds = _diag_part(p)
+    s_row, s_col = _row(s), _col(s)
+    du = _mm(u, F * (p * s_row + s_col * _mT(p)))
+    dv = _mm(v, F * (s_col * p + _mT(p) * s_row))
+    if m > n:
+        tv = _mm(t, v)
+        du = du + (tv - _mm(u, _mm(_mT(u), tv))) * _row(safe_reciprocal(s))
+    if n > m:
+        tu = _mm(_mT(t), u)
+        dv = dv + (tu - _mm(v, _mm(vh, tu))) * _row(safe_reciprocal(s))
+    return du, ds, _mT(dv)
+
+
+def _svd_vjp(g: Any, ans: Any, primals: Any, argnums: Any) -> list[Any]:
+    gu, gs, gvh = g
+    u, s, vh = ans
+    v = _mT(vh)
+    (a,) = primals
+    m, n = a.shape[-2:]
+    degenerate, F = _gaps(s, squared=True)
+    s_row, s_col = _row(s), _col(s)
+    inner = None
+    if gs is not None:
+        inner = _diag_embed(gs)
+        if degenerate.any() and _uneven_in_blocks(_raw(gs), degenerate):
+            _warn_degenerate("svd: the cotangent of the singular values differs within a "
+                             "repeated singular value")
+    gauge = None
+    extra = None
+    if gu is not None:
+        utg = _mm(_mT(u), gu)
+        gauge = _raw(utg)
+        j = F * utg
+        term = (j + _mT(j)) * s_row
+        inner = term if inner is None else inner + term
+        if m > n:
+            proj = gu - _mm(u, utg)
+            extra = _mm(proj * _row(safe_reciprocal(s)), vh)
+    if gvh is not None:
+        gv = _mT(gvh)
+        vtg = _mm(vh, gv)
+        gauge = _raw(vtg) if gauge is None else gauge + _raw(vtg)
+        k = F * vtg
+        term = s_col * (k + _mT(k))
+        inner = term if inner is None else inner + term
+        if n > m:
+            proj = gv - _mm(v, vtg)
+            e = _mm(u * _row(safe_reciprocal(s)), _mT(proj))
+            extra = e if extra is None else extra + e
+    if gauge is not None and degenerate.any() and _asym_in_blocks(gauge, degenerate):
+        _warn_degenerate("svd: the cotangent of the singular vectors")
+    out = None if inner is None else _mm(u, _mm(inner, vh))
+    if extra is not None:
+        out = extra if out is None else out + extra
+    return [out]
+
+
+svd_p.def_joint_jvp(_svd_jvp).def_joint_vjp(_svd_vjp)
+
+# -- QR (Townsend 2018 for ∂; Liao et al. 2019 for the adjoint) -------------------------
+# A = Q R (reduced), m >= n: with X = ∂A R⁻¹, C = Qᵀ X, Ω = tril(C, -1) - tril(C, -1)ᵀ:
+#   ∂Q = Q (Ω - C) + X,   ∂R = (C - Ω) R;
+#   Ā = (Q̄ + Q copyltu(M)) R⁻ᵀ with M = R R̄ᵀ - Q̄ᵀ Q, copyltu(M) = tril(M) + tril(M, -1)ᵀ.
+# m < n: A = [X | Y], X = Q U square, R = [U | V] with V = Qᵀ Y: the square rules for X,
+#   plus ∂V = ∂Qᵀ Y + Qᵀ ∂Y, Ȳ = Q V̄, and Q̄ += Y V̄ᵀ.
+
+
+def _qr_impl(a: Any) -> tuple[Any, Any]:
+    q, r = np.linalg.qr(a, mode="reduced")
+    return q, r
+
+
+qr_p = Primitive(
+    "qr", _qr_impl, multiple_results=True,
+    notes="reduced QR; undefined where A (its leading square block if m < n) is rank deficient",
+)
+
+
+def _right_solve_upper(x: Any, r: Any) -> Any:
+    """x R⁻¹ for upper-triangular R."""
+    return _mT(_trisolve(r, _mT(x), False, 1, False))
+
+
+def _right_solve_upper_t(x: Any, r: Any) -> Any:
+    """x R⁻ᵀ for upper-triangular R."""
+    return _mT(_trisolve(r, _mT(x), False, 0, False))
+
+
+def _qr_square_jvp(q: Any, r: Any, t: Any) -> tuple[Any, Any]:
+    x = _right_solve_upper(t, r)
+    c = _mm(_mT(q), x)
+    low = _tril(c, -1)
+    omega = low - _mT(low)
+    return _mm(q, omega - c) + x, _mm(c - omega, r)
+
+
+def _qr_jvp(primals: Any, tangents: Any, ans: Any) -> Any:
+    (a,), (t,) = primals, tangents
+    if t is None:
+        return None
+    q, r = ans
+    m, n = a.shape[-2:]
+    if m >= n:
+        return _qr_square_jvp(q, r, t)
+    from .indexing import getitem_p
+
+    left = (Ellipsis, slice(None), slice(0, m))
+    right = (Ellipsis, slice(None), slice(m, None))
+    u = bind(getitem_p, r, index=left)
+    y = bind(getitem_p, a, index=right)
+    dq, du = _qr_square_jvp(q, u, bind(getitem_p, t, index=left))
+    dv = _mm(_mT(dq), y) + _mm(_mT(q), bind(getitem_p, t, index=right))
+    return dq, bind(concatenate_p, du, dv, axis=r.ndim - 1)
+
+
+def _qr_square_vjp(q: Any, r: Any, gq: Any, gr: Any) -> Any:
+    m = None
+    if gr is not None:
+        m = _mm(r, _mT(gr))
+    if gq is not None:
+        term = _mm(_mT(gq), q)
+        m = -term if m is None else m - term
+    b = _tril(m) + _mT(_tril(m, -1))
+    lhs = _mm(q, b) if gq is None else gq + _mm(q, b)
+    return _right_solve_upper_t(lhs, r)
+
+
+def _qr_vjp(g: Any, ans: Any, primals: Any, argnums: Any) -> list[Any]:
+    gq, gr = g
+    q, r = ans
+    (a,) = primals
+    m, n = a.shape[-2:]
+    if gq is None and gr is None:
+        return [None]
+    if m >= n:
+        return [_qr_square_vjp(q, r, gq, gr)]
+    from .indexing import getitem_p
+
+    left = (Ellipsis, slice(None), slice(0, m))
+    right = (Ellipsis, slice(None), slice(m, None))
+    u = bind(getitem_p, r, index=left)
+    y = bind(getitem_p, a, index=right)
+    gu = gv = None
+    if gr is not None:
+        gu = bind(getitem_p, gr, index=left)
+        gv = bind(getitem_p, gr, index=right)
+        extra = _mm(y, _mT(gv))
+        gq = extra if gq is None else gq + extra
+    gx = _qr_square_vjp(q, u, gq, gu)
+    gy = np.zeros(y.shape, a.dtype) if gv is None else _mm(q, gv)
+    return [bind(concatenate_p, gx, gy, axis=a.ndim - 1)]
+
+
+qr_p.def_joint_jvp(_qr_jvp).def_joint_vjp(_qr_vjp)
+
+# -- pseudo-inverse (Golub & Pereyra 1973), valid where the rank is locally constant --
+# ∂A⁺ = -A⁺ ∂A A⁺ + A⁺ A⁺ᵀ ∂Aᵀ (I - A A⁺) + (I - A⁺ A) ∂Aᵀ A⁺ᵀ A⁺;
+# Ā = -A⁺ᵀ Ḡ A⁺ᵀ + (I - A A⁺) Ḡᵀ A⁺ A⁺ᵀ + A⁺ᵀ A⁺ Ḡᵀ (I - A⁺ A).
+
+
+def _pinv_impl(a: Any, rcond: Any) -> Any:
+    return np.linalg.pinv(a) if rcond is None else np.linalg.pinv(a, rcond=rcond)
+
+
+pinv_p = Primitive(
+    "pinv", _pinv_impl,
+    notes="Golub-Pereyra formula: exact where the rank of A is locally constant",
+)
+
+
+def _pinv_jvp(t: Any, ans: Any, a: Any, rcond: Any) -> Any:
+    p, pt, tt = ans, _mT(ans), _mT(t)
+    m, n = a.shape[-2:]
+    left = np.eye(m, dtype=ans.dtype) - _mm(a, p)
+    right = np.eye(n, dtype=ans.dtype) - _mm(p, a)
+    return -_mm(p, _mm(t, p)) + _mm(_mm(p, pt), _mm(tt, left)) + _mm(right, _mm(tt, _mm(pt, p)))
+
+
+def _pinv_vjp(g: Any, ans: Any, a: Any, rcond: Any) -> Any:
+    p, pt, gt = ans, _mT(ans), _mT(g)
+    m, n = a.shape[-2:]
+    left = np.eye(m, dtype=ans.dtype) - _mm(a, p)
+    right = np.eye(n, dtype=ans.dtype) - _mm(p, a)
+    return -_mm(pt, _mm(g, pt)) + _mm(left, _mm(gt, _mm(p, pt))) + _mm(_mm(pt, p), _mm(gt, right))
+
+
+pinv_p.def_jvp(_pinv_jvp).def_vjp(_pinv_vjp)
+
+# -- 2-norm / Frobenius norm, over one or two axes ----------------------------------------
+# ‖x‖ = sqrt(Σ x²), computed as m sqrt(Σ (x/m)²) with m = max|x| (no overflow or
+# underflow); ∂‖x‖[t] = ⟨x, t⟩ / ‖x‖ and ∂‖x‖*[g] = g x / ‖x‖, taken as 0 at x = 0.
+
+
+def _norm2_impl(x: Any, axis: Any, keepdims: bool) -> Any:
+    x = np.asarray(x)
+    if x.size == 0:
+        return np.sqrt(np.sum(x * x, axis=axis, keepdims=keepdims))
+    m = np.max(np.abs(x), axis=axis, keepdims=True)
+    safe = np.where(m == 0, 1, m)
+    out = m * np.sqrt(np.sum((x / safe) ** 2, axis=axis, keepdims=True))
+    if not keepdims:
+        out = np.squeeze(out, axis=axis) if axis is not None else out.reshape(())
+        if axis is None:
+            out = out[()]
+    return out.astype(x.dtype if x.dtype.kind == "f" else np.float64, copy=False)
+
+
+norm2_p = Primitive(
+    "norm2", _norm2_impl,
+    notes="Euclidean / Frobenius norm, computed without overflow; derivative x/‖x‖, "
+    "taken as 0 at x = 0 (where the norm is not differentiable)",
+)
+
+
+def _norm2_kept(v: Any, x: Any, axis: Any, keepdims: bool) -> Any:
+    if keepdims:
+        return v
+    from ._util import kept_shape
+
+    return bind(reshape_p, v, shape=kept_shape(x.shape, axis))
+
+
+def _norm2_jvp(t: Any, ans: Any, x: Any, axis: Any, keepdims: bool) -> Any:
+    return bind(sum_p, x * t, axis=axis, keepdims=keepdims) * safe_reciprocal(ans)
+
+
+def _norm2_vjp(g: Any, ans: Any, x: Any, axis: Any, keepdims: bool) -> Any:
+    scale = _norm2_kept(g * safe_reciprocal(ans), x, axis, keepdims)
+    return x * scale
+
+
+norm2_p.def_jvp(_norm2_jvp).def_vjp(_norm2_vjp)

@@ -1,0 +1,146 @@
+"""Products: `matmul` and `einsum`, both multilinear.
+
+For C = A B the rules are the standard results (M. Giles, "An extended
+collection of matrix derivative results for forward and reverse mode AD",
+2008, §2.2.1): ∂C = ∂A B + A ∂B, Ā = C̄ Bᵀ and B̄ = Aᵀ C̄, with 1-D operands
+promoted to matrices as NumPy does and batch dimensions summed back.
+
+`einsum` is linear in each operand, so its JVP puts the tangent in the
+operand's place, and the VJP of operand k is again an einsum: the output
+cotangent contracted with the other operands onto operand k's subscripts
+(indices only operand k carries are broadcast back with a ones operand, a
+repeated index `ii` is put back on the diagonal with an identity operand).
+`dot`, `tensordot`, `inner`, `outer`, `vdot` and `kron` are composites.
+"""
+
+from __future__ import annotations
+
+import string
+from typing import Any
+
+import numpy as np
+
+from .._core.primitive import Primitive, bilinear
+from .._core.trace import bind
+from ._util import unbroadcast
+from .shape import reshape_p, transpose_p
+
+
+def _mT(x: Any) -> Any:
+    """Swap the last two axes."""
+    n = x.ndim
+    return bind(transpose_p, x, axes=(*range(n - 2), n - 1, n - 2))
+
+
+def _expand(x: Any, axis: int) -> Any:
+    shape = list(x.shape)
+    shape.insert(axis % (len(shape) + 1), 1)
+    return bind(reshape_p, x, shape=tuple(shape))
+
+
+matmul_p = Primitive("matmul", np.matmul)
+
+
+def _promote(a: Any, b: Any, g: Any) -> tuple[Any, Any, Any]:
+    """1-D operands as matrices, with the cotangent reshaped to match."""
+    if a.ndim == 1:
+        a = bind(reshape_p, a, shape=(1, a.shape[0]))
+        g = _expand(g, -2 if b.ndim > 1 else -1)
+    if b.ndim == 1:
+        b = bind(reshape_p, b, shape=(b.shape[0], 1))
+        g = _expand(g, -1)
+    return a, b, g
+
+
+def _matmul_vjp_a(g: Any, ans: Any, a: Any, b: Any) -> Any:
+    a2, b2, g2 = _promote(a, b, g)
+    ct = bind(matmul_p, g2, _mT(b2))
+    if a.ndim == 1:
+        ct = bind(reshape_p, unbroadcast(ct, (1, a.shape[0]), a.dtype), shape=a.shape)
+    return unbroadcast(ct, a.shape, a.dtype)
+
+
+def _matmul_vjp_b(g: Any, ans: Any, a: Any, b: Any) -> Any:
+    a2, b2, g2 = _promote(a, b, g)
+    ct = bind(matmul_p, _mT(a2), g2)
+    if b.ndim == 1:
+        ct = bind(reshape_p, unbroadcast(ct, (b.shape[0], 1), b.dtype), shape=b.shape)
+    return unbroadcast(ct, b.shape, b.dtype)
+
+
+bilinear(matmul_p, _matmul_vjp_a, _matmul_vjp_b)
+
+# -- einsum ---------------------------------------------------------------------
+
+
+def _einsum_impl(*operands: Any, subscripts: str, optimize: Any) -> Any:
+    return np.einsum(subscripts, *operands, optimize=optimize)
+
+
+einsum_p = Primitive(
+    "einsum", _einsum_impl, family="multilinear",
+    notes="subscripts are normalised (explicit output, no ellipsis) by riesz.numpy.einsum",
+)
+
+
+def _split_subscripts(subscripts: str) -> tuple[list[str], str]:
+    ins, out = subscripts.split("->")
+    return ins.split(","), out
+
+
+def _einsum_jvp(
+    primals: Any, tangents: Any, ans: Any, subscripts: str, optimize: Any
+) -> Any:
+    out = None
+    for k, t in enumerate(tangents):
+        if t is None:
+            continue
+        ops = list(primals)
+        ops[k] = t
+        c = bind(einsum_p, *ops, subscripts=subscripts, optimize=optimize)
+        out = c if out is None else out + c
+    return out
+
+
+def _einsum_operand_ct(
+    g: Any, primals: Any, k: int, subscripts: str, optimize: Any
+) -> Any:
+    """∂einsum*[g] for operand k, as one einsum (see the module docstring)."""
+    ins, out = _split_subscripts(subscripts)
+    target = ins[k]
+    x = primals[k]
+    others = [(s, op) for j, (s, op) in enumerate(zip(ins, primals, strict=True)) if j != k]
+    seen = set(out).union(*[set(s) for s, _ in others]) if others else set(out)
+    used = set(subscripts)
+    fresh = (c for c in string.ascii_letters if c not in used)
+    subs = [out] + [s for s, _ in others]
+    ops = [g] + [op for _, op in others]
+    letters = []
+    first: dict[str, str] = {}
+    for pos, c in enumerate(target):
+        n = x.shape[pos]
+        if c in first:  # a repeated index: back onto the diagonal
+            new = next(fresh)
+            subs.append(first[c] + new)
+            ops.append(np.eye(n, dtype=x.dtype))
+            letters.append(new)
+            continue
+        first[c] = c
+        letters.append(c)
+        if c not in seen:  # summed by this operand alone: broadcast back
+            subs.append(c)
+            ops.append(np.ones(n, dtype=x.dtype))
+    spec = ",".join(subs) + "->" + "".join(letters)
+    ct = bind(einsum_p, *ops, subscripts=spec, optimize=optimize)
+    if ct.dtype != x.dtype:
+        ct = unbroadcast(ct, x.shape, x.dtype)
+    return ct
+
+
+def _einsum_vjp(
+    g: Any, ans: Any, primals: Any, argnums: Any, subscripts: str, optimize: Any
+) -> list[Any]:
+    return [_einsum_operand_ct(g, primals, k, subscripts, optimize) for k in argnums]
+
+
+einsum_p.def_joint_jvp(_einsum_jvp).def_joint_vjp(_einsum_vjp)

@@ -1,0 +1,48 @@
+"""`riesz.scipy.signal`: differentiable N-d convolution and correlation of real
+arrays (the valid-mode correlation primitive of `riesz.numpy.convolution`,
+applied to zero-padded inputs). `method` is accepted for compatibility; SciPy
+picks direct or FFT evaluation for the values."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..numpy._api_convolution import convolve_nd, correlate_nd
+
+__all__ = ["convolve", "convolve2d", "correlate", "correlate2d", "fftconvolve"]
+
+
+def correlate(in1: Any, in2: Any, mode: str = "full", method: str = "auto") -> Any:
+    """z[n] = Σ_m in1[n + m] in2[m] (modes full, valid, same); bilinear."""
+    return correlate_nd(in1, in2, mode)
+
+
+def convolve(in1: Any, in2: Any, mode: str = "full", method: str = "auto") -> Any:
+    """z[n] = Σ_m in1[m] in2[n - m] (modes full, valid, same); bilinear."""
+    return convolve_nd(in1, in2, mode)
+
+
+def fftconvolve(in1: Any, in2: Any, mode: str = "full", axes: Any = None) -> Any:
+    """`convolve` (over all axes; `axes` is not supported)."""
+    if axes is not None:
+        raise NotImplementedError("fftconvolve: axes= is not supported")
+    return convolve_nd(in1, in2, mode)
+
+
+def _check_2d(name: str, boundary: str, fillvalue: Any) -> None:
+    if boundary != "fill" or fillvalue != 0:
+        raise NotImplementedError(f"{name}: only boundary='fill' with fillvalue=0 is supported")
+
+
+def correlate2d(in1: Any, in2: Any, mode: str = "full", boundary: str = "fill",
+                fillvalue: Any = 0) -> Any:
+    """2-D `correlate` (zero boundary)."""
+    _check_2d("correlate2d", boundary, fillvalue)
+    return correlate_nd(in1, in2, mode)
+
+
+def convolve2d(in1: Any, in2: Any, mode: str = "full", boundary: str = "fill",
+               fillvalue: Any = 0) -> Any:
+    """2-D `convolve` (zero boundary)."""
+    _check_2d("convolve2d", boundary, fillvalue)
+    return convolve_nd(in1, in2, mode)

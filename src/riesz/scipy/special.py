@@ -1,0 +1,184 @@
+"""`riesz.scipy.special`: differentiable special functions.
+
+erf, erfc, gammaln, gamma, digamma / polygamma, expit, logit, xlogy and
+xlog1py are elementwise primitives (each declares its derivative once);
+logsumexp, softmax and log_softmax are stable composites: the maximum is
+subtracted as a constant first, so neither values nor derivatives overflow.
+Because SciPy's special functions are NumPy ufuncs, `scipy.special.erf(x)`
+on a traced value is routed here by `__array_ufunc__`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import scipy.special as _sp
+
+from .._core.primitive import Primitive, elementwise_unary
+from .._core.trace import bind
+from .._core.trace import raw_value as _raw
+from ..numpy import _dispatch
+from ..numpy._api_elementwise import _binary, _ufunc_options, _unary, exp
+from ..numpy._api_reductions import logsumexp as _logsumexp
+from ..numpy._util import as_array
+from ..numpy.elementwise import elementwise_binary, exp_p, log1p_p, log_p, where_p
+
+__all__ = [
+    "digamma", "erf", "erfc", "expit", "gamma", "gammaln", "log_softmax", "logit",
+    "logsumexp", "polygamma", "psi", "softmax", "xlog1py", "xlogy",
+]
+
+_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+
+erf_p = elementwise_unary(
+    Primitive("erf", _sp.erf), lambda x, ans: _TWO_OVER_SQRT_PI * bind(exp_p, -(x * x))
+)
+erfc_p = elementwise_unary(
+    Primitive("erfc", _sp.erfc), lambda x, ans: -_TWO_OVER_SQRT_PI * bind(exp_p, -(x * x))
+)
+expit_p = elementwise_unary(Primitive("expit", _sp.expit), lambda x, ans: ans * (1 - ans))
+logit_p = elementwise_unary(
+    Primitive("logit", _sp.logit, notes="derivative 1/(x(1-x)): inf at 0 and 1"),
+    lambda x, ans: 1 / (x * (1 - x)),
+)
+
+
+def _polygamma_impl(x: Any, n: int) -> Any:
+    x = np.asarray(x)
+    dtype = x.dtype if x.dtype.kind == "f" else np.dtype(np.float64)
+    out = _sp.digamma(x) if n == 0 else _sp.polygamma(n, x)
+    return np.asarray(out).astype(dtype, copy=False)[()]
+
+
+polygamma_p = Primitive(
+    "polygamma", _polygamma_impl, family="elementwise",
+    notes="ψ⁽ⁿ⁾(x) (n = 0: digamma); derivative ψ⁽ⁿ⁺¹⁾(x)",
+)
+
+
+def _polygamma_jvp(t: Any, ans: Any, x: Any, n: int) -> Any:
+    return t * bind(polygamma_p, x, n=n + 1)
+
+
+polygamma_p.def_jvp(_polygamma_jvp).def_vjp(_polygamma_jvp)
+
+gammaln_p = elementwise_unary(
+    Primitive("gammaln", _sp.gammaln, notes="log|Γ(x)|; derivative digamma(x)"),
+    lambda x, ans: bind(polygamma_p, x, n=0),
+)
+gamma_p = elementwise_unary(
+    Primitive("gamma", _sp.gamma), lambda x, ans: ans * bind(polygamma_p, x, n=0)
+)
+
+
+# xlogy(x, y) = x log y, 0 where x = 0 (also at y = 0):
+#   ∂/∂x = log y, ∂/∂y = x / y; at the one singular point x = y = 0 (where the
+#   function is 0 along x = 0 and -inf along y = 0) both are taken as 0, by
+#   evaluating the formulas at y = 1 there: no NaN and no inf.
+def _singular(x: Any, y: Any, y0: float) -> Any:
+    xr, yr = _raw(x), _raw(y)
+    return np.broadcast_to((xr == 0) & (yr == y0), np.broadcast_shapes(np.shape(xr),
+                                                                       np.shape(yr)))
+
+
+def _xlogy_dx(x: Any, y: Any, ans: Any) -> Any:
+    both = _singular(x, y, 0.0)
+    if not np.any(both):
+        return bind(log_p, y)
+    return bind(log_p, bind(where_p, both, 1, y))
+
+
+def _xlogy_dy(x: Any, y: Any, ans: Any) -> Any:
+    both = _singular(x, y, 0.0)
+    if not np.any(both):
+        return x / y
+    return x / bind(where_p, both, 1, y)
+
+
+xlogy_p = elementwise_binary(
+    Primitive(
+        "xlogy", _sp.xlogy,
+        notes="x log y with xlogy(0, y) = 0; both partial derivatives taken as 0 at (0, 0)",
+    ),
+    _xlogy_dx,
+    _xlogy_dy,
+)
+
+
+def _xlog1py_dx(x: Any, y: Any, ans: Any) -> Any:
+    both = _singular(x, y, -1.0)
+    if not np.any(both):
+        return bind(log1p_p, y)
+    return bind(log1p_p, bind(where_p, both, 0, y))
+
+
+def _xlog1py_dy(x: Any, y: Any, ans: Any) -> Any:
+    both = _singular(x, y, -1.0)
+    if not np.any(both):
+        return x / (1 + y)
+    return x / (1 + bind(where_p, both, 0, y))
+
+
+xlog1py_p = elementwise_binary(
+    Primitive(
+        "xlog1py", _sp.xlog1py,
+        notes="x log(1 + y), 0 where x = 0; both partial derivatives taken as 0 at (0, -1)",
+    ),
+    _xlog1py_dx,
+    _xlog1py_dy,
+)
+
+# -- public functions ------------------------------------------------------------------
+
+erf = _unary(erf_p, "erf")
+erfc = _unary(erfc_p, "erfc")
+expit = _unary(expit_p, "expit")
+logit = _unary(logit_p, "logit")
+gammaln = _unary(gammaln_p, "gammaln")
+gamma = _unary(gamma_p, "gamma")
+xlogy = _binary(xlogy_p, "xlogy")
+xlog1py = _binary(xlog1py_p, "xlog1py")
+
+
+def digamma(x: Any, /, out: Any = None, **kwargs: Any) -> Any:
+    """ψ(x) = Γ'(x)/Γ(x); derivative polygamma(1, x)."""
+    (x,) = _ufunc_options("digamma", (x,), out, kwargs)
+    return polygamma(0, x)
+
+
+psi = digamma
+
+
+def polygamma(n: Any, x: Any) -> Any:
+    """ψ⁽ⁿ⁾(x) for an integer order n (not differentiable in n)."""
+    order = int(np.asarray(_raw(n)))
+    if np.ndim(_raw(n)) != 0 or order < 0:
+        raise NotImplementedError("polygamma: n must be a non-negative integer scalar")
+    return bind(polygamma_p, as_array(x), n=order)
+
+
+logsumexp = _logsumexp
+
+
+def softmax(x: Any, axis: Any = None) -> Any:
+    """exp(x - logsumexp(x)) along `axis` (all axes by default); stable."""
+    x = as_array(x)
+    return exp(x - _logsumexp(x, axis=axis, keepdims=True))
+
+
+def log_softmax(x: Any, axis: Any = None) -> Any:
+    """x - logsumexp(x) along `axis`; stable."""
+    x = as_array(x)
+    return x - _logsumexp(x, axis=axis, keepdims=True)
+
+
+for _ufunc, _impl in (
+    (_sp.erf, erf), (_sp.erfc, erfc), (_sp.expit, expit), (_sp.logit, logit),
+    (_sp.gammaln, gammaln), (_sp.gamma, gamma), (_sp.psi, digamma), (_sp.xlogy, xlogy),
+    (_sp.xlog1py, xlog1py),
+):
+    _dispatch.register_ufunc(_ufunc, _impl)
+del _ufunc, _impl
+
