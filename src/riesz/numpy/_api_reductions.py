@@ -273,7 +273,8 @@ def logsumexp(
     if return_sign:
         sgn = np.sign(_raw(s))
         s = s * sgn
-    out = log(s) + m
+    with np.errstate(divide="ignore"):  # log 0 = -inf for an all -inf slice, as SciPy
+        out = log(s) + m
     if not keepdims:
         from ._api_shape import reshape
 

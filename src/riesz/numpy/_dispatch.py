@@ -42,8 +42,11 @@ _scipy_loaded = False
 
 def _name(func: Any) -> str:
     if isinstance(func, np.ufunc):
-        module = "scipy.special" if _is_scipy_ufunc(func) else "numpy"
-        return f"{module}.{func.__name__}"
+        if getattr(np, func.__name__, None) is func:
+            return f"numpy.{func.__name__}"
+        if _is_scipy_ufunc(func):
+            return f"scipy.special.{func.__name__}"
+        return f"the ufunc {func.__name__!r}"
     module = getattr(func, "__module__", "numpy") or "numpy"
     if module.startswith("numpy.") and module.count(".") > 1:
         module = module.rsplit(".", 1)[0]
@@ -62,8 +65,8 @@ def _unsupported(what: str) -> TypeError:
     return TypeError(
         f"{what} is not supported by riesz on traced values: there is no derivative rule "
         "for it, and converting the traced value to a plain array would silently drop its "
-        "derivative. See docs/numpy.md for the supported functions; wrap the call in "
-        "riesz.stop_gradient(...) inputs if no derivative is needed"
+        "derivative. See docs/numpy.md for the supported functions, or pass "
+        "riesz.stop_gradient(x) to it where no derivative is needed"
     )
 
 

@@ -410,12 +410,16 @@ def _eigh_vjp(g: Any, ans: Any, primals: Any, argnums: Any) -> list[Any]:
 eigh_p.def_joint_jvp(_eigh_jvp).def_joint_vjp(_eigh_vjp)
 
 # -- singular value decomposition (Townsend 2016) -------------------------------------
-# A = U diag(s) Vᵀ (thin), P = Uᵀ ∂A V, F_ij = 1/(s_j² - s_i²):
+# A = U diag(s) Vᵀ (thin), P = Uᵀ ∂A V split into sym(P) = (P + Pᵀ)/2 and
+# asym(P) = (P - Pᵀ)/2, E_ij = 1/(s_j - s_i), G_ij = 1/(s_j + s_i) (i != j):
 #   ∂s = diag(P),
-#   ∂U = U (F ∘ (P S + S Pᵀ)) + (I - U Uᵀ) ∂A V S⁻¹,
-#   ∂V = V (F ∘ (S P + Pᵀ S)) + (I - V Vᵀ) ∂Aᵀ U S⁻¹;
-# and its adjoint, with J = F ∘ (Uᵀ Ū), K = F ∘ (Vᵀ V̄):
-#   Ā = U ((J + Jᵀ) S + diag(s̄) + S (K + Kᵀ)) Vᵀ
+#   ∂U = U (E ∘ sym(P) + G ∘ asym(P)) + (I - U Uᵀ) ∂A V S⁻¹,
+#   ∂V = V (E ∘ sym(P) - G ∘ asym(P)) + (I - V Vᵀ) ∂Aᵀ U S⁻¹.
+# This is Townsend's F ∘ (P S + S Pᵀ), F_ij = 1/(s_j² - s_i²), written so that
+# only E is singular at a repeated singular value (G stays finite: it carries
+# the rotation of U Vᵀ inside the repeated subspace). The adjoint, with
+# X = Uᵀ Ū and Y = Vᵀ V̄:
+#   Ā = U (sym(E ∘ (X + Y)) + asym(G ∘ (X - Y)) + diag(s̄)) Vᵀ
 #       + (I - U Uᵀ) Ū S⁻¹ Vᵀ + U S⁻¹ V̄ᵀ (I - V Vᵀ).
 
 
@@ -432,6 +436,27 @@ svd_p = Primitive(
 )
 
 
+def _svd_gaps(s: Any) -> tuple[np.ndarray, Any, Any]:
+    """The degenerate-pair mask, E (1/(s_j - s_i), 0 at degenerate pairs) and
+    G (1/(s_j + s_i), 0 where both are 0)."""
+    from .elementwise import where_p
+
+    degenerate, e = _gaps(s)
+    sr = np.asarray(_raw(s))
+    both_zero = (sr[..., None, :] + sr[..., :, None] == 0) | np.eye(sr.shape[-1], dtype=bool)
+    total = _row(s) + _col(s)
+    g = bind(where_p, both_zero, 0, 1 / bind(where_p, both_zero, 1, total))
+    return degenerate, e, g
+
+
+def _sym(x: Any) -> Any:
+    return 0.5 * (x + _mT(x))
+
+
+def _asym(x: Any) -> Any:
+    return 0.5 * (x - _mT(x))
+
+
 def _svd_jvp(primals: Any, tangents: Any, ans: Any) -> Any:
     (a,), (t,) = primals, tangents
     if t is None:
@@ -439,14 +464,15 @@ def _svd_jvp(primals: Any, tangents: Any, ans: Any) -> Any:
     u, s, vh = ans
     v = _mT(vh)
     m, n = a.shape[-2:]
-    degenerate, F = _gaps(s, squared=True)
+    degenerate, e, g = _svd_gaps(s)
     p = _mm(_mT(u), _mm(t, v))
-    if degenerate.any() and _offdiag_in_blocks(_raw(p), degenerate):
-        _warn_degenerate("svd: the singular vectors are not differentiable")
+    sym_p, asym_p = _sym(p), _asym(p)
+    if degenerate.any() and _offdiag_in_blocks(_raw(sym_p), degenerate):
+        _warn_degenerate("svd: the singular values and vectors are not differentiable")
     ds = _diag_part(p)
-    s_row, s_col = _row(s), _col(s)
-    du = _mm(u, F * (p * s_row + s_col * _mT(p)))
-    dv = _mm(v, F * (s_col * p + _mT(p) * s_row))
+    rot = g * asym_p
+    du = _mm(u, e * sym_p + rot)
+    dv = _mm(v, e * sym_p - rot)
     if m > n:
         tv = _mm(t, v)
         du = du + (tv - _mm(u, _mm(_mT(u), tv))) * _row(safe_reciprocal(s))
@@ -462,38 +488,34 @@ def _svd_vjp(g: Any, ans: Any, primals: Any, argnums: Any) -> list[Any]:
     v = _mT(vh)
     (a,) = primals
     m, n = a.shape[-2:]
-    degenerate, F = _gaps(s, squared=True)
-    s_row, s_col = _row(s), _col(s)
+    degenerate, e, gg = _svd_gaps(s)
     inner = None
     if gs is not None:
         inner = _diag_embed(gs)
         if degenerate.any() and _uneven_in_blocks(_raw(gs), degenerate):
             _warn_degenerate("svd: the cotangent of the singular values differs within a "
                              "repeated singular value")
-    gauge = None
+    x = y = None
     extra = None
     if gu is not None:
-        utg = _mm(_mT(u), gu)
-        gauge = _raw(utg)
-        j = F * utg
-        term = (j + _mT(j)) * s_row
-        inner = term if inner is None else inner + term
+        x = _mm(_mT(u), gu)
         if m > n:
-            proj = gu - _mm(u, utg)
+            proj = gu - _mm(u, x)
             extra = _mm(proj * _row(safe_reciprocal(s)), vh)
     if gvh is not None:
         gv = _mT(gvh)
-        vtg = _mm(vh, gv)
-        gauge = _raw(vtg) if gauge is None else gauge + _raw(vtg)
-        k = F * vtg
-        term = s_col * (k + _mT(k))
-        inner = term if inner is None else inner + term
+        y = _mm(vh, gv)
         if n > m:
-            proj = gv - _mm(v, vtg)
-            e = _mm(u * _row(safe_reciprocal(s)), _mT(proj))
-            extra = e if extra is None else extra + e
-    if gauge is not None and degenerate.any() and _asym_in_blocks(gauge, degenerate):
-        _warn_degenerate("svd: the cotangent of the singular vectors")
+            proj = gv - _mm(v, y)
+            ex = _mm(u * _row(safe_reciprocal(s)), _mT(proj))
+            extra = ex if extra is None else extra + ex
+    if x is not None or y is not None:
+        plus = x if y is None else (y if x is None else x + y)
+        minus = x if y is None else (-y if x is None else x - y)
+        if degenerate.any() and _asym_in_blocks(_raw(plus), degenerate):
+            _warn_degenerate("svd: the cotangent of the singular vectors")
+        term = _sym(e * plus) + _asym(gg * minus)
+        inner = term if inner is None else inner + term
     out = None if inner is None else _mm(u, _mm(inner, vh))
     if extra is not None:
         out = extra if out is None else out + extra

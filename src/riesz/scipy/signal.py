@@ -8,6 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..numpy._api_convolution import convolve_nd, correlate_nd
+from ..numpy._api_indexing import getitem
+from ..numpy._util import as_array
 
 __all__ = ["convolve", "convolve2d", "correlate", "correlate2d", "fftconvolve"]
 
@@ -36,9 +38,16 @@ def _check_2d(name: str, boundary: str, fillvalue: Any) -> None:
 
 def correlate2d(in1: Any, in2: Any, mode: str = "full", boundary: str = "fill",
                 fillvalue: Any = 0) -> Any:
-    """2-D `correlate` (zero boundary)."""
+    """2-D `correlate` (zero boundary). In mode 'same' SciPy centres this one
+    differently from `correlate` for even kernel sizes (start K // 2, not
+    (K - 1) // 2); riesz follows it."""
     _check_2d("correlate2d", boundary, fillvalue)
-    return correlate_nd(in1, in2, mode)
+    if mode != "same":
+        return correlate_nd(in1, in2, mode)
+    full = correlate_nd(in1, in2, "full")
+    shapes = zip(as_array(in1).shape, as_array(in2).shape, strict=True)
+    index = tuple(slice(k // 2, k // 2 + n) for n, k in shapes)
+    return getitem(full, index)
 
 
 def convolve2d(in1: Any, in2: Any, mode: str = "full", boundary: str = "fill",
