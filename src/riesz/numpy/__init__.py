@@ -56,9 +56,7 @@ from . import _dispatch, _util, linalg, random
 from . import tracer_methods as _tracer_methods
 from ._api_convolution import (
     convolve,
-    convolve_nd,
     correlate,
-    correlate_nd,
 )
 from ._api_elementwise import (
     abs,
@@ -321,10 +319,8 @@ __all__ = [
     "conj",
     "conjugate",
     "convolve",
-    "convolve_nd",
     "copy",
     "correlate",
-    "correlate_nd",
     "cos",
     "cosh",
     "count_nonzero",

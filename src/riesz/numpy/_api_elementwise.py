@@ -108,7 +108,9 @@ def _unary(prim: Primitive, name: str) -> Any:
         return bind(prim, x)
 
     f.__name__ = f.__qualname__ = name
-    f.__doc__ = f"Elementwise `numpy.{name}` ({prim.kind}); ∂f(x)[u] = f'(x) ⊙ u."
+    rule = {"differentiable": "; ∂f(x)[u] = f'(x) ⊙ u", "zero derivative": ": ∂f(x)[u] = 0",
+            "not differentiable": ": a boolean array"}[prim.kind]
+    f.__doc__ = f"Elementwise `numpy.{name}` ({prim.kind}){rule}."
     return f
 
 
@@ -124,7 +126,9 @@ def _binary(prim: Primitive, name: str) -> Any:
         return bind(prim, x1, x2)
 
     f.__name__ = f.__qualname__ = name
-    f.__doc__ = f"Elementwise `numpy.{name}` with broadcasting ({prim.kind})."
+    rule = {"differentiable": "; ∂f[(u, v)] = ∂₁f ⊙ u + ∂₂f ⊙ v",
+            "zero derivative": ": ∂f = 0", "not differentiable": ": a boolean array"}[prim.kind]
+    f.__doc__ = f"Elementwise `numpy.{name}` with broadcasting ({prim.kind}){rule}."
     return f
 
 

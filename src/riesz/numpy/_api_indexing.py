@@ -79,10 +79,12 @@ def nonzero(a: Any) -> tuple[Any, ...]:
 
 
 def flatnonzero(a: Any) -> Any:
+    """Indices of the non-zero entries of the flattened array (not differentiable)."""
     return np.flatnonzero(_raw(as_array(a)))
 
 
 def argwhere(a: Any) -> Any:
+    """Indices of the non-zero entries, one row each (not differentiable)."""
     return np.argwhere(_raw(as_array(a)))
 
 

@@ -76,10 +76,12 @@ def shape(a: Any) -> tuple[int, ...]:
 
 
 def ndim(a: Any) -> int:
+    """The number of axes."""
     return as_array(a).ndim
 
 
 def size(a: Any, axis: int | None = None) -> int:
+    """The number of entries (along `axis`)."""
     s = as_array(a).shape
     return int(np.prod(s, dtype=int)) if axis is None else s[axis]
 
@@ -176,6 +178,7 @@ def moveaxis(a: Any, source: Any, destination: Any) -> Any:
 
 
 def swapaxes(a: Any, axis1: int, axis2: int) -> Any:
+    """Exchange two axes."""
     a = as_array(a)
     axes = list(range(a.ndim))
     i, j = one_axis(axis1, a.ndim), one_axis(axis2, a.ndim)
@@ -216,17 +219,20 @@ def broadcast_to(array: Any, shape: Shape, subok: bool = False) -> Any:
 
 
 def broadcast_arrays(*args: Any, subok: bool = False) -> tuple[Any, ...]:
+    """The arguments broadcast to their common shape."""
     arrays = [as_array(a) for a in args]
     target = np.broadcast_shapes(*[a.shape for a in arrays])
     return tuple(broadcast_to(a, target) for a in arrays)
 
 
 def atleast_1d(*arys: Any) -> Any:
+    """Scalars as 1-D arrays."""
     out = [reshape(a, (1,)) if as_array(a).ndim == 0 else as_array(a) for a in arys]
     return out[0] if len(out) == 1 else tuple(out)
 
 
 def atleast_2d(*arys: Any) -> Any:
+    """Arrays with at least two axes (1-D arrays become rows)."""
     out = []
     for a in arys:
         a = as_array(a)
@@ -235,6 +241,7 @@ def atleast_2d(*arys: Any) -> Any:
 
 
 def atleast_3d(*arys: Any) -> Any:
+    """Arrays with at least three axes, as NumPy adds them."""
     out = []
     for a in arys:
         a = as_array(a)
@@ -296,6 +303,7 @@ def stack(arrays: Sequence[Any], axis: int = 0, out: Any = None, *, dtype: Any =
 
 
 def vstack(tup: Sequence[Any], *, dtype: Any = None, casting: str = "same_kind") -> Any:
+    """Stack along the first axis (1-D arrays as rows)."""
     return concatenate(list(atleast_2d(*tup)) if len(tup) > 1 else [atleast_2d(*tup)], 0,
                        dtype=dtype)
 
@@ -304,16 +312,19 @@ row_stack = vstack
 
 
 def hstack(tup: Sequence[Any], *, dtype: Any = None, casting: str = "same_kind") -> Any:
+    """Stack along the second axis (the first for 1-D arrays)."""
     arrs = [atleast_1d(a) for a in tup]
     return concatenate(arrs, 0 if arrs and arrs[0].ndim == 1 else 1, dtype=dtype)
 
 
 def dstack(tup: Sequence[Any]) -> Any:
+    """Stack along the third axis."""
     arrs = [atleast_3d(a) for a in tup]
     return concatenate(arrs, 2)
 
 
 def column_stack(tup: Sequence[Any]) -> Any:
+    """Stack 1-D arrays as columns of a 2-D array."""
     arrs = []
     for a in tup:
         a = as_array(a)
@@ -322,6 +333,7 @@ def column_stack(tup: Sequence[Any]) -> Any:
 
 
 def append(arr: Any, values: Any, axis: int | None = None) -> Any:
+    """`values` appended after `arr` (flattened when axis is None)."""
     if axis is None:
         return concatenate([ravel(arr), ravel(values)], 0)
     return concatenate([arr, values], axis)
@@ -346,6 +358,7 @@ def split(ary: Any, indices_or_sections: Any, axis: int = 0) -> list[Any]:
 
 
 def array_split(ary: Any, indices_or_sections: Any, axis: int = 0) -> list[Any]:
+    """Split into nearly equal pieces (sizes may differ by one)."""
     return _split(ary, indices_or_sections, axis, False)
 
 
@@ -357,15 +370,18 @@ def _split(ary: Any, indices_or_sections: Any, axis: int, even: bool) -> list[An
 
 
 def hsplit(ary: Any, indices_or_sections: Any) -> list[Any]:
+    """Split along the second axis (the first for 1-D arrays)."""
     a = as_array(ary)
     return split(a, indices_or_sections, 1 if a.ndim > 1 else 0)
 
 
 def vsplit(ary: Any, indices_or_sections: Any) -> list[Any]:
+    """Split along the first axis."""
     return split(ary, indices_or_sections, 0)
 
 
 def dsplit(ary: Any, indices_or_sections: Any) -> list[Any]:
+    """Split along the third axis."""
     return split(ary, indices_or_sections, 2)
 
 
@@ -454,10 +470,12 @@ def flip(m: Any, axis: Any = None) -> Any:
 
 
 def fliplr(m: Any) -> Any:
+    """Reverse the second axis."""
     return flip(m, 1)
 
 
 def flipud(m: Any) -> Any:
+    """Reverse the first axis."""
     return flip(m, 0)
 
 
@@ -519,6 +537,7 @@ def diag(v: Any, k: int = 0) -> Any:
 
 
 def diagflat(v: Any, k: int = 0) -> Any:
+    """A 2-D array with the flattened input on its k-th diagonal."""
     return diag(ravel(v), k)
 
 

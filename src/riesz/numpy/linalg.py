@@ -286,6 +286,7 @@ def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> A
 
 
 def vector_norm(x: Any, /, *, axis: Any = None, keepdims: bool = False, ord: Any = 2) -> Any:
+    """`numpy.linalg.vector_norm` (over all entries by default)."""
     x = as_array(x)
     if axis is None:
         nd = x.ndim
@@ -295,6 +296,7 @@ def vector_norm(x: Any, /, *, axis: Any = None, keepdims: bool = False, ord: Any
 
 
 def matrix_norm(x: Any, /, *, keepdims: bool = False, ord: Any = "fro") -> Any:
+    """`numpy.linalg.matrix_norm` over the last two axes."""
     x = as_array(x)
     return _matrix_norm(x, ord, (x.ndim - 2, x.ndim - 1), keepdims)
 

@@ -1,0 +1,233 @@
+"""Generate `docs/numpy.md` from the primitive registry and the public API.
+
+    python -m riesz.numpy._docs > docs/numpy.md
+
+The page is generated (and a test checks the committed copy is current), so
+the list of supported functions, their derivative caveats and the NumPy
+functions that dispatch to riesz cannot drift from the code.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Iterable
+from types import ModuleType
+from typing import Any
+
+from .._core.primitive import DIFFERENTIABLE, NOT_DIFFERENTIABLE, ZERO_DERIVATIVE, Primitive
+
+# What riesz deliberately does not support, and why (kept next to the generator
+# so that the page states it; the protocols raise a TypeError naming the function).
+NOT_SUPPORTED: list[tuple[str, str]] = [
+    ("complex inputs and outputs (`np.linalg.eig`, `eigvals`, `np.fft.*`, `np.angle`, ...)",
+     "riesz differentiates real arrays; complex dtypes are refused as inputs of transformations"),
+    ("`np.array([x, y])`, `np.asarray([...])`, `np.sum([x, y])` with traced elements",
+     "NumPy never consults the protocols for the elements of a list passed to these; they "
+     "raise a TypeError pointing to `np.stack([x, y])` / `riesz.numpy.array([x, y])`, "
+     "which work"),
+    ("in-place updates: `x[i] = v`, `x += y` into a traced array, `np.add.at`, "
+     "`x.sort()`, `out=` arguments",
+     "a traced value is immutable; use `x.at[i].set(v)` (also `.add`, `.multiply`, "
+     "`.divide`, `.power`, `.min`, `.max`) or `riesz.numpy.index_update`"),
+    ("`where=` masks of ufuncs and reductions", "use `riesz.numpy.where` (or `np.where`)"),
+    ("`np.linalg.svd(a)` with `full_matrices=True` for a non-square traced `a`; "
+     "`np.linalg.qr(a, 'complete')` for a tall traced `a`",
+     "the extra columns are an arbitrary basis of a complement, with no derivative; the "
+     "thin factorisations are differentiable"),
+    ("`np.linalg.lstsq`, `tensorsolve`, `tensorinv`, `np.linalg.cross`",
+     "not implemented; use `solve` / `pinv`"),
+    ("`np.pad` modes other than constant, edge, reflect, symmetric, wrap",
+     "not implemented on traced values"),
+    ("`np.interp`, `np.gradient`, `np.histogram`, `np.bincount(weights=...)`, "
+     "`np.percentile` / `np.quantile`, `np.cross`, `np.polyfit`, `np.trapezoid`",
+     "not implemented: they raise a TypeError naming the function"),
+    ("`np.einsum` with the interleaved (operand, sublist) form", "use a subscripts string"),
+    ("`scipy.linalg.*`, `scipy.signal.*` called directly on traced values",
+     "these are not ufuncs, so NumPy's protocols do not reach them (they raise a TypeError); "
+     "`riesz.scipy.linalg` / `riesz.scipy.signal` have the same names"),
+    ("traced distribution parameters of `numpy.random` (`rng.normal(mu)`)",
+     "random draws are constants; write `mu + sigma * rng.standard_normal(shape)`"),
+    ("derivatives with respect to integer or boolean arrays, and of `polygamma` in its order",
+     "no tangent space: `grad` refuses integer inputs, integer results carry no derivative"),
+]
+
+_KIND_TEXT = {
+    DIFFERENTIABLE: "differentiable",
+    ZERO_DERIVATIVE: "zero derivative",
+    NOT_DIFFERENTIABLE: "not differentiable",
+}
+
+
+def _summary(obj: Any) -> str:
+    doc = inspect.getdoc(obj) or ""
+    first = doc.strip().split("\n\n")[0].replace("\n", " ").strip()
+    return first.replace("|", "\\|")
+
+
+def _public(module: ModuleType) -> list[tuple[str, Any]]:
+    names = getattr(module, "__all__", None)
+    if names is None:
+        names = [n for n in vars(module) if not n.startswith("_")]
+    out = []
+    for name in sorted(names, key=str.lower):
+        obj = getattr(module, name)
+        if callable(obj) and not isinstance(obj, type) and not isinstance(obj, ModuleType):
+            out.append((name, obj))
+    return out
+
+
+def _function_table(module: ModuleType, passthrough: Iterable[str] = ()) -> list[str]:
+    skip = set(passthrough)
+    rows = ["| function | description |", "|---|---|"]
+    public = dict(_public(module))
+    for name, obj in public.items():
+        if name in skip or getattr(obj, "__module__", "").startswith("numpy"):
+            continue
+        primary = getattr(obj, "__name__", name)
+        if primary != name and public.get(primary) is obj:
+            text = f"alias of `{primary}`"
+        else:
+            text = _summary(obj)
+        rows.append(f"| `{name}` | {text} |")
+    return rows
+
+
+def layer_primitives() -> dict[str, Primitive]:
+    """The primitives declared by riesz.numpy and riesz.scipy (by name)."""
+    import importlib
+
+    names = ("numpy.elementwise", "numpy.reductions", "numpy.shape", "numpy.indexing",
+             "numpy.products", "numpy.decompositions", "numpy.convolution", "scipy.special",
+             "scipy.linalg")
+    # (import by full name: `riesz.numpy.shape` the attribute is the function `shape`)
+    modules = [importlib.import_module(f"riesz.{n}") for n in names]
+    found: dict[str, Primitive] = {}
+    for module in modules:
+        for obj in vars(module).values():
+            if isinstance(obj, Primitive):
+                found[obj.name] = obj
+    return found
+
+
+def _np_name(obj: Any) -> str:
+    from ._dispatch import _name
+
+    return _name(obj)
+
+
+def generate() -> str:
+    """The Markdown text of docs/numpy.md."""
+    from .. import numpy as rnp
+    from .. import scipy as rscipy
+    from . import _dispatch
+
+    lines = [
+        "# Differentiable NumPy and SciPy",
+        "",
+        "<!-- generated by `python -m riesz.numpy._docs > docs/numpy.md`; do not edit -->",
+        "",
+        "`riesz.numpy` (`import riesz.numpy as rnp`) and `riesz.scipy` mirror NumPy's and "
+        "SciPy's names, signatures, broadcasting and dtype rules (float32 in, float32 out "
+        "and float32 derivatives; Python scalars do not upcast). Outside a transformation "
+        "they return plain NumPy arrays. Inside one, traced values also implement NumPy's "
+        "protocols, so **unmodified code written with `import numpy as np`** "
+        "differentiates: the NumPy functions listed under *Dispatch* below run riesz's "
+        "primitives when they meet a traced value, and any other NumPy function raises a "
+        "`TypeError` naming it instead of silently dropping the derivative.",
+        "",
+        "Kinds: *differentiable* (JVP and VJP rules, checked to second order in both modes "
+        "against finite differences and the adjoint identity, in float64 and float32); "
+        "*zero derivative* (the derivative exists and is 0: outputs are constants to every "
+        "transformation); *not differentiable* (integer or boolean outputs: plain arrays).",
+        "",
+        "Functions not in the primitive table are composites of primitives (their "
+        "derivatives follow from the primitives' rules).",
+        "",
+        "## Primitives",
+        "",
+        "| primitive | kind | family | derivative notes |",
+        "|---|---|---|---|",
+    ]
+    for name, prim in sorted(layer_primitives().items()):
+        family = prim.family or ("" if prim.kind != DIFFERENTIABLE else "custom rules")
+        notes = prim.notes.replace("|", "\\|")
+        lines.append(f"| `{name}` | {_KIND_TEXT[prim.kind]} | {family} | {notes} |")
+    sections = [
+        ("riesz.numpy", rnp, ("linalg", "random")),
+        ("riesz.numpy.linalg", rnp.linalg, ()),
+        ("riesz.scipy.special", rscipy.special, ()),
+        ("riesz.scipy.linalg", rscipy.linalg, ()),
+        ("riesz.scipy.signal", rscipy.signal, ()),
+    ]
+    for title, module, skip in sections:
+        lines += ["", f"## `{title}`", ""]
+        lines += _function_table(module, skip)
+    lines += [
+        "",
+        "`riesz.numpy` also re-exports NumPy's constants, dtypes and constant constructors "
+        "(`pi`, `e`, `inf`, `nan`, `newaxis`, `float32`, `float64`, `zeros`, `ones`, `eye`, "
+        "`arange`, `linspace`, ...). `riesz.numpy.random` is NumPy's random module: draws are "
+        "constants.",
+        "",
+        "Traced values support the Python operators (`+ - * / // % ** @`, comparisons, unary "
+        "`-`, `abs`), indexing with every NumPy index kind (basic, integer arrays, boolean "
+        "masks, `...`, `None`), iteration over the first axis, `.shape`, `.ndim`, `.dtype`, "
+        "`.size`, `.T`, `.mT`, `.real`, `.imag`, `.at[...]`, and the methods "
+        + ", ".join(f"`{m}`" for m in sorted(
+            ("sum prod mean var std max min argmax argmin cumsum cumprod any all astype clip "
+             "round conj conjugate ravel flatten squeeze swapaxes repeat diagonal trace copy "
+             "argsort take nonzero dot reshape transpose").split()))
+        + ".",
+        "",
+        "## Dispatch: NumPy functions that differentiate on traced values",
+        "",
+        "Ufuncs (`__array_ufunc__`; `reduce` of add, multiply, maximum, minimum, "
+        "logical_and, logical_or, `accumulate` of add and multiply, and `outer` of every "
+        "listed ufunc are supported too):",
+        "",
+        ", ".join(f"`{n}`" for n in sorted({_np_name(u) for u in _dispatch.UFUNCS})),
+        "",
+        "Functions (`__array_function__`):",
+        "",
+        ", ".join(f"`{n}`" for n in sorted({_np_name(f) for f in _dispatch.FUNCTIONS})),
+        "",
+        "Run on the primal values (their results carry no derivative):",
+        "",
+        ", ".join(f"`{n}`" for n in sorted({_np_name(f) for f in _dispatch.PRIMAL_ONLY})),
+        "",
+        "## Derivative conventions at non-differentiable points",
+        "",
+        "- `maximum`/`minimum`/`clip` and the `max`/`min` reductions share the derivative "
+        "evenly between tied entries; `abs`, `sign`: derivative taken as 0 at 0.",
+        "- `linalg.norm` (2-norm, Frobenius, any vector p-norm) and `std`: derivative 0 at "
+        "the origin (no NaN); the 2-norm is computed without overflow or underflow.",
+        "- `xlogy(0, 0)`, `xlog1py(0, -1)`: both partial derivatives 0; `xlogy(0, y)` has "
+        "y-derivative exactly 0.",
+        "- `logsumexp`, `softmax`, `log_softmax`: the maximum is subtracted as a constant; "
+        "values and derivatives are finite for any finite input.",
+        "- `prod`, `cumprod`: exact at zeros (no division by zero).",
+        "- `power`: ∂/∂x is 0 where the exponent is 0 (also at x = 0); ∂/∂y is 0 at x = 0.",
+        "- `eigh`, `svd`: at repeated eigenvalues / singular values the undefined "
+        "1/(λ_i - λ_j) terms are dropped; the result is exact for functions that do not "
+        "depend on the basis chosen inside the repeated subspace (projectors, sums of the "
+        "repeated values, U Vᵀ, ...), and a `riesz.numpy.linalg.DegenerateDerivativeWarning` "
+        "is raised when a cotangent (reverse mode) or a tangent direction (forward mode) "
+        "shows that the derivative is not defined.",
+        "- `cholesky`, `eigh`, `eigvalsh` read one triangle of their input, as NumPy does; "
+        "their derivative is that of the function NumPy computes.",
+        "- `det`, `inv`, `solve`: undefined (inf/NaN) at singular matrices; use `slogdet` for "
+        "log-determinants.",
+        "",
+        "## Not supported",
+        "",
+        "| what | why / instead |",
+        "|---|---|",
+    ]
+    for what, why in NOT_SUPPORTED:
+        lines.append(f"| {what} | {why} |")
+    lines.append("")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    print(generate(), end="")
