@@ -56,6 +56,8 @@ def test_primitive_float32(case) -> None:
     cts = vjp_fn(np.ones(np.shape(out), np.float32))
     for ct in cts:
         assert ct.dtype == np.float32, f"{case.id}: cotangent dtype {ct.dtype}"
+    _, tangent = riesz.jvp(case.fn, args, tuple(np.ones_like(a) for a in args))
+    assert np.result_type(tangent) == np.float32, f"{case.id}: tangent dtype"
 
 
 @pytest.mark.parametrize("name", sorted(ZERO_DERIVATIVE_CASES))
