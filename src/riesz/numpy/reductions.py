@@ -123,9 +123,10 @@ def _prod_others(x: Any, ans: Any, axis: Axis) -> Any:
     products from both ends (no division by 0)."""
     axes = tuple(range(x.ndim)) if axis is None else axis
     if np.all(_raw(x) != 0):
-        kept = bind(reshape_p, ans, shape=kept_shape(x.shape, axes)) if ans.shape != kept_shape(
-            x.shape, axes) else ans
-        return kept / x
+        kept = kept_shape(x.shape, axes)
+        if ans.shape != kept:
+            ans = bind(reshape_p, ans, shape=kept)
+        return ans / x
     y, perm, mshape = _to_last(x, axes)
     others = _exclusive_cumprod(y, False) * _exclusive_cumprod(y, True)
     return _from_last(others, perm, mshape)
@@ -177,10 +178,8 @@ def _cumprod_parts(x: Any, axis: int) -> tuple[Any, Any, Any, tuple[int, ...]]:
     left = _exclusive_cumprod(y, False)
     upper = np.arange(n)[None, :] > np.arange(n)[:, None]  # j > i
     rows = bind(reshape_p, y, shape=(*y.shape[:-1], 1, n))
-    m = bind(
-        # where(j > i, x_j, 1)
-        _where_p(), upper, bind(broadcast_to_p, rows, shape=(*y.shape[:-1], n, n)), 1,
-    )
+    rows = bind(broadcast_to_p, rows, shape=(*y.shape[:-1], n, n))
+    m = bind(_where_p(), upper, rows, 1)  # M_ij = x_j for j > i, else 1
     p = bind(cumprod_p, m, axis=m.ndim - 1)
     return left, p * np.tri(n, dtype=x.dtype).T, perm, y.shape
 
