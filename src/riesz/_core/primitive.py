@@ -16,7 +16,9 @@ Rules come in two forms:
   tangents, and `vjp(g, ans, primals, argnums, **params)` returning one
   cotangent per entry of `argnums`.
 
-A rule may return `None` for a symbolically zero result.
+A rule may return `None` for a symbolically zero result. A primitive with
+`multiple_results=True` returns a plain tuple, declares joint rules, and gets
+(and returns) one cotangent or tangent per output, `None` for a zero.
 
 Three kinds keep "zero derivative" and "no derivative" apart:
 ``DIFFERENTIABLE``; ``ZERO_DERIVATIVE`` (floor, sign, stop_gradient: the

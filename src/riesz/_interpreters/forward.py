@@ -59,7 +59,7 @@ class JVPTrace(Trace):
         if prim.multiple_results:
             if t_out is None:
                 return ans
-            return type(ans)(
+            return tuple(
                 a if t is None else JVPTracer(a, self, t)
                 for a, t in zip(ans, t_out, strict=True)
             )

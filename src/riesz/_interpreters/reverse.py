@@ -147,7 +147,7 @@ class VJPTrace(Trace):
             for k, a in enumerate(ans):
                 tape.append((_SELECT, node, k, n, None, None))
                 outs.append(VJPTracer(a, self, len(tape) - 1))
-            return type(ans)(outs)
+            return tuple(outs)
         return VJPTracer(ans, self, len(tape) - 1)
 
     def check_saved(self) -> None:
