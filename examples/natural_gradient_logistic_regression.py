@@ -28,6 +28,7 @@ import scipy.optimize
 
 import riesz.numpy as rnp
 from riesz import optim
+from riesz._plotting import pyplot
 
 
 def make_data(n: int = 400, d: int = 8, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -94,13 +95,8 @@ def main() -> None:
 
     if args.no_plot:
         return
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("matplotlib is not installed (pip install 'riesz[plot]'); skipping the figure")
+    plt = pyplot()
+    if plt is None:
         return
     fig, ax = plt.subplots(figsize=(6, 3.8))
     for name, r in runs.items():

@@ -29,6 +29,7 @@ import numpy as np
 import riesz
 import riesz.numpy as rnp
 from riesz import optim
+from riesz._plotting import pyplot
 from riesz.spaces import Polynomials
 
 
@@ -80,13 +81,8 @@ def main() -> None:
 
     if args.no_plot:
         return
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("matplotlib is not installed (pip install 'riesz[plot]'); skipping the figure")
+    plt = pyplot()
+    if plt is None:
         return
     t = np.linspace(-1, 1, 300)
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.8))

@@ -11,6 +11,7 @@ import numpy as np
 import riesz
 import riesz.numpy as rnp
 from riesz import LinearMap, optim
+from riesz._plotting import pyplot
 from riesz.spaces import Polynomials, Symmetric, Weighted
 
 if TYPE_CHECKING:
@@ -28,18 +29,8 @@ def _spd(n: int, seed: int, cond: float) -> np.ndarray:
 
 
 def _pyplot(t: Tour) -> Any:
-    """matplotlib's pyplot (Agg backend) when plots were asked for and it is installed."""
-    if t.plots is None:
-        return None
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        t.out("   (plot skipped: matplotlib is not installed; pip install 'riesz[plot]')")
-        return None
-    return plt
+    """matplotlib's pyplot when plots were asked for and it is installed."""
+    return None if t.plots is None else pyplot(lambda msg: t.out(f"   ({msg})"))
 
 
 def _save(t: Tour, plt: Any, fig: Any, name: str) -> None:
