@@ -185,15 +185,16 @@ class _Recorded:
         self.out_ids = [o._idx if type(o) is VJPTracer and o._trace is trace else None
                         for o in out_leaves]
         self.out_leaves = [_strip(o, trace) for o in out_leaves]
-        if guard_inputs:  # outputs reach the caller before any pullback
+        if guard_inputs:  # outputs and aux reach the caller before any pullback
             for o in self.out_leaves:
                 trace.guard(o)
         self.out = tree_unflatten(self.out_def, self.out_leaves)
         if has_aux:
             aux_leaves, aux_def = tree_flatten(aux, strict=False)
             aux_leaves = [_strip(a, trace) for a in aux_leaves]
-            for a in aux_leaves:
-                trace.guard(a)
+            if guard_inputs:
+                for a in aux_leaves:
+                    trace.guard(a)
             aux = tree_unflatten(aux_def, aux_leaves)
         self.aux = aux
 
@@ -210,7 +211,6 @@ class _Recorded:
             c = None if cts is None else cts[i]
             result.append(_zeros_like(x) if c is None else _as_cotangent(c, x, "cotangent"))
         return result
-
 
     def pushforward(self, t_leaves: list[Any]) -> list[Any]:
         """∂f(x)[t] as a list of output tangent leaves, from the recorded tape."""
