@@ -273,6 +273,22 @@ def test_cg_in_a_weighted_geometry() -> None:
                                rtol=1e-8)
 
 
+@pytest.mark.parametrize("metric", ["euclidean", "weighted"])
+def test_cg_with_an_exact_preconditioner_converges_in_one_step(metric: str) -> None:
+    """M = A⁻¹ (self-adjoint in the space's geometry) leaves CG one iteration."""
+    H = _spd(6, 9, cond=1e4)
+    W = np.eye(6) if metric == "euclidean" else _spd(6, 10, cond=50.0)
+    S = Euclidean(6) if metric == "euclidean" else Weighted(metric=W)
+    K = np.linalg.solve(W, H)  # self-adjoint and positive in ⟨·,·⟩_W
+    A = LinearMap(lambda u: rnp.matmul(K, u), S, S)
+    M = LinearMap(lambda u: rnp.matmul(np.linalg.inv(K), u), S, S)
+    b = np.arange(1.0, 7.0)
+    x = solve(A, b, "cg", M=M, maxiter=1)
+    np.testing.assert_allclose(x, np.linalg.solve(K, b), rtol=1e-8)
+    with pytest.raises(SolverError):  # without it, one iteration is far from enough
+        solve(A, b, "cg", maxiter=1)
+
+
 def test_solver_non_convergence_raises_with_the_residual() -> None:
     H = _spd(30, 3, cond=1e6)
     with pytest.raises(SolverError, match="did not converge") as info:
