@@ -354,6 +354,28 @@ def _scatter(x: Any, v: Any, index: tuple[Any, ...]) -> Any:
     return scatter_add_p(x, v, index=index)
 
 
+
+def _custom_softplus() -> Any:
+    """A function with its own VJP (and JVP) rules: covers the custom_call primitive."""
+    import riesz
+    from riesz.scipy.special import expit
+
+    @riesz.custom_vjp
+    def softplus(x: Any) -> Any:
+        return rnp.logaddexp(0.0, x)
+
+    softplus.defvjp(lambda x: (softplus(x), x), lambda x, g: (g * expit(x),))
+    return softplus
+
+
+_softplus_vjp_only = _custom_softplus()
+_softplus_both = _custom_softplus()
+_softplus_both.defjvp(lambda p, t: (_softplus_both(p[0]), t[0] * (1 - 1 / (1 + rnp.exp(p[0])))))
+CASES += [
+    Case("custom_call", _softplus_vjp_only, (R(2, 3),), "vjp-rule"),
+    Case("custom_call", lambda x, y: _softplus_both(x * y), (R(3), R(2, 1)), "both-rules"),
+]
+
 # Primitives without a derivative to check: each case asserts the documented
 # behaviour instead (zero derivative: outputs are constants to every trace;
 # not differentiable: outputs are plain boolean / integer arrays).

@@ -24,7 +24,10 @@ Three kinds keep "zero derivative" and "no derivative" apart:
 ``DIFFERENTIABLE``; ``ZERO_DERIVATIVE`` (floor, sign, stop_gradient: the
 derivative exists and is 0, outputs are floats); ``NOT_DIFFERENTIABLE``
 (comparisons, argmax: integer or boolean outputs that have no tangent space).
-Neither of the last two records anything on a trace.
+Neither of the last two records anything on a trace. A fourth, ``CUSTOM``,
+marks the call of a function with user-declared rules (`riesz.custom_jvp`,
+`riesz.custom_vjp`): each trace asks the function itself how to proceed
+(`Trace.process_custom`).
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from typing import Any
 from .trace import bind
 
 __all__ = [
+    "CUSTOM",
     "DIFFERENTIABLE",
     "NOT_DIFFERENTIABLE",
     "ZERO_DERIVATIVE",
@@ -45,6 +49,7 @@ __all__ = [
 DIFFERENTIABLE = "differentiable"
 ZERO_DERIVATIVE = "zero derivative"
 NOT_DIFFERENTIABLE = "not differentiable"
+CUSTOM = "custom rules"
 
 _REGISTRY: dict[str, Primitive] = {}
 # Primitives by index: tapes store the index, an int, so that a recorded node
@@ -72,7 +77,7 @@ class Primitive:
     ):
         if name in _REGISTRY:
             raise ValueError(f"a primitive named {name!r} is already registered")
-        if kind not in (DIFFERENTIABLE, ZERO_DERIVATIVE, NOT_DIFFERENTIABLE):
+        if kind not in (DIFFERENTIABLE, ZERO_DERIVATIVE, NOT_DIFFERENTIABLE, CUSTOM):
             raise ValueError(f"unknown primitive kind {kind!r}")
         self.name = name
         self.impl = impl
@@ -115,7 +120,7 @@ class Primitive:
 
     @property
     def has_rules(self) -> bool:
-        if self.kind != DIFFERENTIABLE:
+        if self.kind not in (DIFFERENTIABLE, CUSTOM):
             return True
         return (self.jvps is not None or self.jvp is not None) and (
             self.vjps is not None or self.vjp is not None

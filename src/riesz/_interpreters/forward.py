@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._core.primitive import DIFFERENTIABLE, Primitive
+from .._core.primitive import CUSTOM, DIFFERENTIABLE, Primitive
 from .._core.trace import Trace, Tracer, bind
 
 __all__ = ["JVPTrace", "JVPTracer"]
@@ -40,9 +40,11 @@ class JVPTrace(Trace):
                     tangents[i] = a._tangent
                 else:
                     lower = True
-        ans = bind(prim, *primals, **params) if lower else prim.impl(*primals, **params)
         if prim.kind is not DIFFERENTIABLE:
-            return ans
+            if prim.kind is CUSTOM:
+                return self._process_custom(args, primals, tangents, params)
+            return bind(prim, *primals, **params) if lower else prim.impl(*primals, **params)
+        ans = bind(prim, *primals, **params) if lower else prim.impl(*primals, **params)
         rules = prim.jvps
         if rules is None or prim.multiple_results:
             if prim.jvp is None:
@@ -66,6 +68,18 @@ class JVPTrace(Trace):
         if t_out is None:
             return ans
         return JVPTracer(ans, self, t_out)
+
+    def _process_custom(self, args: tuple[Any, ...], primals: list[Any], tangents: list[Any],
+                        params: dict[str, Any]) -> Any:
+        """A call of a function with user rules (see riesz.custom): its JVP rule
+        if it has one, otherwise its body is traced like any other code (so
+        forward mode works on a function that only declares a VJP)."""
+        fn = params["fn"]
+        if fn.jvp_rule is None:
+            return fn.call_flat(args, params["in_def"], params["out"])
+        outs, t_outs = fn.jvp_flat(primals, tangents, params["in_def"], params["out"])
+        return tuple(o if t is None else JVPTracer(o, self, t)
+                     for o, t in zip(outs, t_outs, strict=True))
 
     def new_input(self, value: Any, tangent: Any) -> JVPTracer:
         return JVPTracer(value, self, tangent)

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from .._core.primitive import BY_INDEX, DIFFERENTIABLE, Primitive
+from .._core.primitive import BY_INDEX, CUSTOM, DIFFERENTIABLE, Primitive
 from .._core.trace import Trace, Tracer, bind
 
 __all__ = [
@@ -135,20 +135,43 @@ class VJPTrace(Trace):
                 vals.append(a)
             i += 1
         if prim.kind is not DIFFERENTIABLE:
+            if prim.kind is CUSTOM:
+                return self._process_custom(prim, args, vals, parents, argnums, params)
             return bind(prim, *vals, **params)
         ans = bind(prim, *vals, **params) if lower else prim.impl(*vals, **params)
         tape = self.tape
         # an empty params dict would keep the node tracked by the GC: store None
         tape.append((prim.index, tuple(parents), tuple(argnums), ans, tuple(vals), params or None))
         if prim.multiple_results:
-            node = len(tape) - 1
-            n = len(ans)
-            outs = []
-            for k, a in enumerate(ans):
-                tape.append((_SELECT, node, k, n, None, None))
-                outs.append(VJPTracer(a, self, len(tape) - 1))
-            return tuple(outs)
+            return self._outputs(ans)
         return VJPTracer(ans, self, len(tape) - 1)
+
+    def _outputs(self, ans: tuple[Any, ...]) -> tuple[VJPTracer, ...]:
+        """Tracers for the outputs of the last node, one selector node each."""
+        tape = self.tape
+        node = len(tape) - 1
+        outs = []
+        for k, a in enumerate(ans):
+            tape.append((_SELECT, node, k, len(ans), None, None))
+            outs.append(VJPTracer(a, self, len(tape) - 1))
+        return tuple(outs)
+
+    def _process_custom(self, prim: Primitive, args: tuple[Any, ...], vals: list[Any],
+                        parents: list[int], argnums: list[int], params: dict[str, Any]) -> Any:
+        """A call of a function with user rules (see riesz.custom). With a VJP
+        rule, its forward part runs now and the residuals are kept for the
+        backward pass; with only a JVP rule, the backward pass transposes it;
+        with neither, the function's body is traced like any other code."""
+        fn = params["fn"]
+        if fn.fwd is not None:
+            outs, residuals = fn.fwd_flat(vals, params["in_def"], params["out"])
+            params = {**params, "residuals": residuals}
+        elif fn.jvp_rule is not None:
+            outs = fn.call_flat(vals, params["in_def"], params["out"])
+        else:
+            return fn.call_flat(args, params["in_def"], params["out"])
+        self.tape.append((prim.index, tuple(parents), tuple(argnums), outs, tuple(vals), params))
+        return self._outputs(outs)
 
     def check_saved(self) -> None:
         for a, fp in self.saved.values():
