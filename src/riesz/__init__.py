@@ -32,7 +32,7 @@ from .derivatives import (
 from .linear import LinearMap, identity, rank1
 from .numpy import stop_gradient
 from .solvers import SolverError, solve
-from .transforms import grad, jvp, value_and_grad, vjp
+from .transforms import grad, hvp, jvp, value_and_grad, vjp
 
 __version__ = "0.1.0"
 
@@ -60,6 +60,7 @@ __all__ = [
     "Primitive",
     "SavedValueModifiedError",
     "grad",
+    "hvp",
     "jvp",
     "numpy",
     "register_dataclass",

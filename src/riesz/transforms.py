@@ -18,7 +18,7 @@ from ._core.trace import Tracer, new_trace
 from ._interpreters.forward import JVPTrace
 from ._interpreters.reverse import LazyCotangent, VJPTrace, VJPTracer, backward, forward_sweep
 
-__all__ = ["grad", "jvp", "value_and_grad", "vjp"]
+__all__ = ["grad", "hvp", "jvp", "value_and_grad", "vjp"]
 
 
 # -- argument checking ---------------------------------------------------------------
@@ -360,3 +360,57 @@ def _describe(x: Any) -> str:
     dtype = getattr(x, "dtype", type(x).__name__)
     shape = x.shape if isinstance(x, Tracer) else np.shape(x)
     return f"a value of shape {shape} and dtype {dtype}"
+
+
+_HVP_MODES = ("fwd-rev", "rev-fwd", "rev-rev", "fwd-fwd")
+
+
+def hvp(
+    f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any], mode: str = "fwd-rev"
+) -> tuple[Any, ...]:
+    """The Hessian of the scalar `f` at `primals` applied to `tangents`,
+    ∂²f(x)[v, ·], as a tuple with one entry per primal.
+
+    All four compositions give the same result: "fwd-rev" (JVP of the
+    gradient: the cheapest, a small constant times a gradient), "rev-fwd"
+    (gradient of the JVP), "rev-rev" (gradient of ⟨∇f, v⟩), and "fwd-fwd"
+    (one second-order JVP ∂²f(x)[e_i, v] per input coordinate: O(n) passes)."""
+    if mode not in _HVP_MODES:
+        raise ValueError(f"hvp: mode must be one of {_HVP_MODES}, got {mode!r}")
+    if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
+        raise TypeError("hvp: primals and tangents must be tuples of arguments, e.g. (x,), (v,)")
+    primals, tangents = tuple(primals), tuple(tangents)
+    every = tuple(range(len(primals)))
+
+    def gradient(*xs: Any) -> tuple[Any, ...]:
+        return grad(f, argnums=every)(*xs)
+
+    if mode == "fwd-rev":
+        return jvp(gradient, primals, tangents)[1]
+    if mode == "rev-fwd":
+        return grad(lambda *xs: jvp(f, xs, tangents)[1], argnums=every)(*primals)
+    if mode == "rev-rev":
+        def directional(*xs: Any) -> Any:
+            g_leaves = tree_flatten(gradient(*xs))[0]
+            v_leaves = tree_flatten(tangents)[0]
+            total = 0.0
+            for g, v in zip(g_leaves, v_leaves, strict=True):
+                total = total + (g * v).sum()
+            return total
+
+        return grad(directional, argnums=every)(*primals)
+    # fwd-fwd: (H v)_i = ∂²f(x)[e_i, v], one nested JVP per coordinate
+    from .numpy import reshape, stack
+
+    leaves, treedef = tree_flatten(primals)
+    out = []
+    for k, x in enumerate(leaves):
+        entries = []
+        for i in np.ndindex(np.shape(x)):
+            e = [np.zeros(np.shape(y), np.result_type(y)) for y in leaves]
+            e[k][i] = 1.0
+            e_tree = tree_unflatten(treedef, e)
+            entries.append(jvp(lambda *xs, e_tree=e_tree: jvp(f, xs, e_tree)[1],
+                               primals, tangents)[1])
+        out.append(reshape(stack(entries), np.shape(x)))
+    return tree_unflatten(treedef, out)
