@@ -199,7 +199,9 @@ def _as_shape(shape: int | Sequence[int]) -> tuple[int, ...]:
 
 
 class _ArraySpace(Space):
-    """Elements are arrays of one shape; addition and scaling are the array ones."""
+    """Elements are arrays of one shape; addition and scaling are the array ones.
+    The inner product defaults to the standard (Frobenius) one, Σ x ⊙ y, whose
+    lowering map is the identity; metric spaces override both."""
 
     def __init__(self, shape: int | Sequence[int], dtype: Any = np.float64):
         self.shape = _as_shape(shape)
@@ -224,6 +226,12 @@ class _ArraySpace(Space):
 
     def scale(self, a: Any, x: Any) -> Any:
         return a * x
+
+    def inner(self, x: Any, y: Any) -> Any:
+        return rnp.sum(x * y)
+
+    def lower(self, x: Any) -> Any:
+        return x
 
     def basis(self) -> Iterator[Any]:
         return self.standard_basis()
@@ -269,14 +277,8 @@ class Euclidean(_ArraySpace):
     def __init__(self, shape: int | Sequence[int] = (), dtype: Any = np.float64):
         super().__init__(shape, dtype)
 
-    def inner(self, x: Any, y: Any) -> Any:
-        return rnp.sum(x * y)
-
     def riesz(self, covector: Any) -> Any:
         return covector
-
-    def lower(self, x: Any) -> Any:
-        return x
 
     def _key(self) -> tuple[Any, ...]:
         return (self.shape, self.dtype.str)
@@ -287,54 +289,33 @@ class Euclidean(_ArraySpace):
 
 class _MetricSpace(_ArraySpace):
     """⟨x, y⟩ = xᵀ W y on the flattened coordinates, with W given as a positive
-    vector (diagonal), a dense SPD matrix, or a LinearMap (solved by CG)."""
+    array of `shape` (diagonal), a dense SPD matrix, or a LinearMap (solved by
+    CG). `what` names the argument holding W in error messages."""
 
-    def __init__(self, shape: Sequence[int], metric: Any, name: str, *, rtol: float = 1e-12,
+    def __init__(self, shape: Sequence[int], metric: Any, what: str, *, rtol: float = 1e-12,
                  maxiter: int | None = None):
         super().__init__(shape)
         self._rtol, self._maxiter = rtol, maxiter
-        self._dense_inverse: np.ndarray | None = None
+        self._inverse: np.ndarray | None = None  # W⁻¹ as a matrix, built on first traced use
         from .linear import LinearMap
 
         if isinstance(metric, LinearMap):
-            self._kind = "map"
-            self.metric = metric
-            _validate_metric_map(metric, self.shape, name)
+            _validate_metric_map(metric, self.shape, what)
+            self._kind, self.metric = "map", metric
             return
         W = np.asarray(metric, dtype=np.float64)
         if W.shape == self.shape:
-            self._kind = "diagonal"
-            if not np.all(np.isfinite(W)) or np.any(W <= 0):
-                bad = int(np.argmin(np.where(np.isfinite(W), W, -np.inf).ravel()))
-                raise ValueError(
-                    f"{name}: a diagonal metric must be finite and positive; entry {bad} "
-                    f"is {W.ravel()[bad]!r}"
-                )
-            self.metric = W
+            _validate_positive(W, what)
+            self._kind, self.metric = "diagonal", W
             return
         n = self.size
         if W.shape != (n, n):
             raise ValueError(
-                f"{name}: metric has shape {W.shape}; expected {self.shape} (a positive "
-                f"diagonal), ({n}, {n}) (an SPD matrix on the flattened coordinates) or a "
-                "LinearMap"
+                f"{what} has shape {W.shape}; expected {self.shape} (a positive diagonal), "
+                f"({n}, {n}) (an SPD matrix on the flattened coordinates) or a LinearMap"
             )
-        asym = np.max(np.abs(W - W.T)) if n else 0.0
-        if not np.all(np.isfinite(W)) or asym > 1e-10 * max(1.0, np.max(np.abs(W))):
-            raise ValueError(f"{name}: metric must be symmetric (max |W - Wᵀ| = {asym:.3g})")
-        try:
-            self._chol = scipy.linalg.cho_factor(W, lower=True)
-        except np.linalg.LinAlgError:
-            raise ValueError(
-                f"{name}: metric must be positive definite (its Cholesky factorisation failed; "
-                f"smallest eigenvalue {np.linalg.eigvalsh(W)[0]:.3g})"
-            ) from None
-        self._kind = "dense"
-        self.metric = W
-        # the inverse is a constant of the space: traced covectors use it so that
-        # riesz stays differentiable (W⁻¹ c is linear in c)
-        self._dense_inverse = scipy.linalg.cho_solve(self._chol, np.eye(n))
-        self._dense_inverse = (self._dense_inverse + self._dense_inverse.T) / 2
+        self._chol = _validate_spd(W, what)
+        self._kind, self.metric = "dense", W
 
     def inner(self, x: Any, y: Any) -> Any:
         return rnp.sum(x * self.lower(y))
@@ -347,11 +328,14 @@ class _MetricSpace(_ArraySpace):
         return self.metric(x)
 
     def riesz(self, covector: Any) -> Any:
-        c = covector
         if self._kind == "diagonal":
-            g = c / self.metric
-        elif not isinstance(c, Tracer):
-            c = np.asarray(c)
+            g = covector / self.metric
+        elif isinstance(covector, Tracer):
+            # a traced covector (a derivative of a gradient): W⁻¹ c is linear in c,
+            # so applying the constant matrix W⁻¹ with riesz ops keeps it differentiable
+            g = self.unflatten(self._inverse_matrix() @ self.flatten(covector))
+        else:
+            c = np.asarray(covector)
             if c.shape != self.shape:
                 raise ValueError(f"riesz: covector has shape {c.shape}, expected {self.shape}")
             if self._kind == "dense":
@@ -360,17 +344,21 @@ class _MetricSpace(_ArraySpace):
                 from .solvers import solve
 
                 g = solve(self.metric, c, method="cg", rtol=self._rtol, maxiter=self._maxiter)
-        else:
-            # a traced covector (a derivative of a gradient): apply W⁻¹ with
-            # differentiable ops. A LinearMap metric is materialised once for this.
-            if self._dense_inverse is None:
-                M = np.asarray(self.metric.materialize()).reshape(self.size, self.size)
-                self._dense_inverse = np.linalg.inv((M + M.T) / 2)
-            g = self.unflatten(self._dense_inverse @ self.flatten(c))
         dtype = getattr(covector, "dtype", None)
         if dtype is not None and g.dtype != dtype and np.dtype(dtype).kind == "f":
             g = rnp.astype(g, dtype)
         return g
+
+    def _inverse_matrix(self) -> np.ndarray:
+        """W⁻¹ (symmetrised); a LinearMap metric is materialised for this, once."""
+        if self._inverse is None:
+            if self._kind == "dense":
+                inv = scipy.linalg.cho_solve(self._chol, np.eye(self.size))
+            else:
+                M = np.asarray(self.metric.materialize()).reshape(self.size, self.size)
+                inv = np.linalg.inv(M)
+            self._inverse = (inv + inv.T) / 2
+        return self._inverse
 
     def _metric_key(self) -> Any:
         if self._kind == "map":
@@ -378,12 +366,38 @@ class _MetricSpace(_ArraySpace):
         return (self._kind, self.metric.tobytes())
 
 
-def _validate_metric_map(M: LinearMap, shape: tuple[int, ...], name: str) -> None:
+def _validate_positive(w: np.ndarray, what: str) -> None:
+    """A diagonal metric (or quadrature weights) must be finite and positive."""
+    ok = np.isfinite(w) & (w > 0)
+    if not np.all(ok):
+        bad = tuple(int(i) for i in np.unravel_index(int(np.argmin(ok)), w.shape))
+        where = bad[0] if len(bad) == 1 else bad
+        raise ValueError(f"{what} must be finite and positive; entry {where} is {float(w[bad])}")
+
+
+def _validate_spd(W: np.ndarray, what: str) -> Any:
+    """Check that the dense metric W is symmetric positive definite; return its
+    Cholesky factorisation (scipy.linalg.cho_factor)."""
+    if not np.all(np.isfinite(W)):
+        raise ValueError(f"{what} must be finite (it has NaN or infinite entries)")
+    asym = float(np.max(np.abs(W - W.T))) if W.size else 0.0
+    if asym > 1e-10 * max(1.0, float(np.max(np.abs(W), initial=0.0))):
+        raise ValueError(f"{what} must be symmetric (max |W - Wᵀ| = {asym:.3g})")
+    try:
+        return scipy.linalg.cho_factor(W, lower=True)
+    except np.linalg.LinAlgError:
+        raise ValueError(
+            f"{what} must be positive definite (its Cholesky factorisation failed; "
+            f"smallest eigenvalue {np.linalg.eigvalsh(W)[0]:.3g})"
+        ) from None
+
+
+def _validate_metric_map(M: LinearMap, shape: tuple[int, ...], what: str) -> None:
     """A cheap check that a LinearMap metric is symmetric and positive (two probes)."""
     if M.domain.shape != shape or M.codomain.shape != shape:
         raise ValueError(
-            f"{name}: the metric map goes {M.domain!r} -> {M.codomain!r}; both must hold "
-            f"arrays of shape {shape}"
+            f"{what}: the map goes {M.domain!r} -> {M.codomain!r}; both must hold arrays of "
+            f"shape {shape}"
         )
     rng = np.random.default_rng(0)
     u, v = rng.standard_normal(shape), rng.standard_normal(shape)
@@ -391,10 +405,10 @@ def _validate_metric_map(M: LinearMap, shape: tuple[int, ...], name: str) -> Non
     a, b = float(np.sum(Mu * v)), float(np.sum(u * Mv))
     scale = np.linalg.norm(Mu) * np.linalg.norm(v) + np.linalg.norm(Mv) * np.linalg.norm(u)
     if abs(a - b) > 1e-8 * max(scale, 1e-300):
-        raise ValueError(f"{name}: the metric map is not symmetric: ⟨M u, v⟩ = {a!r} but "
+        raise ValueError(f"{what}: the map is not symmetric: ⟨M u, v⟩ = {a!r} but "
                          f"⟨u, M v⟩ = {b!r}")
     if float(np.sum(Mu * u)) <= 0 or float(np.sum(Mv * v)) <= 0:
-        raise ValueError(f"{name}: the metric map is not positive definite (⟨M u, u⟩ <= 0)")
+        raise ValueError(f"{what}: the map is not positive definite (⟨M u, u⟩ <= 0)")
 
 
 @final
@@ -426,7 +440,8 @@ class Weighted(_MetricSpace):
                 else:
                     raise ValueError(f"Weighted: cannot infer shape from a metric of shape "
                                      f"{W.shape}; pass shape=")
-        super().__init__(_as_shape(shape), metric, "Weighted", rtol=rtol, maxiter=maxiter)
+        super().__init__(_as_shape(shape), metric, "Weighted: metric", rtol=rtol,
+                         maxiter=maxiter)
 
     def _key(self) -> tuple[Any, ...]:
         return (self.shape, self._metric_key())
@@ -447,9 +462,13 @@ class L2(_MetricSpace):
             raise ValueError(f"L2: points must be 1-D, got shape {t.shape}")
         if w.shape != t.shape:
             raise ValueError(f"L2: weights have shape {w.shape}, points have {t.shape}")
-        super().__init__(t.shape, w, "L2 (weights)")
+        super().__init__(t.shape, w, "L2: weights")
         self.points = t
-        self.weights = w
+
+    @property
+    def weights(self) -> np.ndarray:
+        """The quadrature weights w_i (the diagonal metric)."""
+        return self.metric
 
     @classmethod
     def gauss_legendre(cls, n: int, interval: tuple[float, float] = (-1.0, 1.0)) -> L2:
@@ -498,7 +517,7 @@ class Polynomials(_MetricSpace):
         k = np.arange(2 * self.degree + 1)
         moments = (b ** (k + 1) - a ** (k + 1)) / (k + 1)
         idx = np.add.outer(np.arange(self.degree + 1), np.arange(self.degree + 1))
-        super().__init__((self.degree + 1,), moments[idx], "Polynomials (Gram matrix)")
+        super().__init__((self.degree + 1,), moments[idx], "Polynomials: Gram matrix")
 
     def evaluate(self, c: Any, t: Any) -> Any:
         """p(t) = Σ c_k t^k (Horner; differentiable in c and t)."""
@@ -542,14 +561,8 @@ class Symmetric(_ArraySpace):
     def dim(self) -> int:
         return self.n * (self.n + 1) // 2
 
-    def inner(self, x: Any, y: Any) -> Any:
-        return rnp.sum(x * y)
-
     def riesz(self, covector: Any) -> Any:
         return (covector + rnp.transpose(covector)) * 0.5
-
-    def lower(self, x: Any) -> Any:
-        return x
 
     def basis(self) -> Iterator[np.ndarray]:
         r = 1.0 / np.sqrt(2.0)
@@ -586,16 +599,21 @@ class Symmetric(_ArraySpace):
 # -- containers -------------------------------------------------------------------------
 
 
+class _StructureMismatch(ValueError):
+    """A value does not have a container space's structure (the message says why)."""
+
+
 class _ContainerSpace(Space):
     """A product of spaces: ⟨(x1, y1), (x2, y2)⟩ = ⟨x1, x2⟩ + ⟨y1, y2⟩, every
     operation mapped over the children."""
 
     shape = None
     spaces: tuple[Space, ...]
+    _child: str  # what a child is called in messages ("factor", "leaf")
 
     @abc.abstractmethod
-    def _split(self, x: Any) -> list[Any]:
-        """The children of an element (raises on a structure mismatch)."""
+    def _children(self, x: Any) -> list[Any]:
+        """The children of an element; raises _StructureMismatch saying why not."""
 
     @abc.abstractmethod
     def _join(self, children: Sequence[Any]) -> Any:
@@ -604,6 +622,12 @@ class _ContainerSpace(Space):
     @abc.abstractmethod
     def _with(self, spaces: Sequence[Space]) -> Space:
         """The same container over other child spaces."""
+
+    def _split(self, x: Any) -> list[Any]:
+        try:
+            return self._children(x)
+        except _StructureMismatch as e:
+            raise ValueError(f"{self!r}: {e}") from None
 
     @property
     def dim(self) -> int:
@@ -614,9 +638,22 @@ class _ContainerSpace(Space):
         return sum(s.size for s in self.spaces)
 
     def _map(self, method: str, *xs: Any) -> Any:
+        """An element whose child i is `spaces[i].method(x_i, ...)`."""
         parts = [self._split(x) for x in xs]
         return self._join([getattr(s, method)(*p)
                            for s, *p in zip(self.spaces, *parts, strict=True)])
+
+    def _sum(self, method: str, x: Any, y: Any) -> Any:
+        """Σ_i spaces[i].method(x_i, y_i) (the inner product, the pairing)."""
+        terms = [getattr(s, method)(a, b) for s, a, b in
+                 zip(self.spaces, self._split(x), self._split(y), strict=True)]
+        return sum(terms[1:], start=terms[0]) if terms else np.float64(0.0)
+
+    def _embed(self, method: str) -> Iterator[Any]:
+        """Each vector of `spaces[i].method()` in slot i, zeros elsewhere, for every i."""
+        for i, s in enumerate(self.spaces):
+            for b in getattr(s, method)():
+                yield self._join([b if j == i else t.zeros() for j, t in enumerate(self.spaces)])
 
     def zeros(self) -> Any:
         return self._join([s.zeros() for s in self.spaces])
@@ -629,12 +666,10 @@ class _ContainerSpace(Space):
                            for s, xi in zip(self.spaces, self._split(x), strict=True)])
 
     def inner(self, x: Any, y: Any) -> Any:
-        terms = [s.inner(a, b) for s, a, b in
-                 zip(self.spaces, self._split(x), self._split(y), strict=True)]
-        total = terms[0] if terms else np.float64(0.0)
-        for t in terms[1:]:
-            total = total + t
-        return total
+        return self._sum("inner", x, y)
+
+    def pair(self, covector: Any, x: Any) -> Any:
+        return self._sum("pair", covector, x)
 
     def riesz(self, covector: Any) -> Any:
         return self._map("riesz", covector)
@@ -642,18 +677,11 @@ class _ContainerSpace(Space):
     def lower(self, x: Any) -> Any:
         return self._map("lower", x)
 
-    def pair(self, covector: Any, x: Any) -> Any:
-        terms = [s.pair(a, b) for s, a, b in
-                 zip(self.spaces, self._split(covector), self._split(x), strict=True)]
-        total = terms[0] if terms else np.float64(0.0)
-        for t in terms[1:]:
-            total = total + t
-        return total
-
     def basis(self) -> Iterator[Any]:
-        for i, s in enumerate(self.spaces):
-            for b in s.basis():
-                yield self._join([b if j == i else t.zeros() for j, t in enumerate(self.spaces)])
+        return self._embed("basis")
+
+    def standard_basis(self) -> Iterator[Any]:
+        return self._embed("standard_basis")
 
     def random(self, rng: np.random.Generator) -> Any:
         return self._join([s.random(rng) for s in self.spaces])
@@ -669,13 +697,19 @@ class _ContainerSpace(Space):
             start += s.size
         return self._join(out)
 
-    def standard_basis(self) -> Iterator[Any]:
-        for i, s in enumerate(self.spaces):
-            for b in s.standard_basis():
-                yield self._join([b if j == i else t.zeros() for j, t in enumerate(self.spaces)])
-
     def ambient(self) -> Space:
         return self._with([s.ambient() for s in self.spaces])
+
+    def _why_not(self, x: Any) -> str | None:
+        try:
+            children = self._children(x)
+        except _StructureMismatch as e:
+            return str(e)
+        for i, (s, xi) in enumerate(zip(self.spaces, children, strict=True)):
+            why = s._why_not(xi)
+            if why is not None:
+                return f"{self._child} {i}: {why}"
+        return None
 
     def _key(self) -> tuple[Any, ...]:
         return tuple(self.spaces)
@@ -686,17 +720,20 @@ class Product(_ContainerSpace):
     """The product space X1 × X2 × ...; elements are tuples (x1, x2, ...) and
     ⟨x, y⟩ = Σ_i ⟨x_i, y_i⟩_i."""
 
+    _child = "factor"
+
     def __init__(self, *spaces: Space):
         for i, s in enumerate(spaces):
             if not isinstance(s, Space):
                 raise TypeError(f"Product: factor {i} is a {type(s).__name__}, not a Space")
         self.spaces = tuple(spaces)
 
-    def _split(self, x: Any) -> list[Any]:
+    def _children(self, x: Any) -> list[Any]:
         if not isinstance(x, (tuple, list)) or len(x) != len(self.spaces):
-            n = len(x) if isinstance(x, (tuple, list)) else None
-            raise ValueError(f"{self!r}: expected a tuple of {len(self.spaces)} elements, got "
-                             f"{type(x).__name__}" + (f" of length {n}" if n is not None else ""))
+            got = f"{type(x).__name__}" + (
+                f" of length {len(x)}" if isinstance(x, (tuple, list)) else "")
+            raise _StructureMismatch(f"expected a tuple of {len(self.spaces)} elements, got "
+                                     f"{got}")
         return list(x)
 
     def _join(self, children: Sequence[Any]) -> tuple[Any, ...]:
@@ -704,15 +741,6 @@ class Product(_ContainerSpace):
 
     def _with(self, spaces: Sequence[Space]) -> Space:
         return Product(*spaces)
-
-    def _why_not(self, x: Any) -> str | None:
-        if not isinstance(x, (tuple, list)) or len(x) != len(self.spaces):
-            return f"expected a tuple of {len(self.spaces)} elements"
-        for i, (s, xi) in enumerate(zip(self.spaces, x, strict=True)):
-            why = s._why_not(xi)
-            if why is not None:
-                return f"factor {i}: {why}"
-        return None
 
     def __repr__(self) -> str:
         return f"Product({', '.join(map(repr, self.spaces))})"
@@ -724,6 +752,8 @@ class PyTreeSpace(_ContainerSpace):
     classes), each leaf in its own array space: by default `Euclidean` of the
     leaf's shape, or the spaces in `spaces`, a pytree of array spaces with the
     same structure (e.g. a `Weighted` space for one parameter)."""
+
+    _child = "leaf"
 
     def __init__(self, example: Any, spaces: Any = None):
         leaves, self.treedef = tree_flatten(example)
@@ -748,10 +778,13 @@ class PyTreeSpace(_ContainerSpace):
         self.spaces = tuple(spaces)
         return self
 
-    def _split(self, x: Any) -> list[Any]:
-        leaves, d = tree_flatten(x)
+    def _children(self, x: Any) -> list[Any]:
+        try:
+            leaves, d = tree_flatten(x)
+        except TypeError as e:
+            raise _StructureMismatch(str(e)) from None
         if d != self.treedef:
-            raise ValueError(f"{self!r}: value has structure {d}, expected {self.treedef}")
+            raise _StructureMismatch(f"it has structure {d}, expected {self.treedef}")
         return leaves
 
     def _join(self, children: Sequence[Any]) -> Any:
@@ -759,19 +792,6 @@ class PyTreeSpace(_ContainerSpace):
 
     def _with(self, spaces: Sequence[Space]) -> Space:
         return PyTreeSpace._from(self.treedef, spaces)
-
-    def _why_not(self, x: Any) -> str | None:
-        try:
-            leaves, d = tree_flatten(x)
-        except TypeError as e:
-            return str(e)
-        if d != self.treedef:
-            return f"it has structure {d}, expected {self.treedef}"
-        for i, (s, xi) in enumerate(zip(self.spaces, leaves, strict=True)):
-            why = s._why_not(xi)
-            if why is not None:
-                return f"leaf {i}: {why}"
-        return None
 
     def _key(self) -> tuple[Any, ...]:
         return (self.treedef, tuple(self.spaces))
