@@ -19,7 +19,7 @@ from ._core.pytree import (
 from ._core.trace import EscapedTracerError
 from ._interpreters.reverse import SavedValueModifiedError
 from .checks import GradientCheckError, check_grads
-from .custom import custom_jvp, custom_vjp
+from .custom import checkpoint, custom_jvp, custom_vjp
 from .derivatives import (
     derivative,
     hessian,
@@ -55,6 +55,7 @@ __all__ = [
     "EscapedTracerError",
     "GradientCheckError",
     "check_grads",
+    "checkpoint",
     "custom_jvp",
     "custom_vjp",
     "Primitive",

@@ -34,7 +34,7 @@ from ._core.primitive import CUSTOM, Primitive
 from ._core.pytree import PyTreeDef, tree_flatten, tree_unflatten
 from ._core.trace import Tracer, bind
 
-__all__ = ["custom_jvp", "custom_vjp"]
+__all__ = ["checkpoint", "custom_jvp", "custom_vjp"]
 
 
 class _OutStructure:
@@ -203,3 +203,22 @@ custom_call_p = Primitive(
     notes="a call of a riesz.custom_jvp / custom_vjp function: its own rules",
 )
 custom_call_p.def_joint_jvp(_custom_call_jvp).def_joint_vjp(_custom_call_vjp)
+
+
+def checkpoint(f: Callable[..., Any]) -> _CustomFunction:
+    """`f`, whose intermediates reverse mode recomputes in the backward pass
+    instead of storing them: the tape keeps only f's inputs, and ∂f(x)*[v] runs
+    f again under a fresh VJP. Checkpointing the segments of a long chain trades
+    one extra forward pass for memory proportional to one segment. Forward mode
+    and higher orders see f's body as usual."""
+    from .transforms import vjp
+
+    def fwd(*args: Any) -> tuple[Any, Any]:
+        return f(*args), args
+
+    def bwd(args: Any, ct: Any) -> tuple[Any, ...]:
+        return vjp(f, *args)[1](ct)
+
+    checkpointed = custom_vjp(f)
+    checkpointed.defvjp(fwd, bwd)
+    return checkpointed
