@@ -23,7 +23,7 @@ import numpy as np
 from . import numpy as rnp
 from ._core.pytree import tree_flatten, tree_unflatten
 from ._core.trace import Tracer
-from .linear import LinearMap, LinearMaps
+from .linear import LinearMap, LinearMaps, _stack
 from .spaces import Product, Space, space_of
 from .transforms import jvp, linearize_parts, vjp
 
@@ -119,16 +119,15 @@ def derivative(f: Callable[..., Any], argnums: int | Sequence[int] = 0, *,
     gives a map whose values are maps: B = derivative(derivative(f))(x) with
     B(u) a LinearMap and B(u, v) = ∂²f(x)[u, v]."""
     map_valued = getattr(f, "_riesz_derivative_of", None)
+    single = isinstance(argnums, (int, np.integer))
 
     def derivative_of_f(*args: Any, **kwargs: Any) -> LinearMap:
         nums = _nums(argnums, len(args), "derivative")
         if map_valued is not None:
-            single = isinstance(argnums, (int, np.integer))
             return _second_derivative(f, map_valued, args, kwargs, nums, single, domain)
         g = _partial(f, args, nums, kwargs)
         primals = [args[k] for k in nums]
         out, jvp_fn, vjp_fn = linearize_parts(g, *primals)
-        single = isinstance(argnums, (int, np.integer))
         return _map_from_parts(out, jvp_fn, vjp_fn, primals, single, domain, codomain,
                                f"∂{getattr(f, '__name__', 'f')}")
 
@@ -238,14 +237,6 @@ def _jacobian(f: Callable[..., Any], argnums: int | Sequence[int], mode: str,
 
     jacobian_of_f.__name__ = f"{who}_of_{getattr(f, '__name__', 'f')}"
     return jacobian_of_f
-
-
-def _stack(vecs: list[Any], length: int, axis: int) -> Any:
-    if not vecs:
-        return np.zeros((length, 0) if axis == 1 else (0, length))
-    if any(isinstance(v, Tracer) for v in vecs):
-        return rnp.stack(vecs, axis=axis)
-    return np.stack([np.asarray(v) for v in vecs], axis=axis)
 
 
 def jacfwd(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:

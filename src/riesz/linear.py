@@ -133,8 +133,8 @@ class LinearMap:
 
     def with_spaces(self, domain: Space | None = None, codomain: Space | None = None) -> LinearMap:
         """The same map between other spaces with the same storage (other geometry)."""
-        dom = domain or self.domain
-        cod = codomain or self.codomain
+        dom = self.domain if domain is None else domain
+        cod = self.codomain if codomain is None else codomain
         for what, new, old in (("domain", dom, self.domain), ("codomain", cod, self.codomain)):
             if new.ambient() != old.ambient():
                 raise ValueError(f"with_spaces: {what} {new!r} does not store the same arrays "
@@ -175,8 +175,7 @@ class LinearMap:
                 f"cannot compute {self.name} {op} {other.name}: they map {self.domain!r} -> "
                 f"{self.codomain!r} and {other.domain!r} -> {other.codomain!r}")
         a, b, cod, dom = self, other, self.codomain, self.domain
-        dom_amb, cod_amb = dom.ambient(), cod.ambient()
-        del cod_amb
+        dom_amb = dom.ambient()
 
         def summed(u: Any) -> Any:
             return cod.add(a.fn(u), cod.scale(sign, b.fn(u)))
@@ -266,7 +265,7 @@ class LinearMap:
         adjoint's matrix is the transpose of this one."""
         if basis is None and out_basis is None:
             cols = [self.codomain.flatten(self.fn(e)) for e in self.domain.standard_basis()]
-            M = _stack(cols, self.codomain.size)
+            M = _stack(cols, self.codomain.size, axis=1)
             if self.shape is None:
                 return M
             return rnp.reshape(M, self.shape)
@@ -275,11 +274,8 @@ class LinearMap:
             out_basis = basis
         outs = [self.fn(b) for b in in_b]
         if out_basis is None:
-            cols = [np.asarray(self.codomain.flatten(y)) for y in outs]
-            return np.stack(cols, axis=1) if cols else np.zeros((self.codomain.size, 0))
-        out_b = _resolve_basis(self.codomain, out_basis)
-        cols = [self.codomain.coordinates(y, out_b) for y in outs]
-        return np.stack(cols, axis=1) if cols else np.zeros((len(out_b), 0))
+            return _stack([self.codomain.flatten(y) for y in outs], self.codomain.size, axis=1)
+        return self.codomain.coordinates(outs, _resolve_basis(self.codomain, out_basis))
 
     def __repr__(self) -> str:
         return f"LinearMap({self.name}: {self.domain!r} -> {self.codomain!r})"
@@ -298,12 +294,14 @@ def _resolve_basis(space: Space, basis: Sequence[Any] | str | None) -> list[Any]
     return list(basis)
 
 
-def _stack(cols: list[Any], rows: int) -> Any:
-    if not cols:
-        return np.zeros((rows, 0))
-    if any(isinstance(c, Tracer) for c in cols):
-        return rnp.stack(cols, axis=1)
-    return np.stack([np.asarray(c) for c in cols], axis=1)
+def _stack(vecs: list[Any], length: int, axis: int) -> Any:
+    """Stack 1-D arrays of `length` as the columns (axis=1) or rows (axis=0) of a
+    matrix, with riesz ops when any is traced (so materialisation is differentiable)."""
+    if not vecs:
+        return np.zeros((length, 0) if axis == 1 else (0, length))
+    if any(isinstance(v, Tracer) for v in vecs):
+        return rnp.stack(vecs, axis=axis)
+    return np.stack([np.asarray(v) for v in vecs], axis=axis)
 
 
 def _transpose_by_vjp(fn: Callable[[Any], Any], domain: Space) -> Callable[[Any], Any]:
@@ -394,8 +392,7 @@ class LinearMaps(Space):
     def basis(self) -> Iterator[LinearMap]:
         for e in self.map_domain.basis():
             for f in self.map_codomain.basis():
-                yield rank1(f, self.map_domain.riesz(self.map_domain.lower(e)),
-                            self.map_domain, self.map_codomain)
+                yield rank1(f, e, self.map_domain, self.map_codomain)
 
     def riesz(self, covector: Any) -> Any:
         raise NotImplementedError("LinearMaps.riesz: covectors of spaces of maps are not "

@@ -149,7 +149,7 @@ class Space(abc.ABC):
     def gram(self, basis: Sequence[Any] | None = None) -> np.ndarray:
         """The Gram matrix G_ij = ⟨b_i, b_j⟩ of a basis (default `basis()`)."""
         b = list(self.basis()) if basis is None else list(basis)
-        return np.array([[float(self.inner(x, y)) for y in b] for x in b])
+        return np.array([[float(self.inner(x, y)) for y in b] for x in b]).reshape(len(b), len(b))
 
     def orthonormal_basis(self) -> list[Any]:
         """A basis orthonormal under this space's inner product.
@@ -162,10 +162,12 @@ class Space(abc.ABC):
         F = scipy.linalg.solve_triangular(L, E.T, lower=True).T
         return [self.unflatten(F[:, j]) for j in range(F.shape[1])]
 
-    def coordinates(self, x: Any, basis: Sequence[Any]) -> np.ndarray:
-        """The coefficients c with x = Σ c_i b_i (solving G c = (⟨b_i, x⟩)_i)."""
-        b = list(basis)
-        rhs = np.array([float(self.inner(bi, x)) for bi in b])
+    def coordinates(self, xs: Sequence[Any], basis: Sequence[Any]) -> np.ndarray:
+        """The matrix C of coefficients with x_j = Σ_i C_ij b_i, for a sequence of
+        vectors xs (solving G C = (⟨b_i, x_j⟩)_ij with one Gram matrix G)."""
+        b, xs = list(basis), list(xs)
+        rhs = np.array([[float(self.inner(bi, x)) for x in xs] for bi in b]).reshape(len(b),
+                                                                                      len(xs))
         return np.linalg.solve(self.gram(b), rhs)
 
     def check(self, x: Any, what: str = "value") -> None:
