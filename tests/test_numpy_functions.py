@@ -40,6 +40,11 @@ def SPD(n: int) -> np.ndarray:
     return b @ b.T + n * np.eye(n)
 
 
+def _u_vh(u: Any, s: Any, vh: Any) -> Any:
+    """U Vh of an SVD: independent of the signs chosen for the singular vectors."""
+    return u @ vh
+
+
 @dataclass(frozen=True)
 class Fn:
     name: str
@@ -84,6 +89,8 @@ FUNCTIONS = [
     Fn("log_softmax", rsp.log_softmax, scipy.special.log_softmax, (R(4),)),
     # elementwise composites
     Fn("clip", lambda x: rnp.clip(x, -0.5, 0.7), lambda x: np.clip(x, -0.5, 0.7), (R(5),)),
+    Fn("clip-dtype", lambda x: rnp.clip(x, -0.5, 0.7, dtype=np.float64),
+       lambda x: np.clip(x, -0.5, 0.7, dtype=np.float64), (R(5),)),
     Fn("clip-traced-bounds", rnp.clip, np.clip,
        (np.array([-2.0, 0.1, 3.0]), np.array(-1.0), np.array(1.0))),
     Fn("deg2rad", rnp.deg2rad, np.deg2rad, (R(3),)),
@@ -117,6 +124,10 @@ FUNCTIONS = [
     Fn("repeat-flat", lambda x: rnp.repeat(x, 3), lambda x: np.repeat(x, 3), (R(2, 2),)),
     Fn("pad-symmetric", lambda x: rnp.pad(x, (2, 1), mode="symmetric"),
        lambda x: np.pad(x, (2, 1), mode="symmetric"), (R(4),)),
+    Fn("pad-reflect-odd", lambda x: rnp.pad(x, ((1, 2), (3, 0)), "reflect", reflect_type="odd"),
+       lambda x: np.pad(x, ((1, 2), (3, 0)), "reflect", reflect_type="odd"), (R(3, 4),)),
+    Fn("pad-symmetric-odd-wide", lambda x: rnp.pad(x, 4, "symmetric", reflect_type="odd"),
+       lambda x: np.pad(x, 4, "symmetric", reflect_type="odd"), (R(3),)),
     Fn("fliplr", rnp.fliplr, np.fliplr, (R(2, 3),)),
     Fn("rot90", lambda x: rnp.rot90(x, 3), lambda x: np.rot90(x, 3), (R(2, 3),)),
     Fn("rot90-k1", rnp.rot90, np.rot90, (R(2, 3),)),
@@ -194,6 +205,12 @@ FUNCTIONS = [
        lambda a: np.linalg.eigvalsh(a, "U"), (SPD(3),)),
     Fn("svd-square-full", lambda a: rnp.linalg.svd(a)[1], lambda a: np.linalg.svd(a)[1],
        (R(3, 3),)),
+    Fn("svd-hermitian", lambda a: rnp.linalg.svd(a, hermitian=True)[1],
+       lambda a: np.linalg.svd(a, hermitian=True)[1], (R(3, 3),)),
+    Fn("svd-hermitian-uv", lambda a: _u_vh(*rnp.linalg.svd(a, hermitian=True)),
+       lambda a: _u_vh(*np.linalg.svd(a, hermitian=True)), (W(3),)),
+    Fn("pinv-hermitian", lambda a: rnp.linalg.pinv(a, hermitian=True),
+       lambda a: np.linalg.pinv(a, hermitian=True), (W(3),)),
     Fn("qr-r", lambda a: rnp.linalg.qr(a, mode="r"), lambda a: np.linalg.qr(a, mode="r"),
        (R(3, 2),)),
     Fn("vecdot", rnp.linalg.vecdot, np.linalg.vecdot, (R(2, 3), R(3))),
@@ -258,3 +275,28 @@ def test_float32_is_preserved(fn: Fn) -> None:
     assert np.result_type(out) == np.result_type(fn.ref(*args))
     for ct in vjp_fn(np.ones(np.shape(out), np.result_type(out))):
         assert ct.dtype == np.float32
+
+
+def test_real_imag_conj_of_plain_complex_arrays_are_numpys() -> None:
+    z = np.array([1.0 + 2.0j, -0.5j])
+    for name in ("real", "imag", "conj", "conjugate"):
+        np.testing.assert_array_equal(getattr(rnp, name)(z), getattr(np, name)(z))
+
+
+def test_arguments_that_cannot_be_honoured_raise() -> None:
+    x = np.array([0.5, -1.0, 2.0])
+    with pytest.raises(TypeError, match="complex"):
+        riesz.grad(lambda x: np.sum(x.astype(np.complex128).real))(x)
+    with pytest.raises(TypeError, match=r"matmul: keyword arguments \['axes'\]"):
+        riesz.grad(lambda x: np.matmul(x, x, axes=[(0,), (0,), ()]))(x)
+    with pytest.raises(NotImplementedError, match="signature"):
+        riesz.grad(lambda x: np.sum(np.sin(x, signature="d->d")))(x)
+    with pytest.raises(TypeError, match="out= is not supported"):
+        rnp.linalg.multi_dot([np.eye(2), np.eye(2)], out=np.empty((2, 2)))
+    with pytest.raises(ValueError, match="UPLO"):
+        rnp.linalg.eigh(np.eye(2), "X")
+    with pytest.raises(NotImplementedError, match="scalar"):
+        riesz.grad(lambda c: np.sum(rnp.pad(x, 1, constant_values=c)))(np.ones(2))
+    # dtype= is honoured, as NumPy's
+    out = riesz.jvp(lambda x: np.matmul(x, x, dtype=np.float32), (x,), (x,))[0]
+    assert out.dtype == np.float32

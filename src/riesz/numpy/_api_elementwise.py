@@ -14,7 +14,7 @@ import numpy as np
 from .._core.primitive import Primitive
 from .._core.trace import Tracer, bind
 from .._core.trace import raw_value as _raw
-from ._util import asarray, check_out, float_dtype
+from ._util import asarray, check_out
 from .elementwise import (
     abs_p,
     add_p,
@@ -89,10 +89,12 @@ def _ufunc_options(name: str, args: tuple[Any, ...], out: Any, kwargs: dict[str,
     where = kwargs.pop("where", True)
     if where is not True:
         raise NotImplementedError(f"{name}: where= masks are not supported; use riesz.numpy.where")
-    for key in ("casting", "order", "subok", "signature"):
+    if kwargs.pop("signature", None) is not None:
+        raise NotImplementedError(f"{name}: signature= is not supported; use dtype=")
+    for key in ("casting", "order", "subok"):  # layout and casting checks: no effect on values
         kwargs.pop(key, None)
     if kwargs:
-        raise TypeError(f"{name}: unexpected keyword arguments {sorted(kwargs)}")
+        raise TypeError(f"{name}: keyword arguments {sorted(kwargs)} are not supported")
     args = tuple(asarray(a) for a in args)
     if dtype is not None:
         args = tuple(astype(a, dtype) for a in args)
@@ -211,24 +213,24 @@ def positive(x: Any, /, out: Any = None, **kwargs: Any) -> Any:
 
 
 def conjugate(x: Any, /, out: Any = None, **kwargs: Any) -> Any:
-    """`numpy.conjugate` of a real array: the identity (riesz is real-valued)."""
+    """`numpy.conjugate`: the identity on traced (real) values."""
     (x,) = _ufunc_options("conjugate", (x,), out, kwargs)
-    return x
+    return x if isinstance(x, Tracer) else np.conjugate(x)
 
 
 conj = conjugate
 
 
 def real(val: Any) -> Any:
-    """The real part of a real array: the identity."""
-    return asarray(val)
+    """`numpy.real`: the identity on traced (real) values."""
+    val = asarray(val)
+    return val if isinstance(val, Tracer) else np.real(val)
 
 
 def imag(val: Any) -> Any:
-    """The imaginary part of a real array: zeros (a constant)."""
+    """`numpy.imag`: zeros (a constant) for traced (real) values."""
     val = asarray(val)
-    return np.zeros(val.shape if isinstance(val, Tracer) else np.shape(val), float_dtype(val))
-
+    return np.zeros(val.shape, val.dtype) if isinstance(val, Tracer) else np.imag(val)
 
 
 def deg2rad(x: Any, /, out: Any = None, **kwargs: Any) -> Any:
@@ -280,11 +282,9 @@ def clip(
     """`numpy.clip` = minimum(maximum(a, a_min), a_max): derivative 1 inside the
     interval, 0 outside, 1/2 on its ends; differentiable in the bounds too."""
     check_out("clip", out)
-    if kwargs:
-        _ufunc_options("clip", (), None, kwargs)
+    (out_,) = _ufunc_options("clip", (a,), None, kwargs) if kwargs else (asarray(a),)
     lo = a_min if min is None else min
     hi = a_max if max is None else max
-    out_ = asarray(a)
     if lo is not None:
         out_ = maximum(out_, lo)
     if hi is not None:
@@ -334,7 +334,11 @@ def astype(x: Any, dtype: Any, /, *, copy: bool = True) -> Any:
         return np.asarray(x).astype(dtype, copy=copy)
     if x.dtype == dtype:
         return x
-    if dtype.kind != "f":
-        # integer / boolean casts carry no derivative
+    if dtype.kind in "biu":  # integer / boolean casts carry no derivative
         return _raw(x).astype(dtype)
+    if dtype.kind != "f":
+        raise TypeError(
+            f"astype: a traced value cannot be cast to {dtype} (riesz differentiates real "
+            "floating-point arrays only)"
+        )
     return bind(astype_p, x, dtype=dtype)

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from .._core.trace import bind
-from ._api_elementwise import multiply
+from ._api_elementwise import _ufunc_options, multiply
 from ._api_shape import ravel, reshape, transpose
 from ._util import as_array, check_out
 from .products import einsum_p, matmul_p
@@ -22,7 +22,8 @@ from .products import einsum_p, matmul_p
 
 def matmul(x1: Any, x2: Any, /, out: Any = None, **kwargs: Any) -> Any:
     """`x1 @ x2` with NumPy's rules for 1-D and batched operands (bilinear)."""
-    check_out("matmul", out)
+    if out is not None or kwargs:
+        x1, x2 = _ufunc_options("matmul", (x1, x2), out, kwargs)
     a, b = as_array(x1), as_array(x2)
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError("matmul: Input operand does not have enough dimensions")

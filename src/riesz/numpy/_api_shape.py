@@ -16,6 +16,7 @@ from .._core.trace import raw_value as _raw
 from ._api_elementwise import astype, where
 from ._util import as_array, check_out, normalize_axis, one_axis
 from .indexing import getitem_p, scatter_add_p
+from .products import matmul_p
 from .reductions import argsort_p, sum_p
 from .shape import (
     broadcast_to_p,
@@ -433,8 +434,9 @@ def _pad_widths(pad_width: Any, nd: int) -> tuple[tuple[int, int], ...]:
 
 
 def pad(array: Any, pad_width: Any, mode: str = "constant", **kwargs: Any) -> Any:
-    """`numpy.pad` for modes constant (differentiable in the constant too),
-    edge, reflect, symmetric and wrap (index selections)."""
+    """`numpy.pad` for modes constant (differentiable in a scalar constant too),
+    edge, reflect, symmetric and wrap (index selections; reflect_type='odd' is
+    linear too)."""
     a = as_array(array)
     widths = _pad_widths(pad_width, a.ndim)
     if not isinstance(a, Tracer) and not builtins.any(
@@ -447,11 +449,15 @@ def pad(array: Any, pad_width: Any, mode: str = "constant", **kwargs: Any) -> An
             raise TypeError(f"pad: unexpected arguments {sorted(kwargs)}")
         out = bind(pad_p, a, widths=widths)
         if isinstance(c, Tracer):
+            if c.ndim:
+                raise NotImplementedError("pad: traced constant_values must be a scalar")
             mask = np.pad(np.zeros(a.shape, a.dtype), widths, constant_values=1)
             return out + mask * c
         if np.any(np.asarray(c) != 0):
             return out + np.pad(np.zeros(a.shape, a.dtype), widths, constant_values=c)
         return out
+    if mode in ("reflect", "symmetric") and kwargs.get("reflect_type") == "odd":
+        return _pad_odd(a, widths, mode)
     if mode in ("edge", "reflect", "symmetric", "wrap"):
         ids = np.arange(int(np.prod(a.shape, dtype=int))).reshape(a.shape)
         index = np.pad(ids, widths, mode=mode, **kwargs)
@@ -460,6 +466,18 @@ def pad(array: Any, pad_width: Any, mode: str = "constant", **kwargs: Any) -> An
         f"pad: mode={mode!r} is not supported on traced values "
         "(supported: constant, edge, reflect, symmetric, wrap)"
     )
+
+
+def _pad_odd(a: Any, widths: tuple[tuple[int, int], ...], mode: str) -> Any:
+    """Odd reflection (2 · edge - mirror image) is linear but not a selection:
+    along each axis in turn, multiply by the padding matrix M = pad(I), whose
+    column j is the padded unit vector e_j (so pad(x) = M x)."""
+    for ax, (lo, hi) in enumerate(widths):
+        if lo or hi:
+            m = np.pad(np.eye(a.shape[ax], dtype=a.dtype), ((lo, hi), (0, 0)), mode=mode,
+                       reflect_type="odd")
+            a = moveaxis(bind(matmul_p, moveaxis(a, ax, -1), m.T), -1, ax)
+    return a
 
 
 def flip(m: Any, axis: Any = None) -> Any:

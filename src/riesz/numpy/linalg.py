@@ -17,10 +17,11 @@ from numpy.linalg import LinAlgError
 from .._core.trace import Tracer, bind
 from .._core.trace import raw_value as _raw
 from ._api_elementwise import abs, astype, power, where
+from ._api_indexing import take_along_axis
 from ._api_products import matmul, outer, tensordot
 from ._api_reductions import max, min, sum
-from ._api_shape import diagonal, matrix_transpose, moveaxis, reshape, trace
-from ._util import as_array, normalize_axis
+from ._api_shape import diagonal, matrix_transpose, moveaxis, reshape, trace, tril
+from ._util import as_array, check_out, normalize_axis
 from .decompositions import (
     DegenerateDerivativeWarning,
     cholesky_p,
@@ -97,7 +98,10 @@ def eigh(a: Any, UPLO: str = "L") -> Any:
     its lower (UPLO='U': upper) triangle. See `DegenerateDerivativeWarning`
     for repeated eigenvalues."""
     a = _square("eigh", a)
-    if UPLO.upper() == "U":
+    uplo = UPLO.upper()
+    if uplo not in ("L", "U"):
+        raise ValueError("UPLO argument must be 'L' or 'U'")
+    if uplo == "U":
         a = _mT(a)
     w, v = bind(eigh_p, a)
     return EighResult(w, v)
@@ -113,12 +117,15 @@ def svd(a: Any, full_matrices: bool = True, compute_uv: bool = True,
         hermitian: bool = False) -> Any:
     """Singular value decomposition a = U diag(S) Vh. Differentiable for the
     thin factorisation (full_matrices=False, or square a); see
-    `DegenerateDerivativeWarning` for repeated singular values."""
+    `DegenerateDerivativeWarning` for repeated singular values. With
+    hermitian=True, NumPy's construction from `eigh` (lower triangle of a)."""
     a = as_array(a)
     if not isinstance(a, Tracer):
         return np.linalg.svd(a, full_matrices, compute_uv, hermitian)
     if a.ndim < 2:
         raise LinAlgError("svd: the array must be at least two-dimensional")
+    if hermitian:
+        return _svd_hermitian(a, compute_uv)
     u, s, vh = bind(svd_p, a)
     if not compute_uv:
         return s
@@ -129,6 +136,20 @@ def svd(a: Any, full_matrices: bool = True, compute_uv: bool = True,
             "(its extra columns are an arbitrary basis); use full_matrices=False"
         )
     return SVDResult(u, s, vh)
+
+
+def _svd_hermitian(a: Any, compute_uv: bool) -> Any:
+    """As NumPy: a = V diag(w) Vᵀ gives S = |w| (descending), U = V and
+    Vh = (V sign(w))ᵀ, with the columns in the order of S."""
+    w, v = eigh(a)
+    s = abs(w)
+    order = np.flip(np.argsort(_raw(s), axis=-1), axis=-1)
+    s = take_along_axis(s, order, -1)
+    if not compute_uv:
+        return s
+    u = take_along_axis(v, order[..., None, :], -1)
+    sign = np.take_along_axis(np.sign(_raw(w)), order, -1)
+    return SVDResult(u, s, matrix_transpose(u * sign[..., None, :]))
 
 
 def svdvals(x: Any, /) -> Any:
@@ -155,8 +176,12 @@ def qr(a: Any, mode: str = "reduced") -> Any:
 
 
 def pinv(a: Any, rcond: Any = None, hermitian: bool = False, *, rtol: Any = None) -> Any:
-    """Moore-Penrose pseudo-inverse (differentiable where the rank is locally constant)."""
+    """Moore-Penrose pseudo-inverse (differentiable where the rank is locally
+    constant). With hermitian=True, that of the symmetric matrix read from the
+    lower triangle of a, as NumPy."""
     a = as_array(a)
+    if hermitian:
+        a = tril(a) + matrix_transpose(tril(a, -1))
     cut = rtol if rcond is None else rcond
     return bind(pinv_p, a, rcond=cut)
 
@@ -183,6 +208,7 @@ def matrix_power(a: Any, n: int) -> Any:
 
 def multi_dot(arrays: Any, *, out: Any = None) -> Any:
     """Chained matrix product (1-D ends are treated as vectors)."""
+    check_out("multi_dot", out)
     arrays = [as_array(a) for a in arrays]
     if len(arrays) < 2:
         raise ValueError("Expecting at least two arrays.")
