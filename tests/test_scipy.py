@@ -76,6 +76,11 @@ def test_logsumexp_softmax_are_stable_for_huge_inputs() -> None:
     value = rsp.logsumexp(np.array([[-np.inf, -np.inf], [0.0, 1.0]]), axis=1)
     np.testing.assert_array_equal(value, scipy.special.logsumexp(
         np.array([[-np.inf, -np.inf], [0.0, 1.0]]), axis=1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        g = riesz.grad(lambda x: rsp.logsumexp(x, axis=1)[1])(
+            np.array([[-np.inf, -np.inf], [0.0, 1.0]]))
+    np.testing.assert_allclose(g, [[0.0, 0.0], scipy.special.softmax([0.0, 1.0])])
 
 
 def test_logsumexp_return_sign() -> None:

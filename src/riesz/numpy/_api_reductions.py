@@ -256,7 +256,8 @@ def logsumexp(
 ) -> Any:
     """log Σ b e^a over `axis`, computed as m + log Σ b e^(a - m) with the
     constant m = max a, so neither the value nor the derivative (a softmax)
-    overflows. With `return_sign`, also the sign of Σ b e^a (for negative b)."""
+    overflows; -inf with derivative 0 where the sum is 0. With `return_sign`,
+    also the sign of Σ b e^a (for negative b)."""
     a = as_array(a)
     if a.dtype.kind != "f":
         a = astype(a, np.float64)
@@ -273,7 +274,12 @@ def logsumexp(
     if return_sign:
         sgn = np.sign(_raw(s))
         s = s * sgn
-    with np.errstate(divide="ignore"):  # log 0 = -inf for an all -inf slice, as SciPy
+    # an empty sum (an all -inf slice, or weights b cancelling): log 0 = -inf as in
+    # SciPy, with derivative 0 there rather than 0 · inf = NaN in the other slices
+    empty = _raw(s) == 0
+    if np.any(empty):
+        out = _where(empty, -np.inf, log(_where(empty, 1, s))) + m
+    else:
         out = log(s) + m
     if not keepdims:
         from ._api_shape import reshape

@@ -204,7 +204,8 @@ def generate() -> str:
         "- `xlogy(0, 0)`, `xlog1py(0, -1)`: both partial derivatives 0; `xlogy(0, y)` has "
         "y-derivative exactly 0.",
         "- `logsumexp`, `softmax`, `log_softmax`: the maximum is subtracted as a constant; "
-        "values and derivatives are finite for any finite input.",
+        "values and derivatives are finite for any finite input; a slice whose sum is 0 (all "
+        "-inf) gives -inf with derivative 0.",
         "- `prod`, `cumprod`: exact at zeros (no division by zero).",
         "- `power`: ∂/∂x is 0 where the exponent is 0 (also at x = 0); ∂/∂y is 0 at x = 0.",
         "- `eigh`, `svd`: at repeated eigenvalues / singular values the undefined "
