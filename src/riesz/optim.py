@@ -29,7 +29,7 @@ from ._core.pytree import tree_map
 from .linear import LinearMap
 from .solvers import solve
 from .spaces import Space, space_of
-from .transforms import grad, linearize_parts, value_and_grad
+from .transforms import linearize_parts, value_and_grad
 
 __all__ = [
     "Adam",
@@ -98,12 +98,12 @@ def _gauss_newton(model: Callable[[Any], Any], output_loss: Callable[[Any], Any]
                   damping: float) -> tuple[float, Any, LinearMap]:
     """(L(θ), ∇L(θ), G(θ) + λI) from one recorded evaluation of the model."""
     z, jvp_model, vjp_model = linearize_parts(model, params)
-    value, gz = value_and_grad(output_loss)(z)
-    _, hess_output, _ = linearize_parts(grad(output_loss), z)  # v ↦ ∂²ℓ(z)[v]
+    # one evaluation of ℓ and its gradient, linearised: ℓ(z), ∇ℓ(z) and v ↦ ∂²ℓ(z)[v]
+    (value, gz), jvp_value_and_grad, _ = linearize_parts(value_and_grad(output_loss), z)
     S = space_of(params)
 
     def gauss_newton(v: Any) -> Any:
-        Gv = vjp_model(hess_output(jvp_model(v)))[0]
+        Gv = vjp_model(jvp_value_and_grad(jvp_model(v))[1])[0]
         return S.add(Gv, S.scale(damping, v)) if damping else Gv
 
     G = LinearMap(gauss_newton, S, S, transpose=gauss_newton, name="G")
