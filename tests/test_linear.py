@@ -13,7 +13,16 @@ from hypothesis import strategies as st
 import riesz
 import riesz.numpy as rnp
 from riesz import LinearMap, SolverError, identity, rank1, solve
-from riesz.spaces import L2, Euclidean, Polynomials, Product, Space, Symmetric, Weighted
+from riesz.spaces import (
+    L2,
+    Euclidean,
+    Polynomials,
+    Product,
+    PyTreeSpace,
+    Space,
+    Symmetric,
+    Weighted,
+)
 
 SETTINGS = settings(max_examples=12, deadline=None, derandomize=True)
 
@@ -68,6 +77,24 @@ def _product_map() -> LinearMap:
     return LinearMap(fn, dom, cod, name="block")
 
 
+def _map_metric_map() -> LinearMap:
+    """A map out of a space whose metric is itself a LinearMap (Riesz map by CG)."""
+    dom = Weighted(metric=LinearMap(lambda u: rnp.matmul(W4, u), Euclidean(4), Euclidean(4)))
+    return LinearMap(lambda u: rnp.matmul(M34, u), dom, Wout, name="from-map-metric")
+
+
+def _pytree_map() -> LinearMap:
+    """{"a": 2-vector in a weighted space, "b": 2x2 matrix} -> R^3 (weighted)."""
+    example = {"a": np.zeros(2), "b": np.zeros((2, 2))}
+    dom = PyTreeSpace(example, spaces={"a": Weighted(2, np.array([2.0, 0.5])),
+                                       "b": Euclidean((2, 2))})
+
+    def fn(p):
+        return rnp.matmul(M34[:, :2], p["a"]) + rnp.matmul(M34[:, 2:], p["b"][0]) - p["b"][1, 0]
+
+    return LinearMap(fn, dom, Wout, name="pytree")
+
+
 MAPS: dict[str, Callable[[], LinearMap]] = {
     "matrix-weighted": lambda: LinearMap.from_matrix(M34, Win, Wout),
     "function-weighted": lambda: LinearMap(lambda u: rnp.matmul(M34, u) * 2.0, Win, Wout),
@@ -76,6 +103,8 @@ MAPS: dict[str, Callable[[], LinearMap]] = {
     "sampling": _sampling,
     "symmetric": _symmetric_map,
     "product": _product_map,
+    "pytree": _pytree_map,
+    "map-metric": _map_metric_map,
     "rank1": lambda: rank1(np.array([1.0, -2.0, 0.5]), np.arange(4.0), Win, Wout),
     "identity": lambda: identity(Win),
     "sum": lambda: LinearMap.from_matrix(M34, Win, Wout) + _derivative_map(),
