@@ -179,6 +179,7 @@ FUNCTION_CALLS = {
     "svd": lambda x: np.linalg.svd(x.reshape(2, 3), full_matrices=False).S,
     "qr": lambda x: np.linalg.qr(x.reshape(3, 2)).R,
     "norm": lambda x: np.linalg.norm(x.reshape(2, 3), axis=1),
+    "linalg.trace": lambda x: np.linalg.trace(np.outer(x, x).reshape(4, 3, 3)),
     "pad-roll-flip": lambda x: np.flip(np.roll(np.pad(x, 2), 1)),
     "tile-repeat": lambda x: np.tile(np.repeat(x, 2), 2),
     "split": lambda x: np.split(x, 3)[1] * np.array_split(x, 2)[0][:2],

@@ -20,7 +20,9 @@ from ._api_elementwise import abs, astype, power, where
 from ._api_indexing import take_along_axis
 from ._api_products import matmul, outer, tensordot
 from ._api_reductions import max, min, sum
-from ._api_shape import diagonal, matrix_transpose, moveaxis, reshape, trace, tril
+from ._api_shape import diagonal as _diagonal
+from ._api_shape import matrix_transpose, moveaxis, reshape, tril
+from ._api_shape import trace as _trace
 from ._util import as_array, check_out, normalize_axis
 from .decompositions import (
     DegenerateDerivativeWarning,
@@ -221,6 +223,16 @@ def multi_dot(arrays: Any, *, out: Any = None) -> Any:
 def matrix_rank(A: Any, tol: Any = None, hermitian: bool = False, *, rtol: Any = None) -> Any:
     """Rank (an integer: not differentiable)."""
     return np.linalg.matrix_rank(_raw(as_array(A)), tol, hermitian, rtol=rtol)
+
+
+def diagonal(x: Any, /, *, offset: int = 0) -> Any:
+    """The diagonals of the last two axes (unlike `numpy.diagonal`: the first two)."""
+    return _diagonal(x, offset, -2, -1)
+
+
+def trace(x: Any, /, *, offset: int = 0, dtype: Any = None) -> Any:
+    """Σ of the diagonals of the last two axes (unlike `numpy.trace`: the first two)."""
+    return _trace(x, offset, -2, -1, dtype)
 
 
 def vecdot(x1: Any, x2: Any, /, *, axis: int = -1) -> Any:
