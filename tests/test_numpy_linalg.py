@@ -13,16 +13,8 @@ import scipy.linalg
 import riesz
 import riesz.numpy as rnp
 import riesz.scipy.linalg as rsl
+from finite_differences import fd_grad
 from riesz.numpy.linalg import DegenerateDerivativeWarning
-
-
-def fd_grad(f, x, eps=1e-6):
-    g = np.zeros_like(x)
-    for i in np.ndindex(x.shape):
-        e = np.zeros_like(x)
-        e[i] = eps
-        g[i] = (f(x + e) - f(x - e)) / (2 * eps)
-    return g
 
 
 def _orthogonal(n: int, seed: int) -> np.ndarray:

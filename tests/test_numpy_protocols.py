@@ -10,18 +10,8 @@ import scipy.special
 
 import riesz
 import riesz.numpy as rnp
+from finite_differences import fd_grad
 from riesz.numpy import _dispatch
-
-
-def fd_grad(f, x, eps=1e-6):
-    """Central finite-difference gradient of a scalar function."""
-    g = np.zeros_like(x)
-    for i in np.ndindex(x.shape):
-        e = np.zeros_like(x)
-        e[i] = eps
-        g[i] = (f(x + e) - f(x - e)) / (2 * eps)
-    return g
-
 
 # -- a block of ordinary NumPy code: only `np` inside ---------------------------------------------
 
