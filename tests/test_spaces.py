@@ -175,6 +175,9 @@ def test_contains_and_space_of() -> None:
     assert not Product(Euclidean(2), Euclidean(3)).contains((np.zeros(2),))
     assert space_of(np.zeros((2, 3))) == Euclidean((2, 3))
     assert space_of(1.5) == Euclidean(())
+    f32 = space_of(np.zeros(2, np.float32))
+    assert f32 == Euclidean(2, np.float32) != Euclidean(2)
+    assert repr(f32) != repr(Euclidean(2))  # error messages tell the two apart
     tree = {"a": np.zeros(2), "b": (np.zeros(3), 1.0)}
     S = space_of(tree)
     assert isinstance(S, PyTreeSpace) and S.dim == 6 and S.contains(tree)

@@ -286,7 +286,8 @@ class Euclidean(_ArraySpace):
         return (self.shape, self.dtype.str)
 
     def __repr__(self) -> str:
-        return f"Euclidean(shape={self.shape})"
+        dtype = "" if self.dtype == np.float64 else f", dtype={self.dtype.name}"
+        return f"Euclidean(shape={self.shape}{dtype})"
 
 
 class _MetricSpace(_ArraySpace):
@@ -595,7 +596,8 @@ class Symmetric(_ArraySpace):
         return (self.n, self.dtype.str)
 
     def __repr__(self) -> str:
-        return f"Symmetric({self.n})"
+        dtype = "" if self.dtype == np.float64 else f", dtype={self.dtype.name}"
+        return f"Symmetric({self.n}{dtype})"
 
 
 # -- containers -------------------------------------------------------------------------
