@@ -203,6 +203,7 @@ def test_contains_and_space_of() -> None:
     (lambda: Polynomials(-1), "degree"),
     (lambda: Euclidean(3, dtype=int), "real floating"),
     (lambda: Product(Euclidean(2), "x"), "factor 1"),
+    (lambda: Weighted(metric=riesz.identity(Product(Euclidean(2)))), "PyTreeSpace"),
     (lambda: Weighted(metric=riesz.LinearMap(lambda u: -u, Euclidean(2), Euclidean(2))),
      "positive definite"),
     (lambda: Weighted(metric=riesz.LinearMap.from_matrix(np.array([[1.0, 1.0], [0.0, 1.0]]))),

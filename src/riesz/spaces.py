@@ -434,6 +434,9 @@ class Weighted(_MetricSpace):
 
             if isinstance(metric, LinearMap):
                 shape = metric.domain.shape
+                if shape is None:
+                    raise ValueError(f"Weighted: the metric map acts on {metric.domain!r}, not on "
+                                     "arrays; weight pytrees leaf by leaf with PyTreeSpace")
             else:
                 W = np.asarray(metric)
                 if W.ndim == 2 and W.shape[0] == W.shape[1]:
