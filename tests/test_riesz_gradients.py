@@ -46,6 +46,14 @@ def test_weighted_linear_map_metric_is_solved_matrix_free() -> None:
     assert 0 < len(calls) <= 3 * N  # CG, a handful of applications, no materialisation
 
 
+def test_a_metric_map_that_cg_cannot_solve_says_how_to_fix_it() -> None:
+    H = np.diag(np.geomspace(1.0, 1e8, 40))
+    S = Weighted(metric=riesz.LinearMap.from_matrix(H), maxiter=3)
+    with pytest.raises(riesz.SolverError, match="pass rtol= or maxiter= to Weighted") as info:
+        riesz.grad(lambda x: rnp.sum(x**2), space=S)(np.ones(40))
+    assert info.value.iterations == 3 and info.value.residual > 1e-6
+
+
 def test_euclidean_space_gives_the_plain_gradient() -> None:
     np.testing.assert_allclose(riesz.grad(quad, space=Euclidean(N))(x0), (A + A.T) @ x0,
                                rtol=1e-12)

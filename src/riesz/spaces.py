@@ -344,13 +344,23 @@ class _MetricSpace(_ArraySpace):
             if self._kind == "dense":
                 g = scipy.linalg.cho_solve(self._chol, c.reshape(-1)).reshape(self.shape)
             else:
-                from .solvers import solve
-
-                g = solve(self.metric, c, method="cg", rtol=self._rtol, maxiter=self._maxiter)
+                g = self._solve_metric_map(c)
         dtype = getattr(covector, "dtype", None)
         if dtype is not None and g.dtype != dtype and np.dtype(dtype).kind == "f":
             g = rnp.astype(g, dtype)
         return g
+
+    def _solve_metric_map(self, c: np.ndarray) -> Any:
+        """W⁻¹ c for a LinearMap metric, by CG; on failure the error says which knobs to turn."""
+        from .solvers import SolverError, solve
+
+        try:
+            return solve(self.metric, c, method="cg", rtol=self._rtol, maxiter=self._maxiter)
+        except SolverError as e:
+            raise SolverError(
+                f"{self!r}.riesz: solving W g = c with the metric map failed ({e}); pass rtol= "
+                f"or maxiter= to {type(self).__name__}", method=e.method, residual=e.residual,
+                iterations=e.iterations, history=e.history, x=e.x) from e
 
     def _inverse_matrix(self) -> np.ndarray:
         """W⁻¹ (symmetrised); a LinearMap metric is materialised for this, once."""
