@@ -73,11 +73,7 @@ def convolve(a: Any, v: Any, mode: str = "full") -> Any:
         raise ValueError("object too deep for desired array")
     if v.shape[0] > a.shape[0]:
         a, v = v, a
-    if mode == "same":
-        full = correlate_nd(a, flip(v), "full")
-        start = (v.shape[0] - 1) // 2
-        return bind(getitem_p, full, index=(slice(start, start + a.shape[0]),))
-    return correlate_nd(a, flip(v), mode)
+    return _correlate_1d(a, flip(v), mode)
 
 
 def correlate(a: Any, v: Any, mode: str = "valid") -> Any:
@@ -87,8 +83,14 @@ def correlate(a: Any, v: Any, mode: str = "valid") -> Any:
         raise ValueError("object too deep for desired array")
     if v.shape[0] > a.shape[0]:
         return flip(correlate(v, a, mode))
-    if mode == "same":
-        full = correlate_nd(a, v, "full")
-        start = (v.shape[0] - 1) // 2
-        return bind(getitem_p, full, index=(slice(start, start + a.shape[0]),))
-    return correlate_nd(a, v, mode)
+    return _correlate_1d(a, v, mode)
+
+
+def _correlate_1d(a: Any, v: Any, mode: str) -> Any:
+    """NumPy's 1-D correlation of a with v (no longer than a); "same" mode
+    keeps len(a) entries starting at (len(v) - 1) // 2 of the full result."""
+    if mode != "same":
+        return correlate_nd(a, v, mode)
+    start = (v.shape[0] - 1) // 2
+    full = correlate_nd(a, v, "full")
+    return bind(getitem_p, full, index=(slice(start, start + a.shape[0]),))

@@ -73,28 +73,32 @@ gamma_p = elementwise_unary(
 )
 
 
-# xlogy(x, y) = x log y, 0 where x = 0 (also at y = 0):
-#   ∂/∂x = log y, ∂/∂y = x / y; at the one singular point x = y = 0 (where the
-#   function is 0 along x = 0 and -inf along y = 0) both are taken as 0, by
-#   evaluating the formulas at y = 1 there: no NaN and no inf.
-def _singular(x: Any, y: Any, y0: float) -> Any:
-    xr, yr = _raw(x), _raw(y)
-    return np.broadcast_to((xr == 0) & (yr == y0), np.broadcast_shapes(np.shape(xr),
-                                                                       np.shape(yr)))
+# xlogy(x, y) = x log y and xlog1py(x, y) = x log(1 + y), 0 where x = 0: with
+# f = log or log1p, ∂/∂x = f(y), ∂/∂y = x f'(y). At the one singular point
+# (x = 0 and f(y) = -inf; the function is 0 along x = 0 and -inf along that y)
+# both are taken as 0, by evaluating the formulas at f(y) = 0 there: no NaN, no inf.
 
 
-def _xlogy_dx(x: Any, y: Any, ans: Any) -> Any:
-    both = _singular(x, y, 0.0)
-    if not np.any(both):
-        return bind(log_p, y)
-    return bind(log_p, bind(where_p, both, 1, y))
+def _x_f_partials(f_p: Primitive, pole: float) -> tuple[Any, Any]:
+    """∂/∂x and ∂/∂y of x f(y), where f has a log singularity at y = pole
+    (f = log: pole 0; f = log1p: pole -1) and f(pole + 1) = 0."""
 
+    def safe_y(x: Any, y: Any) -> Any:
+        xr, yr = _raw(x), _raw(y)
+        singular = (xr == 0) & (yr == pole)
+        if not np.any(singular):
+            return y
+        shape = np.broadcast_shapes(np.shape(xr), np.shape(yr))
+        return bind(where_p, np.broadcast_to(singular, shape), pole + 1, y)
 
-def _xlogy_dy(x: Any, y: Any, ans: Any) -> Any:
-    both = _singular(x, y, 0.0)
-    if not np.any(both):
-        return x / y
-    return x / bind(where_p, both, 1, y)
+    def dx(x: Any, y: Any, ans: Any) -> Any:
+        return bind(f_p, safe_y(x, y))
+
+    def dy(x: Any, y: Any, ans: Any) -> Any:
+        y = safe_y(x, y)
+        return x / (y - pole if pole else y)
+
+    return dx, dy
 
 
 xlogy_p = elementwise_binary(
@@ -102,32 +106,14 @@ xlogy_p = elementwise_binary(
         "xlogy", _sp.xlogy,
         notes="x log y with xlogy(0, y) = 0; both partial derivatives taken as 0 at (0, 0)",
     ),
-    _xlogy_dx,
-    _xlogy_dy,
+    *_x_f_partials(log_p, 0.0),
 )
-
-
-def _xlog1py_dx(x: Any, y: Any, ans: Any) -> Any:
-    both = _singular(x, y, -1.0)
-    if not np.any(both):
-        return bind(log1p_p, y)
-    return bind(log1p_p, bind(where_p, both, 0, y))
-
-
-def _xlog1py_dy(x: Any, y: Any, ans: Any) -> Any:
-    both = _singular(x, y, -1.0)
-    if not np.any(both):
-        return x / (1 + y)
-    return x / (1 + bind(where_p, both, 0, y))
-
-
 xlog1py_p = elementwise_binary(
     Primitive(
         "xlog1py", _sp.xlog1py,
         notes="x log(1 + y), 0 where x = 0; both partial derivatives taken as 0 at (0, -1)",
     ),
-    _xlog1py_dx,
-    _xlog1py_dy,
+    *_x_f_partials(log1p_p, -1.0),
 )
 
 # -- public functions ------------------------------------------------------------------
