@@ -17,6 +17,7 @@ from .._core.trace import bind
 from .._core.trace import raw_value as _raw
 from ._api_elementwise import astype, exp, isnan, log
 from ._api_elementwise import where as _where
+from ._api_shape import moveaxis, ravel, reshape, sort
 from ._util import (
     NoValue,
     as_array,
@@ -113,8 +114,6 @@ def average(
         ax = one_axis(axis, a.ndim)
         shape = [1] * a.ndim
         shape[ax] = w.shape[0]
-        from ._api_shape import reshape
-
         w = reshape(w, tuple(shape))
     num = sum(a * w, axis, keepdims=keepdims)
     den = sum(w * np.ones(a.shape, float_dtype(a)), axis, keepdims=keepdims)
@@ -232,8 +231,6 @@ def _scan_input(name: str, a: Any, axis: Any, dtype: Any, out: Any) -> tuple[Any
     if dtype is not None:
         a = astype(a, dtype)
     if axis is None:
-        from ._api_shape import ravel
-
         return ravel(a), 0
     return a, one_axis(axis, a.ndim)
 
@@ -282,8 +279,6 @@ def logsumexp(
     else:
         out = log(s) + m
     if not keepdims:
-        from ._api_shape import reshape
-
         out = reshape(out, tuple(n for i, n in enumerate(a.shape)
                                  if axes is not None and i not in axes))
         if sgn is not None:
@@ -295,8 +290,6 @@ def median(a: Any, axis: AxisArg = None, out: Any = None, overwrite_input: bool 
            keepdims: bool = False) -> Any:
     """Median: the middle entry (mean of the two middle entries) of the sorted data."""
     check_out("median", out)
-    from ._api_shape import moveaxis, reshape, sort
-
     a = as_array(a)
     axes = normalize_axis(axis, a.ndim)
     if axes is None:

@@ -14,7 +14,7 @@ import numpy as np
 from .._core.trace import Tracer, bind
 from .._core.trace import raw_value as _raw
 from ._api_elementwise import astype, where
-from ._util import as_array, check_out, normalize_axis, one_axis
+from ._util import as_array, check_out, normalize_axis, one_axis, tri_mask
 from .indexing import getitem_p, scatter_add_p
 from .products import matmul_p
 from .reductions import argsort_p, sum_p
@@ -87,23 +87,23 @@ def size(a: Any, axis: int | None = None) -> int:
     return int(np.prod(s, dtype=int)) if axis is None else s[axis]
 
 
-def _like(name: str, a: Any, dtype: Any, shape_: Any) -> tuple[Any, tuple[int, ...]]:
+def _like(a: Any, dtype: Any, shape_: Any) -> tuple[Any, tuple[int, ...]]:
     a = as_array(a)
     return (a.dtype if dtype is None else np.dtype(dtype)), (
         a.shape if shape_ is None else _shape_tuple(shape_))
 
 
 def zeros_like(a: Any, dtype: Any = None, order: str = "K", subok: bool = True,
-               shape: Any = None, **kwargs: Any) -> Any:
+               shape: Any = None, *, device: Any = None) -> Any:
     """Zeros shaped like `a` (a constant)."""
-    d, s = _like("zeros_like", a, dtype, shape)
+    d, s = _like(a, dtype, shape)
     return np.zeros(s, d)
 
 
 def ones_like(a: Any, dtype: Any = None, order: str = "K", subok: bool = True,
-              shape: Any = None, **kwargs: Any) -> Any:
+              shape: Any = None, *, device: Any = None) -> Any:
     """Ones shaped like `a` (a constant)."""
-    d, s = _like("ones_like", a, dtype, shape)
+    d, s = _like(a, dtype, shape)
     return np.ones(s, d)
 
 
@@ -111,9 +111,9 @@ empty_like = zeros_like
 
 
 def full_like(a: Any, fill_value: Any, dtype: Any = None, order: str = "K", subok: bool = True,
-              shape: Any = None, **kwargs: Any) -> Any:
+              shape: Any = None, *, device: Any = None) -> Any:
     """`fill_value` broadcast to `a`'s shape (differentiable in fill_value)."""
-    d, s = _like("full_like", a, dtype, shape)
+    d, s = _like(a, dtype, shape)
     if isinstance(fill_value, Tracer):
         return broadcast_to(astype(fill_value, d), s)
     return np.full(s, fill_value, d)
@@ -559,21 +559,16 @@ def diagflat(v: Any, k: int = 0) -> Any:
     return diag(ravel(v), k)
 
 
-def _tri_mask(shape: tuple[int, ...], k: int, lower: bool) -> np.ndarray:
-    n, m = shape[-2:]
-    return np.tri(n, m, k, dtype=bool) if lower else ~np.tri(n, m, k - 1, dtype=bool)
-
-
 def tril(m: Any, k: int = 0) -> Any:
     """Lower triangle (entries above the k-th diagonal set to 0)."""
     a = as_array(m)
-    return where(_tri_mask(a.shape, k, True), a, 0)
+    return where(tri_mask(a.shape, k, True), a, 0)
 
 
 def triu(m: Any, k: int = 0) -> Any:
     """Upper triangle (entries below the k-th diagonal set to 0)."""
     a = as_array(m)
-    return where(_tri_mask(a.shape, k, False), a, 0)
+    return where(tri_mask(a.shape, k, False), a, 0)
 
 
 def trace(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1, dtype: Any = None,

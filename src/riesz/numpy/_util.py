@@ -57,6 +57,13 @@ def kept_shape(shape: tuple[int, ...], axis: Axis) -> tuple[int, ...]:
     return tuple(1 if i in axis else n for i, n in enumerate(shape))
 
 
+def tri_mask(shape: tuple[int, ...], k: int, lower: bool) -> np.ndarray:
+    """Constant boolean mask of the lower (upper) triangle of the last two
+    axes of `shape`, from diagonal k on."""
+    n, m = shape[-2:]
+    return np.tri(n, m, k, dtype=bool) if lower else ~np.tri(n, m, k - 1, dtype=bool)
+
+
 # set by riesz.numpy once the primitives exist (avoids an import cycle)
 sum_p: Primitive = None  # type: ignore[assignment]
 astype_p: Primitive = None  # type: ignore[assignment]

@@ -40,8 +40,9 @@ import scipy.linalg
 from .._core.primitive import Primitive
 from .._core.trace import bind
 from .._core.trace import raw_value as _raw
-from ._util import safe_reciprocal, unbroadcast
+from ._util import kept_shape, safe_reciprocal, tri_mask, unbroadcast
 from .elementwise import where_p
+from .indexing import getitem_p
 from .products import _mT, matmul_p
 from .reductions import sum_p
 from .shape import broadcast_to_p, concatenate_p, reshape_p
@@ -62,17 +63,12 @@ def _mm(a: Any, b: Any) -> Any:
     return bind(matmul_p, a, b)
 
 
-def _tri_mask(n: int, m: int, k: int, lower: bool) -> np.ndarray:
-    """Constant mask of the lower (upper) triangle from diagonal k."""
-    return np.tri(n, m, k, dtype=bool) if lower else ~np.tri(n, m, k - 1, dtype=bool)
-
-
 def _tril(x: Any, k: int = 0) -> Any:
-    return bind(where_p, _tri_mask(x.shape[-2], x.shape[-1], k, True), x, 0)
+    return bind(where_p, tri_mask(x.shape, k, True), x, 0)
 
 
 def _triu(x: Any, k: int = 0) -> Any:
-    return bind(where_p, _tri_mask(x.shape[-2], x.shape[-1], k, False), x, 0)
+    return bind(where_p, tri_mask(x.shape, k, False), x, 0)
 
 
 def _eye_like(x: Any, n: int) -> np.ndarray:
@@ -115,8 +111,6 @@ def _gaps(w: Any, squared: bool = False) -> tuple[np.ndarray, Any]:
     F_ij = 1/(w_j - w_i) (1/(w_j² - w_i²) if `squared`), with zeros on the
     diagonal and at degenerate pairs. F is built with riesz operations, so
     higher derivatives see its dependence on w."""
-    from .elementwise import where_p
-
     wr = np.asarray(_raw(w))
     n = wr.shape[-1]
     scale = np.max(np.abs(wr), axis=-1, keepdims=True)[..., None] if n else 0
@@ -282,14 +276,22 @@ det_p = Primitive(
 )
 
 
+def _trace_inv_times(a: Any, t: Any) -> Any:
+    """tr(A⁻¹ T) = ⟨A⁻ᵀ, T⟩, the derivative of log|det A| in the direction T."""
+    return bind(sum_p, _mT(bind(inv_p, a)) * t, axis=(a.ndim - 2, a.ndim - 1), keepdims=False)
+
+
+def _scaled_inv_t(c: Any, a: Any) -> Any:
+    """c A⁻ᵀ (c: one scalar per matrix), the adjoint of `_trace_inv_times`."""
+    return bind(reshape_p, c, shape=(*c.shape, 1, 1)) * _mT(bind(inv_p, a))
+
+
 def _det_jvp(t: Any, ans: Any, a: Any) -> Any:
-    inv_t = _mT(bind(inv_p, a))
-    return ans * bind(sum_p, inv_t * t, axis=(a.ndim - 2, a.ndim - 1), keepdims=False)
+    return ans * _trace_inv_times(a, t)
 
 
 def _det_vjp(g: Any, ans: Any, a: Any) -> Any:
-    scale = bind(reshape_p, g * ans, shape=(*ans.shape, 1, 1))
-    return scale * _mT(bind(inv_p, a))
+    return _scaled_inv_t(g * ans, a)
 
 
 det_p.def_jvp(_det_jvp).def_vjp(_det_vjp)
@@ -310,8 +312,7 @@ def _slogdet_jvp(primals: Any, tangents: Any, ans: Any) -> Any:
     (a,), (t,) = primals, tangents
     if t is None:
         return None
-    inv_t = _mT(bind(inv_p, a))
-    return None, bind(sum_p, inv_t * t, axis=(a.ndim - 2, a.ndim - 1), keepdims=False)
+    return None, _trace_inv_times(a, t)
 
 
 def _slogdet_vjp(g: Any, ans: Any, primals: Any, argnums: Any) -> list[Any]:
@@ -319,7 +320,7 @@ def _slogdet_vjp(g: Any, ans: Any, primals: Any, argnums: Any) -> list[Any]:
     g_log = g[1]
     if g_log is None:
         return [None]
-    return [bind(reshape_p, g_log, shape=(*g_log.shape, 1, 1)) * _mT(bind(inv_p, a))]
+    return [_scaled_inv_t(g_log, a)]
 
 
 slogdet_p.def_joint_jvp(_slogdet_jvp).def_joint_vjp(_slogdet_vjp)
@@ -439,8 +440,6 @@ svd_p = Primitive(
 def _svd_gaps(s: Any) -> tuple[np.ndarray, Any, Any]:
     """The degenerate-pair mask, E (1/(s_j - s_i), 0 at degenerate pairs) and
     G (1/(s_j + s_i), 0 where both are 0)."""
-    from .elementwise import where_p
-
     degenerate, e = _gaps(s)
     sr = np.asarray(_raw(s))
     both_zero = (sr[..., None, :] + sr[..., :, None] == 0) | np.eye(sr.shape[-1], dtype=bool)
@@ -561,6 +560,12 @@ def _qr_square_jvp(q: Any, r: Any, t: Any) -> tuple[Any, Any]:
     return _mm(q, omega - c) + x, _mm(c - omega, r)
 
 
+def _split_columns(x: Any, m: int) -> tuple[Any, Any]:
+    """The first m columns of x and the rest (for a wide A = [X | Y])."""
+    left = bind(getitem_p, x, index=(Ellipsis, slice(None), slice(0, m)))
+    return left, bind(getitem_p, x, index=(Ellipsis, slice(None), slice(m, None)))
+
+
 def _qr_jvp(primals: Any, tangents: Any, ans: Any) -> Any:
     (a,), (t,) = primals, tangents
     if t is None:
@@ -569,14 +574,11 @@ def _qr_jvp(primals: Any, tangents: Any, ans: Any) -> Any:
     m, n = a.shape[-2:]
     if m >= n:
         return _qr_square_jvp(q, r, t)
-    from .indexing import getitem_p
-
-    left = (Ellipsis, slice(None), slice(0, m))
-    right = (Ellipsis, slice(None), slice(m, None))
-    u = bind(getitem_p, r, index=left)
-    y = bind(getitem_p, a, index=right)
-    dq, du = _qr_square_jvp(q, u, bind(getitem_p, t, index=left))
-    dv = _mm(_mT(dq), y) + _mm(_mT(q), bind(getitem_p, t, index=right))
+    u, _ = _split_columns(r, m)
+    _, y = _split_columns(a, m)
+    tx, ty = _split_columns(t, m)
+    dq, du = _qr_square_jvp(q, u, tx)
+    dv = _mm(_mT(dq), y) + _mm(_mT(q), ty)
     return dq, bind(concatenate_p, du, dv, axis=r.ndim - 1)
 
 
@@ -601,16 +603,11 @@ def _qr_vjp(g: Any, ans: Any, primals: Any, argnums: Any) -> list[Any]:
         return [None]
     if m >= n:
         return [_qr_square_vjp(q, r, gq, gr)]
-    from .indexing import getitem_p
-
-    left = (Ellipsis, slice(None), slice(0, m))
-    right = (Ellipsis, slice(None), slice(m, None))
-    u = bind(getitem_p, r, index=left)
-    y = bind(getitem_p, a, index=right)
+    u, _ = _split_columns(r, m)
+    _, y = _split_columns(a, m)
     gu = gv = None
     if gr is not None:
-        gu = bind(getitem_p, gr, index=left)
-        gv = bind(getitem_p, gr, index=right)
+        gu, gv = _split_columns(gr, m)
         extra = _mm(y, _mT(gv))
         gq = extra if gq is None else gq + extra
     gx = _qr_square_vjp(q, u, gq, gu)
@@ -682,8 +679,6 @@ norm2_p = Primitive(
 def _norm2_kept(v: Any, x: Any, axis: Any, keepdims: bool) -> Any:
     if keepdims:
         return v
-    from ._util import kept_shape
-
     return bind(reshape_p, v, shape=kept_shape(x.shape, axis))
 
 

@@ -26,7 +26,7 @@ from .._core.primitive import (
 )
 from .._core.trace import bind
 from .._core.trace import raw_value as _raw
-from ._util import unbroadcast
+from ._util import safe_reciprocal, unbroadcast
 
 # -- helpers ------------------------------------------------------------------
 
@@ -326,8 +326,6 @@ abs_p = _unary(
 
 
 def _hypot_d(x: Any, ans: Any) -> Any:
-    from ._util import safe_reciprocal
-
     return x * safe_reciprocal(ans)
 
 
@@ -339,8 +337,6 @@ hypot_p = elementwise_binary(
 
 
 def _atan2_den(x: Any, y: Any) -> Any:
-    from ._util import safe_reciprocal
-
     return safe_reciprocal(x * x + y * y)
 
 

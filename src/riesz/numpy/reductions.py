@@ -16,6 +16,8 @@ from .._core.primitive import NOT_DIFFERENTIABLE, Primitive, linear_unary
 from .._core.trace import bind
 from .._core.trace import raw_value as _raw
 from ._util import Axis, kept_shape
+from .elementwise import where_p
+from .indexing import getitem_p
 from .shape import broadcast_to_p, concatenate_p, flip_p, reshape_p, transpose_p
 
 sum_p = Primitive("sum", np.sum)
@@ -99,8 +101,6 @@ def _from_last(y: Any, perm: tuple[int, ...], mshape: tuple[int, ...]) -> Any:
 
 def _exclusive_cumprod(y: Any, reverse: bool) -> Any:
     """prod_{j<i} y_j (prod_{j>i} y_j if reverse) along the last axis."""
-    from .indexing import getitem_p
-
     n = y.shape[-1]
     ones = np.ones((*y.shape[:-1], 1), y.dtype)
     if n == 1:
@@ -179,15 +179,9 @@ def _cumprod_parts(x: Any, axis: int) -> tuple[Any, Any, Any, tuple[int, ...]]:
     upper = np.arange(n)[None, :] > np.arange(n)[:, None]  # j > i
     rows = bind(reshape_p, y, shape=(*y.shape[:-1], 1, n))
     rows = bind(broadcast_to_p, rows, shape=(*y.shape[:-1], n, n))
-    m = bind(_where_p(), upper, rows, 1)  # M_ij = x_j for j > i, else 1
+    m = bind(where_p, upper, rows, 1)  # M_ij = x_j for j > i, else 1
     p = bind(cumprod_p, m, axis=m.ndim - 1)
     return left, p * np.tri(n, dtype=x.dtype).T, perm, y.shape
-
-
-def _where_p() -> Primitive:
-    from .elementwise import where_p
-
-    return where_p
 
 
 def _undo(y: Any, perm: tuple[int, ...]) -> Any:

@@ -24,7 +24,7 @@ from ..numpy._util import as_array
 from ..numpy.decompositions import triangular_solve_p
 from ..numpy.indexing import getitem_p
 from ..numpy.products import _mT
-from ..numpy.shape import concatenate_p, reshape_p
+from ..numpy.shape import broadcast_to_p, concatenate_p, reshape_p
 
 __all__ = ["cho_factor", "cho_solve", "cholesky", "det", "expm", "inv", "solve_triangular"]
 
@@ -98,8 +98,6 @@ def _frechet(a: Any, e: Any) -> Any:
 
 def _expm_jvp(t: Any, ans: Any, a: Any) -> Any:
     if t.shape != a.shape:
-        from ..numpy.shape import broadcast_to_p
-
         t = bind(broadcast_to_p, t, shape=a.shape)
     return _frechet(a, t)
 
