@@ -136,22 +136,36 @@ def _warn_degenerate(what: str) -> None:
     )
 
 
-def _asym_in_blocks(x: np.ndarray, degenerate: np.ndarray) -> bool:
+# Does a cotangent (tangent) use the undefined terms? Each test below looks at
+# the degenerate pairs (i, j) only, relative to the size of the whole array.
+
+
+def _large_at(d: np.ndarray, scale: np.ndarray, degenerate: np.ndarray) -> bool:
+    return bool(np.any(np.abs(d) * degenerate > 1e-6 * (np.max(np.abs(scale)) + 1e-300)))
+
+
+def _asym_in_blocks(x: Any, degenerate: np.ndarray) -> bool:
     """Whether the antisymmetric part of x is non-negligible on degenerate pairs."""
-    x = np.asarray(x, dtype=np.float64)
-    asym = np.abs(x - np.swapaxes(x, -1, -2)) * degenerate
-    return bool(np.any(asym > 1e-6 * (np.max(np.abs(x)) + 1e-300)))
+    if not degenerate.any():
+        return False
+    x = np.asarray(_raw(x), dtype=np.float64)
+    return _large_at(x - np.swapaxes(x, -1, -2), x, degenerate)
 
 
-def _offdiag_in_blocks(x: np.ndarray, degenerate: np.ndarray) -> bool:
-    x = np.asarray(x, dtype=np.float64)
-    return bool(np.any(np.abs(x) * degenerate > 1e-6 * (np.max(np.abs(x)) + 1e-300)))
+def _offdiag_in_blocks(x: Any, degenerate: np.ndarray) -> bool:
+    """Whether x is non-negligible on degenerate pairs."""
+    if not degenerate.any():
+        return False
+    x = np.asarray(_raw(x), dtype=np.float64)
+    return _large_at(x, x, degenerate)
 
 
-def _uneven_in_blocks(v: np.ndarray, degenerate: np.ndarray) -> bool:
-    v = np.asarray(v, dtype=np.float64)
-    diff = np.abs(v[..., None, :] - v[..., :, None]) * degenerate
-    return bool(np.any(diff > 1e-6 * (np.max(np.abs(v)) + 1e-300)))
+def _uneven_in_blocks(v: Any, degenerate: np.ndarray) -> bool:
+    """Whether the vector v differs between the entries of a degenerate pair."""
+    if not degenerate.any():
+        return False
+    v = np.asarray(_raw(v), dtype=np.float64)
+    return _large_at(v[..., None, :] - v[..., :, None], v, degenerate)
 
 
 # -- triangular solve (scipy.linalg.solve_triangular) --------------------------------
@@ -382,7 +396,7 @@ def _eigh_jvp(primals: Any, tangents: Any, ans: Any) -> Any:
     w, v = ans
     degenerate, F = _gaps(w)
     p = _mm(_mT(v), _mm(_sym_lower(t), v))
-    if degenerate.any() and _offdiag_in_blocks(_raw(p), degenerate):
+    if _offdiag_in_blocks(p, degenerate):
         _warn_degenerate("eigh: the eigenvalues and eigenvectors are not differentiable")
     return _diag_part(p), _mm(v, F * p)
 
@@ -394,12 +408,12 @@ def _eigh_vjp(g: Any, ans: Any, primals: Any, argnums: Any) -> list[Any]:
     degenerate, F = _gaps(w)
     if gw is not None:
         inner = _diag_embed(gw)
-        if degenerate.any() and _uneven_in_blocks(_raw(gw), degenerate):
+        if _uneven_in_blocks(gw, degenerate):
             _warn_degenerate("eigh: the cotangent of the eigenvalues differs within a "
                              "repeated eigenvalue")
     if gv is not None:
         vtg = _mm(_mT(v), gv)
-        if degenerate.any() and _asym_in_blocks(_raw(vtg), degenerate):
+        if _asym_in_blocks(vtg, degenerate):
             _warn_degenerate("eigh: the cotangent of the eigenvectors")
         term = F * vtg
         inner = term if inner is None else inner + term
@@ -466,7 +480,7 @@ def _svd_jvp(primals: Any, tangents: Any, ans: Any) -> Any:
     degenerate, e, g = _svd_gaps(s)
     p = _mm(_mT(u), _mm(t, v))
     sym_p, asym_p = _sym(p), _asym(p)
-    if degenerate.any() and _offdiag_in_blocks(_raw(sym_p), degenerate):
+    if _offdiag_in_blocks(sym_p, degenerate):
         _warn_degenerate("svd: the singular values and vectors are not differentiable")
     ds = _diag_part(p)
     rot = g * asym_p
@@ -491,7 +505,7 @@ def _svd_vjp(g: Any, ans: Any, primals: Any, argnums: Any) -> list[Any]:
     inner = None
     if gs is not None:
         inner = _diag_embed(gs)
-        if degenerate.any() and _uneven_in_blocks(_raw(gs), degenerate):
+        if _uneven_in_blocks(gs, degenerate):
             _warn_degenerate("svd: the cotangent of the singular values differs within a "
                              "repeated singular value")
     x = y = None
@@ -511,7 +525,7 @@ def _svd_vjp(g: Any, ans: Any, primals: Any, argnums: Any) -> list[Any]:
     if x is not None or y is not None:
         plus = x if y is None else (y if x is None else x + y)
         minus = x if y is None else (-y if x is None else x - y)
-        if degenerate.any() and _asym_in_blocks(_raw(plus), degenerate):
+        if _asym_in_blocks(plus, degenerate):
             _warn_degenerate("svd: the cotangent of the singular vectors")
         term = _sym(e * plus) + _asym(gg * minus)
         inner = term if inner is None else inner + term
