@@ -296,6 +296,8 @@ def test_arguments_that_cannot_be_honoured_raise() -> None:
         riesz.grad(lambda x: np.sum(np.sin(x, signature="d->d")))(x)
     with pytest.raises(TypeError, match="out= is not supported"):
         rnp.linalg.multi_dot([np.eye(2), np.eye(2)], out=np.empty((2, 2)))
+    with pytest.raises(ValueError, match="Invalid norm order 'fro' for vectors"):
+        rnp.linalg.norm(x, "fro")
     with pytest.raises(ValueError, match="UPLO"):
         rnp.linalg.eigh(np.eye(2), "X")
     with pytest.raises(NotImplementedError, match="scalar"):

@@ -244,6 +244,8 @@ def vecdot(x1: Any, x2: Any, /, *, axis: int = -1) -> Any:
 
 
 def _vector_norm(x: Any, ord: Any, axis: tuple[int, ...] | None, keepdims: bool) -> Any:
+    if isinstance(ord, str):
+        raise ValueError(f"Invalid norm order {ord!r} for vectors")
     if ord is None or ord == 2:
         return bind(norm2_p, x, axis=axis, keepdims=keepdims)
     if ord == np.inf:
@@ -311,10 +313,7 @@ def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> A
             return _matrix_norm(x, ord, (0, 1), keepdims)
         raise ValueError("Improper number of dimensions to norm.")
     if isinstance(axis, (int, np.integer)) or len(axis) == 1:
-        ax = normalize_axis(axis, x.ndim)
-        if isinstance(ord, str):
-            raise ValueError(f"Invalid norm order {ord!r} for vectors")
-        return _vector_norm(x, ord, ax, keepdims)
+        return _vector_norm(x, ord, normalize_axis(axis, x.ndim), keepdims)
     if len(axis) == 2:
         r, c = (int(i) % x.ndim for i in axis)
         if r == c:
