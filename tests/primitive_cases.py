@@ -283,6 +283,8 @@ CASES += [
     Case("inv", rnp.linalg.inv, (W(2, 2, 2),), "batched"),
     Case("det", rnp.linalg.det, (W(3, 3),), "matrix"),
     Case("det", rnp.linalg.det, (W(2, 3, 3),), "batched"),
+    Case("det", rnp.linalg.det, (np.array([[[1.0, 0.0, 0.5], [0.0, 0.0, 0.0], [2.0, 1.0, 3.0]],
+                                           2 * np.eye(3)]),), "singular"),
     Case("slogdet", lambda a: rnp.linalg.slogdet(a)[1], (W(3, 3),), "logdet"),
     Case("slogdet", lambda a: rnp.prod(rnp.linalg.slogdet(a)), (W(3, 3)[::-1],),
          "negative-det"),

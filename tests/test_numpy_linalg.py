@@ -116,6 +116,29 @@ def test_svd_rank_deficient_singular_values_are_differentiable() -> None:
 # -- determinants, solves, decompositions ---------------------------------------------------------
 
 
+def _cofactor_matrix(a: np.ndarray) -> np.ndarray:
+    """C_ij = (-1)^(i+j) det(a without row i and column j), with NumPy."""
+    n = a.shape[0]
+    c = np.zeros_like(a)
+    for i, j in np.ndindex(n, n):
+        minor = np.delete(np.delete(a, i, 0), j, 1)
+        c[i, j] = (-1) ** (i + j) * (np.linalg.det(minor) if minor.size else 1.0)
+    return c
+
+
+@pytest.mark.parametrize("a", [np.zeros((1, 1)), np.array([[1.0, 2.0], [2.0, 4.0]]),
+                               np.diag([0.0, 0.0, 3.0]), np.outer([1.0, 2.0, 3.0], [1, -1, 0.5])])
+def test_det_gradient_at_singular_matrices_is_the_cofactor_matrix(a) -> None:
+    assert np.linalg.det(a) == 0.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        g = riesz.grad(rnp.linalg.det)(a)
+        _, t = riesz.jvp(rnp.linalg.det, (a,), (np.ones_like(a),))
+    np.testing.assert_allclose(g, _cofactor_matrix(a), atol=1e-14)
+    np.testing.assert_allclose(t, np.sum(_cofactor_matrix(a)), atol=1e-14)
+    riesz.check_grads(rnp.linalg.det, (a,), order=2)
+
+
 def test_slogdet_is_stable_where_det_underflows() -> None:
     a = np.diag(np.full(4, 1e-90))
     g = riesz.grad(lambda a: rnp.linalg.slogdet(a)[1])(a)

@@ -216,8 +216,9 @@ def generate() -> str:
         "shows that the derivative is not defined.",
         "- `cholesky`, `eigh`, `eigvalsh` read one triangle of their input, as NumPy does; "
         "their derivative is that of the function NumPy computes.",
-        "- `det`, `inv`, `solve`: undefined (inf/NaN) at singular matrices; use `slogdet` for "
-        "log-determinants.",
+        "- `inv`, `solve`: undefined (inf/NaN) at singular matrices. `det` has its "
+        "derivative (the cofactor matrix) there too; `slogdet` gives log-determinants "
+        "that do not overflow.",
         "",
         "## Not supported",
         "",

@@ -282,11 +282,14 @@ def _inv_vjp(g: Any, ans: Any, a: Any) -> Any:
 inv_p.def_jvp(_inv_jvp).def_vjp(_inv_vjp)
 
 # -- determinant (Giles 2008, §2.2.2): ∂det = det tr(A⁻¹ ∂A), Ā = d̄ det A⁻ᵀ ---------
+# det A · A⁻ᵀ is the cofactor matrix C, C_ij = (-1)^(i+j) det(A without row i, column j),
+# which stays finite where A is singular: there (det exactly 0, where A⁻¹ does not
+# exist) the rules use C built from the n² minors, so ∂det = ⟨C, ∂A⟩ and Ā = d̄ C.
 
 det_p = Primitive(
     "det", np.linalg.det,
-    notes="the rule uses A⁻¹: inf/NaN derivative at singular A (where det is "
-    "differentiable); use slogdet for a stable log-determinant",
+    notes="∂det = ⟨cof A, ∂A⟩, via det A · A⁻ᵀ, or the n² minors (O(n⁵)) where det A = 0; "
+    "use slogdet for a log-determinant that does not overflow",
 )
 
 
@@ -300,12 +303,29 @@ def _scaled_inv_t(c: Any, a: Any) -> Any:
     return bind(reshape_p, c, shape=(*c.shape, 1, 1)) * _mT(bind(inv_p, a))
 
 
+def _cofactors(a: Any) -> Any:
+    """The cofactor matrix of each matrix in a, from the determinants of its
+    minors (differentiable again through det, singular minors included)."""
+    n = a.shape[-1]
+    others = np.array([[k for k in range(n) if k != i] for i in range(n)], dtype=int)
+    others = others.reshape(n, n - 1)
+    # minors[..., i, j, :, :] is A without row i and column j
+    minors = bind(getitem_p, a, index=(Ellipsis, others[:, None, :, None],
+                                       others[None, :, None, :]))
+    sign = np.where(np.add.outer(np.arange(n), np.arange(n)) % 2, -1, 1).astype(a.dtype)
+    return bind(det_p, minors) * sign
+
+
 def _det_jvp(t: Any, ans: Any, a: Any) -> Any:
-    return ans * _trace_inv_times(a, t)
+    if np.all(_raw(ans) != 0):
+        return ans * _trace_inv_times(a, t)
+    return bind(sum_p, _cofactors(a) * t, axis=(a.ndim - 2, a.ndim - 1), keepdims=False)
 
 
 def _det_vjp(g: Any, ans: Any, a: Any) -> Any:
-    return _scaled_inv_t(g * ans, a)
+    if np.all(_raw(ans) != 0):
+        return _scaled_inv_t(g * ans, a)
+    return bind(reshape_p, g, shape=(*g.shape, 1, 1)) * _cofactors(a)
 
 
 det_p.def_jvp(_det_jvp).def_vjp(_det_vjp)
