@@ -305,3 +305,18 @@ def test_arguments_that_cannot_be_honoured_raise() -> None:
     # dtype= is honoured, as NumPy's
     out = riesz.jvp(lambda x: np.matmul(x, x, dtype=np.float32), (x,), (x,))[0]
     assert out.dtype == np.float32
+
+
+def test_unique_index_outputs_are_numpys() -> None:
+    x = np.array([[3.0, -1.0], [3.0, 2.0]])
+    want = np.unique(x, return_index=True, return_inverse=True, return_counts=True)
+    seen = []
+
+    def f(x):
+        seen.append(rnp.unique(x, return_index=True, return_inverse=True, return_counts=True))
+        return np.sum(seen[-1][0])
+
+    np.testing.assert_array_equal(riesz.grad(f)(x), [[1.0, 1.0], [0.0, 1.0]])  # first copies
+    for got, ref in zip(seen[0][1:], want[1:], strict=True):
+        np.testing.assert_array_equal(got, ref)
+        assert np.shape(got) == np.shape(ref)

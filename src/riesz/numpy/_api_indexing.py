@@ -95,11 +95,11 @@ def unique(ar: Any, return_index: bool = False, return_inverse: bool = False,
     as a selection); the index/inverse/count outputs are integer arrays."""
     if axis is not None:
         raise NotImplementedError("unique: axis is not supported on traced values")
-    a = ravel(as_array(ar))
-    vals, first, inverse, counts = np.unique(
+    a = as_array(ar)
+    _, first, inverse, counts = np.unique(  # inverse: shaped like `ar`, as NumPy's
         _raw(a), return_index=True, return_inverse=True, return_counts=True, equal_nan=equal_nan
     )
-    out = [getitem(a, (first,))]
+    out = [getitem(ravel(a), (first,))]
     if return_index:
         out.append(first)
     if return_inverse:
