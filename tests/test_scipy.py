@@ -116,6 +116,8 @@ def test_scipy_functions_on_traced_values_raise_clearly() -> None:
         riesz.grad(lambda a: np.sum(scipy.linalg.expm(a)))(np.eye(2))
     with pytest.raises(TypeError, match="cannot be converted"):
         riesz.grad(lambda a: np.sum(scipy.signal.correlate(a, a)))(np.ones(3))
+    with pytest.raises(TypeError, match="cannot be converted"):
+        riesz.grad(lambda a: scipy.special.logsumexp(a))(np.ones(3))
 
 
 def test_signal_mode_errors() -> None:

@@ -42,9 +42,11 @@ NOT_SUPPORTED: list[tuple[str, str]] = [
      "`np.percentile` / `np.quantile`, `np.cross`, `np.polyfit`, `np.trapezoid`",
      "not implemented: they raise a TypeError naming the function"),
     ("`np.einsum` with the interleaved (operand, sublist) form", "use a subscripts string"),
-    ("`scipy.linalg.*`, `scipy.signal.*` called directly on traced values",
-     "these are not ufuncs, so NumPy's protocols do not reach them (they raise a TypeError); "
-     "`riesz.scipy.linalg` / `riesz.scipy.signal` have the same names"),
+    ("`scipy.linalg.*`, `scipy.signal.*` and the functions of `scipy.special` that are not "
+     "ufuncs (`logsumexp`, `softmax`, `log_softmax`, `polygamma`) called directly on traced "
+     "values",
+     "NumPy's protocols do not reach them (they raise a TypeError); `riesz.scipy.linalg`, "
+     "`riesz.scipy.signal`, `riesz.scipy.special` have the same names"),
     ("traced distribution parameters of `numpy.random` (`rng.normal(mu)`)",
      "random draws are constants; write `mu + sigma * rng.standard_normal(shape)`"),
     ("derivatives with respect to integer or boolean arrays, and of `polygamma` in its order",
