@@ -229,7 +229,8 @@ def test_lists_of_traced_values() -> None:
         c = rnp.sum([x[0], x[1]])
         d = np.concatenate([[x[0]], x])
         e = rnp.exp([x[0], 1.0])
-        return np.sum(a) + np.sum(b) + c + np.sum(d) + np.sum(e)
+        f = x * [x[1], 2.0] - (1.0, x[0])  # operators with lists of traced values
+        return np.sum(a) + np.sum(b) + c + np.sum(d) + np.sum(e) + np.sum(f)
 
     np.testing.assert_allclose(riesz.grad(f)(x), fd_grad(f, x), rtol=1e-6)
 

@@ -15,6 +15,7 @@ import numpy as np
 
 from .._core.pytree import register_leaf_type
 from .._core.trace import Tracer, bind
+from ._util import asarray
 from .elementwise import (
     abs_p,
     add_p,
@@ -36,7 +37,7 @@ from .products import matmul_p
 
 
 def _arg(x: Any) -> Any:
-    return np.asarray(x) if isinstance(x, (list, tuple)) else x
+    return asarray(x) if isinstance(x, (list, tuple)) else x  # lists may hold tracers
 
 
 def _binary_methods(prim: Any, name: str) -> tuple[Any, Any]:
