@@ -58,11 +58,12 @@ polygamma_p = Primitive(
 )
 
 
-def _polygamma_jvp(t: Any, ans: Any, x: Any, n: int) -> Any:
+def _polygamma_diagonal(t: Any, ans: Any, x: Any, n: int) -> Any:
+    """ψ⁽ⁿ⁺¹⁾(x) ⊙ t: the JVP, and (the Jacobian being diagonal) the VJP."""
     return t * bind(polygamma_p, x, n=n + 1)
 
 
-polygamma_p.def_jvp(_polygamma_jvp).def_vjp(_polygamma_jvp)
+polygamma_p.def_jvp(_polygamma_diagonal).def_vjp(_polygamma_diagonal)
 
 gammaln_p = elementwise_unary(
     Primitive("gammaln", _sp.gammaln, notes="log|Γ(x)|; derivative digamma(x)"),
