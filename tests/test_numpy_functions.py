@@ -302,7 +302,8 @@ def test_arguments_that_cannot_be_honoured_raise() -> None:
         rnp.linalg.eigh(np.eye(2), "X")
     with pytest.raises(NotImplementedError, match="scalar"):
         riesz.grad(lambda c: np.sum(rnp.pad(x, 1, constant_values=c)))(np.ones(2))
-    # dtype= is honoured, as NumPy's
+    # dtype= is honoured, as NumPy's (for comparisons it names the boolean output)
+    np.testing.assert_array_equal(rnp.greater(x, 1.0, dtype=bool), [False, False, True])
     out = riesz.jvp(lambda x: np.matmul(x, x, dtype=np.float32), (x,), (x,))[0]
     assert out.dtype == np.float32
 

@@ -83,7 +83,8 @@ from .elementwise import (
 
 def _ufunc_options(name: str, args: tuple[Any, ...], out: Any, kwargs: dict[str, Any]) -> Any:
     """Apply NumPy's ufunc keywords: out=None only, where=True only, dtype casts
-    the inputs (NumPy computes in that dtype); anything else is refused."""
+    the inputs (NumPy computes in that dtype; dtype=bool, the output type of
+    comparisons and logical functions, leaves them); anything else is refused."""
     check_out(name, out)
     dtype = kwargs.pop("dtype", None)
     where = kwargs.pop("where", True)
@@ -96,7 +97,7 @@ def _ufunc_options(name: str, args: tuple[Any, ...], out: Any, kwargs: dict[str,
     if kwargs:
         raise TypeError(f"{name}: keyword arguments {sorted(kwargs)} are not supported")
     args = tuple(asarray(a) for a in args)
-    if dtype is not None:
+    if dtype is not None and np.dtype(dtype) != np.bool_:
         args = tuple(astype(a, dtype) for a in args)
     return args
 
