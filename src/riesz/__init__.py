@@ -32,7 +32,7 @@ from .derivatives import (
 from .linear import LinearMap, identity, rank1
 from .numpy import stop_gradient
 from .solvers import SolverError, solve
-from .transforms import grad, hvp, jvp, value_and_grad, vjp
+from .transforms import grad, hvp, jvp, value_and_grad, vjp, vmap
 
 __version__ = "0.1.0"
 
@@ -75,4 +75,5 @@ __all__ = [
     "tree_unflatten",
     "value_and_grad",
     "vjp",
+    "vmap",
 ]

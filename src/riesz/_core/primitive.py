@@ -62,7 +62,7 @@ class Primitive:
 
     __slots__ = (
         "name", "impl", "kind", "multiple_results", "jvps", "vjps", "jvp", "vjp",
-        "family", "notes", "index",
+        "family", "notes", "index", "batch",
     )
 
     def __init__(
@@ -89,6 +89,9 @@ class Primitive:
         self.vjps: tuple[Callable[..., Any], ...] | None = None
         self.jvp: Callable[..., Any] | None = None
         self.vjp: Callable[..., Any] | None = None
+        # batching rule for vmap: batch(vals, dims, **params) -> (out, out_dim);
+        # without one, vmap maps the primitive over the batch one slice at a time
+        self.batch: Callable[..., Any] | None = None
         _REGISTRY[name] = self
         self.index = len(BY_INDEX)
         BY_INDEX.append(self)
@@ -116,6 +119,12 @@ class Primitive:
 
     def def_joint_vjp(self, rule: Callable[..., Any]) -> Primitive:
         self.vjp = rule
+        return self
+
+    def def_batch(self, rule: Callable[..., Any]) -> Primitive:
+        """The vmap rule: `rule(vals, dims, **params) -> (out, out_dim)`, where
+        `dims[i]` is the batch axis of `vals[i]` (None: not batched)."""
+        self.batch = rule
         return self
 
     @property
@@ -180,7 +189,12 @@ def elementwise_unary(prim: Primitive, deriv: Callable[[Any, Any], Any]) -> Prim
     def elementwise_vjp(g: Any, ans: Any, x: Any) -> Any:
         return g * deriv(x, ans)
 
+    def elementwise_batch(vals: list[Any], dims: list[int | None]) -> tuple[Any, Any]:
+        return bind(prim, vals[0]), dims[0]  # acts entrywise: the batch axis stays put
+
     elementwise_jvp.__name__ = f"{prim.name}_jvp"
     elementwise_vjp.__name__ = f"{prim.name}_vjp"
+    elementwise_batch.__name__ = f"{prim.name}_batch"
+    prim.batch = elementwise_batch
     prim.family = prim.family or "elementwise"
     return prim.def_jvp(elementwise_jvp).def_vjp(elementwise_vjp)

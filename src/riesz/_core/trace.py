@@ -24,7 +24,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 if TYPE_CHECKING:
     from .primitive import Primitive
 
-__all__ = ["EscapedTracerError", "Trace", "Tracer", "bind", "new_trace", "raw_value"]
+__all__ = [
+    "EscapedTracerError", "Trace", "Tracer", "bind", "new_trace", "raw_value", "strip_derivatives",
+]
 
 _depth: contextvars.ContextVar[int] = contextvars.ContextVar("riesz_depth", default=0)
 
@@ -37,6 +39,9 @@ class Trace:
     """One active transformation. Subclasses implement `process`."""
 
     __slots__ = ("level", "active")
+    # False for traces that change what a value is (vmap's batching) rather
+    # than attach a derivative to it; see `strip_derivatives`.
+    carries_derivatives = True
 
     def __init__(self, level: int):
         self.level = level
@@ -118,6 +123,16 @@ class Tracer:
 def raw_value(x: Any) -> Any:
     """Strip every level of tracing (the primal value, derivatives dropped)."""
     while isinstance(x, Tracer):
+        x = x._value
+    return x
+
+
+def strip_derivatives(x: Any) -> Any:
+    """`x` as a constant: the levels that carry derivatives (JVP, VJP) are
+    stripped, levels that change the value itself (vmap's batch) are kept.
+    Rules use it for masks and other quantities that must not be differentiated;
+    computed with NumPy functions, such a mask is still per-example under vmap."""
+    while isinstance(x, Tracer) and x._trace.carries_derivatives:
         x = x._value
     return x
 

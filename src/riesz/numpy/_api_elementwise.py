@@ -13,7 +13,7 @@ import numpy as np
 
 from .._core.primitive import Primitive
 from .._core.trace import Tracer, bind
-from .._core.trace import raw_value as _raw
+from .._core.trace import strip_derivatives as _raw
 from ._util import asarray, check_out
 from .elementwise import (
     abs_p,

@@ -21,11 +21,18 @@ from typing import Any
 import numpy as np
 
 from .._core.trace import Tracer, bind
-from .._core.trace import raw_value as _raw
+from .._core.trace import strip_derivatives as _raw
 from ._api_elementwise import astype, maximum, minimum
 from ._api_shape import broadcast_to, ravel, reshape
 from ._util import as_array, check_out, one_axis
-from .indexing import getitem_p, nonzero_p, normalize_index, scatter_add_p, scatter_set_p
+from .indexing import (
+    constant_index,
+    getitem_p,
+    nonzero_p,
+    normalize_index,
+    scatter_add_p,
+    scatter_set_p,
+)
 
 
 def getitem(a: Any, index: Any) -> Any:
@@ -42,7 +49,7 @@ def take(a: Any, indices: Any, axis: int | None = None, out: Any = None,
     if axis is None:
         a, axis = ravel(a), 0
     ax = one_axis(axis, a.ndim)
-    idx = np.asarray(_raw(indices))
+    idx = np.asarray(constant_index(indices))
     n = a.shape[ax]
     if mode == "wrap":
         idx = np.mod(idx, n)
@@ -56,7 +63,7 @@ def take(a: Any, indices: Any, axis: int | None = None, out: Any = None,
 def take_along_axis(arr: Any, indices: Any, axis: int | None = -1) -> Any:
     """`arr` indexed by `indices` along `axis`, the other axes matched up."""
     a = as_array(arr)
-    idx = np.asarray(_raw(indices))
+    idx = np.asarray(constant_index(indices))
     if axis is None:
         a, axis = ravel(a), 0
     ax = one_axis(axis, a.ndim)

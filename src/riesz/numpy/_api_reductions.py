@@ -14,12 +14,13 @@ from typing import Any
 import numpy as np
 
 from .._core.trace import bind
-from .._core.trace import raw_value as _raw
+from .._core.trace import strip_derivatives as _raw
 from ._api_elementwise import astype, exp, isnan, log
 from ._api_elementwise import where as _where
 from ._api_shape import moveaxis, ravel, reshape, sort
 from ._util import (
     NoValue,
+    any_set,
     as_array,
     check_out,
     check_unsupported,
@@ -274,7 +275,7 @@ def logsumexp(
     # an empty sum (an all -inf slice, or weights b cancelling): log 0 = -inf as in
     # SciPy, with derivative 0 there rather than 0 · inf = NaN in the other slices
     empty = _raw(s) == 0
-    if np.any(empty):
+    if any_set(empty):
         out = _where(empty, -np.inf, log(_where(empty, 1, s))) + m
     else:
         out = log(s) + m

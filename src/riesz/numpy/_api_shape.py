@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from .._core.trace import Tracer, bind
-from .._core.trace import raw_value as _raw
+from .._core.trace import strip_derivatives as _raw
 from ._api_elementwise import astype, where
 from ._util import as_array, check_out, normalize_axis, one_axis, tri_mask
 from .indexing import getitem_p, scatter_add_p

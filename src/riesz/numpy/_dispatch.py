@@ -27,8 +27,9 @@ from typing import Any
 
 import numpy as np
 
-from .._core.trace import Tracer
-from .._core.trace import raw_value as _raw
+from .._core.pytree import tree_flatten
+from .._core.trace import Tracer, raw_value
+from .._core.trace import strip_derivatives as _raw
 
 # filled by `install`: numpy callable -> riesz implementation
 UFUNCS: dict[Any, Any] = {}
@@ -70,13 +71,13 @@ def _unsupported(what: str) -> TypeError:
     )
 
 
-def _strip(x: Any) -> Any:
+def _strip(x: Any, strip: Any = _raw) -> Any:
     if isinstance(x, Tracer):
-        return _raw(x)
+        return strip(x)
     if isinstance(x, (list, tuple)):
-        return type(x)(_strip(v) for v in x) if type(x) in (list, tuple) else x
+        return type(x)(_strip(v, strip) for v in x) if type(x) in (list, tuple) else x
     if isinstance(x, dict):
-        return {k: _strip(v) for k, v in x.items()}
+        return {k: _strip(v, strip) for k, v in x.items()}
     return x
 
 
@@ -129,7 +130,12 @@ def array_function(self: Tracer, func: Any, types: Any, args: Any, kwargs: Any) 
     if impl is not None:
         return impl(*args, **kwargs)
     if func in PRIMAL_ONLY:
-        return func(*_strip(args), **_strip(kwargs))
+        if func in _TYPE_ONLY:  # depends on dtypes and layout only: any level will do
+            return func(*_strip(args, raw_value), **_strip(kwargs, raw_value))
+        args, kwargs = _strip(args), _strip(kwargs)
+        if any(isinstance(v, Tracer) for v in tree_flatten((args, kwargs), strict=False)[0]):
+            raise _unsupported(f"{_name(func)} under vmap (its result differs per example)")
+        return func(*args, **kwargs)
     raise _unsupported(_name(func))
 
 
@@ -162,6 +168,11 @@ _LINALG_NAMES = (
     "multi_dot matrix_rank norm vector_norm matrix_norm cond vecdot outer matmul tensordot "
     "trace diagonal matrix_transpose"
 )
+_TYPE_ONLY_NAMES = (
+    "result_type iscomplexobj isrealobj may_share_memory shares_memory array_repr array_str "
+    "array2string min_scalar_type common_type"
+)
+_TYPE_ONLY = {getattr(np, n) for n in _TYPE_ONLY_NAMES.split()}
 _PRIMAL_ONLY_NAMES = (
     "result_type iscomplexobj isrealobj iscomplex isreal isclose allclose array_equal "
     "array_equiv may_share_memory shares_memory searchsorted digitize lexsort argpartition "

@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 
 from .._core.primitive import Primitive
-from .._core.trace import Tracer, bind
-from .._core.trace import raw_value as _raw
+from .._core.trace import Tracer, bind, raw_value
+from .._core.trace import strip_derivatives as _raw
 
 Axis = tuple[int, ...] | None
 
@@ -159,13 +159,19 @@ def check_unsupported(name: str, **given: Any) -> None:
 # -- numerically safe pieces of rules --------------------------------------------
 
 
+def any_set(mask: Any) -> bool:
+    """Whether any entry of a constant mask is set, over the whole batch under
+    vmap: a decision between a fast and a safe formula, taken once for all."""
+    return bool(np.any(raw_value(mask)))
+
+
 def safe_reciprocal(x: Any) -> Any:
     """1/x where x != 0 and 0 where x == 0, with derivatives of the same form
     (the mask is a constant, so no inf * 0 appears at any order)."""
     from .elementwise import where_p
 
     zero = _raw(x) == 0
-    if not np.any(zero):
+    if not any_set(zero):
         return 1 / x
     return bind(where_p, zero, 0, 1 / bind(where_p, zero, 1, x))
 
@@ -175,6 +181,6 @@ def safe_sqrt(x: Any) -> Any:
     from .elementwise import sqrt_p, where_p
 
     zero = _raw(x) == 0
-    if not np.any(zero):
+    if not any_set(zero):
         return bind(sqrt_p, x)
     return bind(where_p, zero, 0, bind(sqrt_p, bind(where_p, zero, 1, x)))

@@ -38,9 +38,10 @@ import numpy as np
 import scipy.linalg
 
 from .._core.primitive import Primitive
-from .._core.trace import bind
-from .._core.trace import raw_value as _raw
-from ._util import kept_shape, safe_reciprocal, tri_mask, unbroadcast
+from .._core.trace import bind, raw_value
+from .._core.trace import strip_derivatives as _raw
+from . import _batching
+from ._util import any_set, kept_shape, safe_reciprocal, tri_mask, unbroadcast
 from .elementwise import where_p
 from .indexing import getitem_p
 from .products import _mT, matmul_p
@@ -111,7 +112,7 @@ def _gaps(w: Any, squared: bool = False) -> tuple[np.ndarray, Any]:
     F_ij = 1/(w_j - w_i) (1/(w_j² - w_i²) if `squared`), with zeros on the
     diagonal and at degenerate pairs. F is built with riesz operations, so
     higher derivatives see its dependence on w."""
-    wr = np.asarray(_raw(w))
+    wr = _raw(w)  # a constant (batched under vmap)
     n = wr.shape[-1]
     scale = np.max(np.abs(wr), axis=-1, keepdims=True)[..., None] if n else 0
     eps = np.finfo(wr.dtype).eps
@@ -141,30 +142,30 @@ def _warn_degenerate(what: str) -> None:
 
 
 def _large_at(d: np.ndarray, scale: np.ndarray, degenerate: np.ndarray) -> bool:
-    return bool(np.any(np.abs(d) * degenerate > 1e-6 * (np.max(np.abs(scale)) + 1e-300)))
+    return any_set(np.abs(d) * degenerate > 1e-6 * (np.max(np.abs(scale)) + 1e-300))
 
 
 def _asym_in_blocks(x: Any, degenerate: np.ndarray) -> bool:
     """Whether the antisymmetric part of x is non-negligible on degenerate pairs."""
-    if not degenerate.any():
+    if not any_set(degenerate):
         return False
-    x = np.asarray(_raw(x), dtype=np.float64)
+    x = _raw(x)
     return _large_at(x - np.swapaxes(x, -1, -2), x, degenerate)
 
 
 def _offdiag_in_blocks(x: Any, degenerate: np.ndarray) -> bool:
     """Whether x is non-negligible on degenerate pairs."""
-    if not degenerate.any():
+    if not any_set(degenerate):
         return False
-    x = np.asarray(_raw(x), dtype=np.float64)
+    x = _raw(x)
     return _large_at(x, x, degenerate)
 
 
 def _uneven_in_blocks(v: Any, degenerate: np.ndarray) -> bool:
     """Whether the vector v differs between the entries of a degenerate pair."""
-    if not degenerate.any():
+    if not any_set(degenerate):
         return False
-    v = np.asarray(_raw(v), dtype=np.float64)
+    v = _raw(v)
     return _large_at(v[..., None, :] - v[..., :, None], v, degenerate)
 
 
@@ -317,13 +318,13 @@ def _cofactors(a: Any) -> Any:
 
 
 def _det_jvp(t: Any, ans: Any, a: Any) -> Any:
-    if np.all(_raw(ans) != 0):
+    if np.all(raw_value(ans) != 0):
         return ans * _trace_inv_times(a, t)
     return bind(sum_p, _cofactors(a) * t, axis=(a.ndim - 2, a.ndim - 1), keepdims=False)
 
 
 def _det_vjp(g: Any, ans: Any, a: Any) -> Any:
-    if np.all(_raw(ans) != 0):
+    if np.all(raw_value(ans) != 0):
         return _scaled_inv_t(g * ans, a)
     return bind(reshape_p, g, shape=(*g.shape, 1, 1)) * _cofactors(a)
 
@@ -475,7 +476,7 @@ def _svd_gaps(s: Any) -> tuple[np.ndarray, Any, Any]:
     """The degenerate-pair mask, E (1/(s_j - s_i), 0 at degenerate pairs) and
     G (1/(s_j + s_i), 0 where both are 0)."""
     degenerate, e = _gaps(s)
-    sr = np.asarray(_raw(s))
+    sr = _raw(s)
     both_zero = (sr[..., None, :] + sr[..., :, None] == 0) | np.eye(sr.shape[-1], dtype=bool)
     total = _row(s) + _col(s)
     g = bind(where_p, both_zero, 0, 1 / bind(where_p, both_zero, 1, total))
@@ -726,3 +727,8 @@ def _norm2_vjp(g: Any, ans: Any, x: Any, axis: Any, keepdims: bool) -> Any:
 
 
 norm2_p.def_jvp(_norm2_jvp).def_vjp(_norm2_vjp)
+
+# -- vmap: NumPy's linalg maps over leading axes --------------------------------------
+for _prim in (inv_p, det_p, slogdet_p, cholesky_p, eigh_p, svd_p, qr_p, pinv_p):
+    _batching.leading_batch(_prim)
+_batching.solve(solve_p)

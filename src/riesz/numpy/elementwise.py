@@ -25,8 +25,9 @@ from .._core.primitive import (
     elementwise_unary,
 )
 from .._core.trace import bind
-from .._core.trace import raw_value as _raw
-from ._util import safe_reciprocal, unbroadcast
+from .._core.trace import strip_derivatives as _raw
+from ._batching import elementwise as batch_elementwise
+from ._util import any_set, safe_reciprocal, unbroadcast
 
 # -- helpers ------------------------------------------------------------------
 
@@ -65,6 +66,7 @@ def elementwise_binary(
     for f, kind in ((jvp_x, "jvp_x"), (jvp_y, "jvp_y"), (vjp_x, "vjp_x"), (vjp_y, "vjp_y")):
         f.__name__ = f"{prim.name}_{kind}"
     prim.family = prim.family or "elementwise"
+    batch_elementwise(prim)
     return prim.def_jvp(jvp_x, jvp_y).def_vjp(vjp_x, vjp_y)
 
 
@@ -191,7 +193,7 @@ def _pow_dx(x: Any, y: Any) -> Any:
         return y * x ** (y - 1)
     # 0 * inf at x = y = 0 (where x^y = 1 for all x): use x = 1 there
     both = (_raw(y) == 0) & (_raw(x) == 0)
-    if not np.any(both):
+    if not any_set(both):
         return y * x ** (y - 1)
     return y * bind(where_p, both, 1, x) ** (y - 1)
 
@@ -199,7 +201,7 @@ def _pow_dx(x: Any, y: Any) -> Any:
 def _pow_dy(x: Any, ans: Any) -> Any:
     """∂(x^y)/∂y = log(x) x^y, taken as 0 at x == 0 (its limit for y > 0)."""
     zero = _raw(x) == 0
-    if not np.any(zero):
+    if not any_set(zero):
         return bind(log_p, x) * ans
     return bind(log_p, bind(where_p, zero, 1, x)) * ans
 
@@ -402,3 +404,17 @@ isnan_p = Primitive("isnan", np.isnan, kind=NOT_DIFFERENTIABLE)
 isinf_p = Primitive("isinf", np.isinf, kind=NOT_DIFFERENTIABLE)
 isfinite_p = Primitive("isfinite", np.isfinite, kind=NOT_DIFFERENTIABLE)
 signbit_p = Primitive("signbit", np.signbit, kind=NOT_DIFFERENTIABLE)
+
+# -- vmap: everything here acts entrywise, with broadcasting -----------------------
+for _prim in (
+    astype_p, add_p, subtract_p, negative_p, multiply_p, divide_p, power_p, maximum_p,
+    minimum_p, where_p, exp_p, exp2_p, expm1_p, log_p, log2_p, log10_p, log1p_p, sqrt_p,
+    cbrt_p, square_p, reciprocal_p, sin_p, cos_p, tan_p, arcsin_p, arccos_p, arctan_p,
+    sinh_p, cosh_p, tanh_p, arcsinh_p, arccosh_p, arctanh_p, abs_p, hypot_p, arctan2_p,
+    logaddexp_p, logaddexp2_p, remainder_p, fmod_p, sign_p, floor_p, ceil_p, trunc_p,
+    rint_p, round_p, floor_divide_p, stop_gradient_p, greater_p, greater_equal_p, less_p,
+    less_equal_p, equal_p, not_equal_p, logical_and_p, logical_or_p, logical_xor_p,
+    logical_not_p, isnan_p, isinf_p, isfinite_p, signbit_p,
+):
+    if _prim.batch is None:
+        batch_elementwise(_prim)

@@ -14,9 +14,23 @@ import numpy as np
 
 from .._core.primitive import NOT_DIFFERENTIABLE, Primitive
 from .._core.trace import Tracer, bind
-from .._core.trace import raw_value as _raw
+from .._core.trace import strip_derivatives as _raw
 from .._interpreters.reverse import LazyCotangent
+from . import _batching
 from ._util import unbroadcast
+
+
+def constant_index(i: Any) -> Any:
+    """An index value without its tracing (indices carry no derivative). An
+    index computed from a vmapped input differs per example: not supported."""
+    i = _raw(i)
+    if isinstance(i, Tracer):  # still traced: batched by vmap
+        raise NotImplementedError(
+            "indexing with an index computed from a vmapped input is not supported yet "
+            "(the index differs per example, e.g. from argsort or a mask of the input); "
+            "index outside vmap, or use riesz.numpy.where / a one-hot product instead"
+        )
+    return i
 
 
 def normalize_index(index: Any) -> Any:
@@ -26,8 +40,7 @@ def normalize_index(index: Any) -> Any:
         index = (index,)
     out = []
     for i in index:
-        if isinstance(i, Tracer):
-            i = _raw(i)
+        i = constant_index(i)
         if isinstance(i, (list, np.ndarray)):
             i = np.array(i)
             if i.dtype.kind not in "iub":
@@ -177,3 +190,8 @@ nonzero_p = Primitive(
     "nonzero", _nonzero_impl, kind=NOT_DIFFERENTIABLE, multiple_results=True,
     notes="one integer index array per axis",
 )
+
+# -- vmap -----------------------------------------------------------------------------
+_batching.getitem(getitem_p)
+_batching.scatter(scatter_add_p)
+_batching.scatter(scatter_set_p)

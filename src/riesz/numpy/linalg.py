@@ -15,7 +15,7 @@ import numpy as np
 from numpy.linalg import LinAlgError
 
 from .._core.trace import Tracer, bind
-from .._core.trace import raw_value as _raw
+from .._core.trace import strip_derivatives as _raw
 from ._api_elementwise import abs, astype, power, where
 from ._api_indexing import take_along_axis
 from ._api_products import matmul, outer, tensordot
@@ -23,7 +23,7 @@ from ._api_reductions import max, min, sum
 from ._api_shape import diagonal as _diagonal
 from ._api_shape import matrix_transpose, moveaxis, reshape, tril
 from ._api_shape import trace as _trace
-from ._util import as_array, check_out, normalize_axis
+from ._util import any_set, as_array, check_out, normalize_axis
 from .decompositions import (
     DegenerateDerivativeWarning,
     cholesky_p,
@@ -260,7 +260,7 @@ def _vector_norm(x: Any, ord: Any, axis: tuple[int, ...] | None, keepdims: bool)
     p = float(ord)
     s = sum(power(abs(x), p), axis=axis, keepdims=keepdims)
     zero = _raw(s) == 0
-    if not np.any(zero):
+    if not any_set(zero):
         return power(s, 1 / p)
     # the norm is not differentiable at 0: derivative taken as 0 there
     return where(zero, 0, power(where(zero, 1, s), 1 / p))

@@ -22,6 +22,7 @@ import numpy as np
 
 from .._core.primitive import Primitive, bilinear
 from .._core.trace import bind
+from . import _batching
 from ._util import unbroadcast
 from .shape import reshape_p, transpose_p
 
@@ -144,3 +145,7 @@ def _einsum_vjp(
 
 
 einsum_p.def_joint_jvp(_einsum_jvp).def_joint_vjp(_einsum_vjp)
+
+# -- vmap -----------------------------------------------------------------------------
+_batching.matmul(matmul_p)
+_batching.einsum(einsum_p)

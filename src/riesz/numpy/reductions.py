@@ -13,8 +13,9 @@ from typing import Any
 import numpy as np
 
 from .._core.primitive import NOT_DIFFERENTIABLE, Primitive, linear_unary
-from .._core.trace import bind
-from .._core.trace import raw_value as _raw
+from .._core.trace import bind, raw_value
+from .._core.trace import strip_derivatives as _raw
+from . import _batching
 from ._util import Axis, kept_shape
 from .elementwise import where_p
 from .indexing import getitem_p
@@ -122,7 +123,7 @@ def _prod_others(x: Any, ans: Any, axis: Axis) -> Any:
     zeros this is prod / x; otherwise it is built from exclusive cumulative
     products from both ends (no division by 0)."""
     axes = tuple(range(x.ndim)) if axis is None else axis
-    if np.all(_raw(x) != 0):
+    if np.all(raw_value(x) != 0):
         kept = kept_shape(x.shape, axes)
         if ans.shape != kept:
             ans = bind(reshape_p, ans, shape=kept)
@@ -191,7 +192,7 @@ def _undo(y: Any, perm: tuple[int, ...]) -> Any:
 
 
 def _cumprod_jvp(t: Any, ans: Any, x: Any, axis: int) -> Any:
-    if np.all(_raw(x) != 0):
+    if np.all(raw_value(x) != 0):
         return ans * bind(cumsum_p, t / x, axis=axis, reverse=False)
     left, p, perm, shape = _cumprod_parts(x, axis)
     last = x.ndim - 1
@@ -202,7 +203,7 @@ def _cumprod_jvp(t: Any, ans: Any, x: Any, axis: int) -> Any:
 
 
 def _cumprod_vjp(g: Any, ans: Any, x: Any, axis: int) -> Any:
-    if np.all(_raw(x) != 0):
+    if np.all(raw_value(x) != 0):
         return bind(cumsum_p, g * ans, axis=axis, reverse=True) / x
     left, p, perm, shape = _cumprod_parts(x, axis)
     last = x.ndim - 1
@@ -243,3 +244,9 @@ count_nonzero_p = Primitive(
     lambda x, axis, keepdims: np.count_nonzero(x, axis=axis, keepdims=keepdims),
     kind=NOT_DIFFERENTIABLE,
 )
+
+# -- vmap: axes move up by one past the batch axis ------------------------------------
+for _prim in (sum_p, max_p, min_p, prod_p, any_p, all_p, count_nonzero_p):
+    _batching.axis_params(_prim, "axis", none_means_all=True)
+for _prim in (cumsum_p, cumprod_p, argmax_p, argmin_p, argsort_p):
+    _batching.int_axis(_prim)

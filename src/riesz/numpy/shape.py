@@ -14,6 +14,7 @@ import numpy as np
 
 from .._core.primitive import Primitive, linear_unary
 from .._core.trace import bind
+from . import _batching
 from ._util import unbroadcast
 
 reshape_p = Primitive("reshape", np.reshape)
@@ -147,3 +148,13 @@ def _roll_transpose(g: Any, x: Any, shift: Any, axis: Any) -> Any:
 
 
 linear_unary(roll_p, _roll_transpose)
+
+# -- vmap -----------------------------------------------------------------------------
+_batching.reshape(reshape_p)
+_batching.transpose(transpose_p)
+_batching.broadcast_to(broadcast_to_p)
+_batching.concatenate(concatenate_p)
+_batching.axis_params(split_p, "axis")
+_batching.pad(pad_p)
+_batching.axis_params(flip_p, "axes", none_means_all=True)
+_batching.int_axis(roll_p)

@@ -26,6 +26,10 @@ from .elementwise import (
     greater_p,
     less_equal_p,
     less_p,
+    logical_and_p,
+    logical_not_p,
+    logical_or_p,
+    logical_xor_p,
     multiply_p,
     negative_p,
     not_equal_p,
@@ -91,6 +95,32 @@ def _no_inplace(what: str) -> Any:
     return method
 
 
+def _logical_methods(prim: Any, name: str) -> tuple[Any, Any]:
+    """&, |, ^ on boolean masks (bitwise operations on integers are not supported)."""
+
+    def check(*xs: Any) -> None:
+        for x in xs:
+            if np.result_type(getattr(x, "dtype", type(x))) != np.bool_:
+                raise TypeError(f"{name} on traced values needs boolean arrays, got {x!r:.60}")
+
+    def op(self: Tracer, other: Any) -> Any:
+        check(self, other)
+        return bind(prim, self, other)
+
+    def rop(self: Tracer, other: Any) -> Any:
+        check(self, other)
+        return bind(prim, other, self)
+
+    op.__name__, rop.__name__ = f"__{name}__", f"__r{name}__"
+    return op, rop
+
+
+def _invert(self: Tracer) -> Any:
+    if self.dtype != np.bool_:
+        raise TypeError(f"~ on a traced value needs a boolean array, got dtype {self.dtype}")
+    return bind(logical_not_p, self)
+
+
 def install() -> None:
     """Attach operators and methods to `Tracer` (idempotent)."""
     from . import _api_elementwise as E
@@ -113,6 +143,11 @@ def install() -> None:
     ):
         op, _ = _binary_methods(prim, name)
         setattr(Tracer, op.__name__, op)
+    # boolean masks (under vmap a mask can be traced): &, |, ^, ~ are logical ops
+    for prim, name in ((logical_and_p, "and"), (logical_or_p, "or"), (logical_xor_p, "xor")):
+        for method in _logical_methods(prim, name):
+            setattr(Tracer, method.__name__, method)
+    Tracer.__invert__ = _invert
     Tracer.__hash__ = object.__hash__  # restored after defining __eq__
     Tracer.__neg__ = lambda self: bind(negative_p, self)
     Tracer.__pos__ = lambda self: self

@@ -17,12 +17,12 @@ import numpy as np
 import scipy.special as _sp
 
 from .._core.primitive import Primitive, elementwise_unary
-from .._core.trace import bind
-from .._core.trace import raw_value as _raw
+from .._core.trace import bind, raw_value
+from .._core.trace import strip_derivatives as _raw
 from ..numpy import _dispatch
 from ..numpy._api_elementwise import _binary, _ufunc_options, _unary, exp
 from ..numpy._api_reductions import logsumexp as _logsumexp
-from ..numpy._util import as_array
+from ..numpy._util import any_set, as_array
 from ..numpy.elementwise import elementwise_binary, exp_p, log1p_p, log_p, where_p
 
 __all__ = [
@@ -87,7 +87,7 @@ def _x_f_partials(f_p: Primitive, pole: float) -> tuple[Any, Any]:
     def safe_y(x: Any, y: Any) -> Any:
         xr, yr = _raw(x), _raw(y)
         singular = (xr == 0) & (yr == pole)
-        if not np.any(singular):
+        if not any_set(singular):
             return y
         shape = np.broadcast_shapes(np.shape(xr), np.shape(yr))
         return bind(where_p, np.broadcast_to(singular, shape), pole + 1, y)
@@ -140,8 +140,8 @@ psi = digamma
 
 def polygamma(n: Any, x: Any) -> Any:
     """ψ⁽ⁿ⁾(x) for an integer order n (not differentiable in n)."""
-    order = int(np.asarray(_raw(n)))
-    if np.ndim(_raw(n)) != 0 or order < 0:
+    order = int(np.asarray(raw_value(n)))
+    if np.ndim(raw_value(n)) != 0 or order < 0:
         raise NotImplementedError("polygamma: n must be a non-negative integer scalar")
     return bind(polygamma_p, as_array(x), n=order)
 

@@ -1,0 +1,127 @@
+"""Batching (vmap): run a function written for one example on a whole batch.
+
+A `BatchTracer` holds a value with one extra axis, its batch axis `bdim`, and
+shows the function only the per-example shape. A primitive applied to batched
+values uses its batching rule `prim.batch(vals, dims, **params) -> (out,
+out_dim)`, which mostly moves the batch axis to the front and shifts axis
+parameters by one; a primitive without a rule (or whose rule declines a case
+by returning NotImplemented) is mapped over the batch one slice at a time:
+correct, but a Python loop. Values that do not depend on the
+mapped inputs stay unbatched, so constants never get copied per example.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .._core.primitive import CUSTOM, Primitive
+from .._core.trace import Trace, Tracer, bind
+
+__all__ = ["BatchTrace", "BatchTracer", "move_axis_to_front"]
+
+
+class BatchTracer(Tracer):
+    __slots__ = ("_bdim",)
+
+    def __init__(self, value: Any, trace: BatchTrace, bdim: int):
+        self._value = value
+        self._trace = trace
+        self._bdim = bdim
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        s = self._value.shape
+        return s[: self._bdim] + s[self._bdim + 1:]
+
+    @property
+    def ndim(self) -> int:
+        return self._value.ndim - 1
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    def __len__(self) -> int:
+        if not self.shape:
+            raise TypeError("len() of a 0-d array")
+        return self.shape[0]
+
+
+def move_axis_to_front(x: Any, dim: int | None, size: int) -> Any:
+    """`x` with its batch axis first; an unbatched `x` is broadcast to the batch."""
+    from ..numpy import broadcast_to, moveaxis
+
+    if dim is None:
+        shape = x.shape if isinstance(x, Tracer) else np.shape(x)
+        return broadcast_to(x, (size, *shape))
+    return x if dim == 0 else moveaxis(x, dim, 0)
+
+
+class BatchTrace(Trace):
+    __slots__ = ("size",)
+    carries_derivatives = False
+
+    def __init__(self, level: int):
+        super().__init__(level)
+        self.size = 0  # the batch size, set by vmap
+
+    def new_input(self, value: Any, bdim: int) -> BatchTracer:
+        return BatchTracer(value, self, bdim)
+
+    def unbatched(self, x: Any, out_dim: int | None) -> Any:
+        """An output with its batch axis at `out_dim` (None: must be unbatched)."""
+        if type(x) is BatchTracer and x._trace is self:
+            if out_dim is None:
+                raise ValueError("vmap: out_axes is None for an output that depends on the "
+                                 "mapped inputs")
+            value, dim = x._value, x._bdim
+        else:
+            if out_dim is None:
+                return x
+            value, dim = x, None
+        from ..numpy import moveaxis
+
+        value = move_axis_to_front(value, dim, self.size)
+        return value if out_dim == 0 else moveaxis(value, 0, out_dim)
+
+    def process(self, prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
+        if not self.active:
+            raise self._dead()
+        vals = []
+        dims: list[int | None] = []
+        for a in args:
+            if type(a) is BatchTracer and a._trace is self:
+                vals.append(a._value)
+                dims.append(a._bdim)
+            else:
+                vals.append(a)
+                dims.append(None)
+        if all(d is None for d in dims):
+            return bind(prim, *vals, **params)
+        if prim.kind is CUSTOM:  # map the function's body (its rules are for derivatives)
+            fn = params["fn"]
+            return fn.call_flat(args, params["in_def"], params["out"])
+        # a rule may decline a case (NotImplemented) and leave it to the fallback
+        res = NotImplemented if prim.batch is None else prim.batch(vals, dims, **params)
+        out, out_dim = self._map_slices(prim, vals, dims, params) if res is NotImplemented else res
+        if prim.multiple_results:
+            return tuple(o if d is None else BatchTracer(o, self, d)
+                         for o, d in zip(out, out_dim, strict=True))
+        return out if out_dim is None else BatchTracer(out, self, out_dim)
+
+    def _map_slices(self, prim: Primitive, vals: list[Any], dims: list[int | None],
+                    params: dict[str, Any]) -> tuple[Any, Any]:
+        """The fallback: apply `prim` to each example and stack the results."""
+        from ..numpy import getitem, stack
+
+        rows = []
+        for b in range(self.size):
+            example = [v if d is None else getitem(v, (slice(None),) * d + (b,))
+                       for v, d in zip(vals, dims, strict=True)]
+            rows.append(bind(prim, *example, **params))
+        if prim.multiple_results:
+            outs = tuple(stack([r[k] for r in rows]) for k in range(len(rows[0])))
+            return outs, (0,) * len(outs)
+        return stack(rows), 0
