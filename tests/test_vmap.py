@@ -141,3 +141,32 @@ def test_vmap_errors() -> None:
         riesz.vmap(lambda a: a, in_axes=2)(np.ones(2))
     with pytest.raises(ValueError, match="out_axes is None"):
         riesz.vmap(lambda a: a, out_axes=None)(np.ones(2))
+
+
+# Primitives vmap maps slice by slice (no batching rule): ragged results
+# (nonzero), or rules not written yet. Every other primitive needs a rule.
+SLICE_BY_SLICE = {"nonzero", "norm2", "correlate_valid", "custom_call"}
+
+
+def test_every_primitive_has_a_batching_rule() -> None:
+    import riesz.scipy  # noqa: F401  (registers SciPy's primitives)
+
+    missing = sorted(p.name for p in riesz.registry().values() if p.batch is None)
+    assert missing == sorted(SLICE_BY_SLICE), f"no batching rule: {missing}"
+
+
+def test_vmap_of_custom_rules_and_of_a_pullback() -> None:
+    @riesz.custom_vjp
+    def f(x):
+        return rnp.sin(x) * 2.0
+
+    f.defvjp(lambda x: (f(x), x), lambda x, g: (g * 2.0 * rnp.cos(x),))
+    xs = np.linspace(0.1, 1.0, 6).reshape(2, 3)
+    np.testing.assert_allclose(riesz.vmap(f)(xs), 2 * np.sin(xs))
+    g = riesz.vmap(riesz.grad(lambda x: rnp.sum(f(x))))(xs)
+    np.testing.assert_allclose(g, 2 * np.cos(xs), rtol=1e-14)
+    # a Jacobian by mapping a pullback over the basis (what jacrev does)
+    A = np.arange(6.0).reshape(2, 3)
+    _, pullback = riesz.vjp(lambda x: rnp.tanh(A @ x), np.ones(3))
+    J = riesz.vmap(lambda v: pullback(v)[0])(np.eye(2))
+    np.testing.assert_allclose(J, (1 - np.tanh(A @ np.ones(3)) ** 2)[:, None] * A, rtol=1e-14)

@@ -224,7 +224,7 @@ def matmul(prim: Primitive) -> Primitive:
     """NumPy's matmul broadcasts over leading axes; a batched 1-D operand is
     promoted to a matrix first and the unit axis dropped afterwards."""
 
-    def rule(vals: list[Any], dims: list[int | None]) -> Any:
+    def rule(vals: list[Any], dims: list[int | None], **params: Any) -> Any:
         from .shape import reshape_p
 
         (a, b), (da, db) = vals, dims
@@ -279,12 +279,12 @@ def einsum(prim: Primitive) -> Primitive:
 
 
 def solve(prim: Primitive) -> Primitive:
-    """NumPy's solve maps over leading stack axes and reads a 1-D right-hand
+    """Solves a x = b. NumPy's solve maps over leading stack axes and reads a 1-D right-hand
     side as one vector (NumPy 2): on the batch, b becomes an (n, 1) matrix when
     it is a vector per example, and both operands get unit stack axes after the
     batch axis so that their stacks line up."""
 
-    def rule(vals: list[Any], dims: list[int | None]) -> Any:
+    def rule(vals: list[Any], dims: list[int | None], **params: Any) -> Any:
         from .shape import reshape_p
 
         (a, b), (da, db) = vals, dims
@@ -297,7 +297,7 @@ def solve(prim: Primitive) -> Primitive:
         lead = max(len(sa), len(sb)) - 2
         a = bind(reshape_p, a, shape=(size, *(1,) * (lead - len(sa) + 2), *sa))
         b = bind(reshape_p, b, shape=(size, *(1,) * (lead - len(sb) + 2), *sb))
-        x = bind(prim, a, b)
+        x = bind(prim, a, b, **params)
         return (bind(reshape_p, x, shape=_shape(x)[:-1]) if vector else x), 0
 
     return _rule(prim, rule)

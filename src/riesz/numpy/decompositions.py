@@ -732,3 +732,4 @@ norm2_p.def_jvp(_norm2_jvp).def_vjp(_norm2_vjp)
 for _prim in (inv_p, det_p, slogdet_p, cholesky_p, eigh_p, svd_p, qr_p, pinv_p):
     _batching.leading_batch(_prim)
 _batching.solve(solve_p)
+_batching.solve(triangular_solve_p)

@@ -18,6 +18,7 @@ import scipy.linalg as _sl
 
 from .._core.primitive import Primitive
 from .._core.trace import bind
+from ..numpy import _batching
 from ..numpy import linalg as _rla
 from ..numpy._api_elementwise import astype
 from ..numpy._util import as_array
@@ -116,3 +117,6 @@ def expm(A: Any) -> Any:
         raise ValueError("expected a square matrix (or a stack of them)")
     return bind(expm_p, a)
 
+
+# -- vmap: scipy's expm maps over leading axes ------------------------------------------
+_batching.leading_batch(expm_p)

@@ -22,6 +22,7 @@ from .._core.trace import strip_derivatives as _raw
 from ..numpy import _dispatch
 from ..numpy._api_elementwise import _binary, _ufunc_options, _unary, exp
 from ..numpy._api_reductions import logsumexp as _logsumexp
+from ..numpy._batching import elementwise as batch_elementwise
 from ..numpy._util import any_set, as_array
 from ..numpy.elementwise import elementwise_binary, exp_p, log1p_p, log_p, where_p
 
@@ -116,6 +117,9 @@ xlog1py_p = elementwise_binary(
     ),
     *_x_f_partials(log1p_p, -1.0),
 )
+
+# -- vmap: polygamma acts entrywise (the other functions get it from their family) --
+batch_elementwise(polygamma_p)
 
 # -- public functions ------------------------------------------------------------------
 
