@@ -170,3 +170,27 @@ def test_vmap_of_custom_rules_and_of_a_pullback() -> None:
     _, pullback = riesz.vjp(lambda x: rnp.tanh(A @ x), np.ones(3))
     J = riesz.vmap(lambda v: pullback(v)[0])(np.eye(2))
     np.testing.assert_allclose(J, (1 - np.tanh(A @ np.ones(3)) ** 2)[:, None] * A, rtol=1e-14)
+
+
+def test_materialize_and_jacobians_are_vectorised() -> None:
+    calls = []
+    A = np.arange(12.0).reshape(3, 4)
+
+    def apply(u):
+        calls.append(1)
+        return A @ u
+
+    M = riesz.LinearMap(apply, riesz.spaces.Euclidean((4,)), riesz.spaces.Euclidean((3,)))
+    np.testing.assert_array_equal(M.materialize(), A)
+    assert len(calls) == 1  # one batched call, not one per basis vector
+
+    def f(x):
+        calls.append(1)
+        return rnp.tanh(A @ x)
+
+    x = np.linspace(0, 1, 4)
+    expected = (1 - np.tanh(A @ x) ** 2)[:, None] * A
+    for jac in (riesz.jacfwd, riesz.jacrev):
+        calls.clear()
+        np.testing.assert_allclose(jac(f)(x), expected, rtol=1e-13)
+        assert len(calls) == 1  # f runs once; its linearisation is mapped over the basis

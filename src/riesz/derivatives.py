@@ -23,7 +23,7 @@ import numpy as np
 from . import numpy as rnp
 from ._core.pytree import tree_flatten, tree_unflatten
 from ._core.trace import Tracer
-from .linear import LinearMap, LinearMaps, _stack
+from .linear import LinearMap, LinearMaps, columns
 from .spaces import Product, Space, space_of
 from .transforms import jvp, linearize_parts, vjp
 
@@ -226,12 +226,10 @@ def _jacobian(f: Callable[..., Any], argnums: int | Sequence[int], mode: str,
         cod = space_of(out)
         # "auto": reverse mode when the output is smaller than the input
         rev = mode == "rev" or (mode == "auto" and cod.size < dom.size)
-        if rev:
-            rows = [dom.flatten(tuple(vjp_fn(e))) for e in cod.standard_basis()]
-            M = _stack(rows, dom.size, axis=0)
-        else:
-            cols = [cod.flatten(jvp_fn(*e)) for e in dom.standard_basis()]
-            M = _stack(cols, cod.size, axis=1)
+        if rev:  # rows ∂f(x)*[e_i], one vectorised pullback over the output basis
+            M = columns(lambda e: tuple(vjp_fn(e)), cod, dom).T
+        else:  # columns ∂f(x)[e_j], one vectorised pushforward over the input basis
+            M = columns(lambda e: jvp_fn(*e), dom, cod)
         single = isinstance(argnums, (int, np.integer))
         return _blocks(M, out, primals[0] if single else tuple(primals))
 

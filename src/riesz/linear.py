@@ -264,8 +264,7 @@ class LinearMap:
         equal, else the codomain's standard basis). In orthonormal bases the
         adjoint's matrix is the transpose of this one."""
         if basis is None and out_basis is None:
-            cols = [self.codomain.flatten(self.fn(e)) for e in self.domain.standard_basis()]
-            M = _stack(cols, self.codomain.size, axis=1)
+            M = columns(self.fn, self.domain, self.codomain)
             if self.shape is None:
                 return M
             return rnp.reshape(M, self.shape)
@@ -292,6 +291,26 @@ def _resolve_basis(space: Space, basis: Sequence[Any] | str | None) -> list[Any]
         raise ValueError(f"materialize: unknown basis {basis!r} (use 'orthonormal', "
                          "'standard', or a sequence of vectors)")
     return list(basis)
+
+
+def columns(fn: Callable[[Any], Any], domain: Space, codomain: Space) -> Any:
+    """The matrix (codomain.size, domain.size) whose column j is the flattened
+    fn(e_j) for the domain's standard basis e_j: one vectorised call of fn on the
+    whole basis (vmap). A function vmap cannot batch (it leaves riesz's
+    operations) is applied to one basis vector at a time instead."""
+    from .transforms import vmap
+
+    def column(v: Any) -> Any:
+        return codomain.flatten(fn(domain.unflatten(v)))
+
+    basis = np.eye(domain.size, dtype=getattr(domain, "dtype", np.float64))
+    if domain.size == 0:
+        return np.zeros((codomain.size, 0))
+    try:
+        rows = vmap(column)(basis)
+    except (NotImplementedError, TypeError):
+        rows = _stack([column(e) for e in basis], codomain.size, axis=0)
+    return rnp.transpose(rows) if isinstance(rows, Tracer) else np.asarray(rows).T
 
 
 def _stack(vecs: list[Any], length: int, axis: int) -> Any:
