@@ -62,7 +62,7 @@ class Primitive:
 
     __slots__ = (
         "name", "impl", "kind", "multiple_results", "jvps", "vjps", "jvp", "vjp",
-        "family", "notes", "index", "batch",
+        "family", "notes", "index", "batch", "jet",
     )
 
     def __init__(
@@ -92,6 +92,8 @@ class Primitive:
         # batching rule for vmap: batch(vals, dims, **params) -> (out, out_dim);
         # without one, vmap maps the primitive over the batch one slice at a time
         self.batch: Callable[..., Any] | None = None
+        # Taylor-mode rule (riesz.jet); see riesz/_interpreters/taylor.py
+        self.jet: Callable[..., Any] | None = None
         _REGISTRY[name] = self
         self.index = len(BY_INDEX)
         BY_INDEX.append(self)
@@ -119,6 +121,11 @@ class Primitive:
 
     def def_joint_vjp(self, rule: Callable[..., Any]) -> Primitive:
         self.vjp = rule
+        return self
+
+    def def_jet(self, rule: Callable[..., Any]) -> Primitive:
+        """The Taylor-mode rule used by riesz.jet (see riesz/_interpreters/taylor.py)."""
+        self.jet = rule
         return self
 
     def def_batch(self, rule: Callable[..., Any]) -> Primitive:
