@@ -8,6 +8,10 @@ parameters by one; a primitive without a rule (or whose rule declines a case
 by returning NotImplemented) is mapped over the batch one slice at a time:
 correct, but a Python loop. Values that do not depend on the
 mapped inputs stay unbatched, so constants never get copied per example.
+
+The few array operations the trace itself needs (moving the batch axis,
+stacking slices) come from the NumPy layer's batching helpers, imported when
+first used, so this module stays independent of the array library.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import numpy as np
 from .._core.primitive import CUSTOM, Primitive
 from .._core.trace import Trace, Tracer, bind
 
-__all__ = ["BatchTrace", "BatchTracer", "move_axis_to_front"]
+__all__ = ["BatchTrace", "BatchTracer"]
 
 
 class BatchTracer(Tracer):
@@ -49,16 +53,6 @@ class BatchTracer(Tracer):
         return self.shape[0]
 
 
-def move_axis_to_front(x: Any, dim: int | None, size: int) -> Any:
-    """`x` with its batch axis first; an unbatched `x` is broadcast to the batch."""
-    from ..numpy import broadcast_to, moveaxis
-
-    if dim is None:
-        shape = x.shape if isinstance(x, Tracer) else np.shape(x)
-        return broadcast_to(x, (size, *shape))
-    return x if dim == 0 else moveaxis(x, dim, 0)
-
-
 class BatchTrace(Trace):
     __slots__ = ("size",)
     carries_derivatives = False
@@ -82,8 +76,9 @@ class BatchTrace(Trace):
                 return x
             value, dim = x, None
         from ..numpy import moveaxis
+        from ..numpy._batching import broadcast_batch
 
-        value = move_axis_to_front(value, dim, self.size)
+        value = broadcast_batch(value, dim, self.size)
         return value if out_dim == 0 else moveaxis(value, 0, out_dim)
 
     def process(self, prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
