@@ -5,7 +5,7 @@ The public surface is re-exported here; see SPEC.md for the contract.
 
 from __future__ import annotations
 
-from . import numpy, optim, solvers, spaces
+from . import numpy, optim, solvers, spaces, tensor
 from ._core.primitive import Primitive, registry
 from ._core.pytree import (
     register_dataclass,
@@ -52,6 +52,7 @@ __all__ = [
     "solve",
     "solvers",
     "spaces",
+    "tensor",
     "EscapedTracerError",
     "GradientCheckError",
     "check_grads",
