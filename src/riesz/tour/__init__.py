@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import engine, higher, spaces
+from . import engine, higher, spaces, tensor
 
 
 @dataclass
@@ -70,7 +70,8 @@ class Tour:
         return not failed
 
 
-SECTIONS: list[Callable[[Tour], None]] = [*engine.SECTIONS, *spaces.SECTIONS, *higher.SECTIONS]
+SECTIONS: list[Callable[[Tour], None]] = [*engine.SECTIONS, *spaces.SECTIONS, *higher.SECTIONS,
+                                          *tensor.SECTIONS]
 
 
 def run(plots: str | Path | None = None, out: Callable[[str], None] = print) -> bool:
