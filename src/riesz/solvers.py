@@ -1,4 +1,6 @@
-"""Matrix-free linear solves on LinearMaps and pytrees.
+"""Linear and nonlinear solvers on LinearMaps, arrays and pytrees.
+
+Linear: `solve(A, b)` finds x with A(x) = b.
 
 `solve(A, b)` finds x with A(x) = b using only applications of A (and, for
 "direct", a materialisation). The Krylov methods are SciPy's, reached through
@@ -9,32 +11,65 @@ CG works in the domain's geometry: for A self-adjoint and positive under
 ⟨x, y⟩ = xᵀ W y, W A is symmetric positive definite in coordinates, so CG is
 run on (W A) x = W b (W = I for Euclidean spaces). Non-convergence raises
 `SolverError` with the residual, never returns a silently wrong answer.
+
+Nonlinear (on concrete arrays and pytrees; they are not differentiated through
+- `riesz.implicit` differentiates their solutions by the implicit function
+theorem instead):
+
+* `fixed_point_iteration(g, y0)`: y ← (1 - β) y + β g(y);
+* `anderson(g, y0)`: Anderson acceleration of the same iteration;
+* `broyden(f, y0)`: a root of f by Broyden's "good" quasi-Newton method;
+* `newton(f, y0)`: Newton–Krylov, each step solving ∂f(y)[δ] = -f(y) by GMRES
+  with JVPs of f (∂f(y)[u], one recorded linearisation per step, replayed).
+
+Each returns a `Solution` (value, iterations, residual history). A solver that
+does not converge raises `SolverError` with the residual history, or, with
+`on_failure="warn"`, warns (`SolverWarning`) and returns its last iterate
+marked `converged=False`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import scipy.sparse.linalg as spla
 
-from ._core.pytree import tree_flatten
+from ._core.pytree import tree_flatten, tree_unflatten
 from ._core.trace import Tracer
 from .linear import LinearMap
 from .spaces import space_of
 
-__all__ = ["SolverError", "bicgstab", "cg", "direct", "gmres", "solve"]
+__all__ = [
+    "Solution",
+    "SolverError",
+    "SolverWarning",
+    "anderson",
+    "bicgstab",
+    "broyden",
+    "cg",
+    "direct",
+    "fixed_point_iteration",
+    "gmres",
+    "newton",
+    "solve",
+    "solve_fixed_point",
+    "solve_root",
+]
 
 METHODS = ("cg", "gmres", "bicgstab", "direct")
 
 
 class SolverError(RuntimeError):
-    """A linear solve did not converge (or broke down).
+    """A solve did not converge (or broke down).
 
-    `residual` is the final relative residual ‖b - A x‖ / ‖b‖, `iterations`
-    the iterations taken, `history` the residual norms where the method reports
-    them, and `x` the last iterate."""
+    `residual` is the final residual (for linear solves the relative residual
+    ‖b - A x‖ / ‖b‖, for nonlinear ones the residual norm ‖g(y) - y‖ or
+    ‖f(y)‖), `iterations` the iterations taken, `history` the residual norms
+    where the method reports them, and `x` the last iterate."""
 
     def __init__(self, message: str, *, method: str, residual: float, iterations: int,
                  history: list[float], x: Any):
@@ -190,3 +225,409 @@ def bicgstab(A: LinearMap | Callable[[Any], Any], b: Any, **kwargs: Any) -> Any:
 def direct(A: LinearMap | Callable[[Any], Any], b: Any, **kwargs: Any) -> Any:
     """Materialise A and solve densely (small problems, or as a reference); see `solve`."""
     return solve(A, b, "direct", **kwargs)
+
+
+# -- nonlinear solvers ------------------------------------------------------------------
+#
+# They iterate on one flat float64 vector (a `_Packer` maps pytrees to it and back),
+# call the user's function on concrete arrays only, and keep nothing from one
+# iteration to the next but the few vectors the method needs: no tape is recorded,
+# so memory does not grow with the number of iterations.
+
+
+class SolverWarning(RuntimeWarning):
+    """A solver did not converge; with `on_failure="warn"` it returned its last iterate."""
+
+
+@dataclass(frozen=True)
+class Solution:
+    """What a nonlinear solver found.
+
+    `value` is the last iterate (a pytree like `y0`), `iterations` the number of
+    updates made, `history` the residual norm of every iterate visited
+    (`history[-1]` is that of `value`: ‖g(y) - y‖ for fixed points, ‖f(y)‖ for
+    roots), `converged` whether it met the tolerance, `method` the solver."""
+
+    value: Any
+    iterations: int
+    history: list[float] = field(repr=False)
+    converged: bool
+    method: str
+
+    @property
+    def residual(self) -> float:
+        """The residual norm of `value`."""
+        return self.history[-1] if self.history else float("nan")
+
+
+def _no_tracers(leaves: Sequence[Any], what: str) -> None:
+    if any(isinstance(x, Tracer) for x in leaves):
+        raise TypeError(
+            f"{what} is a traced value: riesz's nonlinear solvers run on concrete arrays and "
+            "are not differentiated through. To differentiate a solution with respect to "
+            "parameters, use riesz.implicit.fixed_point / root / argmin (implicit function "
+            "theorem), which call these solvers on concrete values")
+
+
+class _Packer:
+    """A pytree of float arrays <-> one flat float64 vector (concrete values only)."""
+
+    def __init__(self, example: Any, what: str):
+        leaves, self.treedef = tree_flatten(example)
+        _no_tracers(leaves, what)
+        if not leaves:
+            raise ValueError(f"{what} has no array leaves")
+        arrays = [np.asarray(x) for x in leaves]
+        self.shapes = [a.shape for a in arrays]
+        self.dtypes = [a.dtype if a.dtype.kind == "f" else np.dtype(np.float64) for a in arrays]
+        sizes = [a.size for a in arrays]
+        self.splits = np.cumsum(sizes)[:-1]
+        self.size = int(sum(sizes))
+
+    def pack(self, tree: Any, what: str) -> np.ndarray:
+        leaves, treedef = tree_flatten(tree)
+        if treedef != self.treedef:
+            raise ValueError(f"{what} has structure {treedef}, expected {self.treedef} "
+                             "(that of y0)")
+        _no_tracers(leaves, what)
+        parts = []
+        for k, (x, shape) in enumerate(zip(leaves, self.shapes, strict=True)):
+            a = np.asarray(x, dtype=np.float64)
+            if a.shape != shape:
+                raise ValueError(f"{what}: leaf {k} has shape {a.shape}, expected {shape} "
+                                 "(that of y0)")
+            parts.append(a.reshape(-1))
+        return parts[0].copy() if len(parts) == 1 else np.concatenate(parts)
+
+    def unpack(self, v: np.ndarray) -> Any:
+        parts = np.split(v, self.splits) if len(self.shapes) > 1 else [v]
+        return tree_unflatten(self.treedef, [
+            p.reshape(s).astype(dt, copy=False)
+            for p, s, dt in zip(parts, self.shapes, self.dtypes, strict=True)])
+
+
+_ON_FAILURE = ("raise", "warn")
+
+
+def _check_options(who: str, max_iter: int, on_failure: str) -> None:
+    if on_failure not in _ON_FAILURE:
+        raise ValueError(f"{who}: on_failure must be one of {_ON_FAILURE}, got {on_failure!r}")
+    if not isinstance(max_iter, (int, np.integer)) or max_iter < 0:
+        raise ValueError(f"{who}: max_iter must be a non-negative integer, got {max_iter!r}")
+
+
+def _finish(method: str, packer: _Packer, y: np.ndarray, history: list[float], iterations: int,
+            converged: bool, on_failure: str, target: float, why: str = "") -> Solution:
+    """The Solution, or SolverError / SolverWarning when the solve failed."""
+    value = packer.unpack(y)
+    if not converged:
+        last = ", ".join(f"{r:.2e}" for r in history[-5:])
+        if not why:
+            why = "raise max_iter, loosen tol, or try another solver or damping"
+        msg = (f"{method} did not converge after {iterations} iterations: residual "
+               f"{history[-1]:.3g}, asked <= {target:.3g} (last residuals: {last}); {why}")
+        if on_failure == "raise":
+            raise SolverError(msg, method=method, residual=history[-1], iterations=iterations,
+                              history=list(history), x=value)
+        warnings.warn(msg, SolverWarning, stacklevel=3)
+    return Solution(value, iterations, history, converged, method)
+
+
+def _diverged(r: float) -> str:
+    return "" if np.isfinite(r) else "the iterates diverged (non-finite residual)"
+
+
+def fixed_point_iteration(g: Callable[[Any], Any], y0: Any, *, tol: float = 1e-10,
+                          rtol: float = 0.0, max_iter: int = 1000, damping: float = 1.0,
+                          on_failure: str = "raise") -> Solution:
+    """Solve y = g(y) by the damped iteration y ← y + β (g(y) - y).
+
+    Converges when g is a contraction (‖∂g‖ < 1 near the fixed point; with
+    damping β when the eigenvalues of I - β (I - ∂g) lie inside the unit disc).
+    Stops at the first iterate with ‖g(y) - y‖ <= max(tol, rtol ‖g(y0) - y0‖);
+    raises `SolverError` (or warns, `on_failure="warn"`) after `max_iter` updates."""
+    _check_options("fixed_point_iteration", max_iter, on_failure)
+    P = _Packer(y0, "fixed_point_iteration: y0")
+    y = P.pack(y0, "y0")
+    history: list[float] = []
+    target = tol
+    for k in range(max_iter + 1):
+        f = P.pack(g(P.unpack(y)), "g(y)") - y
+        r = float(np.linalg.norm(f))
+        history.append(r)
+        if k == 0:
+            target = max(tol, rtol * r)
+        if r <= target:
+            return _finish("fixed_point_iteration", P, y, history, k, True, on_failure, target)
+        if not np.isfinite(r) or k == max_iter:
+            return _finish("fixed_point_iteration", P, y, history, k, False, on_failure, target,
+                           _diverged(r))
+        y = y + damping * f
+    raise AssertionError("unreachable")
+
+
+def anderson(g: Callable[[Any], Any], y0: Any, *, m: int = 5, damping: float = 1.0,
+             tol: float = 1e-10, rtol: float = 0.0, max_iter: int = 1000,
+             regularization: float = 1e-10, on_failure: str = "raise") -> Solution:
+    """Solve y = g(y) by Anderson acceleration (type II, memory `m`, mixing β = `damping`).
+
+    With residuals f_i = g(y_i) - y_i of the last m + 1 iterates, the next
+    iterate mixes them, y+ = Σ α_i (y_i + β f_i), with weights Σ α_i = 1 that
+    minimise ‖Σ α_i f_i‖ (the residual of a linearised g). In difference form,
+    ΔY and ΔF holding consecutive differences of iterates and residuals,
+        γ = argmin ‖f_k - ΔF γ‖² + λ ‖γ‖²,   y+ = y_k + β f_k - (ΔY + β ΔF) γ,
+    with a small Tikhonov term λ = regularization · tr(ΔFᵀ ΔF) against
+    ill-conditioning. m = 0 is the damped fixed-point iteration. Stopping and
+    failure as in `fixed_point_iteration`."""
+    _check_options("anderson", max_iter, on_failure)
+    if m < 0:
+        raise ValueError(f"anderson: the memory m must be >= 0, got {m}")
+    P = _Packer(y0, "anderson: y0")
+    y = P.pack(y0, "y0")
+    ys: list[np.ndarray] = []
+    fs: list[np.ndarray] = []
+    history: list[float] = []
+    target = tol
+    for k in range(max_iter + 1):
+        f = P.pack(g(P.unpack(y)), "g(y)") - y
+        r = float(np.linalg.norm(f))
+        history.append(r)
+        if k == 0:
+            target = max(tol, rtol * r)
+        if r <= target:
+            return _finish("anderson", P, y, history, k, True, on_failure, target)
+        if not np.isfinite(r) or k == max_iter:
+            return _finish("anderson", P, y, history, k, False, on_failure, target, _diverged(r))
+        ys.append(y)
+        fs.append(f)
+        if len(ys) > m + 1:
+            ys.pop(0)
+            fs.pop(0)
+        if len(ys) == 1:
+            y = y + damping * f
+            continue
+        dY = np.stack([b - a for a, b in zip(ys[:-1], ys[1:], strict=True)], axis=1)
+        dF = np.stack([b - a for a, b in zip(fs[:-1], fs[1:], strict=True)], axis=1)
+        gram = dF.T @ dF
+        lam = regularization * max(float(np.trace(gram)), np.finfo(float).tiny)
+        gamma = np.linalg.lstsq(gram + lam * np.eye(len(gram)), dF.T @ f, rcond=None)[0]
+        y = y + damping * f - (dY + damping * dF) @ gamma
+    raise AssertionError("unreachable")
+
+
+def _initial_jacobian_scale(f: Callable[[Any], Any], P: _Packer, y: np.ndarray,
+                            fy: np.ndarray) -> float:
+    """s with ∂f(y) ≈ s I: the Rayleigh quotient ⟨f, J f⟩ / ⟨f, f⟩ from one JVP
+    (or ‖J f‖ / ‖f‖ when J f is nearly orthogonal to f, e.g. a rotation)."""
+    from .transforms import jvp
+
+    try:
+        Jf = P.pack(jvp(f, (P.unpack(y),), (P.unpack(fy),))[1], "∂f(y)[f(y)]")
+    except Exception as e:  # f leaves riesz's operations: the user must give the scale
+        raise TypeError("broyden: estimating the initial Jacobian ∂f(y0) ≈ s I needs a JVP of "
+                        f"f, which failed ({type(e).__name__}: {e}); pass jacobian0=s") from e
+    ff = float(fy @ fy)
+    s = float(fy @ Jf) / ff
+    size = float(np.linalg.norm(Jf)) / np.sqrt(ff)
+    if not np.isfinite(s) or size == 0.0:
+        return 1.0
+    if abs(s) < 1e-3 * size:
+        return size
+    return s
+
+
+def broyden(f: Callable[[Any], Any], y0: Any, *, tol: float = 1e-10, rtol: float = 0.0,
+            max_iter: int = 200, jacobian0: float | None = None, memory: int = 50,
+            line_search: bool = True, on_failure: str = "raise") -> Solution:
+    """Find a root f(y) = 0 by Broyden's "good" method.
+
+    H ≈ ∂f(y)⁻¹ starts as I / s and takes the rank-one update that makes it
+    map the last change of f to the last step, Δy = H+ Δf (Sherman–Morrison):
+        H+ = H + (Δy - H Δf) (Δyᵀ H) / (Δyᵀ H Δf),
+    stored as a sum of outer products (limited to `memory`, then restarted).
+    s is `jacobian0`, or by default the Rayleigh quotient of ∂f(y0) from one
+    JVP (so f must be written with operations riesz can trace). Each step is
+    y ← y - t H f(y), t halved up to four times while ‖f‖ does not decrease.
+    Stops when ‖f(y)‖ <= max(tol, rtol ‖f(y0)‖); raises `SolverError` (or
+    warns) after `max_iter` steps."""
+    _check_options("broyden", max_iter, on_failure)
+    P = _Packer(y0, "broyden: y0")
+    y = P.pack(y0, "y0")
+
+    def F(v: np.ndarray) -> np.ndarray:
+        return P.pack(f(P.unpack(v)), "f(y)")
+
+    fy = F(y)
+    r = float(np.linalg.norm(fy))
+    history = [r]
+    target = max(tol, rtol * r)
+    us: list[np.ndarray] = []
+    vs: list[np.ndarray] = []
+    s = 1.0
+
+    def H(z: np.ndarray) -> np.ndarray:
+        out = z / s
+        for u, v in zip(us, vs, strict=True):
+            out = out + u * float(v @ z)
+        return out
+
+    def HT(z: np.ndarray) -> np.ndarray:
+        out = z / s
+        for u, v in zip(us, vs, strict=True):
+            out = out + v * float(u @ z)
+        return out
+
+    for k in range(max_iter + 1):
+        if r <= target:
+            return _finish("broyden", P, y, history, k, True, on_failure, target)
+        if not np.isfinite(r) or k == max_iter:
+            return _finish("broyden", P, y, history, k, False, on_failure, target, _diverged(r))
+        if k == 0:
+            s = float(jacobian0) if jacobian0 is not None else _initial_jacobian_scale(f, P, y, fy)
+        dy = -H(fy)
+        t = 1.0
+        y_new = y + dy
+        f_new = F(y_new)
+        r_new = float(np.linalg.norm(f_new))
+        for _ in range(4 if line_search else 0):
+            if r_new <= (1 - 1e-4 * t) * r:
+                break
+            t /= 2
+            y_new = y + t * dy
+            f_new = F(y_new)
+            r_new = float(np.linalg.norm(f_new))
+        step, df = y_new - y, f_new - fy
+        Hdf = H(df)
+        denom = float(step @ Hdf)
+        if abs(denom) > 1e-14 * float(np.linalg.norm(step) * np.linalg.norm(Hdf)) and denom:
+            if len(us) >= memory:
+                us.clear()
+                vs.clear()
+            v = HT(step)
+            us.append((step - Hdf) / denom)
+            vs.append(v)
+        y, fy, r = y_new, f_new, r_new
+        history.append(r)
+    raise AssertionError("unreachable")
+
+
+_KRYLOV = {"gmres": spla.gmres, "bicgstab": spla.bicgstab, "cg": spla.cg}
+
+
+def newton(f: Callable[[Any], Any], y0: Any, *, tol: float = 1e-10, rtol: float = 0.0,
+           max_iter: int = 50, linear_solver: str = "gmres", linear_rtol: float | None = None,
+           linear_max_iter: int | None = None, line_search: bool = True,
+           on_failure: str = "raise") -> Solution:
+    """Find a root f(y) = 0 by Newton–Krylov.
+
+    Each step records f once at y (`linearize`) and solves the Newton equation
+        ∂f(y)[δ] = -f(y)
+    matrix-free by `linear_solver` ("gmres", "bicgstab", or "cg" when ∂f(y)
+    is symmetric positive definite, e.g. f a gradient near a minimum), each
+    Krylov iteration one replayed JVP ∂f(y)[u]. The inexact solve stops at the
+    relative residual η = `linear_rtol`, by default min(0.1, ‖f(y)‖) (so the
+    convergence becomes quadratic near the root). A backtracking line search
+    halves the step until ‖f‖ decreases by the Armijo factor (1 - 10⁻⁴ t).
+    `f` must be written with operations riesz can trace. Stops when
+    ‖f(y)‖ <= max(tol, rtol ‖f(y0)‖); raises `SolverError` (or warns)."""
+    from .transforms import linearize_parts
+
+    _check_options("newton", max_iter, on_failure)
+    if linear_solver not in _KRYLOV:
+        raise ValueError(f"newton: linear_solver must be one of {tuple(_KRYLOV)}, "
+                         f"got {linear_solver!r}")
+    P = _Packer(y0, "newton: y0")
+    y = P.pack(y0, "y0")
+
+    def F(v: np.ndarray) -> np.ndarray:
+        return P.pack(f(P.unpack(v)), "f(y)")
+
+    fy = F(y)
+    r = float(np.linalg.norm(fy))
+    history = [r]
+    target = max(tol, rtol * r)
+    n = P.size
+    for k in range(max_iter + 1):
+        if r <= target:
+            return _finish("newton", P, y, history, k, True, on_failure, target)
+        if not np.isfinite(r) or k == max_iter:
+            return _finish("newton", P, y, history, k, False, on_failure, target, _diverged(r))
+        _, jvp_fn, _ = linearize_parts(f, P.unpack(y))
+
+        def matvec(u: np.ndarray, jvp_fn: Callable[..., Any] = jvp_fn) -> np.ndarray:
+            return P.pack(jvp_fn(P.unpack(u)), "∂f(y)[u]")
+
+        J = spla.LinearOperator((n, n), matvec=matvec, dtype=np.float64)
+        eta = linear_rtol if linear_rtol is not None else min(0.1, max(r, 1e-12))
+        dy, _ = _KRYLOV[linear_solver](J, -fy, rtol=eta, atol=0.0, maxiter=linear_max_iter)
+        if not np.all(np.isfinite(dy)):
+            return _finish("newton", P, y, history, k, False, on_failure, target,
+                           "the Newton equation's solve gave a non-finite step (is ∂f(y) "
+                           "singular?)")
+        t = 1.0
+        y_new = y + dy
+        f_new = F(y_new)
+        r_new = float(np.linalg.norm(f_new))
+        while line_search and not r_new <= (1 - 1e-4 * t) * r and t > 2.0 ** -12:
+            t /= 2
+            y_new = y + t * dy
+            f_new = F(y_new)
+            r_new = float(np.linalg.norm(f_new))
+        if line_search and not r_new <= (1 - 1e-4 * t) * r:
+            return _finish("newton", P, y, history, k, False, on_failure, target,
+                           "the line search found no decrease of ‖f‖ along the Newton "
+                           "direction (a local minimum of ‖f‖ that is not a root, or a "
+                           "singular ∂f(y)); try another y0")
+        y, fy, r = y_new, f_new, r_new
+        history.append(r)
+    raise AssertionError("unreachable")
+
+
+FIXED_POINT_METHODS = ("anderson", "fixed_point", "broyden", "newton")
+ROOT_METHODS = ("newton", "broyden", "anderson", "fixed_point")
+
+
+def _sub_trees(a: Any, b: Any) -> Any:
+    a_leaves, a_def = tree_flatten(a)
+    b_leaves, b_def = tree_flatten(b)
+    if a_def != b_def:
+        raise ValueError(f"g(y) has structure {a_def}, y has {b_def}")
+    return tree_unflatten(a_def, [x - y for x, y in zip(a_leaves, b_leaves, strict=True)])
+
+
+def solve_fixed_point(g: Callable[[Any], Any], y0: Any, method: str = "anderson",
+                      **options: Any) -> Solution:
+    """y = g(y) by `method`: "anderson", "fixed_point" (damped iteration), or a
+    root solver ("broyden", "newton") applied to f(y) = g(y) - y. `options` go
+    to the solver; its residual is ‖g(y) - y‖ in every case."""
+    if method == "anderson":
+        return anderson(g, y0, **options)
+    if method == "fixed_point":
+        return fixed_point_iteration(g, y0, **options)
+    if method not in FIXED_POINT_METHODS:
+        raise ValueError(f"solve_fixed_point: method must be one of {FIXED_POINT_METHODS}, "
+                         f"got {method!r}")
+
+    def fixed_point_residual(y: Any) -> Any:  # f(y) = g(y) - y
+        return _sub_trees(g(y), y)
+
+    return (newton if method == "newton" else broyden)(fixed_point_residual, y0, **options)
+
+
+def solve_root(f: Callable[[Any], Any], y0: Any, method: str = "newton",
+               **options: Any) -> Solution:
+    """f(y) = 0 by `method`: "newton", "broyden", or a fixed-point solver
+    ("anderson", "fixed_point") applied to g(y) = y - f(y), which converges when
+    I - ∂f is a contraction (scale f, or pass damping=β, otherwise)."""
+    if method == "newton":
+        return newton(f, y0, **options)
+    if method == "broyden":
+        return broyden(f, y0, **options)
+    if method not in ROOT_METHODS:
+        raise ValueError(f"solve_root: method must be one of {ROOT_METHODS}, got {method!r}")
+
+    def root_as_fixed_point(y: Any) -> Any:  # g(y) = y - f(y)
+        return _sub_trees(y, f(y))
+
+    solver = anderson if method == "anderson" else fixed_point_iteration
+    return solver(root_as_fixed_point, y0, **options)
