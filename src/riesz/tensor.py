@@ -222,10 +222,9 @@ class Tensor:
         nd = self.order
         co = [k for k in range(nd) if self.kinds[k] == "co" and Cs[k] is not None]
         if co:
-            old = _letters(nd)
-            new = _LETTERS[nd:nd + len(co)]
             if nd + len(co) > len(_LETTERS):
                 raise ValueError(f"change_basis: order {nd} is too high for one einsum")
+            old, new = _letters(nd), _LETTERS[nd:nd + len(co)]
             result = list(old)
             for k, letter in zip(co, new, strict=True):
                 result[k] = letter
