@@ -30,6 +30,7 @@ marked `converged=False`.
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -329,14 +330,32 @@ def _finish(method: str, packer: _Packer, y: np.ndarray, history: list[float], i
         if on_failure == "raise":
             raise SolverError(msg, method=method, residual=history[-1], iterations=iterations,
                               history=list(history), x=value)
-        warnings.warn(msg, SolverWarning, stacklevel=3)
+        warnings.warn(msg, SolverWarning, stacklevel=4)
     return Solution(value, iterations, history, converged, method)
+
+
+def _norm(v: np.ndarray) -> float:
+    """‖v‖, inf (not an overflow warning) for iterates that have blown up."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return float(np.linalg.norm(v))
+
+
+def _overflow_quiet(solver: Callable[..., Solution]) -> Callable[..., Solution]:
+    """Run `solver` with NumPy's overflow / invalid warnings off: iterates that blow
+    up are reported by SolverError (a non-finite residual), not by stray warnings."""
+    @functools.wraps(solver)
+    def quiet_solver(*args: Any, **kwargs: Any) -> Solution:
+        with np.errstate(over="ignore", invalid="ignore"):
+            return solver(*args, **kwargs)
+
+    return quiet_solver
 
 
 def _diverged(r: float) -> str:
     return "" if np.isfinite(r) else "the iterates diverged (non-finite residual)"
 
 
+@_overflow_quiet
 def fixed_point_iteration(g: Callable[[Any], Any], y0: Any, *, tol: float = 1e-10,
                           rtol: float = 0.0, max_iter: int = 1000, damping: float = 1.0,
                           on_failure: str = "raise") -> Solution:
@@ -353,7 +372,7 @@ def fixed_point_iteration(g: Callable[[Any], Any], y0: Any, *, tol: float = 1e-1
     target = tol
     for k in range(max_iter + 1):
         f = P.pack(g(P.unpack(y)), "g(y)") - y
-        r = float(np.linalg.norm(f))
+        r = _norm(f)
         history.append(r)
         if k == 0:
             target = max(tol, rtol * r)
@@ -366,6 +385,7 @@ def fixed_point_iteration(g: Callable[[Any], Any], y0: Any, *, tol: float = 1e-1
     raise AssertionError("unreachable")
 
 
+@_overflow_quiet
 def anderson(g: Callable[[Any], Any], y0: Any, *, m: int = 5, damping: float = 1.0,
              tol: float = 1e-10, rtol: float = 0.0, max_iter: int = 1000,
              regularization: float = 1e-10, on_failure: str = "raise") -> Solution:
@@ -390,7 +410,7 @@ def anderson(g: Callable[[Any], Any], y0: Any, *, m: int = 5, damping: float = 1
     target = tol
     for k in range(max_iter + 1):
         f = P.pack(g(P.unpack(y)), "g(y)") - y
-        r = float(np.linalg.norm(f))
+        r = _norm(f)
         history.append(r)
         if k == 0:
             target = max(tol, rtol * r)
@@ -436,6 +456,7 @@ def _initial_jacobian_scale(f: Callable[[Any], Any], P: _Packer, y: np.ndarray,
     return s
 
 
+@_overflow_quiet
 def broyden(f: Callable[[Any], Any], y0: Any, *, tol: float = 1e-10, rtol: float = 0.0,
             max_iter: int = 200, jacobian0: float | None = None, memory: int = 50,
             line_search: bool = True, on_failure: str = "raise") -> Solution:
@@ -458,7 +479,7 @@ def broyden(f: Callable[[Any], Any], y0: Any, *, tol: float = 1e-10, rtol: float
         return P.pack(f(P.unpack(v)), "f(y)")
 
     fy = F(y)
-    r = float(np.linalg.norm(fy))
+    r = _norm(fy)
     history = [r]
     target = max(tol, rtol * r)
     us: list[np.ndarray] = []
@@ -488,14 +509,14 @@ def broyden(f: Callable[[Any], Any], y0: Any, *, tol: float = 1e-10, rtol: float
         t = 1.0
         y_new = y + dy
         f_new = F(y_new)
-        r_new = float(np.linalg.norm(f_new))
+        r_new = _norm(f_new)
         for _ in range(4 if line_search else 0):
             if r_new <= (1 - 1e-4 * t) * r:
                 break
             t /= 2
             y_new = y + t * dy
             f_new = F(y_new)
-            r_new = float(np.linalg.norm(f_new))
+            r_new = _norm(f_new)
         step, df = y_new - y, f_new - fy
         Hdf = H(df)
         denom = float(step @ Hdf)
@@ -514,6 +535,7 @@ def broyden(f: Callable[[Any], Any], y0: Any, *, tol: float = 1e-10, rtol: float
 _KRYLOV = {"gmres": spla.gmres, "bicgstab": spla.bicgstab, "cg": spla.cg}
 
 
+@_overflow_quiet
 def newton(f: Callable[[Any], Any], y0: Any, *, tol: float = 1e-10, rtol: float = 0.0,
            max_iter: int = 50, linear_solver: str = "gmres", linear_rtol: float | None = None,
            linear_max_iter: int | None = None, line_search: bool = True,
@@ -543,7 +565,7 @@ def newton(f: Callable[[Any], Any], y0: Any, *, tol: float = 1e-10, rtol: float 
         return P.pack(f(P.unpack(v)), "f(y)")
 
     fy = F(y)
-    r = float(np.linalg.norm(fy))
+    r = _norm(fy)
     history = [r]
     target = max(tol, rtol * r)
     n = P.size
@@ -567,12 +589,12 @@ def newton(f: Callable[[Any], Any], y0: Any, *, tol: float = 1e-10, rtol: float 
         t = 1.0
         y_new = y + dy
         f_new = F(y_new)
-        r_new = float(np.linalg.norm(f_new))
+        r_new = _norm(f_new)
         while line_search and not r_new <= (1 - 1e-4 * t) * r and t > 2.0 ** -12:
             t /= 2
             y_new = y + t * dy
             f_new = F(y_new)
-            r_new = float(np.linalg.norm(f_new))
+            r_new = _norm(f_new)
         if line_search and not r_new <= (1 - 1e-4 * t) * r:
             return _finish("newton", P, y, history, k, False, on_failure, target,
                            "the line search found no decrease of ‖f‖ along the Newton "

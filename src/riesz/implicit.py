@@ -1,0 +1,431 @@
+"""Implicit differentiation: solutions of equations as differentiable functions.
+
+An implicit layer returns the solution y*(x) of an equation in y with
+parameters x (any pytree):
+
+* `fixed_point(g, x, y0)`: y* = g(x, y*) (a deep equilibrium layer);
+* `root(f, x, y0)`: f(x, y*) = 0;
+* `argmin(F, x, y0)`: ∇_y F(x, y*) = 0 (an optimisation layer, e.g. ridge
+  regression's weights as a function of its regularisation strength).
+
+All three are one residual equation r(x, y*) = 0, with r(x, y) = y - g(x, y),
+f(x, y), or ∇_y F(x, y) (S.riesz of it in a space S). The implicit function
+theorem gives y*'s derivative without differentiating the solver: with
+A = ∂_y r(x, y*) invertible, differentiating r(x, y*(x)) = 0 gives
+∂_x r[ẋ] + A ẏ = 0, so
+
+    forward   ∂y*(x)[ẋ]  = -A⁻¹ ∂_x r(x, y*)[ẋ]        one linear solve per tangent,
+    reverse   ∂y*(x)*[v] = -(∂_x r)ᵀ λ,  Aᵀ λ = v      one adjoint solve per cotangent.
+
+For a fixed point A = I - ∂_y g and -∂_x r = ∂_x g: forward mode solves
+(I - ∂_y g) ẏ = ∂_x g[ẋ], reverse mode the adjoint equation λ = (∂_y g)ᵀ λ + v
+and returns (∂_x g)ᵀ λ (autograd's `misc/fixed_points.py`; JAX's `custom_root`).
+
+How it is built, and why every order works:
+
+* The solution is a function with both a custom JVP and a custom VJP
+  (`riesz.custom_jvp`), so each mode uses its own rule.
+* The forward solve runs on concrete arrays (`riesz.solvers`): nothing is
+  traced or taped while iterating, so memory does not grow with iterations.
+* The rules are written with riesz operations, and the linear solves in them
+  are themselves differentiable functions of the same kind: u(p, b) = M(p)⁻¹ b
+  with M = A or Aᵀ and p = (x, y*), again with a JVP and a VJP rule that call
+  u(p, ·) and its transpose. Differentiating a rule therefore solves more
+  linear systems with the same operator instead of unrolling an iteration, and
+  Hessians through an implicit layer work in all four compositions of forward
+  and reverse mode.
+* The linear solves ("backward" methods) are: "fixed_point" (the iteration
+  u ← u + (b - M u), i.e. λ ← (∂_y g)ᵀ λ + v for a fixed point), "anderson"
+  (the same, accelerated), "gmres", "bicgstab", "cg" or "direct" (riesz.solve).
+  With `space=S` the solves work in S's geometry: the adjoint equation is
+  solved for the Riesz representer, A* τ = S.riesz(v) with A* = W⁻¹ Aᵀ W, and
+  λ = S.lower(τ); so "cg" needs A self-adjoint in S (e.g. argmin with the
+  stationarity S.riesz(∇_y F) = 0), not symmetric in coordinates.
+
+Non-convergence, forward or in a derivative's linear solve, raises
+`riesz.solvers.SolverError` with the residual history, or with
+`on_failure="warn"` warns (`SolverWarning`) and goes on with the last iterate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ._core.pytree import tree_flatten, tree_map, tree_unflatten
+from ._core.trace import Tracer, strip_derivatives
+from .custom import custom_jvp
+from .linear import LinearMap
+from .solvers import (
+    FIXED_POINT_METHODS,
+    ROOT_METHODS,
+    Solution,
+    SolverError,
+    SolverWarning,
+    anderson,
+    fixed_point_iteration,
+    solve,
+    solve_fixed_point,
+    solve_root,
+)
+from .spaces import Space, space_of
+from .transforms import grad, jvp, linearize_parts, vjp
+
+__all__ = ["LINEAR_METHODS", "argmin", "fixed_point", "root"]
+
+LINEAR_METHODS = ("fixed_point", "anderson", "gmres", "bicgstab", "cg", "direct")
+
+
+@dataclass(frozen=True)
+class _Options:
+    who: str
+    solver: str
+    solver_options: dict[str, Any]
+    backward: str
+    backward_tol: float
+    backward_max_iter: int | None
+    space: Space | None
+    on_failure: str
+    info: dict[str, Any] | None
+
+
+def _neg(tree: Any) -> Any:
+    return tree_map(lambda a: -a, tree)
+
+
+def _sub(a: Any, b: Any) -> Any:
+    return tree_map(lambda s, t: s - t, a, b)
+
+
+def _has_tracer(tree: Any) -> bool:
+    return any(isinstance(leaf, Tracer) for leaf in tree_flatten(tree, strict=False)[0])
+
+
+def _concrete(tree: Any, who: str, what: str) -> Any:
+    """`tree` with every derivative-carrying trace level stripped (solvers run on
+    plain arrays). A value batched by vmap cannot be solved for slice by slice here."""
+    leaves, treedef = tree_flatten(tree, strict=False)
+    out = []
+    for leaf in leaves:
+        v = strip_derivatives(leaf)
+        if isinstance(v, Tracer):
+            raise NotImplementedError(
+                f"{who}: {what} is batched by vmap, which implicit layers do not support; "
+                "solve the whole batch as one problem (keep the batch axis inside the "
+                "function) or loop over the examples")
+        out.append(v)
+    return tree_unflatten(treedef, out)
+
+
+class _Implicit:
+    """The solution map x ↦ y*(x) of r(x, y) = 0, with its rules (module docstring)."""
+
+    def __init__(self, kind: str, fn: Callable[[Any, Any], Any], residual: Callable[..., Any],
+                 opts: _Options):
+        self.kind = kind  # "fixed_point": fn is g; "root": fn is the residual f
+        self.fn = fn
+        self.residual = residual
+        self.opts = opts
+
+        def implicit_solution(x: Any, y0: Any) -> Any:
+            return self._solve_concrete(x, y0)
+
+        def implicit_solution_jvp(primals: tuple[Any, Any], tangents: tuple[Any, Any]
+                                  ) -> tuple[Any, Any]:
+            # A ẏ = -∂_x r(x, y*)[ẋ]  (y0 is only a starting guess: no tangent)
+            x, y0 = primals
+            dx = tangents[0]
+            y = self.solution(x, y0)
+            dr = jvp(lambda x_: self.residual(x_, y), (x,), (dx,))[1]
+            return y, self.tangent_solve((x, y), _neg(dr))
+
+        def implicit_solution_fwd(x: Any, y0: Any) -> tuple[Any, Any]:
+            y = self.solution(x, y0)
+            return y, (x, y)
+
+        def implicit_solution_bwd(res: tuple[Any, Any], v: Any) -> tuple[Any, None]:
+            # Aᵀ λ = v, then x̄ = -(∂_x r(x, y*))ᵀ λ
+            x, y = res
+            lam = self.adjoint_solve((x, y), v)
+            x_bar = vjp(lambda x_: self.residual(x_, y), x)[1](lam)[0]
+            return _neg(x_bar), None
+
+        self.solution = custom_jvp(implicit_solution)
+        self.solution.defjvp(implicit_solution_jvp)
+        self.solution.defvjp(implicit_solution_fwd, implicit_solution_bwd)
+        self.tangent_solve = _LinearSolve(self, transposed=False)
+        self.adjoint_solve = _LinearSolve(self, transposed=True)
+        self.tangent_solve.other = self.adjoint_solve
+        self.adjoint_solve.other = self.tangent_solve
+
+    # -- A = ∂_y r(x, y) and its transpose, with riesz operations (differentiable) ------
+    def tangent_map(self, p: tuple[Any, Any], u: Any) -> Any:
+        """A(p) u = ∂_y r(x, y)[u] for p = (x, y)."""
+        x, y = p
+        return jvp(lambda y_: self.residual(x, y_), (y,), (u,))[1]
+
+    def cotangent_map(self, p: tuple[Any, Any], c: Any) -> Any:
+        """A(p)ᵀ c = ∂_y r(x, y)*[c] (metric-free) for p = (x, y)."""
+        x, y = p
+        return vjp(lambda y_: self.residual(x, y_), y)[1](c)[0]
+
+    # -- numerics on concrete arrays -------------------------------------------------
+    def _record(self, key: str, sol: Solution) -> None:
+        if self.opts.info is not None:
+            self.opts.info.setdefault(key, []).append(sol)
+
+    def _failed(self, e: SolverError, what: str) -> SolverError:
+        return SolverError(f"{self.opts.who}: {what} failed: {e}", method=e.method,
+                           residual=e.residual, iterations=e.iterations, history=e.history,
+                           x=e.x)
+
+    def _solve_concrete(self, x: Any, y0: Any) -> Any:
+        """y* for concrete x by the forward solver: no tape, nothing differentiated."""
+        who = self.opts.who
+        x = _concrete(x, who, "x")
+        y0 = _concrete(y0, who, "y0")
+        fn = self.fn
+
+        def at_x(y: Any) -> Any:
+            out = fn(x, y)
+            if _has_tracer(out) and not _has_tracer(y):  # (a solver's own JVPs trace y)
+                raise TypeError(
+                    f"{who}: the function returned a traced value for concrete x and y: it "
+                    "closes over a value being differentiated. Pass every parameter the "
+                    "derivative should see through x (any pytree)")
+            return out
+
+        run = solve_fixed_point if self.kind == "fixed_point" else solve_root
+        try:
+            sol = run(at_x, y0, self.opts.solver, **self.opts.solver_options)
+        except SolverError as e:
+            raise self._failed(e, f"the forward solve ({self.opts.solver})") from e
+        self._record("forward", sol)
+        return sol.value
+
+    def linear_solve_concrete(self, p: tuple[Any, Any], b: Any, transposed: bool) -> Any:
+        """u with A u = b (or Aᵀ u = b) at concrete p = (x, y), by the backward method."""
+        x, y = p
+        opts = self.opts
+        S = opts.space if opts.space is not None else space_of(y)
+        _, jvp_fn, vjp_fn = linearize_parts(lambda y_: self.residual(x, y_), y)
+
+        def A_transpose(c: Any) -> Any:
+            return vjp_fn(c)[0]
+
+        A = LinearMap(jvp_fn, S, S, transpose=A_transpose, name="∂_y r")
+        if transposed:  # Aᵀ λ = b for a covector b: A* τ = S.riesz(b) in S, λ = S.lower(τ)
+            M, rhs = A.adjoint, S.riesz(b)
+        else:
+            M, rhs = A, b
+        what = ("the adjoint solve Aᵀ λ = v" if transposed else "the tangent solve A ẏ = b") + \
+            f" ({opts.backward})"
+        u = self._run_linear(M, rhs, S, what)
+        return S.lower(u) if transposed else u
+
+    def _run_linear(self, M: LinearMap, rhs: Any, S: Space, what: str) -> Any:
+        opts = self.opts
+        if opts.backward in ("fixed_point", "anderson"):
+            def richardson(u: Any) -> Any:  # u ← u + (b - M u): for M = I - ∂_y g, ∂_y g u + b
+                return S.add(u, S.sub(rhs, M(u)))
+
+            iterate = fixed_point_iteration if opts.backward == "fixed_point" else anderson
+            max_iter = 1000 if opts.backward_max_iter is None else opts.backward_max_iter
+            try:
+                sol = iterate(richardson, S.zeros(), tol=0.0, rtol=opts.backward_tol,
+                              max_iter=max_iter, on_failure=opts.on_failure)
+            except SolverError as e:
+                raise self._failed(e, what) from e
+            self._record("linear", sol)
+            return sol.value
+        count = [0]
+
+        def counted(u: Any) -> Any:
+            count[0] += 1
+            return M(u)
+
+        op = LinearMap(counted, M.domain, M.codomain, name=M.name)
+        converged = True
+        try:
+            u = solve(op, rhs, opts.backward, rtol=opts.backward_tol,
+                      maxiter=opts.backward_max_iter)
+        except SolverError as e:
+            if opts.on_failure == "raise" or e.x is None:
+                raise self._failed(e, what) from e
+            import warnings
+
+            warnings.warn(f"{opts.who}: {what} did not converge: {e}", SolverWarning,
+                          stacklevel=2)
+            u, converged = e.x, False
+        rhs_norm = float(np.linalg.norm(np.asarray(S.flatten(rhs))))
+        res = float(np.linalg.norm(np.asarray(S.flatten(S.sub(rhs, M(u))))))
+        self._record("linear", Solution(u, count[0], [res / rhs_norm if rhs_norm else res],
+                                        converged, opts.backward))
+        return u
+
+
+class _LinearSolve:
+    """u(p, b) = M(p)⁻¹ b, M = A or Aᵀ at p = (x, y): a differentiable linear solve.
+
+    Differentiating M(p) u = b:
+        M du + ∂_p(M(p) u)[dp] = db   ⇒   du = M⁻¹ (db - ∂_p(M(p) u)[dp])          (JVP)
+    and pairing du with a cotangent w, λ = M⁻ᵀ w:
+        ⟨w, du⟩ = ⟨λ, db⟩ - ⟨λ, ∂_p(M(p) u)[dp]⟩
+        ⇒  b̄ = λ,  p̄ = -(∂_p(M(p) u))ᵀ λ                                          (VJP)
+    Both rules call a solve with M or Mᵀ again (`other`), so they are
+    differentiable to any order; the numbers come from the concrete solve."""
+
+    other: _LinearSolve
+
+    def __init__(self, problem: _Implicit, transposed: bool):
+        self.problem = problem
+        self.transposed = transposed
+        who = problem.opts.who
+
+        def implicit_linear_solve(p: tuple[Any, Any], b: Any) -> Any:
+            return problem.linear_solve_concrete(_concrete(p, who, "x"),
+                                                 _concrete(b, who, "a tangent"), transposed)
+
+        def implicit_linear_solve_jvp(primals: tuple[Any, Any], tangents: tuple[Any, Any]
+                                      ) -> tuple[Any, Any]:
+            p, b = primals
+            dp, db = tangents
+            u = self.fn(p, b)
+            dM_u = jvp(lambda p_: self.apply(p_, u), (p,), (dp,))[1]
+            return u, self.fn(p, _sub(db, dM_u))
+
+        def implicit_linear_solve_fwd(p: tuple[Any, Any], b: Any) -> tuple[Any, Any]:
+            u = self.fn(p, b)
+            return u, (p, u)
+
+        def implicit_linear_solve_bwd(res: tuple[Any, Any], w: Any) -> tuple[Any, Any]:
+            p, u = res
+            lam = self.other.fn(p, w)
+            p_bar = vjp(lambda p_: self.apply(p_, u), p)[1](lam)[0]
+            return _neg(p_bar), lam
+
+        self.fn = custom_jvp(implicit_linear_solve)
+        self.fn.defjvp(implicit_linear_solve_jvp)
+        self.fn.defvjp(implicit_linear_solve_fwd, implicit_linear_solve_bwd)
+
+    def apply(self, p: tuple[Any, Any], u: Any) -> Any:
+        """M(p) u."""
+        if self.transposed:
+            return self.problem.cotangent_map(p, u)
+        return self.problem.tangent_map(p, u)
+
+    def __call__(self, p: tuple[Any, Any], b: Any) -> Any:
+        return self.fn(p, b)
+
+
+# -- the public functions ---------------------------------------------------------------
+
+
+def _options(who: str, solver: str, methods: tuple[str, ...], tol: float, max_iter: int | None,
+             backward: str, backward_tol: float, backward_max_iter: int | None,
+             space: Space | None, on_failure: str, solver_options: dict[str, Any] | None,
+             info: dict[str, Any] | None, y0: Any) -> _Options:
+    if solver not in methods:
+        raise ValueError(f"{who}: solver must be one of {methods}, got {solver!r}")
+    if backward not in LINEAR_METHODS:
+        raise ValueError(f"{who}: backward must be one of {LINEAR_METHODS}, got {backward!r}")
+    if on_failure not in ("raise", "warn"):
+        raise ValueError(f"{who}: on_failure must be 'raise' or 'warn', got {on_failure!r}")
+    if space is not None:
+        if not isinstance(space, Space):
+            raise TypeError(f"{who}: space must be a riesz.spaces.Space (the space of y), got "
+                            f"{type(space).__name__}")
+        space.check(_concrete(y0, who, "y0"), f"{who}: y0")
+    if info is not None and not isinstance(info, dict):
+        raise TypeError(f"{who}: info must be a dict to fill in, got {type(info).__name__}")
+    kwargs = {"tol": tol, "on_failure": on_failure, **(solver_options or {})}
+    if max_iter is not None:
+        kwargs["max_iter"] = max_iter
+    return _Options(who, solver, kwargs, backward, backward_tol, backward_max_iter, space,
+                    on_failure, info)
+
+
+_COMMON = """
+    `x` is any pytree of float arrays: every parameter the derivative should
+    see must be passed through it (a value the function closes over is a
+    constant). `y0` is the starting guess (not differentiated). `tol` and
+    `max_iter` go to the forward solver (`solver_options` for the rest, e.g.
+    `{"m": 10}` for Anderson, `{"damping": 0.5}`); `backward` chooses the linear
+    solve used by both derivative modes ("fixed_point", "anderson", "gmres",
+    "bicgstab", "cg", "direct"), to relative residual `backward_tol`. With
+    `space` (a riesz.spaces.Space holding y) the derivative solves work in its
+    inner product. `on_failure="warn"` turns a non-convergence error into a
+    SolverWarning. `info`, a dict, collects the `Solution` of every forward
+    solve under "forward" and of every derivative solve under "linear"."""
+
+
+def fixed_point(g: Callable[[Any, Any], Any], x: Any, y0: Any, *, solver: str = "anderson",
+                tol: float = 1e-10, max_iter: int | None = None, backward: str = "fixed_point",
+                backward_tol: float = 1e-10, backward_max_iter: int | None = None,
+                space: Space | None = None, on_failure: str = "raise",
+                solver_options: dict[str, Any] | None = None,
+                info: dict[str, Any] | None = None) -> Any:
+    """y* = g(x, y*), differentiable in x by the implicit function theorem.
+
+    forward mode: (I - ∂_y g) ẏ = ∂_x g[ẋ];
+    reverse mode: λ = (∂_y g)* λ + v, then x̄ = (∂_x g)* λ.
+    `solver`: "anderson", "fixed_point" (plain iteration), "broyden" or
+    "newton" (on g(x, y) - y). The default backward method iterates the
+    adjoint equation like the forward iteration (it converges when g is a
+    contraction in y)."""
+    opts = _options("fixed_point", solver, FIXED_POINT_METHODS, tol, max_iter, backward,
+                    backward_tol, backward_max_iter, space, on_failure, solver_options, info, y0)
+
+    def fixed_point_residual(x_: Any, y: Any) -> Any:  # r(x, y) = y - g(x, y)
+        return _sub(y, g(x_, y))
+
+    return _Implicit("fixed_point", g, fixed_point_residual, opts).solution(x, y0)
+
+
+def root(f: Callable[[Any, Any], Any], x: Any, y0: Any, *, solver: str = "newton",
+         tol: float = 1e-10, max_iter: int | None = None, backward: str = "gmres",
+         backward_tol: float = 1e-10, backward_max_iter: int | None = None,
+         space: Space | None = None, on_failure: str = "raise",
+         solver_options: dict[str, Any] | None = None,
+         info: dict[str, Any] | None = None) -> Any:
+    """y* with f(x, y*) = 0, differentiable in x by the implicit function theorem.
+
+    forward mode: ∂_y f ẏ = -∂_x f[ẋ]; reverse mode: (∂_y f)ᵀ λ = v, then
+    x̄ = -(∂_x f)ᵀ λ. `solver`: "newton" (Newton–Krylov), "broyden", or
+    "anderson" / "fixed_point" on y - f(x, y)."""
+    opts = _options("root", solver, ROOT_METHODS, tol, max_iter, backward, backward_tol,
+                    backward_max_iter, space, on_failure, solver_options, info, y0)
+    return _Implicit("root", f, f, opts).solution(x, y0)
+
+
+def argmin(objective: Callable[[Any, Any], Any], x: Any, y0: Any, *, solver: str = "newton",
+           tol: float = 1e-10, max_iter: int | None = None, backward: str = "cg",
+           backward_tol: float = 1e-10, backward_max_iter: int | None = None,
+           space: Space | None = None, on_failure: str = "raise",
+           solver_options: dict[str, Any] | None = None,
+           info: dict[str, Any] | None = None) -> Any:
+    """y*(x) = argmin_y objective(x, y), as the stationary point ∇_y objective(x, y*) = 0,
+    differentiable in x by the implicit function theorem.
+
+    With H = ∂²_yy objective and B = ∂²_xy objective: ẏ = -H⁻¹ B[ẋ], and
+    x̄ = -Bᵀ H⁻¹ v. The default backward method is CG (H is symmetric positive
+    definite at a strict minimum). With `space` the stationarity is
+    S.riesz(∇_y objective) = 0, whose Jacobian W⁻¹ H is self-adjoint in S, so
+    CG works in S's geometry. Only stationarity is solved for: at a saddle
+    point or maximum the result is that point (check the objective)."""
+    opts = _options("argmin", solver, ROOT_METHODS, tol, max_iter, backward, backward_tol,
+                    backward_max_iter, space, on_failure, solver_options, info, y0)
+    gradient = grad(objective, argnums=1)
+
+    def stationarity(x_: Any, y: Any) -> Any:  # r(x, y) = ∇_y objective (or S.riesz of it)
+        g = gradient(x_, y)
+        return g if space is None else space.riesz(g)
+
+    return _Implicit("root", stationarity, stationarity, opts).solution(x, y0)
+
+
+for _f in (fixed_point, root, argmin):
+    _f.__doc__ = (_f.__doc__ or "") + "\n" + _COMMON
