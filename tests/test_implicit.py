@@ -1,0 +1,408 @@
+"""riesz.implicit: derivatives of fixed points, roots and minimisers by the implicit
+function theorem, checked against independent expectations only: closed forms in
+NumPy, and finite differences of a high-precision solve that riesz takes no part in."""
+
+from __future__ import annotations
+
+import tracemalloc
+
+import numpy as np
+import pytest
+
+import riesz
+import riesz.numpy as rnp
+from riesz import implicit
+from riesz._core.trace import Tracer
+from riesz.solvers import SolverError, SolverWarning
+from riesz.spaces import Weighted
+
+MODES = ("fwd-rev", "rev-fwd", "rev-rev", "fwd-fwd")
+RNG = np.random.default_rng(0)
+N, D = 5, 3
+W = RNG.standard_normal((N, N))
+W *= 0.6 / np.linalg.norm(W, 2)
+U = RNG.standard_normal((N, D))
+X0 = RNG.standard_normal(D)
+V0 = RNG.standard_normal(D)
+
+
+# -- the DEQ y = tanh(W y + U x) and its independent oracle ------------------------------
+
+
+def deq(p):
+    """g(p, y) for the parameters p = {"W", "U", "x"}."""
+    def g(p, y):
+        return rnp.tanh(rnp.matmul(p["W"], y) + rnp.matmul(p["U"], p["x"]))
+    return g
+
+
+def deq_np(Wm: np.ndarray, Um: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """y* by plain NumPy: fixed-point iterations, then Newton with the analytic
+    Jacobian I - diag(1 - tanh²) W, to machine precision."""
+    y = np.zeros(N)
+    for _ in range(50):
+        y = np.tanh(Wm @ y + Um @ x)
+    for _ in range(6):
+        s = 1 - np.tanh(Wm @ y + Um @ x) ** 2
+        y = y - np.linalg.solve(np.eye(N) - s[:, None] * Wm, y - np.tanh(Wm @ y + Um @ x))
+    return y
+
+
+def loss_np(x: np.ndarray, Wm: np.ndarray = W, Um: np.ndarray = U) -> float:
+    return float(np.sum(np.sin(deq_np(Wm, Um, x))))
+
+
+def loss(x, **kwargs):
+    y = implicit.fixed_point(deq(None), {"W": W, "U": U, "x": x}, np.zeros(N), **kwargs)
+    return rnp.sum(rnp.sin(y))
+
+
+def fd_grad(f, x: np.ndarray, h: float = 1e-6) -> np.ndarray:
+    g = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        e = np.zeros_like(x)
+        e[i] = h
+        g[i] = (f(x + e) - f(x - e)) / (2 * h)
+    return g
+
+
+def fd_hvp(f, x: np.ndarray, v: np.ndarray, h: float = 1e-4) -> np.ndarray:
+    """(H v)_i by the mixed central difference of f along e_i and v."""
+    out = np.zeros_like(x)
+    for i in range(x.size):
+        e = np.zeros_like(x)
+        e[i] = h
+        out[i] = (f(x + e + h * v) - f(x + e - h * v) - f(x - e + h * v)
+                  + f(x - e - h * v)) / (4 * h * h)
+    return out
+
+
+def test_solution_is_the_fixed_point() -> None:
+    y = implicit.fixed_point(deq(None), {"W": W, "U": U, "x": X0}, np.zeros(N))
+    np.testing.assert_allclose(y, deq_np(W, U, X0), atol=1e-10)
+    assert type(y) is np.ndarray
+
+
+@pytest.mark.parametrize("solver", ["anderson", "fixed_point", "broyden", "newton"])
+@pytest.mark.parametrize("backward", ["fixed_point", "anderson", "gmres", "bicgstab", "direct"])
+def test_gradient_matches_finite_differences(solver: str, backward: str) -> None:
+    g = riesz.grad(lambda x: loss(x, solver=solver, backward=backward))(X0)
+    np.testing.assert_allclose(g, fd_grad(loss_np, X0), atol=1e-8)
+
+
+@pytest.mark.parametrize("backward", ["fixed_point", "gmres", "direct"])
+def test_forward_mode_matches_finite_differences(backward: str) -> None:
+    value, tangent = riesz.jvp(lambda x: loss(x, backward=backward), (X0,), (V0,))
+    want = (loss_np(X0 + 1e-6 * V0) - loss_np(X0 - 1e-6 * V0)) / 2e-6
+    np.testing.assert_allclose(value, loss_np(X0), atol=1e-10)
+    np.testing.assert_allclose(tangent, want, atol=1e-8)
+
+
+def test_jacobians_in_both_modes() -> None:
+    def solution(x):
+        return implicit.fixed_point(deq(None), {"W": W, "U": U, "x": x}, np.zeros(N))
+
+    want = np.stack([(deq_np(W, U, X0 + 1e-6 * e) - deq_np(W, U, X0 - 1e-6 * e)) / 2e-6
+                     for e in np.eye(D)], axis=1)
+    np.testing.assert_allclose(riesz.jacfwd(solution)(X0), want, atol=1e-8)
+    np.testing.assert_allclose(riesz.jacrev(solution)(X0), want, atol=1e-8)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_hessian_through_the_deq_in_four_modes(mode: str) -> None:
+    (hv,) = riesz.hvp(loss, (X0,), (V0,), mode=mode)
+    np.testing.assert_allclose(hv, fd_hvp(loss_np, X0, V0), atol=2e-6)
+    (ref,) = riesz.hvp(loss, (X0,), (V0,), mode="fwd-rev")
+    np.testing.assert_allclose(hv, ref, atol=1e-9)  # the four agree far below FD accuracy
+
+
+def test_pytree_parameters() -> None:
+    """The gradient with respect to every leaf of {"W", "U", "x"}."""
+    p = {"W": W, "U": U, "x": X0}
+
+    def f(p):
+        return rnp.sum(rnp.sin(implicit.fixed_point(deq(None), p, np.zeros(N))))
+
+    g = riesz.grad(f)(p)
+    assert set(g) == {"W", "U", "x"}
+    np.testing.assert_allclose(g["W"], fd_grad(lambda Wm: loss_np(X0, Wm, U), W), atol=1e-8)
+    np.testing.assert_allclose(g["U"], fd_grad(lambda Um: loss_np(X0, W, Um), U), atol=1e-8)
+    np.testing.assert_allclose(g["x"], fd_grad(loss_np, X0), atol=1e-8)
+
+
+def test_pytree_unknowns() -> None:
+    """y = (a, b) with a = 0.5 a + x, b = tanh(b + x): closed form a = 2x, b by FD."""
+    x = np.array([0.3, -0.2])
+
+    def g(x, y):
+        a, b = y
+        return (0.5 * a + x, 0.5 * rnp.tanh(b) + x)
+
+    def f(x):
+        a, b = implicit.fixed_point(g, x, (np.zeros(2), np.zeros(2)))
+        return rnp.sum(a ** 2) + rnp.sum(b ** 3)
+
+    def b_np(x):
+        b = np.zeros(2)
+        for _ in range(200):
+            b = 0.5 * np.tanh(b) + x
+        return b
+
+    want = 8 * x + fd_grad(lambda x: float(np.sum(b_np(x) ** 3)), x)
+    np.testing.assert_allclose(riesz.grad(f)(x), want, atol=1e-8)
+
+
+# -- a linear fixed point with a closed form ------------------------------------------
+
+
+A_LIN = RNG.standard_normal((4, 4))
+A_LIN *= 0.5 / np.linalg.norm(A_LIN, 2)
+C_LIN = RNG.standard_normal((4, 3))
+M_INV = np.linalg.inv(np.eye(4) - A_LIN)
+
+
+def cubic_of_linear_fixed_point(x, **kwargs):
+    """Σ y³ for y = A y + C x, i.e. y = (I - A)⁻¹ C x."""
+    y = implicit.fixed_point(lambda x, y: rnp.matmul(A_LIN, y) + rnp.matmul(C_LIN, x), x,
+                             np.zeros(4), **kwargs)
+    return rnp.sum(y ** 3)
+
+
+@pytest.mark.parametrize("backward", ["fixed_point", "anderson", "gmres", "bicgstab", "direct"])
+def test_linear_fixed_point_closed_form(backward: str) -> None:
+    y = M_INV @ C_LIN @ X0
+    g = riesz.grad(lambda x: cubic_of_linear_fixed_point(x, backward=backward))(X0)
+    np.testing.assert_allclose(g, C_LIN.T @ M_INV.T @ (3 * y ** 2), rtol=1e-9)
+    _, t = riesz.jvp(lambda x: cubic_of_linear_fixed_point(x, backward=backward), (X0,), (V0,))
+    np.testing.assert_allclose(t, (3 * y ** 2) @ (M_INV @ C_LIN @ V0), rtol=1e-9)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_linear_fixed_point_hessian_closed_form(mode: str) -> None:
+    """H = Cᵀ (I - A)⁻ᵀ diag(6 y) (I - A)⁻¹ C."""
+    y = M_INV @ C_LIN @ X0
+    H = C_LIN.T @ M_INV.T @ np.diag(6 * y) @ M_INV @ C_LIN
+    (hv,) = riesz.hvp(cubic_of_linear_fixed_point, (X0,), (V0,), mode=mode)
+    np.testing.assert_allclose(hv, H @ V0, rtol=1e-8)
+
+
+def test_third_derivative_closed_form() -> None:
+    """d³/dt³ Σ y(x + t v)³ = 6 Σ (M C v)³: the rules differentiate to any order."""
+    def along(t):
+        return cubic_of_linear_fixed_point(X0 + t * V0)
+
+    d1 = riesz.grad(along)
+    d2 = riesz.grad(lambda t: riesz.jvp(d1, (t,), (np.array(1.0),))[1])
+    d3 = d2(np.array(0.0))
+    np.testing.assert_allclose(d3, 6 * np.sum((M_INV @ C_LIN @ V0) ** 3), rtol=1e-8)
+
+
+# -- root and argmin ---------------------------------------------------------------------
+
+
+def test_root_matches_a_bracketing_solve() -> None:
+    """y³ + x y = 1, entrywise (one real root for x > 0)."""
+    import scipy.optimize
+
+    def y_np(x):
+        return np.array([scipy.optimize.brentq(lambda t, c=c: t ** 3 + c * t - 1, 0, 1,
+                                               xtol=1e-15) for c in x])
+
+    x = np.array([1.0, 2.0, 3.0])
+
+    def solution(x, **kw):
+        return implicit.root(lambda x, y: y ** 3 + x * y - 1.0, x, np.ones(3), **kw)
+
+    np.testing.assert_allclose(solution(x), y_np(x), atol=1e-12)
+    want = np.diag(fd_grad(lambda x: float(np.sum(y_np(x))), x))
+    for kw in ({}, {"solver": "broyden"}, {"backward": "direct"}):
+        np.testing.assert_allclose(riesz.jacrev(lambda x, kw=kw: solution(x, **kw))(x),
+                                   want, atol=1e-8)
+        np.testing.assert_allclose(riesz.jacfwd(lambda x, kw=kw: solution(x, **kw))(x),
+                                   want, atol=1e-8)
+
+
+RIDGE = np.random.default_rng(5)
+XT, TT = RIDGE.standard_normal((20, 4)), RIDGE.standard_normal(20)
+XV, TV = RIDGE.standard_normal((10, 4)), RIDGE.standard_normal(10)
+
+
+def ridge_np(lam: float) -> np.ndarray:
+    return np.linalg.solve(XT.T @ XT + lam * np.eye(4), XT.T @ TT)
+
+
+def validation_np(lam: float) -> float:
+    return float(np.sum((XV @ ridge_np(lam) - TV) ** 2))
+
+
+def validation(lam, **kwargs):
+    def objective(lam, w):
+        return rnp.sum((rnp.matmul(XT, w) - TT) ** 2) + lam * rnp.sum(w ** 2)
+
+    w = implicit.argmin(objective, lam, np.zeros(4), **kwargs)
+    return rnp.sum((rnp.matmul(XV, w) - TV) ** 2)
+
+
+@pytest.mark.parametrize("kwargs", [
+    {}, {"backward": "gmres"}, {"solver": "broyden"}, {"backward": "direct"},
+    {"space": Weighted(4, metric=np.array([1.0, 2.0, 5.0, 0.5]))},
+    {"space": Weighted(4, metric=np.diag([1.0, 2.0, 5.0, 0.5]) + 0.3), "backward": "gmres"},
+], ids=["cg", "gmres", "broyden", "direct", "cg-in-weighted-space", "gmres-dense-metric"])
+def test_argmin_ridge_hypergradient(kwargs: dict) -> None:
+    lam = np.array(0.7)
+    np.testing.assert_allclose(validation(lam, **kwargs), validation_np(0.7), rtol=1e-10)
+    want = (validation_np(0.7 + 1e-6) - validation_np(0.7 - 1e-6)) / 2e-6
+    np.testing.assert_allclose(riesz.grad(lambda lam: validation(lam, **kwargs))(lam), want,
+                               rtol=1e-7)
+    np.testing.assert_allclose(
+        riesz.jvp(lambda lam: validation(lam, **kwargs), (lam,), (np.array(1.0),))[1], want,
+        rtol=1e-7)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_argmin_second_derivative_in_four_modes(mode: str) -> None:
+    h = 1e-4
+    want = (validation_np(0.7 + h) - 2 * validation_np(0.7) + validation_np(0.7 - h)) / h ** 2
+    (d2,) = riesz.hvp(validation, (np.array(0.7),), (np.array(1.0),), mode=mode)
+    np.testing.assert_allclose(d2, want, rtol=1e-5)
+
+
+def test_cg_works_in_the_spaces_geometry() -> None:
+    """For r(x, y) = K y - x with K = Ω⁻¹ H (H SPD), K is not symmetric, but it
+    is self-adjoint in ⟨u, v⟩_Ω: with space=Weighted(Ω), CG solves the tangent and
+    adjoint equations; the derivative of y = K⁻¹ x is K⁻¹."""
+    rng = np.random.default_rng(7)
+    B = rng.standard_normal((4, 4))
+    H = B @ B.T + 4 * np.eye(4)
+    omega = np.array([1.0, 3.0, 0.2, 7.0])
+    K = H / omega[:, None]
+    assert not np.allclose(K, K.T)
+
+    def solution(x):
+        return implicit.root(lambda x, y: rnp.matmul(K, y) - x, x, np.zeros(4),
+                             backward="cg", space=Weighted(4, metric=omega))
+
+    x = rng.standard_normal(4)
+    np.testing.assert_allclose(riesz.jacrev(solution)(x), np.linalg.inv(K), rtol=1e-8)
+    np.testing.assert_allclose(riesz.jacfwd(solution)(x), np.linalg.inv(K), rtol=1e-8)
+
+
+# -- memory: the forward solve is never taped --------------------------------------------
+
+
+def test_forward_iterations_run_on_plain_arrays() -> None:
+    """Under grad, every iteration of the forward solve calls g on plain arrays;
+    g sees traced values only a fixed number of times (the rules), however many
+    iterations the solve takes."""
+    traced_counts = []
+    for tol in (1e-4, 1e-12):
+        calls = {"plain": 0, "traced": 0}
+
+        def g(x, y, calls=calls):
+            traced = isinstance(x, Tracer) or isinstance(y, Tracer)
+            calls["traced" if traced else "plain"] += 1
+            return 0.95 * y + x
+
+        info: dict = {}
+        riesz.grad(lambda x, info=info, tol=tol: rnp.sum(implicit.fixed_point(
+            g, x, np.zeros(3), solver="fixed_point", tol=tol, info=info)))(np.ones(3))
+        (forward,) = info["forward"]
+        assert calls["plain"] >= forward.iterations >= 100
+        traced_counts.append(calls["traced"])
+    assert traced_counts[0] == traced_counts[1] <= 3
+
+
+def test_memory_does_not_grow_with_iterations() -> None:
+    """Peak memory of grad through the layer: the same for 40 and 400 iterations,
+    while grad through the unrolled iteration grows with them."""
+    n = 4000
+    x = np.full(n, 0.1)
+
+    def g(x, y):  # contracts by 0.995: 400 iterations do not reach the fixed point
+        return 0.995 * y + x
+
+    def peak(f) -> tuple[int, float]:
+        tracemalloc.start()
+        try:
+            f()
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    def implicit_grad(iters: int) -> None:
+        riesz.grad(lambda x: rnp.sum(implicit.fixed_point(
+            g, x, np.zeros(n), solver="fixed_point", max_iter=iters, tol=0.0,
+            on_failure="warn")))(x)
+
+    def unrolled_grad(iters: int) -> None:
+        def f(x):
+            y = np.zeros(n)
+            for _ in range(iters):
+                y = g(x, y)
+            return rnp.sum(y)
+
+        riesz.grad(f)(x)
+
+    with pytest.warns(SolverWarning):
+        small = peak(lambda: implicit_grad(40))
+    with pytest.warns(SolverWarning):
+        large = peak(lambda: implicit_grad(400))
+    unrolled = peak(lambda: unrolled_grad(400))
+    assert large < 1.5 * small
+    assert unrolled > 10 * large
+
+
+# -- failures ---------------------------------------------------------------------------
+
+
+def test_forward_non_convergence_raises_with_history() -> None:
+    with pytest.raises(SolverError, match="forward solve") as info:
+        implicit.fixed_point(lambda x, y: rnp.tanh(y) + x, np.ones(2), np.zeros(2),
+                             solver="fixed_point", max_iter=5)
+    assert len(info.value.history) == 6
+
+
+def test_backward_non_convergence_raises_or_warns() -> None:
+    """r(x, y) = 3 y - x: A = 3 I, so the iteration λ ← λ + (v - 3 λ) diverges
+    although the forward (Newton) solve is fine."""
+    def f(x, **kw):
+        return rnp.sum(implicit.root(lambda x, y: 3.0 * y - x, x, np.zeros(2),
+                                     backward="fixed_point", backward_max_iter=30, **kw))
+
+    x = np.ones(2)
+    with pytest.raises(SolverError, match="adjoint solve") as info:
+        riesz.grad(f)(x)
+    assert len(info.value.history) > 1 and info.value.history[-1] > info.value.history[0]
+    with pytest.raises(SolverError, match="tangent solve"):
+        riesz.jvp(f, (x,), (np.ones(2),))
+    np.testing.assert_allclose(riesz.grad(lambda x: rnp.sum(implicit.root(
+        lambda x, y: 3.0 * y - x, x, np.zeros(2), backward="gmres")))(x), [1 / 3, 1 / 3])
+    with pytest.warns(SolverWarning):
+        riesz.grad(lambda x: f(x, on_failure="warn"))(x)
+
+
+def test_info_records_the_solves() -> None:
+    info: dict = {}
+    riesz.grad(lambda x: loss(x, info=info))(X0)
+    assert [s.converged for s in info["forward"]] == [True]
+    (adjoint,) = info["linear"]
+    assert adjoint.converged and adjoint.residual <= 1e-10 * adjoint.history[0]
+
+
+def test_errors() -> None:
+    x = np.ones(2)
+    with pytest.raises(ValueError, match="backward"):
+        implicit.fixed_point(lambda x, y: y, x, x, backward="lu")
+    with pytest.raises(ValueError, match="solver"):
+        implicit.fixed_point(lambda x, y: y, x, x, solver="bisection")
+    with pytest.raises(ValueError, match="y0"):
+        implicit.fixed_point(lambda x, y: y, x, x, space=Weighted(3, metric=np.ones(3)))
+
+    def closes_over(c):  # c is differentiated but not passed through x
+        return rnp.sum(implicit.fixed_point(lambda x, y: 0.5 * y + c, x, np.zeros(2)))
+
+    with pytest.raises(TypeError, match="through x"):
+        riesz.grad(closes_over)(np.ones(2))
+    with pytest.raises(NotImplementedError, match="vmap"):
+        riesz.vmap(lambda x: implicit.fixed_point(lambda x, y: 0.5 * y + x, x, np.zeros(2)))(
+            np.ones((3, 2)))
