@@ -5,7 +5,7 @@ The public surface is re-exported here; see SPEC.md for the contract.
 
 from __future__ import annotations
 
-from . import numpy, optim, solvers, spaces, tensor
+from . import implicit, numpy, optim, solvers, spaces, tensor
 from ._core.primitive import Primitive, registry
 from ._core.pytree import (
     register_dataclass,
@@ -31,14 +31,30 @@ from .derivatives import (
 )
 from .linear import LinearMap, identity, rank1
 from .numpy import stop_gradient
-from .solvers import SolverError, solve
+from .solvers import (
+    Solution,
+    SolverError,
+    SolverWarning,
+    anderson,
+    broyden,
+    fixed_point_iteration,
+    newton,
+    solve,
+)
 from .transforms import grad, hvp, jvp, value_and_grad, vjp, vmap
 
 __version__ = "0.1.0"
 
 __all__ = [
     "LinearMap",
+    "Solution",
     "SolverError",
+    "SolverWarning",
+    "anderson",
+    "broyden",
+    "fixed_point_iteration",
+    "implicit",
+    "newton",
     "derivative",
     "hessian",
     "identity",
