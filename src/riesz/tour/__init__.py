@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import engine, higher, spaces, tensor
+from . import engine, higher, implicit, spaces, tensor
 
 
 @dataclass
@@ -71,7 +71,7 @@ class Tour:
 
 
 SECTIONS: list[Callable[[Tour], None]] = [*engine.SECTIONS, *spaces.SECTIONS, *higher.SECTIONS,
-                                          *tensor.SECTIONS]
+                                          *implicit.SECTIONS, *tensor.SECTIONS]
 
 
 def run(plots: str | Path | None = None, out: Callable[[str], None] = print) -> bool:
