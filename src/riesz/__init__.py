@@ -41,6 +41,7 @@ from .solvers import (
     newton,
     solve,
 )
+from .taylor import jet
 from .transforms import grad, hvp, jvp, value_and_grad, vjp, vmap
 
 __version__ = "0.1.0"
@@ -58,6 +59,7 @@ __all__ = [
     "derivative",
     "hessian",
     "identity",
+    "jet",
     "jacfwd",
     "jacobian",
     "jacrev",

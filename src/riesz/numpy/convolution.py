@@ -20,6 +20,7 @@ import scipy.signal
 
 from .._core.primitive import Primitive, bilinear
 from .._core.trace import bind
+from .._interpreters import taylor
 from ._util import unbroadcast
 from .shape import flip_p, pad_p
 
@@ -46,3 +47,6 @@ def _correlate_vjp_k(g: Any, ans: Any, x: Any, k: Any) -> Any:
 
 
 bilinear(correlate_p, _correlate_vjp_x, _correlate_vjp_k)
+
+# -- Taylor mode (riesz.jet): bilinear, so the terms are Cauchy products ----------------
+taylor.multilinear_jet(correlate_p)

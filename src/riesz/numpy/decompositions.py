@@ -40,6 +40,7 @@ import scipy.linalg
 from .._core.primitive import Primitive
 from .._core.trace import bind, raw_value
 from .._core.trace import strip_derivatives as _raw
+from .._interpreters import taylor
 from . import _batching
 from ._util import any_set, kept_shape, safe_reciprocal, tri_mask, unbroadcast
 from .elementwise import where_p
@@ -733,3 +734,75 @@ for _prim in (inv_p, det_p, slogdet_p, cholesky_p, eigh_p, svd_p, qr_p, pinv_p):
     _batching.leading_batch(_prim)
 _batching.solve(solve_p)
 _batching.solve(triangular_solve_p)
+
+# -- Taylor mode (riesz.jet) ------------------------------------------------------------------
+# Series x(t) = x0 + c_1 t + ... + c_K t^K in raw coefficients (riesz/_interpreters/taylor.py).
+# Solves and the inverse follow from matching powers of t in A(t) X(t) = B(t):
+#     A0 X_k = B_k - Σ_{j=1}^k A_j X_(k-j),
+# one solve with the same A0 per order (O(K²) products). The factorisations use the
+# general rule, X' = (their JVP rule)(A, A', X) one order lower, which is polynomial in K
+# because none of their JVP rules calls the primitive itself on a new argument.
+
+
+def _coef(series: Any, k: int) -> Any:
+    return None if series is None else series[k - 1]
+
+
+def _solve_jet(primals: list[Any], series: list[Any]) -> tuple[Any, Any]:
+    (a, b), (sa, sb) = primals, series
+    K = taylor.series_order(series)
+    x0 = bind(solve_p, a, b)
+    vec = b.ndim == 1
+    xs = [_as_matrix(x0, vec)]
+    for k in range(1, K + 1):
+        rhs = None if _coef(sb, k) is None else _as_matrix(_coef(sb, k), vec)
+        for j in range(1, k + 1):
+            if _coef(sa, j) is not None and xs[k - j] is not None:
+                rhs = taylor.add(rhs, -_mm(_coef(sa, j), xs[k - j]))
+        xs.append(None if rhs is None else bind(solve_p, a, rhs))
+    return x0, [None if x is None else _from_matrix(x, vec) for x in xs[1:]]
+
+
+solve_p.def_jet(_solve_jet)
+
+
+def _triangular_solve_jet(primals: list[Any], series: list[Any], lower: bool, trans: int,
+                          unit_diagonal: bool) -> tuple[Any, Any]:
+    """op(T0) X_k = B_k - Σ_{j=1}^k op(T_j) X_(k-j), T_j the read triangle of A_j."""
+    (a, b), (sa, sb) = primals, series
+    K = taylor.series_order(series)
+    x0 = _trisolve(a, b, lower, trans, unit_diagonal)
+    xs = [x0]
+    for k in range(1, K + 1):
+        rhs = _coef(sb, k)
+        for j in range(1, k + 1):
+            if _coef(sa, j) is not None and xs[k - j] is not None:
+                dT = _tri_part(_coef(sa, j), lower, unit_diagonal)
+                rhs = taylor.add(rhs, -_mm(_mT(dT) if trans else dT, xs[k - j]))
+        if rhs is not None and rhs.shape != x0.shape:
+            rhs = bind(broadcast_to_p, rhs, shape=x0.shape)
+        xs.append(None if rhs is None else _trisolve(a, rhs, lower, trans, unit_diagonal))
+    return x0, xs[1:]
+
+
+triangular_solve_p.def_jet(_triangular_solve_jet)
+
+
+def _inv_jet(primals: list[Any], series: list[Any]) -> tuple[Any, Any]:
+    """A Y = I: Y_k = -Y0 Σ_{j=1}^k A_j Y_(k-j)."""
+    (a,), (sa,) = primals, series
+    y0 = bind(inv_p, a)
+    ys = [y0]
+    for k in range(1, len(sa) + 1):
+        acc = None
+        for j in range(1, k + 1):
+            if sa[j - 1] is not None and ys[k - j] is not None:
+                acc = taylor.add(acc, _mm(sa[j - 1], ys[k - j]))
+        ys.append(None if acc is None else -_mm(y0, acc))
+    return y0, ys[1:]
+
+
+inv_p.def_jet(_inv_jet)
+
+for _prim in (det_p, slogdet_p, cholesky_p, eigh_p, svd_p, qr_p, pinv_p, norm2_p):
+    taylor.jet_from_jvp(_prim)

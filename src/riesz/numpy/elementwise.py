@@ -24,8 +24,9 @@ from .._core.primitive import (
     Primitive,
     elementwise_unary,
 )
-from .._core.trace import bind
+from .._core.trace import Tracer, bind
 from .._core.trace import strip_derivatives as _raw
+from .._interpreters import taylor
 from ._batching import elementwise as batch_elementwise
 from ._util import any_set, safe_reciprocal, unbroadcast
 
@@ -67,11 +68,15 @@ def elementwise_binary(
         f.__name__ = f"{prim.name}_{kind}"
     prim.family = prim.family or "elementwise"
     batch_elementwise(prim)
-    return prim.def_jvp(jvp_x, jvp_y).def_vjp(vjp_x, vjp_y)
+    prim.def_jvp(jvp_x, jvp_y).def_vjp(vjp_x, vjp_y)
+    # Taylor mode: z' = f_x x' + f_y y' with the partials evaluated on the series
+    return taylor.jet_from_jvp(prim)
 
 
 def _unary(name: str, impl: Any, deriv: Callable[[Any, Any], Any], notes: str = "") -> Primitive:
-    return elementwise_unary(Primitive(name, impl, notes=notes), deriv)
+    # Taylor mode by default: y' = f'(x) x' on the series one order lower (JAX's
+    # def_deriv); the cheaper recurrences below replace it for exp, log, sin, ...
+    return taylor.jet_from_jvp(elementwise_unary(Primitive(name, impl, notes=notes), deriv))
 
 
 # -- casting --------------------------------------------------------------------
@@ -418,3 +423,180 @@ for _prim in (
 ):
     if _prim.batch is None:
         batch_elementwise(_prim)
+
+# -- Taylor mode (riesz.jet) ------------------------------------------------------------
+# Series x(t) = x0 + c_1 t + ... + c_K t^K in raw coefficients (see
+# riesz/_interpreters/taylor.py). Unary and binary functions already have the
+# general rule from their family (y' = f'(x) x' one order lower); the linear
+# and bilinear ones act term by term, and the classical recurrences below are
+# cheaper (O(K²) products) where a function satisfies a simple ODE.
+
+for _prim in (astype_p, add_p, subtract_p, negative_p, where_p):
+    taylor.linear_jet(_prim)
+taylor.multilinear_jet(multiply_p)
+
+
+def _full(primal: Any, series: Any) -> list[Any]:
+    return taylor.full_series(primal, series, len(series))
+
+
+def _divide_jet(primals: list[Any], series: list[Any]) -> tuple[Any, Any]:
+    """q = a / b: q b = a gives q_k = (a_k - Σ_{j=1}^k b_j q_(k-j)) / b0."""
+    (a, b), (sa, sb) = primals, series
+    K = taylor.series_order(series)
+    q0 = bind(divide_p, a, b)
+    if sb is None:  # linear in a
+        return q0, [None if c is None else c / b for c in sa]
+    return q0, taylor.series_divide(taylor.full_series(a, sa, K), _full(b, sb), q0, K)
+
+
+divide_p.def_jet(_divide_jet)
+
+
+def _integer_power(x: list[Any], n: int, K: int) -> list[Any]:
+    """The full series of x^n (n ≥ 1) by repeated squaring of Cauchy products:
+    exact at x0 = 0, where the recurrence below divides by x0."""
+    result = None
+    base = x
+    while True:
+        if n & 1:
+            result = base if result is None else taylor.series_product(result, base, K)
+        n >>= 1
+        if not n:
+            return result  # type: ignore[return-value]
+        base = taylor.series_product(base, base, K)
+
+
+def _power_jet(primals: list[Any], series: list[Any]) -> tuple[Any, Any]:
+    """y = x^p. A constant exponent: x y' = p y x' gives, term by term,
+    y_k = (1/(k x0)) Σ_{j=1}^k (p j - (k - j)) x_j y_(k-j) (for a whole
+    p ≥ 0, repeated Cauchy products instead, exact at x0 = 0). A varying
+    exponent: y = exp(p log x), so z = p log x by a Cauchy product and y' = y z'
+    (log x taken as 0 at x = 0, as the JVP rule does)."""
+    (x, p), (sx, sp) = primals, series
+    K = taylor.series_order(series)
+    ans = bind(power_p, x, p)
+    if sp is None:
+        if not isinstance(p, Tracer) and np.ndim(p) == 0 and float(p) >= 0 \
+                and float(p) == int(p):
+            n = int(p)
+            return ans, (None if n == 0 else _integer_power(_full(x, sx), n, K)[1:])
+        xf = _full(x, sx)
+        y = [ans]
+        for k in range(1, K + 1):
+            acc = None
+            for j in range(1, k + 1):
+                if xf[j] is None:
+                    continue
+                term = xf[j] * y[k - j]
+                w = p * j - (k - j)
+                acc = taylor.add(acc, term * w)
+            y.append(None if acc is None else acc / (k * x))
+        return ans, y[1:]
+    if sx is None:
+        zero = _raw(x) == 0
+        log0 = bind(log_p, bind(where_p, zero, 1, x) if any_set(zero) else x)
+        log_x = [log0] + [None] * K
+    else:
+        log_x = [bind(log_p, x), *taylor.series_log(_full(x, sx), K)]
+    z = taylor.series_product(_full(p, sp), log_x, K)
+    return ans, taylor.series_exp(ans, z, K)
+
+
+power_p.def_jet(_power_jet)
+
+
+def _exp_family_jet(prim: Primitive, rate: float, offset: float) -> None:
+    """exp (rate 1), exp2 (rate ln 2), expm1 (exp minus 1): e = y + offset
+    solves e' = rate e x', so e_k = (rate/k) Σ j x_j e_(k-j)."""
+
+    def rule(primals: list[Any], series: list[Any]) -> tuple[Any, Any]:
+        (x,), (sx,) = primals, series
+        y0 = bind(prim, x)
+        z = [None, *[taylor.scale(rate, c) for c in sx]]
+        return y0, taylor.series_exp(y0 + offset if offset else y0, z, len(sx))
+
+    rule.__name__ = f"{prim.name}_jet"
+    prim.def_jet(rule)
+
+
+_exp_family_jet(exp_p, 1.0, 0.0)
+_exp_family_jet(exp2_p, _LN2, 0.0)
+_exp_family_jet(expm1_p, 1.0, 1.0)
+
+
+def _log_family_jet(prim: Primitive, scale: float, shift: float) -> None:
+    """log (x0 y' = x'), log2 and log10 (scaled), log1p (the log of 1 + x)."""
+
+    def rule(primals: list[Any], series: list[Any]) -> tuple[Any, Any]:
+        (x,), (sx,) = primals, series
+        base = [x + shift if shift else x, *sx]
+        return bind(prim, x), [taylor.scale(scale, c)
+                               for c in taylor.series_log(base, len(sx))]
+
+    rule.__name__ = f"{prim.name}_jet"
+    prim.def_jet(rule)
+
+
+_log_family_jet(log_p, 1.0, 0.0)
+_log_family_jet(log2_p, 1 / _LN2, 0.0)
+_log_family_jet(log10_p, 1 / _LN10, 0.0)
+_log_family_jet(log1p_p, 1.0, 1.0)
+
+
+def _sqrt_jet(primals: list[Any], series: list[Any]) -> tuple[Any, Any]:
+    """y² = x: y_k = (x_k - Σ_{j=1}^{k-1} y_j y_(k-j)) / (2 y0)."""
+    (x,), (sx,) = primals, series
+    y0 = bind(sqrt_p, x)
+    return y0, taylor.series_sqrt(_full(x, sx), y0, len(sx))
+
+
+sqrt_p.def_jet(_sqrt_jet)
+
+
+def _reciprocal_jet(primals: list[Any], series: list[Any]) -> tuple[Any, Any]:
+    """y = 1/x, the quotient recurrence with numerator 1."""
+    (x,), (sx,) = primals, series
+    y0 = bind(reciprocal_p, x)
+    K = len(sx)
+    return y0, taylor.series_divide([1.0] + [None] * K, _full(x, sx), y0, K)
+
+
+reciprocal_p.def_jet(_reciprocal_jet)
+
+
+def _trig_pair_jet(prim: Primitive, first: Primitive, second: Primitive, sign: float,
+                   pick: int) -> None:
+    """sin and cos (sign -1), sinh and cosh (+1) come as a pair:
+    s' = c x', c' = sign s x'. `pick` is 0 for the first of the pair."""
+
+    def rule(primals: list[Any], series: list[Any]) -> tuple[Any, Any]:
+        (x,), (sx,) = primals, series
+        s0, c0 = bind(first, x), bind(second, x)
+        pair = taylor.series_sincos(_full(x, sx), s0, c0, len(sx), sign)
+        return (s0, c0)[pick], pair[pick]
+
+    rule.__name__ = f"{prim.name}_jet"
+    prim.def_jet(rule)
+
+
+_trig_pair_jet(sin_p, sin_p, cos_p, -1.0, 0)
+_trig_pair_jet(cos_p, sin_p, cos_p, -1.0, 1)
+_trig_pair_jet(sinh_p, sinh_p, cosh_p, 1.0, 0)
+_trig_pair_jet(cosh_p, sinh_p, cosh_p, 1.0, 1)
+
+
+def _riccati_jet(prim: Primitive, a: float, b: float) -> None:
+    """tan (y' = (1 + y²) x') and tanh (y' = (1 - y²) x')."""
+
+    def rule(primals: list[Any], series: list[Any]) -> tuple[Any, Any]:
+        (x,), (sx,) = primals, series
+        y0 = bind(prim, x)
+        return y0, taylor.series_riccati(_full(x, sx), y0, len(sx), a, b)
+
+    rule.__name__ = f"{prim.name}_jet"
+    prim.def_jet(rule)
+
+
+_riccati_jet(tan_p, 1.0, 1.0)
+_riccati_jet(tanh_p, 1.0, -1.0)

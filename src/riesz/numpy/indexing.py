@@ -15,6 +15,7 @@ import numpy as np
 from .._core.primitive import NOT_DIFFERENTIABLE, Primitive
 from .._core.trace import Tracer, bind
 from .._core.trace import strip_derivatives as _raw
+from .._interpreters import taylor
 from .._interpreters.reverse import LazyCotangent
 from . import _batching
 from ._util import unbroadcast
@@ -195,3 +196,7 @@ nonzero_p = Primitive(
 _batching.getitem(getitem_p)
 _batching.scatter(scatter_add_p)
 _batching.scatter(scatter_set_p)
+
+# -- Taylor mode (riesz.jet): linear in x and v, so each coefficient is indexed ---------
+for _prim in (getitem_p, scatter_add_p, scatter_set_p):
+    taylor.linear_jet(_prim)

@@ -22,6 +22,7 @@ import numpy as np
 
 from .._core.primitive import Primitive, bilinear
 from .._core.trace import bind
+from .._interpreters import taylor
 from . import _batching
 from ._util import unbroadcast
 from .shape import reshape_p, transpose_p
@@ -149,3 +150,7 @@ einsum_p.def_joint_jvp(_einsum_jvp).def_joint_vjp(_einsum_vjp)
 # -- vmap -----------------------------------------------------------------------------
 _batching.matmul(matmul_p)
 _batching.einsum(einsum_p)
+
+# -- Taylor mode (riesz.jet): multilinear, so the terms are Cauchy products -------------
+taylor.multilinear_jet(matmul_p)
+taylor.multilinear_jet(einsum_p)

@@ -14,6 +14,7 @@ import numpy as np
 
 from .._core.primitive import Primitive, linear_unary
 from .._core.trace import bind
+from .._interpreters import taylor
 from . import _batching
 from ._util import unbroadcast
 
@@ -158,3 +159,8 @@ _batching.axis_params(split_p, "axis")
 _batching.pad(pad_p)
 _batching.axis_params(flip_p, "axes", none_means_all=True)
 _batching.int_axis(roll_p)
+
+# -- Taylor mode (riesz.jet): linear, so each coefficient is moved like the value ------
+for _prim in (reshape_p, transpose_p, broadcast_to_p, concatenate_p, split_p, pad_p, flip_p,
+              roll_p):
+    taylor.linear_jet(_prim)

@@ -120,3 +120,29 @@ def expm(A: Any) -> Any:
 
 # -- vmap: scipy's expm maps over leading axes ------------------------------------------
 _batching.leading_batch(expm_p)
+
+# -- Taylor mode (riesz.jet) --------------------------------------------------------------------
+# Truncated series in t form an algebra that block upper-triangular Toeplitz matrices
+# represent: A(t) = Σ_k A_k t^k (mod t^(K+1)) ↦ M(A) = Σ_k N^k ⊗ A_k, N the shift, so that
+# M(A) M(B) = M(A B) and hence expm(M(A)) = M(expm(A(t))). Its first block row is
+# [Y_0, Y_1, ..., Y_K]: every coefficient from one expm of a (K+1)n × (K+1)n matrix
+# (the K = 1 case is the Fréchet-derivative block trick of the JVP rule).
+
+
+def _expm_jet(primals: list[Any], series: list[Any]) -> tuple[Any, Any]:
+    (a,), (sa,) = primals, series
+    K, n = len(sa), a.shape[-1]
+    zero = np.zeros(a.shape, a.dtype)
+    terms = [a, *[zero if c is None else c for c in sa]]
+    rows = []
+    for r in range(K + 1):
+        blocks = [zero] * r + terms[: K + 1 - r]
+        rows.append(bind(concatenate_p, *blocks, axis=a.ndim - 1))
+    big = bind(concatenate_p, *rows, axis=a.ndim - 2)
+    top = bind(getitem_p, bind(expm_p, big), index=(Ellipsis, slice(0, n), slice(None)))
+    pieces = [bind(getitem_p, top, index=(Ellipsis, slice(k * n, (k + 1) * n)))
+              for k in range(K + 1)]
+    return pieces[0], pieces[1:]
+
+
+expm_p.def_jet(_expm_jet)

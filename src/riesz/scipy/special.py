@@ -19,6 +19,7 @@ import scipy.special as _sp
 from .._core.primitive import Primitive, elementwise_unary
 from .._core.trace import bind, raw_value
 from .._core.trace import strip_derivatives as _raw
+from .._interpreters import taylor
 from ..numpy import _dispatch
 from ..numpy._api_elementwise import _binary, _ufunc_options, _unary, exp
 from ..numpy._api_reductions import logsumexp as _logsumexp
@@ -120,6 +121,12 @@ xlog1py_p = elementwise_binary(
 
 # -- vmap: polygamma acts entrywise (the other functions get it from their family) --
 batch_elementwise(polygamma_p)
+
+# -- Taylor mode (riesz.jet): y' = f'(x) x' on the series one order lower (the general
+# rule; xlogy and xlog1py get it from the binary family). polygamma's chain
+# ψ⁽ⁿ⁾ → ψ⁽ⁿ⁺¹⁾ → ... ends after K steps, so its cost stays polynomial in K.
+for _prim in (erf_p, erfc_p, expit_p, logit_p, gammaln_p, gamma_p, polygamma_p):
+    taylor.jet_from_jvp(_prim)
 
 # -- public functions ------------------------------------------------------------------
 
