@@ -152,6 +152,33 @@ def test_pytree_unknowns() -> None:
     np.testing.assert_allclose(riesz.grad(f)(x), want, atol=1e-8)
 
 
+def test_parameters_that_are_not_floats_are_constants() -> None:
+    """x may hold integers, flags and Python floats: only float leaves are
+    differentiated. y = a tanh(y) + b k with a the argument: dy/da by FD."""
+    def solution(a):
+        x = {"a": a, "b": 0.3, "k": np.array(2), "name": "a flag"}
+        return implicit.fixed_point(lambda x, y: x["a"] * rnp.tanh(y) + x["b"] * x["k"], x,
+                                    np.zeros(2))
+
+    def y_np(a):
+        y = np.zeros(2)
+        for _ in range(400):
+            y = a * np.tanh(y) + 0.6
+        return y
+
+    a = np.array([0.5, 0.2])
+    want = np.diag(fd_grad(lambda a: float(np.sum(y_np(a))), a))
+    np.testing.assert_allclose(riesz.jacrev(solution)(a), want, atol=1e-8)
+    np.testing.assert_allclose(riesz.jacfwd(solution)(a), want, atol=1e-8)
+
+
+def test_check_grads_to_second_order() -> None:
+    """riesz's own checker (finite differences and the adjoint identity, both modes)."""
+    riesz.check_grads(lambda x: rnp.sin(implicit.fixed_point(
+        deq(None), {"W": W, "U": U, "x": x}, np.zeros(N), tol=1e-12, backward_tol=1e-12)),
+        (X0,), order=2)
+
+
 # -- a linear fixed point with a closed form ------------------------------------------
 
 
@@ -381,12 +408,14 @@ def test_backward_non_convergence_raises_or_warns() -> None:
         riesz.grad(lambda x: f(x, on_failure="warn"))(x)
 
 
-def test_info_records_the_solves() -> None:
+@pytest.mark.parametrize("backward", ["fixed_point", "gmres"])
+def test_info_records_the_solves(backward: str) -> None:
     info: dict = {}
-    riesz.grad(lambda x: loss(x, info=info))(X0)
+    riesz.grad(lambda x: loss(x, info=info, backward=backward))(X0)
     assert [s.converged for s in info["forward"]] == [True]
     (adjoint,) = info["linear"]
-    assert adjoint.converged and adjoint.residual <= 1e-10 * adjoint.history[0]
+    assert adjoint.converged and adjoint.iterations >= 1
+    assert adjoint.residual <= 1e-10 * adjoint.history[0]
 
 
 def test_errors() -> None:

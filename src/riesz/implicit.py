@@ -49,6 +49,7 @@ Non-convergence, forward or in a derivative's linear solve, raises
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -100,6 +101,37 @@ def _sub(a: Any, b: Any) -> Any:
     return tree_map(lambda s, t: s - t, a, b)
 
 
+def _is_float(v: Any) -> bool:
+    if isinstance(v, (bool, np.bool_)):
+        return False
+    if isinstance(v, float):
+        return True
+    dtype = getattr(v, "dtype", None)
+    return dtype is not None and np.dtype(dtype).kind == "f"
+
+
+class _FloatLeaves:
+    """The real floating-point leaves of a pytree, which derivatives flow through;
+    the other leaves (integers, flags, ...) are constants. The implicit function
+    and its rules take the float leaves as a flat tuple, so every argument they
+    see is a float array and cotangents match their structure."""
+
+    def __init__(self, tree: Any):
+        leaves, self.treedef = tree_flatten(tree, strict=False)
+        self.leaves = leaves
+        self.idx = [i for i, v in enumerate(leaves) if _is_float(v)]
+
+    def pick(self, tree: Any) -> tuple[Any, ...]:
+        leaves = tree_flatten(tree, strict=False)[0]
+        return tuple(leaves[i] for i in self.idx)
+
+    def rebuild(self, diff: tuple[Any, ...]) -> Any:
+        leaves = list(self.leaves)
+        for i, v in zip(self.idx, diff, strict=True):
+            leaves[i] = v
+        return tree_unflatten(self.treedef, leaves)
+
+
 def _has_tracer(tree: Any) -> bool:
     return any(isinstance(leaf, Tracer) for leaf in tree_flatten(tree, strict=False)[0])
 
@@ -124,11 +156,20 @@ class _Implicit:
     """The solution map x ↦ y*(x) of r(x, y) = 0, with its rules (module docstring)."""
 
     def __init__(self, kind: str, fn: Callable[[Any, Any], Any], residual: Callable[..., Any],
-                 opts: _Options):
+                 opts: _Options, x: Any):
         self.kind = kind  # "fixed_point": fn is g; "root": fn is the residual f
-        self.fn = fn
-        self.residual = residual
         self.opts = opts
+        self.leaves = leaves = _FloatLeaves(x)
+        # below, "x" is the tuple of x's float leaves; the other leaves are constants
+
+        def fn_of_leaves(xs: tuple[Any, ...], y: Any) -> Any:
+            return fn(leaves.rebuild(xs), y)
+
+        def residual_of_leaves(xs: tuple[Any, ...], y: Any) -> Any:
+            return residual(leaves.rebuild(xs), y)
+
+        self.fn = fn_of_leaves
+        self.residual = residual_of_leaves
 
         def implicit_solution(x: Any, y0: Any) -> Any:
             return self._solve_concrete(x, y0)
@@ -160,6 +201,10 @@ class _Implicit:
         self.adjoint_solve = _LinearSolve(self, transposed=True)
         self.tangent_solve.other = self.adjoint_solve
         self.adjoint_solve.other = self.tangent_solve
+
+    def __call__(self, x: Any, y0: Any) -> Any:
+        """y*(x), differentiable in the float leaves of x."""
+        return self.solution(self.leaves.pick(x), _concrete(y0, self.opts.who, "y0"))
 
     # -- A = ∂_y r(x, y) and its transpose, with riesz operations (differentiable) ------
     def tangent_map(self, p: tuple[Any, Any], u: Any) -> Any:
@@ -255,15 +300,15 @@ class _Implicit:
         except SolverError as e:
             if opts.on_failure == "raise" or e.x is None:
                 raise self._failed(e, what) from e
-            import warnings
-
             warnings.warn(f"{opts.who}: {what} did not converge: {e}", SolverWarning,
                           stacklevel=2)
             u, converged = e.x, False
-        rhs_norm = float(np.linalg.norm(np.asarray(S.flatten(rhs))))
-        res = float(np.linalg.norm(np.asarray(S.flatten(S.sub(rhs, M(u))))))
-        self._record("linear", Solution(u, count[0], [res / rhs_norm if rhs_norm else res],
-                                        converged, opts.backward))
+        if opts.info is not None:  # residual norms at u = 0 and at the solution
+            def norm(v: Any) -> float:
+                return float(np.linalg.norm(np.asarray(S.flatten(v))))
+
+            self._record("linear", Solution(u, count[0], [norm(rhs), norm(S.sub(rhs, M(u)))],
+                                            converged, opts.backward))
         return u
 
 
@@ -382,7 +427,7 @@ def fixed_point(g: Callable[[Any, Any], Any], x: Any, y0: Any, *, solver: str = 
     def fixed_point_residual(x_: Any, y: Any) -> Any:  # r(x, y) = y - g(x, y)
         return _sub(y, g(x_, y))
 
-    return _Implicit("fixed_point", g, fixed_point_residual, opts).solution(x, y0)
+    return _Implicit("fixed_point", g, fixed_point_residual, opts, x)(x, y0)
 
 
 def root(f: Callable[[Any, Any], Any], x: Any, y0: Any, *, solver: str = "newton",
@@ -398,7 +443,7 @@ def root(f: Callable[[Any, Any], Any], x: Any, y0: Any, *, solver: str = "newton
     "anderson" / "fixed_point" on y - f(x, y)."""
     opts = _options("root", solver, ROOT_METHODS, tol, max_iter, backward, backward_tol,
                     backward_max_iter, space, on_failure, solver_options, info, y0)
-    return _Implicit("root", f, f, opts).solution(x, y0)
+    return _Implicit("root", f, f, opts, x)(x, y0)
 
 
 def argmin(objective: Callable[[Any, Any], Any], x: Any, y0: Any, *, solver: str = "newton",
@@ -424,7 +469,7 @@ def argmin(objective: Callable[[Any, Any], Any], x: Any, y0: Any, *, solver: str
         g = gradient(x_, y)
         return g if space is None else space.riesz(g)
 
-    return _Implicit("root", stationarity, stationarity, opts).solution(x, y0)
+    return _Implicit("root", stationarity, stationarity, opts, x)(x, y0)
 
 
 for _f in (fixed_point, root, argmin):
