@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import engine, higher, implicit, spaces, tensor
+from . import engine, higher, implicit, spaces, taylor, tensor
 
 
 @dataclass
@@ -71,7 +71,7 @@ class Tour:
 
 
 SECTIONS: list[Callable[[Tour], None]] = [*engine.SECTIONS, *spaces.SECTIONS, *higher.SECTIONS,
-                                          *implicit.SECTIONS, *tensor.SECTIONS]
+                                          *taylor.SECTIONS, *implicit.SECTIONS, *tensor.SECTIONS]
 
 
 def run(plots: str | Path | None = None, out: Callable[[str], None] = print) -> bool:
