@@ -303,6 +303,17 @@ def test_custom_jvp_rule_is_used() -> None:
     np.testing.assert_allclose(ys, ws, rtol=1e-11, atol=1e-13)
 
 
+def test_implicit_layer_series_match_nested_jvp() -> None:
+    # y* = g(x, y*) by a solver; jet uses the implicit function's JVP rule, order by order
+    from riesz import implicit
+
+    def layer(x):
+        return implicit.fixed_point(lambda x, y: 0.5 * rnp.cos(y) + x, x, np.zeros(3),
+                                    tol=1e-14)
+
+    _compare(layer, (np.array([0.1, 0.5, -0.3]),), 3, "fixed_point", rtol=1e-10)
+
+
 def test_custom_vjp_function_is_expanded_through_its_body() -> None:
     f = riesz.checkpoint(lambda x: rnp.sin(x) * x)
     _compare(f, (X0,), 4, "checkpoint")

@@ -113,14 +113,13 @@ class JetTrace(Trace):
     # -- entering and leaving ------------------------------------------------------------
     def new_input(self, value: Any, coefficients: Sequence[Any] | None) -> Any:
         """`value` with the coefficients [c_1..c_K] (None or all-None: a constant)."""
-        if not _nonzero(coefficients):
+        if coefficients is None or not _nonzero(coefficients):
             return value
-        coefficients = list(coefficients)  # type: ignore[arg-type]
-        if len(coefficients) > self.order:
-            raise ValueError(f"{len(coefficients)} coefficients for a series of order "
-                             f"{self.order}")
-        coefficients += [None] * (self.order - len(coefficients))
-        return JetTracer(value, self, coefficients)
+        padded = list(coefficients)
+        if len(padded) > self.order:
+            raise ValueError(f"{len(padded)} coefficients for a series of order {self.order}")
+        padded += [None] * (self.order - len(padded))
+        return JetTracer(value, self, padded)
 
     def primal_of(self, x: Any) -> Any:
         return x._value if type(x) is JetTracer and x._trace is self else x
@@ -130,13 +129,14 @@ class JetTrace(Trace):
         return x._coefficients if type(x) is JetTracer and x._trace is self else None
 
     def _wrap(self, value: Any, coefficients: Series | None) -> Any:
-        if not _nonzero(coefficients):
+        """An output of a rule as a tracer (a plain value if it does not depend on t)."""
+        if coefficients is None or not _nonzero(coefficients):
             return value
-        if len(coefficients) != self.order:  # type: ignore[arg-type]
-            raise RuntimeError(f"a Taylor rule returned {len(coefficients)} coefficients "  # type: ignore[arg-type]
+        if len(coefficients) != self.order:
+            raise RuntimeError(f"a Taylor rule returned {len(coefficients)} coefficients "
                                f"for a series of order {self.order}")
         return JetTracer(value, self, [None if c is None else _fit(c, value)
-                                       for c in coefficients])  # type: ignore[union-attr]
+                                       for c in coefficients])
 
     # -- primitives ---------------------------------------------------------------------
     def process(self, prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
@@ -438,7 +438,8 @@ def jet_from_jvp(prim: Primitive) -> Primitive:
             try:
                 result = jet_flat(tangent, [*ins, *[_Unknown(o) for o in outs]],
                                   [*ins_series, *[None] * len(outs)], K - 1)
-            except _NeedsAnswer:
+            except Exception:  # _NeedsAnswer, or an error that the run with y's series
+                # below raises again if it is genuine
                 reads_output[which] = True
         if result is None:
             if K > 1 and any(s is not None for s in lowered):
