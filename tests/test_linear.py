@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 import riesz
 import riesz.numpy as rnp
+from matrices import random_spd
 from riesz import LinearMap, SolverError, identity, rank1, solve
 from riesz.spaces import (
     L2,
@@ -28,9 +29,7 @@ SETTINGS = settings(max_examples=12, deadline=None, derandomize=True)
 
 
 def _spd(n: int, seed: int, cond: float = 20.0) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    Q, _ = np.linalg.qr(rng.standard_normal((n, n)))
-    return Q @ np.diag(np.geomspace(1.0, cond, n)) @ Q.T
+    return random_spd(n, seed, cond)
 
 
 W3, W4 = _spd(3, 1), _spd(4, 2)

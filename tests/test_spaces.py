@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import riesz
+from matrices import random_spd
 from riesz.spaces import (
     L2,
     Euclidean,
@@ -25,9 +26,7 @@ SETTINGS = settings(max_examples=15, deadline=None, derandomize=True)
 
 
 def _spd(n: int, seed: int, cond: float = 10.0) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    Q, _ = np.linalg.qr(rng.standard_normal((n, n)))
-    return Q @ np.diag(np.geomspace(1.0, cond, n)) @ Q.T
+    return random_spd(n, seed, cond)
 
 
 def _metric_map(n: int) -> riesz.LinearMap:
