@@ -365,24 +365,8 @@ def fixed_point_iteration(g: Callable[[Any], Any], y0: Any, *, tol: float = 1e-1
     damping β when the eigenvalues of I - β (I - ∂g) lie inside the unit disc).
     Stops at the first iterate with ‖g(y) - y‖ <= max(tol, rtol ‖g(y0) - y0‖);
     raises `SolverError` (or warns, `on_failure="warn"`) after `max_iter` updates."""
-    _check_options("fixed_point_iteration", max_iter, on_failure)
-    P = _Packer(y0, "fixed_point_iteration: y0")
-    y = P.pack(y0, "y0")
-    history: list[float] = []
-    target = tol
-    for k in range(max_iter + 1):
-        f = P.pack(g(P.unpack(y)), "g(y)") - y
-        r = _norm(f)
-        history.append(r)
-        if k == 0:
-            target = max(tol, rtol * r)
-        if r <= target:
-            return _finish("fixed_point_iteration", P, y, history, k, True, on_failure, target)
-        if not np.isfinite(r) or k == max_iter:
-            return _finish("fixed_point_iteration", P, y, history, k, False, on_failure, target,
-                           _diverged(r))
-        y = y + damping * f
-    raise AssertionError("unreachable")
+    return _mixing("fixed_point_iteration", g, y0, 0, damping, tol, rtol, max_iter, 0.0,
+                   on_failure)
 
 
 @_overflow_quiet
@@ -399,10 +383,17 @@ def anderson(g: Callable[[Any], Any], y0: Any, *, m: int = 5, damping: float = 1
     with a small Tikhonov term λ = regularization · tr(ΔFᵀ ΔF) against
     ill-conditioning. m = 0 is the damped fixed-point iteration. Stopping and
     failure as in `fixed_point_iteration`."""
-    _check_options("anderson", max_iter, on_failure)
     if m < 0:
         raise ValueError(f"anderson: the memory m must be >= 0, got {m}")
-    P = _Packer(y0, "anderson: y0")
+    return _mixing("anderson", g, y0, m, damping, tol, rtol, max_iter, regularization,
+                   on_failure)
+
+
+def _mixing(name: str, g: Callable[[Any], Any], y0: Any, m: int, damping: float, tol: float,
+            rtol: float, max_iter: int, regularization: float, on_failure: str) -> Solution:
+    """Anderson mixing of the last m + 1 iterates (m = 0: the damped iteration)."""
+    _check_options(name, max_iter, on_failure)
+    P = _Packer(y0, f"{name}: y0")
     y = P.pack(y0, "y0")
     ys: list[np.ndarray] = []
     fs: list[np.ndarray] = []
@@ -415,9 +406,9 @@ def anderson(g: Callable[[Any], Any], y0: Any, *, m: int = 5, damping: float = 1
         if k == 0:
             target = max(tol, rtol * r)
         if r <= target:
-            return _finish("anderson", P, y, history, k, True, on_failure, target)
+            return _finish(name, P, y, history, k, True, on_failure, target)
         if not np.isfinite(r) or k == max_iter:
-            return _finish("anderson", P, y, history, k, False, on_failure, target, _diverged(r))
+            return _finish(name, P, y, history, k, False, on_failure, target, _diverged(r))
         ys.append(y)
         fs.append(f)
         if len(ys) > m + 1:
