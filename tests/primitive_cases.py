@@ -357,6 +357,26 @@ def _scatter(x: Any, v: Any, index: tuple[Any, ...]) -> Any:
 
 
 
+def _gather(x: Any, idx: Any) -> Any:
+    from riesz.numpy.indexing import SLOT, gather_p
+
+    return gather_p(x, idx, template=(slice(None), SLOT))
+
+
+def _scatter_indexed(x: Any, v: Any, idx: Any) -> Any:
+    from riesz.numpy.indexing import SLOT, scatter_add_indexed_p
+
+    return scatter_add_indexed_p(x, v, idx, template=(SLOT,))
+
+
+CASES += [  # indexing with index arrays as operands (what vmap uses per example)
+    Case("gather", lambda x: _gather(x, np.array([2, 0, 2])), (R(2, 3),), "repeat"),
+    Case("scatter_add_indexed", lambda x, v: _scatter_indexed(x, v, np.array([1, 0, 1])),
+         (R(3, 2), R(3, 2)), "repeat"),
+    Case("scatter_add_indexed", lambda x, v: _scatter_indexed(x, v, np.array([2, 0])),
+         (R(3), R(1)), "broadcast"),
+]
+
 def _custom_softplus() -> Any:
     """A function with its own VJP (and JVP) rules: covers the custom_call primitive."""
     import riesz

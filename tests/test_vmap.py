@@ -33,11 +33,11 @@ def _assert_close(got, want, label):
         np.testing.assert_allclose(g, w, rtol=1e-9, atol=1e-12, err_msg=label)
 
 
-# Indices computed from the mapped input (a mask, argsort for sort / median,
-# argmax for .at[]) differ per example: not supported yet, and vmap says so
-# instead of indexing the whole batch with them.
-RAGGED = {"getitem-mask", "getitem-sort", "getitem-median", "getitem-take_along_axis",
-          "scatter_set-at-max-mask"}
+# Boolean masks of the mapped input (ragged results) and .at[] updates at an
+# index computed from it are not supported yet, and vmap says so instead of
+# indexing the whole batch with them. (Integer index arrays that vary per
+# example, e.g. from argsort in sort / median, go through gather.)
+RAGGED = {"getitem-mask", "scatter_set-at-max-mask"}
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if c.id in RAGGED], ids=lambda c: c.id)
@@ -145,7 +145,8 @@ def test_vmap_errors() -> None:
 
 # Primitives vmap maps slice by slice (no batching rule): ragged results
 # (nonzero), or rules not written yet. Every other primitive needs a rule.
-SLICE_BY_SLICE = {"nonzero", "norm2", "correlate_valid", "custom_call"}
+SLICE_BY_SLICE = {"nonzero", "norm2", "correlate_valid", "custom_call", "gather",
+                  "scatter_add_indexed"}
 
 
 def test_every_primitive_has_a_batching_rule() -> None:
@@ -194,3 +195,14 @@ def test_materialize_and_jacobians_are_vectorised() -> None:
         calls.clear()
         np.testing.assert_allclose(jac(f)(x), expected, rtol=1e-13)
         assert len(calls) == 1  # f runs once; its linearisation is mapped over the basis
+
+
+def test_per_example_integer_indices() -> None:
+    rng = np.random.default_rng(1)
+    logp, labels = rng.standard_normal((6, 4)), rng.integers(0, 4, 6)
+    picked = riesz.vmap(lambda row, k: row[k])(logp, labels)
+    np.testing.assert_array_equal(picked, logp[np.arange(6), labels])
+    g = riesz.grad(lambda L: rnp.sum(riesz.vmap(lambda row, k: row[k] ** 2)(L, labels)))(logp)
+    expected = np.zeros_like(logp)
+    expected[np.arange(6), labels] = 2 * logp[np.arange(6), labels]
+    np.testing.assert_allclose(g, expected)

@@ -27,18 +27,29 @@ from ._api_shape import broadcast_to, ravel, reshape
 from ._util import as_array, check_out, one_axis
 from .indexing import (
     constant_index,
+    gather_p,
     getitem_p,
     nonzero_p,
     normalize_index,
     scatter_add_p,
     scatter_set_p,
+    split_index,
 )
 
 
 def getitem(a: Any, index: Any) -> Any:
     """`a[index]` for every NumPy index kind (linear; the VJP is a sparse
-    scatter-add)."""
-    return bind(getitem_p, a, index=normalize_index(index))
+    scatter-add). Under vmap, integer index arrays may vary per example."""
+    template, traced = split_index(index)
+    if traced:
+        return bind(gather_p, a, *traced, template=template)
+    return bind(getitem_p, a, index=template)
+
+
+def _index_array(indices: Any) -> Any:
+    """Integer indices as an array (a traced one when they vary per example)."""
+    idx = constant_index(indices)
+    return idx if isinstance(idx, Tracer) else np.asarray(idx)
 
 
 def take(a: Any, indices: Any, axis: int | None = None, out: Any = None,
@@ -49,7 +60,7 @@ def take(a: Any, indices: Any, axis: int | None = None, out: Any = None,
     if axis is None:
         a, axis = ravel(a), 0
     ax = one_axis(axis, a.ndim)
-    idx = np.asarray(constant_index(indices))
+    idx = _index_array(indices)
     n = a.shape[ax]
     if mode == "wrap":
         idx = np.mod(idx, n)
@@ -63,7 +74,7 @@ def take(a: Any, indices: Any, axis: int | None = None, out: Any = None,
 def take_along_axis(arr: Any, indices: Any, axis: int | None = -1) -> Any:
     """`arr` indexed by `indices` along `axis`, the other axes matched up."""
     a = as_array(arr)
-    idx = np.asarray(constant_index(indices))
+    idx = _index_array(indices)
     if axis is None:
         a, axis = ravel(a), 0
     ax = one_axis(axis, a.ndim)

@@ -21,27 +21,52 @@ from . import _batching
 from ._util import unbroadcast
 
 
+class _Slot:
+    """Marks where a traced index array goes in a `gather` index template."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<traced index>"
+
+
+SLOT = _Slot()
+
+
+def _unsupported_traced_index() -> NotImplementedError:
+    return NotImplementedError(
+        "this use of an index computed from a vmapped input is not supported yet (the index "
+        "differs per example): it works for reading x[index] with integer index arrays; "
+        "boolean masks (ragged results) and in-place style updates .at[index] are not "
+        "supported. Index outside vmap, or use riesz.numpy.where / a one-hot product"
+    )
+
+
 def constant_index(i: Any) -> Any:
-    """An index value without its tracing (indices carry no derivative). An
-    index computed from a vmapped input differs per example: not supported."""
-    i = _raw(i)
-    if isinstance(i, Tracer):  # still traced: batched by vmap
-        raise NotImplementedError(
-            "indexing with an index computed from a vmapped input is not supported yet "
-            "(the index differs per example, e.g. from argsort or a mask of the input); "
-            "index outside vmap, or use riesz.numpy.where / a one-hot product instead"
-        )
-    return i
+    """An index value without its tracing (indices carry no derivative); an
+    index that still varies per example (vmap) is returned traced."""
+    return _raw(i)
 
 
-def normalize_index(index: Any) -> Any:
-    """Make an index safe to save: untraced, and private copies of arrays
-    (so later in-place changes of the caller's index arrays cannot leak in)."""
+def split_index(index: Any) -> tuple[tuple[Any, ...], list[Any]]:
+    """An index made safe to save, and the traced integer index arrays in it.
+
+    The static part is untraced, with private copies of arrays (so later
+    in-place changes of the caller's index arrays cannot leak in); an index
+    array that varies per example (vmap) becomes a `SLOT` in the template and
+    is returned separately, to be passed to `gather` as an operand."""
     if not isinstance(index, tuple):
         index = (index,)
     out = []
+    traced = []
     for i in index:
         i = constant_index(i)
+        if isinstance(i, Tracer):
+            if i.dtype.kind not in "iu":
+                raise _unsupported_traced_index()
+            traced.append(i)
+            out.append(SLOT)
+            continue
         if isinstance(i, (list, np.ndarray)):
             i = np.array(i)
             if i.dtype.kind not in "iub":
@@ -49,7 +74,21 @@ def normalize_index(index: Any) -> Any:
                     f"arrays used as indices must be of integer or boolean type, got {i.dtype}"
                 )
         out.append(i)
-    return tuple(out)
+    return tuple(out), traced
+
+
+def normalize_index(index: Any) -> tuple[Any, ...]:
+    """A static index (see `split_index`); a per-example index raises."""
+    template, traced = split_index(index)
+    if traced:
+        raise _unsupported_traced_index()
+    return template
+
+
+def fill_index(template: tuple[Any, ...], arrays: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The template with its slots replaced by `arrays`, in order."""
+    it = iter(arrays)
+    return tuple(next(it) if i is SLOT else i for i in template)
 
 
 def _is_basic(index: tuple[Any, ...]) -> bool:
@@ -192,11 +231,81 @@ nonzero_p = Primitive(
     notes="one integer index array per axis",
 )
 
+# -- gather: indexing with index arrays that are operands (they vary per example
+# under vmap); linear in x, with no derivative in the integer index arrays -------------
+
+
+def _gather_impl(x: Any, *arrays: Any, template: tuple[Any, ...]) -> Any:
+    return x[fill_index(template, arrays)]
+
+
+gather_p = Primitive(
+    "gather", _gather_impl, family="linear",
+    notes="x[index] where some index arrays are traced (vmap); not differentiable in them",
+)
+
+
+def _gather_jvp(primals: list[Any], tangents: list[Any], ans: Any, template: Any) -> Any:
+    t = tangents[0]
+    return None if t is None else bind(gather_p, t, *primals[1:], template=template)
+
+
+def _gather_vjp(g: Any, ans: Any, primals: tuple[Any, ...], argnums: list[int],
+                template: Any) -> list[Any]:
+    x, arrays = primals[0], primals[1:]
+    return [bind(scatter_add_indexed_p, np.zeros(x.shape, g.dtype), g, *arrays,
+                 template=template) if k == 0 else None for k in argnums]
+
+
+gather_p.def_joint_jvp(_gather_jvp).def_joint_vjp(_gather_vjp)
+
+
+def _scatter_add_indexed_impl(x: Any, v: Any, *arrays: Any, template: tuple[Any, ...]) -> Any:
+    out = np.array(x, dtype=np.result_type(x, v), copy=True)
+    np.add.at(out, fill_index(template, arrays), v)
+    return out
+
+
+scatter_add_indexed_p = Primitive(
+    "scatter_add_indexed", _scatter_add_indexed_impl, family="linear",
+    notes="x with v added at an index holding traced arrays; the transpose of gather",
+)
+
+
+def _scatter_add_indexed_jvp(primals: list[Any], tangents: list[Any], ans: Any,
+                             template: Any) -> Any:
+    x, arrays = primals[0], primals[2:]
+    tx, tv = tangents[0], tangents[1]
+    if tv is None:
+        return tx
+    dtype = tv.dtype if tx is None else np.result_type(tx.dtype, tv.dtype)
+    base = np.zeros(x.shape, dtype) if tx is None else tx
+    return bind(scatter_add_indexed_p, base, tv, *arrays, template=template)
+
+
+def _scatter_add_indexed_vjp(g: Any, ans: Any, primals: tuple[Any, ...], argnums: list[int],
+                             template: Any) -> list[Any]:
+    x, v, arrays = primals[0], primals[1], primals[2:]
+    out = []
+    for k in argnums:
+        if k == 0:
+            out.append(unbroadcast(g, x.shape, x.dtype))
+        elif k == 1:
+            picked = bind(gather_p, g, *arrays, template=template)
+            out.append(unbroadcast(picked, v.shape, v.dtype))
+        else:
+            out.append(None)
+    return out
+
+
+scatter_add_indexed_p.def_joint_jvp(_scatter_add_indexed_jvp)
+scatter_add_indexed_p.def_joint_vjp(_scatter_add_indexed_vjp)
+
 # -- vmap -----------------------------------------------------------------------------
 _batching.getitem(getitem_p)
 _batching.scatter(scatter_add_p)
 _batching.scatter(scatter_set_p)
 
 # -- Taylor mode (riesz.jet): linear in x and v, so each coefficient is indexed ---------
-for _prim in (getitem_p, scatter_add_p, scatter_set_p):
+for _prim in (getitem_p, scatter_add_p, scatter_set_p, gather_p, scatter_add_indexed_p):
     taylor.linear_jet(_prim)
