@@ -22,14 +22,13 @@ search. Writes a PNG of V(λ) with the descent path (the `plot` extra).
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 import numpy as np
 
 import riesz
 import riesz.numpy as rnp
 from riesz import implicit
-from riesz._plotting import pyplot
+from riesz._plotting import pyplot, save_figure
 
 
 def make_data(n_train: int = 40, n_val: int = 200, d: int = 25, noise: float = 1.0,
@@ -110,10 +109,7 @@ def main() -> None:
     ax.set_ylabel("validation MSE")
     ax.set_title("Bilevel ridge regression: hypergradients by implicit differentiation")
     ax.legend(fontsize=8)
-    out = Path(args.out) / "bilevel_ridge.png"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=120, bbox_inches="tight")
-    print(f"wrote {out}")
+    save_figure(fig, args.out, "bilevel_ridge.png")
 
 
 if __name__ == "__main__":

@@ -23,14 +23,13 @@ from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
 
 import numpy as np
 
 import riesz
 import riesz.numpy as rnp
 from riesz import implicit, optim
-from riesz._plotting import pyplot
+from riesz._plotting import pyplot, save_figure
 
 KAPPA = 0.9
 
@@ -160,10 +159,7 @@ def main() -> None:
     lines = ax1.get_lines() + ax2.get_lines()
     ax1.legend(lines, [ln.get_label() for ln in lines], loc="center right")
     ax1.set_title("training")
-    path = Path(args.out) / "deq_classifier.png"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120, bbox_inches="tight")
-    print(f"wrote {path}")
+    save_figure(fig, args.out, "deq_classifier.png")
 
 
 if __name__ == "__main__":

@@ -22,14 +22,13 @@ minimum, and writes a PNG (needs matplotlib, the `plot` extra).
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 import numpy as np
 
 import riesz
 import riesz.numpy as rnp
 from riesz import optim
-from riesz._plotting import pyplot
+from riesz._plotting import pyplot, save_figure
 from riesz.spaces import Polynomials
 
 
@@ -103,10 +102,7 @@ def main() -> None:
     ax2.set_xlabel("t")
     ax2.legend(fontsize=8)
     ax2.set_title("Iterates as functions of t")
-    path = Path(args.out) / "polynomial_gradient_flow.png"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120, bbox_inches="tight")
-    print(f"wrote {path}")
+    save_figure(fig, args.out, "polynomial_gradient_flow.png")
 
 
 if __name__ == "__main__":

@@ -28,7 +28,6 @@ import argparse
 import math
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -36,7 +35,7 @@ import scipy.integrate
 
 import riesz
 import riesz.numpy as rnp
-from riesz._plotting import pyplot
+from riesz._plotting import pyplot, save_figure
 
 
 def solution_derivatives(f: Callable[[Any], Any], y0: np.ndarray, K: int) -> list[np.ndarray]:
@@ -153,9 +152,7 @@ def main() -> None:
     ax.set_ylabel("|y(2π) - y(0)|")
     ax.set_title("Kepler orbit by Taylor steps (dotted: h^K)")
     ax.legend()
-    path = Path(args.out) / "taylor_ode.png"
-    fig.savefig(path, dpi=120, bbox_inches="tight")
-    print(f"wrote {path}")
+    save_figure(fig, args.out, "taylor_ode.png")
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from . import engine, higher, implicit, spaces, taylor, tensor
 
@@ -39,6 +40,18 @@ class Tour:
         self.out(f"\n== {title} ==")
         for line in idea.strip().splitlines():
             self.out(f"   {line.strip()}")
+
+    def pyplot(self) -> Any:
+        """matplotlib's pyplot when plots were asked for and it is installed, else None."""
+        from .._plotting import pyplot
+
+        return None if self.plots is None else pyplot(lambda msg: self.out(f"   ({msg})"))
+
+    def save(self, fig: Any, name: str) -> None:
+        """Write a figure into the plots folder."""
+        from .._plotting import save_figure
+
+        save_figure(fig, self.plots, name, lambda msg: self.out(f"   {msg}"))
 
     def check(self, result: str, check: str, compute: Callable[[], tuple[str, bool]]) -> bool:
         t0 = time.perf_counter()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import tracemalloc
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -14,7 +13,6 @@ import riesz
 import riesz.numpy as rnp
 from riesz import implicit
 from riesz._core.trace import Tracer
-from riesz._plotting import pyplot
 from riesz.solvers import anderson, fixed_point_iteration
 
 if TYPE_CHECKING:
@@ -152,7 +150,7 @@ def deep_equilibrium_layer(t: Tour) -> None:
 
         t.check(f"hvp through DEQ, {mode}", "4 modes agree", check)
 
-    plt = None if t.plots is None else pyplot(lambda msg: t.out(f"   ({msg})"))
+    plt = t.pyplot()
     histories = getattr(forward_solve, "histories", None)
     if plt is not None and histories is not None:
         fig, ax = plt.subplots(figsize=(5, 3.5))
@@ -162,11 +160,7 @@ def deep_equilibrium_layer(t: Tour) -> None:
         ax.set_ylabel("‖g(y) - y‖")
         ax.set_title("DEQ forward solve")
         ax.legend()
-        fig.tight_layout()
-        path = Path(t.plots) / "deq_forward_solve.png"  # type: ignore[arg-type]
-        fig.savefig(path, dpi=120)
-        plt.close(fig)
-        t.out(f"   wrote {path}")
+        t.save(fig, "deq_forward_solve.png")
 
 
 SECTIONS = [deep_equilibrium_layer]

@@ -3,7 +3,6 @@ materialisation, function spaces and preconditioning."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -11,7 +10,6 @@ import numpy as np
 import riesz
 import riesz.numpy as rnp
 from riesz import LinearMap, optim
-from riesz._plotting import pyplot
 from riesz.spaces import Polynomials, Symmetric, Weighted
 
 if TYPE_CHECKING:
@@ -26,18 +24,6 @@ def _spd(n: int, seed: int, cond: float) -> np.ndarray:
     rng = np.random.default_rng(seed)
     Q, _ = np.linalg.qr(rng.standard_normal((n, n)))
     return Q @ np.diag(np.geomspace(1.0, cond, n)) @ Q.T
-
-
-def _pyplot(t: Tour) -> Any:
-    """matplotlib's pyplot when plots were asked for and it is installed."""
-    return None if t.plots is None else pyplot(lambda msg: t.out(f"   ({msg})"))
-
-
-def _save(t: Tour, plt: Any, fig: Any, name: str) -> None:
-    path = Path(t.plots) / name  # type: ignore[arg-type]
-    fig.savefig(path, dpi=120, bbox_inches="tight")
-    plt.close(fig)
-    t.out(f"   wrote {path}")
 
 
 def riesz_gradient(t: Tour) -> None:
@@ -182,7 +168,7 @@ def materialization(t: Tour) -> None:
     t.check("materialize ∂f(X)", "9 basis vectors", shape_and_calls)
     t.check("T contracted with U", "XU + UX", contraction)
     t.check("T", "jacfwd = jacrev", modes_agree)
-    plt = _pyplot(t)
+    plt = t.pyplot()
     if plt is not None:
         fig, ax = plt.subplots(figsize=(4.5, 4))
         im = ax.imshow(T.reshape(9, 9), cmap="RdBu_r")
@@ -190,7 +176,7 @@ def materialization(t: Tour) -> None:
         ax.set_xlabel("input basis E_kl")
         ax.set_ylabel("output entry (i, j)")
         fig.colorbar(im)
-        _save(t, plt, fig, "materialized_derivative.png")
+        t.save(fig, "materialized_derivative.png")
 
 
 def polynomial_gradient(t: Tour) -> None:
@@ -248,7 +234,7 @@ def polynomial_gradient(t: Tour) -> None:
     t.check("⟨grad_L2 F, q⟩", "= ∂F(p)[q]", represents)
     t.check("coefficient gradient", "= G grad_L2 ≠ grad_L2", different)
     t.check("one gradient step", "L2 step is exact", one_step)
-    plt = _pyplot(t)
+    plt = t.pyplot()
     if plt is not None:
         s = np.linspace(-1, 1, 200)
         fig, ax = plt.subplots(figsize=(5.5, 3.5))
@@ -260,7 +246,7 @@ def polynomial_gradient(t: Tour) -> None:
         ax.set_xlabel("t")
         ax.legend(fontsize=8)
         ax.set_title("Gradients of F(p) = ∫(p - h)² as functions of t")
-        _save(t, plt, fig, "polynomial_gradients.png")
+        t.save(fig, "polynomial_gradients.png")
 
 
 def preconditioned_descent(t: Tour) -> None:
@@ -305,7 +291,7 @@ def preconditioned_descent(t: Tour) -> None:
 
     t.check("plain gradient descent", "converges", plain)
     t.check("descent in Weighted(diag H)", "10x fewer steps", preconditioned)
-    plt = _pyplot(t)
+    plt = t.pyplot()
     if plt is not None and len(runs) == 2:
         fig, ax = plt.subplots(figsize=(5.5, 3.5))
         ax.semilogy(np.asarray(runs["plain"].history) - f_star, label="plain gradient descent")
@@ -317,7 +303,7 @@ def preconditioned_descent(t: Tour) -> None:
         ax.set_xlabel("step")
         ax.set_ylabel("f - f*")
         ax.legend(fontsize=8)
-        _save(t, plt, fig, "preconditioned_descent.png")
+        t.save(fig, "preconditioned_descent.png")
 
 
 SECTIONS = [riesz_gradient, weighted_adjoints, materialization, polynomial_gradient,

@@ -5,14 +5,12 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 import riesz
 import riesz.numpy as rnp
-from riesz._plotting import pyplot
 
 if TYPE_CHECKING:
     from . import Tour
@@ -129,7 +127,7 @@ def taylor_mode(t: Tour) -> None:
 
     t.check("Taylor series of an ODE solution", "1/(1 - t)", ode)
 
-    plt = None if t.plots is None else pyplot(lambda msg: t.out(f"   ({msg})"))
+    plt = t.pyplot()
     if plt is not None and costs["jet"]:
         fig, ax = plt.subplots(figsize=(5, 3.5))
         for label, seconds in costs.items():
@@ -138,11 +136,7 @@ def taylor_mode(t: Tour) -> None:
         ax.set_ylabel("time (ms)")
         ax.set_title("K-th order directional derivatives")
         ax.legend()
-        fig.tight_layout()
-        path = Path(t.plots) / "taylor_cost.png"  # type: ignore[arg-type]
-        fig.savefig(path, dpi=120)
-        plt.close(fig)
-        t.out(f"   wrote {path}")
+        t.save(fig, "taylor_cost.png")
 
 
 SECTIONS = [taylor_mode]
