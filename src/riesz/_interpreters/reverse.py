@@ -204,6 +204,7 @@ def backward(tape: list[Any], seeds: dict[int, Any], release: bool) -> list[Any]
     for i, g in seeds.items():
         cts[i] = _accumulate(cts[i], g)
     start = max(seeds) if seeds else -1
+    by_index, lazy = BY_INDEX, LazyCotangent  # locals: this loop is the hot path
     for i in range(start, -1, -1):
         g = cts[i]
         if g is None:
@@ -221,9 +222,9 @@ def backward(tape: list[Any], seeds: dict[int, Any], release: bool) -> list[Any]
                 slot = cts[parents] = [None] * ans
             slot[argnums] = _accumulate(slot[argnums], g)
             continue
-        if isinstance(g, LazyCotangent):
+        if isinstance(g, lazy):
             g = g.materialize()
-        prim = BY_INDEX[pid]
+        prim = by_index[pid]
         rules = prim.vjps
         if rules is not None and not prim.multiple_results:
             for p, k in zip(parents, argnums, strict=True):
