@@ -4,6 +4,10 @@ Each rule receives the values one level down with their batch axes `dims`
 (None: unbatched), moves the batch axis to the front, and re-binds the
 primitive with axis parameters shifted past it; the output's batch axis is 0.
 A primitive without a rule is mapped over the batch slice by slice.
+
+The structural primitives these helpers bind (transpose, reshape,
+broadcast_to) are declared in `shape.py`, whose rules use the helpers; they are
+looked up in `riesz._core.arrays.ops`, registered by `riesz._primitives`.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from .._core.arrays import ops
 from .._core.primitive import Primitive
 from .._core.trace import bind
 
@@ -27,11 +32,24 @@ def front(x: Any, dim: int | None) -> Any:
     """`x` with its batch axis `dim` moved to the front (unbatched `x` unchanged)."""
     if dim is None or dim == 0:
         return x
-    from .shape import transpose_p
 
     n = len(_shape(x))
     axes = (dim, *(i for i in range(n) if i != dim))
-    return bind(transpose_p, x, axes=axes)
+    return bind(ops.transpose_p, x, axes=axes)
+
+
+def move_axis(x: Any, source: int, destination: int) -> Any:
+    """`x` with axis `source` moved to position `destination` (negative counts from the end)."""
+    n = len(_shape(x))
+    for a in (source, destination):
+        if not -n <= a < n:
+            raise np.exceptions.AxisError(int(a), n)
+    source, destination = source % n, destination % n
+    if source == destination:
+        return x
+    order = [i for i in range(n) if i != source]
+    order.insert(destination, source)
+    return bind(ops.transpose_p, x, axes=tuple(order))
 
 
 def _batch_size(vals: list[Any], dims: list[int | None]) -> int:
@@ -42,9 +60,8 @@ def broadcast_batch(x: Any, dim: int | None, size: int) -> Any:
     """`x` batched at the front; an unbatched `x` is broadcast to the batch."""
     if dim is not None:
         return front(x, dim)
-    from .shape import broadcast_to_p
 
-    return bind(broadcast_to_p, x, shape=(size, *_shape(x)))
+    return bind(ops.broadcast_to_p, x, shape=(size, *_shape(x)))
 
 
 def elementwise(prim: Primitive) -> Primitive:
@@ -53,7 +70,6 @@ def elementwise(prim: Primitive) -> Primitive:
     broadcast against the trailing axes as they would for one example."""
 
     def rule(vals: list[Any], dims: list[int | None], **params: Any) -> tuple[Any, int]:
-        from .shape import reshape_p
 
         rank = max(len(_shape(v)) - (d is not None) for v, d in zip(vals, dims, strict=True))
         moved = []
@@ -62,7 +78,7 @@ def elementwise(prim: Primitive) -> Primitive:
                 v = front(v, d)
                 s = _shape(v)
                 if len(s) - 1 < rank:
-                    v = bind(reshape_p, v, shape=(s[0], *(1,) * (rank - len(s) + 1), *s[1:]))
+                    v = bind(ops.reshape_p, v, shape=(s[0], *(1,) * (rank - len(s) + 1), *s[1:]))
             moved.append(v)
         return bind(prim, *moved, **params), 0
 
@@ -135,11 +151,10 @@ def transpose(prim: Primitive) -> Primitive:
 
 def broadcast_to(prim: Primitive) -> Primitive:
     def rule(vals: list[Any], dims: list[int | None], shape: tuple[int, ...]) -> Any:
-        from .shape import reshape_p
 
         x = front(vals[0], dims[0])
         s = _shape(x)
-        x = bind(reshape_p, x, shape=(s[0], *(1,) * (len(shape) - len(s) + 1), *s[1:]))
+        x = bind(ops.reshape_p, x, shape=(s[0], *(1,) * (len(shape) - len(s) + 1), *s[1:]))
         return bind(prim, x, shape=(s[0], *shape)), 0
 
     return _rule(prim, rule)
@@ -203,7 +218,6 @@ def scatter(prim: Primitive) -> Primitive:
     values aligned to the selected block's per-example rank."""
 
     def rule(vals: list[Any], dims: list[int | None], index: tuple[Any, ...]) -> Any:
-        from .shape import reshape_p
 
         if _moves_front(index):
             return NotImplemented
@@ -214,7 +228,7 @@ def scatter(prim: Primitive) -> Primitive:
             v = front(v, dv)
             block = np.empty(_shape(x)[1:], dtype=bool)[index].ndim  # per-example rank
             s = _shape(v)
-            v = bind(reshape_p, v, shape=(s[0], *(1,) * (block - len(s) + 1), *s[1:]))
+            v = bind(ops.reshape_p, v, shape=(s[0], *(1,) * (block - len(s) + 1), *s[1:]))
         return bind(prim, x, v, index=(slice(None), *index)), 0
 
     return _rule(prim, rule)
@@ -225,7 +239,6 @@ def matmul(prim: Primitive) -> Primitive:
     promoted to a matrix first and the unit axis dropped afterwards."""
 
     def rule(vals: list[Any], dims: list[int | None], **params: Any) -> Any:
-        from .shape import reshape_p
 
         (a, b), (da, db) = vals, dims
         sa = _shape(a)[:da] + _shape(a)[da + 1:] if da is not None else _shape(a)
@@ -237,11 +250,11 @@ def matmul(prim: Primitive) -> Primitive:
         if da is not None:
             a = front(a, da)
             ea = (1, sa[0]) if len(sa) == 1 else sa
-            a = bind(reshape_p, a, shape=(size, *(1,) * (lead - len(ea) + 2), *ea))
+            a = bind(ops.reshape_p, a, shape=(size, *(1,) * (lead - len(ea) + 2), *ea))
         if db is not None:
             b = front(b, db)
             eb = (sb[0], 1) if len(sb) == 1 else sb
-            b = bind(reshape_p, b, shape=(size, *(1,) * (lead - len(eb) + 2), *eb))
+            b = bind(ops.reshape_p, b, shape=(size, *(1,) * (lead - len(eb) + 2), *eb))
         if len(sa) == 1 and len(sb) == 1:
             out_shape: tuple[int, ...] = ()
         elif len(sa) == 1:
@@ -251,7 +264,7 @@ def matmul(prim: Primitive) -> Primitive:
         else:
             out_shape = (*np.broadcast_shapes(sa[:-2], sb[:-2]), sa[-2], sb[-1])
         out = bind(prim, a, b)
-        return bind(reshape_p, out, shape=(size, *out_shape)), 0
+        return bind(ops.reshape_p, out, shape=(size, *out_shape)), 0
 
     return _rule(prim, rule)
 
@@ -285,7 +298,6 @@ def solve(prim: Primitive) -> Primitive:
     batch axis so that their stacks line up."""
 
     def rule(vals: list[Any], dims: list[int | None], **params: Any) -> Any:
-        from .shape import reshape_p
 
         (a, b), (da, db) = vals, dims
         size = _batch_size(vals, dims)
@@ -295,9 +307,9 @@ def solve(prim: Primitive) -> Primitive:
         if vector:
             sb = (*sb, 1)
         lead = max(len(sa), len(sb)) - 2
-        a = bind(reshape_p, a, shape=(size, *(1,) * (lead - len(sa) + 2), *sa))
-        b = bind(reshape_p, b, shape=(size, *(1,) * (lead - len(sb) + 2), *sb))
+        a = bind(ops.reshape_p, a, shape=(size, *(1,) * (lead - len(sa) + 2), *sa))
+        b = bind(ops.reshape_p, b, shape=(size, *(1,) * (lead - len(sb) + 2), *sb))
         x = bind(prim, a, b, **params)
-        return (bind(reshape_p, x, shape=_shape(x)[:-1]) if vector else x), 0
+        return (bind(ops.reshape_p, x, shape=_shape(x)[:-1]) if vector else x), 0
 
     return _rule(prim, rule)

@@ -28,7 +28,7 @@ from .._core.trace import Tracer, bind
 from .._core.trace import strip_derivatives as _raw
 from .._interpreters import taylor
 from ._batch_axes import elementwise as batch_elementwise
-from ._util import any_set, safe_reciprocal, unbroadcast
+from ._util import any_set, unbroadcast
 
 # -- helpers ------------------------------------------------------------------
 
@@ -328,6 +328,26 @@ abs_p = _unary(
     "abs", np.abs, lambda x, ans: bind(sign_p, x),
     notes="derivative sign(x), taken as 0 at x = 0",
 )
+
+# -- numerically safe pieces of rules -------------------------------------------
+
+
+def safe_reciprocal(x: Any) -> Any:
+    """1/x where x != 0 and 0 where x == 0, with derivatives of the same form
+    (the mask is a constant, so no inf * 0 appears at any order)."""
+    zero = _raw(x) == 0
+    if not any_set(zero):
+        return 1 / x
+    return bind(where_p, zero, 0, 1 / bind(where_p, zero, 1, x))
+
+
+def safe_sqrt(x: Any) -> Any:
+    """sqrt(x), with derivative 0 (instead of inf) where x == 0."""
+    zero = _raw(x) == 0
+    if not any_set(zero):
+        return bind(sqrt_p, x)
+    return bind(where_p, zero, 0, bind(sqrt_p, bind(where_p, zero, 1, x)))
+
 
 # -- binary functions with known partial derivatives --------------------------
 

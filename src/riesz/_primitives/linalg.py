@@ -42,8 +42,8 @@ from .._core.trace import bind, raw_value
 from .._core.trace import strip_derivatives as _raw
 from .._interpreters import taylor
 from . import _batch_axes
-from ._util import any_set, kept_shape, safe_reciprocal, tri_mask, unbroadcast
-from .elementwise import where_p
+from ._util import any_set, kept_shape, tri_mask, unbroadcast
+from .elementwise import safe_reciprocal, where_p
 from .indexing import getitem_p
 from .products import _mT, matmul_p
 from .reductions import sum_p

@@ -53,11 +53,10 @@ from numpy import (  # constants, dtypes and constructors of constants pass thro
     zeros,
 )
 
-from .._primitives import _util
-from .._primitives.elementwise import astype_p as _astype_p
-from .._primitives.reductions import sum_p as _sum_p
+from .._core.arrays import ops as _ops
+from .._core.pytree import register_leaf_type as _register_leaf_type
+from .._core.trace import Tracer as _Tracer
 from . import _dispatch, linalg, random
-from . import tracer_methods as _tracer_methods
 from ._convolution import (
     convolve,
     correlate,
@@ -263,10 +262,6 @@ from ._shape import (
     vstack,
     zeros_like,
 )
-
-_util.sum_p = _sum_p
-_util.astype_p = _astype_p
-_util.stack = stack
 
 __all__ = [
     "abs",
@@ -502,5 +497,15 @@ __all__ = [
     "zeros_like",
 ]
 
-_tracer_methods.install()
 _dispatch.install()
+# the functions behind Tracer's ndarray methods and protocols (see riesz._core.trace.Tracer)
+_ops.register(
+    getitem=getitem, IndexUpdateHelper=IndexUpdateHelper, transpose=transpose,
+    swapaxes=swapaxes, imag=imag, reshape=reshape, sum=sum, prod=prod, mean=mean, var=var,
+    std=std, max=max, min=min, argmax=argmax, argmin=argmin, cumsum=cumsum, cumprod=cumprod,
+    any=any, all=all, astype=astype, clip=clip, round=round, conjugate=conjugate, ravel=ravel,
+    squeeze=squeeze, repeat=repeat, diagonal=diagonal, trace=trace, copy=copy,
+    argsort=argsort, take=take, nonzero=nonzero, dot=dot,
+    array_ufunc=_dispatch.array_ufunc, array_function=_dispatch.array_function,
+)
+_register_leaf_type(_Tracer)

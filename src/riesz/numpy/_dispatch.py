@@ -186,7 +186,7 @@ def register_ufunc(ufunc: Any, impl: Any) -> None:
 
 
 def install() -> None:
-    """Fill the tables and attach the protocols to `Tracer`."""
+    """Fill the tables (riesz.numpy registers the protocols for `Tracer`)."""
     from . import (
         _convolution,
         _elementwise,
@@ -221,5 +221,3 @@ def install() -> None:
         np.minimum: ns["min"], np.logical_and: ns["all"], np.logical_or: ns["any"],
     })
     _ACCUMULATE.update({np.add: ns["cumsum"], np.multiply: ns["cumprod"]})
-    Tracer.__array_ufunc__ = array_ufunc
-    Tracer.__array_function__ = array_function

@@ -24,8 +24,8 @@ from .._primitives._util import (
     float_dtype,
     normalize_axis,
     one_axis,
-    safe_sqrt,
 )
+from .._primitives.elementwise import safe_sqrt
 from .._primitives.reductions import (
     all_p,
     any_p,
