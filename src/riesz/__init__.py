@@ -6,6 +6,7 @@ The public surface is re-exported here; see SPEC.md for the contract.
 from __future__ import annotations
 
 from . import implicit, numpy, optim, solvers, spaces, tensor
+from . import scipy as _scipy  # noqa: F401  (routes SciPy's special ufuncs on traced values)
 from ._core.primitive import Primitive, registry
 from ._core.pytree import (
     register_dataclass,

@@ -9,11 +9,14 @@ the shared rule helpers, and the interpreters' batch-axis helpers.
 from __future__ import annotations
 
 from .._core.arrays import ops
-from . import convolution, elementwise, indexing, linalg, products, reductions, shape
+from . import convolution, elementwise, indexing, linalg, products, reductions, shape, special
 from ._batch_axes import broadcast_batch, move_axis
 from ._util import asarray, stack_leading
 
-__all__ = ["convolution", "elementwise", "indexing", "linalg", "products", "reductions", "shape"]
+__all__ = [
+    "convolution", "elementwise", "indexing", "linalg", "products", "reductions", "shape",
+    "special",
+]
 
 ops.register(
     # Tracer's operators

@@ -14,7 +14,7 @@ import numpy as np
 from .._core.primitive import Primitive
 from .._core.trace import Tracer, bind
 from .._core.trace import strip_derivatives as _raw
-from .._primitives._util import asarray, check_out
+from .._primitives._util import as_array, asarray, check_out
 from .._primitives.elementwise import (
     abs_p,
     add_p,
@@ -79,6 +79,7 @@ from .._primitives.elementwise import (
     trunc_p,
     where_p,
 )
+from .._primitives.indexing import nonzero_p
 
 
 def _ufunc_options(name: str, args: tuple[Any, ...], out: Any, kwargs: dict[str, Any]) -> Any:
@@ -297,9 +298,7 @@ def where(condition: Any, x: Any = None, y: Any = None, /) -> Any:
     """`numpy.where(condition, x, y)`: differentiable in x and y, not in the
     mask. With the condition only, `nonzero(condition)` (integer arrays)."""
     if x is None and y is None:
-        from ._indexing import nonzero
-
-        return nonzero(condition)
+        return bind(nonzero_p, as_array(condition))  # as numpy.nonzero
     if x is None or y is None:
         raise ValueError("either both or neither of x and y should be given")
     return bind(where_p, asarray(condition), asarray(x), asarray(y))

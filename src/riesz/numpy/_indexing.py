@@ -34,7 +34,7 @@ from .._primitives.indexing import (
     split_index,
 )
 from ._elementwise import astype, maximum, minimum
-from ._shape import broadcast_to, ravel, reshape
+from ._shape import argsort, broadcast_to, ravel, reshape
 
 
 def getitem(a: Any, index: Any) -> Any:
@@ -89,6 +89,16 @@ def take_along_axis(arr: Any, indices: Any, axis: int | None = -1) -> Any:
             shape[i] = a.shape[i]
             index.append(np.arange(a.shape[i]).reshape(shape))
     return getitem(a, tuple(index))
+
+
+def sort(a: Any, axis: int | None = -1, kind: Any = None, order: Any = None, *,
+         stable: Any = None) -> Any:
+    """Sorted copy: a permutation of the entries (ties keep their order)."""
+    a = as_array(a)
+    if axis is None:
+        a, axis = ravel(a), 0
+    idx = argsort(a, axis, stable=True)
+    return take_along_axis(a, idx, axis)
 
 
 def nonzero(a: Any) -> tuple[Any, ...]:

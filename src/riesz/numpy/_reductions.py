@@ -41,7 +41,8 @@ from .._primitives.reductions import (
 )
 from ._elementwise import astype, exp, isnan, log
 from ._elementwise import where as _where
-from ._shape import moveaxis, ravel, reshape, sort
+from ._indexing import sort
+from ._shape import moveaxis, ravel, reshape
 
 AxisArg = int | tuple[int, ...] | None
 
