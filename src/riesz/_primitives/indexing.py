@@ -12,12 +12,13 @@ from typing import Any
 
 import numpy as np
 
+from .._core.arrays import ops
 from .._core.primitive import NOT_DIFFERENTIABLE, Primitive
 from .._core.trace import Tracer, bind
 from .._core.trace import strip_derivatives as _raw
 from .._interpreters import taylor
 from .._interpreters.reverse import LazyCotangent
-from . import _batch_axes
+from ._batch_axes import batch_size, broadcast_batch, front, shape_of
 from ._util import unbroadcast
 
 
@@ -113,6 +114,51 @@ def _getitem_vjp(g: Any, ans: Any, x: Any, index: tuple[Any, ...]) -> Any:
 getitem_p.def_jvp(_getitem_jvp).def_vjp(_getitem_vjp)
 
 
+def _advanced_positions(index: tuple[Any, ...]) -> list[int]:
+    return [k for k, i in enumerate(index) if isinstance(i, np.ndarray)]
+
+
+def _moves_front(index: tuple[Any, ...]) -> bool:
+    """Whether NumPy moves the advanced-index axes of `(slice(None),) + index`
+    to the front (they are not one contiguous block)."""
+    pos = _advanced_positions(index)
+    return bool(pos) and pos != list(range(pos[0], pos[0] + len(pos)))
+
+
+def _getitem_batch(vals: list[Any], dims: list[int | None], index: tuple[Any, ...]) -> Any:
+    """x[index] per example is x[:, *index] on the batch, unless NumPy would move
+    the advanced axes to the front (non-adjacent index arrays)."""
+    if _moves_front(index):
+        return NotImplemented
+    return bind(getitem_p, front(vals[0], dims[0]), index=(slice(None), *index)), 0
+
+
+getitem_p.def_batch(_getitem_batch)
+taylor.linear_jet(getitem_p)  # linear: each Taylor coefficient is indexed
+
+
+def _scatter_batching(prim: Primitive) -> Primitive:
+    """x with v put at index, per example: the same on the batch, with the
+    values aligned to the selected block's per-example rank."""
+
+    def rule(vals: list[Any], dims: list[int | None], index: tuple[Any, ...]) -> Any:
+        if _moves_front(index):
+            return NotImplemented
+        (x, v), (dx, dv) = vals, dims
+        size = batch_size(vals, dims)
+        x = broadcast_batch(x, dx, size)
+        if dv is not None:
+            v = front(v, dv)
+            block = np.empty(shape_of(x)[1:], dtype=bool)[index].ndim  # per-example rank
+            s = shape_of(v)
+            v = bind(ops.reshape_p, v, shape=(s[0], *(1,) * (block - len(s) + 1), *s[1:]))
+        return bind(prim, x, v, index=(slice(None), *index)), 0
+
+    rule.__name__ = f"{prim.name}_batch"
+    return prim.def_batch(rule)
+
+
+
 def _scatter_add_impl(x: Any, v: Any, index: tuple[Any, ...]) -> Any:
     out = np.array(x, dtype=np.result_type(x, v), copy=True)
     if _is_basic(index):
@@ -146,6 +192,8 @@ def _scatter_add_vjp_v(g: Any, ans: Any, x: Any, v: Any, index: tuple[Any, ...])
 
 scatter_add_p.def_jvp(_scatter_add_jvp_x, _scatter_add_jvp_v)
 scatter_add_p.def_vjp(_scatter_add_vjp_x, _scatter_add_vjp_v)
+_scatter_batching(scatter_add_p)
+taylor.linear_jet(scatter_add_p)  # linear in (x, v)
 
 
 def _scatter_set_impl(x: Any, v: Any, index: tuple[Any, ...]) -> Any:
@@ -180,6 +228,8 @@ def _scatter_set_vjp_v(g: Any, ans: Any, x: Any, v: Any, index: tuple[Any, ...])
 
 scatter_set_p.def_jvp(_scatter_set_jvp_x, _scatter_set_jvp_v)
 scatter_set_p.def_vjp(_scatter_set_vjp_x, _scatter_set_vjp_v)
+_scatter_batching(scatter_set_p)
+taylor.linear_jet(scatter_set_p)  # linear in (x, v)
 
 
 class SparseCotangent(LazyCotangent):
@@ -258,6 +308,7 @@ def _gather_vjp(g: Any, ans: Any, primals: tuple[Any, ...], argnums: list[int],
 
 
 gather_p.def_joint_jvp(_gather_jvp).def_joint_vjp(_gather_vjp)
+taylor.linear_jet(gather_p)  # linear in x (the index arrays are constants)
 
 
 def _scatter_add_indexed_impl(x: Any, v: Any, *arrays: Any, template: tuple[Any, ...]) -> Any:
@@ -300,12 +351,4 @@ def _scatter_add_indexed_vjp(g: Any, ans: Any, primals: tuple[Any, ...], argnums
 
 scatter_add_indexed_p.def_joint_jvp(_scatter_add_indexed_jvp)
 scatter_add_indexed_p.def_joint_vjp(_scatter_add_indexed_vjp)
-
-# -- vmap -----------------------------------------------------------------------------
-_batch_axes.getitem(getitem_p)
-_batch_axes.scatter(scatter_add_p)
-_batch_axes.scatter(scatter_set_p)
-
-# -- Taylor mode (riesz.jet): linear in x and v, so each coefficient is indexed ---------
-for _prim in (getitem_p, scatter_add_p, scatter_set_p, gather_p, scatter_add_indexed_p):
-    taylor.linear_jet(_prim)
+taylor.linear_jet(scatter_add_indexed_p)  # linear in (x, v)
