@@ -838,3 +838,63 @@ def _norm2_vjp(g: Any, ans: Any, x: Any, axis: Any, keepdims: bool) -> Any:
 
 norm2_p.def_jvp(_norm2_jvp).def_vjp(_norm2_vjp)
 taylor.jet_from_jvp(norm2_p)  # the general rule (batched slice by slice)
+
+# -- matrix exponential (scipy.linalg.expm; Higham 2008, §3.2) ------------------------
+# ∂expm(A)[E] = L(A, E), the top-right block of expm([[A, E], [0, A]]), and
+# ∂expm(A)*[G] = L(Aᵀ, G): formulas built from expm itself, so they differentiate again.
+
+expm_p = Primitive(
+    "expm", scipy.linalg.expm,
+    notes="derivative: the Fréchet derivative, top-right block of expm([[A, E], [0, A]])",
+)
+
+
+def _frechet(a: Any, e: Any) -> Any:
+    """L(A, E) = [expm([[A, E], [0, A]])]_{12}, with riesz operations."""
+    n = a.shape[-1]
+    zero = np.zeros(a.shape, np.result_type(np.zeros((), a.dtype), np.zeros((), e.dtype)))
+    top = bind(concatenate_p, a, e, axis=a.ndim - 1)
+    bottom = bind(concatenate_p, zero, a, axis=a.ndim - 1)
+    block = bind(concatenate_p, top, bottom, axis=a.ndim - 2)
+    big = bind(expm_p, block)
+    return bind(getitem_p, big, index=(Ellipsis, slice(0, n), slice(n, 2 * n)))
+
+
+def _expm_jvp(t: Any, ans: Any, a: Any) -> Any:
+    if t.shape != a.shape:
+        t = bind(broadcast_to_p, t, shape=a.shape)
+    return _frechet(a, t)
+
+
+def _expm_vjp(g: Any, ans: Any, a: Any) -> Any:
+    return _frechet(_mT(a), g)
+
+
+expm_p.def_jvp(_expm_jvp).def_vjp(_expm_vjp)
+leading_batch(expm_p)  # scipy's expm maps over leading axes
+
+# Taylor mode:
+# Truncated series in t form an algebra that block upper-triangular Toeplitz matrices
+# represent: A(t) = Σ_k A_k t^k (mod t^(K+1)) ↦ M(A) = Σ_k N^k ⊗ A_k, N the shift, so that
+# M(A) M(B) = M(A B) and hence expm(M(A)) = M(expm(A(t))). Its first block row is
+# [Y_0, Y_1, ..., Y_K]: every coefficient from one expm of a (K+1)n × (K+1)n matrix
+# (the K = 1 case is the Fréchet-derivative block trick of the JVP rule).
+
+
+def _expm_jet(primals: list[Any], series: list[Any]) -> tuple[Any, Any]:
+    (a,), (sa,) = primals, series
+    K, n = len(sa), a.shape[-1]
+    zero = np.zeros(a.shape, a.dtype)
+    terms = [a, *[zero if c is None else c for c in sa]]
+    rows = []
+    for r in range(K + 1):
+        blocks = [zero] * r + terms[: K + 1 - r]
+        rows.append(bind(concatenate_p, *blocks, axis=a.ndim - 1))
+    big = bind(concatenate_p, *rows, axis=a.ndim - 2)
+    top = bind(getitem_p, bind(expm_p, big), index=(Ellipsis, slice(0, n), slice(None)))
+    pieces = [bind(getitem_p, top, index=(Ellipsis, slice(k * n, (k + 1) * n)))
+              for k in range(K + 1)]
+    return pieces[0], pieces[1:]
+
+
+expm_p.def_jet(_expm_jet)
