@@ -1,6 +1,7 @@
 """riesz: automatic differentiation over NumPy, with derivatives as linear maps.
 
-The public surface is re-exported here; see SPEC.md for the contract.
+The public surface is re-exported here (README.md shows it in use);
+docs/architecture.md describes the layers of the package.
 """
 
 from __future__ import annotations

@@ -1,11 +1,13 @@
 """Differentiable NumPy: `import riesz.numpy as rnp`.
 
-Functions mirror NumPy's names, signatures, broadcasting and dtype rules.
-Outside any transformation they return plain NumPy values; inside one they
-return traced values. Each function binds a primitive declared, with its
-rules, in one of the family modules (elementwise, reductions, shape,
-indexing, products, linalg, convolution in `riesz._primitives`) or is a
-composite of them.
+Functions mirror NumPy's names, signatures, broadcasting and dtype rules, and
+the public modules mirror NumPy's namespaces: `riesz.numpy`, `riesz.numpy.linalg`,
+`riesz.numpy.random`. Outside any transformation they return plain NumPy values;
+inside one they return traced values. Each function binds a primitive of
+`riesz._primitives` (declared there with all its rules, one module per family)
+or is a composite of them; the private modules `_elementwise`, `_reductions`,
+`_shape`, `_indexing`, `_products`, `_convolution` hold the public functions of
+each family, re-exported here.
 
 Traced values also implement NumPy's protocols (`__array_ufunc__`,
 `__array_function__`), so code written against `numpy` itself differentiates
