@@ -1,8 +1,10 @@
 """Special-function primitives (the public functions are in `riesz.scipy.special`).
 
 erf, erfc, gammaln, gamma, polygamma (digamma at n = 0), expit, logit, xlogy
-and xlog1py are elementwise primitives: each declares its derivative once, and
-the family constructors derive its JVP, VJP, batching and Taylor rules.
+and xlog1py are elementwise primitives: each declares its derivative once;
+`elementwise_unary` / `elementwise_binary` derive its JVP, VJP and batching
+rule, and `taylor.jet_from_jvp` its Taylor rule (y' = f'(x) x' on the series
+one order lower; xlogy and xlog1py get it from the binary family).
 """
 
 from __future__ import annotations
@@ -23,17 +25,19 @@ from .elementwise import elementwise_binary, exp_p, log1p_p, log_p, where_p
 
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
-erf_p = elementwise_unary(
+erf_p = taylor.jet_from_jvp(elementwise_unary(
     Primitive("erf", _sp.erf), lambda x, ans: _TWO_OVER_SQRT_PI * bind(exp_p, -(x * x))
-)
-erfc_p = elementwise_unary(
+))
+erfc_p = taylor.jet_from_jvp(elementwise_unary(
     Primitive("erfc", _sp.erfc), lambda x, ans: -_TWO_OVER_SQRT_PI * bind(exp_p, -(x * x))
-)
-expit_p = elementwise_unary(Primitive("expit", _sp.expit), lambda x, ans: ans * (1 - ans))
-logit_p = elementwise_unary(
+))
+expit_p = taylor.jet_from_jvp(elementwise_unary(
+    Primitive("expit", _sp.expit), lambda x, ans: ans * (1 - ans)
+))
+logit_p = taylor.jet_from_jvp(elementwise_unary(
     Primitive("logit", _sp.logit, notes="derivative 1/(x(1-x)): inf at 0 and 1"),
     lambda x, ans: 1 / (x * (1 - x)),
-)
+))
 
 
 def _polygamma_impl(x: Any, n: int) -> Any:
@@ -55,14 +59,18 @@ def _polygamma_diagonal(t: Any, ans: Any, x: Any, n: int) -> Any:
 
 
 polygamma_p.def_jvp(_polygamma_diagonal).def_vjp(_polygamma_diagonal)
+batch_elementwise(polygamma_p)
+# the general jet rule: the chain ψ⁽ⁿ⁾ → ψ⁽ⁿ⁺¹⁾ → ... ends after K steps, so its cost
+# stays polynomial in K
+taylor.jet_from_jvp(polygamma_p)
 
-gammaln_p = elementwise_unary(
+gammaln_p = taylor.jet_from_jvp(elementwise_unary(
     Primitive("gammaln", _sp.gammaln, notes="log|Γ(x)|; derivative digamma(x)"),
     lambda x, ans: bind(polygamma_p, x, n=0),
-)
-gamma_p = elementwise_unary(
+))
+gamma_p = taylor.jet_from_jvp(elementwise_unary(
     Primitive("gamma", _sp.gamma), lambda x, ans: ans * bind(polygamma_p, x, n=0)
-)
+))
 
 
 # xlogy(x, y) = x log y and xlog1py(x, y) = x log(1 + y), 0 where x = 0: with
@@ -107,12 +115,3 @@ xlog1py_p = elementwise_binary(
     ),
     *_x_f_partials(log1p_p, -1.0),
 )
-
-# -- vmap: polygamma acts entrywise (the other functions get it from their family) --
-batch_elementwise(polygamma_p)
-
-# -- Taylor mode (riesz.jet): y' = f'(x) x' on the series one order lower (the general
-# rule; xlogy and xlog1py get it from the binary family). polygamma's chain
-# ψ⁽ⁿ⁾ → ψ⁽ⁿ⁺¹⁾ → ... ends after K steps, so its cost stays polynomial in K.
-for _prim in (erf_p, erfc_p, expit_p, logit_p, gammaln_p, gamma_p, polygamma_p):
-    taylor.jet_from_jvp(_prim)
