@@ -1,7 +1,7 @@
 """Special-function primitives (the public functions are in `riesz.scipy.special`).
 
-erf, erfc, gammaln, gamma, polygamma (digamma at n = 0), expit, logit, xlogy
-and xlog1py are elementwise primitives: each declares its derivative once;
+erf, erfc, log_ndtr, gammaln, gamma, polygamma (digamma at n = 0), expit, logit,
+xlogy and xlog1py are elementwise primitives: each declares its derivative once;
 `elementwise_unary` / `elementwise_binary` derive its JVP, VJP and batching
 rule, and `taylor.jet_from_jvp` its Taylor rule (y' = f'(x) x' on the series
 one order lower; xlogy and xlog1py get it from the binary family).
@@ -24,6 +24,7 @@ from ._util import any_set
 from .elementwise import elementwise_binary, exp_p, log1p_p, log_p, where_p
 
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
 erf_p = taylor.jet_from_jvp(elementwise_unary(
     Primitive("erf", _sp.erf), lambda x, ans: _TWO_OVER_SQRT_PI * bind(exp_p, -(x * x))
@@ -37,6 +38,14 @@ expit_p = taylor.jet_from_jvp(elementwise_unary(
 logit_p = taylor.jet_from_jvp(elementwise_unary(
     Primitive("logit", _sp.logit, notes="derivative 1/(x(1-x)): inf at 0 and 1"),
     lambda x, ans: 1 / (x * (1 - x)),
+))
+
+# log Φ(x), Φ the standard normal CDF. f'(x) = φ(x)/Φ(x) = exp(-x²/2 - log Φ(x)) / √(2π):
+# written with the answer, it stays finite in both tails (≈ -x as x → -∞, → 0 as x → ∞),
+# where φ and Φ separately underflow.
+log_ndtr_p = taylor.jet_from_jvp(elementwise_unary(
+    Primitive("log_ndtr", _sp.log_ndtr, notes="log Φ(x); derivative φ(x)/Φ(x), finite in tails"),
+    lambda x, ans: _INV_SQRT_2PI * bind(exp_p, -0.5 * (x * x) - ans),
 ))
 
 

@@ -1,7 +1,7 @@
 """`riesz.scipy.special`: differentiable special functions.
 
-erf, erfc, gammaln, gamma, digamma / polygamma, expit, logit, xlogy and
-xlog1py bind the elementwise primitives of `riesz._primitives.special`;
+erf, erfc, log_ndtr, gammaln, gamma, digamma / polygamma, expit, logit, xlogy
+and xlog1py bind the elementwise primitives of `riesz._primitives.special`;
 logsumexp, softmax and log_softmax are stable composites: the maximum is
 subtracted as a constant first, so neither values nor derivatives overflow.
 Because SciPy's special functions are NumPy ufuncs, `scipy.special.erf(x)`
@@ -23,6 +23,7 @@ from .._primitives.special import (
     expit_p,
     gamma_p,
     gammaln_p,
+    log_ndtr_p,
     logit_p,
     polygamma_p,
     xlog1py_p,
@@ -33,7 +34,7 @@ from ..numpy._elementwise import _binary, _ufunc_options, _unary, exp
 from ..numpy._reductions import logsumexp as _logsumexp
 
 __all__ = [
-    "digamma", "erf", "erfc", "expit", "gamma", "gammaln", "log_softmax", "logit",
+    "digamma", "erf", "erfc", "expit", "gamma", "gammaln", "log_ndtr", "log_softmax", "logit",
     "logsumexp", "polygamma", "psi", "softmax", "xlog1py", "xlogy",
 ]
 
@@ -43,6 +44,7 @@ erf = _unary(erf_p, "erf")
 erfc = _unary(erfc_p, "erfc")
 expit = _unary(expit_p, "expit")
 logit = _unary(logit_p, "logit")
+log_ndtr = _unary(log_ndtr_p, "log_ndtr")
 gammaln = _unary(gammaln_p, "gammaln")
 gamma = _unary(gamma_p, "gamma")
 xlogy = _binary(xlogy_p, "xlogy")
@@ -84,7 +86,7 @@ def log_softmax(x: Any, axis: Any = None) -> Any:
 for _ufunc, _impl in (
     (_sp.erf, erf), (_sp.erfc, erfc), (_sp.expit, expit), (_sp.logit, logit),
     (_sp.gammaln, gammaln), (_sp.gamma, gamma), (_sp.psi, digamma), (_sp.xlogy, xlogy),
-    (_sp.xlog1py, xlog1py),
+    (_sp.xlog1py, xlog1py), (_sp.log_ndtr, log_ndtr),
 ):
     _dispatch.register_ufunc(_ufunc, _impl)
 del _ufunc, _impl
