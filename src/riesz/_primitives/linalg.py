@@ -1025,7 +1025,31 @@ def _aligned_leading_batch(prim: Primitive) -> Primitive:
 
 
 _aligned_leading_batch(solve_sylvester_p)
-taylor.jet_from_jvp(solve_sylvester_p)  # the general rule
+
+
+def _sylvester_jet(primals: list[Any], series: list[Any]) -> tuple[Any, Any]:
+    """A_0 X_k + X_k B_0 = Q_k - Σ_{j=1}^k (A_j X_(k-j) + X_(k-j) B_j): one solve per order
+    with the same A_0, B_0."""
+    (a, b, q), (sa, sb, sq) = primals, series
+    K = taylor.series_order(series)
+    x0 = _sylvester(a, b, q)
+    xs = [x0]
+    for k in range(1, K + 1):
+        rhs = _coef(sq, k)
+        for j in range(1, k + 1):
+            if xs[k - j] is None:
+                continue
+            if _coef(sa, j) is not None:
+                rhs = taylor.add(rhs, -_mm(_coef(sa, j), xs[k - j]))
+            if _coef(sb, j) is not None:
+                rhs = taylor.add(rhs, -_mm(xs[k - j], _coef(sb, j)))
+        if rhs is not None and rhs.shape != x0.shape:
+            rhs = bind(broadcast_to_p, rhs, shape=x0.shape)
+        xs.append(None if rhs is None else _sylvester(a, b, rhs))
+    return x0, xs[1:]
+
+
+solve_sylvester_p.def_jet(_sylvester_jet)
 
 # -- principal square root (scipy.linalg.sqrtm; Higham 2008, §6.1) -------------------------
 # X² = A: X ∂X + ∂X X = ∂A, a Sylvester equation with A = B = X; its adjoint is the
@@ -1301,7 +1325,34 @@ def _solve_banded_vjp_ab(g: Any, ans: Any, ab: Any, b: Any, lower: int, upper: i
 solve_banded_p.def_jvp(_solve_banded_jvp_ab, _solve_banded_jvp_b)
 solve_banded_p.def_vjp(_solve_banded_vjp_ab, _solve_banded_vjp_b)
 _solve_batching(solve_banded_p)  # the impl maps over leading axes of ab and b
-taylor.jet_from_jvp(solve_banded_p)  # the general rule
+
+
+def _solve_banded_jet(primals: list[Any], series: list[Any], lower: int, upper: int,
+                      trans: int) -> tuple[Any, Any]:
+    """op(A_0) X_k = B_k - Σ_{j=1}^k op(A_j) X_(k-j), the products banded."""
+    (ab, b), (sab, sb) = primals, series
+    K = taylor.series_order(series)
+    x0 = bind(solve_banded_p, ab, b, lower=lower, upper=upper, trans=trans)
+    xs = [x0]
+    for k in range(1, K + 1):
+        rhs = _coef(sb, k)
+        for j in range(1, k + 1):
+            t = _coef(sab, j)
+            if t is None or xs[k - j] is None:
+                continue
+            if trans:
+                rhs = taylor.add(rhs, -_band_matvec(_transpose_band_traced(t, lower, upper),
+                                                    xs[k - j], upper, lower))
+            else:
+                rhs = taylor.add(rhs, -_band_matvec(t, xs[k - j], lower, upper))
+        if rhs is not None and rhs.shape != x0.shape:
+            rhs = bind(broadcast_to_p, rhs, shape=x0.shape)
+        xs.append(None if rhs is None else
+                  bind(solve_banded_p, ab, rhs, lower=lower, upper=upper, trans=trans))
+    return x0, xs[1:]
+
+
+solve_banded_p.def_jet(_solve_banded_jet)
 
 # -- least squares (scipy.linalg.lstsq; Golub & Pereyra 1973) -----------------------------
 # x = A⁺ b, the minimum-norm least-squares solution. With r = b - A x and L(A, v) = A⁺ v
@@ -1370,4 +1421,59 @@ def _lstsq_vjp(g: Any, ans: Any, primals: Any, argnums: Any, cond: Any) -> list[
 
 lstsq_p.def_joint_jvp(_lstsq_jvp).def_joint_vjp(_lstsq_vjp)
 _solve_batching(lstsq_p)  # the impl maps over leading axes of a and b
-taylor.jet_from_jvp(lstsq_p)  # the general rule
+
+
+def _lstsq_jet(primals: list[Any], series: list[Any], cond: Any) -> tuple[Any, Any]:
+    """Full rank only. m >= n: the normal equations M x = c, M = Aᵀ A, c = Aᵀ b, so
+    M_0 x_k = c_k - Σ_{j=1}^k M_j x_(k-j), with M_0⁻¹ v = A_0⁺ A_0⁺ᵀ v (two lstsq solves).
+    m < n: x = Aᵀ y with N y = b, N = A Aᵀ, N_0⁻¹ v = A_0⁺ᵀ A_0⁺ v, x_k = Σ_j (Aᵀ)_j y_(k-j).
+    One order costs O(k) products and two solves with A_0: polynomial in K."""
+    (a, b), (sa, sb) = primals, series
+    K = taylor.series_order(series)
+    vec = b.ndim == 1
+    raw = _raw(a)
+    if isinstance(raw, np.ndarray) and np.linalg.matrix_rank(raw) < min(raw.shape[-2:]):
+        raise NotImplementedError(
+            "jet of lstsq: the Taylor rule needs a full-rank matrix a (at a rank-deficient a "
+            "use nested jvp, exact where the rank is locally constant)"
+        )
+    x0 = bind(lstsq_p, a, b, cond=cond)
+    m, n = a.shape[-2:]
+    A = [a, *[None if c is None else c for c in sa]]
+    Bs = [_as_matrix(b, vec), *[None if c is None else _as_matrix(c, vec) for c in sb]]
+    At = [None if c is None else _mT(c) for c in A]
+
+    def mm(u: Any, v: Any) -> Any:
+        return _mm(u, v)
+
+    def pinv(u: Any) -> Any:
+        return _pinv_apply(a, u, cond)
+
+    def pinv_t(u: Any) -> Any:
+        return _pinv_apply(_mT(a), u, cond)
+
+    if m >= n:
+        M = [taylor.cauchy(At, A, k, mm) for k in range(K + 1)]
+        C = [taylor.cauchy(At, Bs, k, mm) for k in range(K + 1)]
+        xs = [_as_matrix(x0, vec)]
+        for k in range(1, K + 1):
+            rhs = C[k]
+            for j in range(1, k + 1):
+                if M[j] is not None and xs[k - j] is not None:
+                    rhs = taylor.add(rhs, -_mm(M[j], xs[k - j]))
+            xs.append(None if rhs is None else pinv(pinv_t(rhs)))
+        out = xs[1:]
+    else:
+        N = [taylor.cauchy(A, At, k, mm) for k in range(K + 1)]
+        ys = [pinv_t(_as_matrix(x0, vec))]  # y_0 = N_0⁻¹ b_0 = A_0⁺ᵀ x_0
+        for k in range(1, K + 1):
+            rhs = Bs[k]
+            for j in range(1, k + 1):
+                if N[j] is not None and ys[k - j] is not None:
+                    rhs = taylor.add(rhs, -_mm(N[j], ys[k - j]))
+            ys.append(None if rhs is None else pinv_t(pinv(rhs)))
+        out = [taylor.cauchy(At, ys, k, mm) for k in range(1, K + 1)]
+    return x0, [None if x is None else _from_matrix(x, vec) for x in out]
+
+
+lstsq_p.def_jet(_lstsq_jet)
