@@ -126,8 +126,8 @@ def test_linspace_with_traced_endpoints(kw: dict) -> None:
 def test_linspace_axis_retstep_logspace_geomspace() -> None:
     a, b = np.array([1.0, 2.0]), np.array([3.0, -1.0])
     for axis in (0, 1, -1):
-        np.testing.assert_array_equal(traced(lambda x, y: np.linspace(x, y, 5, axis=axis), a, b),
-                                      np.linspace(a, b, 5, axis=axis))
+        got = traced(lambda x, y, ax=axis: np.linspace(x, y, 5, axis=ax), a, b)
+        np.testing.assert_array_equal(got, np.linspace(a, b, 5, axis=axis))
     y, step = traced(lambda x: np.linspace(x, 3.0, 4, retstep=True), 1.0)
     assert step == np.linspace(1.0, 3.0, 4, retstep=True)[1]
     np.testing.assert_allclose(traced(lambda x, y: np.logspace(x, y, 5), 0.5, 2.0),

@@ -81,6 +81,7 @@ from .._primitives.elementwise import (
     where_p,
 )
 from .._primitives.indexing import nonzero_p
+from .._primitives.reductions import all_p
 
 
 def _ufunc_options(name: str, args: tuple[Any, ...], out: Any, kwargs: dict[str, Any]) -> Any:
@@ -367,10 +368,10 @@ def isclose(a: Any, b: Any, rtol: float = 1e-05, atol: float = 1e-08,
 def allclose(a: Any, b: Any, rtol: float = 1e-05, atol: float = 1e-08,
              equal_nan: bool = False) -> Any:
     """Whether every pair is `isclose` (a Python bool, traced only under vmap)."""
-    from ._reductions import all
-
-    res = all(isclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan))
-    return res if isinstance(res, Tracer) else bool(res)
+    close = as_array(isclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan))
+    if not isinstance(close, Tracer):
+        return bool(np.all(close))
+    return bind(all_p, close, axis=None, keepdims=False)
 
 
 def iscomplexobj(x: Any) -> bool:
