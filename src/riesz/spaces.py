@@ -822,7 +822,8 @@ def space_of(x: Any) -> Space:
     shape = _shape_of(x)
     if shape is not None or hasattr(x, "__array_function__"):
         dtype = np.result_type(raw_value(x))
-        return Euclidean(np.shape(raw_value(x)), dtype if dtype.kind == "f" else np.float64)
+        return Euclidean(shape if shape is not None else np.shape(raw_value(x)),
+                         dtype if dtype.kind == "f" else np.float64)
     return PyTreeSpace(x)
 
 
