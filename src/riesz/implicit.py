@@ -59,7 +59,8 @@ import numpy as np
 from ._core.pytree import tree_flatten, tree_map, tree_unflatten
 from ._core.trace import Tracer, strip_derivatives
 from .custom import custom_jvp
-from .linear import LinearMap
+from .linear import LinearMap, NotVectorizable
+from .linear_solvers import Direct
 from .solvers import (
     FIXED_POINT_METHODS,
     ROOT_METHODS,
@@ -144,7 +145,7 @@ def _concrete(tree: Any, who: str, what: str) -> Any:
     for leaf in leaves:
         v = strip_derivatives(leaf)
         if isinstance(v, Tracer):
-            raise NotImplementedError(
+            raise NotVectorizable(
                 f"{who}: {what} is batched by vmap, which implicit layers do not support; "
                 "solve the whole batch as one problem (keep the batch axis inside the "
                 "function) or loop over the examples")
@@ -159,6 +160,8 @@ class _Implicit:
                  opts: _Options, x: Any):
         self.kind = kind  # "fixed_point": fn is g; "root": fn is the residual f
         self.opts = opts
+        self._direct = Direct(rtol=opts.backward_tol)
+        self._factor_cache: tuple[list[Any], Any] | None = None
         self.leaves = leaves = _FloatLeaves(x)
         # below, "x" is the tuple of x's float leaves; the other leaves are constants
 
@@ -256,12 +259,9 @@ class _Implicit:
         x, y = p
         opts = self.opts
         S = opts.space if opts.space is not None else space_of(y)
-        _, jvp_fn, vjp_fn = linearize_parts(lambda y_: self.residual(x, y_), y)
-
-        def A_transpose(c: Any) -> Any:
-            return vjp_fn(c)[0]
-
-        A = LinearMap(jvp_fn, S, S, transpose=A_transpose, name="∂_y r")
+        if opts.backward == "direct":
+            return self._direct_solve(p, b, S, transposed)
+        A = self._jacobian(p, S)
         if transposed:  # Aᵀ λ = b for a covector b: A* τ = S.riesz(b) in S, λ = S.lower(τ)
             M, rhs = A.adjoint, S.riesz(b)
         else:
@@ -270,6 +270,57 @@ class _Implicit:
             f" ({opts.backward})"
         u = self._run_linear(M, rhs, S, what)
         return S.lower(u) if transposed else u
+
+    def _jacobian(self, p: tuple[Any, Any], S: Space) -> LinearMap:
+        """A = ∂_y r(x, y) at concrete p = (x, y), recorded once (its transpose by VJP)."""
+        x, y = p
+        _, jvp_fn, vjp_fn = linearize_parts(lambda y_: self.residual(x, y_), y)
+
+        def A_transpose(c: Any) -> Any:
+            return vjp_fn(c)[0]
+
+        return LinearMap(jvp_fn, S, S, transpose=A_transpose, name="∂_y r")
+
+    def _factorization(self, p: tuple[Any, Any], S: Space) -> Any:
+        """The direct solver's state for A at p: factorised once per point p (the
+        last one is kept), so the tangent solves, the adjoint solves (Aᵀ with the
+        same factors) and the solves of higher derivatives at p all reuse it."""
+        leaves = tree_flatten(p, strict=False)[0]
+        cached = self._factor_cache
+        if cached is not None and len(cached[0]) == len(leaves) and all(
+                np.shape(a) == np.shape(b) and np.array_equal(a, b)
+                for a, b in zip(cached[0], leaves, strict=True)):
+            return cached[1]
+        state = self._direct.init(self._jacobian(p, S))
+        self._factor_cache = ([np.array(v, copy=True) for v in leaves], state)
+        return state
+
+    def _direct_solve(self, p: tuple[Any, Any], b: Any, S: Space, transposed: bool) -> Any:
+        """A u = b, or Aᵀ λ = b for a covector b (then no Riesz maps are needed: the
+        same factors solve with Aᵀ), by the direct method."""
+        opts = self.opts
+        what = ("the adjoint solve Aᵀ λ = v" if transposed else "the tangent solve A ẏ = b") + \
+            " (direct)"
+        try:
+            state = self._factorization(p, S)
+            if transposed:
+                state = self._direct.transpose(state)
+            u, converged = self._direct.compute(state, b), True
+        except SolverError as e:
+            if opts.on_failure == "raise" or e.x is None:
+                raise self._failed(e, what) from e
+            warnings.warn(f"{opts.who}: {what} did not converge: {e}", SolverWarning,
+                          stacklevel=2)
+            u, converged = e.x, False
+        if opts.info is not None:  # residual norms at u = 0 and at the solution
+            space = state.A.domain
+
+            def norm(v: Any) -> float:
+                return float(np.linalg.norm(np.asarray(space.flatten(v))))
+
+            self._record("linear", Solution(u, 1, [norm(b), norm(space.sub(b, state.A.mv(u)))],
+                                            converged, "direct"))
+        return u
 
     def _run_linear(self, M: LinearMap, rhs: Any, S: Space, what: str) -> Any:
         opts = self.opts
