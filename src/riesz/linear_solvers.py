@@ -72,6 +72,13 @@ def _flat(space: Any, x: Any) -> np.ndarray:
     return np.asarray(space.flatten(x), dtype=np.float64)
 
 
+def _fresh(out: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """`out`, copied if it shares memory with the input `v`: SciPy's Krylov methods
+    reuse their work vectors, so a map returning (a view of) its input, such as the
+    identity, would otherwise have its result overwritten."""
+    return out.copy() if np.may_share_memory(out, v) else out
+
+
 def _concrete(b: Any, who: str) -> None:
     if any(isinstance(x, Tracer) for x in tree_flatten(b)[0]):
         raise TypeError(f"{who}: the right-hand side is a traced value; riesz.solve runs on "
@@ -160,8 +167,8 @@ class DiagonalFactorization(Factorization):
     def __init__(self, d: np.ndarray):
         self.d = np.asarray(d, dtype=np.float64).reshape(-1)
         if np.any(self.d == 0.0):
-            raise _singular(f"solve(direct): the diagonal map has a zero entry at "
-                            f"{int(np.argmin(np.abs(self.d)))}")
+            raise _singular(f"solve(direct): the diagonal map is singular (a zero entry at "
+                            f"{int(np.argmin(np.abs(self.d)))})")
 
     def solve(self, b: np.ndarray) -> np.ndarray:
         return b / self.d
@@ -255,7 +262,7 @@ class _Krylov(LinearSolver):
         n = dom.size
 
         def apply(v: np.ndarray) -> np.ndarray:
-            return _flat(cod, A.mv(dom.unflatten(v)))
+            return _fresh(_flat(cod, A.mv(dom.unflatten(v))), v)
 
         b_flat = _flat(cod, b)
         b_norm = float(np.linalg.norm(b_flat))
@@ -267,7 +274,7 @@ class _Krylov(LinearSolver):
             # Its residuals W (b - A x) are covectors, so a preconditioner M ≈ A⁻¹ of
             # this system is M W⁻¹ = M ∘ riesz ≈ (W A)⁻¹ (symmetric if M is self-adjoint).
             def op(v: np.ndarray) -> np.ndarray:
-                return _flat(dom, dom.lower(A.mv(dom.unflatten(v))))
+                return _fresh(_flat(dom, dom.lower(A.mv(dom.unflatten(v)))), v)
 
             rhs = _flat(dom, dom.lower(b))
         else:
@@ -281,7 +288,7 @@ class _Krylov(LinearSolver):
                 r = cod.unflatten(v)
                 if in_geometry:
                     r = dom.riesz(r)
-                return _flat(dom, M.mv(r))
+                return _fresh(_flat(dom, M.mv(r)), v)
 
             prec = spla.LinearOperator((n, n), matvec=prec_op, dtype=np.float64)
         x_init = None if self.x0 is None else _flat(dom, self.x0)
