@@ -36,7 +36,9 @@ How it is built, and why every order works:
   and reverse mode.
 * The linear solves ("backward" methods) are: "fixed_point" (the iteration
   u ← u + (b - M u), i.e. λ ← (∂_y g)ᵀ λ + v for a fixed point), "anderson"
-  (the same, accelerated), "gmres", "bicgstab", "cg" or "direct" (riesz.solve).
+  (the same, accelerated), "gmres", "bicgstab", "cg" or "direct" (riesz.solve);
+  "direct" factorises A once per point (x, y*) and solves with A and Aᵀ from the
+  same factors, in every derivative taken at that point.
   With `space=S` the solves work in S's geometry: the adjoint equation is
   solved for the Riesz representer, A* τ = S.riesz(v) with A* = W⁻¹ Aᵀ W, and
   λ = S.lower(τ); so "cg" needs A self-adjoint in S (e.g. argmin with the

@@ -521,8 +521,9 @@ class Weighted(_MetricSpace):
     """Arrays of `shape` with ⟨x, y⟩ = xᵀ W y (x flattened).
 
     `metric` is a positive array of `shape` (W diagonal), an SPD matrix of shape
-    (size, size), or a symmetric positive `LinearMap` applied matrix-free (the
-    Riesz map W⁻¹ c is then a CG solve). `shape` may be omitted and inferred
+    (size, size), a symmetric positive `LinearMap` applied matrix-free (the
+    Riesz map W⁻¹ c is then a CG solve), or a `Metric` object (these three are
+    `DiagonalMetric`, `DenseMetric`, `MapMetric`). `shape` may be omitted and inferred
     from the metric. The constructor checks the claim cheaply: positivity,
     symmetry and a successful Cholesky factorisation (two random probes for maps)."""
 
