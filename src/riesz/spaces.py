@@ -314,6 +314,10 @@ class Metric(abc.ABC):
     def key(self) -> Any:
         """What makes two metrics equal."""
 
+    @abc.abstractmethod
+    def fits(self, shape: tuple[int, ...]) -> bool:
+        """Whether this metric is one on arrays of `shape`."""
+
 
 class DiagonalMetric(Metric):
     """W = diag(w) for a positive array w of the space's shape: W⁻¹ c = c / w."""
@@ -332,6 +336,9 @@ class DiagonalMetric(Metric):
 
     def key(self) -> Any:
         return (self.kind, self.W.tobytes())
+
+    def fits(self, shape: tuple[int, ...]) -> bool:
+        return self.W.shape == shape
 
 
 class _SolvedMetric(Metric):
@@ -386,6 +393,10 @@ class DenseMetric(_SolvedMetric):
     def key(self) -> Any:
         return (self.kind, self.W.tobytes())
 
+    def fits(self, shape: tuple[int, ...]) -> bool:
+        n = math.prod(shape)
+        return self.W.shape == (n, n)
+
 
 class MapMetric(_SolvedMetric):
     """A symmetric positive linear map W applied matrix-free; W⁻¹ c by CG to
@@ -418,6 +429,9 @@ class MapMetric(_SolvedMetric):
     def key(self) -> Any:
         return (self.kind, id(self.W))
 
+    def fits(self, shape: tuple[int, ...]) -> bool:
+        return self.W.domain.shape == shape and self.W.codomain.shape == shape
+
 
 def _is_linear_map(x: Any) -> bool:
     """A riesz LinearMap (by its protocol: spaces sit below the linear maps)."""
@@ -429,6 +443,9 @@ def _metric(shape: tuple[int, ...], metric: Any, what: str, rtol: float,
     """The Metric object for `metric`: a Metric, a LinearMap, a positive array of
     `shape` (diagonal) or an SPD matrix on the flattened coordinates."""
     if isinstance(metric, Metric):
+        if not metric.fits(shape):
+            raise ValueError(f"{what}: the {type(metric).__name__} does not fit arrays of shape "
+                             f"{shape}")
         return metric
     if _is_linear_map(metric):
         return MapMetric(metric, shape, what, rtol, maxiter)
@@ -533,13 +550,14 @@ class Weighted(_MetricSpace):
             raise TypeError("Weighted: the metric argument is required (an SPD matrix, a "
                             "positive vector, or a LinearMap)")
         if shape is None:
-            if _is_linear_map(metric):
-                shape = metric.domain.shape
+            given = metric.W if isinstance(metric, Metric) else metric
+            if _is_linear_map(given):
+                shape = given.domain.shape
                 if shape is None:
                     raise ValueError(f"Weighted: the metric map acts on {metric.domain!r}, not on "
                                      "arrays; weight pytrees leaf by leaf with PyTreeSpace")
             else:
-                W = np.asarray(metric)
+                W = np.asarray(given)
                 if W.ndim == 2 and W.shape[0] == W.shape[1]:
                     shape = (W.shape[0],)
                 elif W.ndim == 1:
