@@ -111,6 +111,32 @@ def test_operator_against_dense_numpy(name: str, geometry: str) -> None:
                                atol=1e-12)
 
 
+@pytest.mark.parametrize("name", ["function", "matrix", "sum", "composed", "jacobian"])
+def test_adjoint_and_transpose_maps_as_operators(name: str) -> None:
+    """A* (an AdjointMap between weighted spaces) and Aᵀ (a TransposeMap) are maps
+    like any other: their own adjoints, transposes, diagonals and solves."""
+    A, dense, WS, WT = _build(name, "weighted")
+    B = A.adjoint
+    if name in ("sum", "composed"):  # the adjoint of a sum / composition keeps the structure
+        assert isinstance(B, SumMap if name == "sum" else ComposedMap)
+    else:
+        assert isinstance(B, AdjointMap) and B.adjoint is A
+    Bd = np.linalg.solve(WS, dense.T @ WT)  # T -> S
+    u, v = RNG.standard_normal(N), RNG.standard_normal(N)
+    np.testing.assert_allclose((Bd @ v) @ WS @ u, v @ WT @ B.adjoint(u), rtol=1e-10)
+    np.testing.assert_allclose(B.T.materialize(), Bd.T, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(B.diagonal(), np.diag(Bd), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(riesz.solve(B, u, "direct"), np.linalg.solve(Bd, u), rtol=1e-8)
+    C = A.T
+    assert isinstance(C, {"function": TransposeMap, "jacobian": TransposeMap,
+                          "matrix": MatrixMap, "sum": SumMap, "composed": ComposedMap}[name])
+    np.testing.assert_allclose(C.materialize(), dense.T, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(C.adjoint(u), dense @ u, rtol=1e-12)  # Euclidean: Cᵀ
+    np.testing.assert_allclose(C.diagonal(), np.diag(dense), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(riesz.solve(C, u, "direct"), np.linalg.solve(dense.T, u),
+                               rtol=1e-8)
+
+
 @pytest.mark.parametrize("method", ["direct", "gmres", "bicgstab"])
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_solve_matches_numpy(name: str, method: str) -> None:
