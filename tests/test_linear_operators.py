@@ -334,6 +334,22 @@ def test_implicit_layer_reuses_its_factorisation(monkeypatch: pytest.MonkeyPatch
     assert len(lu) == 1
 
 
+def test_implicit_layer_records_its_jacobian_once_per_point() -> None:
+    """With a Krylov backward method, the N adjoint solves of a Jacobian replay one
+    recording of ∂_y r at y* (the user's g is traced once for them, not N times)."""
+    traced = []
+
+    def g(x, y):
+        if isinstance(y, riesz._core.trace.Tracer):
+            traced.append(1)
+        return rnp.matmul(A_FP, rnp.tanh(y)) + x
+
+    x = RNG.standard_normal(N)
+    J = riesz.jacrev(lambda x: implicit.fixed_point(g, x, np.zeros(N), backward="gmres"))(x)
+    np.testing.assert_allclose(J, _layer_jacobian(x), rtol=1e-8)
+    assert len(traced) == 1  # ∂_y r recorded once (it was N times)
+
+
 # -- vmap composed with the materialising transformations --------------------------------
 
 

@@ -163,7 +163,7 @@ class _Implicit:
         self.kind = kind  # "fixed_point": fn is g; "root": fn is the residual f
         self.opts = opts
         self._direct = Direct(rtol=opts.backward_tol)
-        self._factor_cache: tuple[list[Any], Any] | None = None
+        self._at_point: tuple[list[Any], list[Any]] | None = None  # see _jacobian
         self.leaves = leaves = _FloatLeaves(x)
         # below, "x" is the tuple of x's float leaves; the other leaves are constants
 
@@ -263,7 +263,7 @@ class _Implicit:
         S = opts.space if opts.space is not None else space_of(y)
         if opts.backward == "direct":
             return self._direct_solve(p, b, S, transposed)
-        A = self._jacobian(p, S)
+        A = self._jacobian(p, S)[0]
         if transposed:  # Aᵀ λ = b for a covector b: A* τ = S.riesz(b) in S, λ = S.lower(τ)
             M, rhs = A.adjoint, S.riesz(b)
         else:
@@ -273,29 +273,35 @@ class _Implicit:
         u = self._run_linear(M, rhs, S, what)
         return S.lower(u) if transposed else u
 
-    def _jacobian(self, p: tuple[Any, Any], S: Space) -> LinearMap:
-        """A = ∂_y r(x, y) at concrete p = (x, y), recorded once (its transpose by VJP)."""
+    def _jacobian(self, p: tuple[Any, Any], S: Space) -> list[Any]:
+        """[A, direct state] at concrete p = (x, y): A = ∂_y r(x, y) recorded once per
+        point (the last point is kept), its transpose by VJP; the direct solver's
+        state is filled in when first needed. So every solve at p — tangent and
+        adjoint solves, those of higher derivatives, one per basis vector of a
+        Jacobian — reuses one recording and one factorisation (Aᵀ from the same
+        factors)."""
+        leaves = tree_flatten(p, strict=False)[0]
+        cached = self._at_point
+        if cached is not None and len(cached[0]) == len(leaves) and all(
+                np.shape(a) == np.shape(b) and np.array_equal(a, b)
+                for a, b in zip(cached[0], leaves, strict=True)):
+            return cached[1]
         x, y = p
         _, jvp_fn, vjp_fn = linearize_parts(lambda y_: self.residual(x, y_), y)
 
         def A_transpose(c: Any) -> Any:
             return vjp_fn(c)[0]
 
-        return LinearMap(jvp_fn, S, S, transpose=A_transpose, name="∂_y r")
+        entry = [LinearMap(jvp_fn, S, S, transpose=A_transpose, name="∂_y r"), None]
+        self._at_point = ([np.array(v, copy=True) for v in leaves], entry)
+        return entry
 
     def _factorization(self, p: tuple[Any, Any], S: Space) -> Any:
-        """The direct solver's state for A at p: factorised once per point p (the
-        last one is kept), so the tangent solves, the adjoint solves (Aᵀ with the
-        same factors) and the solves of higher derivatives at p all reuse it."""
-        leaves = tree_flatten(p, strict=False)[0]
-        cached = self._factor_cache
-        if cached is not None and len(cached[0]) == len(leaves) and all(
-                np.shape(a) == np.shape(b) and np.array_equal(a, b)
-                for a, b in zip(cached[0], leaves, strict=True)):
-            return cached[1]
-        state = self._direct.init(self._jacobian(p, S))
-        self._factor_cache = ([np.array(v, copy=True) for v in leaves], state)
-        return state
+        """The direct solver's state for A at p, factorised once per point."""
+        entry = self._jacobian(p, S)
+        if entry[1] is None:
+            entry[1] = self._direct.init(entry[0])
+        return entry[1]
 
     def _direct_solve(self, p: tuple[Any, Any], b: Any, S: Space, transposed: bool) -> Any:
         """A u = b, or Aᵀ λ = b for a covector b (then no Riesz maps are needed: the
