@@ -1,0 +1,72 @@
+"""Regression tests for derivatives and values at numerical edge cases (issue 8):
+power series at x = 0, NaN / inf / empty inputs, and vmap of value-dependent
+functions, each against an independent oracle (nested jvp, NumPy's own value,
+finite differences, a Python loop)."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+import pytest
+
+import riesz
+import riesz.numpy as rnp
+from finite_differences import fd_grad
+
+
+def _nested_jvp(f: Any, x: np.ndarray, v: np.ndarray, K: int) -> list[np.ndarray]:
+    """The derivatives 1..K of t ↦ f(x + t v) at 0 by nested jvp (the oracle)."""
+    out = []
+    g = f
+    for _ in range(K):
+        g = (lambda h: lambda y: riesz.jvp(h, (y,), (v,))[1])(g)
+        out.append(np.asarray(g(x)))
+    return out
+
+
+def _assert_series_match(series: list[Any], want: list[np.ndarray]) -> None:
+    """Equal where the oracle is finite; non-finite where it is not (an infinite
+    derivative may come out as NaN: inf · 0 inside a Cauchy product)."""
+    for got, ref in zip(series, want, strict=True):
+        got = np.asarray(got)
+        finite = np.isfinite(ref)
+        np.testing.assert_allclose(got[finite], ref[finite], rtol=1e-12, atol=1e-12)
+        assert not np.isfinite(got[~finite]).any()
+
+
+# -- jet of x ** p where x = 0 -----------------------------------------------------
+
+
+@pytest.mark.parametrize("p", [2.5, 0.5, 3.0, -1.5, 1.0 / 3, "array"])
+def test_jet_of_power_at_zero_matches_nested_jvp(p: Any) -> None:
+    x = np.array([0.0, 0.7, 0.0, 1.3])
+    v = np.array([1.0, -0.4, -2.0, 0.5])
+    expo = np.array([2.5, 3.0, 1.5, 0.5]) if p == "array" else p
+    f = lambda y: y ** expo  # noqa: E731
+    with np.errstate(all="ignore"):
+        _, series = riesz.jet(f, (x,), ([v, np.zeros(4), np.zeros(4)],))
+        want = _nested_jvp(f, x, v, 3)
+    _assert_series_match(series, want)
+
+
+def test_jet_of_power_at_zero_closed_form() -> None:
+    # x(t) = t: y = t^2.5 has y' = y'' = 0 at t = 0; t^3 has third derivative 6
+    with np.errstate(divide="ignore", invalid="ignore"):
+        _, s = riesz.jet(lambda y: y ** np.array([2.5, 3.0]), (np.zeros(2),),
+                         ([np.ones(2), np.zeros(2), np.zeros(2)],))
+    np.testing.assert_array_equal(s[0], [0.0, 0.0])
+    np.testing.assert_array_equal(s[1], [0.0, 0.0])
+    assert s[2][1] == 6.0
+    assert not np.isnan(s[2][0])  # t^2.5: y''' = 2.5 · 1.5 · 0.5 t^-0.5 → inf, never NaN
+
+
+def test_jet_of_power_with_varying_exponent_at_zero() -> None:
+    x = np.array([0.0, 0.8])
+    f = lambda y: y ** (2.5 + y)  # noqa: E731
+    v = np.array([1.0, 0.3])
+    with np.errstate(all="ignore"):
+        _, series = riesz.jet(f, (x,), ([v, np.zeros(2)],))
+        want = _nested_jvp(f, x, v, 2)
+    _assert_series_match(series, want)
