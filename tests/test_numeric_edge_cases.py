@@ -70,3 +70,55 @@ def test_jet_of_power_with_varying_exponent_at_zero() -> None:
         _, series = riesz.jet(f, (x,), ([v, np.zeros(2)],))
         want = _nested_jvp(f, x, v, 2)
     _assert_series_match(series, want)
+
+
+# -- NaN / inf where NumPy defines the result ----------------------------------------
+
+
+@pytest.mark.parametrize("shape,axis", [((5,), None), ((4,), None), ((3, 4), 1), ((3, 4), 0),
+                                        ((2, 3, 4), (0, 2))])
+def test_median_with_nan_is_nan_as_numpy(shape: tuple[int, ...], axis: Any) -> None:
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal(shape)
+    x.flat[1] = np.nan
+    want = np.median(x, axis=axis)
+    np.testing.assert_array_equal(np.isnan(rnp.median(x, axis=axis)), np.isnan(want))
+    np.testing.assert_allclose(rnp.median(x, axis=axis), want)
+    # vmap over the first axis against a loop
+    if x.ndim > 1 and axis is not None:
+        inner = axis - 1 if isinstance(axis, int) else tuple(a - 1 for a in axis)
+        if (np.ndim(inner) == 0 and inner >= 0) or (np.ndim(inner) and min(inner) >= 0):
+            got = riesz.vmap(lambda r: rnp.median(r, axis=inner))(x)
+            np.testing.assert_allclose(got, np.stack([np.median(r, axis=inner) for r in x]))
+
+
+def test_median_gradient_with_and_without_nan() -> None:
+    x = np.array([3.0, np.nan, 1.0, 2.0])
+    g = riesz.grad(lambda y: rnp.median(y))(x)
+    np.testing.assert_array_equal(g, [0.0, 1.0, 0.0, 0.0])  # the NaN passes through
+    y = np.array([3.0, 0.5, 1.0, 2.0])  # no NaN: finite differences
+    np.testing.assert_allclose(riesz.grad(lambda z: rnp.median(z))(y),
+                               fd_grad(lambda z: np.median(z), y), atol=1e-8)
+    rows = np.array([[3.0, np.nan, 1.0], [3.0, 0.5, 1.0]])
+    got = riesz.vmap(riesz.grad(lambda r: rnp.median(r)))(rows)
+    np.testing.assert_array_equal(got, [[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+
+
+@pytest.mark.parametrize("axis", [None, 0, 1])
+def test_norm_with_inf_is_inf_as_numpy(axis: Any) -> None:
+    x = np.array([[1.0, np.inf, 2.0], [3.0, 4.0, -np.inf], [1.0, 2.0, 2.0]])
+    np.testing.assert_allclose(rnp.linalg.norm(x, axis=axis), np.linalg.norm(x, axis=axis))
+    x[2, 0] = np.nan
+    np.testing.assert_allclose(rnp.linalg.norm(x, axis=axis), np.linalg.norm(x, axis=axis))
+    got = riesz.vmap(rnp.linalg.norm)(x)
+    np.testing.assert_array_equal(got, [np.linalg.norm(r) for r in x])
+
+
+def test_norm_gradient_with_inf() -> None:
+    # ∂‖x‖ = x / ‖x‖: 0 for the finite entries, undefined (NaN) for the infinite one
+    with np.errstate(invalid="ignore"):
+        g = riesz.grad(rnp.linalg.norm)(np.array([1.0, np.inf, -2.0]))
+    np.testing.assert_array_equal(g, [0.0, np.nan, 0.0])
+    y = np.array([1.0, 3.0, -2.0])
+    np.testing.assert_allclose(riesz.grad(rnp.linalg.norm)(y), fd_grad(np.linalg.norm, y),
+                               atol=1e-8)

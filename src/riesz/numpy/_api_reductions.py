@@ -289,7 +289,8 @@ def logsumexp(
 
 def median(a: Any, axis: AxisArg = None, out: Any = None, overwrite_input: bool = False,
            keepdims: bool = False) -> Any:
-    """Median: the middle entry (mean of the two middle entries) of the sorted data."""
+    """Median: the middle entry (mean of the two middle entries) of the sorted data;
+    NaN where a slice holds a NaN (as NumPy), with derivative 1 for that NaN."""
     check_out("median", out)
     a = as_array(a)
     axes = normalize_axis(axis, a.ndim)
@@ -301,6 +302,9 @@ def median(a: Any, axis: AxisArg = None, out: Any = None, overwrite_input: bool 
     s = sort(flat, axis=-1)
     n = flat.shape[-1]
     mid = s[..., n // 2] if n % 2 else (s[..., n // 2 - 1] + s[..., n // 2]) / 2
+    if n and a.dtype.kind in "fc":
+        last = s[..., -1]  # sort puts NaNs last
+        mid = _where(isnan(last), last, mid)
     if keepdims:
         mid = reshape(mid, tuple(1 if i in axes else a.shape[i] for i in range(a.ndim)))
     return mid

@@ -696,8 +696,10 @@ def _norm2_impl(x: Any, axis: Any, keepdims: bool) -> Any:
     if x.size == 0:
         return np.sqrt(np.sum(x * x, axis=axis, keepdims=keepdims))
     m = np.max(np.abs(x), axis=axis, keepdims=True)
-    safe = np.where(m == 0, 1, m)
+    safe = np.where((m == 0) | np.isinf(m), 1, m)
     out = m * np.sqrt(np.sum((x / safe) ** 2, axis=axis, keepdims=True))
+    # an infinite entry: the norm is inf (scaling by m = inf would give inf/inf = NaN)
+    out = np.where(np.isinf(m) & ~np.isnan(out), np.inf, out)
     if not keepdims:
         out = np.squeeze(out, axis=axis) if axis is not None else out.reshape(())
         if axis is None:
