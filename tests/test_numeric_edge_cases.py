@@ -5,7 +5,6 @@ finite differences, a Python loop)."""
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
@@ -122,3 +121,34 @@ def test_norm_gradient_with_inf() -> None:
     y = np.array([1.0, 3.0, -2.0])
     np.testing.assert_allclose(riesz.grad(rnp.linalg.norm)(y), fd_grad(np.linalg.norm, y),
                                atol=1e-8)
+
+
+# -- empty inputs -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("shape,axis", [((2, 0), 1), ((2, 0), 0), ((0,), None), ((0, 3), 0),
+                                        ((2, 0), None)])
+def test_logsumexp_of_an_empty_axis_is_minus_inf(shape: tuple[int, ...], axis: Any) -> None:
+    import riesz.scipy.special as rsp
+
+    x = np.zeros(shape)
+    with np.errstate(divide="ignore"):  # the definition, log Σ e^x = log 0
+        want = np.log(np.sum(np.exp(x), axis=axis))
+    got = rsp.logsumexp(x, axis=axis)
+    assert np.shape(got) == np.shape(want)
+    np.testing.assert_array_equal(got, want)
+    # nothing to differentiate: the gradient is an empty array of x's shape
+    out, pullback = riesz.vjp(lambda y: rsp.logsumexp(y, axis=axis), x)
+    (g,) = pullback(np.ones(np.shape(out)))
+    assert g.shape == shape
+
+
+@pytest.mark.parametrize("index", [[], ([], 1), [[]]])
+def test_empty_integer_index_under_grad(index: Any) -> None:
+    x = np.arange(6.0).reshape(3, 2)
+    want = x[index]
+    np.testing.assert_array_equal(rnp.asarray(x)[index], want)
+    g = riesz.grad(lambda y: rnp.sum(y[index]) + rnp.sum(y ** 2))(x)
+    np.testing.assert_allclose(g, 2 * x)  # the empty selection contributes nothing
+    if index == []:
+        assert riesz.vmap(lambda r: r[index])(x).shape == (3, 0)

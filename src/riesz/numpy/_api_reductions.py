@@ -260,10 +260,11 @@ def logsumexp(
     if a.dtype.kind != "f":
         a = astype(a, np.float64)
     axes = normalize_axis(axis, a.ndim)
-    if a.size == 0:
-        raise ValueError("logsumexp of an empty array")
-    m = np.max(_raw(a), axis=axes, keepdims=True)
-    m = np.where(np.isfinite(m), m, 0).astype(a.dtype)
+    if a.size == 0:  # empty sums: -inf as in SciPy (max has no value to offer)
+        m = np.zeros(np.shape(np.sum(_raw(a), axis=axes, keepdims=True)), a.dtype)
+    else:
+        m = np.max(_raw(a), axis=axes, keepdims=True)
+        m = np.where(np.isfinite(m), m, 0).astype(a.dtype)
     e = exp(a - m)
     if b is not None:
         e = e * as_array(b)

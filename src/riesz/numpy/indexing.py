@@ -68,7 +68,8 @@ def split_index(index: Any) -> tuple[tuple[Any, ...], list[Any]]:
             out.append(SLOT)
             continue
         if isinstance(i, (list, np.ndarray)):
-            i = np.array(i)
+            empty_list = isinstance(i, list) and np.size(i) == 0
+            i = np.array(i, dtype=np.intp) if empty_list else np.array(i)  # NumPy: [] is intp
             if i.dtype.kind not in "iub":
                 raise IndexError(
                     f"arrays used as indices must be of integer or boolean type, got {i.dtype}"
