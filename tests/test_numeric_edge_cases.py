@@ -152,3 +152,82 @@ def test_empty_integer_index_under_grad(index: Any) -> None:
     np.testing.assert_allclose(g, 2 * x)  # the empty selection contributes nothing
     if index == []:
         assert riesz.vmap(lambda r: r[index])(x).shape == (3, 0)
+
+
+# -- vmap of value-dependent functions (a Python loop is the oracle) --------------------
+
+
+def test_nan_to_num_under_vmap() -> None:
+    x = np.array([[1.0, np.nan, np.inf, -np.inf], [2.0, 3.0, -np.inf, np.nan]])
+    for kw in ({}, {"nan": 1.0, "posinf": 2.0, "neginf": -3.0}):
+        got = riesz.vmap(lambda r, kw=kw: rnp.nan_to_num(r, **kw))(x)
+        np.testing.assert_array_equal(got, np.stack([np.nan_to_num(r, **kw) for r in x]))
+    g = riesz.vmap(riesz.grad(lambda r: rnp.sum(rnp.nan_to_num(r, posinf=1.0, neginf=2.0)
+                                                * 3.0)))(x)
+    np.testing.assert_array_equal(g, np.where(np.isfinite(x), 3.0, 0.0))
+
+
+def test_matrix_rank_under_vmap() -> None:
+    rng = np.random.default_rng(2)
+    A = rng.standard_normal((4, 3, 5))
+    A[1] = np.outer(rng.standard_normal(3), rng.standard_normal(5))
+    A[2] = 0.0
+    S = A @ np.swapaxes(A, -1, -2)
+    cases = [(A, {}), (A, {"tol": 0.5}), (A, {"rtol": 0.3}), (S, {"hermitian": True}),
+             (A[:, 0], {})]
+    for B, kw in cases:
+        got = riesz.vmap(lambda b, kw=kw: rnp.linalg.matrix_rank(b, **kw))(B)
+        np.testing.assert_array_equal(got, [np.linalg.matrix_rank(b, **kw) for b in B])
+
+
+@pytest.mark.parametrize("fn", [rnp.unique, rnp.argwhere, rnp.flatnonzero,
+                                lambda r: rnp.unique(r, return_counts=True)])
+def test_value_dependent_shapes_under_vmap_raise_a_clear_error(fn: Any) -> None:
+    x = np.array([[1.0, 1.0, 0.0], [1.0, 2.0, 3.0]])
+    with pytest.raises(TypeError, match="output shape depends on the values"):
+        riesz.vmap(fn)(x)
+    fn(x[0])  # outside vmap: fine
+
+
+def test_nonzero_under_vmap_with_different_counts_raises_a_clear_error() -> None:
+    with pytest.raises(TypeError, match="output shape depends on the values"):
+        riesz.vmap(rnp.nonzero)(np.array([[1.0, 0.0], [1.0, 1.0]]))
+    (got,) = riesz.vmap(rnp.nonzero)(np.array([[1.0, 0.0], [0.0, 1.0]]))
+    np.testing.assert_array_equal(got, [[0], [1]])
+
+
+@pytest.mark.parametrize("op", ["set", "add", "subtract", "multiply", "divide", "power",
+                                "min", "max"])
+def test_at_update_at_per_example_indices_under_vmap(op: str) -> None:
+    rng = np.random.default_rng(3)
+    x = rng.uniform(0.5, 2.0, (3, 4))
+    v = rng.uniform(0.5, 2.0, (3, 2))
+    idx = np.array([[0, 1], [3, 2], [1, 3]])
+
+    def f(xr: Any, ir: Any, vr: Any) -> Any:
+        return getattr(rnp.at(xr)[ir], op)(vr)
+
+    def loop(xs: np.ndarray, vs: np.ndarray) -> np.ndarray:
+        return np.stack([np.asarray(f(a, i, b)) for a, i, b in zip(xs, idx, vs, strict=True)])
+
+    np.testing.assert_allclose(riesz.vmap(f)(x, idx, v), loop(x, v), rtol=1e-14)
+    # derivatives in x and in the values, against finite differences of the loop
+    w = rng.standard_normal((3, 4))
+    gx, gv = riesz.grad(lambda a, b: rnp.sum(riesz.vmap(f)(a, idx, b) * w), argnums=(0, 1))(x, v)
+    np.testing.assert_allclose(gx, fd_grad(lambda a: np.sum(loop(a, v) * w), x), atol=1e-7)
+    np.testing.assert_allclose(gv, fd_grad(lambda b: np.sum(loop(x, b) * w), v), atol=1e-7)
+    # a gradient per example
+    g = riesz.vmap(riesz.grad(lambda a, i: rnp.sum(getattr(rnp.at(a)[i], op)(a[0] * 2.0) ** 2)))(
+        x, idx)
+    want = np.stack([fd_grad(lambda a, i=i: float(np.sum(np.asarray(
+        getattr(rnp.at(a)[i], op)(a[0] * 2.0)) ** 2)), xr) for xr, i in zip(x, idx, strict=True)])
+    np.testing.assert_allclose(g, want, rtol=1e-6, atol=1e-6)
+
+
+def test_at_update_under_vmap_with_a_repeated_target_raises() -> None:
+    with pytest.raises(NotImplementedError, match="repeats a target"):
+        riesz.vmap(lambda r, i: rnp.at(r)[i].set(0.0))(np.ones((2, 3)), np.array([[0, 0], [1, 2]]))
+    # .add accumulates, as NumPy's np.add.at
+    got = riesz.vmap(lambda r, i: rnp.at(r)[i].add(1.0))(np.ones((2, 3)),
+                                                          np.array([[0, 0], [1, 2]]))
+    np.testing.assert_array_equal(got, [[3.0, 1.0, 1.0], [1.0, 2.0, 2.0]])
