@@ -36,9 +36,9 @@ SLOT = _Slot()
 def _unsupported_traced_index() -> NotImplementedError:
     return NotImplementedError(
         "this use of an index computed from a vmapped input is not supported yet (the index "
-        "differs per example): it works for reading x[index] with integer index arrays; "
-        "boolean masks (ragged results) and in-place style updates .at[index] are not "
-        "supported. Index outside vmap, or use riesz.numpy.where / a one-hot product"
+        "differs per example): it works with integer index arrays (x[index] and "
+        "x.at[index] updates); a boolean mask would give results of different sizes per "
+        "example. Index outside vmap, or use riesz.numpy.where / a one-hot product"
     )
 
 
