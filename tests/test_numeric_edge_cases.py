@@ -5,6 +5,7 @@ finite differences, a Python loop)."""
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -13,6 +14,7 @@ import pytest
 import riesz
 import riesz.numpy as rnp
 from finite_differences import fd_grad
+from riesz.numpy.linalg import DegenerateDerivativeWarning
 
 
 def _nested_jvp(f: Any, x: np.ndarray, v: np.ndarray, K: int) -> list[np.ndarray]:
@@ -231,3 +233,179 @@ def test_at_update_under_vmap_with_a_repeated_target_raises() -> None:
     got = riesz.vmap(lambda r, i: rnp.at(r)[i].add(1.0))(np.ones((2, 3)),
                                                           np.array([[0, 0], [1, 2]]))
     np.testing.assert_array_equal(got, [[3.0, 1.0, 1.0], [1.0, 2.0, 2.0]])
+
+
+# -- eigh / svd at exactly repeated eigenvalues / singular values -----------------------
+# Oracle: finite differences in float64 of NumPy/SciPy functions (A ↦ A, expm, traces,
+# projectors) along symmetric directions. Through (w, U) the first derivative is exact
+# for traces and projectors; U f(w) Uᵀ cannot be (its derivative needs f'(λ) inside the
+# eigenspace, which eigh's rules never see), so it must warn, never be silently wrong.
+
+
+def _sym_random(n: int, seed: int) -> np.ndarray:
+    b = np.random.default_rng(seed).standard_normal((n, n))
+    return b + b.T
+
+
+_Q = np.linalg.qr(np.random.default_rng(5).standard_normal((3, 3)))[0]
+A_DEG = _Q @ np.diag([1.0, 1.0, 2.0]) @ _Q.T
+
+
+def _fd_dir(f: Any, a: np.ndarray, t: np.ndarray, eps: float = 1e-6) -> np.ndarray:
+    return (np.asarray(f(a + eps * t)) - np.asarray(f(a - eps * t))) / (2 * eps)
+
+
+def _lower_read(g: np.ndarray) -> np.ndarray:
+    """The gradient of A ↦ f(sym_lower(A)) from the symmetric gradient g of f."""
+    return np.tril(g) + np.tril(g.T, -1)
+
+
+def _trace_exp(a: Any) -> Any:
+    return rnp.sum(rnp.exp(rnp.linalg.eigvalsh(a)))
+
+
+def _projector(a: Any) -> Any:  # onto the whole repeated eigenspace
+    _, u = rnp.linalg.eigh(a)
+    return u[:, :2] @ u[:, :2].T
+
+
+def _np_projector(a: np.ndarray) -> np.ndarray:
+    u = np.linalg.eigh(a)[1]
+    return u[:, :2] @ u[:, :2].T
+
+
+@pytest.mark.parametrize("A", [A_DEG, np.diag([1.0, 1.0, 2.0])], ids=["rotated", "diagonal"])
+@pytest.mark.parametrize("f,ref", [(_trace_exp, lambda a: np.sum(np.exp(np.linalg.eigvalsh(a)))),
+                                   (_projector, _np_projector)], ids=["trace", "projector"])
+def test_eigh_traces_and_projectors_are_exact_at_a_repeated_eigenvalue(A, f, ref) -> None:
+    T, G = _sym_random(3, 6), _sym_random(3, 7)
+    want = _fd_dir(ref, A, T)
+    with warnings.catch_warnings():  # forward mode may warn (it cannot see the use)
+        warnings.simplefilter("ignore", DegenerateDerivativeWarning)
+        _, jt = riesz.jvp(f, (A,), (T,))
+    np.testing.assert_allclose(jt, want, atol=1e-7)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # reverse mode: exact, so no warning
+        out, pullback = riesz.vjp(f, A)
+        (ga,) = pullback(np.ones_like(np.asarray(out)) if np.ndim(out) == 0 else G)
+    cot = 1.0 if np.ndim(out) == 0 else G
+    # the adjoint identity <J T, G> = <T, Jᵀ G>, both sides against finite differences
+    np.testing.assert_allclose(np.sum(ga * T), np.sum(want * cot), atol=1e-7)
+    np.testing.assert_allclose(np.sum(jt * cot), np.sum(ga * T), atol=1e-7)
+
+
+def _reconstruct(a: Any) -> Any:
+    w, u = rnp.linalg.eigh(a)
+    return (u * w) @ u.T
+
+
+def _eig_expm(a: Any) -> Any:
+    w, u = rnp.linalg.eigh(a)
+    return (u * rnp.exp(w)) @ u.T
+
+
+@pytest.mark.parametrize("f", [_reconstruct, _eig_expm], ids=["U w Ut", "U exp(w) Ut"])
+def test_eigh_u_f_w_ut_at_a_repeated_eigenvalue_warns_in_reverse_mode(f) -> None:
+    # at a diagonal matrix with the all-ones cotangent, the cotangent of w is even in the
+    # repeated block: before issue 8 this gradient was wrong without any warning
+    A = np.diag([1.0, 1.0, 2.0])
+    ones = np.ones((3, 3))
+    with pytest.warns(DegenerateDerivativeWarning, match="combines"):
+        riesz.grad(lambda a: rnp.sum(f(a) * ones))(A)
+    with pytest.warns(DegenerateDerivativeWarning):
+        riesz.grad(lambda a: rnp.sum(f(a) * _sym_random(3, 8)))(A_DEG)
+    with pytest.warns(DegenerateDerivativeWarning, match="splits"):
+        riesz.jvp(f, (A_DEG,), (_sym_random(3, 9),))
+
+
+def test_eigh_u_f_w_ut_is_exact_where_the_eigenvalues_are_distinct() -> None:
+    A = _Q @ np.diag([1.0, 1.5, 2.0]) @ _Q.T
+    T = _sym_random(3, 10)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _, jt = riesz.jvp(_eig_expm, (A,), (T,))
+        g = riesz.grad(lambda a: rnp.sum(_eig_expm(a) * T))(A)
+    want = _fd_dir(scipy_expm, A, T)
+    np.testing.assert_allclose(jt, want, atol=1e-7)
+    np.testing.assert_allclose(g, _lower_read(_fd_expm_adjoint(A, T)), atol=1e-6)
+
+
+def scipy_expm(a: np.ndarray) -> np.ndarray:
+    import scipy.linalg
+
+    return scipy.linalg.expm(a)
+
+
+def _fd_expm_adjoint(a: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """The gradient of <g, expm(A)> over symmetric A, entry by entry (symmetric perturbations)."""
+    out = np.zeros_like(a)
+    for i, j in np.ndindex(a.shape):
+        e = np.zeros_like(a)
+        e[i, j] = e[j, i] = 1.0
+        out[i, j] = np.sum(g * _fd_dir(scipy_expm, a, e)) / (1.0 if i == j else 2.0)
+    return out
+
+
+def test_expm_is_exact_at_a_repeated_eigenvalue_to_second_order() -> None:
+    import riesz.scipy.linalg as rsl
+
+    T, G = _sym_random(3, 11), _sym_random(3, 12)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _, jt = riesz.jvp(rsl.expm, (A_DEG,), (T,))
+        g = riesz.grad(lambda a: rnp.sum(rsl.expm(a) * G))(A_DEG)
+        h = riesz.jvp(riesz.grad(lambda a: rnp.sum(rsl.expm(a) * G)), (A_DEG,), (T,))[1]
+    np.testing.assert_allclose(jt, _fd_dir(scipy_expm, A_DEG, T), atol=1e-7)
+    np.testing.assert_allclose(np.sum(g * T), np.sum(jt * G), rtol=1e-12)
+    fd_g = lambda a: np.asarray(riesz.grad(lambda b: rnp.sum(rsl.expm(b) * G))(a))  # noqa: E731
+    np.testing.assert_allclose(h, _fd_dir(fd_g, A_DEG, T), atol=1e-6)
+
+
+_U3 = np.linalg.qr(np.random.default_rng(13).standard_normal((3, 3)))[0]
+_V2 = np.linalg.qr(np.random.default_rng(14).standard_normal((2, 2)))[0]
+M_DEG = _U3[:, :2] @ np.diag([2.0, 2.0]) @ _V2.T  # 3x2, singular value 2 twice
+
+
+def test_svd_polar_factor_and_singular_value_sums_are_exact_at_repeated_values() -> None:
+    T = np.random.default_rng(15).standard_normal((3, 2))
+
+    def polar(m: Any) -> Any:
+        u, _, vh = rnp.linalg.svd(m, full_matrices=False)
+        return u @ vh
+
+    def np_polar(m: np.ndarray) -> np.ndarray:
+        u, _, vh = np.linalg.svd(m, full_matrices=False)
+        return u @ vh
+
+    G = np.random.default_rng(16).standard_normal((3, 2))
+    for f, ref, cot in [(polar, np_polar, G),
+                        (lambda m: rnp.sum(rnp.linalg.svd(m, compute_uv=False) ** 3),
+                         lambda m: np.sum(np.linalg.svd(m, compute_uv=False) ** 3), 1.0)]:
+        want = _fd_dir(ref, M_DEG, T)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DegenerateDerivativeWarning)
+            _, jt = riesz.jvp(f, (M_DEG,), (T,))
+        np.testing.assert_allclose(jt, want, atol=1e-7)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            g = riesz.grad(lambda m, f=f, cot=cot: rnp.sum(f(m) * cot))(M_DEG)
+        np.testing.assert_allclose(np.sum(g * T), np.sum(want * cot), atol=1e-7)
+
+
+def test_svd_u_s_vt_at_repeated_singular_values_warns_in_reverse_mode() -> None:
+    # U diag(s) Vᵀ is M itself; with a cotangent whose U-V block has an even diagonal
+    # the gradient was wrong without a warning before issue 8
+    u, _, vh = np.linalg.svd(M_DEG, full_matrices=False)  # the basis riesz's svd sees too
+    G = u @ np.ones((2, 2)) @ vh
+
+    def recon(m: Any) -> Any:
+        u, s, vh = rnp.linalg.svd(m, full_matrices=False)
+        return (u * s) @ vh
+
+    with pytest.warns(DegenerateDerivativeWarning, match="combines"):
+        riesz.grad(lambda m: rnp.sum(recon(m) * G))(M_DEG)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # distinct singular values: exact, no warning
+        M = _U3[:, :2] @ np.diag([2.0, 1.0]) @ _V2.T
+        np.testing.assert_allclose(riesz.grad(lambda m: rnp.sum(recon(m) * G))(M), G,
+                                   atol=1e-12)
