@@ -409,3 +409,46 @@ def test_svd_u_s_vt_at_repeated_singular_values_warns_in_reverse_mode() -> None:
         M = _U3[:, :2] @ np.diag([2.0, 1.0]) @ _V2.T
         np.testing.assert_allclose(riesz.grad(lambda m: rnp.sum(recon(m) * G))(M), G,
                                    atol=1e-12)
+
+
+# -- the batching rule of gather / scatter_add_indexed (per-example index arrays) -------
+
+_GATHER_CASES = {
+    "x[i]": lambda x, i, j: rnp.at(x)[i].get(),
+    "x[:, j]": lambda x, i, j: rnp.at(x)[:, j].get(),
+    "x[i, j]": lambda x, i, j: rnp.at(x)[i, j].get(),
+    "x[i, :, 1]": lambda x, i, j: rnp.at(x)[i, :, 1].get(),
+    "x[..., k]": lambda x, i, j: rnp.at(x)[..., i[:1] % 3].get(),
+    "x[1, j]": lambda x, i, j: rnp.at(x)[1, j].get(),
+    "x[:, j, 0]": lambda x, i, j: rnp.at(x)[:, j, 0].get(),
+    "x[None, i]": lambda x, i, j: rnp.at(x)[None, i].get(),
+    "x[i[:, None], j]": lambda x, i, j: rnp.at(x)[i[:, None], j].get(),
+    "x[static, :, k]": lambda x, i, j: rnp.at(x)[np.array([0, 1]), :, i % 3].get(),
+}
+
+
+@pytest.mark.parametrize("name", list(_GATHER_CASES))
+def test_gather_and_its_transpose_batch_without_a_loop(name: str, monkeypatch) -> None:
+    import riesz._interpreters.batching as batching
+
+    def no_fallback(self, prim, vals, dims, params):  # the rule must not decline here
+        raise AssertionError(f"{prim.name} mapped slice by slice")
+
+    monkeypatch.setattr(batching.BatchTrace, "_map_slices", no_fallback)
+    f = _GATHER_CASES[name]
+    rng = np.random.default_rng(17)
+    x = rng.standard_normal((4, 5, 6, 3))
+    i, j = rng.integers(0, 5, (4, 2)), rng.integers(0, 6, (4, 2))
+    want = np.stack([np.asarray(f(x[b], i[b], j[b])) for b in range(4)])
+    np.testing.assert_array_equal(riesz.vmap(f)(x, i, j), want)
+    np.testing.assert_array_equal(riesz.vmap(f, in_axes=(None, 0, 0))(x[0], i, j),
+                                  np.stack([np.asarray(f(x[0], i[b], j[b])) for b in range(4)]))
+    # the transpose (scatter_add_indexed), batched: vmap of grad against a loop of grads
+    w = rng.standard_normal(want.shape)
+    loop = np.stack([riesz.grad(lambda z, b=b: rnp.sum(f(z, i[b], j[b]) * w[b]))(x[b])
+                     for b in range(4)])
+    got = riesz.vmap(lambda z, ib, jb, wb: riesz.grad(lambda y: rnp.sum(f(y, ib, jb) * wb))(z))(
+        x, i, j, w)
+    np.testing.assert_allclose(got, loop, rtol=1e-14)
+    g = riesz.grad(lambda z: rnp.sum(riesz.vmap(f)(z, i, j) * w))(x)
+    np.testing.assert_allclose(g, loop, rtol=1e-14)
