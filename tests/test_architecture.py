@@ -23,19 +23,12 @@ LAYERS: dict[int, tuple[str, ...]] = {
     2: ("riesz._primitives", "riesz._primitives.*"),  # primitives by family, with all their rules
     3: ("riesz.numpy", "riesz.numpy.*", "riesz.scipy", "riesz.scipy.*"),  # public array API
     4: ("riesz.transforms", "riesz.custom", "riesz.taylor"),  # transformations
-    5: ("riesz.spaces", "riesz.linear", "riesz.solvers"),  # spaces, linear operators, solvers
+    # spaces, linear operators, linear and nonlinear solvers
+    5: ("riesz.spaces", "riesz.linear", "riesz.linear_solvers", "riesz.solvers"),
     # derived operators and tools (check_grads draws its directions from spaces)
     6: ("riesz.derivatives", "riesz.implicit", "riesz.tensor", "riesz.optim", "riesz.checks"),
     7: ("riesz", "riesz.__main__", "riesz.cli", "riesz._plotting", "riesz.tour", "riesz.tour.*"),
 }
-
-# TEMPORARY: the one known cycle, being removed on the `linops` branch (its upward edge
-# transforms -> spaces included). The lead deletes this allowlist after merging that
-# branch; every other cycle and upward import fails.
-TEMPORARY_ALLOWED_CYCLES: list[frozenset[str]] = [
-    frozenset({"riesz.linear", "riesz.solvers", "riesz.spaces", "riesz.transforms"}),
-]
-
 
 def _module_name(path: Path) -> str:
     parts = list(path.relative_to(SRC).with_suffix("").parts)
@@ -156,8 +149,6 @@ def test_no_import_from_a_higher_layer() -> None:
         for dep in sorted(deps):
             theirs = _layer_of(dep)
             if mine is not None and theirs is not None and theirs > mine:
-                if any({module, dep} <= cycle for cycle in TEMPORARY_ALLOWED_CYCLES):
-                    continue
                 upward.append(f"{module} (layer {mine}) imports {dep} (layer {theirs})")
     assert not upward, "imports from a higher layer:\n" + "\n".join(upward)
 
@@ -166,8 +157,6 @@ def test_no_import_cycles() -> None:
     graph = _graph()
     bad = []
     for cycle in _cycles(graph):
-        if frozenset(cycle) in TEMPORARY_ALLOWED_CYCLES:
-            continue
         edges = [f"  {m} -> {sorted(graph[m] & set(cycle))}" for m in cycle]
         bad.append("cycle " + " <-> ".join(cycle) + "\n" + "\n".join(edges))
     assert not bad, "import cycles:\n" + "\n".join(bad)
