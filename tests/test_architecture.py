@@ -164,7 +164,7 @@ def test_no_import_cycles() -> None:
 
 def test_core_and_interpreters_know_no_array_layer() -> None:
     """Issue 7: `_core` and `_interpreters` reach array operations only through
-    what the array layer registers in `riesz._core.arrays.ops`."""
+    what the array layer registers in `riesz._core.ops`."""
     graph = _graph()
     low = [m for m in graph if _layer_of(m) in (0, 1)]
     assert low

@@ -58,7 +58,7 @@ from typing import Any
 
 import numpy as np
 
-from .._core.arrays import ops
+from .._core import ops
 from .._core.primitive import CUSTOM, DIFFERENTIABLE, Primitive
 from .._core.trace import Trace, Tracer, bind, new_trace
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .._core.arrays import ops
+from .._core import ops
 from .._core.primitive import NOT_DIFFERENTIABLE, Primitive
 from .._core.trace import Tracer, bind
 from .._core.trace import strip_derivatives as _raw
