@@ -214,3 +214,41 @@ def test_checker_sees_function_level_relative_and_absolute_imports(tmp_path: Pat
 ])
 def test_layer_patterns(module: str, layer: int | None) -> None:
     assert _layer_of(module) == layer
+
+
+# -- what the lower layers read from the array layer ---------------------------------------
+
+
+def test_unregistered_array_operation_raises_a_clear_error() -> None:
+    import riesz  # noqa: F401  (registers the array layer)
+    from riesz._core import ops
+
+    assert {"add_p", "reshape_p", "move_axis", "sum", "getitem"} <= set(ops.registered())
+    with pytest.raises(LookupError, match=r"riesz\._core\.ops\.no_such_op is not registered"):
+        ops.no_such_op  # noqa: B018
+    with pytest.raises(ValueError, match="already registered"):
+        ops.register(add_p=object())
+    with pytest.raises(ValueError, match="cannot be registered"):
+        ops.register(register=object())
+
+
+def test_tracer_methods_are_declared_on_the_class() -> None:
+    """No module attaches attributes to `Tracer` from outside (`Tracer.x = ...`,
+    `setattr(Tracer, ...)`): its operators and methods are in its class body."""
+    from riesz._core.trace import Tracer
+
+    for name in ("__add__", "__rmatmul__", "__getitem__", "__array_ufunc__", "sum", "T", "at"):
+        assert name in vars(Tracer), name
+    offenders = []
+    for module, path in _modules().items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            targets = node.targets if isinstance(node, ast.Assign) else []
+            for t in targets:
+                if (isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name)
+                        and t.value.id == "Tracer"):
+                    offenders.append(f"{module}: Tracer.{t.attr} = ...")
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                    and node.func.id == "setattr" and node.args
+                    and isinstance(node.args[0], ast.Name) and node.args[0].id == "Tracer"):
+                offenders.append(f"{module}: setattr(Tracer, ...)")
+    assert not offenders, offenders

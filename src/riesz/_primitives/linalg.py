@@ -67,7 +67,7 @@ class DegenerateDerivativeWarning(RuntimeWarning):
     vectors) at a repeated eigenvalue (singular value) may be wrong: the
     result depends on the basis inside the repeated eigenspace, or combines
     its eigenvalues with its eigenvectors (e.g. U f(w) Uᵀ: use a matrix-function
-    primitive such as riesz.scipy.linalg.expm). See riesz.numpy.decompositions."""
+    primitive such as riesz.scipy.linalg.expm). See riesz._primitives.linalg."""
 
 
 # -- helpers written with differentiable operations -------------------------------
