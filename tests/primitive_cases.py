@@ -437,3 +437,29 @@ NOT_DIFFERENTIABLE_CASES = {
     "count_nonzero": (lambda x: rnp.count_nonzero(x > 0, axis=0), R(3, 2), "i"),
     "nonzero": (lambda x: np.nonzero(x > 0)[0], R(5), "i"),
 }
+
+# -- scipy.special: beta, incomplete gamma and beta, ... (riesz.scipy.special, SPEC §14) -----
+# Their own generator, so the inputs of the cases above do not move. Shape parameters and
+# orders without a derivative are constants of the case's function.
+_special_rng = np.random.default_rng(14)
+
+
+def _SU(lo: float, hi: float) -> Callable[..., np.ndarray]:
+    return lambda *shape: _special_rng.uniform(lo, hi, shape)
+
+
+_SP, _SX = _SU(0.5, 2.0), _SU(0.1, 0.8)
+_A = np.array([0.7, 1.5, 3.0], np.float32)  # float32: keeps float32 cases float32
+CASES += [
+    *_binary("beta", rsp.beta, _SP),
+    *_binary("betaln", rsp.betaln, _SP),
+    Case("betaln", rsp.betaln, (np.array([30.0, 1e3]), np.array([0.5, 2e3])), "large"),
+    Case("gammainc", lambda x: rsp.gammainc(_A, x), (_SP(2, 3),), "a-vector"),
+    Case("gammainc", lambda x: rsp.gammainc(2.5, x), (_SP(),), "a-scalar"),
+    Case("gammainc", lambda x: rsp.gammainc(_A[:, None], x), (_SP(4),), "outer"),
+    Case("gammaincc", lambda x: rsp.gammaincc(_A, x), (_SP(3),), "a-vector"),
+    Case("gammaincc", lambda x: rsp.gammaincc(0.8, x), (_SP(2, 3),), "a-scalar"),
+    Case("betainc", lambda x: rsp.betainc(_A, 2.0, x), (_SX(2, 3),), "a-vector"),
+    Case("betainc", lambda x: rsp.betainc(1.5, _A[:, None], x), (_SX(4),), "outer"),
+    Case("betainc", lambda x: rsp.betainc(0.6, 0.9, x), (_SX(),), "scalar"),
+]

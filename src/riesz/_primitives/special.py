@@ -21,7 +21,14 @@ from .._core.trace import strip_derivatives as _raw
 from .._interpreters import taylor
 from ._batch_axes import elementwise as batch_elementwise
 from ._util import any_set
-from .elementwise import elementwise_binary, exp_p, log1p_p, log_p, where_p
+from .elementwise import (
+    elementwise_binary,
+    elementwise_nary,
+    exp_p,
+    log1p_p,
+    log_p,
+    where_p,
+)
 
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
@@ -123,4 +130,87 @@ xlog1py_p = elementwise_binary(
         notes="x log(1 + y), 0 where x = 0; both partial derivatives taken as 0 at (0, -1)",
     ),
     *_x_f_partials(log1p_p, -1.0),
+)
+
+
+# -- beta and incomplete gamma / beta functions -------------------------------------------
+# The shape parameters' derivatives of the incomplete functions have no closed form: their
+# rules raise an error that names the argument (never a silent 0).
+
+
+def _weak(ufunc: Any) -> Any:
+    """`ufunc` computing in the dtype of NumPy's promotion of its arguments, Python
+    scalars weak: float32 data with a Python-float parameter stays float32 (SciPy's own
+    loop order would pick float64 for some ufuncs, e.g. gammainc)."""
+
+    def impl(*args: Any) -> Any:
+        if np.result_type(*args) == np.float32:
+            return ufunc(*args, dtype=np.float32)
+        return ufunc(*args)
+
+    impl.__name__ = ufunc.__name__
+    return impl
+
+
+def _no_derivative(fname: str, what: str) -> Any:
+    """A partial-derivative rule that refuses, naming the argument."""
+
+    def partial(*args: Any) -> Any:
+        raise NotImplementedError(
+            f"{fname}: the derivative with respect to {what} has no closed form and is not "
+            f"implemented; pass it as a constant (e.g. riesz.stop_gradient)"
+        )
+
+    return partial
+
+
+def _digamma(x: Any) -> Any:
+    return bind(polygamma_p, x, n=0)
+
+
+betaln_p = elementwise_binary(
+    Primitive("betaln", _weak(_sp.betaln), notes="log|B(a, b)|; ∂a = ψ(a) - ψ(a + b)"),
+    lambda a, b, ans: _digamma(a) - _digamma(a + b),
+    lambda a, b, ans: _digamma(b) - _digamma(a + b),
+)
+beta_p = elementwise_binary(
+    Primitive("beta", _weak(_sp.beta),
+              notes="B(a, b) = Γ(a)Γ(b)/Γ(a + b); ∂a = B (ψ(a) - ψ(a + b))"),
+    lambda a, b, ans: ans * (_digamma(a) - _digamma(a + b)),
+    lambda a, b, ans: ans * (_digamma(b) - _digamma(a + b)),
+)
+
+
+def _gamma_density(a: Any, x: Any) -> Any:
+    """e^-x x^(a-1) / Γ(a), from logs (xlogy: 0 log 0 = 0 at a = 1, x = 0)."""
+    return bind(exp_p, bind(xlogy_p, a - 1.0, x) - x - bind(gammaln_p, a))
+
+
+gammainc_p = elementwise_binary(
+    Primitive("gammainc", _weak(_sp.gammainc),
+              notes="P(a, x); ∂x = e^-x x^(a-1)/Γ(a); ∂a not implemented (raises)"),
+    _no_derivative("gammainc", "the shape parameter `a`"),
+    lambda a, x, ans: _gamma_density(a, x),
+)
+gammaincc_p = elementwise_binary(
+    Primitive("gammaincc", _weak(_sp.gammaincc),
+              notes="Q(a, x) = 1 - P(a, x); ∂x = -e^-x x^(a-1)/Γ(a); ∂a not implemented"),
+    _no_derivative("gammaincc", "the shape parameter `a`"),
+    lambda a, x, ans: -_gamma_density(a, x),
+)
+
+
+def _beta_density(a: Any, b: Any, x: Any, ans: Any) -> Any:
+    """x^(a-1) (1-x)^(b-1) / B(a, b), from logs."""
+    return bind(exp_p, bind(xlogy_p, a - 1.0, x) + bind(xlog1py_p, b - 1.0, -x)
+                - bind(betaln_p, a, b))
+
+
+betainc_p = elementwise_nary(
+    Primitive("betainc", _weak(_sp.betainc),
+              notes="I_x(a, b); ∂x = x^(a-1)(1-x)^(b-1)/B(a, b); ∂a, ∂b not implemented"),
+    _no_derivative("betainc", "the shape parameter `a`"),
+    _no_derivative("betainc", "the shape parameter `b`"),
+    _beta_density,
+    suffixes=("a", "b", "x"),
 )

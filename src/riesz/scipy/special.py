@@ -18,10 +18,15 @@ import scipy.special as _sp
 from .._core.trace import bind, raw_value
 from .._primitives._util import as_array
 from .._primitives.special import (
+    beta_p,
+    betainc_p,
+    betaln_p,
     erf_p,
     erfc_p,
     expit_p,
     gamma_p,
+    gammainc_p,
+    gammaincc_p,
     gammaln_p,
     log_ndtr_p,
     logit_p,
@@ -34,6 +39,7 @@ from ..numpy._elementwise import _binary, _ufunc_options, _unary, exp
 from ..numpy._reductions import logsumexp as _logsumexp
 
 __all__ = [
+    "beta", "betainc", "betaln", "gammainc", "gammaincc",
     "digamma", "erf", "erfc", "expit", "gamma", "gammaln", "log_ndtr", "log_softmax", "logit",
     "logsumexp", "polygamma", "psi", "softmax", "xlog1py", "xlogy",
 ]
@@ -49,6 +55,23 @@ gammaln = _unary(gammaln_p, "gammaln")
 gamma = _unary(gamma_p, "gamma")
 xlogy = _binary(xlogy_p, "xlogy")
 xlog1py = _binary(xlog1py_p, "xlog1py")
+beta = _binary(beta_p, "beta")
+betaln = _binary(betaln_p, "betaln")
+gammainc = _binary(gammainc_p, "gammainc")
+gammaincc = _binary(gammaincc_p, "gammaincc")
+
+
+def betainc(a: Any, b: Any, x: Any, /, out: Any = None, **kwargs: Any) -> Any:
+    """The regularized incomplete beta function I_x(a, b); ∂x = x^(a-1)(1-x)^(b-1)/B(a, b).
+    The derivatives in the shape parameters a, b have no closed form: they raise."""
+    if out is not None or kwargs:
+        a, b, x = _ufunc_options("betainc", (a, b, x), out, kwargs)
+    return bind(betainc_p, *(_coerce(v) for v in (a, b, x)))
+
+
+def _coerce(x: Any) -> Any:
+    """Lists and tuples become arrays; Python scalars stay weakly typed (as in SciPy)."""
+    return as_array(x) if type(x) is list or type(x) is tuple else x
 
 
 def digamma(x: Any, /, out: Any = None, **kwargs: Any) -> Any:
@@ -86,7 +109,8 @@ def log_softmax(x: Any, axis: Any = None) -> Any:
 for _ufunc, _impl in (
     (_sp.erf, erf), (_sp.erfc, erfc), (_sp.expit, expit), (_sp.logit, logit),
     (_sp.gammaln, gammaln), (_sp.gamma, gamma), (_sp.psi, digamma), (_sp.xlogy, xlogy),
-    (_sp.xlog1py, xlog1py), (_sp.log_ndtr, log_ndtr),
+    (_sp.xlog1py, xlog1py), (_sp.log_ndtr, log_ndtr), (_sp.beta, beta), (_sp.betaln, betaln),
+    (_sp.betainc, betainc), (_sp.gammainc, gammainc), (_sp.gammaincc, gammaincc),
 ):
     _dispatch.register_ufunc(_ufunc, _impl)
 del _ufunc, _impl
