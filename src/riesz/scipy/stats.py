@@ -202,14 +202,17 @@ class rv_continuous:
         ok = _and(self._argcheck(*map(_c, shapes)), rnp.greater(_c(scale), 0))
         shapes = tuple(rnp.where(ok, s, 1.0) for s in shapes)
         scale = rnp.where(ok, scale, 1.0)
-        z = (x - loc) / scale
-        zc = _c(z)
-        if closed:
-            inside = _and(ok, rnp.less_equal(self.a, zc), rnp.less_equal(zc, self.b))
+        zc = (_c(x) - _c(loc)) / _c(scale)
+        if closed:  # every density here is 0 at ±inf: a constant there (derivative 0)
+            inside = _and(ok, rnp.less_equal(self.a, zc), rnp.less_equal(zc, self.b),
+                          rnp.isfinite(zc))
         else:
             inside = _and(ok, rnp.less(self.a, zc), rnp.less(zc, self.b))
         bad = rnp.logical_or(rnp.logical_not(ok), rnp.isnan(zc))
-        return rnp.where(inside, z, self._safe), shapes, scale, ok, inside, bad, zc
+        # x - loc replaced before the division: the quotient's derivative in scale
+        # reads it, and a discarded NaN or inf there would turn 0 into NaN
+        z = rnp.where(inside, rnp.where(inside, x - loc, 0.0) / scale, self._safe)
+        return z, shapes, scale, ok, inside, bad, zc
 
     @_quiet
     def logpdf(self, x: Any, *args: Any, **kwds: Any) -> Any:
