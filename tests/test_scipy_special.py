@@ -100,3 +100,133 @@ def test_shape_parameter_derivatives_raise_naming_the_argument(mode: str) -> Non
     # a constant shape parameter next to a traced one of another function is fine
     g = riesz.grad(lambda x: np.sum(rsp.gammainc(riesz.stop_gradient(x), x)))(x)
     np.testing.assert_allclose(g, np.exp(-x) * x ** (x - 1) / sp.gamma(x), rtol=1e-12)
+
+
+# -- inverse error functions, rgamma, gammasgn, multigammaln, polygamma -------------------
+
+def test_inverse_error_functions_rgamma_and_gammasgn_match_scipy() -> None:
+    x = np.array([-1.5, -1.0, -0.999999, -0.3, 0.0, 0.5, 1.0, 1.2])
+    np.testing.assert_array_equal(rsp.erfinv(x), sp.erfinv(x))
+    np.testing.assert_array_equal(rsp.erfcinv(x + 1), sp.erfcinv(x + 1))
+    z = np.array([-3.0, -2.5, -1.0, -0.2, 0.0, 0.7, 5.0, 200.0])
+    np.testing.assert_array_equal(rsp.rgamma(z), sp.rgamma(z))
+    np.testing.assert_array_equal(rsp.gammasgn(z), sp.gammasgn(z))
+    # derivatives: closed forms
+    y = x[2:-2]
+    np.testing.assert_allclose(_grad(rsp.erfinv, y),
+                               np.sqrt(np.pi) / 2 * np.exp(sp.erfinv(y) ** 2), rtol=1e-13)
+    np.testing.assert_allclose(_grad(sp.erfcinv, y + 1),  # SciPy's ufunc, routed here
+                               -np.sqrt(np.pi) / 2 * np.exp(sp.erfcinv(y + 1) ** 2), rtol=1e-13)
+    # (1/Γ)' = -ψ/Γ, and (-1)^n n! at the zeros -n of 1/Γ, second derivative by differences
+    w = np.array([-2.5, -0.2, 0.7, 5.0, 200.0])
+    np.testing.assert_allclose(_grad(rsp.rgamma, w), -sp.psi(w) * sp.rgamma(w),
+                               rtol=1e-12, atol=1e-300)
+    np.testing.assert_allclose(_grad(rsp.rgamma, np.array([-3.0, -1.0, 0.0])), [-6.0, -1.0, 1.0],
+                               rtol=1e-13)
+    zz = np.array([-3.0, -1.0, 0.0, 0.3])
+    h = riesz.grad(lambda z: np.sum(riesz.grad(lambda z: np.sum(rsp.rgamma(z)))(z)))(zz)
+    np.testing.assert_allclose(h, _fd(lambda z: _grad(rsp.rgamma, z), zz), rtol=1e-7)
+    g = riesz.grad(lambda z: np.sum(rsp.gammasgn(z) * z))(z[:-1])
+    np.testing.assert_array_equal(g, sp.gammasgn(z[:-1]))
+
+
+def test_multigammaln_matches_scipy_and_its_derivative_is_a_digamma_sum() -> None:
+    a = np.array([1.6, 3.0, 12.5])
+    for d in (1, 2, 3, 7):
+        np.testing.assert_array_equal(rsp.multigammaln(a + d / 2, d), sp.multigammaln(a + d / 2, d))
+        g = _grad(lambda a, d=d: rsp.multigammaln(a, d), a + d / 2)
+        want = sum(sp.psi(a + d / 2 - (j - 1) / 2) for j in range(1, d + 1))
+        np.testing.assert_allclose(g, want, rtol=1e-13)
+    with pytest.raises(ValueError, match="a > 0.5"):
+        rsp.multigammaln(np.array([0.9]), 3)
+    with pytest.raises(ValueError, match="dimension `d` must be an integer"):
+        rsp.multigammaln(a, 2.5)
+    with pytest.raises(TypeError, match="multigammaln: the dimension `d` .* traced"):
+        riesz.grad(lambda d: rsp.multigammaln(5.0, d))(3.0)
+
+
+def test_integer_orders_refuse_traced_values_and_non_integers() -> None:
+    x = np.array([0.5, 2.0])
+    for f, name in ((rsp.jn, "jn"), (rsp.yn, "yn"), (rsp.polygamma, "polygamma")):
+        with pytest.raises(TypeError, match=f"{name}: the order `n` .* traced"):
+            riesz.grad(lambda n, f=f: np.sum(f(n, x)))(2.0)
+        with pytest.raises(ValueError, match=f"{name}: the order `n` must be an integer"):
+            f(1.5, x)
+    # integer arrays of orders broadcast like SciPy's, also under vmap
+    n = np.arange(4)[:, None]
+    np.testing.assert_array_equal(rsp.jn(n, x), sp.jn(n, x))
+    np.testing.assert_array_equal(rsp.yn(n, x), sp.yn(n, x))
+    np.testing.assert_array_equal(riesz.vmap(lambda n: rsp.yn(n, x))(np.arange(4)), sp.yn(n, x))
+
+
+# -- Bessel functions ----------------------------------------------------------------------
+
+_BESSEL_V = ["jv", "yv", "iv", "ive", "kv"]
+_BESSEL_FIXED = [("j0", "jv", 0), ("j1", "jv", 1), ("y0", "yv", 0), ("y1", "yv", 1),
+                 ("i0", "iv", 0), ("i1", "iv", 1), ("i0e", "ive", 0), ("i1e", "ive", 1)]
+
+
+@pytest.mark.parametrize("name", _BESSEL_V)
+def test_bessel_values_match_scipy_with_nan_outside_the_domain(name: str) -> None:
+    v = np.array([0.0, 0.5, 1.0, 2.5, 7.0, -1.5])[:, None]
+    x = np.array([-2.0, -0.5, 0.0, 1e-3, 0.7, 3.0, 40.0])
+    np.testing.assert_array_equal(getattr(rsp, name)(v, x), getattr(sp, name)(v, x))
+
+
+@pytest.mark.parametrize("name, family, order", _BESSEL_FIXED)
+def test_fixed_order_bessel_values_and_derivatives(name: str, family: str, order: int) -> None:
+    x = np.array([-3.0, -0.4, 0.0, 1e-3, 0.7, 3.0, 40.0])
+    if name[0] == "y":
+        x = x[3:]
+    f, fv = getattr(sp, name), getattr(sp, family)
+    np.testing.assert_array_equal(getattr(rsp, name)(x), f(x))
+    # the derivative against the symmetric recurrence (F_(v-1) ± F_(v+1))/2 (- sign F_v)
+    p, q = {"jv": (-1, 1), "yv": (-1, 1), "iv": (1, 1), "ive": (1, 1)}[family]
+    want = (q * fv(order - 1, x) + p * fv(order + 1, x)) / 2
+    if family == "ive":
+        want = want - np.sign(x) * fv(order, x)
+    g = _grad(getattr(rsp, name), x)
+    np.testing.assert_allclose(g, want, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(_grad(f, x[x != 0]), want[x != 0], rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("name", _BESSEL_V)
+def test_bessel_derivatives_against_the_symmetric_recurrence(name: str) -> None:
+    v = np.array([0.0, 0.5, 1.0, 2.5, 7.0])[:, None]
+    x = np.array([1e-3, 0.7, 3.0, 40.0])
+    f = getattr(sp, name)
+    p, q = {"jv": (-1, 1), "yv": (-1, 1), "iv": (1, 1), "ive": (1, 1), "kv": (-1, -1)}[name]
+    want = (q * f(v - 1, x) + p * f(v + 1, x)) / 2
+    if name == "ive":
+        want = want - np.sign(x) * f(v, x)
+    g = riesz.grad(lambda x: np.sum(f(v, x)))(np.broadcast_to(x, (5, 4)).copy())
+    np.testing.assert_allclose(g, want, rtol=1e-11)
+    with pytest.raises(NotImplementedError, match=f"{name}: .* the order `v`"):
+        riesz.grad(lambda v: np.sum(getattr(rsp, name)(v, x)))(1.5)
+
+
+def test_bessel_derivatives_at_zero_are_finite_and_right() -> None:
+    # J_v'(0) = 1/2 (v = 1), 0 (v = 0 or v >= 2); I likewise; J_1''(0) = 0, J_2''(0) = 1/4
+    x = np.zeros(4)
+    v = np.array([0.0, 1.0, 2.0, 3.0])
+    for f in (rsp.jv, rsp.iv, rsp.ive):
+        np.testing.assert_allclose(_grad(lambda x, f=f: f(v, x), x), [0, 0.5, 0, 0], atol=1e-15)
+    h = riesz.grad(lambda x: np.sum(riesz.grad(lambda x: np.sum(rsp.jv(v, x)))(x)))(x)
+    np.testing.assert_allclose(h, [-0.5, 0.0, 0.25, 0.0], atol=1e-15)
+    # Taylor mode at x = 0 (1/x has no series there: the rule falls back to the general one)
+    # (derivatives of t ↦ J_2(t) = t²/8 - t⁴/96 + ... at 0: 0, 1/4, 0, -1/4)
+    line = [np.array(1.0)] + [np.array(0.0)] * 3
+    ys = riesz.jet(lambda x: rsp.jv(2.0, x), (np.array(0.0),), (line,))[1]
+    np.testing.assert_allclose([np.asarray(y) for y in ys], [0.0, 0.25, 0.0, -0.25], atol=1e-14)
+
+
+def test_bessel_jets_are_the_derivatives_of_the_composition() -> None:
+    # y(t) = J_v(x0 + t): the k-th derivative by the symmetric recurrence applied k times,
+    # F^(k) = 2^-k Σ_j (-1)^j C(k, j) J_(v-k+2j)
+    from math import comb
+
+    x0, v = np.array([0.8, 3.3]), 1.5
+    ys = riesz.jet(lambda x: rsp.jv(v, x), (x0,), ([np.ones(2)] + [np.zeros(2)] * 4,))[1]
+    for k in range(1, 6):
+        want = sum((-1) ** j * comb(k, j) * sp.jv(v - k + 2 * j, x0) for j in range(k + 1))
+        np.testing.assert_allclose(ys[k - 1], want / 2**k, rtol=1e-10)

@@ -5,6 +5,13 @@ xlogy and xlog1py are elementwise primitives: each declares its derivative once;
 `elementwise_unary` / `elementwise_binary` derive its JVP, VJP and batching
 rule, and `taylor.jet_from_jvp` its Taylor rule (y' = f'(x) x' on the series
 one order lower; xlogy and xlog1py get it from the binary family).
+
+SPEC §14 adds erfinv, erfcinv, rgamma and gammasgn (zero derivative); beta, betaln and the
+regularized incomplete functions gammainc, gammaincc, betainc (derivative in x: the
+density; in a shape parameter: no closed form, the rule raises naming it); the Bessel
+functions jv, yv, iv, ive, kv, yn and SciPy's dedicated j0, j1, y0, y1, i0, i1, i0e, i1e,
+whose rules come from the recurrences of their family (`_Bessel`), with a Taylor rule that
+integrates the pair (F_v, F_(v+1)) along the input's series.
 """
 
 from __future__ import annotations
@@ -15,18 +22,21 @@ from typing import Any
 import numpy as np
 import scipy.special as _sp
 
-from .._core.primitive import Primitive, elementwise_unary
+from .._core.primitive import ZERO_DERIVATIVE, Primitive, elementwise_unary
 from .._core.trace import bind
 from .._core.trace import strip_derivatives as _raw
 from .._interpreters import taylor
 from ._batch_axes import elementwise as batch_elementwise
 from ._util import any_set
 from .elementwise import (
+    cos_p,
     elementwise_binary,
     elementwise_nary,
     exp_p,
     log1p_p,
     log_p,
+    sign_p,
+    sin_p,
     where_p,
 )
 
@@ -214,3 +224,185 @@ betainc_p = elementwise_nary(
     _beta_density,
     suffixes=("a", "b", "x"),
 )
+
+
+# -- inverse error functions, 1/Γ, the sign of Γ ------------------------------------------
+_SQRT_PI_OVER_2 = math.sqrt(math.pi) / 2.0
+
+erfinv_p = taylor.jet_from_jvp(elementwise_unary(
+    Primitive("erfinv", _weak(_sp.erfinv), notes="derivative (√π/2) exp(erfinv(x)²)"),
+    lambda x, ans: _SQRT_PI_OVER_2 * bind(exp_p, ans * ans),
+))
+erfcinv_p = taylor.jet_from_jvp(elementwise_unary(
+    Primitive("erfcinv", _weak(_sp.erfcinv), notes="derivative -(√π/2) exp(erfcinv(x)²)"),
+    lambda x, ans: -_SQRT_PI_OVER_2 * bind(exp_p, ans * ans),
+))
+
+
+def _rgamma_derivative(x: Any, ans: Any) -> Any:
+    """(1/Γ)'(x) = -ψ(x)/Γ(x); for x < 1/2 by the reflection 1/Γ(x) = sin(πx) Γ(1-x)/π,
+    (1/Γ)'(x) = Γ(1-x) (cos(πx) - sin(πx) ψ(1-x)/π): smooth through the zeros of 1/Γ at
+    x = 0, -1, -2, ... (where -ψ(x)/Γ(x) is 0 · ∞)."""
+    xr = _raw(x)
+    left = xr < 0.5
+    if not any_set(left):
+        return -ans * _digamma(x)
+    shape = np.shape(xr)
+    both = any_set(~left)
+    xl = bind(where_p, np.broadcast_to(left, shape), x, -0.5) if both else x
+    px = math.pi * xl
+    reflected = bind(gamma_p, 1.0 - xl) * (
+        bind(cos_p, px) - bind(sin_p, px) * _digamma(1.0 - xl) * (1.0 / math.pi))
+    if not both:
+        return reflected
+    xg = bind(where_p, np.broadcast_to(left, shape), 1.5, x)
+    return bind(where_p, np.broadcast_to(left, shape), reflected, -ans * _digamma(xg))
+
+
+rgamma_p = taylor.jet_from_jvp(elementwise_unary(
+    Primitive("rgamma", _weak(_sp.rgamma),
+              notes="1/Γ(x), entire; derivative -ψ(x)/Γ(x), by reflection for x < 1/2"),
+    _rgamma_derivative,
+))
+gammasgn_p = Primitive("gammasgn", _weak(_sp.gammasgn), kind=ZERO_DERIVATIVE,
+                       notes="the sign of Γ(x); derivative 0")
+batch_elementwise(gammasgn_p)
+
+
+# -- Bessel functions -------------------------------------------------------------------------
+# Each family F satisfies, with s = sign(x) for the e^-|x|-scaled ive (0 otherwise),
+#     F_v'(x)     = (v/x - s) F_v(x) + p F_(v+1)(x)
+#     F_(v+1)'(x) = q F_v(x) - ((v+1)/x + s) F_(v+1)(x)
+# (J, Y: p = -1, q = 1; I, ive: p = q = 1; K: p = q = -1): the JVP costs one more
+# evaluation, F_(v+1). At x = 0, where v/x is 0 · ∞, the symmetric recurrence
+# F_v' = (q F_(v-1) + p F_(v+1))/2 (- s F_v) takes over (J, I, ive are finite there).
+# Taylor mode integrates the pair (F_v, F_(v+1)) along x(t) with the same two equations, so
+# its cost is O(K²) (the general rule would branch into F_(v±1), F_(v±2), ... per order).
+# The derivative in the order v has no closed form: it raises, naming v.
+
+
+class _Bessel:
+    """One Bessel family: `value(v, x)` evaluates F_v (a primitive of this family, so that
+    its own rules apply); p, q, s as above; `regular` if F_v is finite at x = 0."""
+
+    def __init__(self, value: Any, p: float, q: float, scaled: bool, regular: bool):
+        self.value, self.p, self.q, self.scaled, self.regular = value, p, q, scaled, regular
+
+    def derivative(self, v: Any, x: Any, ans: Any) -> Any:
+        """F_v'(x), written with riesz operations."""
+        nxt = self.value(v + 1, x)
+        d = nxt if self.p == 1 else -nxt
+        vr = _raw(v)
+        if not (isinstance(vr, (int, float)) and vr == 0):
+            xr = _raw(x)
+            zero = any_set(xr == 0)
+            if zero:
+                mask = np.broadcast_to(xr == 0, np.shape(xr))
+                xs = bind(where_p, mask, 1.0, x)
+            else:
+                xs = x
+            d = d + (v / xs) * ans
+            if zero and self.regular:
+                prev = self.value(v - 1, x)
+                sym = 0.5 * ((prev if self.q == 1 else -prev) + d - (v / xs) * ans)
+                d = bind(where_p, np.broadcast_to(mask, np.shape(sym)), sym, d)
+        if self.scaled:
+            d = d - bind(sign_p, x) * ans
+        return d
+
+    def jet(self, v: Any, x: Any, sx: list[Any], y0: Any) -> list[Any]:
+        """The Taylor coefficients [y_1..y_K] of F_v(x(t)), from those of x."""
+        K = len(sx)
+        xs = taylor.full_series(x, sx, K)
+        inv0 = 1.0 / x
+        r = [inv0, *taylor.series_divide([1.0, *[None] * K], xs, inv0, K)]
+        dx = [taylor.scale(k + 1, xs[k + 1]) for k in range(K)]  # the series of x'(t)
+        sgn = bind(sign_p, x) if self.scaled else None
+        a = [None if c is None else v * c for c in r]
+        b = [None if c is None else -(v + 1) * c for c in r]
+        if sgn is not None:
+            a[0], b[0] = a[0] - sgn, b[0] - sgn
+        ys, ws = [y0], [self.value(v + 1, x)]
+        us: list[Any] = []
+        zs: list[Any] = []
+        for k in range(K):
+            us.append(taylor.add(taylor.cauchy(a, ys, k), taylor.scale(self.p, ws[k])))
+            zs.append(taylor.add(taylor.scale(self.q, ys[k]), taylor.cauchy(b, ws, k)))
+            ys.append(taylor.scale(1.0 / (k + 1), taylor.cauchy(us, dx, k)))
+            ws.append(taylor.scale(1.0 / (k + 1), taylor.cauchy(zs, dx, k)))
+        return ys[1:]
+
+
+def _bessel_v(name: str, ufunc: Any, p: float, q: float, *, scaled: bool = False,
+              regular: bool = True, notes: str = "") -> tuple[Primitive, _Bessel]:
+    """F(v, x) with the order v an operand (not differentiable)."""
+    prim = Primitive(name, _weak(ufunc), notes=notes)
+    family = _Bessel(lambda v, x: bind(prim, v, x), p, q, scaled, regular)
+    elementwise_binary(prim, _no_derivative(name, "the order `v`"),
+                       lambda v, x, ans: family.derivative(v, x, ans))
+
+    general = prim.jet  # the rule from the JVP: at x = 0, where 1/x(t) has no series
+
+    def jet(primals: list[Any], series: list[Any]) -> tuple[Any, Any]:
+        (v, x), (sv, sx) = primals, series
+        if sv is not None:
+            raise NotImplementedError(f"{name}: Taylor series in the order `v` are not "
+                                      "implemented (no closed-form derivative in v)")
+        if any_set(_raw(x) == 0):
+            return general(primals, series)
+        ans = bind(prim, v, x)
+        return ans, family.jet(v, x, sx, ans)
+
+    jet.__name__ = f"{name}_jet"
+    prim.def_jet(jet)
+    return prim, family
+
+
+jv_p, _J = _bessel_v("jv", _sp.jv, -1.0, 1.0, notes="J_v(x); ∂x = (v/x) J_v - J_(v+1)")
+yv_p, _Y = _bessel_v("yv", _sp.yv, -1.0, 1.0, regular=False,
+                     notes="Y_v(x); ∂x = (v/x) Y_v - Y_(v+1)")
+iv_p, _I = _bessel_v("iv", _sp.iv, 1.0, 1.0, notes="I_v(x); ∂x = (v/x) I_v + I_(v+1)")
+ive_p, _IE = _bessel_v("ive", _sp.ive, 1.0, 1.0, scaled=True,
+                       notes="I_v(x) e^-|x|; ∂x = (v/x - sign x) ive_v + ive_(v+1)")
+kv_p, _K = _bessel_v("kv", _sp.kv, -1.0, -1.0, regular=False,
+                     notes="K_v(x); ∂x = (v/x) K_v - K_(v+1)")
+yn_p, _YN = _bessel_v("yn", _sp.yn, -1.0, 1.0, regular=False,
+                      notes="Y_n(x) for integer n; ∂x = (n/x) Y_n - Y_(n+1)")
+
+
+def _bessel_fixed(name: str, ufunc: Any, order: int, family: _Bessel,
+                  table: dict[int, Primitive]) -> Primitive:
+    """F_0 or F_1 of SciPy's dedicated routines; the other orders its rules need come from
+    `table` (the family's fixed-order primitives, filled below) or from `family`."""
+    prim = Primitive(name, _weak(ufunc), notes=f"order {order}")
+    table[order] = prim
+    fixed = _Bessel(
+        lambda v, x: bind(table[v], x) if v in table else family.value(v, x),
+        family.p, family.q, family.scaled, family.regular)
+
+    general = taylor.jet_from_jvp(
+        elementwise_unary(prim, lambda x, ans: fixed.derivative(order, x, ans))).jet
+
+    def jet(primals: list[Any], series: list[Any]) -> tuple[Any, Any]:
+        (x,), (sx,) = primals, series
+        if any_set(_raw(x) == 0):
+            return general(primals, series)
+        ans = bind(prim, x)
+        return ans, fixed.jet(order, x, sx, ans)
+
+    jet.__name__ = f"{name}_jet"
+    return prim.def_jet(jet)
+
+
+_J01: dict[int, Primitive] = {}
+_Y01: dict[int, Primitive] = {}
+_I01: dict[int, Primitive] = {}
+_IE01: dict[int, Primitive] = {}
+j0_p = _bessel_fixed("j0", _sp.j0, 0, _J, _J01)
+j1_p = _bessel_fixed("j1", _sp.j1, 1, _J, _J01)
+y0_p = _bessel_fixed("y0", _sp.y0, 0, _Y, _Y01)
+y1_p = _bessel_fixed("y1", _sp.y1, 1, _Y, _Y01)
+i0_p = _bessel_fixed("i0", _sp.i0, 0, _I, _I01)
+i1_p = _bessel_fixed("i1", _sp.i1, 1, _I, _I01)
+i0e_p = _bessel_fixed("i0e", _sp.i0e, 0, _IE, _IE01)
+i1e_p = _bessel_fixed("i1e", _sp.i1e, 1, _IE, _IE01)
