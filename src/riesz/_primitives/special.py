@@ -240,28 +240,29 @@ erfcinv_p = taylor.jet_from_jvp(elementwise_unary(
 
 
 def _rgamma_derivative(x: Any, ans: Any) -> Any:
-    """(1/Γ)'(x) = -ψ(x)/Γ(x); for x < 1/2 by the reflection 1/Γ(x) = sin(πx) Γ(1-x)/π,
-    (1/Γ)'(x) = Γ(1-x) (cos(πx) - sin(πx) ψ(1-x)/π): smooth through the zeros of 1/Γ at
-    x = 0, -1, -2, ... (where -ψ(x)/Γ(x) is 0 · ∞)."""
+    """(1/Γ)'(x) = -ψ(x)/Γ(x) for x > 0; for x <= 0 by the reflection 1/Γ(x) = sin(πx)
+    Γ(1-x)/π: (1/Γ)'(x) = Γ(1-x) (cos(πx) - sin(πx) ψ(1-x)/π), smooth through the zeros 0,
+    -1, -2, ... of 1/Γ (where -ψ/Γ is 0 · ∞, and inaccurate nearby: ψ's own reflection
+    loses the argument's digits there). Higher derivatives are right at the zeros too."""
     xr = _raw(x)
-    left = xr < 0.5
-    if not any_set(left):
+    neg = xr <= 0
+    if not any_set(neg):
         return -ans * _digamma(x)
-    shape = np.shape(xr)
-    both = any_set(~left)
-    xl = bind(where_p, np.broadcast_to(left, shape), x, -0.5) if both else x
-    px = math.pi * xl
-    reflected = bind(gamma_p, 1.0 - xl) * (
-        bind(cos_p, px) - bind(sin_p, px) * _digamma(1.0 - xl) * (1.0 / math.pi))
+    neg = np.broadcast_to(neg, np.shape(xr))
+    both = any_set(~neg)
+    xn = bind(where_p, neg, x, -0.5) if both else x  # each branch sees safe inputs only
+    pxn = math.pi * xn
+    reflected = bind(gamma_p, 1.0 - xn) * (
+        bind(cos_p, pxn) - bind(sin_p, pxn) * _digamma(1.0 - xn) * (1.0 / math.pi))
     if not both:
         return reflected
-    xg = bind(where_p, np.broadcast_to(left, shape), 1.5, x)
-    return bind(where_p, np.broadcast_to(left, shape), reflected, -ans * _digamma(xg))
+    regular = -ans * _digamma(bind(where_p, neg, 0.5, x))
+    return bind(where_p, neg, reflected, regular)
 
 
 rgamma_p = taylor.jet_from_jvp(elementwise_unary(
     Primitive("rgamma", _weak(_sp.rgamma),
-              notes="1/Γ(x), entire; derivative -ψ(x)/Γ(x), by reflection for x < 1/2"),
+              notes="1/Γ(x), entire; derivative -ψ(x)/Γ(x), by reflection for x < 0"),
     _rgamma_derivative,
 ))
 gammasgn_p = Primitive("gammasgn", _weak(_sp.gammasgn), kind=ZERO_DERIVATIVE,
@@ -273,8 +274,9 @@ batch_elementwise(gammasgn_p)
 # Each family F satisfies, with s = sign(x) for the e^-|x|-scaled ive (0 otherwise),
 #     F_v'(x)     = (v/x - s) F_v(x) + p F_(v+1)(x)
 #     F_(v+1)'(x) = q F_v(x) - ((v+1)/x + s) F_(v+1)(x)
-# (J, Y: p = -1, q = 1; I, ive: p = q = 1; K: p = q = -1): the JVP costs one more
-# evaluation, F_(v+1). At x = 0, where v/x is 0 · ∞, the symmetric recurrence
+# (J, Y: p = -1, q = 1; I, ive: p = q = 1; K: p = q = -1), or the lower recurrence
+# F_v' = q F_(v-1) - (v/x + s) F_v when v >= 1: the JVP costs one more evaluation,
+# F_(v-1) or F_(v+1). At x = 0, where v/x is 0 · ∞, the symmetric recurrence
 # F_v' = (q F_(v-1) + p F_(v+1))/2 (- s F_v) takes over (J, I, ive are finite there).
 # Taylor mode integrates the pair (F_v, F_(v+1)) along x(t) with the same two equations, so
 # its cost is O(K²) (the general rule would branch into F_(v±1), F_(v±2), ... per order).
@@ -289,10 +291,17 @@ class _Bessel:
         self.value, self.p, self.q, self.scaled, self.regular = value, p, q, scaled, regular
 
     def derivative(self, v: Any, x: Any, ans: Any) -> Any:
-        """F_v'(x), written with riesz operations."""
-        nxt = self.value(v + 1, x)
-        d = nxt if self.p == 1 else -nxt
+        """F_v'(x), written with riesz operations: from F_(v-1) when every v >= 1 (lower
+        orders are the cheaper ones to evaluate, and j1, y1, i1, i1e then use SciPy's
+        dedicated order-0 routine), from F_(v+1) otherwise."""
         vr = _raw(v)
+        lower = bool(np.all(np.asarray(vr) >= 1))
+        if lower:
+            prev = self.value(v - 1, x)
+            d = prev if self.q == 1 else -prev
+        else:
+            nxt = self.value(v + 1, x)
+            d = nxt if self.p == 1 else -nxt
         if not (isinstance(vr, (int, float)) and vr == 0):
             xr = _raw(x)
             zero = any_set(xr == 0)
@@ -301,10 +310,14 @@ class _Bessel:
                 xs = bind(where_p, mask, 1.0, x)
             else:
                 xs = x
-            d = d + (v / xs) * ans
-            if zero and self.regular:
-                prev = self.value(v - 1, x)
-                sym = 0.5 * ((prev if self.q == 1 else -prev) + d - (v / xs) * ans)
+            term = (v / xs) * ans
+            d = d - term if lower else d + term
+            if zero and self.regular:  # the symmetric recurrence (q F_(v-1) + p F_(v+1))/2
+                if lower:
+                    q_prev, p_next = d + term, self.p * self.value(v + 1, x)
+                else:
+                    q_prev, p_next = self.q * self.value(v - 1, x), d - term
+                sym = 0.5 * (q_prev + p_next)
                 d = bind(where_p, np.broadcast_to(mask, np.shape(sym)), sym, d)
         if self.scaled:
             d = d - bind(sign_p, x) * ans
