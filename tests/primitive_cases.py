@@ -462,6 +462,8 @@ CASES += [
     Case("betainc", lambda x: rsp.betainc(_A, 2.0, x), (_SX(2, 3),), "a-vector"),
     Case("betainc", lambda x: rsp.betainc(1.5, _A[:, None], x), (_SX(4),), "outer"),
     Case("betainc", lambda x: rsp.betainc(0.6, 0.9, x), (_SX(),), "scalar"),
+    Case("betaincc", lambda x: rsp.betaincc(_A, 2.0, x), (_SX(2, 3),), "a-vector"),
+    Case("betaincc", lambda x: rsp.betaincc(0.6, 0.9, x), (_SX(),), "scalar"),
 ]
 
 

@@ -15,16 +15,21 @@ log-probabilities without underflow, where SciPy's `log(pdf)` would give -inf).
 Entries SciPy masks out are computed at a safe point and discarded, so their
 derivative is exactly 0, never NaN.
 
+Where SciPy's own result is off, riesz is right (and the tests check against closed
+forms or mpmath there): `t.cdf` near 0 (SciPy's `stdtr(1, 1e-9)` rounds to 1/2),
+`gamma` / `chi2` `logpdf` at x = +inf (-inf, not NaN), `poisson.entropy` for
+mu > 1e4 (a series instead of a failing sum).
+
 Differences from SciPy:
 - the result's dtype is NumPy's promotion of the arguments (float32 data with
   Python-scalar parameters stays float32, as in JAX); SciPy always returns float64.
 - the cdfs of `gamma`, `chi2`, `beta`, `t` and `poisson` go through `gammainc` /
-  `gammaincc` / `betainc`, whose derivatives in their shape parameters have no
+  `gammaincc` / `betainc` / `betaincc`, whose derivatives in their shape parameters have no
   closed form: differentiating e.g. `gamma.cdf` in `a` (or `t.cdf` in `df`)
   raises that function's NotImplementedError, naming its shape argument. The
   derivatives in `x`, `loc` and `scale` (and in `poisson`'s `mu`) work.
 - `poisson`'s data `k` (and its `loc`) are integers: their derivative is 0.
-- `ppf` exists where it is a closed form (`norm` needs `erfcinv`; `expon`,
+- `ppf` exists where it is a closed form (`norm` through `erfcinv`, `expon`,
   `laplace`, `logistic`, `cauchy`); elsewhere it raises NotImplementedError.
 
 SciPy's own `scipy.stats.norm.logpdf(x)` cannot be differentiated: SciPy
@@ -84,12 +89,19 @@ def _and(*masks: Any) -> Any:
 
 
 def _dtype(*vals: Any) -> Any:
+    """NumPy's promotion of the arguments, Python floats weak (float64 when all are)."""
     return np.result_type(*(v.dtype if isinstance(v, Tracer) else v for v in vals))
 
 
-def _fill(bad: Any, fill: Any, dtype: Any) -> Any:
-    """NaN where `bad`, else `fill` (a constant, no derivative), in `dtype`."""
-    return rnp.astype(rnp.where(bad, _nan, fill), dtype)
+def _finish(inside: Any, val: Any, bad: Any, fill: Any, dtype: Any) -> Any:
+    """`val` where `inside`, else NaN where `bad` and the constant `fill` elsewhere; in
+    `dtype` (NumPy's promotion of the arguments: SciPy's own scalars are float64)."""
+    return rnp.astype(rnp.where(inside, val, rnp.where(bad, _nan, fill)), dtype)
+
+
+def _log(v: Any) -> Any:
+    """log, keeping a Python float a Python float (weakly typed)."""
+    return math.log(v) if type(v) is float else rnp.log(v)
 
 
 def _out(v: Any) -> Any:
@@ -109,8 +121,8 @@ def _quiet(f: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def _select(cond: Any, arg: Any, f_true: Callable[[Any], Any], safe_true: float,
-            f_false: Callable[[Any], Any], safe_false: float) -> Any:
+def _select(cond: Any, arg: Any, f_true: Callable[[Any], Any], safe_true: Any,
+            f_false: Callable[[Any], Any], safe_false: Any) -> Any:
     """where(cond, f_true(arg), f_false(arg)), each branch evaluated at a safe point
     where the other is selected, so the discarded branch's derivative is 0, not NaN."""
     return rnp.where(cond, f_true(rnp.where(cond, arg, safe_true)),
@@ -192,16 +204,27 @@ class rv_continuous:
         return (tuple(_arg(vals[s]) for s in self.shapes), _arg(vals.get("loc", 0.0)),
                 _arg(vals.get("scale", 1.0)))
 
-    def _argcheck(self, *shapes: Any) -> Any:
-        """Which shape parameters are valid (constants): all > 0 by default."""
-        return _and(np.True_, *(rnp.greater(s, 0) for s in shapes))
+    def _shape_ok(self, s: Any) -> Any:
+        """Where a shape parameter is valid (a constant): > 0 by default."""
+        return rnp.greater(s, 0)
+
+    def _guard(self, args: Any, scale: Any = None) -> Any:
+        """(ok, args with invalid entries replaced by 1, scale likewise): valid
+        parameters keep their value and type (a Python float stays weakly typed)."""
+        checks = [self._shape_ok] * len(args)
+        if scale is not None:
+            args, checks = (*args, scale), [*checks, lambda s: rnp.greater(s, 0)]
+        oks = [check(_c(v)) for check, v in zip(checks, args, strict=True)]
+        out = tuple(v if type(v) is float and good else
+                    1.0 if type(v) is float else rnp.where(good, v, 1.0)
+                    for v, good in zip(args, oks, strict=True))
+        return _and(np.True_, *oks), out
 
     def _standardize(self, x: Any, args: Any, kwds: Any, closed: bool) -> Any:
         shapes, loc, scale = self._parse(args, kwds)
         x = _arg(x)
-        ok = _and(self._argcheck(*map(_c, shapes)), rnp.greater(_c(scale), 0))
-        shapes = tuple(rnp.where(ok, s, 1.0) for s in shapes)
-        scale = rnp.where(ok, scale, 1.0)
+        dt = _dtype(x, loc, scale, *shapes)
+        ok, (*shapes, scale) = self._guard(shapes, scale)
         zc = (_c(x) - _c(loc)) / _c(scale)
         if closed:  # every density here is 0 at ±inf: a constant there (derivative 0)
             inside = _and(ok, rnp.less_equal(self.a, zc), rnp.less_equal(zc, self.b),
@@ -212,30 +235,27 @@ class rv_continuous:
         # x - loc replaced before the division: the quotient's derivative in scale
         # reads it, and a discarded NaN or inf there would turn 0 into NaN
         z = rnp.where(inside, rnp.where(inside, x - loc, 0.0) / scale, self._safe)
-        return z, shapes, scale, ok, inside, bad, zc
+        return z, shapes, scale, inside, bad, zc, dt
 
     @_quiet
     def logpdf(self, x: Any, *args: Any, **kwds: Any) -> Any:
         """log of the probability density at x; -inf outside the support."""
-        z, shapes, scale, _, inside, bad, _ = self._standardize(x, args, kwds, True)
-        val = self._logpdf(z, *shapes) - rnp.log(scale)
-        return rnp.where(inside, val, _fill(bad, -_inf, val.dtype))
+        z, shapes, scale, inside, bad, _, dt = self._standardize(x, args, kwds, True)
+        return _finish(inside, self._logpdf(z, *shapes) - _log(scale), bad, -_inf, dt)
 
     @_quiet
     def pdf(self, x: Any, *args: Any, **kwds: Any) -> Any:
         """The probability density at x; 0 outside the support."""
-        z, shapes, scale, _, inside, bad, _ = self._standardize(x, args, kwds, True)
-        val = self._pdf(z, *shapes) / scale
-        return rnp.where(inside, val, _fill(bad, 0.0, val.dtype))
+        z, shapes, scale, inside, bad, _, dt = self._standardize(x, args, kwds, True)
+        return _finish(inside, self._pdf(z, *shapes) / scale, bad, 0.0, dt)
 
     def _tails(self, method: Callable[..., Any], x: Any, args: Any, kwds: Any,
                at_a: float, at_b: float) -> Any:
         """A distribution function: `method` inside the open support, the constants
         `at_a` / `at_b` at and beyond its lower / upper end, NaN where invalid."""
-        z, shapes, _, ok, inside, bad, zc = self._standardize(x, args, kwds, False)
-        val = method(z, *shapes)
+        z, shapes, _, inside, bad, zc, dt = self._standardize(x, args, kwds, False)
         edge = rnp.where(rnp.less_equal(zc, self.a), at_a, at_b)
-        return rnp.where(inside, val, _fill(bad, edge, val.dtype))
+        return _finish(inside, method(z, *shapes), bad, edge, dt)
 
     def cdf(self, x: Any, *args: Any, **kwds: Any) -> Any:
         """P(X <= x)."""
@@ -259,10 +279,9 @@ class rv_continuous:
         shapes, loc, scale = self._parse(args, kwds)
         q = _arg(q)
         qc = _c(q)
-        ok = _and(self._argcheck(*map(_c, shapes)), rnp.greater(_c(scale), 0),
-                  rnp.equal(_c(loc), _c(loc)))
-        shapes = tuple(rnp.where(ok, s, 1.0) for s in shapes)
-        scale = rnp.where(ok, scale, 1.0)
+        dt = _dtype(q, loc, scale, *shapes)
+        ok, (*shapes, scale) = self._guard(shapes, scale)
+        ok = _and(ok, rnp.equal(_c(loc), _c(loc)))
         inside = _and(ok, rnp.less(0, qc), rnp.less(qc, 1))
         val = self._ppf(rnp.where(inside, q, 0.5), *shapes) * scale + loc
         ends = [loc + end * scale if math.isfinite(end) else loc * 0.0 + end
@@ -270,17 +289,16 @@ class rv_continuous:
         val = rnp.where(inside, val, rnp.where(rnp.equal(qc, 0), ends[0], ends[1]))
         good = rnp.logical_or(inside, _and(ok, rnp.logical_or(rnp.equal(qc, 0),
                                                              rnp.equal(qc, 1))))
-        return rnp.where(good, val, _fill(True, 0.0, val.dtype))
+        return _finish(good, val, True, 0.0, dt)
 
     @_quiet
     def entropy(self, *args: Any, **kwds: Any) -> Any:
         """The differential entropy (in nats) of the distribution."""
         shapes, loc, scale = self._parse(args, kwds)
-        ok = _and(self._argcheck(*map(_c, shapes)), rnp.greater(_c(scale), 0),
-                  rnp.equal(_c(loc), _c(loc)))
-        shapes = tuple(rnp.where(ok, s, 1.0) for s in shapes)
-        val = self._entropy(*shapes) + rnp.log(rnp.where(ok, scale, 1.0))
-        return rnp.where(ok, val, _fill(True, 0.0, _dtype(val, loc)))
+        dt = _dtype(loc, scale, *shapes)
+        ok, (*shapes, scale) = self._guard(shapes, scale)
+        ok = _and(ok, rnp.equal(_c(loc), _c(loc)))
+        return _finish(ok, self._entropy(*shapes) + _log(scale), True, 0.0, dt)
 
     # the standard distribution (loc 0, scale 1), called at valid points only
     def _logpdf(self, z: Any, *s: Any) -> Any:
@@ -331,10 +349,7 @@ class norm_gen(rv_continuous):
         return _sp.log_ndtr(-z)
 
     def _ppf(self, q: Any) -> Any:
-        erfcinv = getattr(_sp, "erfcinv", None)
-        if erfcinv is None:
-            raise NotImplementedError("norm.ppf needs riesz.scipy.special.erfcinv")
-        return -_SQRT_2 * erfcinv(2.0 * q)
+        return -_SQRT_2 * _sp.erfcinv(2.0 * q)
 
     def _entropy(self) -> Any:
         return 0.5 * (_LOG_2PI + 1.0)
@@ -495,30 +510,30 @@ class t_gen(rv_continuous):
                        finite, 1.0)
 
     def _lower_tail(self, z: Any, df: Any) -> Any:
-        """P(T < -|z|) for finite df: I_w(df/2, 1/2) / 2 with w = df / (df + z²) for
-        |z| >= √df, its complement from I_(1-w)(1/2, df/2) below (w near 1), written with
-        ratios r = √df / |z| <= 1 and s = |z| / √df < 1 so that nothing overflows; at
-        |z| < 1e-8 the linear term (I_w's derivative is infinite at w = 0)."""
-        root = rnp.sqrt(df)
+        """P(T < -|z|) for finite df, as Boost (SciPy's stdtr) computes it:
+        I_w(df/2, 1/2) / 2 with w = df / (df + z²) where z² >= df/2, else the
+        complement 1 - I_(1-w)(1/2, df/2) / 2 from betaincc; written with the ratios
+        r = df / z² and s = z² / df so that nothing overflows. At |z| < 1e-8 the linear
+        term 1/2 - f(0) |z| (I's derivative is infinite at 0; the error is O(|z|³))."""
         absz = rnp.abs(z)
 
         def far(absz: Any) -> Any:
-            r = root / absz
-            r2 = r * r
-            return 0.5 * _sp.betainc(0.5 * df, 0.5, r2 / (1.0 + r2))
+            r = df / (absz * absz)
+            return 0.5 * _sp.betainc(0.5 * df, 0.5, r / (1.0 + r))
 
         def near(absz: Any) -> Any:
-            s = absz / root
-            s2 = s * s
-            return 0.5 - 0.5 * _sp.betainc(0.5, 0.5 * df, s2 / (1.0 + s2))
+            s = absz * absz / df
+            return 0.5 * _sp.betaincc(0.5, 0.5 * df, s / (1.0 + s))
 
-        def tiny(absz: Any) -> Any:  # |z| < 1e-8: 1/2 - f(0) |z|, an error O(|z|³)
+        def tiny(absz: Any) -> Any:
             return 0.5 - rnp.exp(self._logpdf(absz * 0.0, df)) * absz
 
         zc = rnp.abs(_c(z))
-        rc = _c(root)
+        half = 0.5 * _c(df)
         return _select(zc < 1e-8, absz, tiny, 0.0,
-                       lambda a: _select(rnp.abs(_c(a)) < rc, a, near, 0.0, far, 1.0), 1.0)
+                       lambda a: _select(rnp.less(_c(a) * _c(a), half), a, near,
+                                         rnp.sqrt(0.5 * half), far, rnp.sqrt(4.0 * half)),
+                       rnp.sqrt(half))
 
     def _tail(self, z: Any, df: Any, upper: bool) -> Any:
         """cdf (upper=False) or sf (upper=True)."""
@@ -635,9 +650,7 @@ class beta_gen(rv_continuous):
         return _sp.betainc(a, b, z)
 
     def _sf(self, z: Any, a: Any, b: Any) -> Any:
-        # I_(1-z)(b, a): 1 - z is exact for z >= 1/2, and rounding it elsewhere costs a
-        # relative error of the hazard times eps, far below 1 - I_z(a, b)'s eps / sf
-        return _sp.betainc(b, a, 1.0 - z)
+        return _sp.betaincc(a, b, z)
 
     def _entropy(self, a: Any, b: Any) -> Any:
         return _beta_entropy(a, b)
@@ -727,39 +740,40 @@ class rv_discrete:
 
     def _prepare(self, k: Any, args: Any, kwds: Any) -> Any:
         shapes, loc = self._parse(args, kwds)
-        ok = self._argcheck(*map(_c, shapes))
-        shapes = tuple(rnp.where(ok, s, 1.0) for s in shapes)
-        k = _c(_arg(k)) - _c(loc)
+        k = _arg(k)
+        dt = _dtype(k, loc, *shapes)
+        ok, shapes = self._guard(shapes)
+        k = _c(k) - _c(loc)
         bad = rnp.logical_or(rnp.logical_not(ok), rnp.isnan(k))
-        return k, shapes, ok, bad
+        return k, shapes, ok, bad, dt
 
     @_quiet
     def logpmf(self, k: Any, *args: Any, **kwds: Any) -> Any:
         """log P(X = k); -inf off the support (and at non-integer k)."""
-        k, shapes, ok, bad = self._prepare(k, args, kwds)
+        k, shapes, ok, bad, dt = self._prepare(k, args, kwds)
         inside = _and(ok, rnp.less_equal(self.a, k), rnp.less_equal(k, self.b),
                       rnp.equal(k, rnp.floor(k)))
         val = self._logpmf(rnp.where(inside, k, self.a), *shapes)
-        return rnp.where(inside, val, _fill(bad, -_inf, val.dtype))
+        return _finish(inside, val, bad, -_inf, dt)
 
     @_quiet
     def pmf(self, k: Any, *args: Any, **kwds: Any) -> Any:
         """P(X = k); 0 off the support."""
-        k, shapes, ok, bad = self._prepare(k, args, kwds)
+        k, shapes, ok, bad, dt = self._prepare(k, args, kwds)
         inside = _and(ok, rnp.less_equal(self.a, k), rnp.less_equal(k, self.b),
                       rnp.equal(k, rnp.floor(k)))
         val = rnp.exp(self._logpmf(rnp.where(inside, k, self.a), *shapes))
-        return rnp.where(inside, val, _fill(bad, 0.0, val.dtype))
+        return _finish(inside, val, bad, 0.0, dt)
 
     def _tails(self, method: Callable[..., Any], k: Any, args: Any, kwds: Any,
                below: float, above: float, above_wins: bool = False) -> Any:
-        k, shapes, ok, bad = self._prepare(k, args, kwds)
+        k, shapes, ok, bad, dt = self._prepare(k, args, kwds)
         if above_wins:
             bad = _and(bad, rnp.logical_not(rnp.greater_equal(k, self.b)))
         inside = _and(ok, rnp.less_equal(self.a, k), rnp.less(k, self.b))
         val = method(rnp.floor(rnp.where(inside, k, self.a)), *shapes)
         edge = rnp.where(rnp.less(k, self.a), below, above)
-        return rnp.where(inside, val, _fill(bad, edge, val.dtype))
+        return _finish(inside, val, bad, edge, dt)
 
     def cdf(self, k: Any, *args: Any, **kwds: Any) -> Any:
         """P(X <= k)."""
@@ -788,12 +802,13 @@ class rv_discrete:
     def entropy(self, *args: Any, **kwds: Any) -> Any:
         """The entropy (in nats) of the distribution."""
         shapes, loc = self._parse(args, kwds)
-        ok = _and(self._argcheck(*map(_c, shapes)), rnp.equal(_c(loc), _c(loc)))
-        val = self._entropy(*(rnp.where(ok, s, 1.0) for s in shapes))
-        return rnp.where(ok, val, _fill(True, 0.0, _dtype(val, loc)))
+        dt = _dtype(loc, *shapes)
+        ok, shapes = self._guard(shapes)
+        ok = _and(ok, rnp.equal(_c(loc), _c(loc)))
+        return _finish(ok, self._entropy(*shapes), True, 0.0, dt)
 
-    def _argcheck(self, *shapes: Any) -> Any:
-        return rv_continuous._argcheck(self, *shapes)
+    _shape_ok = rv_continuous._shape_ok
+    _guard = rv_continuous._guard
 
 
 class poisson_gen(rv_discrete):
@@ -802,7 +817,7 @@ class poisson_gen(rv_discrete):
     name = "poisson"
     shapes = ("mu",)
 
-    def _argcheck(self, mu: Any) -> Any:
+    def _shape_ok(self, mu: Any) -> Any:
         return rnp.greater_equal(mu, 0)
 
     def _logpmf(self, k: Any, mu: Any) -> Any:
@@ -816,10 +831,11 @@ class poisson_gen(rv_discrete):
 
     def _entropy(self, mu: Any) -> Any:
         """-Σ_k p_k log p_k over k within mu ± (12 √mu + 40) (the rest is below
-        e^-70), and the asymptotic series ½ log(2πe mu) - 1/(12 mu) - ... for
-        mu > 1e4. At mu = 0 the entropy is 0."""
+        e^-70) for mu <= 1000, the asymptotic series ½ log(2πe mu) - 1/(12 mu) -
+        1/(24 mu²) - 19/(360 mu³) above (relative error < 1e-13 either way; SciPy's
+        own sum is wrong above mu ~ 1e4). At mu = 0 the entropy is 0."""
         muc = _c(mu)
-        big = rnp.greater(muc, 1e4)
+        big = rnp.greater(muc, 1e3)
         pos = _and(rnp.greater(muc, 0), rnp.logical_not(big))
         top = float(np.max(raw_value(rnp.where(pos, muc, 0.0)), initial=0.0))
         half = int(math.ceil(12.0 * math.sqrt(top) + 40.0))
@@ -828,7 +844,7 @@ class poisson_gen(rv_discrete):
         ks = rnp.expand_dims(start, -1) + np.arange(2 * half + 1, dtype=np.float64)
         logp = self._logpmf(ks, rnp.expand_dims(small, -1))
         h_sum = -rnp.sum(rnp.exp(logp) * logp, axis=-1)
-        large = rnp.where(big, mu, 1e5)
+        large = rnp.where(big, mu, 1e4)
         r = 1.0 / large
         h_big = 0.5 * (1.0 + _LOG_2PI + rnp.log(large)) - r * (
             1.0 / 12 + r * (1.0 / 24 + r * 19.0 / 360))
