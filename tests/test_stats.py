@@ -444,3 +444,37 @@ def test_taylor_mode_through_distributions_matches_nested_derivatives() -> None:
             want.append(g(p))
         for got, w in zip(ys, want, strict=True):
             np.testing.assert_allclose(got, w, rtol=1e-10)
+
+
+def test_betaincc_primitive_values_derivative_and_shape_error() -> None:
+    import riesz.scipy.special as rsp
+
+    a, b = np.array([0.5, 2.0, 30.0]), np.array([0.5, 1e3, 0.7])
+    x = np.array([1e-9, 0.1, 0.99])
+    np.testing.assert_array_equal(rsp.betaincc(a, b, x), sp.betaincc(a, b, x))
+    g = riesz.grad(lambda x: rnp.sum(rsp.betaincc(a, b, x)))(x)
+    np.testing.assert_allclose(g, -ss.beta.pdf(x, a, b), rtol=1e-12)
+    with pytest.raises(NotImplementedError, match="betaincc: .* shape parameter `b`"):
+        riesz.grad(lambda b: rsp.betaincc(2.0, b, 0.3))(1.5)
+
+
+def test_multivariate_distributions_under_vmap_match_a_loop() -> None:
+    rng = np.random.default_rng(5)
+    a = rng.normal(size=(2, 3, 3))
+    covs = a @ a.transpose(0, 2, 1) + np.eye(3)
+    means, x = rng.normal(size=(2, 3)), rng.normal(size=(4, 3))
+    got = riesz.vmap(lambda m, c: rs.multivariate_normal.logpdf(x, m, c))(means, covs)
+    want = [ss.multivariate_normal.logpdf(x, means[i], covs[i]) for i in range(2)]
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    frozen = rs.multivariate_normal(means[0], covs[0])
+    np.testing.assert_allclose(riesz.vmap(frozen.logpdf)(x), want[0], rtol=1e-12)
+    alpha = np.array([[0.5, 2.0, 3.0], [1.5, 1.0, 2.0]])
+    xs = rng.dirichlet([1.0, 1.0, 1.0], size=4)
+    np.testing.assert_allclose(riesz.vmap(lambda a: rs.dirichlet.logpdf(xs.T, a))(alpha),
+                               [ss.dirichlet.logpdf(xs.T, a) for a in alpha], rtol=1e-12)
+    np.testing.assert_allclose(riesz.vmap(lambda x: rs.dirichlet.logpdf(x, alpha[0]))(xs),
+                               ss.dirichlet.logpdf(xs.T, alpha[0]), rtol=1e-12)
+    # the simplex check sees every example
+    with pytest.raises(ValueError, match="simplex"):
+        off = xs * np.array([[1.0], [0.9], [1.0], [1.0]])
+        riesz.vmap(lambda x: rs.dirichlet.logpdf(x, alpha[0]))(off)

@@ -104,6 +104,11 @@ def _log(v: Any) -> Any:
     return math.log(v) if type(v) is float else rnp.log(v)
 
 
+def _any(mask: Any) -> bool:
+    """Whether any entry of a constant mask is set (under vmap: of any example)."""
+    return bool(np.any(raw_value(mask)))
+
+
 def _out(v: Any) -> Any:
     """SciPy returns a NumPy scalar for a 0-d result."""
     return v[()] if type(v) is np.ndarray and v.ndim == 0 else v
@@ -907,7 +912,7 @@ class multivariate_normal_gen:
             if cov.shape[0] != dim:
                 raise ValueError(f"multivariate_normal: 'cov' must have {dim} entries, "
                                  f"got shape {cov.shape}")
-            if np.any(raw_value(cov) <= 0):
+            if _any(rnp.less_equal(_c(cov), 0)):
                 raise np.linalg.LinAlgError(
                     "multivariate_normal: 'cov' must be positive definite")
             return dim, mean, None, cov
@@ -987,7 +992,7 @@ class dirichlet_gen:
         if alpha.ndim != 1:
             raise ValueError(f"dirichlet: 'alpha' must be one-dimensional, got shape "
                              f"{alpha.shape}")
-        if np.any(~(raw_value(alpha) > 0)):
+        if _any(rnp.logical_not(rnp.greater(_c(alpha), 0))):
             raise ValueError("dirichlet: all parameters 'alpha' must be greater than 0")
         return alpha
 
@@ -1001,15 +1006,17 @@ class dirichlet_gen:
         if x.shape[0] == k - 1:
             last = rnp.expand_dims(1.0 - rnp.sum(x, axis=0), 0)
             x = rnp.concatenate([x, last], axis=0)
-        xr = np.asarray(raw_value(x))
-        if np.min(xr) < 0:
+        # checked on the values (under vmap: every example's), with riesz ops so that a
+        # batch axis does not get in the way
+        xc = _c(x)
+        ac = rnp.reshape(_c(alpha), (k,) + (1,) * (x.ndim - 1))
+        if _any(rnp.less(xc, 0)):
             raise ValueError("dirichlet: each entry of 'x' must be >= 0")
-        if np.max(xr) > 1:
+        if _any(rnp.greater(xc, 1)):
             raise ValueError("dirichlet: each entry of 'x' must be <= 1")
-        ar = np.asarray(raw_value(alpha)).reshape((k,) + (1,) * (xr.ndim - 1))
-        if np.any((xr == 0) & (ar < 1)):
+        if _any(_and(rnp.equal(xc, 0), rnp.less(ac, 1))):
             raise ValueError("dirichlet: each entry of 'x' must be > 0 where its alpha < 1")
-        if np.any(np.abs(np.sum(xr, axis=0) - 1.0) > 10e-10):
+        if _any(rnp.greater(rnp.abs(rnp.sum(xc, axis=0) - 1.0), 10e-10)):
             raise ValueError("dirichlet: 'x' must lie on the simplex (sum to 1 along the "
                              "first axis)")
         return x
