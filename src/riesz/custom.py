@@ -90,20 +90,29 @@ def _pair(res: Any, who: str) -> tuple[Any, Any]:
     return res
 
 
-def _positional(fun: Callable[..., Any], args: tuple[Any, ...],
+def _signature(fun: Callable[..., Any]) -> Any:
+    """`fun`'s signature, or False where Python cannot tell it (some builtins)."""
+    try:
+        return inspect.signature(fun)
+    except (TypeError, ValueError):
+        return False
+
+
+def _positional(fun: Callable[..., Any], signature: inspect.Signature, args: tuple[Any, ...],
                 kwargs: dict[str, Any]) -> tuple[Any, ...]:
     """`args` and `kwargs` as positional arguments of `fun` (defaults filled in),
     as the rules see them (JAX's custom_jvp does the same)."""
     try:
-        bound = inspect.signature(fun).bind(*args, **kwargs)
+        bound = signature.bind(*args, **kwargs)
     except (TypeError, ValueError) as e:
         raise TypeError(f"{getattr(fun, '__qualname__', fun)}: {e}") from None
     bound.apply_defaults()
-    if bound.kwargs:
+    passed = sorted(k for k in bound.kwargs if k in kwargs)
+    if passed:
         raise TypeError(
-            f"{getattr(fun, '__qualname__', fun)}: keyword-only arguments "
-            f"{sorted(bound.kwargs)} cannot be passed to a function with custom rules (the "
-            "rules take the arguments by position); make them positional-or-keyword"
+            f"{getattr(fun, '__qualname__', fun)}: keyword-only arguments {passed} cannot "
+            "be passed to a function with custom rules (the rules take the arguments by "
+            "position); make them positional-or-keyword"
         )
     return bound.args
 
@@ -114,6 +123,7 @@ class _CustomFunction:
     def __init__(self, fun: Callable[..., Any]):
         functools.update_wrapper(self, fun)
         self.fun = fun
+        self._signature: Any = None
         self.jvp_rule: Callable[..., Any] | None = None
         self.fwd: Callable[..., Any] | None = None
         self.bwd: Callable[..., Any] | None = None
@@ -133,11 +143,18 @@ class _CustomFunction:
         return self
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if kwargs:
-            args = _positional(self.fun, args, kwargs)
-        leaves, in_def = tree_flatten(args, strict=False)
+        leaves, in_def = tree_flatten((args, kwargs) if kwargs else args, strict=False)
         if not any(isinstance(x, Tracer) for x in leaves):
-            return self.fun(*args)
+            return self.fun(*args, **kwargs)
+        # the rules take every argument by position, defaults filled in (as in JAX)
+        if self._signature is None:
+            self._signature = _signature(self.fun)
+        if self._signature is not False:
+            args = _positional(self.fun, self._signature, args, kwargs)
+            leaves, in_def = tree_flatten(args, strict=False)
+        elif kwargs:
+            raise TypeError(f"{self!r}: keyword arguments cannot be matched to positions "
+                            "(the function's signature is unknown); pass them by position")
         out = _OutStructure()
         outs = bind(custom_call_p, *leaves, fn=self, in_def=in_def, out=out)
         return tree_unflatten(out.treedef, outs)
@@ -433,7 +450,14 @@ def _custom_call_vjp(g: list[Any], ans: tuple, primals: tuple, argnums: Sequence
     if not explicit:
         return passed
     if fn.bwd is not None:
-        cts = fn.bwd_flat(residuals, g, in_def, out)
+        try:
+            cts = fn.bwd_flat(residuals, g, in_def, out)
+        except EscapedTracerError as e:
+            raise EscapedTracerError(
+                f"the bwd rule of {fn!r} uses a value traced by a transformation that has "
+                "returned: it closes over a value being differentiated. Return that value "
+                "from fwd as a residual, or pass it to the function as an argument"
+            ) from e
         return [cts[k] for k in explicit] + passed
     if linear is not None:
         return linear.pullback(g) + passed

@@ -84,6 +84,21 @@ class Trace:
     def primal_of(self, x: Any) -> Any:
         return x._value if isinstance(x, Tracer) and x._trace is self else x
 
+    def check_custom_outputs(self, fn: Any, leaves: Any) -> None:
+        """Raise if the outputs of a custom function's rule, run by this trace,
+        hold a tracer of a higher level: the function closes over a value that
+        a transformation opened inside this one follows, and this trace, which
+        processes the call first, cannot see how the output depends on it."""
+        for x in leaves:
+            if isinstance(x, Tracer) and x._trace.level > self.level:
+                raise ValueError(
+                    f"{fn!r} closes over a value traced by a {type(x._trace).__name__} "
+                    f"(level {x._trace.level}) that its arguments do not depend on, while "
+                    f"a {type(self).__name__} (level {self.level}) differentiates its "
+                    "arguments: the rules cannot account for both. Pass the closed-over "
+                    "value to the function as an argument"
+                )
+
     def _dead(self) -> EscapedTracerError:
         return EscapedTracerError(
             f"a value traced by a {type(self).__name__} (level {self.level}) was used "

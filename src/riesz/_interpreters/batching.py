@@ -112,16 +112,22 @@ class BatchTrace(Trace):
         body and rules are the function's body and rules mapped over the batch
         (`fn.batched`), so that a derivative trace below this one (grad or jvp
         of a vmap) still applies the user's rules rather than differentiating
-        the body. Every output has its batch axis at 0."""
+        the body. Every output has its batch axis at 0. Without a trace below
+        this one, the rules play no part: the body is mapped, as for any code."""
         vals = []
         dims: list[int | None] = []
+        below = False
         for a in args:
             if type(a) is BatchTracer and a._trace is self:
                 vals.append(a._value)
                 dims.append(a._bdim)
+                below = below or isinstance(a._value, Tracer)
             else:
                 vals.append(a)
                 dims.append(None)
+                below = below or isinstance(a, Tracer)
+        if not below:
+            return params["fn"].call_flat(args, params["in_def"], params["out"])
         outs = bind(prim, *vals, **params["fn"].batched(params, dims, self.size))
         return tuple(BatchTracer(o, self, 0) for o in outs)
 

@@ -77,6 +77,7 @@ class JVPTrace(Trace):
         tangents = [a._tangent if type(a) is JVPTracer and a._trace is self else None
                     for a in args]
         outs, t_outs = fn.jvp_flat(primals, tangents, params["in_def"], params["out"])
+        self.check_custom_outputs(fn, (*outs, *t_outs))
         results = []
         for o, t in zip(outs, t_outs, strict=True):
             if type(t) is JVPTracer and t._trace is self:  # the rule closed over a tracer

@@ -186,8 +186,10 @@ class VJPTrace(Trace):
         if fn.fwd is not None:
             outs, residuals = fn.fwd_flat(vals, params["in_def"], params["out"])
             params = {**params, "residuals": self._strip(residuals)}
+            self.check_custom_outputs(fn, tree_flatten(params["residuals"], strict=False)[0])
         else:
             outs = fn.call_flat(vals, params["in_def"], params["out"])
+        self.check_custom_outputs(fn, outs)
         closure = [k for k, o in enumerate(outs) if o.__class__ is VJPTracer and o._trace is self]
         if closure:
             if fn.fwd is None:  # the JVP rule may read the closure too: linearise it now

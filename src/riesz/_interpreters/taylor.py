@@ -195,6 +195,7 @@ class JetTrace(Trace):
         ins = [*primals, *[p for p, _ in tangents]]
         ins_series = [*[_lower(s) for s in series], *[s for _, s in tangents]]
         vals, val_series = jet_flat(primal_and_tangent, ins, ins_series, K - 1)
+        self.check_custom_outputs(fn, vals)
         if any(type(v) is JetTracer and v._trace is self for v in vals):
             raise ValueError(
                 f"riesz.jet: {fn!r} closes over a value that jet is expanding (its rules "
