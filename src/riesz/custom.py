@@ -374,7 +374,7 @@ class _BatchedCustom(_CustomFunction):
             elif d is None:  # an argument shared by every example: its cotangents add up
                 leaves.append(c * float(self.size) if c_dim is None else rsum(c, axis=c_dim))
             elif c_dim is None:  # the same cotangent for every example
-                from .numpy._batching import broadcast_batch
+                from ._primitives._batch_axes import broadcast_batch
 
                 leaves.append(moveaxis(broadcast_batch(c, None, self.size), 0, d))
             else:
