@@ -222,6 +222,21 @@ def test_closure_in_a_jvp_rule_at_second_order_raises_clearly(outer: str, inner:
             riesz.jvp(d, (a,), (np.array(1.0),))
 
 
+def test_closure_over_an_outer_value_is_differentiated_through_the_rule() -> None:
+    # f closes over a (followed by the outer grad); the inner jvp differentiates
+    # the argument x with the rule 3 a t, so d/da of the tangent is 3 t
+    def tangent_at(a):
+        @riesz.custom_jvp
+        def f(x):
+            return a * x
+
+        f.defjvp(lambda p, t: (f(p[0]), 3.0 * a * t[0]))
+        return riesz.jvp(f, (np.array(2.0),), (np.array(0.5),))[1]
+
+    np.testing.assert_allclose(tangent_at(np.array(1.5)), 3.0 * 1.5 * 0.5)
+    np.testing.assert_allclose(riesz.grad(tangent_at)(np.array(1.5)), 3.0 * 0.5)
+
+
 def test_closure_with_arrays_and_a_separate_argument() -> None:
     A = np.array([[1.0, 2.0], [0.5, -1.0]])
     x0 = np.array([0.3, -0.7])
@@ -270,6 +285,32 @@ def test_closure_in_a_custom_vjp() -> None:
 
     with pytest.raises(riesz.EscapedTracerError, match="bwd rule of .* closes over a value"):
         riesz.grad(g_bwd_closes)(a)
+
+
+@pytest.mark.parametrize("kind", ["jvp", "vjp"])
+def test_closure_under_vmap_inside_grad_and_jvp(kind: str) -> None:
+    xs = np.array([0.3, -0.5, 1.2])
+
+    def loss(a):
+        def body(x):
+            return rnp.tanh(a * x)
+
+        f = (riesz.custom_jvp if kind == "jvp" else riesz.custom_vjp)(body)
+        if kind == "jvp":
+            def rule(p, t):
+                y = f(p[0])
+                return y, (1 - y * y) * a * t[0]
+
+            f.defjvp(rule)
+        else:
+            f.defvjp(lambda x: (f(x), (x, a)),
+                     lambda r, g: ((1 - rnp.tanh(r[1] * r[0]) ** 2) * r[1] * g,))
+        return rnp.sum(riesz.vmap(f)(xs * a))
+
+    a = np.array(0.8)
+    expected = fd_grad(loss, a)
+    np.testing.assert_allclose(riesz.grad(loss)(a), expected, rtol=1e-8)
+    np.testing.assert_allclose(riesz.jvp(loss, (a,), (np.array(1.0),))[1], expected, rtol=1e-8)
 
 
 def test_jet_of_a_rule_that_closes_over_the_expanded_value_raises_clearly() -> None:

@@ -3,11 +3,14 @@ symbolic zeros (issue 7, deliverable 4)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import pytest
 
 import riesz
 import riesz.numpy as rnp
+from riesz._core import primitive as primitive_module
 from riesz._core.primitive import Primitive, apply_jvp
 from riesz._core.trace import Trace
 from riesz._core.zeros import Zero, instantiate, is_zero, zeros_like
@@ -15,6 +18,15 @@ from riesz._interpreters.batching import BatchTrace
 from riesz._interpreters.forward import JVPTrace
 from riesz._interpreters.reverse import VJPTrace
 from riesz._interpreters.taylor import JetTrace, jet_from_jvp
+
+
+@pytest.fixture
+def scratch() -> Iterator[list[str]]:
+    """Primitives made in a test are removed from the registry afterwards."""
+    names: list[str] = []
+    yield names
+    for n in names:
+        primitive_module._REGISTRY.pop(n, None)
 
 
 @pytest.mark.parametrize("cls", [JVPTrace, VJPTrace, BatchTrace, JetTrace])
@@ -33,7 +45,8 @@ def _two_argument_primitive(name: str) -> Primitive:
     return jet_from_jvp(p)
 
 
-def test_one_jvp_helper_serves_forward_replay_and_taylor_mode() -> None:
+def test_one_jvp_helper_serves_forward_replay_and_taylor_mode(scratch: list[str]) -> None:
+    scratch.append("test_x2y_interface")
     p = _two_argument_primitive("test_x2y_interface")
     x, y = np.array([1.5, -0.5]), np.array([2.0, 3.0])
     s, t = np.array([1.0, 0.5]), np.array([-1.0, 2.0])
@@ -48,7 +61,9 @@ def test_one_jvp_helper_serves_forward_replay_and_taylor_mode() -> None:
     np.testing.assert_allclose(d1, expected)
 
 
-def test_a_genuine_error_in_a_rule_under_jet_is_raised_once_not_retried() -> None:
+def test_a_genuine_error_in_a_rule_under_jet_is_raised_once_not_retried(
+    scratch: list[str],
+) -> None:
     # jet's general rule first runs the JVP rule with its output unknown; only
     # "the rule reads its output" may send it to a second run, not any error.
     calls = []
@@ -57,6 +72,7 @@ def test_a_genuine_error_in_a_rule_under_jet_is_raised_once_not_retried() -> Non
         calls.append(1)
         raise ZeroDivisionError("a genuine bug in a rule")
 
+    scratch.append("test_bad_rule_interface")
     p = Primitive("test_bad_rule_interface", lambda x: x * 2.0)
     p.def_jvp(bad_rule).def_vjp(lambda g, ans, x: 2.0 * g)
     jet_from_jvp(p)

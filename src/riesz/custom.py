@@ -19,7 +19,23 @@ the VJP rule. A missing rule is derived: reverse mode transposes the JVP rule
 body, so forward mode keeps working on a function that only declares a VJP.
 Rules written with riesz operations are differentiable themselves, so every
 order and nesting works. Arguments and outputs may be pytrees; a cotangent or
-tangent of `None` stands for zero.
+tangent of `None` (or a `riesz._core.zeros.Zero`) stands for zero. Keyword
+arguments are matched to positions, defaults filled in, before the rules see
+them (`primals` holds one entry per positional parameter).
+
+Under `vmap`, a call binds a batched custom function whose body and rules are
+the mapped body and rules, as JAX batches custom_jvp / custom_vjp, so a `grad`
+or `jvp` of the vmap still applies the user's rules.
+
+A rule may close over a value that the transformation differentiating the call
+also follows (`a` in `def f(x): return a * x` defined inside the function being
+differentiated): the rule gives ∂_x f, and the dependence through the closed-over
+value, ∂_a f, comes from differentiating what the function computes (its body,
+or the primal output of the JVP rule). Where no rule can account for it (a value
+closed over from a transformation opened inside the one differentiating the
+arguments, as in grad(jvp(...)) around such a function, a `bwd` rule that reads
+the closed-over value instead of a residual, or `jet` expanding it), a clear
+error asks for the value as an argument, as JAX's CustomJVPException does.
 """
 
 from __future__ import annotations
@@ -32,7 +48,13 @@ from typing import Any
 import numpy as np
 
 from ._core.primitive import CUSTOM, Primitive
-from ._core.pytree import PyTreeDef, _node_type_of, tree_flatten, tree_unflatten
+from ._core.pytree import (
+    PyTreeDef,
+    _node_type_of,
+    register_pytree_node,
+    tree_flatten,
+    tree_unflatten,
+)
 from ._core.trace import EscapedTracerError, Tracer, bind, new_trace
 from ._core.zeros import is_zero, zeros_like
 
@@ -381,10 +403,12 @@ class _BatchedCustom(_CustomFunction):
                 leaves.append(moveaxis(c, c_dim, d))
         return leaves
 
-    def batched(self, params: dict[str, Any], dims: Sequence[int | None],
-                size: int) -> dict[str, Any]:
-        fn = _BatchedCustom(self, params["in_def"], params["out"], list(dims), size)
-        return {"fn": fn, "in_def": _flat_def(len(dims)), "out": _OutStructure()}
+
+register_pytree_node(
+    _BatchedResiduals,
+    lambda r: (r.leaves, (r.treedef, tuple(r.dims))),
+    lambda aux, leaves: _BatchedResiduals(aux[0], list(leaves), list(aux[1])),
+)
 
 
 def _always(k: int) -> bool:
