@@ -237,6 +237,26 @@ def test_closure_over_an_outer_value_is_differentiated_through_the_rule() -> Non
     np.testing.assert_allclose(riesz.grad(tangent_at)(np.array(1.5)), 3.0 * 0.5)
 
 
+def test_a_rule_that_closes_over_a_value_the_body_does_not_use() -> None:
+    # f(x) = 2x with the declared JVP a·t (a "scaled gradient"): to first order
+    # the output does not depend on a, and its derivative in x is a
+    def g(a, x):
+        @riesz.custom_jvp
+        def f(x):
+            return x * 2.0
+
+        f.defjvp(lambda p, t: (f(p[0]), a * t[0]))
+        return f(x)
+
+    a, x = np.array(1.5), np.array(2.0)
+    ga, gx = riesz.grad(g, argnums=(0, 1))(a, x)
+    np.testing.assert_allclose((ga, gx), (0.0, 1.5))
+    t = riesz.jvp(g, (a, x), (np.array(1.0), np.array(1.0)))[1]
+    np.testing.assert_allclose(t, 1.5)
+    _, lin = riesz.linearize(lambda a: g(a, a), a)
+    np.testing.assert_allclose(lin(np.array(1.0)), 1.5)
+
+
 def test_closure_with_arrays_and_a_separate_argument() -> None:
     A = np.array([[1.0, 2.0], [0.5, -1.0]])
     x0 = np.array([0.3, -0.7])

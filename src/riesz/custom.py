@@ -227,13 +227,13 @@ class _CustomFunction:
         fn = _BatchedCustom(self, params["in_def"], params["out"], list(dims), size)
         return {"fn": fn, "in_def": _flat_def(len(dims)), "out": _OutStructure()}
 
-    def linearized(self, primals: Sequence[Any], argnums: Sequence[int],
+    def linearized(self, primals: Sequence[Any], argnums: Sequence[int], outs: Sequence[Any],
                    params: dict[str, Any], strip: Callable[[Any], Any]) -> Any:
-        """u ↦ ∂f(x)[u] for the arguments `argnums`, recorded now, while the
-        values the JVP rule closes over are alive (VJPTrace asks for it when the
-        function closes over a value it differentiates). `strip` replaces the
-        calling trace's tracers by their values on the record, so that its
-        pullback and pushforward run after that trace has closed."""
+        """u ↦ ∂f(x)[u] for the arguments `argnums` (`outs`: f's outputs),
+        recorded now, while the values the JVP rule may close over are alive
+        (VJPTrace asks for it in the forward pass). `strip` replaces the calling
+        trace's tracers by their values on the record, so that its pullback and
+        pushforward run after that trace has closed."""
         from .transforms import _Recorded
 
         in_def, out = params["in_def"], params["out"]
@@ -244,8 +244,7 @@ class _CustomFunction:
                 tangents[k] = t
             t_out = self.jvp_flat(primals, tangents, in_def, out)[1]
             return tuple(_zero_tangent(o) if t is None else t
-                         for t, o in zip(t_out, self.call_flat(primals, in_def, out),
-                                         strict=True))
+                         for t, o in zip(t_out, outs, strict=True))
 
         zeros = [zeros_like(primals[k]) for k in argnums]
         rec = _Recorded(tangent_map, zeros, "custom_jvp", False, tangent_map, guard_inputs=False)
@@ -447,7 +446,10 @@ def _custom_call_jvp(primals: list[Any], tangents: list[Any], ans: tuple, *,
     if linear is not None:
         t_out = linear.pushforward(tangents)
     elif fn.jvp_rule is not None:
-        t_out = fn.jvp_flat(primals, tangents, in_def, out)[1]
+        try:
+            t_out = fn.jvp_flat(primals, tangents, in_def, out)[1]
+        except EscapedTracerError as e:
+            raise _rule_closes_over(fn) from e
     else:
         from .transforms import jvp
 
@@ -464,7 +466,8 @@ def _custom_call_jvp(primals: list[Any], tangents: list[Any], ans: tuple, *,
 def _custom_call_vjp(g: list[Any], ans: tuple, primals: tuple, argnums: Sequence[int], *,
                      fn: _CustomFunction, in_def: PyTreeDef, out: _OutStructure,
                      residuals: Any = None, linear: Any = None) -> list[Any]:
-    """∂f(x)*[v]: the user's bwd rule, or else the transpose of the JVP rule.
+    """∂f(x)*[v]: the user's bwd rule, or else the transpose of the JVP rule's
+    linear map, recorded in the forward pass (`linear`).
     An entry of `argnums` past the function's arguments stands for output
     k = entry - n's dependence on a closed-over value: its cotangent is g[k]."""
     g = [_zero_tangent(a) if c is None else c for c, a in zip(g, ans, strict=True)]
@@ -483,29 +486,16 @@ def _custom_call_vjp(g: list[Any], ans: tuple, primals: tuple, argnums: Sequence
                 "from fwd as a residual, or pass it to the function as an argument"
             ) from e
         return [cts[k] for k in explicit] + passed
-    if linear is not None:
-        return linear.pullback(g) + passed
-    from .transforms import vjp
+    return linear.pullback(g) + passed  # recorded in the forward pass (VJPTrace)
 
-    def tangent_map(*ts: Any) -> tuple:  # linear in ts: u ↦ ∂f(x)[u]
-        tangents: list[Any] = [None] * n
-        for k, t in zip(explicit, ts, strict=True):
-            tangents[k] = t
-        t_out = fn.jvp_flat(primals[:n], tangents, in_def, out)[1]
-        return tuple(_zero_tangent(a) if t is None else t for t, a in zip(t_out, ans,
-                                                                            strict=True))
 
-    zeros = [_zero_tangent(primals[k]) for k in explicit]
-    try:
-        _, pullback = vjp(tangent_map, *zeros)
-        return list(pullback(tuple(g))) + passed
-    except EscapedTracerError as e:
-        raise EscapedTracerError(
-            f"the JVP rule of {fn!r}, transposed for reverse mode, uses a value traced by "
-            "a transformation that has returned: the rule closes over a value being "
-            "differentiated that the function's output does not depend on. Pass that "
-            "value to the function as an argument"
-        ) from e
+def _rule_closes_over(fn: _CustomFunction) -> EscapedTracerError:
+    return EscapedTracerError(
+        f"the JVP rule of {fn!r}, replayed after the forward pass (reverse mode, "
+        "linearize), uses a value traced by a transformation that has returned: the rule "
+        "closes over a value being differentiated that the function's output does not "
+        "depend on. Pass that value to the function as an argument"
+    )
 
 
 custom_call_p = Primitive(

@@ -161,8 +161,9 @@ class VJPTrace(Trace):
                        params: dict[str, Any]) -> Any:
         """A call of a function with user rules (see riesz.custom). With a VJP
         rule, its forward part runs now and the residuals are kept for the
-        backward pass; with only a JVP rule, the backward pass transposes it;
-        with neither, the function's body is traced like any other code.
+        backward pass; with only a JVP rule, its linear map u ↦ ∂f(x)[u] is
+        recorded now and transposed by the backward pass; with neither, the
+        function's body is traced like any other code.
 
         The forward part runs on this trace's values, so an output that still
         is a tracer of this trace depends on a value the function closes over
@@ -191,9 +192,11 @@ class VJPTrace(Trace):
             outs = fn.call_flat(vals, params["in_def"], params["out"])
         self.check_custom_outputs(fn, outs)
         closure = [k for k, o in enumerate(outs) if o.__class__ is VJPTracer and o._trace is self]
+        if fn.fwd is None:
+            # u ↦ ∂f(x)[u] recorded now, while values its rule may close over are alive
+            params = {**params, "linear": fn.linearized(vals, argnums, self._strip(outs), params,
+                                                        self._strip)}
         if closure:
-            if fn.fwd is None:  # the JVP rule may read the closure too: linearise it now
-                params = {**params, "linear": fn.linearized(vals, argnums, params, self._strip)}
             n = len(vals)
             for k in closure:
                 vals.append(outs[k]._value)
