@@ -113,11 +113,15 @@ def _pair(res: Any, who: str) -> tuple[Any, Any]:
 
 
 def _signature(fun: Callable[..., Any]) -> Any:
-    """`fun`'s signature, or False where Python cannot tell it (some builtins)."""
+    """`fun`'s signature and its number of positional parameters (fewer
+    arguments leave defaults to fill in), or False where Python cannot tell
+    it (some builtins)."""
     try:
-        return inspect.signature(fun)
+        sig = inspect.signature(fun)
     except (TypeError, ValueError):
         return False
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    return sig, sum(p.kind in positional for p in sig.parameters.values())
 
 
 def _positional(fun: Callable[..., Any], signature: inspect.Signature, args: tuple[Any, ...],
@@ -171,12 +175,14 @@ class _CustomFunction:
         # the rules take every argument by position, defaults filled in (as in JAX)
         if self._signature is None:
             self._signature = _signature(self.fun)
-        if self._signature is not False:
-            args = _positional(self.fun, self._signature, args, kwargs)
+        sig = self._signature
+        if sig is False:
+            if kwargs:
+                raise TypeError(f"{self!r}: keyword arguments cannot be matched to positions "
+                                "(the function's signature is unknown); pass them by position")
+        elif kwargs or len(args) < sig[1]:
+            args = _positional(self.fun, sig[0], args, kwargs)
             leaves, in_def = tree_flatten(args, strict=False)
-        elif kwargs:
-            raise TypeError(f"{self!r}: keyword arguments cannot be matched to positions "
-                            "(the function's signature is unknown); pass them by position")
         out = _OutStructure()
         outs = bind(custom_call_p, *leaves, fn=self, in_def=in_def, out=out)
         return tree_unflatten(out.treedef, outs)
@@ -228,12 +234,11 @@ class _CustomFunction:
         return {"fn": fn, "in_def": _flat_def(len(dims)), "out": _OutStructure()}
 
     def linearized(self, primals: Sequence[Any], argnums: Sequence[int], outs: Sequence[Any],
-                   params: dict[str, Any], strip: Callable[[Any], Any]) -> Any:
+                   params: dict[str, Any]) -> _Linearized:
         """u ↦ ∂f(x)[u] for the arguments `argnums` (`outs`: f's outputs),
         recorded now, while the values the JVP rule may close over are alive
-        (VJPTrace asks for it in the forward pass). `strip` replaces the calling
-        trace's tracers by their values on the record, so that its pullback and
-        pushforward run after that trace has closed."""
+        (VJPTrace asks for it in the forward pass; if the rule used a tracer of
+        that trace, it calls `strip` on the result)."""
         from .transforms import _Recorded
 
         in_def, out = params["in_def"], params["out"]
@@ -248,12 +253,6 @@ class _CustomFunction:
 
         zeros = [zeros_like(primals[k]) for k in argnums]
         rec = _Recorded(tangent_map, zeros, "custom_jvp", False, tangent_map, guard_inputs=False)
-        tape = rec.trace.tape
-        for i, node in enumerate(tape):
-            if node is not None and node[0] >= 0:
-                pid, parents, nums, ans, vals, node_params = node
-                tape[i] = (pid, parents, nums, strip(ans), strip(vals), strip(node_params))
-        rec.out_leaves = strip(rec.out_leaves)
         return _Linearized(rec, list(argnums))
 
 
@@ -265,6 +264,18 @@ class _Linearized:
 
     def __init__(self, rec: Any, argnums: list[int]):
         self.rec, self.argnums = rec, argnums
+
+    def strip(self, strip: Callable[[Any], Any]) -> None:
+        """Replace the calling trace's tracers on the record by their values
+        (`strip` does it to a pytree), so that the pullback and pushforward
+        run after that trace has closed. The dropped part, the rule's own
+        dependence on a closed-over value, is of second order at that level."""
+        tape = self.rec.trace.tape
+        for i, node in enumerate(tape):
+            if node is not None and node[0] >= 0:
+                pid, parents, nums, ans, vals, node_params = node
+                tape[i] = (pid, parents, nums, strip(ans), strip(vals), strip(node_params))
+        self.rec.out_leaves = strip(self.rec.out_leaves)
 
     def pushforward(self, tangents: Sequence[Any]) -> list[Any]:
         ts = [zeros_like(x) if tangents[k] is None else tangents[k]

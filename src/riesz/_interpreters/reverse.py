@@ -186,16 +186,24 @@ class VJPTrace(Trace):
                 vals.append(a)
         if fn.fwd is not None:
             outs, residuals = fn.fwd_flat(vals, params["in_def"], params["out"])
-            params = {**params, "residuals": self._strip(residuals)}
-            self.check_custom_outputs(fn, tree_flatten(params["residuals"], strict=False)[0])
+            r_leaves = tree_flatten(residuals, strict=False)[0]
+            if any(isinstance(x, Tracer) for x in r_leaves):
+                self.check_custom_outputs(fn, r_leaves)
+                residuals = self._strip(residuals)
+            params = {**params, "residuals": residuals}
         else:
             outs = fn.call_flat(vals, params["in_def"], params["out"])
         self.check_custom_outputs(fn, outs)
         closure = [k for k, o in enumerate(outs) if o.__class__ is VJPTracer and o._trace is self]
         if fn.fwd is None:
-            # u ↦ ∂f(x)[u] recorded now, while values its rule may close over are alive
-            params = {**params, "linear": fn.linearized(vals, argnums, self._strip(outs), params,
-                                                        self._strip)}
+            # u ↦ ∂f(x)[u] recorded now, while values its rule may close over are alive;
+            # if the rule used one, this tape grew, and the record must drop this level
+            n_tape = len(self.tape)
+            stripped = [o._value if k in closure else o for k, o in enumerate(outs)]
+            linear = fn.linearized(vals, argnums, stripped, params)
+            if len(self.tape) != n_tape:
+                linear.strip(self._strip)
+            params = {**params, "linear": linear}
         if closure:
             n = len(vals)
             for k in closure:
