@@ -58,6 +58,7 @@ import numpy as np
 
 from ._core.pytree import tree_flatten, tree_map, tree_unflatten
 from ._core.trace import Tracer, strip_derivatives
+from ._interpreters.batching import BatchTracer
 from .custom import custom_jvp
 from .linear import LinearMap
 from .solvers import (
@@ -66,6 +67,8 @@ from .solvers import (
     Solution,
     SolverError,
     SolverWarning,
+    _batched_gmres,
+    _Packer,
     anderson,
     fixed_point_iteration,
     solve,
@@ -73,7 +76,7 @@ from .solvers import (
     solve_root,
 )
 from .spaces import Space, space_of
-from .transforms import grad, jvp, linearize_parts, vjp
+from .transforms import grad, jvp, linearize_parts, vjp, vmap
 
 __all__ = ["LINEAR_METHODS", "argmin", "fixed_point", "root"]
 
@@ -138,27 +141,66 @@ def _has_tracer(tree: Any) -> bool:
 
 def _concrete(tree: Any, who: str, what: str) -> Any:
     """`tree` with every derivative-carrying trace level stripped (solvers run on
-    plain arrays). A value batched by vmap cannot be solved for slice by slice here."""
+    plain arrays; a batched value was unbatched before, see `_Batch`)."""
     leaves, treedef = tree_flatten(tree, strict=False)
     out = []
     for leaf in leaves:
         v = strip_derivatives(leaf)
         if isinstance(v, Tracer):
-            raise NotImplementedError(
-                f"{who}: {what} is batched by vmap, which implicit layers do not support; "
-                "solve the whole batch as one problem (keep the batch axis inside the "
-                "function) or loop over the examples")
+            raise TypeError(f"{who}: {what} is a traced value where a concrete one was "
+                            "expected")
         out.append(v)
     return tree_unflatten(treedef, out)
+
+
+def _batch_trace(leaves: list[Any]) -> Any:
+    """The innermost vmap among `leaves` (None if none is batched)."""
+    traces = [v._trace for v in leaves if isinstance(v, BatchTracer)]
+    return max(traces, key=lambda t: t.level) if traces else None
+
+
+class _Batch:
+    """An implicit layer's arguments under vmap, with that vmap's batch axis moved
+    to the front: x's float leaves keep theirs (or none: `x_axes`), the other
+    arguments (y0, y*, a tangent) are broadcast to the batch. The batched problem
+    (`_Implicit.batched`) solves all examples together; its results are wrapped
+    back into the vmap's tracers by `wrap`."""
+
+    def __init__(self, trace: Any, xs: tuple[Any, ...], others: tuple[Any, ...]):
+        from .numpy import broadcast_to, moveaxis
+
+        self.trace = trace
+
+        def peel(v: Any) -> tuple[Any, int | None]:
+            if type(v) is BatchTracer and v._trace is trace:
+                return (v._value if v._bdim == 0 else moveaxis(v._value, v._bdim, 0)), 0
+            return v, None
+
+        peeled = [peel(v) for v in xs]
+        self.xs = tuple(v for v, _ in peeled)
+        self.x_axes = tuple(a for _, a in peeled)
+
+        def batched(v: Any) -> Any:
+            v, axis = peel(v)
+            if axis is None:
+                shape = v.shape if isinstance(v, Tracer) else np.shape(v)
+                v = broadcast_to(v, (trace.size, *shape))
+            return v
+
+        self.others = tuple(tree_map(batched, o) for o in others)
+
+    def wrap(self, tree: Any) -> Any:
+        return tree_map(lambda v: BatchTracer(v, self.trace, 0), tree)
 
 
 class _Implicit:
     """The solution map x ↦ y*(x) of r(x, y) = 0, with its rules (module docstring)."""
 
     def __init__(self, kind: str, fn: Callable[[Any, Any], Any], residual: Callable[..., Any],
-                 opts: _Options, x: Any):
+                 opts: _Options, x: Any, batch: int | None = None):
         self.kind = kind  # "fixed_point": fn is g; "root": fn is the residual f
         self.opts = opts
+        self.batch = batch  # batched: y's leaves have a leading axis of this many examples
         self.leaves = leaves = _FloatLeaves(x)
         # below, "x" is the tuple of x's float leaves; the other leaves are constants
 
@@ -172,6 +214,10 @@ class _Implicit:
         self.residual = residual_of_leaves
 
         def implicit_solution(x: Any, y0: Any) -> Any:
+            trace = _batch_trace(tree_flatten((x, y0), strict=False)[0])
+            if trace is not None:  # under vmap: solve every example together
+                b = _Batch(trace, x, (y0,))
+                return b.wrap(self.batched(b.x_axes, trace.size).solution(b.xs, *b.others))
             return self._solve_concrete(x, y0)
 
         def implicit_solution_jvp(primals: tuple[Any, Any], tangents: tuple[Any, Any]
@@ -204,7 +250,25 @@ class _Implicit:
 
     def __call__(self, x: Any, y0: Any) -> Any:
         """y*(x), differentiable in the float leaves of x."""
-        return self.solution(self.leaves.pick(x), _concrete(y0, self.opts.who, "y0"))
+        return self.solution(self.leaves.pick(x), tree_map(strip_derivatives, y0))
+
+    def batched(self, x_axes: tuple[int | None, ...], size: int) -> _Implicit:
+        """The problem of a whole batch: x's float leaves with a leading batch axis
+        where `x_axes` says 0 (shared where None), y with one on every leaf. Its
+        residual is the vmap of this one's, so ∂_y r is block diagonal: the
+        solvers keep one convergence test per example, and the derivative rules
+        (the implicit function theorem for the batch) are those of every example."""
+        fn, residual = self.fn, self.residual
+        axes = (x_axes, 0)
+
+        def batched_fn(xs: tuple[Any, ...], y: Any) -> Any:
+            return vmap(fn, in_axes=axes)(xs, y)
+
+        def batched_residual(xs: tuple[Any, ...], y: Any) -> Any:
+            return vmap(residual, in_axes=axes)(xs, y)
+
+        template = tuple(np.zeros(()) for _ in x_axes)  # every leaf a float
+        return _Implicit(self.kind, batched_fn, batched_residual, self.opts, template, size)
 
     # -- A = ∂_y r(x, y) and its transpose, with riesz operations (differentiable) ------
     def tangent_map(self, p: tuple[Any, Any], u: Any) -> Any:
@@ -245,7 +309,8 @@ class _Implicit:
 
         run = solve_fixed_point if self.kind == "fixed_point" else solve_root
         try:
-            sol = run(at_x, y0, self.opts.solver, **self.opts.solver_options)
+            sol = run(at_x, y0, self.opts.solver, batched=self.batch is not None,
+                      **self.opts.solver_options)
         except SolverError as e:
             raise self._failed(e, f"the forward solve ({self.opts.solver})") from e
         self._record("forward", sol)
@@ -255,6 +320,8 @@ class _Implicit:
         """u with A u = b (or Aᵀ u = b) at concrete p = (x, y), by the backward method."""
         x, y = p
         opts = self.opts
+        if self.batch is not None:
+            return self._batched_linear_solve(x, y, b, transposed)
         S = opts.space if opts.space is not None else space_of(y)
         _, jvp_fn, vjp_fn = linearize_parts(lambda y_: self.residual(x, y_), y)
 
@@ -312,6 +379,78 @@ class _Implicit:
         return u
 
 
+    def _batched_linear_solve(self, x: Any, y: Any, b: Any, transposed: bool) -> Any:
+        """`linear_solve_concrete` for a batch: A is block diagonal (one block per
+        example), and each example has its own convergence test. "fixed_point" and
+        "anderson" iterate as unbatched; "gmres", "bicgstab" and "cg" all run a
+        batched GMRES; "direct" factorises each example's block."""
+        opts = self.opts
+        _, jvp_fn, vjp_fn = linearize_parts(lambda y_: self.residual(x, y_), y)
+        P = _Packer(y, f"{opts.who}: y*", batched=True)
+        S = opts.space
+        if transposed:  # as unbatched: A* τ = S.riesz(b), λ = S.lower(τ), per example
+            def M(u: Any) -> Any:
+                if S is None:
+                    return vjp_fn(u)[0]
+                return vmap(S.riesz)(vjp_fn(vmap(S.lower)(u))[0])
+
+            rhs = b if S is None else vmap(S.riesz)(b)
+        else:
+            M, rhs = jvp_fn, b
+        what = ("the adjoint solve Aᵀ λ = v" if transposed else "the tangent solve A ẏ = b") + \
+            f" ({opts.backward}, batched)"
+
+        def matvec(U: np.ndarray) -> np.ndarray:
+            return P.pack_rows(M(P.unpack_rows(U)), "A u")
+
+        R = P.pack_rows(rhs, "the right-hand side")
+        if opts.backward in ("fixed_point", "anderson"):
+            def richardson(u: Any) -> Any:  # u ← u + (b - M u), per example
+                return P.unpack_rows(P.pack_rows(u, "u") + R - matvec(P.pack_rows(u, "u")))
+
+            iterate = fixed_point_iteration if opts.backward == "fixed_point" else anderson
+            max_iter = 1000 if opts.backward_max_iter is None else opts.backward_max_iter
+            try:
+                sol = iterate(richardson, P.unpack_rows(np.zeros_like(R)), tol=0.0,
+                              rtol=opts.backward_tol, max_iter=max_iter,
+                              on_failure=opts.on_failure, batched=True)
+            except SolverError as e:
+                raise self._failed(e, what) from e
+            self._record("linear", sol)
+            U = P.pack_rows(sol.value, "u")
+        elif opts.backward == "direct":
+            n = R.shape[1]
+            cols = [matvec(np.broadcast_to(e, R.shape).copy()) for e in np.eye(n)]
+            try:
+                U = np.linalg.solve(np.stack(cols, axis=2), R[:, :, None])[:, :, 0]
+            except np.linalg.LinAlgError as e:
+                raise SolverError(f"{opts.who}: {what} failed: a block is singular ({e})",
+                                  method="direct", residual=float("nan"), iterations=0,
+                                  history=[], x=None) from None
+            self._record("linear", Solution(P.unpack_rows(U), 1, [], True, "direct"))
+        else:
+            U, ok = _batched_gmres(matvec, R, np.full(len(R), opts.backward_tol),
+                                   opts.backward_max_iter)
+            norms = np.linalg.norm(R - matvec(U), axis=1) / np.maximum(
+                np.linalg.norm(R, axis=1), np.finfo(float).tiny)
+            if not ok.all():
+                msg = (f"{opts.who}: {what} did not converge for examples "
+                       f"{np.flatnonzero(~ok)[:5].tolist()}: relative residuals "
+                       f"{', '.join(f'{r:.3g}' for r in norms[~ok][:5])}, asked "
+                       f"{opts.backward_tol:g}")
+                if opts.on_failure == "raise":
+                    raise SolverError(msg, method=opts.backward, residual=float(norms.max()),
+                                      iterations=0, history=[float(norms.max())],
+                                      x=P.unpack_rows(U))
+                warnings.warn(msg, SolverWarning, stacklevel=2)
+            self._record("linear", Solution(P.unpack_rows(U), 0, [float(norms.max())],
+                                            bool(ok.all()), opts.backward))
+        u = P.unpack_rows(U)
+        if transposed and S is not None:
+            u = vmap(S.lower)(u)
+        return u
+
+
 class _LinearSolve:
     """u(p, b) = M(p)⁻¹ b, M = A or Aᵀ at p = (x, y): a differentiable linear solve.
 
@@ -331,6 +470,14 @@ class _LinearSolve:
         who = problem.opts.who
 
         def implicit_linear_solve(p: tuple[Any, Any], b: Any) -> Any:
+            trace = _batch_trace(tree_flatten((p, b), strict=False)[0])
+            if trace is not None:  # under vmap: the batched problem's solve
+                x, y = p
+                bt = _Batch(trace, x, (y, b))
+                batched = problem.batched(bt.x_axes, trace.size)
+                solve = batched.adjoint_solve if transposed else batched.tangent_solve
+                y_b, b_b = bt.others
+                return bt.wrap(solve((bt.xs, y_b), b_b))
             return problem.linear_solve_concrete(_concrete(p, who, "x"),
                                                  _concrete(b, who, "a tangent"), transposed)
 
@@ -383,7 +530,8 @@ def _options(who: str, solver: str, methods: tuple[str, ...], tol: float, max_it
         if not isinstance(space, Space):
             raise TypeError(f"{who}: space must be a riesz.spaces.Space (the space of y), got "
                             f"{type(space).__name__}")
-        space.check(_concrete(y0, who, "y0"), f"{who}: y0")
+        if not _has_tracer(y0):  # (a y0 batched by vmap is checked per example later)
+            space.check(y0, f"{who}: y0")
     if info is not None and not isinstance(info, dict):
         raise TypeError(f"{who}: info must be a dict to fill in, got {type(info).__name__}")
     kwargs = {"tol": tol, "on_failure": on_failure, **(solver_options or {})}
