@@ -440,7 +440,7 @@ def test_errors() -> None:
 XS = RNG.standard_normal((4, D)) * np.array([0.01, 1.0, 3.0, 10.0])[:, None]
 
 
-@pytest.mark.parametrize("solver", ["anderson", "fixed_point", "newton"])
+@pytest.mark.parametrize("solver", ["anderson", "fixed_point", "newton", "broyden"])
 def test_vmap_of_a_fixed_point_solves_each_example_like_alone(solver: str) -> None:
     def solution(x, info=None):
         return implicit.fixed_point(deq(None), {"W": W, "U": U, "x": x}, np.zeros(N),
@@ -572,6 +572,3 @@ def test_a_failing_example_is_named() -> None:
 
     with pytest.raises(SolverError, match=r"forward solve.*for 3 of 3 examples"):
         riesz.vmap(f)(xs)
-    with pytest.raises(NotImplementedError, match="broyden.*vmap"):
-        riesz.vmap(lambda x: implicit.root(lambda x, y: y - x, x, np.zeros(1),
-                                           solver="broyden"))(xs)

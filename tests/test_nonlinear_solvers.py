@@ -201,7 +201,7 @@ def _batch_problem(B: int = 4, n: int = 5):
     return A, c
 
 
-@pytest.mark.parametrize("method", ["anderson", "fixed_point", "newton"])
+@pytest.mark.parametrize("method", ["anderson", "fixed_point", "newton", "broyden"])
 def test_batched_solve_is_each_example_solved_alone(method: str) -> None:
     """y_b = tanh(A_b y_b) + c_b: a batch solved together takes, per example, the
     iterations and gives the values of that example solved alone."""

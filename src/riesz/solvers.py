@@ -566,12 +566,13 @@ def broyden(f: Callable[[Any], Any], y0: Any, *, tol: float = 1e-10, rtol: float
     JVP (so f must be written with operations riesz can trace). Each step is
     y ← y - t H f(y), t halved up to four times while ‖f‖ does not decrease.
     Stops when ‖f(y)‖ <= max(tol, rtol ‖f(y0)‖); raises `SolverError` (or
-    warns) after `max_iter` steps. Not batched (`batched=True` raises)."""
-    if batched:
-        raise NotImplementedError(
-            "broyden: batched solves (an implicit layer under vmap) are not supported; use "
-            "solver='newton' or 'anderson', or loop over the examples")
+    warns) after `max_iter` steps. With `batched` (f maps a batch to a batch,
+    examples independent), every example has its own H, step length and
+    convergence test, and converged examples stop changing."""
     _check_options("broyden", max_iter, on_failure)
+    if batched:
+        return _broyden_rows(f, y0, tol, rtol, max_iter, jacobian0, memory, line_search,
+                             on_failure)
     P = _Packer(y0, "broyden: y0")
     y = P.pack(y0, "y0")
 
@@ -630,6 +631,103 @@ def broyden(f: Callable[[Any], Any], y0: Any, *, tol: float = 1e-10, rtol: float
         y, fy, r = y_new, f_new, r_new
         history.append(r)
     raise AssertionError("unreachable")
+
+
+def _broyden_rows(f: Callable[[Any], Any], y0: Any, tol: float, rtol: float, max_iter: int,
+                  jacobian0: float | None, memory: int, line_search: bool,
+                  on_failure: str) -> Solution:
+    """Batched Broyden (see `broyden`): the examples are rows of one matrix, each
+    with its own inverse-Jacobian estimate H_b = I / s_b + Σ u_b v_bᵀ (an example
+    that skips an update gets a zero term)."""
+    from .transforms import jvp
+
+    P = _Packer(y0, "broyden: y0", batched=True)
+    Y = P.pack_rows(y0, "y0")
+
+    def F(V: np.ndarray) -> np.ndarray:
+        return P.pack_rows(f(P.unpack_rows(V)), "f(y)")
+
+    def dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return np.einsum("bn,bn->b", a, b)
+
+    FY = F(Y)
+    r = _row_norms(FY)
+    histories = [[float(v)] for v in r]
+    target = np.maximum(tol, rtol * r)
+    iterations = np.zeros(len(Y), dtype=int)
+    converged = r <= target
+    done = converged | ~np.isfinite(r)
+    us: list[np.ndarray] = []
+    vs: list[np.ndarray] = []
+    if jacobian0 is not None:
+        s = np.full(len(Y), float(jacobian0))
+    else:  # the Rayleigh quotient of ∂f(y0) per example, as `_initial_jacobian_scale`
+        try:
+            JF = P.pack_rows(jvp(f, (P.unpack_rows(Y),), (P.unpack_rows(FY),))[1], "∂f(y)[f]")
+        except Exception as e:
+            raise TypeError("broyden: estimating the initial Jacobian ∂f(y0) ≈ s I needs a "
+                            f"JVP of f, which failed ({type(e).__name__}: {e}); pass "
+                            "jacobian0=s") from e
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ff = dot(FY, FY)
+            s = dot(FY, JF) / ff
+            size = _row_norms(JF) / np.sqrt(ff)
+            s = np.where(np.abs(s) < 1e-3 * size, size, s)
+            s = np.where(~np.isfinite(s) | (size == 0.0) | ~np.isfinite(size), 1.0, s)
+
+    def H(Z: np.ndarray) -> np.ndarray:
+        out = Z / s[:, None]
+        for u, v in zip(us, vs, strict=True):
+            out = out + u * dot(v, Z)[:, None]
+        return out
+
+    def HT(Z: np.ndarray) -> np.ndarray:
+        out = Z / s[:, None]
+        for u, v in zip(us, vs, strict=True):
+            out = out + v * dot(u, Z)[:, None]
+        return out
+
+    for k in range(max_iter):
+        if done.all():
+            break
+        dY = np.where(done[:, None], 0.0, -H(FY))
+        t = np.ones(len(Y))
+        Y_new = Y + dY
+        F_new = F(Y_new)
+        r_new = _row_norms(F_new)
+        for _ in range(4 if line_search else 0):
+            shrink = ~done & ~(r_new <= (1 - 1e-4 * t) * r)
+            if not shrink.any():
+                break
+            t[shrink] /= 2
+            Y_new = Y + t[:, None] * dY
+            F_new = F(Y_new)
+            r_new = _row_norms(F_new)
+        step = ~done
+        dy, df = Y_new - Y, F_new - FY
+        Hdf = H(df)
+        denom = dot(dy, Hdf)
+        update = step & (np.abs(denom) > 1e-14 * _row_norms(dy) * _row_norms(Hdf)) & \
+            (denom != 0)
+        if update.any():
+            if len(us) >= memory:
+                us.clear()
+                vs.clear()
+            safe = np.where(update, denom, 1.0)
+            v = np.where(update[:, None], HT(dy), 0.0)
+            us.append(np.where(update[:, None], (dy - Hdf) / safe[:, None], 0.0))
+            vs.append(v)
+        Y = np.where(step[:, None], Y_new, Y)
+        FY = np.where(step[:, None], F_new, FY)
+        r = np.where(step, r_new, r)
+        iterations[step] = k + 1
+        for b in np.flatnonzero(step):
+            histories[b].append(float(r[b]))
+        converged |= step & (r <= target)
+        done |= converged | (step & ~np.isfinite(r))
+    why = _diverged(float("inf")) if (~converged & ~np.isfinite(r)).any() else ""
+    return _finish_rows("broyden", P, Y, histories, iterations, converged, on_failure, target,
+                        why)
 
 
 _KRYLOV = {"gmres": spla.gmres, "bicgstab": spla.bicgstab, "cg": spla.cg}
