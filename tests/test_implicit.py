@@ -523,6 +523,25 @@ def test_vmap_over_some_parameters_and_nested_vmap() -> None:
     got = riesz.vmap(riesz.vmap(riesz.grad(loss)))(X2)
     np.testing.assert_allclose(got, np.stack([[fd_grad(loss_np, x) for x in row]
                                               for row in X2]), atol=1e-8)
+    # nested vmaps are one batch of 3 x 2 examples, each with its own convergence test;
+    # W mapped by the outer vmap only, x by the inner one only
+    info: dict = {}
+
+    def solve(Wm, x):
+        return implicit.fixed_point(deq(None), {"W": Wm, "U": U, "x": x}, np.zeros(N),
+                                    info=info)
+
+    ys = riesz.vmap(riesz.vmap(solve, in_axes=(None, 0)), in_axes=(0, None))(Ws, XS[:2])
+    np.testing.assert_allclose(ys, np.stack([[deq_np(Wm, U, x) for x in XS[:2]]
+                                             for Wm in Ws]), atol=1e-10)
+    (batch,) = info["forward"]
+    alone = []
+    for Wm in Ws:
+        for x in XS[:2]:
+            one: dict = {}
+            implicit.fixed_point(deq(None), {"W": Wm, "U": U, "x": x}, np.zeros(N), info=one)
+            alone.append(one["forward"][0].iterations)
+    assert [e.iterations for e in batch.examples] == alone
 
 
 def test_root_and_argmin_under_vmap() -> None:

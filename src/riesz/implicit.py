@@ -42,6 +42,16 @@ How it is built, and why every order works:
   λ = S.lower(τ); so "cg" needs A self-adjoint in S (e.g. argmin with the
   stationarity S.riesz(∇_y F) = 0), not symmetric in coordinates.
 
+Under vmap the layer is solved for the whole batch at once: the batch is one
+problem whose residual is the vmap of r, so ∂_y r is block diagonal (one block
+per example) and the implicit function theorem for the batch is that of every
+example. Its solvers work on one row per example, with one convergence test
+each (an example that has converged stops changing; the loop ends when all
+have), and `info` receives one `Solution` per batched solve, with the
+examples' own in `Solution.examples`. This holds forward and in both
+derivative modes, for `vmap(grad(...))`, `grad(vmap(...))` and nested vmaps
+(consecutive vmaps are folded into one batch of all their examples).
+
 Non-convergence, forward or in a derivative's linear solve, raises
 `riesz.solvers.SolverError` with the residual history, or with
 `on_failure="warn"` warns (`SolverWarning`) and goes on with the last iterate.
@@ -58,7 +68,7 @@ import numpy as np
 
 from ._core.pytree import tree_flatten, tree_map, tree_unflatten
 from ._core.trace import Tracer, strip_derivatives
-from ._interpreters.batching import BatchTracer
+from ._interpreters.batching import BatchTrace, BatchTracer
 from .custom import custom_jvp
 from .linear import LinearMap
 from .solvers import (
@@ -153,44 +163,78 @@ def _concrete(tree: Any, who: str, what: str) -> Any:
     return tree_unflatten(treedef, out)
 
 
-def _batch_trace(leaves: list[Any]) -> Any:
-    """The innermost vmap among `leaves` (None if none is batched)."""
-    traces = [v._trace for v in leaves if isinstance(v, BatchTracer)]
-    return max(traces, key=lambda t: t.level) if traces else None
+def _top_batch_trace(leaves: list[Any]) -> Any:
+    """The innermost trace among `leaves` if it is a vmap's (else None)."""
+    traces = [v._trace for v in leaves if isinstance(v, Tracer)]
+    top = max(traces, key=lambda t: t.level) if traces else None
+    return top if isinstance(top, BatchTrace) else None
+
+
+def _shape(v: Any) -> tuple[int, ...]:
+    return v.shape if isinstance(v, Tracer) else np.shape(v)
 
 
 class _Batch:
-    """An implicit layer's arguments under vmap, with that vmap's batch axis moved
-    to the front: x's float leaves keep theirs (or none: `x_axes`), the other
-    arguments (y0, y*, a tangent) are broadcast to the batch. The batched problem
-    (`_Implicit.batched`) solves all examples together; its results are wrapped
-    back into the vmap's tracers by `wrap`."""
+    """An implicit layer's arguments under vmap, unbatched: the vmaps innermost in
+    the trace stack (consecutive ones: nested vmaps) are peeled off and their
+    batch axes folded into one leading axis of all their examples. x's float
+    leaves get it where any of those vmaps maps them (`x_axes` 0, else None: a
+    shared parameter); the other arguments (y0, y*, a tangent) always. The
+    batched problem (`_Implicit.batched`) solves every example together; `wrap`
+    puts its results back into the vmaps' tracers."""
 
-    def __init__(self, trace: Any, xs: tuple[Any, ...], others: tuple[Any, ...]):
-        from .numpy import broadcast_to, moveaxis
+    def __init__(self, xs: tuple[Any, ...], others: tuple[Any, ...]):
+        from .numpy import broadcast_to, moveaxis, reshape
 
-        self.trace = trace
+        o_leaves, self.o_defs = [], []
+        for o in others:
+            leaves, treedef = tree_flatten(o)
+            o_leaves.append(leaves)
+            self.o_defs.append(treedef)
+        values = [*xs, *(v for leaves in o_leaves for v in leaves)]
+        mapped = [False] * len(xs) + [True] * (len(values) - len(xs))
+        self.traces: list[Any] = []
+        sizes: list[int] = []
+        while (trace := _top_batch_trace(values)) is not None:
+            size = trace.size
+            for k, v in enumerate(values):
+                if type(v) is BatchTracer and v._trace is trace:
+                    v = v._value if v._bdim == 0 else moveaxis(v._value, v._bdim, 0)
+                    if not mapped[k] and sizes:  # first mapped here: add the outer axes
+                        rest = _shape(v)[1:]
+                        v = broadcast_to(reshape(v, (size, *[1] * len(sizes), *rest)),
+                                         (size, *sizes[::-1], *rest))
+                    mapped[k] = True
+                elif mapped[k]:
+                    v = broadcast_to(v, (size, *_shape(v)))
+                values[k] = v
+            self.traces.append(trace)
+            sizes.append(size)
+        self.lead = tuple(sizes[::-1])  # the peeled axes, outermost vmap first
+        self.size = int(np.prod(sizes))
+        depth = len(sizes)
 
-        def peel(v: Any) -> tuple[Any, int | None]:
-            if type(v) is BatchTracer and v._trace is trace:
-                return (v._value if v._bdim == 0 else moveaxis(v._value, v._bdim, 0)), 0
-            return v, None
+        def fold(v: Any) -> Any:
+            return v if depth == 1 else reshape(v, (self.size, *_shape(v)[depth:]))
 
-        peeled = [peel(v) for v in xs]
-        self.xs = tuple(v for v, _ in peeled)
-        self.x_axes = tuple(a for _, a in peeled)
-
-        def batched(v: Any) -> Any:
-            v, axis = peel(v)
-            if axis is None:
-                shape = v.shape if isinstance(v, Tracer) else np.shape(v)
-                v = broadcast_to(v, (trace.size, *shape))
-            return v
-
-        self.others = tuple(tree_map(batched, o) for o in others)
+        values = [fold(v) if m else v for v, m in zip(values, mapped, strict=True)]
+        self.xs = tuple(values[:len(xs)])
+        self.x_axes = tuple(0 if m else None for m in mapped[:len(xs)])
+        rest = iter(values[len(xs):])
+        self.others = tuple(tree_unflatten(d, [next(rest) for _ in range(d.num_leaves)])
+                            for d in self.o_defs)
 
     def wrap(self, tree: Any) -> Any:
-        return tree_map(lambda v: BatchTracer(v, self.trace, 0), tree)
+        from .numpy import reshape
+
+        def unfold(v: Any) -> Any:
+            if len(self.lead) > 1:
+                v = reshape(v, (*self.lead, *_shape(v)[1:]))
+            for trace in reversed(self.traces):  # the outermost vmap's axis is the first
+                v = BatchTracer(v, trace, 0)
+            return v
+
+        return tree_map(unfold, tree)
 
 
 class _Implicit:
@@ -214,10 +258,9 @@ class _Implicit:
         self.residual = residual_of_leaves
 
         def implicit_solution(x: Any, y0: Any) -> Any:
-            trace = _batch_trace(tree_flatten((x, y0), strict=False)[0])
-            if trace is not None:  # under vmap: solve every example together
-                b = _Batch(trace, x, (y0,))
-                return b.wrap(self.batched(b.x_axes, trace.size).solution(b.xs, *b.others))
+            if _top_batch_trace(tree_flatten((x, y0), strict=False)[0]) is not None:
+                b = _Batch(x, (y0,))  # under vmap: solve every example together
+                return b.wrap(self.batched(b.x_axes, b.size).solution(b.xs, *b.others))
             return self._solve_concrete(x, y0)
 
         def implicit_solution_jvp(primals: tuple[Any, Any], tangents: tuple[Any, Any]
@@ -470,11 +513,10 @@ class _LinearSolve:
         who = problem.opts.who
 
         def implicit_linear_solve(p: tuple[Any, Any], b: Any) -> Any:
-            trace = _batch_trace(tree_flatten((p, b), strict=False)[0])
-            if trace is not None:  # under vmap: the batched problem's solve
-                x, y = p
-                bt = _Batch(trace, x, (y, b))
-                batched = problem.batched(bt.x_axes, trace.size)
+            if _top_batch_trace(tree_flatten((p, b), strict=False)[0]) is not None:
+                x, y = p  # under vmap: the batched problem's solve
+                bt = _Batch(x, (y, b))
+                batched = problem.batched(bt.x_axes, bt.size)
                 solve = batched.adjoint_solve if transposed else batched.tangent_solve
                 y_b, b_b = bt.others
                 return bt.wrap(solve((bt.xs, y_b), b_b))
