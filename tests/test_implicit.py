@@ -583,11 +583,18 @@ def test_root_and_argmin_under_vmap() -> None:
 
 
 def test_a_failing_example_is_named() -> None:
-    xs = np.array([[0.1], [0.2], [50.0]])  # y = 2 y + x: no contraction; only x = 0 is easy
+    """y = 0.5 y + x from y = 0: the residual after k iterations is |x| 2⁻ᵏ, so with
+    20 iterations x = 1e-9 converges (tol 1e-10) and x = 50 does not."""
+    xs = np.array([[1e-9], [50.0], [-1e-9]])
 
-    def f(x):
-        return implicit.fixed_point(lambda x, y: 0.99 * y + x, x, np.zeros(1),
-                                    solver="fixed_point", max_iter=20)
+    def f(x, **kw):
+        return implicit.fixed_point(lambda x, y: 0.5 * y + x, x, np.zeros(1),
+                                    solver="fixed_point", max_iter=20, **kw)
 
-    with pytest.raises(SolverError, match=r"forward solve.*for 3 of 3 examples"):
+    with pytest.raises(SolverError, match=r"forward solve.*for 1 of 3 examples.*\(.*1: "):
         riesz.vmap(f)(xs)
+    info: dict = {}
+    with pytest.warns(SolverWarning, match="1 of 3"):
+        ys = riesz.vmap(lambda x: f(x, on_failure="warn", info=info))(xs)
+    assert [e.converged for e in info["forward"][0].examples] == [True, False, True]
+    np.testing.assert_allclose(ys[[0, 2]], 2 * xs[[0, 2]], atol=2e-10)  # |y* - y| <= 2 tol
