@@ -551,8 +551,10 @@ def vmap(f: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0) -> Callable
 
     `in_axes` gives each argument's batch axis (an int, None for an argument
     shared by every example, or a tuple with one entry per argument, each an
-    int, None or a pytree of them); `out_axes` places the batch axis of the
-    outputs. Composes with every other transformation, in any order."""
+    int, None or a pytree prefix of the argument with int / None leaves, e.g.
+    `({"w": None, "x": 0},)`); `out_axes` places the batch axis of the outputs
+    likewise. Axes may be negative; one out of range for the leaf's rank
+    raises. Composes with every other transformation, in any order."""
     from ._interpreters.batching import BatchTrace
 
     def vmapped(*args: Any) -> Any:
