@@ -307,11 +307,16 @@ def vjp(f: Callable[..., Any], *primals: Any, has_aux: bool = False) -> tuple[An
     return rec.out, vjp_fn
 
 
-def normalize_argnums(argnums: int | Sequence[int], nargs: int, who: str) -> tuple[int, ...]:
+def _single(argnums: int | Sequence[int]) -> bool:
+    """Whether `argnums` names one argument (an int) rather than a sequence of them."""
+    return isinstance(argnums, (int, np.integer))
+
+
+def _argnums_tuple(argnums: int | Sequence[int], nargs: int, who: str) -> tuple[int, ...]:
     """`argnums` (an int, a NumPy integer, or a sequence of them) as a tuple of
     non-negative positions into `nargs` positional arguments, in the order given
     (a repeated position is kept: each occurrence gets its own entry)."""
-    nums = (argnums,) if isinstance(argnums, (int, np.integer)) else argnums
+    nums = (argnums,) if _single(argnums) else argnums
     try:
         nums = tuple(nums)
     except TypeError:
@@ -329,6 +334,37 @@ def normalize_argnums(argnums: int | Sequence[int], nargs: int, who: str) -> tup
     return tuple(int(a) % nargs for a in nums)
 
 
+def _riesz_gradients(space: Any, grads: tuple[Any, ...], primals: Sequence[Any],
+                     argnums: int | Sequence[int], who: str = "grad") -> tuple[Any, ...]:
+    """Apply the Riesz map of each argument's space to its covector (grad's `space=`).
+    Spaces sit above the transformations: they are used through their protocol."""
+    n = len(grads)
+    if _is_space(space):
+        spaces: list[Any] = [space] * n
+    elif isinstance(space, (tuple, list)) and len(space) == n:
+        spaces = list(space)
+    else:
+        raise TypeError(f"{who}: space must be a Space or a sequence of {n} spaces (one per "
+                        f"argnum, None for Euclidean), got {space!r}")
+    nums = (argnums,) if _single(argnums) else tuple(argnums)
+    out = []
+    for k, s, g, x in zip(nums, spaces, grads, primals, strict=True):
+        if s is None:
+            out.append(g)
+            continue
+        if not _is_space(s):
+            raise TypeError(f"{who}: the space for argument {k} is a {type(s).__name__}, "
+                            "not a riesz.spaces.Space")
+        s.check(x, f"{who}: argument {k}")
+        out.append(s.riesz(g))
+    return tuple(out)
+
+
+def _is_space(s: Any) -> bool:
+    """A riesz.spaces.Space, by its protocol."""
+    return all(callable(getattr(s, m, None)) for m in ("riesz", "lower", "check", "flatten"))
+
+
 def value_and_grad(
     f: Callable[..., Any],
     argnums: int | Sequence[int] = 0,
@@ -344,7 +380,7 @@ def value_and_grad(
     inner product, e.g. W⁻¹ ∂f(x)*[1] for ⟨x, y⟩ = xᵀ W y."""
 
     def value_and_grad_f(*args: Any, **kwargs: Any) -> Any:
-        nums = normalize_argnums(argnums, len(args), "grad")
+        nums = _argnums_tuple(argnums, len(args), "grad")
         unique = tuple(dict.fromkeys(nums))  # a repeated argnum gets the same gradient
 
         def f_of_diff(*diff: Any) -> Any:
@@ -381,10 +417,8 @@ def value_and_grad(
                 seen.add(k)
             g = tuple(g_full)
         if space is not None:
-            from .spaces import _riesz_gradients
-
             g = _riesz_gradients(space, g, [args[k] for k in nums], nums)
-        g = g[0] if isinstance(argnums, (int, np.integer)) else g
+        g = g[0] if _single(argnums) else g
         return ((out, rec.aux), g) if has_aux else (out, g)
 
     value_and_grad_f.__name__ = f"value_and_grad_of_{getattr(f, '__name__', 'f')}"
