@@ -598,3 +598,22 @@ def test_a_failing_example_is_named() -> None:
         ys = riesz.vmap(lambda x: f(x, on_failure="warn", info=info))(xs)
     assert [e.converged for e in info["forward"][0].examples] == [True, False, True]
     np.testing.assert_allclose(ys[[0, 2]], 2 * xs[[0, 2]], atol=2e-10)  # |y* - y| <= 2 tol
+
+
+@pytest.mark.parametrize("mode", ["fwd-rev", "rev-rev"])
+def test_hessian_vector_products_under_vmap(mode: str) -> None:
+    got = riesz.vmap(lambda x: riesz.hvp(loss, (x,), (V0,), mode=mode)[0])(XS)
+    np.testing.assert_allclose(got, np.stack([fd_hvp(loss_np, x, V0) for x in XS]), atol=2e-6)
+
+
+def test_a_space_under_vmap() -> None:
+    """The derivative solves in a Weighted space, per example: the same gradients."""
+    S = Weighted(N, metric=np.linspace(1.0, 3.0, N))
+
+    def f(x, **kw):
+        y = implicit.fixed_point(deq(None), {"W": W, "U": U, "x": x}, np.zeros(N), **kw)
+        return rnp.sum(rnp.sin(y))
+
+    for backward in ("fixed_point", "gmres"):
+        got = riesz.vmap(riesz.grad(lambda x, b=backward: f(x, space=S, backward=b)))(XS)
+        np.testing.assert_allclose(got, np.stack([fd_grad(loss_np, x) for x in XS]), atol=1e-8)
