@@ -580,6 +580,8 @@ def test_root_and_argmin_under_vmap() -> None:
     c = np.array([1.0, -2.0, 0.5])
     gradient = riesz.vmap(riesz.grad(lambda lam: rnp.sum(ridge(lam) * c)))(lams)
     np.testing.assert_allclose(gradient, dwant @ c, atol=1e-9)
+    for jac in (riesz.jacfwd, riesz.jacrev):  # Jacobians (a vmap inside) under vmap
+        np.testing.assert_allclose(riesz.vmap(jac(ridge))(lams), dwant, atol=1e-9)
 
 
 def test_a_failing_example_is_named() -> None:
