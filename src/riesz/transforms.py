@@ -16,7 +16,15 @@ import numpy as np
 from ._core.pytree import tree_flatten, tree_unflatten
 from ._core.trace import Tracer, new_trace
 from ._interpreters.forward import JVPTrace
-from ._interpreters.reverse import LazyCotangent, VJPTrace, VJPTracer, backward, forward_sweep
+from ._interpreters.reverse import (
+    LazyCotangent,
+    SavedValueModifiedError,
+    VJPTrace,
+    VJPTracer,
+    backward,
+    forward_sweep,
+    release,
+)
 
 __all__ = ["grad", "hvp", "jvp", "value_and_grad", "vjp", "vmap"]
 
@@ -146,18 +154,27 @@ def _strip(x: Any, trace: VJPTrace) -> Any:
 
 
 @contextmanager
-def _read_only(args: Sequence[Any]) -> Iterator[None]:
-    """Make the writeable NumPy arrays among the leaves of `args` read-only."""
-    frozen = []
+def _in_call() -> Iterator[list[Any]]:
+    """For a recording whose backward pass runs before the call returns: yields
+    the `held` list for `_Recorded`, so saved arrays are read-only for the call
+    instead of fingerprinted, and restores their flags on the way out (also on
+    errors and KeyboardInterrupt). NumPy's error for a write to one of them
+    becomes a SavedValueModifiedError (a ValueError too)."""
+    held: list[Any] = []
     try:
-        for x in tree_flatten(tuple(args), strict=False)[0]:
-            if type(x) is np.ndarray and x.flags.writeable:
-                x.flags.writeable = False
-                frozen.append(x)
-        yield
+        yield held
+    except ValueError as e:
+        if held and "read-only" in str(e) and not isinstance(e, SavedValueModifiedError):
+            raise SavedValueModifiedError(
+                f"an in-place write hit a read-only array ({e}). While the function is "
+                "differentiated, riesz makes the arrays saved for the backward pass "
+                "(its inputs, the constants it closes over, its outputs) read-only, "
+                "because modifying one in place would make the gradient wrong. Write "
+                "into a copy instead (e.g. `a = a.copy()` before the in-place update)"
+            ) from e
+        raise
     finally:
-        for x in frozen:
-            x.flags.writeable = True
+        release(held)
 
 
 class _Recorded:
@@ -168,13 +185,15 @@ class _Recorded:
 
     def __init__(self, f: Callable[..., Any], args: Sequence[Any], who: str, has_aux: bool,
                  user_f: Callable[..., Any], positions: Sequence[int] | None = None,
-                 guard_inputs: bool = True):
+                 held: list[Any] | None = None):
+        # held: from `_in_call`, when the pullback runs before the call returns
         leaves, self.in_def = tree_flatten(tuple(args))
         leaves = [_as_input(x) for x in leaves]
         _check_inputs(who, user_f, args, leaves, positions)
         self.in_leaves = leaves
         with new_trace(VJPTrace) as trace:
-            ins = [trace.new_input(x, guard_inputs) for x in leaves]
+            trace.held = held
+            ins = [trace.new_input(x) for x in leaves]
             out = f(*tree_unflatten(self.in_def, ins))
             aux = None
             if has_aux:
@@ -185,16 +204,14 @@ class _Recorded:
         self.out_ids = [o._idx if type(o) is VJPTracer and o._trace is trace else None
                         for o in out_leaves]
         self.out_leaves = [_strip(o, trace) for o in out_leaves]
-        if guard_inputs:  # outputs and aux reach the caller before any pullback
-            for o in self.out_leaves:
-                trace.guard(o)
+        for o in self.out_leaves:  # outputs and aux may reach the caller before a pullback
+            trace.guard(o)
         self.out = tree_unflatten(self.out_def, self.out_leaves)
         if has_aux:
             aux_leaves, aux_def = tree_flatten(aux, strict=False)
             aux_leaves = [_strip(a, trace) for a in aux_leaves]
-            if guard_inputs:
-                for a in aux_leaves:
-                    trace.guard(a)
+            for a in aux_leaves:
+                trace.guard(a)
             aux = tree_unflatten(aux_def, aux_leaves)
         self.aux = aux
 
@@ -309,11 +326,11 @@ def value_and_grad(
             return f(*full, **kwargs)
 
         diff_args = [args[k] for k in nums]
-        # The pullback runs before control returns to the caller, so the inputs
-        # can only change inside f: they are read-only for the call instead of
-        # being fingerprinted (an in-place write to one raises at once).
-        with _read_only(diff_args):
-            rec = _Recorded(f_of_diff, diff_args, "grad", has_aux, f, nums, guard_inputs=False)
+        # The pullback runs before control returns to the caller, so the saved
+        # arrays can only change inside the call: they are read-only until it
+        # returns instead of being fingerprinted (an in-place write raises at once).
+        with _in_call() as held:
+            rec = _Recorded(f_of_diff, diff_args, "grad", has_aux, f, nums, held)
             out = rec.out
             if len(rec.out_leaves) != 1 or np.shape(out) != () or (
                 np.dtype(getattr(out, "dtype", np.float64)).kind not in "f"
