@@ -25,7 +25,7 @@ from ._core.pytree import tree_flatten, tree_unflatten
 from ._core.trace import Tracer
 from .linear import LinearMap, LinearMaps, columns
 from .spaces import Product, Space, space_of
-from .transforms import jvp, linearize_parts, vjp
+from .transforms import jvp, linearize_in_call, linearize_parts, vjp
 
 __all__ = [
     "derivative",
@@ -221,15 +221,15 @@ def _jacobian(f: Callable[..., Any], argnums: int | Sequence[int], mode: str,
         nums = _nums(argnums, len(args), who)
         g = _partial(f, args, nums, kwargs)
         primals = [args[k] for k in nums]
-        out, jvp_fn, vjp_fn = linearize_parts(g, *primals)
-        dom = Product(*(space_of(p) for p in primals))
-        cod = space_of(out)
-        # "auto": reverse mode when the output is smaller than the input
-        rev = mode == "rev" or (mode == "auto" and cod.size < dom.size)
-        if rev:  # rows ∂f(x)*[e_i], one vectorised pullback over the output basis
-            M = columns(lambda e: tuple(vjp_fn(e)), cod, dom).T
-        else:  # columns ∂f(x)[e_j], one vectorised pushforward over the input basis
-            M = columns(lambda e: jvp_fn(*e), dom, cod)
+        with linearize_in_call(g, *primals) as (out, jvp_fn, vjp_fn):
+            dom = Product(*(space_of(p) for p in primals))
+            cod = space_of(out)
+            # "auto": reverse mode when the output is smaller than the input
+            rev = mode == "rev" or (mode == "auto" and cod.size < dom.size)
+            if rev:  # rows ∂f(x)*[e_i], one vectorised pullback over the output basis
+                M = columns(lambda e: tuple(vjp_fn(e)), cod, dom).T
+            else:  # columns ∂f(x)[e_j], one vectorised pushforward over the input basis
+                M = columns(lambda e: jvp_fn(*e), dom, cod)
         single = isinstance(argnums, (int, np.integer))
         return _blocks(M, out, primals[0] if single else tuple(primals))
 

@@ -181,7 +181,7 @@ class _Recorded:
     """The outcome of running `f` under a VJP trace."""
 
     __slots__ = ("trace", "in_def", "in_leaves", "in_ids", "out", "out_def", "out_leaves",
-                 "out_ids", "aux")
+                 "out_ids", "aux", "closed")
 
     def __init__(self, f: Callable[..., Any], args: Sequence[Any], who: str, has_aux: bool,
                  user_f: Callable[..., Any], positions: Sequence[int] | None = None,
@@ -191,6 +191,7 @@ class _Recorded:
         leaves = [_as_input(x) for x in leaves]
         _check_inputs(who, user_f, args, leaves, positions)
         self.in_leaves = leaves
+        self.closed = False
         with new_trace(VJPTrace) as trace:
             trace.held = held
             ins = [trace.new_input(x) for x in leaves]
@@ -215,9 +216,15 @@ class _Recorded:
             aux = tree_unflatten(aux_def, aux_leaves)
         self.aux = aux
 
+    def _check(self) -> None:
+        if self.closed:
+            raise RuntimeError("a linearization from linearize_in_call was used after its "
+                               "`with` block: its saved arrays are no longer guarded")
+        self.trace.check_saved()
+
     def pullback(self, ct_leaves: list[Any], release: bool) -> list[Any]:
         """∂f(x)*[ct] as a list of input cotangent leaves."""
-        self.trace.check_saved()
+        self._check()
         seeds: dict[int, Any] = {}
         for i, c in zip(self.out_ids, ct_leaves, strict=False):
             if i is not None:
@@ -231,7 +238,7 @@ class _Recorded:
 
     def pushforward(self, t_leaves: list[Any]) -> list[Any]:
         """∂f(x)[t] as a list of output tangent leaves, from the recorded tape."""
-        self.trace.check_saved()
+        self._check()
         tans = forward_sweep(self.trace.tape, dict(zip(self.in_ids, t_leaves, strict=False)))
         return [
             _zeros_like(o) if i is None or tans[i] is None else tans[i]
@@ -246,8 +253,26 @@ def linearize_parts(
     `jvp_fn(*tangents)` is ∂f(primals)[tangents] (one tangent per primal) and
     `vjp_fn(ct)` is ∂f(primals)*[ct] (a tuple, one cotangent per primal).
     Both replay the recorded tape; neither re-runs `f`."""
-    rec = _Recorded(f, primals, "linearize", False, f)
+    return _parts(_Recorded(f, primals, "linearize", False, f))
 
+
+@contextmanager
+def linearize_in_call(
+    f: Callable[..., Any], *primals: Any
+) -> Iterator[tuple[Any, Callable[..., Any], Callable[..., Any]]]:
+    """`linearize_parts` for maps used only inside the `with` block (Jacobians,
+    optimiser steps): the saved arrays are read-only until the block ends instead
+    of being fingerprinted, O(1) instead of O(size) per array and per sweep.
+    Calling the maps after the block raises."""
+    with _in_call() as held:
+        rec = _Recorded(f, primals, "linearize", False, f, held=held)
+        try:
+            yield _parts(rec)
+        finally:
+            rec.closed = True  # a later sweep would be unguarded: refuse it
+
+
+def _parts(rec: _Recorded) -> tuple[Any, Callable[..., Any], Callable[..., Any]]:
     def jvp_fn(*tangents: Any) -> Any:
         t_leaves, t_def = tree_flatten(tuple(tangents))
         if t_def != rec.in_def:
