@@ -26,6 +26,7 @@ from tqdm.auto import tqdm
 
 from . import numpy as rnp
 from ._core.pytree import tree_map
+from .checks import _axpy
 from .linear import LinearMap
 from .solvers import solve
 from .spaces import Space, space_of
@@ -45,11 +46,6 @@ __all__ = [
     "natural_gradient",
     "preconditioned",
 ]
-
-
-def _axpy(a: float, x: Any, y: Any) -> Any:
-    """y + a x, leafwise."""
-    return tree_map(lambda xi, yi: yi + a * xi, x, y)
 
 
 class Optimizer(abc.ABC):
