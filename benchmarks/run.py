@@ -705,6 +705,14 @@ def bench_w3(libs: Libs, rep: Report, repeats: int, budget: float) -> None:
     g_r = riesz.grad(f_r)
     grads["riesz"] = g_r(x0)
     rep.add(W3_WL, "riesz", "grad", measure(lambda: g_r(x0), repeats, 3, budget), "ms", ms)
+
+    def vjp_r():  # the pullback outlives the call, so the saved arrays are fingerprinted
+        _, pull = riesz.vjp(f_r, x0)
+        return pull(1.0)[0]
+
+    np.testing.assert_allclose(vjp_r(), grads["riesz"], rtol=1e-12)
+    rep.add(W3_WL, "riesz", "vjp + vjp_fn", measure(vjp_r, repeats, 3, budget), "ms", ms,
+            note="saved arrays fingerprinted")
     hvps["riesz"] = riesz.hvp(f_r, (x0,), (v0,))[0]
     rep.add(W3_WL, "riesz", "hvp", measure(lambda: riesz.hvp(f_r, (x0,), (v0,)), repeats, 3,
                                            budget), "ms", ms, note="riesz.hvp (fwd-rev)")
@@ -788,8 +796,9 @@ def bench_w3(libs: Libs, rep: Report, repeats: int, budget: float) -> None:
     th = rep.value(W3_WL, "torch", "hvp")
     if th:
         parts.append(f"hvp riesz/torch {rh / th:.2f}")
+    rv = rep.value(W3_WL, "riesz", "vjp + vjp_fn")
     rep.lines.append(f"(w3) {'; '.join(parts) or 'no peer'} (riesz grad {fmt(r)} ms, "
-                     f"hvp {fmt(rh)} ms)")
+                     f"hvp {fmt(rh)} ms; vjp + vjp_fn {fmt(rv)} ms, the fingerprints' cost)")
 
 
 # ----------------------------------------------------------------------------------------

@@ -354,3 +354,22 @@ def test_linearize_in_call_refuses_use_after_the_block() -> None:
     assert_writeable(W1, W2, x)
     with pytest.raises(RuntimeError, match="after its `with` block"):
         vjp_fn(1.0)
+
+
+def test_natural_gradient_step_holds_its_metric_in_call(monkeypatch) -> None:
+    from riesz import optim
+
+    rng = np.random.default_rng(3)
+    X, y, theta = rng.standard_normal((8, 3)), rng.standard_normal(8), rng.standard_normal(3)
+    calls = []
+    original = reverse._fingerprint
+    monkeypatch.setattr(reverse, "_fingerprint", lambda a: calls.append(a.shape) or original(a))
+    opt = optim.natural_gradient(lambda t: X @ t, lambda z: 0.5 * rnp.sum((z - y) ** 2),
+                                 lr=0.5, damping=0.1, rtol=1e-12)
+    new, _, value = opt.step(None, theta, opt.init(theta))
+    assert calls == []
+    assert_writeable(X, y, theta)
+    # least squares: G = XᵀX, ∇L = Xᵀ(Xθ - y)
+    d = np.linalg.solve(X.T @ X + 0.1 * np.eye(3), X.T @ (X @ theta - y))
+    np.testing.assert_allclose(new, theta - 0.5 * d, rtol=1e-9)
+    assert value == pytest.approx(0.5 * np.sum((X @ theta - y) ** 2), rel=1e-12)

@@ -166,11 +166,11 @@ def _in_call() -> Iterator[list[Any]]:
     except ValueError as e:
         if held and "read-only" in str(e) and not isinstance(e, SavedValueModifiedError):
             raise SavedValueModifiedError(
-                f"an in-place write hit a read-only array ({e}). While the function is "
-                "differentiated, riesz makes the arrays saved for the backward pass "
-                "(its inputs, the constants it closes over, its outputs) read-only, "
-                "because modifying one in place would make the gradient wrong. Write "
-                "into a copy instead (e.g. `a = a.copy()` before the in-place update)"
+                f"{e}: while riesz differentiates a function, the arrays saved for its "
+                "backward pass (its inputs, the constants it closes over, its outputs) "
+                "are read-only, because modifying one in place would make the derivative "
+                "wrong. Write into a copy instead (`a = a.copy()`), also for a routine "
+                "that insists on a writeable buffer"
             ) from e
         raise
     finally:
