@@ -153,18 +153,25 @@ def _strip(x: Any, trace: VJPTrace) -> Any:
     return x._value if type(x) is VJPTracer and x._trace is trace else x
 
 
-@contextmanager
-def _in_call() -> Iterator[list[Any]]:
+class _in_call:  # noqa: N801 - used like a function: `with _in_call() as held:`
     """For a recording whose backward pass runs before the call returns: yields
     the `held` list for `_Recorded`, so saved arrays are read-only for the call
     instead of fingerprinted, and restores their flags on the way out (also on
     errors and KeyboardInterrupt). NumPy's error for a write to one of them
     becomes a SavedValueModifiedError (a ValueError too)."""
-    held: list[Any] = []
-    try:
-        yield held
-    except ValueError as e:
-        if held and "read-only" in str(e) and not isinstance(e, SavedValueModifiedError):
+
+    __slots__ = ("held",)
+
+    def __enter__(self) -> list[Any]:
+        self.held: list[Any] = []
+        return self.held
+
+    def __exit__(self, kind: Any, e: Any, tb: Any) -> None:
+        held = self.held
+        frozen = bool(held)
+        release(held)
+        if kind is not None and issubclass(kind, ValueError) and frozen \
+                and "read-only" in str(e) and not isinstance(e, SavedValueModifiedError):
             raise SavedValueModifiedError(
                 f"{e}: while riesz differentiates a function, the arrays saved for its "
                 "backward pass (its inputs, the constants it closes over, its outputs) "
@@ -172,9 +179,6 @@ def _in_call() -> Iterator[list[Any]]:
                 "wrong. Write into a copy instead (`a = a.copy()`), also for a routine "
                 "that insists on a writeable buffer"
             ) from e
-        raise
-    finally:
-        release(held)
 
 
 class _Recorded:
@@ -205,14 +209,16 @@ class _Recorded:
         self.out_ids = [o._idx if type(o) is VJPTracer and o._trace is trace else None
                         for o in out_leaves]
         self.out_leaves = [_strip(o, trace) for o in out_leaves]
-        for o in self.out_leaves:  # outputs and aux may reach the caller before a pullback
-            trace.guard(o)
+        if held is None:  # outputs and aux reach the user before a pullback outliving the call
+            for o in self.out_leaves:
+                trace.guard(o)
         self.out = tree_unflatten(self.out_def, self.out_leaves)
         if has_aux:
             aux_leaves, aux_def = tree_flatten(aux, strict=False)
             aux_leaves = [_strip(a, trace) for a in aux_leaves]
-            for a in aux_leaves:
-                trace.guard(a)
+            if held is None:
+                for a in aux_leaves:
+                    trace.guard(a)
             aux = tree_unflatten(aux_def, aux_leaves)
         self.aux = aux
 

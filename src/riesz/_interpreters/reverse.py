@@ -119,54 +119,63 @@ def _hold(x: np.ndarray, held: list[np.ndarray]) -> bool:
     """Count one more hold on `x`, making it read-only if it is not yet.
     False when `x` was read-only already (and not by riesz): nothing to restore."""
     e = _FROZEN.get(id(x))
-    if e is not None:
-        e[1] += 1
-    elif x.flags.writeable:
-        _FROZEN[id(x)] = [x, 1, None]
+    if e is None:
+        if not x.flags.writeable:
+            return False
+        _FROZEN[id(x)] = e = [x, 0, None]
         held.append(x)  # before the flag flips: an interrupt leaves nothing unrestored
-        x.flags.writeable = False
+        e[1] = 1
+        x.setflags(write=False)
         return True
-    else:
-        return False
+    e[1] += 1
     held.append(x)
     return True
+
+
+def _owner(a: np.ndarray) -> Any:
+    """The object owning `a`'s memory: `a`, the ndarray at the end of its base
+    chain, or a foreign buffer (mmap, bytes, ...)."""
+    owner = a
+    while isinstance(owner.base, _ndarray):
+        owner = owner.base
+    return owner if owner.base is None else owner.base
 
 
 def _freeze(a: np.ndarray, held: list[np.ndarray]) -> bool:
     """Make `a` and the array owning its memory read-only for the call; False when
     flags cannot protect it and it must be fingerprinted instead."""
-    owner = a
-    while isinstance(owner.base, _ndarray):
-        owner = owner.base
-    if owner.base is not None:  # memory of a foreign buffer (mmap, bytes, ...)
+    if a.base is None:  # the common case: `a` owns its memory
+        with _FROZEN_LOCK:
+            _hold(a, held)
+        return True
+    owner = _owner(a)
+    if not isinstance(owner, _ndarray):
         return False
     with _FROZEN_LOCK:
-        if owner is not a and not _hold(owner, held) and a.flags.writeable \
-                and id(a) not in _FROZEN:
+        if not _hold(owner, held) and a.flags.writeable and id(a) not in _FROZEN:
             return False  # a writeable view of a read-only owner: its flag cannot come back
         _hold(a, held)
     return True
 
 
 def _restore(x: np.ndarray, entry: list[Any]) -> None:
-    owner = x
-    while isinstance(owner.base, _ndarray):
-        owner = owner.base
-    waiting_for = _FROZEN.get(id(owner)) if owner is not x else None
-    if waiting_for is not None and waiting_for[1]:  # its owner is still held elsewhere
-        if waiting_for[2] is None:
-            waiting_for[2] = []
-        waiting_for[2].append(x)
-        return
+    if x.base is not None:
+        waiting_for = _FROZEN.get(id(_owner(x)))
+        if waiting_for is not None and waiting_for[1]:  # its owner is still held elsewhere
+            if waiting_for[2] is None:
+                waiting_for[2] = []
+            waiting_for[2].append(x)
+            return
     del _FROZEN[id(x)]
     try:
-        x.flags.writeable = True
+        x.setflags(write=True)
     except ValueError:  # its owner was made read-only meanwhile (not by riesz)
         pass
-    for v in entry[2] or ():
-        ve = _FROZEN.get(id(v))
-        if ve is not None and not ve[1]:
-            _restore(v, ve)
+    if entry[2]:
+        for v in entry[2]:
+            ve = _FROZEN.get(id(v))
+            if ve is not None and not ve[1]:
+                _restore(v, ve)
 
 
 def release(held: list[np.ndarray]) -> None:
