@@ -98,10 +98,10 @@ def layer_primitives() -> dict[str, Primitive]:
     """The primitives declared by riesz.numpy and riesz.scipy (by name)."""
     import importlib
 
-    names = ("numpy.elementwise", "numpy.reductions", "numpy.shape", "numpy.indexing",
-             "numpy.products", "numpy.decompositions", "numpy.convolution", "scipy.special",
-             "scipy.linalg")
-    # (import by full name: `riesz.numpy.shape` the attribute is the function `shape`)
+    names = ("_primitives.elementwise", "_primitives.reductions", "_primitives.shape",
+             "_primitives.indexing", "_primitives.products", "_primitives.linalg",
+             "_primitives.convolution", "scipy.special", "scipy.linalg")
+    # (import by full name)
     modules = [importlib.import_module(f"riesz.{n}") for n in names]
     found: dict[str, Primitive] = {}
     for module in modules:

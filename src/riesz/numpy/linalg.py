@@ -1,6 +1,6 @@
 """`riesz.numpy.linalg`: differentiable `numpy.linalg` (real arrays).
 
-The factorisations and solves are primitives (see `decompositions.py` for
+The factorisations and solves are primitives (see `riesz._primitives.linalg` for
 their rules and the references); norms, matrix powers, `multi_dot`, `cond`
 and `eigvalsh` are composites. Results that NumPy returns as named tuples
 (`EighResult`, `SVDResult`, `QRResult`, `SlogdetResult`) are returned as the
@@ -16,15 +16,8 @@ from numpy.linalg import LinAlgError
 
 from .._core.trace import Tracer, bind
 from .._core.trace import strip_derivatives as _raw
-from ._api_elementwise import abs, astype, power, where
-from ._api_indexing import take_along_axis
-from ._api_products import matmul, outer, tensordot
-from ._api_reductions import max, min, sum
-from ._api_shape import diagonal as _diagonal
-from ._api_shape import matrix_transpose, moveaxis, reshape, tril
-from ._api_shape import trace as _trace
-from ._util import any_set, as_array, check_out, normalize_axis
-from .decompositions import (
+from .._primitives._util import any_set, as_array, check_out, normalize_axis
+from .._primitives.linalg import (
     DegenerateDerivativeWarning,
     cholesky_p,
     det_p,
@@ -37,7 +30,14 @@ from .decompositions import (
     solve_p,
     svd_p,
 )
-from .products import _mT
+from .._primitives.products import _mT
+from ._elementwise import abs, astype, power, where
+from ._indexing import take_along_axis
+from ._products import matmul, outer, tensordot
+from ._reductions import max, min, sum
+from ._shape import diagonal as _diagonal
+from ._shape import matrix_transpose, moveaxis, reshape, tril
+from ._shape import trace as _trace
 
 __all__ = [
     "DegenerateDerivativeWarning", "LinAlgError", "cholesky", "cond", "det", "diagonal", "eigh",

@@ -15,10 +15,7 @@ import numpy as np
 
 from .._core.trace import bind
 from .._core.trace import strip_derivatives as _raw
-from ._api_elementwise import astype, exp, isnan, log
-from ._api_elementwise import where as _where
-from ._api_shape import moveaxis, ravel, reshape, sort
-from ._util import (
+from .._primitives._util import (
     NoValue,
     any_set,
     as_array,
@@ -29,7 +26,7 @@ from ._util import (
     one_axis,
     safe_sqrt,
 )
-from .reductions import (
+from .._primitives.reductions import (
     all_p,
     any_p,
     argmax_p,
@@ -42,6 +39,9 @@ from .reductions import (
     prod_p,
     sum_p,
 )
+from ._elementwise import astype, exp, isnan, log
+from ._elementwise import where as _where
+from ._shape import moveaxis, ravel, reshape, sort
 
 AxisArg = int | tuple[int, ...] | None
 

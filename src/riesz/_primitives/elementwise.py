@@ -27,7 +27,7 @@ from .._core.primitive import (
 from .._core.trace import Tracer, bind
 from .._core.trace import strip_derivatives as _raw
 from .._interpreters import taylor
-from ._batching import elementwise as batch_elementwise
+from ._batch_axes import elementwise as batch_elementwise
 from ._util import any_set, safe_reciprocal, unbroadcast
 
 # -- helpers ------------------------------------------------------------------

@@ -17,7 +17,7 @@ from .._core.trace import Tracer, bind
 from .._core.trace import strip_derivatives as _raw
 from .._interpreters import taylor
 from .._interpreters.reverse import LazyCotangent
-from . import _batching
+from . import _batch_axes
 from ._util import unbroadcast
 
 
@@ -302,9 +302,9 @@ scatter_add_indexed_p.def_joint_jvp(_scatter_add_indexed_jvp)
 scatter_add_indexed_p.def_joint_vjp(_scatter_add_indexed_vjp)
 
 # -- vmap -----------------------------------------------------------------------------
-_batching.getitem(getitem_p)
-_batching.scatter(scatter_add_p)
-_batching.scatter(scatter_set_p)
+_batch_axes.getitem(getitem_p)
+_batch_axes.scatter(scatter_add_p)
+_batch_axes.scatter(scatter_set_p)
 
 # -- Taylor mode (riesz.jet): linear in x and v, so each coefficient is indexed ---------
 for _prim in (getitem_p, scatter_add_p, scatter_set_p, gather_p, scatter_add_indexed_p):

@@ -14,8 +14,8 @@ import numpy as np
 from .._core.primitive import Primitive
 from .._core.trace import Tracer, bind
 from .._core.trace import strip_derivatives as _raw
-from ._util import asarray, check_out
-from .elementwise import (
+from .._primitives._util import asarray, check_out
+from .._primitives.elementwise import (
     abs_p,
     add_p,
     arccos_p,
@@ -297,7 +297,7 @@ def where(condition: Any, x: Any = None, y: Any = None, /) -> Any:
     """`numpy.where(condition, x, y)`: differentiable in x and y, not in the
     mask. With the condition only, `nonzero(condition)` (integer arrays)."""
     if x is None and y is None:
-        from ._api_indexing import nonzero
+        from ._indexing import nonzero
 
         return nonzero(condition)
     if x is None or y is None:

@@ -22,10 +22,8 @@ import numpy as np
 
 from .._core.trace import Tracer, bind
 from .._core.trace import strip_derivatives as _raw
-from ._api_elementwise import astype, maximum, minimum
-from ._api_shape import broadcast_to, ravel, reshape
-from ._util import as_array, check_out, one_axis
-from .indexing import (
+from .._primitives._util import as_array, check_out, one_axis
+from .._primitives.indexing import (
     constant_index,
     gather_p,
     getitem_p,
@@ -35,6 +33,8 @@ from .indexing import (
     scatter_set_p,
     split_index,
 )
+from ._elementwise import astype, maximum, minimum
+from ._shape import broadcast_to, ravel, reshape
 
 
 def getitem(a: Any, index: Any) -> Any:

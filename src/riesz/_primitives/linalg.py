@@ -41,7 +41,7 @@ from .._core.primitive import Primitive
 from .._core.trace import bind, raw_value
 from .._core.trace import strip_derivatives as _raw
 from .._interpreters import taylor
-from . import _batching
+from . import _batch_axes
 from ._util import any_set, kept_shape, safe_reciprocal, tri_mask, unbroadcast
 from .elementwise import where_p
 from .indexing import getitem_p
@@ -731,9 +731,9 @@ norm2_p.def_jvp(_norm2_jvp).def_vjp(_norm2_vjp)
 
 # -- vmap: NumPy's linalg maps over leading axes --------------------------------------
 for _prim in (inv_p, det_p, slogdet_p, cholesky_p, eigh_p, svd_p, qr_p, pinv_p):
-    _batching.leading_batch(_prim)
-_batching.solve(solve_p)
-_batching.solve(triangular_solve_p)
+    _batch_axes.leading_batch(_prim)
+_batch_axes.solve(solve_p)
+_batch_axes.solve(triangular_solve_p)
 
 # -- Taylor mode (riesz.jet) ------------------------------------------------------------------
 # Series x(t) = x0 + c_1 t + ... + c_K t^K in raw coefficients (riesz/_interpreters/taylor.py).
