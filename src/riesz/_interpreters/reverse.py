@@ -12,8 +12,9 @@ its node is visited; each slot, and with ``release=True`` each node with the
 values it saved, is dropped as soon as it has been consumed.
 
 Saved NumPy arrays the user could mutate in place (inputs, constants the
-function closed over, outputs) are guarded so that an in-place change raises
-instead of silently producing a wrong gradient, in one of two ways:
+function closed over, and outputs where they reach the user before a pullback)
+are guarded so that an in-place change raises instead of silently producing a
+wrong gradient, in one of two ways:
 
 - where the backward pass runs inside the call (`grad`, `jacrev`, `hvp`, ...),
   the trace's `held` list is set and each saved array, with the array that owns
@@ -27,8 +28,9 @@ instead of silently producing a wrong gradient, in one of two ways:
   fingerprinted when saved (O(size)) and `check_saved` compares before each
   sweep, raising `SavedValueModifiedError`.
 
-Flags cannot catch a write through a writeable view that existed before the
-call (NumPy keeps a view's flag independent of its base's); fingerprints can.
+Flags cannot catch a write through a writeable view that already existed when
+the array was saved (NumPy keeps a view's flag independent of its base's);
+fingerprints can.
 """
 
 from __future__ import annotations
