@@ -36,7 +36,9 @@ How it is built, and why every order works:
   and reverse mode.
 * The linear solves ("backward" methods) are: "fixed_point" (the iteration
   u ← u + (b - M u), i.e. λ ← (∂_y g)ᵀ λ + v for a fixed point), "anderson"
-  (the same, accelerated), "gmres", "bicgstab", "cg" or "direct" (riesz.solve).
+  (the same, accelerated), "gmres", "bicgstab", "cg" or "direct" (riesz.solve);
+  "direct" factorises A once per point (x, y*) and solves with A and Aᵀ from the
+  same factors, in every derivative taken at that point.
   With `space=S` the solves work in S's geometry: the adjoint equation is
   solved for the Riesz representer, A* τ = S.riesz(v) with A* = W⁻¹ Aᵀ W, and
   λ = S.lower(τ); so "cg" needs A self-adjoint in S (e.g. argmin with the
@@ -59,7 +61,8 @@ import numpy as np
 from ._core.pytree import tree_flatten, tree_map, tree_unflatten
 from ._core.trace import Tracer, strip_derivatives
 from .custom import custom_jvp
-from .linear import LinearMap
+from .linear import LinearMap, NotVectorizable
+from .linear_solvers import Direct
 from .solvers import (
     FIXED_POINT_METHODS,
     ROOT_METHODS,
@@ -144,7 +147,7 @@ def _concrete(tree: Any, who: str, what: str) -> Any:
     for leaf in leaves:
         v = strip_derivatives(leaf)
         if isinstance(v, Tracer):
-            raise NotImplementedError(
+            raise NotVectorizable(
                 f"{who}: {what} is batched by vmap, which implicit layers do not support; "
                 "solve the whole batch as one problem (keep the batch axis inside the "
                 "function) or loop over the examples")
@@ -159,6 +162,8 @@ class _Implicit:
                  opts: _Options, x: Any):
         self.kind = kind  # "fixed_point": fn is g; "root": fn is the residual f
         self.opts = opts
+        self._direct = Direct(rtol=opts.backward_tol)
+        self._at_point: tuple[list[Any], list[Any]] | None = None  # see _jacobian
         self.leaves = leaves = _FloatLeaves(x)
         # below, "x" is the tuple of x's float leaves; the other leaves are constants
 
@@ -256,12 +261,9 @@ class _Implicit:
         x, y = p
         opts = self.opts
         S = opts.space if opts.space is not None else space_of(y)
-        _, jvp_fn, vjp_fn = linearize_parts(lambda y_: self.residual(x, y_), y)
-
-        def A_transpose(c: Any) -> Any:
-            return vjp_fn(c)[0]
-
-        A = LinearMap(jvp_fn, S, S, transpose=A_transpose, name="∂_y r")
+        if opts.backward == "direct":
+            return self._direct_solve(p, b, S, transposed)
+        A = self._jacobian(p, S)[0]
         if transposed:  # Aᵀ λ = b for a covector b: A* τ = S.riesz(b) in S, λ = S.lower(τ)
             M, rhs = A.adjoint, S.riesz(b)
         else:
@@ -270,6 +272,63 @@ class _Implicit:
             f" ({opts.backward})"
         u = self._run_linear(M, rhs, S, what)
         return S.lower(u) if transposed else u
+
+    def _jacobian(self, p: tuple[Any, Any], S: Space) -> list[Any]:
+        """[A, direct state] at concrete p = (x, y): A = ∂_y r(x, y) recorded once per
+        point (the last point is kept), its transpose by VJP; the direct solver's
+        state is filled in when first needed. So every solve at p — tangent and
+        adjoint solves, those of higher derivatives, one per basis vector of a
+        Jacobian — reuses one recording and one factorisation (Aᵀ from the same
+        factors)."""
+        leaves = tree_flatten(p, strict=False)[0]
+        cached = self._at_point
+        if cached is not None and len(cached[0]) == len(leaves) and all(
+                np.shape(a) == np.shape(b) and np.array_equal(a, b)
+                for a, b in zip(cached[0], leaves, strict=True)):
+            return cached[1]
+        x, y = p
+        _, jvp_fn, vjp_fn = linearize_parts(lambda y_: self.residual(x, y_), y)
+
+        def A_transpose(c: Any) -> Any:
+            return vjp_fn(c)[0]
+
+        entry = [LinearMap(jvp_fn, S, S, transpose=A_transpose, name="∂_y r"), None]
+        self._at_point = ([np.array(v, copy=True) for v in leaves], entry)
+        return entry
+
+    def _factorization(self, p: tuple[Any, Any], S: Space) -> Any:
+        """The direct solver's state for A at p, factorised once per point."""
+        entry = self._jacobian(p, S)
+        if entry[1] is None:
+            entry[1] = self._direct.init(entry[0])
+        return entry[1]
+
+    def _direct_solve(self, p: tuple[Any, Any], b: Any, S: Space, transposed: bool) -> Any:
+        """A u = b, or Aᵀ λ = b for a covector b (then no Riesz maps are needed: the
+        same factors solve with Aᵀ), by the direct method."""
+        opts = self.opts
+        what = ("the adjoint solve Aᵀ λ = v" if transposed else "the tangent solve A ẏ = b") + \
+            " (direct)"
+        try:
+            state = self._factorization(p, S)
+            if transposed:
+                state = self._direct.transpose(state)
+            u, converged = self._direct.compute(state, b), True
+        except SolverError as e:
+            if opts.on_failure == "raise" or e.x is None:
+                raise self._failed(e, what) from e
+            warnings.warn(f"{opts.who}: {what} did not converge: {e}", SolverWarning,
+                          stacklevel=2)
+            u, converged = e.x, False
+        if opts.info is not None:  # residual norms at u = 0 and at the solution
+            space = state.A.domain
+
+            def norm(v: Any) -> float:
+                return float(np.linalg.norm(np.asarray(space.flatten(v))))
+
+            self._record("linear", Solution(u, 1, [norm(b), norm(space.sub(b, state.A.mv(u)))],
+                                            converged, "direct"))
+        return u
 
     def _run_linear(self, M: LinearMap, rhs: Any, S: Space, what: str) -> Any:
         opts = self.opts

@@ -323,14 +323,53 @@ def vjp(f: Callable[..., Any], *primals: Any, has_aux: bool = False) -> tuple[An
     return rec.out, vjp_fn
 
 
+def _single(argnums: int | Sequence[int]) -> bool:
+    """Whether `argnums` names one argument (an int) rather than a sequence of them."""
+    return isinstance(argnums, (int, np.integer))
+
+
 def _argnums_tuple(argnums: int | Sequence[int], nargs: int, who: str) -> tuple[int, ...]:
-    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+    """`argnums` as a tuple of non-negative positions among `nargs` arguments."""
+    nums = (argnums,) if _single(argnums) else tuple(argnums)
+    if not nums:
+        raise ValueError(f"{who}: argnums must name at least one argument")
     for a in nums:
-        if not isinstance(a, int) or not -nargs <= a < nargs:
+        if not isinstance(a, (int, np.integer)) or not -nargs <= a < nargs:
             raise ValueError(
                 f"{who}: argnums {argnums!r} out of range for {nargs} positional arguments"
             )
-    return tuple(a % nargs for a in nums)
+    return tuple(int(a) % nargs for a in nums)
+
+
+def _riesz_gradients(space: Any, grads: tuple[Any, ...], primals: Sequence[Any],
+                     argnums: int | Sequence[int], who: str = "grad") -> tuple[Any, ...]:
+    """Apply the Riesz map of each argument's space to its covector (grad's `space=`).
+    Spaces sit above the transformations: they are used through their protocol."""
+    n = len(grads)
+    if _is_space(space):
+        spaces: list[Any] = [space] * n
+    elif isinstance(space, (tuple, list)) and len(space) == n:
+        spaces = list(space)
+    else:
+        raise TypeError(f"{who}: space must be a Space or a sequence of {n} spaces (one per "
+                        f"argnum, None for Euclidean), got {space!r}")
+    nums = (argnums,) if _single(argnums) else tuple(argnums)
+    out = []
+    for k, s, g, x in zip(nums, spaces, grads, primals, strict=True):
+        if s is None:
+            out.append(g)
+            continue
+        if not _is_space(s):
+            raise TypeError(f"{who}: the space for argument {k} is a {type(s).__name__}, "
+                            "not a riesz.spaces.Space")
+        s.check(x, f"{who}: argument {k}")
+        out.append(s.riesz(g))
+    return tuple(out)
+
+
+def _is_space(s: Any) -> bool:
+    """A riesz.spaces.Space, by its protocol."""
+    return all(callable(getattr(s, m, None)) for m in ("riesz", "lower", "check", "flatten"))
 
 
 def value_and_grad(
@@ -373,10 +412,8 @@ def value_and_grad(
             ct = np.ones((), dtype=getattr(out, "dtype", np.float64))
             g = tree_unflatten(rec.in_def, rec.pullback([ct], release=True))
         if space is not None:
-            from .spaces import _riesz_gradients
-
             g = _riesz_gradients(space, g, [args[k] for k in nums], argnums)
-        g = g[0] if isinstance(argnums, int) else g
+        g = g[0] if _single(argnums) else g
         return ((out, rec.aux), g) if has_aux else (out, g)
 
     value_and_grad_f.__name__ = f"value_and_grad_of_{getattr(f, '__name__', 'f')}"
