@@ -153,12 +153,12 @@ def _strip(x: Any, trace: VJPTrace) -> Any:
     return x._value if type(x) is VJPTracer and x._trace is trace else x
 
 
-class _in_call:  # noqa: N801 - used like a function: `with _in_call() as held:`
-    """For a recording whose backward pass runs before the call returns: yields
-    the `held` list for `_Recorded`, so saved arrays are read-only for the call
-    instead of fingerprinted, and restores their flags on the way out (also on
-    errors and KeyboardInterrupt). NumPy's error for a write to one of them
-    becomes a SavedValueModifiedError (a ValueError too)."""
+class _InCall:
+    """`with _InCall() as held:` around a recording whose backward pass runs
+    before the call returns. `held` goes to `_Recorded`: the saved arrays are
+    read-only for the call instead of fingerprinted, and their flags come back
+    on the way out (also on errors and KeyboardInterrupt). NumPy's error for a
+    write to one of them becomes a SavedValueModifiedError (a ValueError too)."""
 
     __slots__ = ("held",)
 
@@ -174,8 +174,8 @@ class _in_call:  # noqa: N801 - used like a function: `with _in_call() as held:`
                 and "read-only" in str(e) and not isinstance(e, SavedValueModifiedError):
             raise SavedValueModifiedError(
                 f"{e}: while riesz differentiates a function, the arrays saved for its "
-                "backward pass (its inputs, the constants it closes over, its outputs) "
-                "are read-only, because modifying one in place would make the derivative "
+                "backward pass (its inputs and the constants it closes over) are "
+                "read-only, because modifying one in place would make the derivative "
                 "wrong. Write into a copy instead (`a = a.copy()`), also for a routine "
                 "that insists on a writeable buffer"
             ) from e
@@ -190,7 +190,7 @@ class _Recorded:
     def __init__(self, f: Callable[..., Any], args: Sequence[Any], who: str, has_aux: bool,
                  user_f: Callable[..., Any], positions: Sequence[int] | None = None,
                  held: list[Any] | None = None):
-        # held: from `_in_call`, when the pullback runs before the call returns
+        # held: from `_InCall`, when the pullback runs before the call returns
         leaves, self.in_def = tree_flatten(tuple(args))
         leaves = [_as_input(x) for x in leaves]
         _check_inputs(who, user_f, args, leaves, positions)
@@ -270,7 +270,7 @@ def linearize_in_call(
     optimiser steps): the saved arrays are read-only until the block ends instead
     of being fingerprinted, O(1) instead of O(size) per array and per sweep.
     Calling the maps after the block raises."""
-    with _in_call() as held:
+    with _InCall() as held:
         rec = _Recorded(f, primals, "linearize", False, f, held=held)
         try:
             yield _parts(rec)
@@ -399,7 +399,7 @@ def value_and_grad(
         # The pullback runs before control returns to the caller, so the saved
         # arrays can only change inside the call: they are read-only until it
         # returns instead of being fingerprinted (an in-place write raises at once).
-        with _in_call() as held:
+        with _InCall() as held:
             rec = _Recorded(f_of_diff, diff_args, "grad", has_aux, f, nums, held)
             out = rec.out
             if len(rec.out_leaves) != 1 or np.shape(out) != () or (
