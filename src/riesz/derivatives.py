@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from . import numpy as rnp
-from ._core.pytree import tree_flatten, tree_unflatten
+from ._core.pytree import tree_flatten, tree_map, tree_unflatten
 from ._core.trace import Tracer
 from .linear import JacobianMap, LinearMap, LinearMaps
 from .spaces import Product, Space, space_of
@@ -43,9 +43,15 @@ def _partial(f: Callable[..., Any], args: Sequence[Any], nums: tuple[int, ...],
              kwargs: dict[str, Any]) -> Callable[..., Any]:
     """f as a function of the arguments `nums` only (the others closed over)."""
 
+    repeated = len(set(nums)) < len(nums)
+
     def f_of_selected(*selected: Any) -> Any:
         full = list(args)
         for k, v in zip(nums, selected, strict=True):
+            if repeated and full[k] is not args[k]:
+                # a repeated argnum is x + Σ_j (x_j - x) over its occurrences x_j, so
+                # each occurrence gets the whole derivative (as in grad)
+                v = tree_map(lambda a, b, x: a + (b - x), full[k], v, args[k])
             full[k] = v
         return f(*full, **kwargs)
 
