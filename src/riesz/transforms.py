@@ -21,6 +21,7 @@ from ._interpreters.reverse import (
     SavedValueModifiedError,
     VJPTrace,
     VJPTracer,
+    _owner,
     backward,
     forward_sweep,
     release,
@@ -105,13 +106,6 @@ def _as_cotangent(c: Any, like: Any, what: str) -> Any:
     return c
 
 
-def _owner(a: np.ndarray) -> int:
-    """The id of the object owning `a`'s memory (the root of its chain of views)."""
-    while type(a) is np.ndarray and a.base is not None:
-        a = a.base
-    return id(a)
-
-
 def _unaliased(results: list[Any], user: Sequence[Any]) -> list[Any]:
     """`results` with each NumPy array copied that is, or views, one of the `user`
     arrays (a caller's cotangent or tangent, an input), or that shares memory with
@@ -119,12 +113,12 @@ def _unaliased(results: list[Any], user: Sequence[Any]) -> list[Any]:
     through unchanged or as a view (identity, reshape, add), so without this an
     in-place write by the caller would change a derivative already returned.
     One pass over the leaves at the boundary instead of a copy in every rule."""
-    users = {_owner(a) for a in user if type(a) is np.ndarray}
+    users = {id(_owner(a)) for a in user if type(a) is np.ndarray}
     seen: dict[int, bool] = {}  # owner -> whether a result viewing it is writeable
     out = []
     for r in results:
         if type(r) is np.ndarray:
-            o, w = _owner(r), r.flags.writeable
+            o, w = id(_owner(r)), r.flags.writeable
             if o in users or (o in seen and (w or seen[o])):
                 r = r.copy()
                 o, w = id(r), True
