@@ -234,11 +234,13 @@ class _CustomFunction:
         return {"fn": fn, "in_def": _flat_def(len(dims)), "out": _OutStructure()}
 
     def linearized(self, primals: Sequence[Any], argnums: Sequence[int], outs: Sequence[Any],
-                   params: dict[str, Any]) -> _Linearized:
+                   params: dict[str, Any], held: list[Any] | None) -> _Linearized:
         """u ↦ ∂f(x)[u] for the arguments `argnums` (`outs`: f's outputs),
         recorded now, while the values the JVP rule may close over are alive
         (VJPTrace asks for it in the forward pass; if the rule used a tracer of
-        that trace, it calls `strip` on the result)."""
+        that trace, it calls `strip` on the result). `held`: the calling trace's
+        list of arrays held read-only for the call (None: saved arrays are
+        fingerprinted), which the record shares."""
         from .transforms import _Recorded
 
         in_def, out = params["in_def"], params["out"]
@@ -252,7 +254,7 @@ class _CustomFunction:
                          for t, o in zip(t_out, outs, strict=True))
 
         zeros = [zeros_like(primals[k]) for k in argnums]
-        rec = _Recorded(tangent_map, zeros, "custom_jvp", False, tangent_map, guard_inputs=False)
+        rec = _Recorded(tangent_map, zeros, "custom_jvp", False, tangent_map, held=held)
         return _Linearized(rec, list(argnums))
 
 
@@ -283,7 +285,7 @@ class _Linearized:
         return self.rec.pushforward(ts)
 
     def pullback(self, cts: Sequence[Any]) -> list[Any]:
-        return self.rec.pullback(list(cts), release=False)
+        return self.rec.pullback(list(cts), release=False, user_ct=False)
 
 
 def _is_float_tree(x: Any) -> bool:
