@@ -29,6 +29,7 @@ from .._core.trace import strip_derivatives as _raw
 from .._interpreters import taylor
 from ._batch_axes import elementwise as batch_elementwise
 from ._util import any_set, unbroadcast
+from .shape import broadcast_to_p
 
 # -- helpers ------------------------------------------------------------------
 
@@ -110,9 +111,6 @@ def _astype_vjp(g: Any, ans: Any, x: Any, dtype: Any) -> Any:
 astype_p.def_jvp(_astype_jvp).def_vjp(_astype_vjp)
 batch_elementwise(astype_p)
 taylor.linear_jet(astype_p)
-
-# broadcast_to lives with the shape operations but _fit needs it here
-from .shape import broadcast_to_p  # noqa: E402
 
 # -- arithmetic ---------------------------------------------------------------
 
