@@ -12,7 +12,7 @@ ordering is what keeps nested derivatives free of perturbation confusion, e.g.
 
 The core knows nothing about NumPy: `Tracer` declares the operators and
 ndarray methods of a traced array, each delegating to the operation that the
-array layer registered in `riesz._core.arrays.ops` (as JAX's tracers delegate
+array layer registered in `riesz._core.ops` (as JAX's tracers delegate
 to their abstract value).
 """
 
@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
-from .arrays import ops
+from . import ops
 
 if TYPE_CHECKING:
     from .primitive import Primitive

@@ -11,7 +11,7 @@ mapped inputs stay unbatched, so constants never get copied per example.
 
 The few array operations the trace itself needs (moving the batch axis,
 stacking slices) are the ones the array layer registered in
-`riesz._core.arrays.ops`, so this module stays independent of the array library.
+`riesz._core.ops`, so this module stays independent of the array library.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from .._core.arrays import ops
+from .._core import ops
 from .._core.primitive import CUSTOM, Primitive
 from .._core.trace import Trace, Tracer, bind
 
