@@ -840,7 +840,8 @@ def special_workloads(n: int) -> list[tuple[str, Callable[..., Any], Callable[..
          (u(0.1, 10.0),)),
         ("erfinv", sp.erfinv, rsp.erfinv, (u(-0.99, 0.99),)),
         ("erfcinv", sp.erfcinv, rsp.erfcinv, (u(0.01, 1.99),)),
-        ("rgamma", sp.rgamma, rsp.rgamma, (u(-5.0, 5.0),)),
+        ("rgamma", sp.rgamma, rsp.rgamma, (u(0.1, 5.0),)),
+        ("rgamma +-", sp.rgamma, rsp.rgamma, (u(-5.0, 5.0),)),  # reflection for x <= 0
         ("multigammaln", lambda a: sp.multigammaln(a, 3), lambda a: rsp.multigammaln(a, 3),
          (u(2.0, 10.0),)),
         ("gammasgn", sp.gammasgn, rsp.gammasgn, (u(-5.0, 5.0),)),

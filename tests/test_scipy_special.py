@@ -230,3 +230,18 @@ def test_bessel_jets_are_the_derivatives_of_the_composition() -> None:
     for k in range(1, 6):
         want = sum((-1) ** j * comb(k, j) * sp.jv(v - k + 2 * j, x0) for j in range(k + 1))
         np.testing.assert_allclose(ys[k - 1], want / 2**k, rtol=1e-10)
+
+
+def test_vmap_over_bessel_orders_and_rgamma_zeros_with_gradients() -> None:
+    # the order is a batched operand (a traced integer array under vmap), x includes 0
+    x, v = np.array([0.0, 1.0, 4.5]), np.array([0.0, 1.0, 2.0, 3.5])
+    for name in ("jv", "iv", "ive"):
+        f = getattr(rsp, name)
+        got = riesz.vmap(lambda v, f=f: riesz.grad(lambda x: np.sum(f(v, x)))(x))(v)
+        want = np.stack([riesz.grad(lambda x, w=w, f=f: np.sum(f(w, x)))(x) for w in v])
+        np.testing.assert_allclose(got, want, rtol=1e-13, atol=1e-15)
+    z = np.array([[-1.0, 0.5], [2.0, -0.3]])
+    got = riesz.vmap(riesz.grad(lambda z: np.sum(rsp.rgamma(z))))(z)
+    np.testing.assert_allclose(got, [[-1.0, -sp.psi(0.5) * sp.rgamma(0.5)],
+                                     [-sp.psi(2.0) * sp.rgamma(2.0), _fd(sp.rgamma, -0.3)]],
+                               rtol=1e-8)

@@ -23,12 +23,13 @@ import numpy as np
 import scipy.special as _sp
 
 from .._core.primitive import ZERO_DERIVATIVE, Primitive, elementwise_unary
-from .._core.trace import bind
+from .._core.trace import bind, raw_value
 from .._core.trace import strip_derivatives as _raw
 from .._interpreters import taylor
 from ._batch_axes import elementwise as batch_elementwise
-from ._util import any_set
+from ._util import any_set, unbroadcast
 from .elementwise import (
+    _fit,
     cos_p,
     elementwise_binary,
     elementwise_nary,
@@ -178,17 +179,45 @@ def _digamma(x: Any) -> Any:
     return bind(polygamma_p, x, n=0)
 
 
-betaln_p = elementwise_binary(
+def _beta_family(prim: Primitive, times_ans: bool) -> Primitive:
+    """Joint rules for log B(a, b) (∂a = ψ(a) - ψ(a + b), ∂b = ψ(b) - ψ(a + b)) and, with
+    `times_ans`, B(a, b) (the same times B): ψ(a + b) is evaluated once for both partials."""
+
+    def partials(primals: Any, which: list[bool], ans: Any) -> list[Any]:
+        a, b = primals
+        common = _digamma(a + b)
+        out = []
+        for arg, w in zip((a, b), which, strict=True):
+            d = (_digamma(arg) - common) if w else None
+            out.append(d * ans if w and times_ans else d)
+        return out
+
+    def jvp(primals: list[Any], tangents: list[Any], ans: Any) -> Any:
+        ds = partials(primals, [t is not None for t in tangents], ans)
+        out = None
+        for t, d in zip(tangents, ds, strict=True):
+            if t is not None:
+                c = _fit(t * d, ans)
+                out = c if out is None else out + c
+        return out
+
+    def vjp(g: Any, ans: Any, primals: Any, argnums: list[int]) -> list[Any]:
+        ds = partials(primals, [k in argnums for k in (0, 1)], ans)
+        return [unbroadcast(g * ds[k], primals[k].shape, primals[k].dtype) for k in argnums]
+
+    jvp.__name__, vjp.__name__ = f"{prim.name}_jvp", f"{prim.name}_vjp"
+    prim.family = "elementwise"
+    batch_elementwise(prim)
+    return taylor.jet_from_jvp(prim.def_joint_jvp(jvp).def_joint_vjp(vjp))
+
+
+betaln_p = _beta_family(
     Primitive("betaln", _weak(_sp.betaln), notes="log|B(a, b)|; ∂a = ψ(a) - ψ(a + b)"),
-    lambda a, b, ans: _digamma(a) - _digamma(a + b),
-    lambda a, b, ans: _digamma(b) - _digamma(a + b),
-)
-beta_p = elementwise_binary(
+    times_ans=False)
+beta_p = _beta_family(
     Primitive("beta", _weak(_sp.beta),
               notes="B(a, b) = Γ(a)Γ(b)/Γ(a + b); ∂a = B (ψ(a) - ψ(a + b))"),
-    lambda a, b, ans: ans * (_digamma(a) - _digamma(a + b)),
-    lambda a, b, ans: ans * (_digamma(b) - _digamma(a + b)),
-)
+    times_ans=True)
 
 
 def _gamma_density(a: Any, x: Any) -> Any:
@@ -304,7 +333,7 @@ class _Bessel:
         orders are the cheaper ones to evaluate, and j1, y1, i1, i1e then use SciPy's
         dedicated order-0 routine), from F_(v+1) otherwise."""
         vr = _raw(v)
-        lower = bool(np.all(np.asarray(vr) >= 1))
+        lower = bool(np.all(np.asarray(raw_value(v)) >= 1))  # (any choice is exact)
         if lower:
             prev = self.value(v - 1, x)
             d = prev if self.q == 1 else -prev
