@@ -23,19 +23,12 @@ LAYERS: dict[int, tuple[str, ...]] = {
     2: ("riesz._primitives", "riesz._primitives.*"),  # primitives by family, with all their rules
     3: ("riesz.numpy", "riesz.numpy.*", "riesz.scipy", "riesz.scipy.*"),  # public array API
     4: ("riesz.transforms", "riesz.custom", "riesz.taylor"),  # transformations
-    5: ("riesz.spaces", "riesz.linear", "riesz.solvers"),  # spaces, linear operators, solvers
+    # spaces, linear operators, linear and nonlinear solvers
+    5: ("riesz.spaces", "riesz.linear", "riesz.linear_solvers", "riesz.solvers"),
     # derived operators and tools (check_grads draws its directions from spaces)
     6: ("riesz.derivatives", "riesz.implicit", "riesz.tensor", "riesz.optim", "riesz.checks"),
     7: ("riesz", "riesz.__main__", "riesz.cli", "riesz._plotting", "riesz.tour", "riesz.tour.*"),
 }
-
-# TEMPORARY: the one known cycle, being removed on the `linops` branch (its upward edge
-# transforms -> spaces included). The lead deletes this allowlist after merging that
-# branch; every other cycle and upward import fails.
-TEMPORARY_ALLOWED_CYCLES: list[frozenset[str]] = [
-    frozenset({"riesz.linear", "riesz.solvers", "riesz.spaces", "riesz.transforms"}),
-]
-
 
 def _module_name(path: Path) -> str:
     parts = list(path.relative_to(SRC).with_suffix("").parts)
@@ -156,8 +149,6 @@ def test_no_import_from_a_higher_layer() -> None:
         for dep in sorted(deps):
             theirs = _layer_of(dep)
             if mine is not None and theirs is not None and theirs > mine:
-                if any({module, dep} <= cycle for cycle in TEMPORARY_ALLOWED_CYCLES):
-                    continue
                 upward.append(f"{module} (layer {mine}) imports {dep} (layer {theirs})")
     assert not upward, "imports from a higher layer:\n" + "\n".join(upward)
 
@@ -166,8 +157,6 @@ def test_no_import_cycles() -> None:
     graph = _graph()
     bad = []
     for cycle in _cycles(graph):
-        if frozenset(cycle) in TEMPORARY_ALLOWED_CYCLES:
-            continue
         edges = [f"  {m} -> {sorted(graph[m] & set(cycle))}" for m in cycle]
         bad.append("cycle " + " <-> ".join(cycle) + "\n" + "\n".join(edges))
     assert not bad, "import cycles:\n" + "\n".join(bad)
@@ -175,7 +164,7 @@ def test_no_import_cycles() -> None:
 
 def test_core_and_interpreters_know_no_array_layer() -> None:
     """Issue 7: `_core` and `_interpreters` reach array operations only through
-    what the array layer registers in `riesz._core.arrays.ops`."""
+    what the array layer registers in `riesz._core.ops`."""
     graph = _graph()
     low = [m for m in graph if _layer_of(m) in (0, 1)]
     assert low
@@ -225,3 +214,41 @@ def test_checker_sees_function_level_relative_and_absolute_imports(tmp_path: Pat
 ])
 def test_layer_patterns(module: str, layer: int | None) -> None:
     assert _layer_of(module) == layer
+
+
+# -- what the lower layers read from the array layer ---------------------------------------
+
+
+def test_unregistered_array_operation_raises_a_clear_error() -> None:
+    import riesz  # noqa: F401  (registers the array layer)
+    from riesz._core import ops
+
+    assert {"add_p", "reshape_p", "move_axis", "sum", "getitem"} <= set(ops.registered())
+    with pytest.raises(LookupError, match=r"riesz\._core\.ops\.no_such_op is not registered"):
+        ops.no_such_op  # noqa: B018
+    with pytest.raises(ValueError, match="already registered"):
+        ops.register(add_p=object())
+    with pytest.raises(ValueError, match="cannot be registered"):
+        ops.register(register=object())
+
+
+def test_tracer_methods_are_declared_on_the_class() -> None:
+    """No module attaches attributes to `Tracer` from outside (`Tracer.x = ...`,
+    `setattr(Tracer, ...)`): its operators and methods are in its class body."""
+    from riesz._core.trace import Tracer
+
+    for name in ("__add__", "__rmatmul__", "__getitem__", "__array_ufunc__", "sum", "T", "at"):
+        assert name in vars(Tracer), name
+    offenders = []
+    for module, path in _modules().items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            targets = node.targets if isinstance(node, ast.Assign) else []
+            for t in targets:
+                if (isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name)
+                        and t.value.id == "Tracer"):
+                    offenders.append(f"{module}: Tracer.{t.attr} = ...")
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                    and node.func.id == "setattr" and node.args
+                    and isinstance(node.args[0], ast.Name) and node.args[0].id == "Tracer"):
+                offenders.append(f"{module}: setattr(Tracer, ...)")
+    assert not offenders, offenders

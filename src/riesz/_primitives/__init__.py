@@ -1,14 +1,14 @@
 """Primitives by family, each with its impl, JVP, VJP, batching and Taylor rules.
 
 Importing the package imports every family and registers, with
-`riesz._core.arrays.ops`, what the layers below call without importing this
+`riesz._core.ops`, what the layers below call without importing this
 one: the primitives behind `Tracer`'s operators, the structural primitives of
 the shared rule helpers, and the interpreters' batch-axis helpers.
 """
 
 from __future__ import annotations
 
-from .._core.arrays import ops
+from .._core import ops
 from . import convolution, elementwise, indexing, linalg, products, reductions, shape, special
 from ._batch_axes import broadcast_batch, move_axis
 from ._util import asarray, stack_leading

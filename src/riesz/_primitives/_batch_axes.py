@@ -7,7 +7,7 @@ A primitive without a rule is mapped over the batch slice by slice.
 
 The structural primitives these helpers bind (transpose, reshape,
 broadcast_to) are declared in `shape.py`, whose rules use the helpers; they are
-looked up in `riesz._core.arrays.ops`, registered by `riesz._primitives`.
+looked up in `riesz._core.ops`, registered by `riesz._primitives`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .._core.arrays import ops
+from .._core import ops
 from .._core.primitive import Primitive
 from .._core.trace import bind
 

@@ -3,7 +3,7 @@ un-broadcasting, stacking, and NumPy-signature checks.
 
 The primitives these helpers bind (sum, astype, reshape, concatenate) are
 declared by families that themselves use the helpers, so they are looked up in
-`riesz._core.arrays.ops`, registered by `riesz._primitives` once every family
+`riesz._core.ops`, registered by `riesz._primitives` once every family
 is imported."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .._core.arrays import ops
+from .._core import ops
 from .._core.trace import Tracer, bind, raw_value
 from .._core.trace import strip_derivatives as _raw
 

@@ -29,6 +29,7 @@ from .._core.trace import strip_derivatives as _raw
 from .._interpreters import taylor
 from ._batch_axes import elementwise as batch_elementwise
 from ._util import any_set, unbroadcast
+from .shape import broadcast_to_p
 
 # -- helpers ------------------------------------------------------------------
 
@@ -56,25 +57,35 @@ def elementwise_binary(
     `dx(x, y, ans)`, `dy(x, y, ans)` (None: the partial is identically 0):
     ∂f[(s, t)] = f_x ⊙ s + f_y ⊙ t, and ∂f*[g] = (unbroadcast(f_x ⊙ g),
     unbroadcast(f_y ⊙ g))."""
+    return elementwise_nary(prim, dx, dy, suffixes=("x", "y"))
 
-    def jvp_x(t: Any, ans: Any, x: Any, y: Any) -> Any:
-        return None if dx is None else _fit(t * dx(x, y, ans), ans)
 
-    def jvp_y(t: Any, ans: Any, x: Any, y: Any) -> Any:
-        return None if dy is None else _fit(t * dy(x, y, ans), ans)
+def elementwise_nary(
+    prim: Primitive, *partials: Callable[..., Any] | None, suffixes: tuple[str, ...] = ()
+) -> Primitive:
+    """`prim(*args)` acts elementwise with broadcasting; `partials[i](*args, ans)`
+    is ∂f/∂args[i] (None: identically 0): ∂f[t] = Σ_i f_i ⊙ t_i, and the i-th
+    cotangent is unbroadcast(f_i ⊙ g). Batching by the elementwise family, Taylor
+    mode by the general rule."""
 
-    def vjp_x(g: Any, ans: Any, x: Any, y: Any) -> Any:
-        return None if dx is None else unbroadcast(g * dx(x, y, ans), x.shape, x.dtype)
+    def rules(i: int, d: Callable[..., Any] | None) -> tuple[Any, Any]:
+        def jvp(t: Any, ans: Any, *args: Any) -> Any:
+            return None if d is None else _fit(t * d(*args, ans), ans)
 
-    def vjp_y(g: Any, ans: Any, x: Any, y: Any) -> Any:
-        return None if dy is None else unbroadcast(g * dy(x, y, ans), y.shape, y.dtype)
+        def vjp(g: Any, ans: Any, *args: Any) -> Any:
+            a = args[i]
+            return None if d is None else unbroadcast(g * d(*args, ans), a.shape, a.dtype)
 
-    for f, kind in ((jvp_x, "jvp_x"), (jvp_y, "jvp_y"), (vjp_x, "vjp_x"), (vjp_y, "vjp_y")):
-        f.__name__ = f"{prim.name}_{kind}"
+        suffix = suffixes[i] if suffixes else str(i)
+        jvp.__name__ = f"{prim.name}_jvp_{suffix}"
+        vjp.__name__ = f"{prim.name}_vjp_{suffix}"
+        return jvp, vjp
+
+    jvps, vjps = zip(*(rules(i, d) for i, d in enumerate(partials)), strict=True)
     prim.family = prim.family or "elementwise"
     batch_elementwise(prim)
-    prim.def_jvp(jvp_x, jvp_y).def_vjp(vjp_x, vjp_y)
-    # Taylor mode: z' = f_x x' + f_y y' with the partials evaluated on the series
+    prim.def_jvp(*jvps).def_vjp(*vjps)
+    # Taylor mode: z' = Σ_i f_i x_i' with the partials evaluated on the series
     return taylor.jet_from_jvp(prim)
 
 
@@ -100,9 +111,6 @@ def _astype_vjp(g: Any, ans: Any, x: Any, dtype: Any) -> Any:
 astype_p.def_jvp(_astype_jvp).def_vjp(_astype_vjp)
 batch_elementwise(astype_p)
 taylor.linear_jet(astype_p)
-
-# broadcast_to lives with the shape operations but _fit needs it here
-from .shape import broadcast_to_p  # noqa: E402
 
 # -- arithmetic ---------------------------------------------------------------
 
@@ -280,16 +288,20 @@ def _power_jet(primals: list[Any], series: list[Any]) -> tuple[Any, Any]:
     """y = x^p. A constant exponent: x y' = p y x' gives, term by term,
     y_k = (1/(k x0)) Σ_{j=1}^k (p j - (k - j)) x_j y_(k-j) (for a whole
     p ≥ 0, repeated Cauchy products instead, exact at x0 = 0). A varying
-    exponent: y = exp(p log x), so z = p log x by a Cauchy product and y' = y z'
-    (log x taken as 0 at x = 0, as the JVP rule does)."""
+    exponent: y = exp(p log x), so z = p log x by a Cauchy product and y' = y z'.
+    Both divide by x0, so where some x0 == 0 the general rule (repeated JVPs)
+    gives what nested jvp gives, 0 · x^(p-k) limits and log x = 0 included."""
     (x, p), (sx, sp) = primals, series
     K = taylor.series_order(series)
+    if sp is None and not isinstance(p, Tracer) and np.ndim(p) == 0 and float(p) >= 0 \
+            and float(p) == int(p):
+        n = int(p)
+        ans = bind(power_p, x, p)
+        return ans, (None if n == 0 else _integer_power(_full(x, sx), n, K)[1:])
+    if any_set(_raw(x) == 0):
+        return _power_general_jet(primals, series)
     ans = bind(power_p, x, p)
     if sp is None:
-        if not isinstance(p, Tracer) and np.ndim(p) == 0 and float(p) >= 0 \
-                and float(p) == int(p):
-            n = int(p)
-            return ans, (None if n == 0 else _integer_power(_full(x, sx), n, K)[1:])
         xf = _full(x, sx)
         y = [ans]
         for k in range(1, K + 1):
@@ -303,15 +315,14 @@ def _power_jet(primals: list[Any], series: list[Any]) -> tuple[Any, Any]:
             y.append(None if acc is None else acc / (k * x))
         return ans, y[1:]
     if sx is None:
-        zero = _raw(x) == 0
-        log0 = bind(log_p, bind(where_p, zero, 1, x) if any_set(zero) else x)
-        log_x = [log0] + [None] * K
+        log_x = [bind(log_p, x)] + [None] * K
     else:
         log_x = [bind(log_p, x), *taylor.series_log(_full(x, sx), K)]
     z = taylor.series_product(_full(p, sp), log_x, K)
     return ans, taylor.series_exp(ans, z, K)
 
 
+_power_general_jet = taylor.general_jet_rule(power_p)
 power_p.def_jet(_power_jet)
 
 

@@ -53,7 +53,7 @@ from numpy import (  # constants, dtypes and constructors of constants pass thro
     zeros,
 )
 
-from .._core.arrays import ops as _ops
+from .._core import ops as _ops
 from .._core.pytree import register_leaf_type as _register_leaf_type
 from .._core.trace import Tracer as _Tracer
 from . import _dispatch, linalg, random

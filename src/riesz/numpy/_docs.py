@@ -97,6 +97,32 @@ def _function_table(module: ModuleType, passthrough: Iterable[str] = ()) -> list
     return rows
 
 
+def _stats_table(stats: ModuleType) -> list[str]:
+    """One row per distribution: its parameters, methods and summary."""
+    rows = []
+    for para in (stats.__doc__ or "").split("\n\n")[1:]:  # the module's docstring
+        items = para.strip().split("\n- ")
+        rows += [" ".join(items[0].split()), *(f"- {' '.join(i.split())}" for i in items[1:]),
+                 ""]
+    rows += ["| distribution | parameters | methods | description |", "|---|---|---|---|"]
+    for name in stats.__all__:
+        dist = getattr(stats, name)
+        if isinstance(dist, type):
+            continue
+        cls = type(dist)
+        if isinstance(dist, stats.rv_continuous):
+            params = [*dist.shapes, "loc=0", "scale=1"]
+        elif isinstance(dist, stats.rv_discrete):
+            params = [*dist.shapes, "loc=0"]
+        else:
+            params = list(inspect.signature(cls.__call__).parameters)[1:]
+        methods = sorted(m for m in cls._frozen_methods
+                         if m != "ppf" or cls._ppf is not stats.rv_continuous._ppf)
+        rows.append(f"| `{name}` | {', '.join(f'`{p}`' for p in params)} | "
+                    f"{', '.join(f'`{m}`' for m in methods)} | {_summary(cls)} |")
+    return rows
+
+
 def layer_primitives() -> dict[str, Primitive]:
     """The primitives declared by riesz.numpy and riesz.scipy (by name)."""
     import importlib
@@ -167,6 +193,7 @@ def generate() -> str:
     for title, module, skip in sections:
         lines += ["", f"## `{title}`", ""]
         lines += _function_table(module, skip)
+    lines += ["", "## `riesz.scipy.stats`", ""] + _stats_table(rscipy.stats)
     lines += [
         "",
         "`riesz.numpy` also re-exports NumPy's constants, dtypes and constant constructors "
@@ -213,12 +240,17 @@ def generate() -> str:
         "-inf) gives -inf with derivative 0.",
         "- `prod`, `cumprod`: exact at zeros (no division by zero).",
         "- `power`: ∂/∂x is 0 where the exponent is 0 (also at x = 0); ∂/∂y is 0 at x = 0.",
-        "- `eigh`, `svd`: at repeated eigenvalues / singular values the undefined "
-        "1/(λ_i - λ_j) terms are dropped; the result is exact for functions that do not "
-        "depend on the basis chosen inside the repeated subspace (projectors, sums of the "
-        "repeated values, U Vᵀ, ...), and a `riesz.numpy.linalg.DegenerateDerivativeWarning` "
-        "is raised when a cotangent (reverse mode) or a tangent direction (forward mode) "
-        "shows that the derivative is not defined.",
+        "- `eigh`, `svd`: at repeated eigenvalues / singular values the 0/0 terms "
+        "1/(λ_i - λ_j) are dropped; the first derivative is exact for symmetric functions of "
+        "the repeated values (traces) and for functions of the vectors that do not depend on "
+        "the basis inside the repeated subspace (projectors onto all of it, U Vᵀ), but not "
+        "for a function combining both, such as U f(w) Uᵀ or U diag(s) Vᵀ (nor for second "
+        "derivatives of traces): their derivative needs f'(λ) inside the subspace, which "
+        "no rule of eigh/svd can see. Use a matrix-function primitive "
+        "(`riesz.scipy.linalg.expm`). A `riesz.numpy.linalg.DegenerateDerivativeWarning` is "
+        "raised whenever the result may be wrong: in reverse mode when the cotangent depends "
+        "on the basis or combines the repeated values with their vectors, in forward mode "
+        "whenever the tangent splits a repeated value.",
         "- `cholesky`, `eigh`, `eigvalsh` read one triangle of their input, as NumPy does; "
         "their derivative is that of the function NumPy computes.",
         "- `inv`, `solve`: undefined (inf/NaN) at singular matrices. `det` has its "

@@ -80,7 +80,7 @@ from .._primitives.elementwise import (
     trunc_p,
     where_p,
 )
-from .._primitives.indexing import nonzero_p
+from .._primitives.indexing import nonzero
 from .._primitives.reductions import all_p
 
 
@@ -300,7 +300,7 @@ def where(condition: Any, x: Any = None, y: Any = None, /) -> Any:
     """`numpy.where(condition, x, y)`: differentiable in x and y, not in the
     mask. With the condition only, `nonzero(condition)` (integer arrays)."""
     if x is None and y is None:
-        return bind(nonzero_p, as_array(condition))  # as numpy.nonzero
+        return nonzero(condition)
     if x is None or y is None:
         raise ValueError("either both or neither of x and y should be given")
     return bind(where_p, asarray(condition), asarray(x), asarray(y))
@@ -317,10 +317,12 @@ def nan_to_num(
     info = np.finfo(x.dtype)
     hi = info.max if posinf is None else posinf
     lo = info.min if neginf is None else neginf
-    xr = _raw(x)
-    out = where(np.isnan(xr), nan, x)
-    out = where(np.isposinf(xr), hi, out)
-    return where(np.isneginf(xr), lo, out)
+    xr = _raw(x)  # riesz ops on it: it still varies per example under vmap
+    inf = isinf(xr)
+    neg = signbit(xr)
+    out = where(isnan(xr), nan, x)
+    out = where(inf & ~neg, hi, out)
+    return where(inf & neg, lo, out)
 
 
 def stop_gradient(x: Any) -> Any:
@@ -337,7 +339,8 @@ def astype(x: Any, dtype: Any, /, *, copy: bool = True) -> Any:
     if x.dtype == dtype:
         return x
     if dtype.kind in "biu":  # integer / boolean casts carry no derivative
-        return _raw(x).astype(dtype)
+        xr = _raw(x)  # still traced under vmap: cast with the primitive
+        return bind(astype_p, xr, dtype=dtype) if isinstance(xr, Tracer) else xr.astype(dtype)
     if dtype.kind != "f":
         raise TypeError(
             f"astype: a traced value cannot be cast to {dtype} (riesz differentiates real "

@@ -36,7 +36,8 @@ from .._primitives.products import _mT
 from ._elementwise import abs, astype, power, where
 from ._indexing import take_along_axis
 from ._products import matmul, outer, tensordot
-from ._reductions import max, min, sum
+from ._reductions import any as any_
+from ._reductions import count_nonzero, max, min, sum
 from ._shape import diagonal as _diagonal
 from ._shape import matrix_transpose, moveaxis, reshape, tril
 from ._shape import trace as _trace
@@ -223,8 +224,25 @@ def multi_dot(arrays: Any, *, out: Any = None) -> Any:
 
 
 def matrix_rank(A: Any, tol: Any = None, hermitian: bool = False, *, rtol: Any = None) -> Any:
-    """Rank (an integer: not differentiable)."""
-    return np.linalg.matrix_rank(_raw(as_array(A)), tol, hermitian, rtol=rtol)
+    """Rank (an integer: not differentiable). Under vmap A still varies per
+    example after dropping derivatives, so NumPy's recipe (count the singular
+    values above the tolerance) runs on riesz operations there."""
+    a = _raw(as_array(A))
+    if not isinstance(a, Tracer):
+        return np.linalg.matrix_rank(a, tol, hermitian, rtol=rtol)
+    if rtol is not None and tol is not None:
+        raise ValueError("matrix_rank: `tol` and `rtol` can't be both set")
+    if a.ndim < 2:
+        return astype(any_(a != 0), np.int64)
+    s = abs(eigvalsh(a)) if hermitian else svdvals(a)
+    if tol is None:
+        rel = np.max(a.shape[-2:]) * np.finfo(s.dtype).eps if rtol is None \
+            else reshape(as_array(rtol), (*np.shape(rtol), 1))
+        largest = max(s, axis=-1, keepdims=True) if s.shape[-1] else np.zeros((*s.shape[:-1], 1))
+        limit = largest * rel
+    else:
+        limit = reshape(as_array(tol), (*np.shape(tol), 1))
+    return count_nonzero(s > limit, axis=-1)
 
 
 def diagonal(x: Any, /, *, offset: int = 0) -> Any:
