@@ -311,3 +311,31 @@ def test_bad_shapes_name_the_argument() -> None:
         rsl.polar(A, "up")
     with pytest.raises(np.linalg.LinAlgError, match="lstsq: b must have shape"):
         rsl.lstsq(Q, np.ones(3))
+
+
+def test_lstsq_taylor_rule_refuses_a_rank_deficient_matrix() -> None:
+    a = np.outer(np.arange(1.0, 5.0), [1.0, 2.0, 3.0])  # rank 1
+    b = np.ones(4)
+    with pytest.raises(NotImplementedError, match="full-rank"):
+        riesz.jet(lambda m: rsl.lstsq(m, b)[0], (a,), ([np.ones_like(a), np.zeros_like(a)],))
+    # full rank: the series agrees with nested forward mode
+    y0, (y1, y2) = riesz.jet(lambda m: rsl.lstsq(m, b)[0], (Q,), ([E[:, :3], G[:, :3]],))
+    d1 = riesz.jvp(lambda m: rsl.lstsq(m, b)[0], (Q,), (E[:, :3],))[1]
+    np.testing.assert_allclose(y1, d1, rtol=1e-10)
+
+
+def test_lu_solve_under_vmap_needs_the_factor_object() -> None:
+    As = np.stack([well(3) for _ in range(2)])
+    b = np.ones(3)
+    with pytest.raises(ValueError, match="lu_solve: under vmap"):
+        riesz.vmap(lambda a: rsl.lu_solve(tuple(rsl.lu_factor(a)), b))(As)
+
+
+def test_taylor_rules_with_some_arguments_constant() -> None:
+    b, db = rng.standard_normal(4), rng.standard_normal(4)
+    _, (y1, _y2) = riesz.jet(lambda v: rsl.lstsq(Q, v)[0], (b,), ([db, np.zeros(4)],))
+    np.testing.assert_allclose(y1, riesz.jvp(lambda v: rsl.lstsq(Q, v)[0], (b,), (db,))[1],
+                               rtol=1e-10)
+    dq = rng.standard_normal(Q.shape)
+    _, (x1, _x2) = riesz.jet(lambda q: rsl.solve_sylvester(A, B, q), (Q,), ([dq, dq],))
+    np.testing.assert_allclose(x1, rsl.solve_sylvester(A, B, dq), rtol=1e-10)

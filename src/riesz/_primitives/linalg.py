@@ -1488,8 +1488,9 @@ def _lstsq_jet(primals: list[Any], series: list[Any], cond: Any) -> tuple[Any, A
         )
     x0 = bind(lstsq_p, a, b, cond=cond)
     m, n = a.shape[-2:]
-    A = [a, *[None if c is None else c for c in sa]]
-    Bs = [_as_matrix(b, vec), *[None if c is None else _as_matrix(c, vec) for c in sb]]
+    A = [a, *(sa if sa is not None else [None] * K)]
+    Bs = [_as_matrix(b, vec),
+          *[None if c is None else _as_matrix(c, vec) for c in (sb or [None] * K)]]
     At = [None if c is None else _mT(c) for c in A]
 
     def mm(u: Any, v: Any) -> Any:
