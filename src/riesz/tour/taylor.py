@@ -57,7 +57,7 @@ def _best_of(f: Callable[[], Any], repeat: int = 3) -> float:
 
 def taylor_mode(t: Tour) -> None:
     t.section(
-        "12. Taylor mode: K-th order terms at polynomial cost",
+        "Taylor mode: K-th order terms at polynomial cost",
         """A path x(t) = x0 + c1 t + c2 t² + ... through the inputs is pushed through f
         as a truncated power series: linear maps act on each coefficient, bilinear ones
         are Cauchy products, and exp, log, sin, tanh, ... are recurrences from the ODE
@@ -65,6 +65,11 @@ def taylor_mode(t: Tour) -> None:
         derivatives (series[k-1] = x^(k)(0), JAX's convention). K nested JVPs give the
         same numbers, but each level differentiates the one below: their cost doubles
         per order, jet's grows like K² to K³.""",
+        code="""
+        line = [1.0] + [0.0] * (K - 1)             # x(t) = 0 + t: derivatives 1, 0, 0, ...
+        _, ys = riesz.jet(lambda s: rnp.tan(s) + 1 / rnp.cos(s), (0.0,), (line,))
+        z0, zs = riesz.jet(rnp.square, (1.0,), (derivs,))   # one more term of y' = y²
+        """,
     )
     K = 14
 
