@@ -44,7 +44,7 @@ from .solvers import (
     solve,
 )
 from .taylor import jet
-from .transforms import grad, hvp, jvp, value_and_grad, vjp, vmap
+from .transforms import elementwise_grad, grad, hvp, jvp, value_and_grad, vjp, vmap
 
 __version__ = "0.1.0"
 
@@ -81,6 +81,7 @@ __all__ = [
     "custom_vjp",
     "Primitive",
     "SavedValueModifiedError",
+    "elementwise_grad",
     "grad",
     "hvp",
     "jvp",

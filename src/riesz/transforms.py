@@ -28,7 +28,7 @@ from ._interpreters.reverse import (
     release,
 )
 
-__all__ = ["grad", "hvp", "jvp", "value_and_grad", "vjp", "vmap"]
+__all__ = ["elementwise_grad", "grad", "hvp", "jvp", "value_and_grad", "vjp", "vmap"]
 
 
 # -- argument checking ---------------------------------------------------------------
@@ -475,6 +475,27 @@ def grad(
 
     grad_f.__name__ = f"grad_of_{getattr(f, '__name__', 'f')}"
     return grad_f
+
+
+def elementwise_grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
+    """autograd's `elementwise_grad`: the gradient of sum(f(x)), i.e. ∂f(x)*[1] with 1 an
+    array of ones shaped like f(x). For f acting entrywise (∂f(x) diagonal) it is that
+    diagonal, the derivative of each output entry with respect to its own input entry:
+    the same as `vmap(grad(g))(x)` when f applies the scalar function g to every entry.
+    For any other f it is the column sums of the Jacobian, not a diagonal.
+
+    >>> import numpy as np, riesz, riesz.numpy as rnp
+    >>> riesz.elementwise_grad(rnp.tanh)(np.array([0.0, 1.0]))  # 1 - tanh(x)²
+    array([1.        , 0.41997434])
+    """
+
+    def summed(*args: Any, **kwargs: Any) -> Any:
+        return np.sum(f(*args, **kwargs))
+
+    summed.__name__ = getattr(f, "__name__", "f")
+    g = grad(summed, argnums)
+    g.__name__ = f"elementwise_grad_of_{summed.__name__}"
+    return g
 
 
 def _copy(a: Any) -> Any:
