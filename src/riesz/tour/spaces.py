@@ -188,7 +188,8 @@ def materialization(t: Tour) -> None:
     plt = t.pyplot()
     if plt is not None:
         fig, ax = plt.subplots(figsize=(6, 5), layout="constrained")
-        im = ax.imshow(T.reshape(9, 9), cmap="RdBu_r")
+        m = float(np.max(np.abs(T)))
+        im = ax.imshow(T.reshape(9, 9), cmap="RdBu_r", vmin=-m, vmax=m)  # white = 0
         ax.set_title("∂f(X) for f(X) = X², materialised\n(entry (i, j) of ∂f(X)[E_kl])")
         pairs = [(i, j) for i in range(3) for j in range(3)]
         ax.set_xticks(range(9), [f"E{k}{m}" for k, m in pairs], rotation=90)
