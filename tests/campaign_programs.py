@@ -177,6 +177,13 @@ class Program:
     def ops(self) -> list[Elementwise]:
         return [n.op for n in self.nodes if n.kind != "custom"] + list(self.post)
 
+    @property
+    def rtol_floor(self) -> float:
+        """The campaign's tightest relative tolerance for this program: a fixed case that
+        rounds to float32 inside (its table entry loosens the sweep's tolerances) gets
+        float32's."""
+        return 1e-5 if self.fixed is not None and self.fixed.tolerances else 0.0
+
     def has_twin(self) -> bool:
         return self.fixed is None and all(op.twin is not None for op in self.ops())
 

@@ -11,9 +11,11 @@ derandomized so it is reproducible); the long one runs on demand with
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -96,15 +98,17 @@ def programs(draw: Any, max_nodes: int = 5, fixed: bool = True,
 
 
 # -- helpers --------------------------------------------------------------------------------------
-def _close(actual: Any, desired: Any, rtol: float, what: str, prog: Any, atol: float | None = None
-           ) -> None:
+def _close(actual: Any, desired: Any, rtol: float, what: str, prog: Program,
+           atol: float | None = None) -> None:
     STATS["checks"] += 1
+    rtol = max(rtol, prog.rtol_floor)
+    atol = None if atol is None else max(atol, prog.rtol_floor)
     actual, desired = np.asarray(actual, np.float64), np.asarray(desired, np.float64)
     scale = max(1.0, float(np.max(np.abs(desired)))) if desired.size else 1.0
     try:
         np.testing.assert_allclose(actual, desired, rtol=rtol,
                                    atol=rtol * scale if atol is None else atol,
-                                   err_msg=f"{what}: {prog}")
+                                   err_msg=f"{what}: {prog.describe()}")
     except AssertionError:
         STATS["disagreements"] += 1
         raise
@@ -157,21 +161,21 @@ def check_program(prog: Program) -> None:
 
     # NumPy's own values for the primal, eagerly and as the primal of jvp.
     if prog.has_twin():
-        _close(y, prog(*xs, mode="numpy"), 1e-12, "primal vs NumPy", prog.describe())
+        _close(y, prog(*xs, mode="numpy"), 1e-12, "primal vs NumPy", prog)
     y_jvp, t = riesz.jvp(f, tuple(xs), tuple(us))
-    _close(y_jvp, y, 1e-12, "primal of jvp", prog.describe())
+    _close(y_jvp, y, 1e-12, "primal of jvp", prog)
 
     # Finite differences (float64, central, error estimated per program).
     fd = _fd_checked(lambda *z: f(*z, mode="numpy"), xs, us, 1e-3)
     if fd is not None:
-        _close(t, fd[0], fd[1], "jvp vs finite differences", prog.describe())
+        _close(t, fd[0], fd[1], "jvp vs finite differences", prog)
 
     # The adjoint identity <J u, v> = <u, J^T v>.
     v = fixed_array(y.shape, f"v{prog.seed}")
     y_vjp, pullback = riesz.vjp(f, *xs)
     cts = pullback(v)
     lhs, rhs = _vdot(t, v), sum(_vdot(u, c) for u, c in zip(us, cts, strict=True))
-    _close(lhs, rhs, 1e-9, "adjoint identity", prog.describe(),
+    _close(lhs, rhs, 1e-9, "adjoint identity", prog,
            atol=1e-9 * (1 + np.linalg.norm(t) * np.linalg.norm(v)))
 
     # Forward vs reverse: whole Jacobians.
@@ -179,7 +183,7 @@ def check_program(prog: Program) -> None:
     jf = riesz.jacfwd(f, argnums)(*xs)
     jr = riesz.jacrev(f, argnums)(*xs)
     for a, b in zip(jf, jr, strict=True):
-        _close(a, b, 1e-9, "jacfwd vs jacrev", prog.describe())
+        _close(a, b, 1e-9, "jacfwd vs jacrev", prog)
 
     # Second order in both nestings, and against finite differences of the gradient.
     w = fixed_array(y.shape, f"w{prog.seed}")
@@ -191,11 +195,11 @@ def check_program(prog: Program) -> None:
     h_fr = riesz.jvp(grad_g, tuple(xs), tuple(us))[1]
     h_rf = riesz.grad(lambda *z: riesz.jvp(g, z, tuple(us))[1], argnums)(*xs)
     for a, b in zip(h_fr, h_rf, strict=True):
-        _close(a, b, 1e-9, "jvp of grad vs grad of jvp", prog.describe())
+        _close(a, b, 1e-9, "jvp of grad vs grad of jvp", prog)
     fd2 = _fd_checked(lambda *z: np.concatenate([np.ravel(c) for c in grad_g(*z)]), xs, us, 1e-3)
     if fd2 is not None:
         _close(np.concatenate([np.ravel(c) for c in h_fr]), fd2[0], fd2[1],
-               "hessian-vector product vs finite differences of grad", prog.describe())
+               "hessian-vector product vs finite differences of grad", prog)
 
     # jet vs repeated jvp (orders 1..3 along us).
     zeros = [np.zeros_like(u) for u in us]
@@ -211,7 +215,7 @@ def check_program(prog: Program) -> None:
         return riesz.jvp(j2, z, tuple(us))[1]
 
     for k, (jk, fn) in enumerate(zip(series, (j1, j2, j3), strict=True)):
-        _close(jk, fn(*xs), 1e-8, f"jet order {k + 1} vs repeated jvp", prog.describe())
+        _close(jk, fn(*xs), 1e-8, f"jet order {k + 1} vs repeated jvp", prog)
 
     # vmap vs a Python loop (the program and its gradient).
     rng = np.random.default_rng(prog.seed + 2)
@@ -229,20 +233,18 @@ def check_program(prog: Program) -> None:
         return [x[b] if a == 0 else x for x, a in zip(bxs, axes, strict=True)]
 
     out = riesz.vmap(f, in_axes=tuple(axes))(*bxs)
-    _close(out, np.stack([f(*example(b)) for b in range(batch)]), 1e-12, "vmap vs loop",
-           prog.describe())
+    _close(out, np.stack([f(*example(b)) for b in range(batch)]), 1e-12, "vmap vs loop", prog)
     gout = riesz.vmap(grad_g, in_axes=tuple(axes))(*bxs)
     loop = [grad_g(*example(b)) for b in range(batch)]
     for i in range(n):
-        _close(gout[i], np.stack([lp[i] for lp in loop]), 1e-10, "vmap(grad) vs loop",
-               prog.describe())
+        _close(gout[i], np.stack([lp[i] for lp in loop]), 1e-10, "vmap(grad) vs loop", prog)
 
     # float32 in, float32 out, close to the float64 values.
     xs32 = prog.inputs(np.float32)
     y32 = np.asarray(f(*xs32))
     STATS["checks"] += 1
     assert y32.dtype == np.float32, f"float32 program returned {y32.dtype}: {prog.describe()}"
-    _close(y32, y, 2e-3, "float32 vs float64 primal", prog.describe())
+    _close(y32, y, 2e-3, "float32 vs float64 primal", prog)
     _, t32 = riesz.jvp(f, tuple(xs32), tuple(u.astype(np.float32) for u in us))
     STATS["checks"] += 1
     assert np.result_type(t32) == np.float32, f"float32 tangent {t32.dtype}: {prog.describe()}"
@@ -282,3 +284,204 @@ def test_binary_partials_with_one_unbatched_scalar_operand(fn: Any, axes: Any) -
             e[i] = 1e-6
             fd = (twin(xy[0] + e[0], xy[1] + e[1]) - twin(xy[0] - e[0], xy[1] - e[1])) / 2e-6
             np.testing.assert_allclose(grads[i][b], fd, rtol=1e-7)
+
+
+# -- every transformation composed with every other, to depth 3 ---------------------------------
+# Each transformation maps a function of one array to a function of one array, twice: with
+# riesz, and as an oracle that shares no code with riesz's rules (finite differences of the
+# NumPy twin, a Python loop, the identity for checkpoint and for custom rules that are correct
+# by construction). A composition T1∘T2∘T3 is checked by composing both sides.
+BATCH = 2
+
+
+def _u(x: Any, tag: str) -> np.ndarray:
+    return fixed_array(np.shape(x), tag)
+
+
+def _r_jvp(f: Callable, tag: str) -> Callable:
+    return lambda x: riesz.jvp(f, (x,), (_u(x, tag),))[1]
+
+
+def _r_vjp(f: Callable, tag: str) -> Callable:
+    def pulled(x: Any) -> Any:
+        y, pullback = riesz.vjp(f, x)
+        return pullback(_u(y, tag))[0]
+    return pulled
+
+
+def _r_hessian(f: Callable, tag: str) -> Callable:
+    def s(z: Any) -> Any:
+        y = f(z)
+        return rnp.sum(y * _u(y, tag))
+    return riesz.hessian(s)
+
+
+def _r_jet(f: Callable, tag: str) -> Callable:
+    return lambda x: riesz.jet(f, (x,), ([_u(x, tag), np.zeros(np.shape(x))],))[1][1]
+
+
+def _r_custom_jvp(f: Callable, tag: str) -> Callable:
+    cf = riesz.custom_jvp(f)
+    cf.defjvp(lambda p, t: riesz.jvp(f, p, t))
+    return cf
+
+
+def _r_custom_vjp(f: Callable, tag: str) -> Callable:
+    cf = riesz.custom_vjp(f)
+    cf.defvjp(lambda x: (f(x), x), lambda x, g: riesz.vjp(f, x)[1](g))
+    return cf
+
+
+def _o_jvp(f: Callable, tag: str, h: float) -> Callable:
+    return lambda x: _d1(lambda t: f(x + t * _u(x, tag)), h)
+
+
+def _o_grad(s: Callable, x: np.ndarray, h: float) -> np.ndarray:
+    g = np.zeros(np.shape(x))
+    for i in np.ndindex(g.shape):
+        e = np.zeros(g.shape)
+        e[i] = 1.0
+        g[i] = _d1(lambda t, e=e: s(x + t * e), h)
+    return g
+
+
+def _o_vjp(f: Callable, tag: str, h: float) -> Callable:
+    def pulled(x: np.ndarray) -> np.ndarray:
+        v = _u(f(x), tag)
+        return _o_grad(lambda z: _vdot(v, f(z)), x, h)
+    return pulled
+
+
+def _o_hessian(f: Callable, tag: str, h: float) -> Callable:
+    def hess(x: np.ndarray) -> np.ndarray:
+        w = _u(f(x), tag)
+        grad_s = lambda z: _o_grad(lambda y: _vdot(w, f(y)), z, h)  # noqa: E731
+        out = np.zeros(np.shape(x) * 2)
+        for i in np.ndindex(np.shape(x)):
+            e = np.zeros(np.shape(x))
+            e[i] = 1.0
+            out[i] = _d1(lambda t, e=e: grad_s(x + t * e), h)
+        return out
+    return hess
+
+
+def _o_jet(f: Callable, tag: str, h: float) -> Callable:
+    return lambda x: _d2(lambda t: f(x + t * _u(x, tag)), h)
+
+
+def _o_vmap(f: Callable, tag: str, h: float) -> Callable:
+    return lambda x: np.stack([np.asarray(f(x[b])) for b in range(np.shape(x)[0])])
+
+
+@dataclass(frozen=True)
+class Transform:
+    name: str
+    order: int  # derivative order it adds
+    riesz: Callable[[Callable, str], Callable]
+    oracle: Callable[[Callable, str, float], Callable]
+
+
+TRANSFORMS = {t.name: t for t in [
+    Transform("jvp", 1, _r_jvp, _o_jvp),
+    Transform("vjp", 1, _r_vjp, _o_vjp),
+    Transform("hessian", 2, _r_hessian, _o_hessian),
+    Transform("jet", 2, _r_jet, _o_jet),
+    Transform("vmap", 0, lambda f, tag: riesz.vmap(f), _o_vmap),
+    Transform("checkpoint", 0, lambda f, tag: riesz.checkpoint(f), lambda f, tag, h: f),
+    Transform("custom_jvp", 0, _r_custom_jvp, lambda f, tag, h: f),
+    Transform("custom_vjp", 0, _r_custom_vjp, lambda f, tag, h: f),
+]}
+# Outermost first: ("vmap", "jvp") is vmap(jvp(f)). 8 + 64 + 512 = 584 compositions.
+COMPOSITIONS = [c for depth in (1, 2, 3) for c in itertools.product(TRANSFORMS, repeat=depth)]
+
+
+def known_finding(comp: tuple[str, ...]) -> str | None:
+    """Compositions that hit a known finding of issue 8 owned by another engineer
+    (the lead removes a clause here once its fix is merged)."""
+    if "vmap" in comp and "hessian" in comp[comp.index("vmap") + 1:]:
+        return "vmap of jacobians / hessian raises"
+    return None
+
+
+def _sizes(comp: tuple[str, ...], n: int) -> list[int]:
+    """The input size each level of the composition sees (outermost first)."""
+    return [n * BATCH ** comp[k:].count("vmap") for k in range(len(comp))]
+
+
+def _oracle_cost(comp: tuple[str, ...], n: int) -> int:
+    cost = 1
+    for name, size in zip(comp, _sizes(comp, n), strict=True):
+        cost *= {"jvp": 4, "jet": 5, "vjp": 4 * size + 1, "hessian": (4 * size + 1) * 4 * size,
+                 "vmap": BATCH}.get(name, 1)
+    return cost
+
+
+# Step of the fourth-order stencils by total derivative order (rounding ~ 1e-16 (1.5/h)^K
+# against truncation ~ h^4 per level).
+STEPS = {1: 1e-3, 2: 3e-3, 3: 1e-2, 4: 2e-2, 5: 3e-2, 6: 5e-2}
+
+
+def check_composition(comp: tuple[str, ...], prog: Program) -> None:
+    STATS["composition runs"] += 1
+    order = sum(TRANSFORMS[t].order for t in comp)
+    h = STEPS.get(order, 0.0)
+    f_r = prog.__call__
+    tags = [f"{k}{name}" for k, name in enumerate(comp)]
+    for name, tag in zip(reversed(comp), reversed(tags), strict=True):
+        f_r = TRANSFORMS[name].riesz(f_r, tag)
+
+    def oracle(h: float) -> Callable:
+        f_o = lambda x: prog(x, mode="numpy")  # noqa: E731
+        for name, tag in zip(reversed(comp), reversed(tags), strict=True):
+            f_o = TRANSFORMS[name].oracle(f_o, tag, h)
+        return f_o
+
+    shape = (BATCH,) * comp.count("vmap") + tuple(prog.main_shapes[0])
+    x = np.random.default_rng(prog.seed).standard_normal(shape)
+    got = np.asarray(f_r(x), np.float64)
+    want = np.asarray(oracle(h)(x), np.float64)
+    if order == 0:
+        _close(got, want, 1e-12, "∘".join(comp), prog)
+        return
+    err = np.abs(want - np.asarray(oracle(1.5 * h)(x), np.float64))
+    scale = max(1.0, float(np.max(np.abs(want)))) if want.size else 1.0
+    if want.size and float(np.max(err)) > 1e-2 * scale:
+        STATS["skipped: finite differences ill-conditioned"] += 1
+        return
+    tol = 1e-10 + 1e-12 * (1.5 / h) ** order + 2 * (float(np.max(err)) if want.size else 0)
+    _close(got, want, tol / scale, "∘".join(comp), prog, atol=tol)
+
+
+def _base_programs(comp: tuple[str, ...]) -> Any:
+    n = next((n for n in (3, 2, 1) if _oracle_cost(comp, n) <= 3000), 1)
+    return programs(max_nodes=3, fixed=False, base=(n,), n_main=1, twin_only=True)
+
+
+FAST_COMPOSITIONS = [c for c in COMPOSITIONS if len(c) < 3 or COMPOSITIONS.index(c) % 37 == 0]
+
+
+@pytest.mark.parametrize("comp", [c for c in FAST_COMPOSITIONS if not known_finding(c)],
+                         ids="∘".join)
+def test_composition_fast(comp: tuple[str, ...]) -> None:
+    @_fast(1)
+    @given(_base_programs(comp))
+    def run(prog: Program) -> None:
+        check_composition(comp, prog)
+
+    run()
+
+
+@pytest.mark.campaign
+@pytest.mark.parametrize("comp", COMPOSITIONS, ids="∘".join)
+def test_composition_long(comp: tuple[str, ...]) -> None:
+    if known_finding(comp):
+        STATS["compositions excluded (known findings)"] += 1
+        pytest.skip(known_finding(comp))
+    STATS["compositions"] += 1
+
+    @_long(4)
+    @given(_base_programs(comp))
+    def run(prog: Program) -> None:
+        check_composition(comp, prog)
+
+    run()
