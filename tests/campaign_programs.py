@@ -184,6 +184,15 @@ class Program:
         float32's."""
         return 1e-5 if self.fixed is not None and self.fixed.tolerances else 0.0
 
+    @property
+    def fd_step(self) -> float:
+        """Finite-difference step: the table's own for cases that round to float32."""
+        return dict(self.fixed.tolerances).get("eps", 1e-3) if self.fixed else 1e-3
+
+    @property
+    def fd_rtol(self) -> float:
+        return dict(self.fixed.tolerances).get("rtol", 0.0) if self.fixed else 0.0
+
     def has_twin(self) -> bool:
         return self.fixed is None and all(op.twin is not None for op in self.ops())
 

@@ -38,6 +38,7 @@ from campaign_programs import (
 )
 
 STATS: Counter[str] = Counter()  # printed by conftest.py's terminal summary
+DISAGREEMENTS: set[str] = set()  # distinct failing (check, program): hypothesis replays them
 
 FAST = dict(deadline=None, derandomize=True, database=None,
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -110,7 +111,8 @@ def _close(actual: Any, desired: Any, rtol: float, what: str, prog: Program,
                                    atol=rtol * scale if atol is None else atol,
                                    err_msg=f"{what}: {prog.describe()}")
     except AssertionError:
-        STATS["disagreements"] += 1
+        DISAGREEMENTS.add(f"{what}: {prog.describe()}")
+        STATS["disagreements (distinct)"] = len(DISAGREEMENTS)
         raise
 
 
@@ -167,7 +169,8 @@ def _same(actual: Any, desired: Any, what: str, prog: Program | str) -> None:
         np.testing.assert_allclose(actual[finite], desired[finite], rtol=1e-12, atol=1e-300,
                                    err_msg=what + name)
     except AssertionError:
-        STATS["disagreements"] += 1
+        DISAGREEMENTS.add(what + name)
+        STATS["disagreements (distinct)"] = len(DISAGREEMENTS)
         raise
 
 
@@ -202,9 +205,9 @@ def check_program(prog: Program) -> None:
         _check_nonfinite(prog, xs)
 
     # Finite differences (float64, central, error estimated per program).
-    fd = _fd_checked(lambda *z: f(*z, mode="numpy"), xs, us, 1e-3)
+    fd = _fd_checked(lambda *z: f(*z, mode="numpy"), xs, us, prog.fd_step)
     if fd is not None:
-        _close(t, fd[0], fd[1], "jvp vs finite differences", prog)
+        _close(t, fd[0], max(fd[1], prog.fd_rtol), "jvp vs finite differences", prog)
 
     # The adjoint identity <J u, v> = <u, J^T v>.
     v = fixed_array(y.shape, f"v{prog.seed}")
@@ -232,9 +235,10 @@ def check_program(prog: Program) -> None:
     h_rf = riesz.grad(lambda *z: riesz.jvp(g, z, tuple(us))[1], argnums)(*xs)
     for a, b in zip(h_fr, h_rf, strict=True):
         _close(a, b, 1e-9, "jvp of grad vs grad of jvp", prog)
-    fd2 = _fd_checked(lambda *z: np.concatenate([np.ravel(c) for c in grad_g(*z)]), xs, us, 1e-3)
+    fd2 = _fd_checked(lambda *z: np.concatenate([np.ravel(c) for c in grad_g(*z)]), xs, us,
+                      prog.fd_step)
     if fd2 is not None:
-        _close(np.concatenate([np.ravel(c) for c in h_fr]), fd2[0], fd2[1],
+        _close(np.concatenate([np.ravel(c) for c in h_fr]), fd2[0], max(fd2[1], prog.fd_rtol),
                "hessian-vector product vs finite differences of grad", prog)
 
     # jet vs repeated jvp (orders 1..3 along us).
