@@ -351,20 +351,20 @@ CASES += [
 
 
 def _scatter(x: Any, v: Any, index: tuple[Any, ...]) -> Any:
-    from riesz.numpy.indexing import scatter_add_p
+    from riesz._primitives.indexing import scatter_add_p
 
     return scatter_add_p(x, v, index=index)
 
 
 
 def _gather(x: Any, idx: Any) -> Any:
-    from riesz.numpy.indexing import SLOT, gather_p
+    from riesz._primitives.indexing import SLOT, gather_p
 
     return gather_p(x, idx, template=(slice(None), SLOT))
 
 
 def _scatter_indexed(x: Any, v: Any, idx: Any) -> Any:
-    from riesz.numpy.indexing import SLOT, scatter_add_indexed_p
+    from riesz._primitives.indexing import SLOT, scatter_add_indexed_p
 
     return scatter_add_indexed_p(x, v, idx, template=(SLOT,))
 

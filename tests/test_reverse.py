@@ -107,7 +107,7 @@ def test_sparse_index_cotangents_do_not_densify_per_index() -> None:
     x = np.linspace(0, 1, n)
     np.testing.assert_allclose(riesz.grad(f)(x), 2 * x)
     # the adjoint of x holds n sparse entries and is densified once
-    from riesz.numpy.indexing import SparseCotangent
+    from riesz._primitives.indexing import SparseCotangent
 
     calls = []
     orig = SparseCotangent._scatter

@@ -9,8 +9,9 @@ not run again. For a scalar f the map is a linear functional (a covector),
 not the gradient: the gradient under a space's inner product is its Riesz
 representer, `derivative(f, domain=S)(x).riesz()` = `grad(f, space=S)(x)`.
 
-The Jacobians materialise these maps column by column (forward) or row by row
-(reverse); a later vmap will batch the loop over basis vectors.
+The Jacobians materialise these maps (`JacobianMap`): all columns ∂f(x)[e_j]
+in one vectorised forward sweep, or all rows ∂f(x)*[e_i] in one vectorised
+backward sweep.
 """
 
 from __future__ import annotations
@@ -21,11 +22,11 @@ from typing import Any
 import numpy as np
 
 from . import numpy as rnp
-from ._core.pytree import tree_flatten, tree_unflatten
+from ._core.pytree import tree_flatten, tree_map, tree_unflatten
 from ._core.trace import Tracer
-from .linear import LinearMap, LinearMaps, columns
+from .linear import JacobianMap, LinearMap, LinearMaps
 from .spaces import Product, Space, space_of
-from .transforms import jvp, linearize_parts, vjp
+from .transforms import _argnums_tuple, _single, jvp, linearize_parts, vjp
 
 __all__ = [
     "derivative",
@@ -38,24 +39,19 @@ __all__ = [
 ]
 
 
-def _nums(argnums: int | Sequence[int], nargs: int, who: str) -> tuple[int, ...]:
-    nums = (argnums,) if isinstance(argnums, (int, np.integer)) else tuple(argnums)
-    if not nums:
-        raise ValueError(f"{who}: argnums must name at least one argument")
-    for a in nums:
-        if not isinstance(a, (int, np.integer)) or not -nargs <= a < nargs:
-            raise ValueError(f"{who}: argnums {argnums!r} out of range for {nargs} positional "
-                             "arguments")
-    return tuple(int(a) % nargs for a in nums)
-
-
 def _partial(f: Callable[..., Any], args: Sequence[Any], nums: tuple[int, ...],
              kwargs: dict[str, Any]) -> Callable[..., Any]:
     """f as a function of the arguments `nums` only (the others closed over)."""
 
+    repeated = len(set(nums)) < len(nums)
+
     def f_of_selected(*selected: Any) -> Any:
         full = list(args)
         for k, v in zip(nums, selected, strict=True):
+            if repeated and full[k] is not args[k]:
+                # a repeated argnum is x + Σ_j (x_j - x) over its occurrences x_j, so
+                # each occurrence gets the whole derivative (as in grad)
+                v = tree_map(lambda a, b, x: a + (b - x), full[k], v, args[k])
             full[k] = v
         return f(*full, **kwargs)
 
@@ -65,29 +61,9 @@ def _partial(f: Callable[..., Any], args: Sequence[Any], nums: tuple[int, ...],
 def _map_from_parts(out: Any, jvp_fn: Callable[..., Any], vjp_fn: Callable[..., Any],
                     primals: Sequence[Any], single: bool, domain: Space | None,
                     codomain: Space | None, name: str) -> LinearMap:
-    """The LinearMap of a recorded linearization, between the given spaces."""
-    if single:
-        dom = space_of(primals[0])
-
-        def apply(u: Any) -> Any:
-            return jvp_fn(u)
-
-        def transpose(c: Any) -> Any:
-            return vjp_fn(c)[0]
-    else:
-        dom = Product(*(space_of(p) for p in primals))
-
-        def apply(u: Any) -> Any:
-            return jvp_fn(*u)
-
-        def transpose(c: Any) -> Any:
-            return tuple(vjp_fn(c))
-
-    cod = space_of(out)
-    A = LinearMap(apply, dom, cod, transpose=transpose, name=name)
-    if domain is not None or codomain is not None:
-        A = A.with_spaces(domain, codomain)
-    return A
+    """The JacobianMap of a recorded linearization, between the given spaces."""
+    dom = space_of(primals[0]) if single else Product(*(space_of(p) for p in primals))
+    return JacobianMap(jvp_fn, vjp_fn, domain or dom, codomain or space_of(out), single, name)
 
 
 def linearize(f: Callable[..., Any], *primals: Any, domain: Space | None = None,
@@ -119,10 +95,10 @@ def derivative(f: Callable[..., Any], argnums: int | Sequence[int] = 0, *,
     gives a map whose values are maps: B = derivative(derivative(f))(x) with
     B(u) a LinearMap and B(u, v) = ∂²f(x)[u, v]."""
     map_valued = getattr(f, "_riesz_derivative_of", None)
-    single = isinstance(argnums, (int, np.integer))
+    single = _single(argnums)
 
     def derivative_of_f(*args: Any, **kwargs: Any) -> LinearMap:
-        nums = _nums(argnums, len(args), "derivative")
+        nums = _argnums_tuple(argnums, len(args), "derivative")
         if map_valued is not None:
             return _second_derivative(f, map_valued, args, kwargs, nums, single, domain)
         g = _partial(f, args, nums, kwargs)
@@ -145,7 +121,7 @@ def _second_derivative(df: Callable[..., LinearMap], base: tuple[Any, Any], args
         raise NotImplementedError("derivative: third and higher derivatives as multilinear "
                                   "maps are not available yet; nest jvp or use jet")
     inner = df(*args, **kwargs)  # one evaluation of f gives the inner map's spaces
-    inner_nums = _nums(inner_argnums, len(args), "derivative")
+    inner_nums = _argnums_tuple(inner_argnums, len(args), "derivative")
     outer_primals = [args[k] for k in nums]
     dom = domain or (space_of(outer_primals[0]) if outer_single
                      else Product(*(space_of(p) for p in outer_primals)))
@@ -154,7 +130,7 @@ def _second_derivative(df: Callable[..., LinearMap], base: tuple[Any, Any], args
         us = (u,) if outer_single else tuple(u)
 
         def second_u(v: Any) -> Any:
-            vs = (v,) if isinstance(inner_argnums, (int, np.integer)) else tuple(v)
+            vs = (v,) if _single(inner_argnums) else tuple(v)
 
             def first(*xs: Any) -> Any:
                 full = list(args)
@@ -218,19 +194,13 @@ def _blocks(M: Any, out: Any, ins: Any) -> Any:
 def _jacobian(f: Callable[..., Any], argnums: int | Sequence[int], mode: str,
               who: str) -> Callable[..., Any]:
     def jacobian_of_f(*args: Any, **kwargs: Any) -> Any:
-        nums = _nums(argnums, len(args), who)
+        nums = _argnums_tuple(argnums, len(args), who)
         g = _partial(f, args, nums, kwargs)
         primals = [args[k] for k in nums]
         out, jvp_fn, vjp_fn = linearize_parts(g, *primals)
-        dom = Product(*(space_of(p) for p in primals))
-        cod = space_of(out)
-        # "auto": reverse mode when the output is smaller than the input
-        rev = mode == "rev" or (mode == "auto" and cod.size < dom.size)
-        if rev:  # rows ∂f(x)*[e_i], one vectorised pullback over the output basis
-            M = columns(lambda e: tuple(vjp_fn(e)), cod, dom).T
-        else:  # columns ∂f(x)[e_j], one vectorised pushforward over the input basis
-            M = columns(lambda e: jvp_fn(*e), dom, cod)
-        single = isinstance(argnums, (int, np.integer))
+        J = _map_from_parts(out, jvp_fn, vjp_fn, primals, False, None, None, who)
+        M = J._matrix(mode)
+        single = _single(argnums)
         return _blocks(M, out, primals[0] if single else tuple(primals))
 
     jacobian_of_f.__name__ = f"{who}_of_{getattr(f, '__name__', 'f')}"

@@ -1,19 +1,34 @@
-"""Linear maps between inner-product spaces.
+"""Linear maps between inner-product spaces, with their structure.
 
-A `LinearMap` is a function A: X -> Y known to be linear, together with its
-domain X and codomain Y. Two "transposes" are kept apart:
+A `LinearMap` is a linear A: X -> Y together with its domain X and codomain Y.
+Every map applies itself (`mv`) and its metric-free transpose (`tmv`); the
+classes below add what their structure makes cheap, and `materialize`,
+`diagonal`, `adjoint`, `T` and the direct solve (`factorize`) dispatch on it:
+
+    FunctionMap   a function (what `LinearMap(fn, domain, codomain)` builds);
+                  its transpose by reverse mode when none is given
+    MatrixMap     u ↦ M u (`LinearMap.from_matrix`): materialising is free, the
+                  Euclidean adjoint is Mᵀ, the direct solve factorises M itself
+    DiagonalMap   u ↦ d ⊙ u: diagonal, transpose and solve are free
+    IdentityMap   its own adjoint in every geometry
+    ScaledMap     c A;   SumMap  A + B + ...;   ComposedMap  A @ B (materialises
+                  by multiplying the parts' matrices)
+    TransposeMap  Aᵀ (reuses A's factorisation, transposed)
+    AdjointMap    A* (its adjoint is A again)
+    JacobianMap   ∂f(x) recorded once (`linearize`): JVPs and VJPs replay the
+                  tape; materialises by forward or reverse mode, whichever is
+                  cheaper
+
+Two "transposes" are kept apart:
 
 * `A.T`, the metric-free transpose (the dual map): it takes a covector c of Y
-  to the covector of X with pair(Aᵀ c, u) = pair(c, A u). For a map built from
-  a function it is obtained by reverse mode (a VJP of a linear function is its
-  transpose, at any point), so no map needs its transpose written by hand.
+  to the covector of X with pair(Aᵀ c, u) = pair(c, A u).
 * `A.adjoint`, the adjoint under both spaces' inner products, ⟨A u, v⟩_Y =
-  ⟨u, A* v⟩_X. It is derived from `A.T` and the spaces alone:
-  A* = riesz_X ∘ Aᵀ ∘ lower_Y, i.e. W_X⁻¹ Aᵀ W_Y for weighted spaces.
+  ⟨u, A* v⟩_X, derived from `A.T` and the spaces alone: A* = riesz_X ∘ Aᵀ ∘
+  lower_Y, i.e. W_X⁻¹ Aᵀ W_Y for weighted spaces (Aᵀ itself when both spaces
+  are Euclidean).
 
-Sums, differences, scalar multiples and compositions are LinearMaps whose
-transposes are assembled from the parts. `materialize` builds the array of a
-map by applying it to basis vectors (Figure E1.2 of the chapter).
+`solve(A, b, method)` runs a solver object (`riesz.linear_solvers`) on A.
 """
 
 from __future__ import annotations
@@ -25,43 +40,130 @@ import numpy as np
 
 from . import numpy as rnp
 from ._core.trace import Tracer
+from .linear_solvers import (
+    DiagonalFactorization,
+    Factorization,
+    LinearSolver,
+    LUFactorization,
+    ScaledFactorization,
+    check_problem,
+    solver_for,
+)
 from .spaces import Euclidean, Space, space_of
+from .transforms import vjp, vmap
 
-__all__ = ["LinearMap", "LinearMaps", "identity", "rank1"]
+__all__ = [
+    "AdjointMap",
+    "ComposedMap",
+    "DiagonalMap",
+    "FunctionMap",
+    "IdentityMap",
+    "JacobianMap",
+    "LinearMap",
+    "LinearMaps",
+    "MatrixMap",
+    "NotVectorizable",
+    "ScaledMap",
+    "SumMap",
+    "TransposeMap",
+    "adjoint",
+    "bicgstab",
+    "cg",
+    "diagonal",
+    "direct",
+    "gmres",
+    "identity",
+    "materialize",
+    "rank1",
+    "solve",
+]
+
+
+class NotVectorizable(NotImplementedError):
+    """Raised by an operation that vmap cannot batch but that works one example
+    at a time: materialisation then applies the map to one basis vector at a time."""
 
 
 def _is_scalar(a: Any) -> bool:
+    """A real scalar: a Python or NumPy number, a 0-d array or a 0-d tracer."""
     if isinstance(a, Tracer):
         return a.shape == ()
     return isinstance(a, (int, float, np.integer, np.floating)) or (
         isinstance(a, np.ndarray) and a.shape == ())
 
 
-@final
+def _euclidean(space: Space) -> bool:
+    """Whether the space's inner product is the standard one on its storage."""
+    return space.ambient() == space
+
+
 class LinearMap:
-    """A linear map `fn` from `domain` to `codomain` (both `Space`s).
+    """A linear map from `domain` to `codomain` (both `Space`s).
 
-    `transpose`, if given, is the metric-free transpose as a function of a
-    codomain covector; otherwise it is derived from `fn` by reverse mode the
-    first time it is needed. `A(u)` applies the map; `A(u, v)` applies a map
-    whose values are maps (a bilinear map, e.g. a second derivative) twice."""
+    `LinearMap(fn, domain, codomain, transpose=None, name=None)` builds a
+    `FunctionMap`; the other classes of this module are LinearMaps too. `A(u)`
+    applies the map; `A(u, v)` applies a map whose values are maps (a bilinear
+    map, e.g. a second derivative) twice."""
 
-    __slots__ = ("fn", "domain", "codomain", "_transpose", "name")
     __array_ufunc__ = None  # `array * A` and `array @ A` defer to LinearMap's reflected methods
+    domain: Space
+    codomain: Space
+    name: str
 
-    def __init__(self, fn: Callable[[Any], Any], domain: Space, codomain: Space, *,
-                 transpose: Callable[[Any], Any] | None = None, name: str | None = None):
-        if not callable(fn):
-            raise TypeError(f"LinearMap: fn must be callable, got {type(fn).__name__}")
+    def __new__(cls, *args: Any, **kwargs: Any) -> LinearMap:
+        return object.__new__(FunctionMap if cls is LinearMap else cls)
+
+    def _set_spaces(self, domain: Space, codomain: Space, name: str) -> None:
         for what, s in (("domain", domain), ("codomain", codomain)):
             if not isinstance(s, Space):
                 raise TypeError(f"LinearMap: {what} must be a riesz.spaces.Space, got "
                                 f"{type(s).__name__}")
-        self.fn = fn
-        self.domain = domain
-        self.codomain = codomain
-        self._transpose = transpose
-        self.name = name or getattr(fn, "__name__", "A")
+        self.domain, self.codomain, self.name = domain, codomain, name
+
+    # -- what every map provides --------------------------------------------------
+    def mv(self, u: Any) -> Any:
+        """A u (unchecked)."""
+        raise NotImplementedError
+
+    def tmv(self, c: Any) -> Any:
+        """Aᵀ c for a covector c of the codomain (unchecked)."""
+        raise NotImplementedError
+
+    @property
+    def fn(self) -> Callable[[Any], Any]:
+        """The map as a function (unchecked application)."""
+        return self.mv
+
+    def _matrix(self) -> Any:
+        """The (codomain.size, domain.size) matrix in the standard coordinates."""
+        return columns(self.mv, self.domain, self.codomain)
+
+    def _transpose(self) -> LinearMap:
+        return TransposeMap(self)
+
+    def _adjoint(self) -> LinearMap:
+        return AdjointMap(self)
+
+    def _respace(self, domain: Space, codomain: Space) -> LinearMap:
+        return FunctionMap(self.mv, domain, codomain, transpose=self.tmv, name=self.name)
+
+    def factorize(self) -> Factorization:
+        """The factorisation a direct solve uses (LU of the materialised matrix)."""
+        return LUFactorization(np.asarray(self._matrix(), dtype=np.float64))
+
+    def diagonal(self) -> Any:
+        """The diagonal entries A[i..., i...] of a square map (shape domain.shape for
+        array spaces of one shape, else flat)."""
+        if self.domain.size != self.codomain.size:
+            raise ValueError(f"{self.name}.diagonal(): the map {self.domain!r} -> "
+                             f"{self.codomain!r} is not square")
+        return self._shaped_diagonal(rnp.diagonal(self._matrix()))
+
+    def _shaped_diagonal(self, d: Any) -> Any:
+        shape = self.domain.shape
+        if shape is not None and shape == self.codomain.shape:
+            return rnp.reshape(d, shape)
+        return d
 
     # -- application ------------------------------------------------------------
     def __call__(self, u: Any, *more: Any) -> Any:
@@ -72,7 +174,7 @@ class LinearMap:
                                 "values are not linear maps")
             return inner(*more)
         self._check_input(u)
-        return self.fn(u)
+        return self.mv(u)
 
     def _check_input(self, u: Any) -> None:
         shape = self.domain.shape
@@ -90,37 +192,28 @@ class LinearMap:
         return self.codomain.shape + self.domain.shape
 
     # -- transposes --------------------------------------------------------------
-    def _transpose_fn(self) -> Callable[[Any], Any]:
-        if self._transpose is None:
-            if isinstance(self.codomain, LinearMaps):
-                raise NotImplementedError(
-                    f"{self.name}: the transpose of a map whose values are linear maps "
-                    "(a bilinear map) is not available; apply it to a vector first")
-            self._transpose = _transpose_by_vjp(self.fn, self.domain)
-        return self._transpose
+    def _check_transposable(self) -> None:
+        if isinstance(self.codomain, LinearMaps):
+            raise NotImplementedError(
+                f"{self.name}: the transpose of a map whose values are linear maps "
+                "(a bilinear map) is not available; apply it to a vector first")
 
     @property
     def T(self) -> LinearMap:
         """The metric-free transpose Aᵀ: covectors of the codomain -> covectors of
         the domain, pair(Aᵀ c, u) = pair(c, A u)."""
-        return LinearMap(self._transpose_fn(), self.codomain.ambient(), self.domain.ambient(),
-                         transpose=self.fn, name=f"{self.name}.T")
+        self._check_transposable()
+        return self._transpose()
 
     @property
     def adjoint(self) -> LinearMap:
         """The adjoint A* under the domain's and codomain's inner products:
-        ⟨A u, v⟩ = ⟨u, A* v⟩, A* = riesz_domain ∘ Aᵀ ∘ lower_codomain."""
-        t = self._transpose_fn()
-        dom, cod, fn = self.domain, self.codomain, self.fn
-
-        def adjoint_fn(v: Any) -> Any:
-            return dom.riesz(t(cod.lower(v)))
-
-        def adjoint_transpose(c: Any) -> Any:  # (R Aᵀ L)ᵀ = L A R, R and L symmetric
-            return cod.lower(fn(dom.riesz(c)))
-
-        return LinearMap(adjoint_fn, cod, dom, transpose=adjoint_transpose,
-                         name=f"{self.name}.adjoint")
+        ⟨A u, v⟩ = ⟨u, A* v⟩, A* = riesz_domain ∘ Aᵀ ∘ lower_codomain (Aᵀ itself
+        between Euclidean spaces)."""
+        self._check_transposable()
+        if _euclidean(self.domain) and _euclidean(self.codomain):
+            return self._transpose()
+        return self._adjoint()
 
     def riesz(self) -> Any:
         """For a linear functional (codomain R): the vector g in the domain with
@@ -129,7 +222,7 @@ class LinearMap:
             raise ValueError(f"{self.name}.riesz(): only a linear functional (codomain of shape "
                              f"()) has a Riesz representer; this map's codomain is "
                              f"{self.codomain!r}")
-        return self.domain.riesz(self._transpose_fn()(np.ones((), self.codomain.dtype)))
+        return self.domain.riesz(self.tmv(np.ones((), self.codomain.dtype)))
 
     def with_spaces(self, domain: Space | None = None, codomain: Space | None = None) -> LinearMap:
         """The same map between other spaces with the same storage (other geometry)."""
@@ -139,7 +232,7 @@ class LinearMap:
             if new.ambient() != old.ambient():
                 raise ValueError(f"with_spaces: {what} {new!r} does not store the same arrays "
                                  f"as {old!r}")
-        return LinearMap(self.fn, dom, cod, transpose=self._transpose, name=self.name)
+        return self._respace(dom, cod)
 
     # -- algebra -------------------------------------------------------------------
     def __matmul__(self, other: Any) -> Any:
@@ -150,16 +243,7 @@ class LinearMap:
                 f"cannot compose {self.name} @ {other.name}: {other.name} maps into "
                 f"{other.codomain!r} but {self.name} is defined on {self.domain!r} (use "
                 ".with_spaces to reinterpret a map between spaces with the same storage)")
-        a, b = self, other
-
-        def composed(u: Any) -> Any:
-            return a.fn(b.fn(u))
-
-        def composed_t(c: Any) -> Any:
-            return b._transpose_fn()(a._transpose_fn()(c))
-
-        return LinearMap(composed, b.domain, a.codomain, transpose=composed_t,
-                         name=f"({a.name} @ {b.name})")
+        return ComposedMap(self, other)
 
     def __add__(self, other: Any) -> LinearMap:
         return self._combine(other, 1.0, "+")
@@ -174,30 +258,14 @@ class LinearMap:
             raise ValueError(
                 f"cannot compute {self.name} {op} {other.name}: they map {self.domain!r} -> "
                 f"{self.codomain!r} and {other.domain!r} -> {other.codomain!r}")
-        a, b, cod, dom = self, other, self.codomain, self.domain
-        dom_amb = dom.ambient()
-
-        def summed(u: Any) -> Any:
-            return cod.add(a.fn(u), cod.scale(sign, b.fn(u)))
-
-        def summed_t(c: Any) -> Any:
-            return dom_amb.add(a._transpose_fn()(c), dom_amb.scale(sign, b._transpose_fn()(c)))
-
-        return LinearMap(summed, dom, cod, transpose=summed_t, name=f"({a.name} {op} {b.name})")
+        second = other if sign == 1.0 else ScaledMap(sign, other)
+        return SumMap((self, second), name=f"({self.name} {op} {other.name})")
 
     def __mul__(self, c: Any) -> LinearMap:
         if isinstance(c, LinearMap) or not _is_scalar(c):
             raise TypeError("LinearMaps can only be multiplied by scalars; use @ to compose "
                             "maps or to apply one to a vector")
-        a, cod, dom_amb = self, self.codomain, self.domain.ambient()
-
-        def scaled(u: Any) -> Any:
-            return cod.scale(c, a.fn(u))
-
-        def scaled_t(v: Any) -> Any:
-            return dom_amb.scale(c, a._transpose_fn()(v))
-
-        return LinearMap(scaled, self.domain, cod, transpose=scaled_t, name=f"{c!r}*{a.name}")
+        return ScaledMap(c, self)
 
     __rmul__ = __mul__
 
@@ -227,16 +295,7 @@ class LinearMap:
         if M.size != codomain.size * domain.size:
             raise ValueError(f"from_matrix: M has shape {M.shape}, which does not fit {codomain!r}"
                              f" x {domain!r}")
-        M2 = M.reshape(codomain.size, domain.size)
-        M2T = np.ascontiguousarray(M2.T)
-
-        def matvec(u: Any) -> Any:
-            return codomain.unflatten(M2 @ domain.flatten(u))
-
-        def rmatvec(c: Any) -> Any:
-            return domain.ambient().unflatten(M2T @ codomain.ambient().flatten(c))
-
-        return cls(matvec, domain, codomain, transpose=rmatvec, name="M")
+        return MatrixMap(M.reshape(codomain.size, domain.size), domain, codomain)
 
     @staticmethod
     def identity(space: Space) -> LinearMap:
@@ -252,7 +311,7 @@ class LinearMap:
     # -- materialisation ----------------------------------------------------------------
     def materialize(self, basis: Sequence[Any] | str | None = None, *,
                     out_basis: Sequence[Any] | str | None = None) -> Any:
-        """The array of the map, by applying it to basis vectors.
+        """The array of the map.
 
         With no basis: shape codomain.shape + domain.shape in the standard bases
         (entry [i..., j...] is component i of A(e_j)); for container spaces a
@@ -264,20 +323,401 @@ class LinearMap:
         equal, else the codomain's standard basis). In orthonormal bases the
         adjoint's matrix is the transpose of this one."""
         if basis is None and out_basis is None:
-            M = columns(self.fn, self.domain, self.codomain)
+            M = self._matrix()
             if self.shape is None:
                 return M
             return rnp.reshape(M, self.shape)
         in_b = _resolve_basis(self.domain, basis)
         if out_basis is None and (isinstance(basis, str) or self.domain == self.codomain):
             out_basis = basis
-        outs = [self.fn(b) for b in in_b]
+        outs = [self.mv(b) for b in in_b]
         if out_basis is None:
             return _stack([self.codomain.flatten(y) for y in outs], self.codomain.size, axis=1)
         return self.codomain.coordinates(outs, _resolve_basis(self.codomain, out_basis))
 
     def __repr__(self) -> str:
-        return f"LinearMap({self.name}: {self.domain!r} -> {self.codomain!r})"
+        return f"{type(self).__name__}({self.name}: {self.domain!r} -> {self.codomain!r})"
+
+
+# -- the structures ----------------------------------------------------------------------
+
+
+@final
+class FunctionMap(LinearMap):
+    """A map given by a function `fn`; `transpose`, if given, is its metric-free
+    transpose as a function of a codomain covector, otherwise derived from `fn`
+    by reverse mode (at 0: a VJP of a linear function is its transpose) the first
+    time it is needed."""
+
+    def __init__(self, fn: Callable[[Any], Any], domain: Space, codomain: Space, *,
+                 transpose: Callable[[Any], Any] | None = None, name: str | None = None):
+        if not callable(fn):
+            raise TypeError(f"LinearMap: fn must be callable, got {type(fn).__name__}")
+        self._set_spaces(domain, codomain, name or getattr(fn, "__name__", "A"))
+        self._fn = fn
+        self._tfn = transpose
+
+    def mv(self, u: Any) -> Any:
+        return self._fn(u)
+
+    def tmv(self, c: Any) -> Any:
+        if self._tfn is None:
+            self._check_transposable()
+            self._tfn = _transpose_by_vjp(self._fn, self.domain)
+        return self._tfn(c)
+
+    def _respace(self, domain: Space, codomain: Space) -> LinearMap:
+        return FunctionMap(self._fn, domain, codomain, transpose=self._tfn, name=self.name)
+
+
+@final
+class MatrixMap(LinearMap):
+    """u ↦ M u for a concrete (codomain.size, domain.size) matrix M on the
+    flattened coordinates."""
+
+    def __init__(self, M: np.ndarray, domain: Space, codomain: Space, name: str = "M"):
+        self._set_spaces(domain, codomain, name)
+        self.matrix = M
+        self._MT: np.ndarray | None = None
+
+    def _mt(self) -> np.ndarray:
+        if self._MT is None:
+            self._MT = np.ascontiguousarray(self.matrix.T)
+        return self._MT
+
+    def mv(self, u: Any) -> Any:
+        return self.codomain.unflatten(self.matrix @ self.domain.flatten(u))
+
+    def tmv(self, c: Any) -> Any:
+        return self.domain.ambient().unflatten(self._mt() @ self.codomain.ambient().flatten(c))
+
+    def _matrix(self) -> Any:
+        return self.matrix
+
+    def _transpose(self) -> LinearMap:
+        return MatrixMap(self._mt(), self.codomain.ambient(), self.domain.ambient(),
+                         f"{self.name}.T")
+
+    def _respace(self, domain: Space, codomain: Space) -> LinearMap:
+        return MatrixMap(self.matrix, domain, codomain, self.name)
+
+    def factorize(self) -> Factorization:
+        return LUFactorization(self.matrix)
+
+
+@final
+class DiagonalMap(LinearMap):
+    """u ↦ d ⊙ u on an array space of d's shape."""
+
+    def __init__(self, d: Any, space: Space | None = None, name: str = "D"):
+        d = np.asarray(d, dtype=np.float64)
+        space = Euclidean(d.shape) if space is None else space
+        if space.shape != d.shape:
+            raise ValueError(f"DiagonalMap: the diagonal has shape {d.shape}, the space "
+                             f"{space!r} holds shape {space.shape}")
+        self._set_spaces(space, space, name)
+        self.d = d
+
+    def mv(self, u: Any) -> Any:
+        return self.d * u
+
+    def tmv(self, c: Any) -> Any:
+        return self.d * c
+
+    def _matrix(self) -> Any:
+        return np.diag(self.d.reshape(-1))
+
+    def diagonal(self) -> Any:
+        return self.d
+
+    def _transpose(self) -> LinearMap:
+        return DiagonalMap(self.d, self.domain.ambient(), f"{self.name}.T")
+
+    def factorize(self) -> Factorization:
+        return DiagonalFactorization(self.d)
+
+
+@final
+class IdentityMap(LinearMap):
+    """The identity of a space: its adjoint in every geometry is itself."""
+
+    def __init__(self, space: Space):
+        self._set_spaces(space, space, "I")
+
+    def mv(self, u: Any) -> Any:
+        return u
+
+    def tmv(self, c: Any) -> Any:
+        return c
+
+    def _matrix(self) -> Any:
+        return np.eye(self.domain.size)
+
+    def diagonal(self) -> Any:
+        return self._shaped_diagonal(np.ones(self.domain.size))
+
+    def _transpose(self) -> LinearMap:
+        return IdentityMap(self.domain.ambient())
+
+    def _adjoint(self) -> LinearMap:
+        return self
+
+    def _respace(self, domain: Space, codomain: Space) -> LinearMap:
+        return IdentityMap(domain) if domain == codomain else super()._respace(domain, codomain)
+
+    def factorize(self) -> Factorization:
+        return DiagonalFactorization(np.ones(self.domain.size))
+
+
+@final
+class ScaledMap(LinearMap):
+    """c A for a real scalar c (possibly traced)."""
+
+    def __init__(self, c: Any, A: LinearMap):
+        if isinstance(A, ScaledMap):  # c (d B) = (c d) B
+            c, A = c * A.c, A.inner
+        self._set_spaces(A.domain, A.codomain, f"{c!r}*{A.name}")
+        self.c, self.inner = c, A
+
+    def mv(self, u: Any) -> Any:
+        return self.codomain.scale(self.c, self.inner.mv(u))
+
+    def tmv(self, c: Any) -> Any:
+        return self.domain.ambient().scale(self.c, self.inner.tmv(c))
+
+    def _matrix(self) -> Any:
+        return self.c * self.inner._matrix()
+
+    def diagonal(self) -> Any:
+        return self.c * self.inner.diagonal()
+
+    def _transpose(self) -> LinearMap:
+        return ScaledMap(self.c, self.inner.T)
+
+    def _adjoint(self) -> LinearMap:
+        return ScaledMap(self.c, self.inner.adjoint)
+
+    def factorize(self) -> Factorization:
+        return ScaledFactorization(float(self.c), self.inner.factorize())
+
+
+@final
+class SumMap(LinearMap):
+    """A_1 + A_2 + ... (maps between the same spaces)."""
+
+    def __init__(self, terms: Sequence[LinearMap], name: str | None = None):
+        terms = tuple(terms)
+        self._set_spaces(terms[0].domain, terms[0].codomain,
+                         name or "(" + " + ".join(t.name for t in terms) + ")")
+        self.terms = terms
+
+    def mv(self, u: Any) -> Any:
+        out = self.terms[0].mv(u)
+        for t in self.terms[1:]:
+            out = self.codomain.add(out, t.mv(u))
+        return out
+
+    def tmv(self, c: Any) -> Any:
+        amb = self.domain.ambient()
+        out = self.terms[0].tmv(c)
+        for t in self.terms[1:]:
+            out = amb.add(out, t.tmv(c))
+        return out
+
+    def _matrix(self) -> Any:
+        out = self.terms[0]._matrix()
+        for t in self.terms[1:]:
+            out = out + t._matrix()
+        return out
+
+    def diagonal(self) -> Any:
+        out = self.terms[0].diagonal()
+        for t in self.terms[1:]:
+            out = out + t.diagonal()
+        return out
+
+    def _transpose(self) -> LinearMap:
+        return SumMap([t.T for t in self.terms], f"{self.name}.T")
+
+    def _adjoint(self) -> LinearMap:
+        return SumMap([t.adjoint for t in self.terms], f"{self.name}.adjoint")
+
+
+@final
+class ComposedMap(LinearMap):
+    """A @ B: u ↦ A(B(u)); its matrix is the product of the parts' matrices."""
+
+    def __init__(self, A: LinearMap, B: LinearMap):
+        self._set_spaces(B.domain, A.codomain, f"({A.name} @ {B.name})")
+        self.outer, self.inner = A, B
+
+    def mv(self, u: Any) -> Any:
+        return self.outer.mv(self.inner.mv(u))
+
+    def tmv(self, c: Any) -> Any:
+        return self.inner.tmv(self.outer.tmv(c))
+
+    def _matrix(self) -> Any:
+        return rnp.matmul(self.outer._matrix(), self.inner._matrix())
+
+    def _transpose(self) -> LinearMap:
+        return ComposedMap(self.inner.T, self.outer.T)
+
+    def _adjoint(self) -> LinearMap:
+        return ComposedMap(self.inner.adjoint, self.outer.adjoint)
+
+
+@final
+class TransposeMap(LinearMap):
+    """Aᵀ, between the covector spaces (the ambient Euclidean spaces) of A's
+    codomain and domain; a direct solve transposes A's factorisation."""
+
+    def __init__(self, A: LinearMap):
+        self._set_spaces(A.codomain.ambient(), A.domain.ambient(), f"{A.name}.T")
+        self.inner = A
+
+    def mv(self, u: Any) -> Any:
+        return self.inner.tmv(u)
+
+    def tmv(self, c: Any) -> Any:
+        return self.inner.mv(c)
+
+    def _matrix(self) -> Any:
+        return rnp.transpose(self.inner._matrix())
+
+    def diagonal(self) -> Any:
+        return self.inner.diagonal()
+
+    def _transpose(self) -> LinearMap:
+        A = self.inner
+        if _euclidean(A.domain) and _euclidean(A.codomain):
+            return A
+        return A.with_spaces(A.domain.ambient(), A.codomain.ambient())
+
+    def factorize(self) -> Factorization:
+        return self.inner.factorize().transposed()
+
+
+@final
+class AdjointMap(LinearMap):
+    """A* = riesz_X ∘ Aᵀ ∘ lower_Y for A: X -> Y; its transpose is
+    lower_Y ∘ A ∘ riesz_X (R and L are symmetric), its adjoint A."""
+
+    def __init__(self, A: LinearMap):
+        self._set_spaces(A.codomain, A.domain, f"{A.name}.adjoint")
+        self.inner = A
+
+    def mv(self, v: Any) -> Any:
+        A = self.inner
+        return A.domain.riesz(A.tmv(A.codomain.lower(v)))
+
+    def tmv(self, c: Any) -> Any:
+        A = self.inner
+        return A.codomain.lower(A.mv(A.domain.riesz(c)))
+
+    def _adjoint(self) -> LinearMap:
+        return self.inner
+
+
+@final
+class JacobianMap(LinearMap):
+    """∂f(x) from one recorded evaluation of f: `jvp_fn` applies it and `vjp_fn`
+    its transpose by replaying the tape (f is not run again). With `single`
+    the domain holds one primal, else a tuple of them (a `Product`)."""
+
+    def __init__(self, jvp_fn: Callable[..., Any], vjp_fn: Callable[[Any], Any],
+                 domain: Space, codomain: Space, single: bool, name: str):
+        self._set_spaces(domain, codomain, name)
+        self._jvp, self._vjp, self.single = jvp_fn, vjp_fn, single
+
+    def mv(self, u: Any) -> Any:
+        return self._jvp(u) if self.single else self._jvp(*u)
+
+    def tmv(self, c: Any) -> Any:
+        return self._vjp(c)[0] if self.single else tuple(self._vjp(c))
+
+    def _matrix(self, mode: str = "auto") -> Any:
+        """By forward mode (one vectorised JVP over the domain's basis) or reverse
+        mode (one vectorised VJP over the codomain's); "auto": the smaller basis."""
+        dom, cod = self.domain.ambient(), self.codomain.ambient()
+        if mode == "rev" or (mode == "auto" and cod.size < dom.size):
+            return rnp.transpose(columns(self.tmv, cod, dom))
+        return columns(self.mv, self.domain, self.codomain)
+
+    def _respace(self, domain: Space, codomain: Space) -> LinearMap:
+        return JacobianMap(self._jvp, self._vjp, domain, codomain, self.single, self.name)
+
+
+# -- functions on maps ----------------------------------------------------------------
+
+
+def materialize(A: LinearMap, basis: Sequence[Any] | str | None = None, *,
+                out_basis: Sequence[Any] | str | None = None) -> Any:
+    """The array of `A` (see `LinearMap.materialize`)."""
+    return A.materialize(basis, out_basis=out_basis)
+
+
+def diagonal(A: LinearMap) -> Any:
+    """The diagonal of a square map (free for diagonal, identity and scaled maps)."""
+    return A.diagonal()
+
+
+def adjoint(A: LinearMap) -> LinearMap:
+    """The adjoint of `A` in its spaces' geometry (`LinearMap.adjoint`)."""
+    return A.adjoint
+
+
+def _as_map(A: Any, b: Any) -> LinearMap:
+    if isinstance(A, LinearMap):
+        return A
+    if callable(A):
+        s = space_of(b)
+        return FunctionMap(A, s, s, name=getattr(A, "__name__", "A"))
+    raise TypeError(f"solve: A must be a LinearMap or a linear function, got {type(A).__name__}")
+
+
+def solve(A: LinearMap | Callable[[Any], Any], b: Any, method: str | LinearSolver = "cg", *,
+          rtol: float = 1e-10, atol: float = 0.0, maxiter: int | None = None,
+          x0: Any = None, restart: int | None = None, M: LinearMap | None = None) -> Any:
+    """Solve A(x) = b matrix-free; `b` is an element of A.codomain (any pytree).
+
+    `method`: "cg" (A self-adjoint and positive in its domain's inner product),
+    "gmres", "bicgstab" (general square A), "direct" (factorise: the map's
+    structure decides how, e.g. a diagonal map divides, a matrix map is
+    LU-factorised without materialising) or a `riesz.linear_solvers.LinearSolver`.
+    Stops when the residual r of the system iterated on satisfies
+    ‖r‖ <= max(rtol ‖r0‖, atol) with r0 its right-hand side: r = b - A x, or
+    r = W (b - A x) for CG in a domain with metric W. `M` is an optional
+    preconditioner approximating A⁻¹ (for CG: self-adjoint and positive in the
+    domain's geometry). Raises `SolverError` on non-convergence, reporting
+    ‖b - A x‖ / ‖b‖. To solve with one A for many b, use the solver object:
+    `state = solver.init(A)` once, then `solver.compute(state, b)`."""
+    solver = solver_for(method, rtol=rtol, atol=atol, maxiter=maxiter, x0=x0, restart=restart,
+                        M=M)
+    A = _as_map(A, b)
+    check_problem(A, b)
+    return solver.compute(solver.init(A), b)
+
+
+def cg(A: LinearMap | Callable[[Any], Any], b: Any, **kwargs: Any) -> Any:
+    """Conjugate gradients (A self-adjoint and positive); see `solve`."""
+    return solve(A, b, "cg", **kwargs)
+
+
+def gmres(A: LinearMap | Callable[[Any], Any], b: Any, **kwargs: Any) -> Any:
+    """Restarted GMRES for a general square A; see `solve`."""
+    return solve(A, b, "gmres", **kwargs)
+
+
+def bicgstab(A: LinearMap | Callable[[Any], Any], b: Any, **kwargs: Any) -> Any:
+    """BiCGSTAB for a general square A; see `solve`."""
+    return solve(A, b, "bicgstab", **kwargs)
+
+
+def direct(A: LinearMap | Callable[[Any], Any], b: Any, **kwargs: Any) -> Any:
+    """Factorise A and solve by substitution (small problems, or as a reference); see
+    `solve`."""
+    return solve(A, b, "direct", **kwargs)
 
 
 def _resolve_basis(space: Space, basis: Sequence[Any] | str | None) -> list[Any]:
@@ -296,9 +736,8 @@ def _resolve_basis(space: Space, basis: Sequence[Any] | str | None) -> list[Any]
 def columns(fn: Callable[[Any], Any], domain: Space, codomain: Space) -> Any:
     """The matrix (codomain.size, domain.size) whose column j is the flattened
     fn(e_j) for the domain's standard basis e_j: one vectorised call of fn on the
-    whole basis (vmap). A function vmap cannot batch (it leaves riesz's
-    operations) is applied to one basis vector at a time instead."""
-    from .transforms import vmap
+    whole basis (vmap). A function that raises `NotVectorizable` under vmap is
+    applied to one basis vector at a time instead."""
 
     def column(v: Any) -> Any:
         return codomain.flatten(fn(domain.unflatten(v)))
@@ -308,7 +747,7 @@ def columns(fn: Callable[[Any], Any], domain: Space, codomain: Space) -> Any:
         return np.zeros((codomain.size, 0))
     try:
         rows = vmap(column)(basis)
-    except (NotImplementedError, TypeError):
+    except NotVectorizable:
         rows = _stack([column(e) for e in basis], codomain.size, axis=0)
     return rnp.transpose(rows) if isinstance(rows, Tracer) else np.asarray(rows).T
 
@@ -325,7 +764,6 @@ def _stack(vecs: list[Any], length: int, axis: int) -> Any:
 
 def _transpose_by_vjp(fn: Callable[[Any], Any], domain: Space) -> Callable[[Any], Any]:
     """The transpose of the linear `fn` by reverse mode at 0 (any point would do)."""
-    from .transforms import vjp
 
     _, pull = vjp(fn, domain.zeros())
 
@@ -337,11 +775,7 @@ def _transpose_by_vjp(fn: Callable[[Any], Any], domain: Space) -> Callable[[Any]
 
 def identity(space: Space) -> LinearMap:
     """The identity map of `space` (its transpose is the identity of the covectors)."""
-
-    def identity_fn(u: Any) -> Any:
-        return u
-
-    return LinearMap(identity_fn, space, space, transpose=identity_fn, name="I")
+    return IdentityMap(space)
 
 
 def rank1(y: Any, v: Any, domain: Space | None = None, codomain: Space | None = None) -> LinearMap:
@@ -362,6 +796,7 @@ def rank1(y: Any, v: Any, domain: Space | None = None, codomain: Space | None = 
         return dom_amb.scale(cod_amb.pair(c, y), v_low)
 
     return LinearMap(rank1_fn, dom, cod, transpose=rank1_t, name="rank1")
+
 
 
 @final

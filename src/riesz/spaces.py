@@ -31,11 +31,16 @@ import scipy.linalg
 from . import numpy as rnp
 from ._core.pytree import PyTreeDef, tree_flatten, tree_unflatten
 from ._core.trace import Tracer, raw_value
+from .linear_solvers import CG, SolverError
 
 if TYPE_CHECKING:
     from .linear import LinearMap
 
 __all__ = [
+    "DenseMetric",
+    "DiagonalMetric",
+    "MapMetric",
+    "Metric",
     "Euclidean",
     "L2",
     "Polynomials",
@@ -290,94 +295,198 @@ class Euclidean(_ArraySpace):
         return f"Euclidean(shape={self.shape}{dtype})"
 
 
+class Metric(abc.ABC):
+    """The W of ⟨x, y⟩ = xᵀ W y on a metric space's flattened coordinates: it lowers
+    vectors (x ↦ W x) and raises covectors (c ↦ W⁻¹ c). `kind` names it in reprs."""
+
+    kind: str
+    W: Any  # the metric as given: a positive array, an SPD matrix or a LinearMap
+
+    @abc.abstractmethod
+    def lower(self, space: _ArraySpace, x: Any) -> Any:
+        """W x (written with riesz ops, so it is traced like any other code)."""
+
+    @abc.abstractmethod
+    def apply_inverse(self, space: _ArraySpace, covector: Any) -> Any:
+        """W⁻¹ c for a covector c of the space's shape (traced or concrete)."""
+
+    @abc.abstractmethod
+    def key(self) -> Any:
+        """What makes two metrics equal."""
+
+    @abc.abstractmethod
+    def fits(self, shape: tuple[int, ...]) -> bool:
+        """Whether this metric is one on arrays of `shape`."""
+
+
+class DiagonalMetric(Metric):
+    """W = diag(w) for a positive array w of the space's shape: W⁻¹ c = c / w."""
+
+    kind = "diagonal"
+
+    def __init__(self, w: np.ndarray, what: str):
+        _validate_positive(w, what)
+        self.W = w
+
+    def lower(self, space: _ArraySpace, x: Any) -> Any:
+        return self.W * x
+
+    def apply_inverse(self, space: _ArraySpace, covector: Any) -> Any:
+        return covector / self.W
+
+    def key(self) -> Any:
+        return (self.kind, self.W.tobytes())
+
+    def fits(self, shape: tuple[int, ...]) -> bool:
+        return self.W.shape == shape
+
+
+class _SolvedMetric(Metric):
+    """A metric whose W⁻¹ c is solved for: a traced covector (a derivative of a
+    gradient) is multiplied by the constant matrix W⁻¹ instead, W⁻¹ c being
+    linear in c, so the Riesz map stays differentiable."""
+
+    _inverse: np.ndarray | None = None
+
+    def apply_inverse(self, space: _ArraySpace, covector: Any) -> Any:
+        if isinstance(covector, Tracer):
+            return space.unflatten(self.inverse_matrix(space) @ space.flatten(covector))
+        c = np.asarray(covector)
+        if c.shape != space.shape:
+            raise ValueError(f"riesz: covector has shape {c.shape}, expected {space.shape}")
+        return self._solve(space, c)
+
+    @abc.abstractmethod
+    def _solve(self, space: _ArraySpace, c: np.ndarray) -> np.ndarray:
+        """W⁻¹ c for a concrete covector."""
+
+    @abc.abstractmethod
+    def _inverse_unsymmetrised(self, space: _ArraySpace) -> np.ndarray:
+        """W⁻¹ as a matrix."""
+
+    def inverse_matrix(self, space: _ArraySpace) -> np.ndarray:
+        """W⁻¹ (symmetrised), built once."""
+        if self._inverse is None:
+            inv = self._inverse_unsymmetrised(space)
+            self._inverse = (inv + inv.T) / 2
+        return self._inverse
+
+
+class DenseMetric(_SolvedMetric):
+    """An SPD matrix W on the flattened coordinates, Cholesky-factorised once."""
+
+    kind = "dense"
+
+    def __init__(self, W: np.ndarray, what: str):
+        self._chol = _validate_spd(W, what)
+        self.W = W
+
+    def lower(self, space: _ArraySpace, x: Any) -> Any:
+        return space.unflatten(self.W @ space.flatten(x))
+
+    def _solve(self, space: _ArraySpace, c: np.ndarray) -> np.ndarray:
+        return scipy.linalg.cho_solve(self._chol, c.reshape(-1)).reshape(space.shape)
+
+    def _inverse_unsymmetrised(self, space: _ArraySpace) -> np.ndarray:
+        return scipy.linalg.cho_solve(self._chol, np.eye(space.size))
+
+    def key(self) -> Any:
+        return (self.kind, self.W.tobytes())
+
+    def fits(self, shape: tuple[int, ...]) -> bool:
+        n = math.prod(shape)
+        return self.W.shape == (n, n)
+
+
+class MapMetric(_SolvedMetric):
+    """A symmetric positive linear map W applied matrix-free; W⁻¹ c by CG to
+    relative residual `rtol` (materialised once for traced covectors)."""
+
+    kind = "map"
+
+    def __init__(self, W: Any, shape: tuple[int, ...], what: str, rtol: float,
+                 maxiter: int | None):
+        _validate_metric_map(W, shape, what)
+        self.W = W
+        self._cg = CG(rtol=rtol, maxiter=maxiter)
+
+    def lower(self, space: _ArraySpace, x: Any) -> Any:
+        return self.W(x)
+
+    def _solve(self, space: _ArraySpace, c: np.ndarray) -> np.ndarray:
+        try:
+            return self._cg(self.W, c)
+        except SolverError as e:
+            raise SolverError(
+                f"{space!r}.riesz: solving W g = c with the metric map failed ({e}); pass rtol= "
+                f"or maxiter= to {type(space).__name__}", method=e.method, residual=e.residual,
+                iterations=e.iterations, history=e.history, x=e.x) from e
+
+    def _inverse_unsymmetrised(self, space: _ArraySpace) -> np.ndarray:
+        M = np.asarray(self.W.materialize()).reshape(space.size, space.size)
+        return np.linalg.inv(M)
+
+    def key(self) -> Any:
+        return (self.kind, id(self.W))
+
+    def fits(self, shape: tuple[int, ...]) -> bool:
+        return self.W.domain.shape == shape and self.W.codomain.shape == shape
+
+
+def _is_linear_map(x: Any) -> bool:
+    """A riesz LinearMap (by its protocol: spaces sit below the linear maps)."""
+    return callable(x) and hasattr(x, "domain") and hasattr(x, "codomain")
+
+
+def _metric(shape: tuple[int, ...], metric: Any, what: str, rtol: float,
+            maxiter: int | None) -> Metric:
+    """The Metric object for `metric`: a Metric, a LinearMap, a positive array of
+    `shape` (diagonal) or an SPD matrix on the flattened coordinates."""
+    if isinstance(metric, Metric):
+        if not metric.fits(shape):
+            raise ValueError(f"{what}: the {type(metric).__name__} does not fit arrays of shape "
+                             f"{shape}")
+        return metric
+    if _is_linear_map(metric):
+        return MapMetric(metric, shape, what, rtol, maxiter)
+    W = np.asarray(metric, dtype=np.float64)
+    if W.shape == shape:
+        return DiagonalMetric(W, what)
+    n = math.prod(shape)
+    if W.shape != (n, n):
+        raise ValueError(
+            f"{what} has shape {W.shape}; expected {shape} (a positive diagonal), "
+            f"({n}, {n}) (an SPD matrix on the flattened coordinates) or a LinearMap"
+        )
+    return DenseMetric(W, what)
+
+
 class _MetricSpace(_ArraySpace):
-    """⟨x, y⟩ = xᵀ W y on the flattened coordinates, with W given as a positive
-    array of `shape` (diagonal), a dense SPD matrix, or a LinearMap (solved by
-    CG). `what` names the argument holding W in error messages."""
+    """⟨x, y⟩ = xᵀ W y on the flattened coordinates, with W a `Metric`: given as a
+    positive array of `shape` (diagonal), a dense SPD matrix, or a LinearMap
+    (solved by CG). `what` names the argument holding W in error messages."""
 
     def __init__(self, shape: Sequence[int], metric: Any, what: str, *, rtol: float = 1e-12,
                  maxiter: int | None = None):
         super().__init__(shape)
-        self._rtol, self._maxiter = rtol, maxiter
-        self._inverse: np.ndarray | None = None  # W⁻¹ as a matrix, built on first traced use
-        from .linear import LinearMap
-
-        if isinstance(metric, LinearMap):
-            _validate_metric_map(metric, self.shape, what)
-            self._kind, self.metric = "map", metric
-            return
-        W = np.asarray(metric, dtype=np.float64)
-        if W.shape == self.shape:
-            _validate_positive(W, what)
-            self._kind, self.metric = "diagonal", W
-            return
-        n = self.size
-        if W.shape != (n, n):
-            raise ValueError(
-                f"{what} has shape {W.shape}; expected {self.shape} (a positive diagonal), "
-                f"({n}, {n}) (an SPD matrix on the flattened coordinates) or a LinearMap"
-            )
-        self._chol = _validate_spd(W, what)
-        self._kind, self.metric = "dense", W
+        self._metric = _metric(self.shape, metric, what, rtol, maxiter)
+        self.metric = self._metric.W
 
     def inner(self, x: Any, y: Any) -> Any:
         return rnp.sum(x * self.lower(y))
 
     def lower(self, x: Any) -> Any:
-        if self._kind == "diagonal":
-            return self.metric * x
-        if self._kind == "dense":
-            return self.unflatten(self.metric @ self.flatten(x))
-        return self.metric(x)
+        return self._metric.lower(self, x)
 
     def riesz(self, covector: Any) -> Any:
-        if self._kind == "diagonal":
-            g = covector / self.metric
-        elif isinstance(covector, Tracer):
-            # a traced covector (a derivative of a gradient): W⁻¹ c is linear in c,
-            # so applying the constant matrix W⁻¹ with riesz ops keeps it differentiable
-            g = self.unflatten(self._inverse_matrix() @ self.flatten(covector))
-        else:
-            c = np.asarray(covector)
-            if c.shape != self.shape:
-                raise ValueError(f"riesz: covector has shape {c.shape}, expected {self.shape}")
-            if self._kind == "dense":
-                g = scipy.linalg.cho_solve(self._chol, c.reshape(-1)).reshape(self.shape)
-            else:
-                g = self._solve_metric_map(c)
+        g = self._metric.apply_inverse(self, covector)
         dtype = getattr(covector, "dtype", None)
         if dtype is not None and g.dtype != dtype and np.dtype(dtype).kind == "f":
             g = rnp.astype(g, dtype)
         return g
 
-    def _solve_metric_map(self, c: np.ndarray) -> Any:
-        """W⁻¹ c for a LinearMap metric, by CG; on failure the error says which knobs to turn."""
-        from .solvers import SolverError, solve
-
-        try:
-            return solve(self.metric, c, method="cg", rtol=self._rtol, maxiter=self._maxiter)
-        except SolverError as e:
-            raise SolverError(
-                f"{self!r}.riesz: solving W g = c with the metric map failed ({e}); pass rtol= "
-                f"or maxiter= to {type(self).__name__}", method=e.method, residual=e.residual,
-                iterations=e.iterations, history=e.history, x=e.x) from e
-
-    def _inverse_matrix(self) -> np.ndarray:
-        """W⁻¹ (symmetrised); a LinearMap metric is materialised for this, once."""
-        if self._inverse is None:
-            if self._kind == "dense":
-                inv = scipy.linalg.cho_solve(self._chol, np.eye(self.size))
-            else:
-                M = np.asarray(self.metric.materialize()).reshape(self.size, self.size)
-                inv = np.linalg.inv(M)
-            self._inverse = (inv + inv.T) / 2
-        return self._inverse
-
     def _metric_key(self) -> Any:
-        if self._kind == "map":
-            return ("map", id(self.metric))
-        return (self._kind, self.metric.tobytes())
-
+        return self._metric.key()
 
 def _validate_positive(w: np.ndarray, what: str) -> None:
     """A diagonal metric (or quadrature weights) must be finite and positive."""
@@ -429,8 +538,9 @@ class Weighted(_MetricSpace):
     """Arrays of `shape` with ⟨x, y⟩ = xᵀ W y (x flattened).
 
     `metric` is a positive array of `shape` (W diagonal), an SPD matrix of shape
-    (size, size), or a symmetric positive `LinearMap` applied matrix-free (the
-    Riesz map W⁻¹ c is then a CG solve). `shape` may be omitted and inferred
+    (size, size), a symmetric positive `LinearMap` applied matrix-free (the
+    Riesz map W⁻¹ c is then a CG solve), or a `Metric` object (these three are
+    `DiagonalMetric`, `DenseMetric`, `MapMetric`). `shape` may be omitted and inferred
     from the metric. The constructor checks the claim cheaply: positivity,
     symmetry and a successful Cholesky factorisation (two random probes for maps)."""
 
@@ -440,15 +550,14 @@ class Weighted(_MetricSpace):
             raise TypeError("Weighted: the metric argument is required (an SPD matrix, a "
                             "positive vector, or a LinearMap)")
         if shape is None:
-            from .linear import LinearMap
-
-            if isinstance(metric, LinearMap):
-                shape = metric.domain.shape
+            given = metric.W if isinstance(metric, Metric) else metric
+            if _is_linear_map(given):
+                shape = given.domain.shape
                 if shape is None:
                     raise ValueError(f"Weighted: the metric map acts on {metric.domain!r}, not on "
                                      "arrays; weight pytrees leaf by leaf with PyTreeSpace")
             else:
-                W = np.asarray(metric)
+                W = np.asarray(given)
                 if W.ndim == 2 and W.shape[0] == W.shape[1]:
                     shape = (W.shape[0],)
                 elif W.ndim == 1:
@@ -463,7 +572,7 @@ class Weighted(_MetricSpace):
         return (self.shape, self._metric_key())
 
     def __repr__(self) -> str:
-        return f"Weighted(shape={self.shape}, metric={self._kind})"
+        return f"Weighted(shape={self.shape}, metric={self._metric.kind})"
 
 
 @final
@@ -822,30 +931,6 @@ def space_of(x: Any) -> Space:
     shape = _shape_of(x)
     if shape is not None or hasattr(x, "__array_function__"):
         dtype = np.result_type(raw_value(x))
-        return Euclidean(np.shape(raw_value(x)), dtype if dtype.kind == "f" else np.float64)
+        return Euclidean(shape if shape is not None else np.shape(raw_value(x)),
+                         dtype if dtype.kind == "f" else np.float64)
     return PyTreeSpace(x)
-
-
-def _riesz_gradients(space: Any, grads: tuple[Any, ...], primals: Sequence[Any],
-                     argnums: int | Sequence[int], who: str = "grad") -> tuple[Any, ...]:
-    """Apply the Riesz map of each argument's space to its covector (grad's `space=`)."""
-    n = len(grads)
-    if isinstance(space, Space):
-        spaces: list[Any] = [space] * n
-    elif isinstance(space, (tuple, list)) and len(space) == n:
-        spaces = list(space)
-    else:
-        raise TypeError(f"{who}: space must be a Space or a sequence of {n} spaces (one per "
-                        f"argnum, None for Euclidean), got {space!r}")
-    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
-    out = []
-    for k, s, g, x in zip(nums, spaces, grads, primals, strict=True):
-        if s is None:
-            out.append(g)
-            continue
-        if not isinstance(s, Space):
-            raise TypeError(f"{who}: the space for argument {k} is a {type(s).__name__}, "
-                            "not a riesz.spaces.Space")
-        s.check(x, f"{who}: argument {k}")
-        out.append(s.riesz(g))
-    return tuple(out)

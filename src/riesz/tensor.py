@@ -30,7 +30,7 @@ import numpy as np
 
 from . import numpy as rnp
 from ._core.trace import Tracer, raw_value
-from .linear import LinearMap, LinearMaps
+from .linear import LinearMap, LinearMaps, _is_scalar
 from .spaces import Space
 
 __all__ = ["KINDS", "Tensor", "contract", "einsum", "tensor_product", "tensordot"]
@@ -74,13 +74,6 @@ def _as_array(x: Any, who: str) -> Any:
     if a.dtype.kind not in "fc":
         raise TypeError(f"{who}: expected a numeric array, got dtype {a.dtype}")
     return a
-
-
-def _is_scalar(c: Any) -> bool:
-    if isinstance(c, Tracer):
-        return c.shape == ()
-    return isinstance(c, (int, float, np.integer, np.floating)) or (
-        isinstance(c, np.ndarray) and c.shape == ())
 
 
 def _check_kinds(kinds: Any, ndim: int, who: str) -> tuple[str, ...]:

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ._core.pytree import tree_flatten, tree_unflatten
+from ._core.pytree import tree_flatten, tree_map, tree_unflatten
 from ._core.trace import Tracer, new_trace
 from ._interpreters.forward import JVPTrace
 from ._interpreters.reverse import LazyCotangent, VJPTrace, VJPTracer, backward, forward_sweep
@@ -97,6 +97,34 @@ def _as_cotangent(c: Any, like: Any, what: str) -> Any:
     return c
 
 
+def _owner(a: np.ndarray) -> int:
+    """The id of the object owning `a`'s memory (the root of its chain of views)."""
+    while type(a) is np.ndarray and a.base is not None:
+        a = a.base
+    return id(a)
+
+
+def _unaliased(results: list[Any], user: Sequence[Any]) -> list[Any]:
+    """`results` with each NumPy array copied that is, or views, one of the `user`
+    arrays (a caller's cotangent or tangent, an input), or that shares memory with
+    an earlier result where either could be written. Rules pass a cotangent
+    through unchanged or as a view (identity, reshape, add), so without this an
+    in-place write by the caller would change a derivative already returned.
+    One pass over the leaves at the boundary instead of a copy in every rule."""
+    users = {_owner(a) for a in user if type(a) is np.ndarray}
+    seen: dict[int, bool] = {}  # owner -> whether a result viewing it is writeable
+    out = []
+    for r in results:
+        if type(r) is np.ndarray:
+            o, w = _owner(r), r.flags.writeable
+            if o in users or (o in seen and (w or seen[o])):
+                r = r.copy()
+                o, w = id(r), True
+            seen[o] = seen.get(o, False) or w
+        out.append(r)
+    return out
+
+
 # -- forward mode -------------------------------------------------------------------
 
 
@@ -126,9 +154,9 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) 
         out_leaves, out_def = tree_flatten(out)
         primal_out = [trace.primal_of(o) for o in out_leaves]
         tangent_out = [trace.tangent_of(o) for o in out_leaves]
-    tangent_out = [
+    tangent_out = _unaliased([
         _zeros_like(p) if t is None else t for p, t in zip(primal_out, tangent_out, strict=True)
-    ]
+    ], [*t_leaves, *leaves])
     return tree_unflatten(out_def, primal_out), tree_unflatten(out_def, tangent_out)
 
 
@@ -184,7 +212,9 @@ class _Recorded:
         self.in_ids = [t._idx for t in ins]
         self.out_ids = [o._idx if type(o) is VJPTracer and o._trace is trace else None
                         for o in out_leaves]
-        self.out_leaves = [_strip(o, trace) for o in out_leaves]
+        # a Python number is a constant output: a 0-d array, whose cotangent is dropped
+        self.out_leaves = [np.asarray(o) if isinstance(o, (int, float, complex)) else
+                           _strip(o, trace) for o in out_leaves]
         if guard_inputs:  # outputs and aux reach the caller before any pullback
             for o in self.out_leaves:
                 trace.guard(o)
@@ -198,8 +228,10 @@ class _Recorded:
             aux = tree_unflatten(aux_def, aux_leaves)
         self.aux = aux
 
-    def pullback(self, ct_leaves: list[Any], release: bool) -> list[Any]:
-        """∂f(x)*[ct] as a list of input cotangent leaves."""
+    def pullback(self, ct_leaves: list[Any], release: bool, user_ct: bool = True
+                 ) -> list[Any]:
+        """∂f(x)*[ct] as a list of input cotangent leaves, none aliasing an input
+        or (`user_ct`: the caller's) `ct`."""
         self.trace.check_saved()
         seeds: dict[int, Any] = {}
         for i, c in zip(self.out_ids, ct_leaves, strict=False):
@@ -210,16 +242,16 @@ class _Recorded:
         for i, x in zip(self.in_ids, self.in_leaves, strict=False):
             c = None if cts is None else cts[i]
             result.append(_zeros_like(x) if c is None else _as_cotangent(c, x, "cotangent"))
-        return result
+        return _unaliased(result, [*ct_leaves, *self.in_leaves] if user_ct else self.in_leaves)
 
     def pushforward(self, t_leaves: list[Any]) -> list[Any]:
         """∂f(x)[t] as a list of output tangent leaves, from the recorded tape."""
         self.trace.check_saved()
         tans = forward_sweep(self.trace.tape, dict(zip(self.in_ids, t_leaves, strict=False)))
-        return [
+        return _unaliased([
             _zeros_like(o) if i is None or tans[i] is None else tans[i]
             for i, o in zip(self.out_ids, self.out_leaves, strict=False)
-        ]
+        ], [*t_leaves, *self.in_leaves])
 
 
 def linearize_parts(
@@ -275,14 +307,62 @@ def vjp(f: Callable[..., Any], *primals: Any, has_aux: bool = False) -> tuple[An
     return rec.out, vjp_fn
 
 
+def _single(argnums: int | Sequence[int]) -> bool:
+    """Whether `argnums` names one argument (an int) rather than a sequence of them."""
+    return isinstance(argnums, (int, np.integer))
+
+
 def _argnums_tuple(argnums: int | Sequence[int], nargs: int, who: str) -> tuple[int, ...]:
-    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+    """`argnums` (an int, a NumPy integer, or a sequence of them) as a tuple of
+    non-negative positions into `nargs` positional arguments, in the order given
+    (a repeated position is kept: each occurrence gets its own entry)."""
+    nums = (argnums,) if _single(argnums) else argnums
+    try:
+        nums = tuple(nums)
+    except TypeError:
+        raise TypeError(f"{who}: argnums must be an int or a sequence of ints, got "
+                        f"{argnums!r}") from None
+    if not nums:
+        raise ValueError(f"{who}: argnums must name at least one argument")
     for a in nums:
-        if not isinstance(a, int) or not -nargs <= a < nargs:
+        if isinstance(a, (bool, np.bool_)) or not isinstance(a, (int, np.integer)):
+            raise TypeError(f"{who}: argnums must be ints, got {a!r} in {argnums!r}")
+        if not -nargs <= a < nargs:
             raise ValueError(
                 f"{who}: argnums {argnums!r} out of range for {nargs} positional arguments"
             )
-    return tuple(a % nargs for a in nums)
+    return tuple(int(a) % nargs for a in nums)
+
+
+def _riesz_gradients(space: Any, grads: tuple[Any, ...], primals: Sequence[Any],
+                     argnums: int | Sequence[int], who: str = "grad") -> tuple[Any, ...]:
+    """Apply the Riesz map of each argument's space to its covector (grad's `space=`).
+    Spaces sit above the transformations: they are used through their protocol."""
+    n = len(grads)
+    if _is_space(space):
+        spaces: list[Any] = [space] * n
+    elif isinstance(space, (tuple, list)) and len(space) == n:
+        spaces = list(space)
+    else:
+        raise TypeError(f"{who}: space must be a Space or a sequence of {n} spaces (one per "
+                        f"argnum, None for Euclidean), got {space!r}")
+    nums = (argnums,) if _single(argnums) else tuple(argnums)
+    out = []
+    for k, s, g, x in zip(nums, spaces, grads, primals, strict=True):
+        if s is None:
+            out.append(g)
+            continue
+        if not _is_space(s):
+            raise TypeError(f"{who}: the space for argument {k} is a {type(s).__name__}, "
+                            "not a riesz.spaces.Space")
+        s.check(x, f"{who}: argument {k}")
+        out.append(s.riesz(g))
+    return tuple(out)
+
+
+def _is_space(s: Any) -> bool:
+    """A riesz.spaces.Space, by its protocol."""
+    return all(callable(getattr(s, m, None)) for m in ("riesz", "lower", "check", "flatten"))
 
 
 def value_and_grad(
@@ -300,20 +380,24 @@ def value_and_grad(
     inner product, e.g. W⁻¹ ∂f(x)*[1] for ⟨x, y⟩ = xᵀ W y."""
 
     def value_and_grad_f(*args: Any, **kwargs: Any) -> Any:
-        nums = _argnums_tuple(argnums, len(args), "value_and_grad")
+        nums = _argnums_tuple(argnums, len(args), "grad")
+        unique = tuple(dict.fromkeys(nums))  # a repeated argnum gets the same gradient
 
         def f_of_diff(*diff: Any) -> Any:
             full = list(args)
-            for k, v in zip(nums, diff, strict=False):
+            for k, v in zip(unique, diff, strict=False):
                 full[k] = v
-            return f(*full, **kwargs)
+            out = f(*full, **kwargs)
+            _reject_boolean(out[0] if has_aux and isinstance(out, (tuple, list)) else out)
+            return out
 
-        diff_args = [args[k] for k in nums]
+        diff_args = [args[k] for k in unique]
         # The pullback runs before control returns to the caller, so the inputs
         # can only change inside f: they are read-only for the call instead of
         # being fingerprinted (an in-place write to one raises at once).
         with _read_only(diff_args):
-            rec = _Recorded(f_of_diff, diff_args, "grad", has_aux, f, nums, guard_inputs=False)
+            rec = _Recorded(f_of_diff, diff_args, "grad", has_aux, f, unique,
+                            guard_inputs=False)
             out = rec.out
             if len(rec.out_leaves) != 1 or np.shape(out) != () or (
                 np.dtype(getattr(out, "dtype", np.float64)).kind not in "f"
@@ -323,12 +407,18 @@ def value_and_grad(
                     f"{_describe(out)}. For non-scalar outputs use riesz.jacrev or riesz.vjp"
                 )
             ct = np.ones((), dtype=getattr(out, "dtype", np.float64))
-            g = tree_unflatten(rec.in_def, rec.pullback([ct], release=True))
+            g = tree_unflatten(rec.in_def, rec.pullback([ct], release=True, user_ct=False))
+        if unique != nums:  # one entry per argnum; a repeat is a copy, not an alias
+            seen: set[int] = set()
+            g_full = []
+            for k in nums:
+                gk = g[unique.index(k)]
+                g_full.append(tree_map(_copy, gk) if k in seen else gk)
+                seen.add(k)
+            g = tuple(g_full)
         if space is not None:
-            from .spaces import _riesz_gradients
-
-            g = _riesz_gradients(space, g, [args[k] for k in nums], argnums)
-        g = g[0] if isinstance(argnums, int) else g
+            g = _riesz_gradients(space, g, [args[k] for k in nums], nums)
+        g = g[0] if _single(argnums) else g
         return ((out, rec.aux), g) if has_aux else (out, g)
 
     value_and_grad_f.__name__ = f"value_and_grad_of_{getattr(f, '__name__', 'f')}"
@@ -352,6 +442,24 @@ def grad(
 
     grad_f.__name__ = f"grad_of_{getattr(f, '__name__', 'f')}"
     return grad_f
+
+
+def _copy(a: Any) -> Any:
+    return a.copy() if hasattr(a, "copy") else a
+
+
+def _reject_boolean(out: Any) -> None:
+    """grad's output must be a float: name a boolean (a comparison) plainly, before
+    it reaches the pytree machinery (NumPy's bool scalar is not an array)."""
+    if isinstance(out, (bool, np.bool_)) or (
+        hasattr(out, "dtype") and np.dtype(out.dtype).kind == "b"
+    ):
+        shown = "" if isinstance(out, Tracer) or np.size(out) > 8 else f" ({out})"
+        raise TypeError(
+            f"grad requires f to return a real floating-point scalar, got {_describe(out)}"
+            f"{shown}: a boolean (a comparison or logical value) is not differentiable. "
+            "Return the float quantity the condition is computed from"
+        )
 
 
 def _describe(x: Any) -> str:
@@ -420,21 +528,56 @@ def hvp(
 
 
 def _axes_for_leaves(spec: Any, tree: Any, what: str) -> list[int | None]:
-    """Expand an axis spec (an int or None for every leaf, or a pytree of ints /
-    None with the structure of `tree`, or a tuple prefix per argument) to leaves."""
-    leaves, treedef = tree_flatten(tree)
-    if spec is None or isinstance(spec, int):
-        return [spec] * len(leaves)
-    if isinstance(spec, (tuple, list)) and isinstance(tree, (tuple, list)) \
-            and len(spec) == len(tree):
-        out: list[int | None] = []
-        for s, t in zip(spec, tree, strict=True):
-            out.extend(_axes_for_leaves(s, t, what))
-        return out
-    spec_leaves, spec_def = tree_flatten(spec, strict=False)
-    if spec_def != treedef:
-        raise ValueError(f"vmap: {what} {spec!r} does not match the structure {treedef}")
-    return list(spec_leaves)
+    """Expand an axis spec to one entry per leaf of `tree`: `spec` is a pytree
+    prefix of `tree` whose leaves are ints or None, each applying to the whole
+    subtree it stands for (an int or None alone applies to every leaf; a tuple
+    or a list has one entry per argument). None is an axis here, not an empty
+    container."""
+    treedef = tree_flatten(tree)[1]
+    out: list[int | None] = []
+    _expand_axes(spec, tree, treedef, out, what)
+    return out
+
+
+def _expand_axes(spec: Any, tree: Any, treedef: Any, out: list[int | None], what: str) -> None:
+    if spec is None or isinstance(spec, (int, np.integer)):
+        if isinstance(spec, (bool, np.bool_)):
+            raise TypeError(f"vmap: {what} entries must be ints or None, got {spec!r}")
+        out.extend([None if spec is None else int(spec)] * treedef.num_leaves)
+        return
+    spec_def = tree_flatten(spec, strict=False)[1]
+    same_kind = spec_def.node is treedef.node or (
+        spec_def.node in (tuple, list) and isinstance(tree, (tuple, list)))
+    if spec_def.node is None or treedef.node is None or not same_kind \
+            or len(spec_def.children) != len(treedef.children) \
+            or (not isinstance(tree, (tuple, list)) and spec_def.aux != treedef.aux):
+        if spec_def.node is None:
+            raise TypeError(f"vmap: {what} entries must be ints or None, got {spec!r}")
+        raise ValueError(f"vmap: {what} {spec!r} does not match the structure {treedef} "
+                         "(it must be an int, None, or a pytree prefix of it)")
+    for s, t, d in zip(_children(spec), _children(tree), treedef.children, strict=True):
+        _expand_axes(s, t, d, out, what)
+
+
+def _children(x: Any) -> list[Any]:
+    """The children of one pytree node, in flattening order."""
+    if isinstance(x, dict):
+        return [x[k] for k in sorted(x)]
+    if type(x) in (tuple, list):
+        return list(x)
+    from ._core.pytree import _node_type
+
+    return list(_node_type(x).flatten(x)[0])
+
+
+def _check_axis(ax: Any, ndim: int, what: str, which: str) -> int | None:
+    """`ax` as a non-negative axis of an array of rank `ndim` (None stays None)."""
+    if ax is None:
+        return None
+    if not -ndim <= ax < ndim:
+        raise ValueError(f"vmap: {what} {ax} is out of range for {which}; valid axes are "
+                         f"{-ndim} to {ndim - 1}")
+    return ax % ndim
 
 
 def vmap(f: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0) -> Callable[..., Any]:
@@ -442,8 +585,10 @@ def vmap(f: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0) -> Callable
 
     `in_axes` gives each argument's batch axis (an int, None for an argument
     shared by every example, or a tuple with one entry per argument, each an
-    int, None or a pytree of them); `out_axes` places the batch axis of the
-    outputs. Composes with every other transformation, in any order."""
+    int, None or a pytree prefix of the argument with int / None leaves, e.g.
+    `({"w": None, "x": 0},)`); `out_axes` places the batch axis of the outputs
+    likewise. Axes may be negative; one out of range for the leaf's rank
+    raises. Composes with every other transformation, in any order."""
     from ._interpreters.batching import BatchTrace
 
     def vmapped(*args: Any) -> Any:
@@ -451,15 +596,11 @@ def vmap(f: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0) -> Callable
         axes = _axes_for_leaves(in_axes, args, "in_axes")
         sizes = {}
         for k, (x, ax) in enumerate(zip(leaves, axes, strict=True)):
-            if ax is None:
-                continue
-            if not isinstance(ax, int):
-                raise TypeError(f"vmap: in_axes entries must be ints or None, got {ax!r}")
             shape = x.shape if isinstance(x, Tracer) else np.shape(x)
-            if not -len(shape) <= ax < len(shape):
-                raise ValueError(f"vmap: in_axes {ax} is out of range for input leaf {k} "
-                                 f"of shape {shape}")
-            sizes[k] = shape[ax]
+            ax = axes[k] = _check_axis(ax, len(shape), "in_axes",
+                                       f"input leaf {k} of shape {shape} (rank {len(shape)})")
+            if ax is not None:
+                sizes[k] = shape[ax]
         if not sizes:
             raise ValueError("vmap: no input is mapped (every in_axes is None)")
         if len(set(sizes.values())) != 1:
@@ -467,16 +608,17 @@ def vmap(f: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0) -> Callable
                              "(input leaf: size)")
         with new_trace(BatchTrace) as trace:
             trace.size = next(iter(sizes.values()))
-            ins = [x if ax is None else trace.new_input(
-                x, ax % (x.ndim if isinstance(x, Tracer) else np.ndim(x)))
-                for x, ax in zip(leaves, axes, strict=True)]
+            ins = [x if ax is None else trace.new_input(x, ax)
+                   for x, ax in zip(leaves, axes, strict=True)]
             out = f(*tree_unflatten(in_def, ins))
             out_leaves, out_def = tree_flatten(out)
             o_axes = _axes_for_leaves(out_axes, out, "out_axes")
             res = []
-            for o, ax in zip(out_leaves, o_axes, strict=True):
-                if ax is not None:
-                    ax = ax % ((o.ndim if isinstance(o, Tracer) else np.ndim(o)) + 1)
+            for k, (o, ax) in enumerate(zip(out_leaves, o_axes, strict=True)):
+                shape = o.shape if isinstance(o, Tracer) else np.shape(o)
+                ax = _check_axis(ax, len(shape) + 1, "out_axes",
+                                 f"output leaf {k} of per-example shape {shape} (the batched "
+                                 f"output has rank {len(shape) + 1})")
                 res.append(trace.unbatched(o, ax))
         return tree_unflatten(out_def, res)
 

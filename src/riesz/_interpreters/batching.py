@@ -75,8 +75,8 @@ class BatchTrace(Trace):
             if out_dim is None:
                 return x
             value, dim = x, None
+        from .._primitives._batch_axes import broadcast_batch
         from ..numpy import moveaxis
-        from ..numpy._batching import broadcast_batch
 
         value = broadcast_batch(value, dim, self.size)
         return value if out_dim == 0 else moveaxis(value, 0, out_dim)

@@ -407,10 +407,17 @@ def multilinear_jet(prim: Primitive) -> Primitive:
 
 
 def jet_from_jvp(prim: Primitive) -> Primitive:
+    """Register the general rule (`general_jet_rule`) as `prim`'s Taylor rule."""
+    return prim.def_jet(general_jet_rule(prim))
+
+
+def general_jet_rule(prim: Primitive) -> Callable[..., Any]:
     """The general rule, from the primitive's JVP rule (see the module
     docstring): y' = ∂f(x)[x'] evaluated on series one order lower, then
     y_k = [y']_(k-1) / k. The rule is first run with y = f(x) unknown; if it
-    reads y, y's series to order K - 1 comes from this same rule, recursively."""
+    reads y, y's series to order K - 1 comes from `prim`'s registered Taylor
+    rule (this one, or one that falls back to it), recursively. A specialised
+    rule calls it where its own recurrence does not apply."""
     reads_output: dict[tuple[bool, ...], bool] = {}
 
     def rule(primals: list[Any], series: list[Series | None], **params: Any) -> Any:
@@ -453,7 +460,7 @@ def jet_from_jvp(prim: Primitive) -> Primitive:
         return ans, (out_series if prim.multiple_results else out_series[0])
 
     rule.__name__ = f"{prim.name}_jet"
-    return prim.def_jet(rule)
+    return rule
 
 
 # -- series arithmetic -------------------------------------------------------------------------

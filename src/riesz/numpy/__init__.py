@@ -4,7 +4,8 @@ Functions mirror NumPy's names, signatures, broadcasting and dtype rules.
 Outside any transformation they return plain NumPy values; inside one they
 return traced values. Each function binds a primitive declared, with its
 rules, in one of the family modules (elementwise, reductions, shape,
-indexing, products, decompositions, convolution) or is a composite of them.
+indexing, products, linalg, convolution in `riesz._primitives`) or is a
+composite of them.
 
 Traced values also implement NumPy's protocols (`__array_ufunc__`,
 `__array_function__`), so code written against `numpy` itself differentiates
@@ -52,13 +53,16 @@ from numpy import (  # constants, dtypes and constructors of constants pass thro
     zeros,
 )
 
-from . import _dispatch, _util, linalg, random
+from .._primitives import _util
+from .._primitives.elementwise import astype_p as _astype_p
+from .._primitives.reductions import sum_p as _sum_p
+from . import _dispatch, linalg, random
 from . import tracer_methods as _tracer_methods
-from ._api_convolution import (
+from ._convolution import (
     convolve,
     correlate,
 )
-from ._api_elementwise import (
+from ._elementwise import (
     abs,
     absolute,
     acos,
@@ -150,7 +154,7 @@ from ._api_elementwise import (
     trunc,
     where,
 )
-from ._api_indexing import (
+from ._indexing import (
     IndexUpdateHelper,
     argwhere,
     at,
@@ -166,7 +170,7 @@ from ._api_indexing import (
     take_along_axis,
     unique,
 )
-from ._api_products import (
+from ._products import (
     dot,
     einsum,
     inner,
@@ -176,7 +180,7 @@ from ._api_products import (
     tensordot,
     vdot,
 )
-from ._api_reductions import (
+from ._reductions import (
     all,
     amax,
     amin,
@@ -200,7 +204,7 @@ from ._api_reductions import (
     sum,
     var,
 )
-from ._api_shape import (
+from ._shape import (
     append,
     argsort,
     array,
@@ -259,8 +263,6 @@ from ._api_shape import (
     vstack,
     zeros_like,
 )
-from .elementwise import astype_p as _astype_p
-from .reductions import sum_p as _sum_p
 
 _util.sum_p = _sum_p
 _util.astype_p = _astype_p

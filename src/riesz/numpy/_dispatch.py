@@ -111,8 +111,8 @@ def array_ufunc(self: Tracer, ufunc: Any, method: str, *inputs: Any, **kwargs: A
     elif method == "outer":
         impl = UFUNCS.get(ufunc)
         if impl is not None and len(inputs) == 2 and not kwargs:
-            from ._api_shape import reshape
-            from ._util import as_array
+            from .._primitives._util import as_array
+            from ._shape import reshape
 
             a, b = as_array(inputs[0]), as_array(inputs[1])
             return impl(reshape(a, a.shape + (1,) * b.ndim), b)
@@ -188,18 +188,18 @@ def register_ufunc(ufunc: Any, impl: Any) -> None:
 def install() -> None:
     """Fill the tables and attach the protocols to `Tracer`."""
     from . import (
-        _api_convolution,
-        _api_elementwise,
-        _api_indexing,
-        _api_products,
-        _api_reductions,
-        _api_shape,
+        _convolution,
+        _elementwise,
+        _indexing,
+        _products,
+        _reductions,
+        _shape,
     )
     from . import linalg as rlinalg
 
     ns: dict[str, Any] = {}
-    for mod in (_api_elementwise, _api_reductions, _api_shape, _api_indexing, _api_products,
-                _api_convolution):
+    for mod in (_elementwise, _reductions, _shape, _indexing, _products,
+                _convolution):
         ns.update({k: v for k, v in vars(mod).items() if not k.startswith("_")})
     for name in _UFUNC_NAMES.split():
         UFUNCS[getattr(np, name)] = ns[name]

@@ -98,10 +98,10 @@ def layer_primitives() -> dict[str, Primitive]:
     """The primitives declared by riesz.numpy and riesz.scipy (by name)."""
     import importlib
 
-    names = ("numpy.elementwise", "numpy.reductions", "numpy.shape", "numpy.indexing",
-             "numpy.products", "numpy.decompositions", "numpy.convolution", "scipy.special",
-             "scipy.linalg")
-    # (import by full name: `riesz.numpy.shape` the attribute is the function `shape`)
+    names = ("_primitives.elementwise", "_primitives.reductions", "_primitives.shape",
+             "_primitives.indexing", "_primitives.products", "_primitives.linalg",
+             "_primitives.convolution", "scipy.special", "scipy.linalg")
+    # (import by full name)
     modules = [importlib.import_module(f"riesz.{n}") for n in names]
     found: dict[str, Primitive] = {}
     for module in modules:
@@ -210,12 +210,17 @@ def generate() -> str:
         "-inf) gives -inf with derivative 0.",
         "- `prod`, `cumprod`: exact at zeros (no division by zero).",
         "- `power`: ∂/∂x is 0 where the exponent is 0 (also at x = 0); ∂/∂y is 0 at x = 0.",
-        "- `eigh`, `svd`: at repeated eigenvalues / singular values the undefined "
-        "1/(λ_i - λ_j) terms are dropped; the result is exact for functions that do not "
-        "depend on the basis chosen inside the repeated subspace (projectors, sums of the "
-        "repeated values, U Vᵀ, ...), and a `riesz.numpy.linalg.DegenerateDerivativeWarning` "
-        "is raised when a cotangent (reverse mode) or a tangent direction (forward mode) "
-        "shows that the derivative is not defined.",
+        "- `eigh`, `svd`: at repeated eigenvalues / singular values the 0/0 terms "
+        "1/(λ_i - λ_j) are dropped; the first derivative is exact for symmetric functions of "
+        "the repeated values (traces) and for functions of the vectors that do not depend on "
+        "the basis inside the repeated subspace (projectors onto all of it, U Vᵀ), but not "
+        "for a function combining both, such as U f(w) Uᵀ or U diag(s) Vᵀ (nor for second "
+        "derivatives of traces): their derivative needs f'(λ) inside the subspace, which "
+        "no rule of eigh/svd can see. Use a matrix-function primitive "
+        "(`riesz.scipy.linalg.expm`). A `riesz.numpy.linalg.DegenerateDerivativeWarning` is "
+        "raised whenever the result may be wrong: in reverse mode when the cotangent depends "
+        "on the basis or combines the repeated values with their vectors, in forward mode "
+        "whenever the tangent splits a repeated value.",
         "- `cholesky`, `eigh`, `eigvalsh` read one triangle of their input, as NumPy does; "
         "their derivative is that of the function NumPy computes.",
         "- `inv`, `solve`: undefined (inf/NaN) at singular matrices. `det` has its "

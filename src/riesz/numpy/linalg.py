@@ -1,6 +1,6 @@
 """`riesz.numpy.linalg`: differentiable `numpy.linalg` (real arrays).
 
-The factorisations and solves are primitives (see `decompositions.py` for
+The factorisations and solves are primitives (see `riesz._primitives.linalg` for
 their rules and the references); norms, matrix powers, `multi_dot`, `cond`
 and `eigvalsh` are composites. Results that NumPy returns as named tuples
 (`EighResult`, `SVDResult`, `QRResult`, `SlogdetResult`) are returned as the
@@ -16,15 +16,8 @@ from numpy.linalg import LinAlgError
 
 from .._core.trace import Tracer, bind
 from .._core.trace import strip_derivatives as _raw
-from ._api_elementwise import abs, astype, power, where
-from ._api_indexing import take_along_axis
-from ._api_products import matmul, outer, tensordot
-from ._api_reductions import max, min, sum
-from ._api_shape import diagonal as _diagonal
-from ._api_shape import matrix_transpose, moveaxis, reshape, tril
-from ._api_shape import trace as _trace
-from ._util import any_set, as_array, check_out, normalize_axis
-from .decompositions import (
+from .._primitives._util import any_set, as_array, check_out, normalize_axis
+from .._primitives.linalg import (
     DegenerateDerivativeWarning,
     cholesky_p,
     det_p,
@@ -37,7 +30,15 @@ from .decompositions import (
     solve_p,
     svd_p,
 )
-from .products import _mT
+from .._primitives.products import _mT
+from ._elementwise import abs, astype, power, where
+from ._indexing import take_along_axis
+from ._products import matmul, outer, tensordot
+from ._reductions import any as any_
+from ._reductions import count_nonzero, max, min, sum
+from ._shape import diagonal as _diagonal
+from ._shape import matrix_transpose, moveaxis, reshape, tril
+from ._shape import trace as _trace
 
 __all__ = [
     "DegenerateDerivativeWarning", "LinAlgError", "cholesky", "cond", "det", "diagonal", "eigh",
@@ -221,8 +222,25 @@ def multi_dot(arrays: Any, *, out: Any = None) -> Any:
 
 
 def matrix_rank(A: Any, tol: Any = None, hermitian: bool = False, *, rtol: Any = None) -> Any:
-    """Rank (an integer: not differentiable)."""
-    return np.linalg.matrix_rank(_raw(as_array(A)), tol, hermitian, rtol=rtol)
+    """Rank (an integer: not differentiable). Under vmap A still varies per
+    example after dropping derivatives, so NumPy's recipe (count the singular
+    values above the tolerance) runs on riesz operations there."""
+    a = _raw(as_array(A))
+    if not isinstance(a, Tracer):
+        return np.linalg.matrix_rank(a, tol, hermitian, rtol=rtol)
+    if rtol is not None and tol is not None:
+        raise ValueError("matrix_rank: `tol` and `rtol` can't be both set")
+    if a.ndim < 2:
+        return astype(any_(a != 0), np.int64)
+    s = abs(eigvalsh(a)) if hermitian else svdvals(a)
+    if tol is None:
+        rel = np.max(a.shape[-2:]) * np.finfo(s.dtype).eps if rtol is None \
+            else reshape(as_array(rtol), (*np.shape(rtol), 1))
+        largest = max(s, axis=-1, keepdims=True) if s.shape[-1] else np.zeros((*s.shape[:-1], 1))
+        limit = largest * rel
+    else:
+        limit = reshape(as_array(tol), (*np.shape(tol), 1))
+    return count_nonzero(s > limit, axis=-1)
 
 
 def diagonal(x: Any, /, *, offset: int = 0) -> Any:

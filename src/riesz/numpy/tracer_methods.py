@@ -15,8 +15,8 @@ import numpy as np
 
 from .._core.pytree import register_leaf_type
 from .._core.trace import Tracer, bind
-from ._util import asarray
-from .elementwise import (
+from .._primitives._util import asarray
+from .._primitives.elementwise import (
     abs_p,
     add_p,
     divide_p,
@@ -37,7 +37,7 @@ from .elementwise import (
     remainder_p,
     subtract_p,
 )
-from .products import matmul_p
+from .._primitives.products import matmul_p
 
 
 def _arg(x: Any) -> Any:
@@ -78,7 +78,7 @@ def _array(self: Tracer, dtype: Any = None, copy: Any = None) -> Any:
 def _iter(self: Tracer) -> Any:
     if self.ndim == 0:
         raise TypeError("iteration over a 0-d array")
-    from ._api_indexing import getitem
+    from ._indexing import getitem
 
     for i in range(self.shape[0]):
         yield getitem(self, i)
@@ -123,11 +123,11 @@ def _invert(self: Tracer) -> Any:
 
 def install() -> None:
     """Attach operators and methods to `Tracer` (idempotent)."""
-    from . import _api_elementwise as E
-    from . import _api_indexing as Ix
-    from . import _api_products as Pr
-    from . import _api_reductions as R
-    from . import _api_shape as S
+    from . import _elementwise as E
+    from . import _indexing as Ix
+    from . import _products as Pr
+    from . import _reductions as R
+    from . import _shape as S
 
     for prim, name in (
         (add_p, "add"), (subtract_p, "sub"), (multiply_p, "mul"),

@@ -1,6 +1,6 @@
 """`riesz.scipy.linalg`: triangular and Cholesky solves, and the matrix exponential.
 
-`solve_triangular` is a primitive (rules in `riesz.numpy.decompositions`);
+`solve_triangular` is a primitive (rules in `riesz._primitives.linalg`);
 `cho_factor` / `cho_solve` / `cholesky` are composites. `expm` is a primitive
 whose derivative is the Fréchet derivative L(A, E), computed as the
 top-right block of expm([[A, E], [0, A]]) (Higham, "Functions of Matrices",
@@ -18,14 +18,14 @@ import scipy.linalg as _sl
 
 from .._core.primitive import Primitive
 from .._core.trace import bind
-from ..numpy import _batching
+from .._primitives import _batch_axes
+from .._primitives._util import as_array
+from .._primitives.indexing import getitem_p
+from .._primitives.linalg import triangular_solve_p
+from .._primitives.products import _mT
+from .._primitives.shape import broadcast_to_p, concatenate_p, reshape_p
 from ..numpy import linalg as _rla
-from ..numpy._api_elementwise import astype
-from ..numpy._util import as_array
-from ..numpy.decompositions import triangular_solve_p
-from ..numpy.indexing import getitem_p
-from ..numpy.products import _mT
-from ..numpy.shape import broadcast_to_p, concatenate_p, reshape_p
+from ..numpy._elementwise import astype
 
 __all__ = ["cho_factor", "cho_solve", "cholesky", "det", "expm", "inv", "solve_triangular"]
 
@@ -119,7 +119,7 @@ def expm(A: Any) -> Any:
 
 
 # -- vmap: scipy's expm maps over leading axes ------------------------------------------
-_batching.leading_batch(expm_p)
+_batch_axes.leading_batch(expm_p)
 
 # -- Taylor mode (riesz.jet) --------------------------------------------------------------------
 # Truncated series in t form an algebra that block upper-triangular Toeplitz matrices

@@ -1,5 +1,5 @@
 """`riesz.scipy.signal`: differentiable N-d convolution and correlation of real
-arrays (the valid-mode correlation primitive of `riesz.numpy.convolution`,
+arrays (the valid-mode correlation primitive of `riesz._primitives.convolution`,
 applied to zero-padded inputs). `method` is accepted for compatibility; SciPy
 picks direct or FFT evaluation for the values."""
 
@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..numpy._api_convolution import convolve_nd, correlate_nd
-from ..numpy._api_indexing import getitem
-from ..numpy._util import as_array
+from .._primitives._util import as_array
+from ..numpy._convolution import convolve_nd, correlate_nd
+from ..numpy._indexing import getitem
 
 __all__ = ["convolve", "convolve2d", "correlate", "correlate2d", "fftconvolve"]
 

@@ -20,12 +20,12 @@ from .._core.primitive import Primitive, elementwise_unary
 from .._core.trace import bind, raw_value
 from .._core.trace import strip_derivatives as _raw
 from .._interpreters import taylor
+from .._primitives._batch_axes import elementwise as batch_elementwise
+from .._primitives._util import any_set, as_array
+from .._primitives.elementwise import elementwise_binary, exp_p, log1p_p, log_p, where_p
 from ..numpy import _dispatch
-from ..numpy._api_elementwise import _binary, _ufunc_options, _unary, exp
-from ..numpy._api_reductions import logsumexp as _logsumexp
-from ..numpy._batching import elementwise as batch_elementwise
-from ..numpy._util import any_set, as_array
-from ..numpy.elementwise import elementwise_binary, exp_p, log1p_p, log_p, where_p
+from ..numpy._elementwise import _binary, _ufunc_options, _unary, exp
+from ..numpy._reductions import logsumexp as _logsumexp
 
 __all__ = [
     "digamma", "erf", "erfc", "expit", "gamma", "gammaln", "log_softmax", "logit",

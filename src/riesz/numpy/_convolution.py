@@ -10,12 +10,12 @@ from typing import Any
 import numpy as np
 
 from .._core.trace import bind
-from ._api_elementwise import astype
-from ._api_shape import flip
-from ._util import as_array
-from .convolution import correlate_p
-from .indexing import getitem_p
-from .shape import pad_p
+from .._primitives._util import as_array
+from .._primitives.convolution import correlate_p
+from .._primitives.indexing import getitem_p
+from .._primitives.shape import pad_p
+from ._elementwise import astype
+from ._shape import flip
 
 
 def _float_pair(x: Any, k: Any) -> tuple[Any, Any]:

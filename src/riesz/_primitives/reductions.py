@@ -16,7 +16,7 @@ from .._core.primitive import NOT_DIFFERENTIABLE, Primitive, linear_unary
 from .._core.trace import bind, raw_value
 from .._core.trace import strip_derivatives as _raw
 from .._interpreters import taylor
-from . import _batching
+from . import _batch_axes
 from ._util import Axis, kept_shape
 from .elementwise import where_p
 from .indexing import getitem_p
@@ -248,9 +248,9 @@ count_nonzero_p = Primitive(
 
 # -- vmap: axes move up by one past the batch axis ------------------------------------
 for _prim in (sum_p, max_p, min_p, prod_p, any_p, all_p, count_nonzero_p):
-    _batching.axis_params(_prim, "axis", none_means_all=True)
+    _batch_axes.axis_params(_prim, "axis", none_means_all=True)
 for _prim in (cumsum_p, cumprod_p, argmax_p, argmin_p, argsort_p):
-    _batching.int_axis(_prim)
+    _batch_axes.int_axis(_prim)
 
 # -- Taylor mode (riesz.jet) ---------------------------------------------------------------
 # sum and cumsum are linear; max and min pick the extremal entries' series (a

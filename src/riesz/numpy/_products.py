@@ -14,10 +14,10 @@ from typing import Any
 import numpy as np
 
 from .._core.trace import bind
-from ._api_elementwise import _ufunc_options, multiply
-from ._api_shape import ravel, reshape, transpose
-from ._util import as_array, check_out
-from .products import einsum_p, matmul_p
+from .._primitives._util import as_array, check_out
+from .._primitives.products import einsum_p, matmul_p
+from ._elementwise import _ufunc_options, multiply
+from ._shape import ravel, reshape, transpose
 
 
 def matmul(x1: Any, x2: Any, /, out: Any = None, **kwargs: Any) -> Any:

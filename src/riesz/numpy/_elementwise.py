@@ -14,8 +14,8 @@ import numpy as np
 from .._core.primitive import Primitive
 from .._core.trace import Tracer, bind
 from .._core.trace import strip_derivatives as _raw
-from ._util import asarray, check_out
-from .elementwise import (
+from .._primitives._util import asarray, check_out
+from .._primitives.elementwise import (
     abs_p,
     add_p,
     arccos_p,
@@ -297,7 +297,7 @@ def where(condition: Any, x: Any = None, y: Any = None, /) -> Any:
     """`numpy.where(condition, x, y)`: differentiable in x and y, not in the
     mask. With the condition only, `nonzero(condition)` (integer arrays)."""
     if x is None and y is None:
-        from ._api_indexing import nonzero
+        from ._indexing import nonzero
 
         return nonzero(condition)
     if x is None or y is None:
@@ -316,10 +316,12 @@ def nan_to_num(
     info = np.finfo(x.dtype)
     hi = info.max if posinf is None else posinf
     lo = info.min if neginf is None else neginf
-    xr = _raw(x)
-    out = where(np.isnan(xr), nan, x)
-    out = where(np.isposinf(xr), hi, out)
-    return where(np.isneginf(xr), lo, out)
+    xr = _raw(x)  # riesz ops on it: it still varies per example under vmap
+    inf = isinf(xr)
+    neg = signbit(xr)
+    out = where(isnan(xr), nan, x)
+    out = where(inf & ~neg, hi, out)
+    return where(inf & neg, lo, out)
 
 
 def stop_gradient(x: Any) -> Any:
@@ -336,7 +338,8 @@ def astype(x: Any, dtype: Any, /, *, copy: bool = True) -> Any:
     if x.dtype == dtype:
         return x
     if dtype.kind in "biu":  # integer / boolean casts carry no derivative
-        return _raw(x).astype(dtype)
+        xr = _raw(x)  # still traced under vmap: cast with the primitive
+        return bind(astype_p, xr, dtype=dtype) if isinstance(xr, Tracer) else xr.astype(dtype)
     if dtype.kind != "f":
         raise TypeError(
             f"astype: a traced value cannot be cast to {dtype} (riesz differentiates real "

@@ -15,10 +15,7 @@ import numpy as np
 
 from .._core.trace import bind
 from .._core.trace import strip_derivatives as _raw
-from ._api_elementwise import astype, exp, isnan, log
-from ._api_elementwise import where as _where
-from ._api_shape import moveaxis, ravel, reshape, sort
-from ._util import (
+from .._primitives._util import (
     NoValue,
     any_set,
     as_array,
@@ -29,7 +26,7 @@ from ._util import (
     one_axis,
     safe_sqrt,
 )
-from .reductions import (
+from .._primitives.reductions import (
     all_p,
     any_p,
     argmax_p,
@@ -42,6 +39,9 @@ from .reductions import (
     prod_p,
     sum_p,
 )
+from ._elementwise import astype, exp, isnan, log
+from ._elementwise import where as _where
+from ._shape import moveaxis, ravel, reshape, sort
 
 AxisArg = int | tuple[int, ...] | None
 
@@ -260,10 +260,11 @@ def logsumexp(
     if a.dtype.kind != "f":
         a = astype(a, np.float64)
     axes = normalize_axis(axis, a.ndim)
-    if a.size == 0:
-        raise ValueError("logsumexp of an empty array")
-    m = np.max(_raw(a), axis=axes, keepdims=True)
-    m = np.where(np.isfinite(m), m, 0).astype(a.dtype)
+    if a.size == 0:  # empty sums: -inf as in SciPy (max has no value to offer)
+        m = np.zeros(np.shape(np.sum(_raw(a), axis=axes, keepdims=True)), a.dtype)
+    else:
+        m = np.max(_raw(a), axis=axes, keepdims=True)
+        m = np.where(np.isfinite(m), m, 0).astype(a.dtype)
     e = exp(a - m)
     if b is not None:
         e = e * as_array(b)
@@ -289,7 +290,8 @@ def logsumexp(
 
 def median(a: Any, axis: AxisArg = None, out: Any = None, overwrite_input: bool = False,
            keepdims: bool = False) -> Any:
-    """Median: the middle entry (mean of the two middle entries) of the sorted data."""
+    """Median: the middle entry (mean of the two middle entries) of the sorted data;
+    NaN where a slice holds a NaN (as NumPy), with derivative 1 for that NaN."""
     check_out("median", out)
     a = as_array(a)
     axes = normalize_axis(axis, a.ndim)
@@ -301,6 +303,9 @@ def median(a: Any, axis: AxisArg = None, out: Any = None, overwrite_input: bool 
     s = sort(flat, axis=-1)
     n = flat.shape[-1]
     mid = s[..., n // 2] if n % 2 else (s[..., n // 2 - 1] + s[..., n // 2]) / 2
+    if n and a.dtype.kind in "fc":
+        last = s[..., -1]  # sort puts NaNs last
+        mid = _where(isnan(last), last, mid)
     if keepdims:
         mid = reshape(mid, tuple(1 if i in axes else a.shape[i] for i in range(a.ndim)))
     return mid

@@ -27,7 +27,7 @@ from .._core.primitive import (
 from .._core.trace import Tracer, bind
 from .._core.trace import strip_derivatives as _raw
 from .._interpreters import taylor
-from ._batching import elementwise as batch_elementwise
+from ._batch_axes import elementwise as batch_elementwise
 from ._util import any_set, safe_reciprocal, unbroadcast
 
 # -- helpers ------------------------------------------------------------------
@@ -471,16 +471,20 @@ def _power_jet(primals: list[Any], series: list[Any]) -> tuple[Any, Any]:
     """y = x^p. A constant exponent: x y' = p y x' gives, term by term,
     y_k = (1/(k x0)) Σ_{j=1}^k (p j - (k - j)) x_j y_(k-j) (for a whole
     p ≥ 0, repeated Cauchy products instead, exact at x0 = 0). A varying
-    exponent: y = exp(p log x), so z = p log x by a Cauchy product and y' = y z'
-    (log x taken as 0 at x = 0, as the JVP rule does)."""
+    exponent: y = exp(p log x), so z = p log x by a Cauchy product and y' = y z'.
+    Both divide by x0, so where some x0 == 0 the general rule (repeated JVPs)
+    gives what nested jvp gives, 0 · x^(p-k) limits and log x = 0 included."""
     (x, p), (sx, sp) = primals, series
     K = taylor.series_order(series)
+    if sp is None and not isinstance(p, Tracer) and np.ndim(p) == 0 and float(p) >= 0 \
+            and float(p) == int(p):
+        n = int(p)
+        ans = bind(power_p, x, p)
+        return ans, (None if n == 0 else _integer_power(_full(x, sx), n, K)[1:])
+    if any_set(_raw(x) == 0):
+        return _power_general_jet(primals, series)
     ans = bind(power_p, x, p)
     if sp is None:
-        if not isinstance(p, Tracer) and np.ndim(p) == 0 and float(p) >= 0 \
-                and float(p) == int(p):
-            n = int(p)
-            return ans, (None if n == 0 else _integer_power(_full(x, sx), n, K)[1:])
         xf = _full(x, sx)
         y = [ans]
         for k in range(1, K + 1):
@@ -494,15 +498,14 @@ def _power_jet(primals: list[Any], series: list[Any]) -> tuple[Any, Any]:
             y.append(None if acc is None else acc / (k * x))
         return ans, y[1:]
     if sx is None:
-        zero = _raw(x) == 0
-        log0 = bind(log_p, bind(where_p, zero, 1, x) if any_set(zero) else x)
-        log_x = [log0] + [None] * K
+        log_x = [bind(log_p, x)] + [None] * K
     else:
         log_x = [bind(log_p, x), *taylor.series_log(_full(x, sx), K)]
     z = taylor.series_product(_full(p, sp), log_x, K)
     return ans, taylor.series_exp(ans, z, K)
 
 
+_power_general_jet = taylor.general_jet_rule(power_p)
 power_p.def_jet(_power_jet)
 
 

@@ -23,7 +23,7 @@ import numpy as np
 from .._core.primitive import Primitive, bilinear
 from .._core.trace import bind
 from .._interpreters import taylor
-from . import _batching
+from . import _batch_axes
 from ._util import unbroadcast
 from .shape import reshape_p, transpose_p
 
@@ -148,8 +148,8 @@ def _einsum_vjp(
 einsum_p.def_joint_jvp(_einsum_jvp).def_joint_vjp(_einsum_vjp)
 
 # -- vmap -----------------------------------------------------------------------------
-_batching.matmul(matmul_p)
-_batching.einsum(einsum_p)
+_batch_axes.matmul(matmul_p)
+_batch_axes.einsum(einsum_p)
 
 # -- Taylor mode (riesz.jet): multilinear, so the terms are Cauchy products -------------
 taylor.multilinear_jet(matmul_p)

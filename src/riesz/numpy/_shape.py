@@ -13,12 +13,11 @@ import numpy as np
 
 from .._core.trace import Tracer, bind
 from .._core.trace import strip_derivatives as _raw
-from ._api_elementwise import astype, where
-from ._util import as_array, check_out, normalize_axis, one_axis, tri_mask
-from .indexing import getitem_p, scatter_add_p
-from .products import matmul_p
-from .reductions import argsort_p, sum_p
-from .shape import (
+from .._primitives._util import as_array, check_out, normalize_axis, one_axis, tri_mask
+from .._primitives.indexing import getitem_p, scatter_add_p
+from .._primitives.products import matmul_p
+from .._primitives.reductions import argsort_p, sum_p
+from .._primitives.shape import (
     broadcast_to_p,
     concatenate_p,
     flip_p,
@@ -28,6 +27,7 @@ from .shape import (
     split_p,
     transpose_p,
 )
+from ._elementwise import astype, where
 
 Shape = int | Sequence[int]
 
@@ -617,7 +617,7 @@ def argsort(a: Any, axis: int | None = -1, kind: Any = None, order: Any = None, 
 def sort(a: Any, axis: int | None = -1, kind: Any = None, order: Any = None, *,
          stable: Any = None) -> Any:
     """Sorted copy: a permutation of the entries (ties keep their order)."""
-    from ._api_indexing import take_along_axis
+    from ._indexing import take_along_axis
 
     a = as_array(a)
     if axis is None:

@@ -20,21 +20,21 @@ from typing import Any
 
 import numpy as np
 
-from .._core.trace import Tracer, bind
+from .._core.trace import Tracer, bind, raw_value
 from .._core.trace import strip_derivatives as _raw
-from ._api_elementwise import astype, maximum, minimum
-from ._api_shape import broadcast_to, ravel, reshape
-from ._util import as_array, check_out, one_axis
-from .indexing import (
+from .._primitives._util import as_array, check_out, one_axis
+from .._primitives.indexing import (
     constant_index,
     gather_p,
     getitem_p,
     nonzero_p,
-    normalize_index,
+    scatter_add_indexed_p,
     scatter_add_p,
     scatter_set_p,
     split_index,
 )
+from ._elementwise import astype, maximum, minimum, where
+from ._shape import broadcast_to, ravel, reshape
 
 
 def getitem(a: Any, index: Any) -> Any:
@@ -92,18 +92,43 @@ def take_along_axis(arr: Any, indices: Any, axis: int | None = -1) -> Any:
 
 
 def nonzero(a: Any) -> tuple[Any, ...]:
-    """Indices of the non-zero entries (integer arrays: not differentiable)."""
-    return bind(nonzero_p, as_array(a))
+    """Indices of the non-zero entries (integer arrays: not differentiable).
+    Under vmap, only where every example has as many non-zero entries."""
+    a = as_array(a)
+    try:
+        return bind(nonzero_p, a)
+    except ValueError as e:  # stacking index arrays of different lengths
+        if isinstance(_raw(a), Tracer):
+            raise _ragged_error("nonzero", " (here the examples' counts differ)") from e
+        raise
+
+
+def _ragged_error(name: str, detail: str = "") -> TypeError:
+    return TypeError(
+        f"{name} under vmap: its output shape depends on the values of its input, so it "
+        f"can differ between examples and cannot be batched{detail}. Call it outside vmap, "
+        "or use a fixed-size alternative (e.g. riesz.numpy.where(mask, x, fill), sort)"
+    )
+
+
+def _values_fix_the_shape(name: str, a: Any) -> Any:
+    """`a` without derivatives, for a function whose output shape depends on the
+    values; under vmap (where `a` still varies per example) that shape would
+    differ between examples, which no batch can hold."""
+    a = _raw(as_array(a))
+    if isinstance(a, Tracer):
+        raise _ragged_error(name)
+    return a
 
 
 def flatnonzero(a: Any) -> Any:
     """Indices of the non-zero entries of the flattened array (not differentiable)."""
-    return np.flatnonzero(_raw(as_array(a)))
+    return np.flatnonzero(_values_fix_the_shape("flatnonzero", a))
 
 
 def argwhere(a: Any) -> Any:
     """Indices of the non-zero entries, one row each (not differentiable)."""
-    return np.argwhere(_raw(as_array(a)))
+    return np.argwhere(_values_fix_the_shape("argwhere", a))
 
 
 def unique(ar: Any, return_index: bool = False, return_inverse: bool = False,
@@ -115,7 +140,8 @@ def unique(ar: Any, return_index: bool = False, return_inverse: bool = False,
         raise NotImplementedError("unique: axis is not supported on traced values")
     a = as_array(ar)
     _, first, inverse, counts = np.unique(  # inverse: shaped like `ar`, as NumPy's
-        _raw(a), return_index=True, return_inverse=True, return_counts=True, equal_nan=equal_nan
+        _values_fix_the_shape("unique", a), return_index=True, return_inverse=True,
+        return_counts=True, equal_nan=equal_nan,
     )
     out = [getitem(ravel(a), (first,))]
     if return_index:
@@ -140,12 +166,40 @@ def _ops() -> dict[str, Any]:
     }
 
 
+def _update_traced(x: Any, v: Any, template: tuple[Any, ...], arrays: list[Any],
+                   op: str) -> Any:
+    """`_update` at integer index arrays that vary per example (vmap): a
+    scatter-add of the new values and a mask of the targets, so x keeps
+    derivative 0 where it is overwritten and the values their own."""
+    if op == "add":
+        return bind(scatter_add_indexed_p, x, v, *arrays, template=template)
+    ones = bind(gather_p, np.ones(x.shape, x.dtype), *arrays, template=template)
+    hits = bind(scatter_add_indexed_p, np.zeros(x.shape, x.dtype), ones, *arrays,
+                template=template)
+    if np.any(raw_value(hits) > 1):
+        raise NotImplementedError(
+            f"x.at[index].{op}(...) under vmap with an index that repeats a target within one "
+            "example: the order of the repeated updates is not defined per example; use "
+            ".at[index].add, or indices without repeats"
+        )
+    new = v if op == "set" else _ops()[op](bind(gather_p, x, *arrays, template=template), v)
+    if new.dtype != x.dtype:
+        new = astype(new, x.dtype)
+    new = broadcast_to(new, ones.shape)
+    placed = bind(scatter_add_indexed_p, np.zeros(x.shape, x.dtype), new, *arrays,
+                  template=template)
+    return where(hits > 0, placed, x)
+
+
 def _update(x: Any, index: Any, values: Any, op: str) -> Any:
     x = as_array(x)
-    index = normalize_index(index)
+    template, traced = split_index(index)
     v = as_array(values)
     if v.dtype != x.dtype:
         v = astype(v, x.dtype)
+    if traced:
+        return _update_traced(x, v, template, traced, op)
+    index = template
     if op == "add":
         return bind(scatter_add_p, x, v, index=index)
     ids = np.arange(int(np.prod(x.shape, dtype=int))).reshape(x.shape)[index]

@@ -20,13 +20,23 @@ and LAPACK do); their derivatives are those of the function NumPy computes,
 A ↦ f(tril(A) + tril(A, -1)ᵀ). For a symmetric argument (e.g. A = B Bᵀ) this is
 the usual derivative; in the subspace of symmetric matrices both agree.
 
-Repeated eigenvalues / singular values: the eigenvectors of a repeated
-eigenvalue are not unique, and neither is their derivative. The rules drop
-the undefined 1/(λ_i - λ_j) terms for (numerically) equal pairs, which gives
-the exact derivative of every function that does not depend on the choice of
-basis inside the eigenspace (projectors, sums of eigenvalues, U diag(s) Vᵀ,
-...). When the cotangent or tangent shows the result does depend on that
-choice, a `DegenerateDerivativeWarning` says so.
+Repeated eigenvalues / singular values (eigh, svd). Inside a repeated
+eigenspace the eigenvectors are any orthonormal basis, and their derivative
+1/(λ_j - λ_i) is 0/0; the rules set those terms to 0 (and ∂w_i = (Vᵀ ∂A V)_ii).
+The result is exact for functions of the eigenvalues that are symmetric in the
+repeated ones (traces, Σ f(w_i)) and for functions of the eigenvectors that do
+not depend on the basis inside the eigenspace (projectors onto the whole
+eigenspace, U Vᵀ). It is NOT exact for a function that combines the repeated
+eigenvalues with their eigenvectors, such as U f(w) Uᵀ: its derivative
+(Daleckii–Krein) needs the divided difference (f(λ_i) - f(λ_j))/(λ_i - λ_j) → f'(λ)
+inside the eigenspace, and no rule of eigh can recover it from the cotangents
+(w̄, Ū) or tangents it sees (two functions with equal f(λ) but different f'(λ)
+send the same cotangents). Matrix functions are exact through their own
+primitives (riesz.scipy.linalg.expm). A `DegenerateDerivativeWarning` is raised
+whenever the returned derivative may be wrong: in reverse mode when the
+cotangent depends on the basis inside a repeated eigenspace or couples its
+eigenvalues with its eigenvectors; in forward mode, which cannot see how the
+tangents are used, whenever the tangent splits a repeated eigenvalue.
 """
 
 from __future__ import annotations
@@ -41,7 +51,7 @@ from .._core.primitive import Primitive
 from .._core.trace import bind, raw_value
 from .._core.trace import strip_derivatives as _raw
 from .._interpreters import taylor
-from . import _batching
+from . import _batch_axes
 from ._util import any_set, kept_shape, safe_reciprocal, tri_mask, unbroadcast
 from .elementwise import where_p
 from .indexing import getitem_p
@@ -53,9 +63,11 @@ __all__ = ["DegenerateDerivativeWarning"]
 
 
 class DegenerateDerivativeWarning(RuntimeWarning):
-    """A derivative of eigenvectors / singular vectors was requested at a
-    repeated eigenvalue (singular value) in a direction where it is not
-    defined; the returned value drops the undefined terms."""
+    """A derivative through eigenvalues and eigenvectors (singular values and
+    vectors) at a repeated eigenvalue (singular value) may be wrong: the
+    result depends on the basis inside the repeated eigenspace, or combines
+    its eigenvalues with its eigenvectors (e.g. U f(w) Uᵀ: use a matrix-function
+    primitive such as riesz.scipy.linalg.expm). See riesz.numpy.decompositions."""
 
 
 # -- helpers written with differentiable operations -------------------------------
@@ -129,13 +141,20 @@ def _gaps(w: Any, squared: bool = False) -> tuple[np.ndarray, Any]:
 
 def _warn_degenerate(what: str) -> None:
     warnings.warn(
-        f"{what} at repeated eigenvalues / singular values: the result depends on the "
-        "arbitrary basis chosen inside the repeated eigenspace, so its derivative is not "
-        "defined there; the returned derivative drops the undefined terms (it is exact "
-        "for functions that do not depend on that basis)",
+        f"{what} at repeated eigenvalues / singular values; the returned derivative drops "
+        "the 0/0 terms inside the repeated eigenspace, which is exact only for functions of "
+        "the eigenvalues symmetric in the repeated ones (traces) and for basis-independent "
+        "functions of the eigenvectors (projectors onto the whole eigenspace, U Vᵀ). A "
+        "function combining both, such as U f(w) Uᵀ, misses the f'(λ) terms: compute it "
+        "with a matrix-function primitive (riesz.scipy.linalg.expm)",
         DegenerateDerivativeWarning,
         stacklevel=4,
     )
+
+
+_SPLITS = "the tangent splits the repeated value"
+_COMBINES = ("the cotangent combines the repeated eigenvalues with their eigenvectors "
+             "(as U f(w) Uᵀ does)")
 
 
 # Does a cotangent (tangent) use the undefined terms? Each test below looks at
@@ -160,6 +179,18 @@ def _offdiag_in_blocks(x: Any, degenerate: np.ndarray) -> bool:
         return False
     x = _raw(x)
     return _large_at(x, x, degenerate)
+
+
+def _used_in_blocks(v: Any, x: Any, degenerate: np.ndarray) -> bool:
+    """Whether the cotangent v of the values is non-negligible at a repeated value,
+    or the cotangent x of the vectors (as Vᵀ V̄) couples two vectors of one
+    repeated value: a combination of both outputs inside a repeated eigenspace."""
+    if not any_set(degenerate):
+        return False
+    vr, xr = _raw(v), _raw(x)
+    repeated = np.any(degenerate, axis=-1)
+    return (any_set(np.abs(vr) * repeated > 1e-6 * (np.max(np.abs(vr)) + 1e-300))
+            or _large_at(xr, xr, degenerate))
 
 
 def _uneven_in_blocks(v: Any, degenerate: np.ndarray) -> bool:
@@ -406,8 +437,9 @@ def _eigh_impl(a: Any) -> tuple[Any, Any]:
 
 eigh_p = Primitive(
     "eigh", _eigh_impl, multiple_results=True,
-    notes="reads the lower triangle of A; at repeated eigenvalues the derivative is exact for "
-    "basis-independent functions, otherwise a DegenerateDerivativeWarning is raised",
+    notes="reads the lower triangle of A; at repeated eigenvalues exact for traces and "
+    "projectors, not for U f(w) Uᵀ (use expm); a DegenerateDerivativeWarning where it may "
+    "be wrong",
 )
 
 
@@ -419,7 +451,8 @@ def _eigh_jvp(primals: Any, tangents: Any, ans: Any) -> Any:
     degenerate, F = _gaps(w)
     p = _mm(_mT(v), _mm(_sym_lower(t), v))
     if _offdiag_in_blocks(p, degenerate):
-        _warn_degenerate("eigh: the eigenvalues and eigenvectors are not differentiable")
+        _warn_degenerate(f"eigh: the eigenvalues and eigenvectors are not differentiable "
+                         f"in this direction ({_SPLITS})")
     return _diag_part(p), _mm(v, F * p)
 
 
@@ -436,7 +469,9 @@ def _eigh_vjp(g: Any, ans: Any, primals: Any, argnums: Any) -> list[Any]:
     if gv is not None:
         vtg = _mm(_mT(v), gv)
         if _asym_in_blocks(vtg, degenerate):
-            _warn_degenerate("eigh: the cotangent of the eigenvectors")
+            _warn_degenerate("eigh: the cotangent of the eigenvectors depends on their basis")
+        elif gw is not None and _used_in_blocks(gw, vtg, degenerate):
+            _warn_degenerate(f"eigh: {_COMBINES}")
         term = F * vtg
         inner = term if inner is None else inner + term
     if inner is None:
@@ -467,9 +502,9 @@ def _svd_impl(a: Any) -> tuple[Any, Any, Any]:
 
 svd_p = Primitive(
     "svd", _svd_impl, multiple_results=True,
-    notes="thin SVD (full_matrices=False, or square A); at repeated singular values the "
-    "derivative is exact for basis-independent functions, otherwise a "
-    "DegenerateDerivativeWarning is raised; S⁻¹ terms are dropped at zero singular values",
+    notes="thin SVD (full_matrices=False, or square A); at repeated singular values exact "
+    "for Σ f(s) and U Vᵀ, not for U f(s) Vᵀ; a DegenerateDerivativeWarning where it may be "
+    "wrong; S⁻¹ terms are dropped at zero singular values",
 )
 
 
@@ -500,10 +535,15 @@ def _svd_jvp(primals: Any, tangents: Any, ans: Any) -> Any:
     v = _mT(vh)
     m, n = a.shape[-2:]
     degenerate, e, g = _svd_gaps(s)
+    zero_pairs = degenerate & (_raw(s)[..., None, :] == 0)
     p = _mm(_mT(u), _mm(t, v))
     sym_p, asym_p = _sym(p), _asym(p)
     if _offdiag_in_blocks(sym_p, degenerate):
-        _warn_degenerate("svd: the singular values and vectors are not differentiable")
+        _warn_degenerate(f"svd: the singular values and vectors are not differentiable "
+                         f"in this direction ({_SPLITS})")
+    elif _offdiag_in_blocks(asym_p, zero_pairs):
+        _warn_degenerate("svd: the singular vectors of a repeated zero singular value are "
+                         "not differentiable in this direction")
     ds = _diag_part(p)
     rot = g * asym_p
     du = _mm(u, e * sym_p + rot)
@@ -524,6 +564,7 @@ def _svd_vjp(g: Any, ans: Any, primals: Any, argnums: Any) -> list[Any]:
     (a,) = primals
     m, n = a.shape[-2:]
     degenerate, e, gg = _svd_gaps(s)
+    zero_pairs = degenerate & (_raw(s)[..., None, :] == 0)
     inner = None
     if gs is not None:
         inner = _diag_embed(gs)
@@ -548,7 +589,13 @@ def _svd_vjp(g: Any, ans: Any, primals: Any, argnums: Any) -> list[Any]:
         plus = x if y is None else (y if x is None else x + y)
         minus = x if y is None else (-y if x is None else x - y)
         if _asym_in_blocks(plus, degenerate):
-            _warn_degenerate("svd: the cotangent of the singular vectors")
+            _warn_degenerate("svd: the cotangent of the singular vectors depends on their basis")
+        elif gs is not None and _used_in_blocks(gs, plus, degenerate):
+            _warn_degenerate("svd: the cotangent combines the repeated singular values with "
+                             "their singular vectors (as U f(s) Vᵀ does)")
+        elif _offdiag_in_blocks(_asym(minus), zero_pairs):
+            _warn_degenerate("svd: the cotangent of the singular vectors of a repeated zero "
+                             "singular value")
         term = _sym(e * plus) + _asym(gg * minus)
         inner = term if inner is None else inner + term
     out = None if inner is None else _mm(u, _mm(inner, vh))
@@ -696,8 +743,10 @@ def _norm2_impl(x: Any, axis: Any, keepdims: bool) -> Any:
     if x.size == 0:
         return np.sqrt(np.sum(x * x, axis=axis, keepdims=keepdims))
     m = np.max(np.abs(x), axis=axis, keepdims=True)
-    safe = np.where(m == 0, 1, m)
+    safe = np.where((m == 0) | np.isinf(m), 1, m)
     out = m * np.sqrt(np.sum((x / safe) ** 2, axis=axis, keepdims=True))
+    # an infinite entry: the norm is inf (scaling by m = inf would give inf/inf = NaN)
+    out = np.where(np.isinf(m) & ~np.isnan(out), np.inf, out)
     if not keepdims:
         out = np.squeeze(out, axis=axis) if axis is not None else out.reshape(())
         if axis is None:
@@ -731,9 +780,9 @@ norm2_p.def_jvp(_norm2_jvp).def_vjp(_norm2_vjp)
 
 # -- vmap: NumPy's linalg maps over leading axes --------------------------------------
 for _prim in (inv_p, det_p, slogdet_p, cholesky_p, eigh_p, svd_p, qr_p, pinv_p):
-    _batching.leading_batch(_prim)
-_batching.solve(solve_p)
-_batching.solve(triangular_solve_p)
+    _batch_axes.leading_batch(_prim)
+_batch_axes.solve(solve_p)
+_batch_axes.solve(triangular_solve_p)
 
 # -- Taylor mode (riesz.jet) ------------------------------------------------------------------
 # Series x(t) = x0 + c_1 t + ... + c_K t^K in raw coefficients (riesz/_interpreters/taylor.py).

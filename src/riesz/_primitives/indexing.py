@@ -17,7 +17,7 @@ from .._core.trace import Tracer, bind
 from .._core.trace import strip_derivatives as _raw
 from .._interpreters import taylor
 from .._interpreters.reverse import LazyCotangent
-from . import _batching
+from . import _batch_axes
 from ._util import unbroadcast
 
 
@@ -36,9 +36,9 @@ SLOT = _Slot()
 def _unsupported_traced_index() -> NotImplementedError:
     return NotImplementedError(
         "this use of an index computed from a vmapped input is not supported yet (the index "
-        "differs per example): it works for reading x[index] with integer index arrays; "
-        "boolean masks (ragged results) and in-place style updates .at[index] are not "
-        "supported. Index outside vmap, or use riesz.numpy.where / a one-hot product"
+        "differs per example): it works with integer index arrays (x[index] and "
+        "x.at[index] updates); a boolean mask would give results of different sizes per "
+        "example. Index outside vmap, or use riesz.numpy.where / a one-hot product"
     )
 
 
@@ -68,7 +68,8 @@ def split_index(index: Any) -> tuple[tuple[Any, ...], list[Any]]:
             out.append(SLOT)
             continue
         if isinstance(i, (list, np.ndarray)):
-            i = np.array(i)
+            empty_list = isinstance(i, list) and np.size(i) == 0
+            i = np.array(i, dtype=np.intp) if empty_list else np.array(i)  # NumPy: [] is intp
             if i.dtype.kind not in "iub":
                 raise IndexError(
                     f"arrays used as indices must be of integer or boolean type, got {i.dtype}"
@@ -302,9 +303,87 @@ scatter_add_indexed_p.def_joint_jvp(_scatter_add_indexed_jvp)
 scatter_add_indexed_p.def_joint_vjp(_scatter_add_indexed_vjp)
 
 # -- vmap -----------------------------------------------------------------------------
-_batching.getitem(getitem_p)
-_batching.scatter(scatter_add_p)
-_batching.scatter(scatter_set_p)
+# gather / scatter_add_indexed with a batched operand: the batch axis becomes one more
+# index array, arange(B), in front of the per-example index. NumPy then puts the
+# broadcast index block first, (B, *block, *sliced axes), and the per-example layout
+# (block in place when the per-example index arrays are adjacent) is a transpose away.
+
+
+def _is_advanced(i: Any) -> bool:
+    return i is SLOT or isinstance(i, (int, np.integer, np.ndarray))
+
+
+def _batched_index(x_shape: tuple[int, ...], template: tuple[Any, ...], arrays: list[Any],
+                   dims: list[int | None], size: int) -> Any:
+    """(template with arange(B) in front, the batched index arrays, `order`, the
+    per-example result shape), `order` taking the batched result's axes to the
+    per-example layout with the batch in front; None where the rule declines
+    (boolean index arrays, empty axes: the slice-by-slice fallback handles them)."""
+    from .shape import reshape_p
+
+    if 0 in x_shape or any(isinstance(i, np.ndarray) and i.dtype == bool for i in template):
+        return None
+    shapes = [_batch_axes._shape(a) if d is None else
+              _batch_axes._shape(a)[:d] + _batch_axes._shape(a)[d + 1:]
+              for a, d in zip(arrays, dims, strict=True)]
+    statics = [np.shape(i) for i in template if _is_advanced(i) and i is not SLOT]
+    nd = len(np.broadcast_shapes(*shapes, *statics))
+    batched = []
+    for a, d, sh in zip(arrays, dims, shapes, strict=True):
+        if d is not None:
+            a = bind(reshape_p, _batch_axes.front(a, d), shape=(size, *(1,) * (nd - len(sh)), *sh))
+        batched.append(a)
+    probe = np.broadcast_to(np.empty((), bool), x_shape)  # a view: no copy of x
+    example = probe[fill_index(template, [np.zeros(sh, int) for sh in shapes])].shape
+    pos = [k for k, i in enumerate(template) if _is_advanced(i)]
+    lead = 0
+    if pos == list(range(pos[0], pos[0] + len(pos))):  # one block: in place per example
+        used = sum(1 for i in template if i is not None and i is not Ellipsis)
+        lead = sum(len(x_shape) - used if i is Ellipsis else int(not isinstance(i, int))
+                   for i in template[:pos[0]])
+    rest = len(example) - nd
+    order = (0, *range(1 + nd, 1 + nd + lead), *range(1, 1 + nd),
+             *range(1 + nd + lead, 1 + nd + rest))
+    bidx = np.arange(size).reshape(size, *(1,) * nd)
+    return (bidx, *template), batched, order, example
+
+
+def _gather_batch(vals: list[Any], dims: list[int | None], template: Any) -> Any:
+    from .shape import transpose_p
+
+    size = _batch_axes._batch_size(vals, dims)
+    x = _batch_axes.broadcast_batch(vals[0], dims[0], size)
+    plan = _batched_index(_batch_axes._shape(x)[1:], template, vals[1:], dims[1:], size)
+    if plan is None:
+        return NotImplemented
+    new_template, arrays, order, _ = plan
+    out = bind(gather_p, x, *arrays, template=new_template)
+    return bind(transpose_p, out, axes=order), 0
+
+
+def _scatter_add_indexed_batch(vals: list[Any], dims: list[int | None], template: Any) -> Any:
+    from .shape import broadcast_to_p, reshape_p, transpose_p
+
+    size = _batch_axes._batch_size(vals, dims)
+    x = _batch_axes.broadcast_batch(vals[0], dims[0], size)
+    plan = _batched_index(_batch_axes._shape(x)[1:], template, vals[2:], dims[2:], size)
+    if plan is None:
+        return NotImplemented
+    new_template, arrays, order, example = plan
+    # the values in the per-example layout, then in the batched gather's layout
+    v = _batch_axes.broadcast_batch(vals[1], dims[1], size)
+    sv = _batch_axes._shape(v)[1:]
+    v = bind(reshape_p, v, shape=(size, *(1,) * (len(example) - len(sv)), *sv))
+    v = bind(broadcast_to_p, v, shape=(size, *example))
+    v = bind(transpose_p, v, axes=tuple(int(k) for k in np.argsort(order)))
+    return bind(scatter_add_indexed_p, x, v, *arrays, template=new_template), 0
+
+
+gather_p.def_batch(_gather_batch)
+scatter_add_indexed_p.def_batch(_scatter_add_indexed_batch)
+_batch_axes.getitem(getitem_p)
+_batch_axes.scatter(scatter_add_p)
+_batch_axes.scatter(scatter_set_p)
 
 # -- Taylor mode (riesz.jet): linear in x and v, so each coefficient is indexed ---------
 for _prim in (getitem_p, scatter_add_p, scatter_set_p, gather_p, scatter_add_indexed_p):

@@ -15,7 +15,7 @@ import numpy as np
 from .._core.primitive import Primitive, linear_unary
 from .._core.trace import bind
 from .._interpreters import taylor
-from . import _batching
+from . import _batch_axes
 from ._util import unbroadcast
 
 reshape_p = Primitive("reshape", np.reshape)
@@ -151,14 +151,14 @@ def _roll_transpose(g: Any, x: Any, shift: Any, axis: Any) -> Any:
 linear_unary(roll_p, _roll_transpose)
 
 # -- vmap -----------------------------------------------------------------------------
-_batching.reshape(reshape_p)
-_batching.transpose(transpose_p)
-_batching.broadcast_to(broadcast_to_p)
-_batching.concatenate(concatenate_p)
-_batching.axis_params(split_p, "axis")
-_batching.pad(pad_p)
-_batching.axis_params(flip_p, "axes", none_means_all=True)
-_batching.int_axis(roll_p)
+_batch_axes.reshape(reshape_p)
+_batch_axes.transpose(transpose_p)
+_batch_axes.broadcast_to(broadcast_to_p)
+_batch_axes.concatenate(concatenate_p)
+_batch_axes.axis_params(split_p, "axis")
+_batch_axes.pad(pad_p)
+_batch_axes.axis_params(flip_p, "axes", none_means_all=True)
+_batch_axes.int_axis(roll_p)
 
 # -- Taylor mode (riesz.jet): linear, so each coefficient is moved like the value ------
 for _prim in (reshape_p, transpose_p, broadcast_to_p, concatenate_p, split_p, pad_p, flip_p,

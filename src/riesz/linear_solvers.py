@@ -1,0 +1,380 @@
+"""Linear solvers as objects: `init` once, `compute` for many right-hand sides.
+
+A solver splits solving A x = b into `state = solver.init(A)` (the work that
+depends on A only: a factorisation for `Direct`, the operator itself for the
+Krylov methods) and `solver.compute(state, b)`; `solver.transpose(state)` is
+the state for the metric-free transpose Aᵀ, from the same work (an LU
+factorisation solves with A and Aᵀ alike). So an implicit layer factorises its
+Jacobian once and reuses it for its tangent and adjoint solves.
+
+The operators are riesz's linear maps (`riesz.linear`); this module only uses
+their protocol (`domain`, `codomain`, `mv`, `T`, `factorize`), so the spaces
+(a `Weighted` space with a matrix-free metric solves by CG) can use it too.
+
+Krylov methods are SciPy's, run on the maps' flattened coordinates. CG works
+in the domain's geometry: for A self-adjoint and positive under ⟨x, y⟩ = xᵀ W y,
+W A is symmetric positive definite in coordinates, so CG is run on
+(W A) x = W b (W = I for Euclidean spaces). Non-convergence raises
+`SolverError` with the residual, never returns a silently wrong answer.
+"""
+
+from __future__ import annotations
+
+import abc
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import scipy.linalg
+import scipy.sparse.linalg as spla
+
+from ._core.pytree import tree_flatten
+from ._core.trace import Tracer
+
+__all__ = [
+    "BiCGSTAB",
+    "CG",
+    "DiagonalFactorization",
+    "Factorization",
+    "GMRES",
+    "METHODS",
+    "Direct",
+    "LUFactorization",
+    "LinearSolver",
+    "ScaledFactorization",
+    "SolverError",
+    "check_problem",
+    "solver_for",
+]
+
+
+class SolverError(RuntimeError):
+    """A solve did not converge (or broke down).
+
+    `residual` is the final residual (for linear solves the relative residual
+    ‖b - A x‖ / ‖b‖, for nonlinear ones the residual norm ‖g(y) - y‖ or
+    ‖f(y)‖), `iterations` the iterations taken, `history` the residual norms
+    where the method reports them, and `x` the last iterate."""
+
+    def __init__(self, message: str, *, method: str, residual: float, iterations: int,
+                 history: list[float], x: Any):
+        super().__init__(message)
+        self.method = method
+        self.residual = residual
+        self.iterations = iterations
+        self.history = history
+        self.x = x
+
+
+def _flat(space: Any, x: Any) -> np.ndarray:
+    return np.asarray(space.flatten(x), dtype=np.float64)
+
+
+def _fresh(out: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """`out`, copied if it shares memory with the input `v`: SciPy's Krylov methods
+    reuse their work vectors, so a map returning (a view of) its input, such as the
+    identity, would otherwise have its result overwritten."""
+    return out.copy() if np.may_share_memory(out, v) else out
+
+
+def _concrete(b: Any, who: str) -> None:
+    if any(isinstance(x, Tracer) for x in tree_flatten(b)[0]):
+        raise TypeError(f"{who}: the right-hand side is a traced value; riesz.solve runs on "
+                        "concrete arrays and is not differentiable itself (implicit "
+                        "differentiation of solves belongs to riesz.implicit)")
+
+
+def _check_square(A: Any, who: str) -> None:
+    if A.domain.size != A.codomain.size:
+        raise ValueError(f"{who}: A maps {A.domain!r} -> {A.codomain!r}; a square map is "
+                         "required")
+
+
+class LinearSolver(abc.ABC):
+    """Solves A x = b for linear maps A: `init(A)` -> state, `compute(state, b)` -> x,
+    `transpose(state)` -> the state of Aᵀ. `solver(A, b)` does init and compute."""
+
+    name: str
+
+    @abc.abstractmethod
+    def init(self, A: Any) -> Any:
+        """The work that depends on A only (checked square)."""
+
+    @abc.abstractmethod
+    def compute(self, state: Any, b: Any) -> Any:
+        """x with A x = b, for b an element of A.codomain (concrete arrays)."""
+
+    @abc.abstractmethod
+    def transpose(self, state: Any) -> Any:
+        """The state solving with Aᵀ (covectors of the domain -> covectors of the codomain)."""
+
+    def __call__(self, A: Any, b: Any) -> Any:
+        return self.compute(self.init(A), b)
+
+
+# -- direct: factorisations -------------------------------------------------------------
+
+
+class Factorization(abc.ABC):
+    """A factorised square matrix on flattened coordinates: `solve(b)` is A⁻¹ b,
+    `transposed()` the factorisation of Aᵀ (sharing the work)."""
+
+    @abc.abstractmethod
+    def solve(self, b: np.ndarray) -> np.ndarray:
+        """A⁻¹ b for a flat vector b."""
+
+    @abc.abstractmethod
+    def transposed(self) -> Factorization:
+        """The factorisation of Aᵀ."""
+
+
+def _singular(message: str) -> SolverError:
+    return SolverError(message, method="direct", residual=float("nan"), iterations=0,
+                       history=[], x=None)
+
+
+class LUFactorization(Factorization):
+    """P L U = A (scipy.linalg.lu_factor), computed once; solves with A or Aᵀ."""
+
+    def __init__(self, matrix: np.ndarray, trans: int = 0, lu: Any = None):
+        if lu is None:
+            M = np.asarray(matrix, dtype=np.float64)
+            if not np.all(np.isfinite(M)):
+                raise _singular(f"solve(direct): the {M.shape[0]}x{M.shape[1]} matrix has "
+                                "non-finite entries")
+            with warnings.catch_warnings():  # exact singularity is reported below
+                warnings.simplefilter("ignore", scipy.linalg.LinAlgWarning)
+                lu = scipy.linalg.lu_factor(M, check_finite=False)
+            if M.size and np.any(np.diag(lu[0]) == 0.0):
+                raise _singular(f"solve(direct): the materialised {M.shape[0]}x{M.shape[1]} "
+                                "matrix is singular (a zero pivot in its LU factorisation)")
+        self.lu, self.trans = lu, trans
+
+    def solve(self, b: np.ndarray) -> np.ndarray:
+        if b.size == 0:
+            return b.copy()
+        return scipy.linalg.lu_solve(self.lu, b, trans=self.trans, check_finite=False)
+
+    def transposed(self) -> LUFactorization:
+        return LUFactorization(None, 1 - self.trans, self.lu)  # type: ignore[arg-type]
+
+
+class DiagonalFactorization(Factorization):
+    """A = diag(d): A⁻¹ b = b / d, and Aᵀ = A."""
+
+    def __init__(self, d: np.ndarray):
+        self.d = np.asarray(d, dtype=np.float64).reshape(-1)
+        if np.any(self.d == 0.0):
+            raise _singular(f"solve(direct): the diagonal map is singular (a zero entry at "
+                            f"{int(np.argmin(np.abs(self.d)))})")
+
+    def solve(self, b: np.ndarray) -> np.ndarray:
+        return b / self.d
+
+    def transposed(self) -> DiagonalFactorization:
+        return self
+
+
+class ScaledFactorization(Factorization):
+    """A = c B: A⁻¹ b = B⁻¹ b / c."""
+
+    def __init__(self, c: float, inner: Factorization):
+        if c == 0.0:
+            raise _singular("solve(direct): the map is scaled by 0")
+        self.c, self.inner = c, inner
+
+    def solve(self, b: np.ndarray) -> np.ndarray:
+        return self.inner.solve(b) / self.c
+
+    def transposed(self) -> ScaledFactorization:
+        return ScaledFactorization(self.c, self.inner.transposed())
+
+
+@dataclass(frozen=True)
+class _DirectState:
+    A: Any
+    factor: Factorization
+
+
+class Direct(LinearSolver):
+    """Factorise A once (`A.factorize()`: LU of its matrix, or the structure's own:
+    a diagonal, a scaled or an identity map need no LU), then solve by
+    substitution; the transpose reuses the factors. `rtol` bounds the relative
+    residual ‖b - A x‖ / ‖b‖ accepted (a numerically singular matrix raises)."""
+
+    name = "direct"
+
+    def __init__(self, rtol: float = 1e-10):
+        self.rtol = rtol
+
+    def init(self, A: Any) -> _DirectState:
+        _check_square(A, "solve")
+        return _DirectState(A, A.factorize())
+
+    def compute(self, state: _DirectState, b: Any) -> Any:
+        A = state.A
+        dom, cod = A.domain, A.codomain
+        b_flat = _flat(cod, b)
+        b_norm = float(np.linalg.norm(b_flat))
+        if b_norm == 0.0:
+            return dom.zeros()
+        x_flat = state.factor.solve(b_flat)
+        x = dom.unflatten(x_flat)
+        with np.errstate(all="ignore"):
+            r = float(np.linalg.norm(b_flat - _flat(cod, A.mv(x)))) / b_norm
+        if not np.isfinite(r) or r > max(1e-6, self.rtol * 1e3):
+            raise SolverError(f"solve(direct): residual {r:.3g} (the matrix is numerically "
+                              "singular)", method="direct", residual=r, iterations=1,
+                              history=[r], x=x)
+        return x
+
+    def transpose(self, state: _DirectState) -> _DirectState:
+        return _DirectState(state.A.T, state.factor.transposed())
+
+
+# -- Krylov methods ---------------------------------------------------------------------
+
+
+class _Krylov(LinearSolver):
+    """A SciPy Krylov method on flattened coordinates (the state is A itself)."""
+
+    def __init__(self, rtol: float = 1e-10, atol: float = 0.0, maxiter: int | None = None,
+                 x0: Any = None, M: Any = None, restart: int | None = None):
+        self.rtol, self.atol, self.maxiter = rtol, atol, maxiter
+        self.x0, self.M, self.restart = x0, M, restart
+
+    def init(self, A: Any) -> Any:
+        _check_square(A, "solve")
+        return A
+
+    def transpose(self, state: Any) -> Any:
+        return state.T
+
+    def _run(self, lin: Any, rhs: np.ndarray, x0: np.ndarray | None, prec: Any,
+             tol_abs: float, record: Callable[[Any], None]) -> tuple[np.ndarray, int]:
+        raise NotImplementedError
+
+    def compute(self, state: Any, b: Any) -> Any:
+        A, method = state, self.name
+        dom, cod = A.domain, A.codomain
+        n = dom.size
+
+        def apply(v: np.ndarray) -> np.ndarray:
+            return _fresh(_flat(cod, A.mv(dom.unflatten(v))), v)
+
+        b_flat = _flat(cod, b)
+        b_norm = float(np.linalg.norm(b_flat))
+        if b_norm == 0.0:
+            return dom.zeros()
+        in_geometry = method == "cg" and cod == dom
+        if in_geometry:
+            # CG in the domain's geometry: (W A) x = W b, symmetric if A is self-adjoint.
+            # Its residuals W (b - A x) are covectors, so a preconditioner M ≈ A⁻¹ of
+            # this system is M W⁻¹ = M ∘ riesz ≈ (W A)⁻¹ (symmetric if M is self-adjoint).
+            def op(v: np.ndarray) -> np.ndarray:
+                return _fresh(_flat(dom, dom.lower(A.mv(dom.unflatten(v)))), v)
+
+            rhs = _flat(dom, dom.lower(b))
+        else:
+            op, rhs = apply, b_flat
+        lin = spla.LinearOperator((n, n), matvec=op, dtype=np.float64)
+        prec = None
+        if self.M is not None:
+            M = self.M
+
+            def prec_op(v: np.ndarray) -> np.ndarray:
+                r = cod.unflatten(v)
+                if in_geometry:
+                    r = dom.riesz(r)
+                return _fresh(_flat(dom, M.mv(r)), v)
+
+            prec = spla.LinearOperator((n, n), matvec=prec_op, dtype=np.float64)
+        x_init = None if self.x0 is None else _flat(dom, self.x0)
+        history: list[float] = []
+        count = [0]
+
+        def record(res: Any) -> None:
+            count[0] += 1
+            if np.ndim(res) == 0:
+                history.append(float(res))
+
+        tol_abs = max(self.rtol * float(np.linalg.norm(rhs)), self.atol)
+        x_flat, info = self._run(lin, rhs, x_init, prec, tol_abs, record)
+        # SciPy tests convergence at the top of an iteration, so a last iterate that
+        # meets the tolerance is still reported as info > 0: check it here
+        if info > 0 and float(np.linalg.norm(rhs - op(x_flat))) <= tol_abs:
+            info = 0
+        if info != 0:
+            r = float(np.linalg.norm(b_flat - apply(x_flat))) / b_norm
+            what = "did not converge" if info > 0 else "broke down"
+            raise SolverError(
+                f"solve({method}) {what} after {count[0]} iterations: relative residual "
+                f"‖b - A x‖/‖b‖ = {r:.3g} (asked rtol {self.rtol:g}, atol {self.atol:g}); "
+                "raise maxiter, precondition, or check that A suits the method (CG needs A "
+                "self-adjoint and positive)", method=method, residual=r, iterations=count[0],
+                history=history, x=dom.unflatten(x_flat))
+        return dom.unflatten(x_flat)
+
+
+class CG(_Krylov):
+    """Conjugate gradients, for A self-adjoint and positive in its domain's geometry."""
+
+    name = "cg"
+
+    def _run(self, lin: Any, rhs: np.ndarray, x0: np.ndarray | None, prec: Any,
+             tol_abs: float, record: Callable[[Any], None]) -> tuple[np.ndarray, int]:
+        return spla.cg(lin, rhs, x0=x0, rtol=0.0, atol=tol_abs, maxiter=self.maxiter, M=prec,
+                       callback=record)
+
+
+class BiCGSTAB(_Krylov):
+    """BiCGSTAB, for a general square A."""
+
+    name = "bicgstab"
+
+    def _run(self, lin: Any, rhs: np.ndarray, x0: np.ndarray | None, prec: Any,
+             tol_abs: float, record: Callable[[Any], None]) -> tuple[np.ndarray, int]:
+        return spla.bicgstab(lin, rhs, x0=x0, rtol=0.0, atol=tol_abs, maxiter=self.maxiter,
+                             M=prec, callback=record)
+
+
+class GMRES(_Krylov):
+    """Restarted GMRES, for a general square A (records the residual history)."""
+
+    name = "gmres"
+
+    def _run(self, lin: Any, rhs: np.ndarray, x0: np.ndarray | None, prec: Any,
+             tol_abs: float, record: Callable[[Any], None]) -> tuple[np.ndarray, int]:
+        return spla.gmres(lin, rhs, x0=x0, rtol=0.0, atol=tol_abs, maxiter=self.maxiter,
+                          M=prec, restart=self.restart, callback=record,
+                          callback_type="pr_norm")
+
+
+_SOLVERS: dict[str, type[LinearSolver]] = {"cg": CG, "gmres": GMRES, "bicgstab": BiCGSTAB,
+                                           "direct": Direct}
+METHODS = tuple(_SOLVERS)
+
+
+def solver_for(method: str | LinearSolver, *, rtol: float = 1e-10, atol: float = 0.0,
+               maxiter: int | None = None, x0: Any = None, restart: int | None = None,
+               M: Any = None) -> LinearSolver:
+    """The solver object for `method` ("cg", "gmres", "bicgstab", "direct", or a
+    LinearSolver, returned as it is) with these options."""
+    if isinstance(method, LinearSolver):
+        return method
+    if method not in _SOLVERS:
+        raise ValueError(f"solve: method must be one of {METHODS} or a LinearSolver, got "
+                         f"{method!r}")
+    if method == "direct":
+        return Direct(rtol=rtol)
+    return _SOLVERS[method](rtol=rtol, atol=atol, maxiter=maxiter, x0=x0, M=M,  # type: ignore[call-arg]
+                            restart=restart)
+
+
+def check_problem(A: Any, b: Any) -> None:
+    """A must be square and b a concrete element of its codomain."""
+    _concrete(b, "solve")
+    _check_square(A, "solve")
+    A.codomain.check(b, "solve: b")
