@@ -11,12 +11,15 @@ Workloads
      forward, value_and_grad, their ratio; riesz gradient checked against a peer.
   c  a 10^5-iteration scalar loop ``x = x * 0.999 + sin(x)``: value_and_grad in
      us per iteration, and riesz's peak memory (forward record vs value_and_grad).
+  w3 grad and Hessian-vector product of ``sum(tanh(W2 @ tanh(W1 @ x)))``, n = 1000, W1 and
+     W2 float64 constants closed over (ms): riesz.hvp vs torch double backward and JAX
+     jvp-of-grad.
 
 Everything runs on one core with one BLAS / intra-op thread; timings are medians over
 repeats after warm-up, measured with time.perf_counter.
 
     python benchmarks/run.py                 # everything (a few minutes at most)
-    python benchmarks/run.py --only a,b      # a subset
+    python benchmarks/run.py --only a,b      # a subset (a, b, c, w3)
     python benchmarks/run.py --quick         # smoke test: few repeats, short loop in (c)
 """
 
@@ -669,6 +672,136 @@ def bench_c(libs: Libs, rep: Report, repeats: int, n: int, jax_n: int) -> None:
 
 
 # ----------------------------------------------------------------------------------------
+# (w3) two dense layers over closed-over constant matrices
+# ----------------------------------------------------------------------------------------
+
+W3_N = 1000
+W3_WL = f"(w3) sum tanh(W2 tanh(W1 x)) n={W3_N}"
+
+
+def w3_data(seed: int = 0):
+    rng = np.random.default_rng(seed)
+    n = W3_N
+    W1 = rng.standard_normal((n, n)) / np.sqrt(n)
+    W2 = rng.standard_normal((n, n)) / np.sqrt(n)
+    x = rng.standard_normal(n)
+    v = rng.standard_normal(n)
+    return W1, W2, x, v
+
+
+def bench_w3(libs: Libs, rep: Report, repeats: int, budget: float) -> None:
+    """grad and Hessian-vector product of f(x) = sum(tanh(W2 @ tanh(W1 @ x))), W1 and W2
+    constant float64 matrices the function closes over (8 MB each)."""
+    section(f"{W3_WL}: grad and hvp, ms")
+    W1, W2, x0, v0 = w3_data()
+    ms = 1e3
+    grads, hvps = {}, {}
+
+    riesz, rnp = libs.riesz, libs.rnp
+
+    def f_r(x):
+        return rnp.sum(rnp.tanh(W2 @ rnp.tanh(W1 @ x)))
+
+    g_r = riesz.grad(f_r)
+    grads["riesz"] = g_r(x0)
+    rep.add(W3_WL, "riesz", "grad", measure(lambda: g_r(x0), repeats, 3, budget), "ms", ms)
+
+    def vjp_r():  # the pullback outlives the call, so the saved arrays are fingerprinted
+        _, pull = riesz.vjp(f_r, x0)
+        return pull(1.0)[0]
+
+    np.testing.assert_allclose(vjp_r(), grads["riesz"], rtol=1e-12)
+    rep.add(W3_WL, "riesz", "vjp + vjp_fn", measure(vjp_r, repeats, 3, budget), "ms", ms,
+            note="saved arrays fingerprinted")
+    hvps["riesz"] = riesz.hvp(f_r, (x0,), (v0,))[0]
+    rep.add(W3_WL, "riesz", "hvp", measure(lambda: riesz.hvp(f_r, (x0,), (v0,)), repeats, 3,
+                                           budget), "ms", ms, note="riesz.hvp (fwd-rev)")
+
+    if libs.autograd is not None:
+        anp = libs.anp
+
+        def f_a(x):
+            return anp.sum(anp.tanh(anp.dot(W2, anp.tanh(anp.dot(W1, x)))))
+
+        g_a = libs.autograd.grad(f_a)
+        grads["autograd"] = g_a(x0)
+        rep.add(W3_WL, "autograd", "grad", measure(lambda: g_a(x0), repeats, 3, budget),
+                "ms", ms)
+
+    if libs.torch is not None:
+        torch = libs.torch
+        tW1, tW2 = torch.from_numpy(W1), torch.from_numpy(W2)
+        tv = torch.from_numpy(v0)
+
+        def f_t(x):
+            return torch.sum(torch.tanh(tW2 @ torch.tanh(tW1 @ x)))
+
+        def grad_t():
+            x = torch.tensor(x0, requires_grad=True)
+            (g,) = torch.autograd.grad(f_t(x), x)
+            return g
+
+        def hvp_t():  # double backward: d/dx <grad f(x), v>
+            x = torch.tensor(x0, requires_grad=True)
+            (g,) = torch.autograd.grad(f_t(x), x, create_graph=True)
+            (h,) = torch.autograd.grad(g, x, grad_outputs=tv)
+            return h
+
+        grads["torch"] = grad_t().numpy()
+        hvps["torch"] = hvp_t().numpy()
+        rep.add(W3_WL, "torch", "grad", measure(grad_t, repeats, 3, budget), "ms", ms)
+        rep.add(W3_WL, "torch", "hvp", measure(hvp_t, repeats, 3, budget), "ms", ms,
+                note="double backward")
+
+    if libs.jax is not None:
+        jax, jnp = libs.jax, libs.jnp
+        jW1, jW2 = jnp.asarray(W1), jnp.asarray(W2)
+        xj, vj = jnp.asarray(x0), jnp.asarray(v0)
+
+        def f_j(x):
+            return jnp.sum(jnp.tanh(jW2 @ jnp.tanh(jW1 @ x)))
+
+        g_j = jax.grad(f_j)
+
+        def hvp_j(x, v):  # forward over reverse
+            return jax.jvp(g_j, (x,), (v,))[1]
+
+        g_jit, hvp_jit = jax.jit(g_j), jax.jit(hvp_j)
+        for lib, g, h, note in (("jax eager", g_j, hvp_j, ""),
+                                ("jax jit", g_jit, hvp_jit, "compiled; excl. compile")):
+            grads[lib] = np.asarray(jax.block_until_ready(g(xj)))
+            hvps[lib] = np.asarray(jax.block_until_ready(h(xj, vj)))
+            rep.add(W3_WL, lib, "grad",
+                    measure(lambda g=g: jax.block_until_ready(g(xj)), repeats, 3, budget),
+                    "ms", ms, note=note)
+            rep.add(W3_WL, lib, "hvp",
+                    measure(lambda h=h: jax.block_until_ready(h(xj, vj)), repeats, 3, budget),
+                    "ms", ms, note=note or "jvp of grad")
+
+    bad = [k for k, g in grads.items() if not np.allclose(g, grads["riesz"], rtol=1e-9,
+                                                          atol=1e-12)]
+    bad += [f"{k} hvp" for k, h in hvps.items() if not np.allclose(h, hvps["riesz"], rtol=1e-8,
+                                                                 atol=1e-12)]
+    msg = "all agree with riesz" if not bad else f"MISMATCH vs riesz: {', '.join(bad)}"
+    if len(grads) == 1:
+        msg = "no peer available to compare against"
+    print(f"  gradient/hvp check across libraries: {msg}")
+    rep.lines.append(f"(w3) gradient/hvp check: {msg}")
+    r, rh = rep.value(W3_WL, "riesz", "grad"), rep.value(W3_WL, "riesz", "hvp")
+    parts = []
+    for lib in ("autograd", "torch"):
+        g = rep.value(W3_WL, lib, "grad")
+        if g:
+            parts.append(f"grad riesz/{lib} {r / g:.2f}")
+    th = rep.value(W3_WL, "torch", "hvp")
+    if th:
+        parts.append(f"hvp riesz/torch {rh / th:.2f}")
+    rv = rep.value(W3_WL, "riesz", "vjp + vjp_fn")
+    rep.lines.append(f"(w3) {'; '.join(parts) or 'no peer'} (riesz grad {fmt(r)} ms, "
+                     f"hvp {fmt(rh)} ms; vjp + vjp_fn {fmt(rv)} ms, the fingerprints' cost)")
+
+
+# ----------------------------------------------------------------------------------------
 # main
 # ----------------------------------------------------------------------------------------
 
@@ -676,10 +809,10 @@ def bench_c(libs: Libs, rep: Report, repeats: int, n: int, jax_n: int) -> None:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--only", default="a,b,c",
-                   help="comma-separated workloads to run, from a,b,c (default: all)")
+    p.add_argument("--only", default="a,b,c,w3",
+                   help="comma-separated workloads to run, from a,b,c,w3 (default: all)")
     p.add_argument("--repeats", type=int, default=None,
-                   help="timed repeats per measurement (default: a=50, b=20, c=3)")
+                   help="timed repeats per measurement (default: a=50, b=20, c=3, w3=30)")
     p.add_argument("--quick", action="store_true",
                    help="smoke test: few repeats and a 10^4-iteration loop in (c)")
     p.add_argument("--no-pin", action="store_true",
@@ -687,17 +820,17 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
 
     only = {s.strip().lower() for s in args.only.split(",") if s.strip()}
-    unknown = only - {"a", "b", "c"}
+    unknown = only - {"a", "b", "c", "w3"}
     if unknown:
-        p.error(f"--only: unknown workload(s) {sorted(unknown)}; choose from a,b,c")
+        p.error(f"--only: unknown workload(s) {sorted(unknown)}; choose from a,b,c,w3")
     if args.repeats is not None and args.repeats < 1:
         p.error("--repeats must be >= 1")
 
     if args.quick:
-        reps = {"a": 5, "b": 3, "c": 1}
+        reps = {"a": 5, "b": 3, "c": 1, "w3": 3}
         budget, c_n, jax_n = 2.0, 10_000, 200
     else:
-        reps = {"a": 50, "b": 20, "c": 3}
+        reps = {"a": 50, "b": 20, "c": 3, "w3": 30}
         budget, c_n, jax_n = 8.0, 100_000, 1_000
     if args.repeats is not None:
         reps = dict.fromkeys(reps, args.repeats)
@@ -723,6 +856,8 @@ def main(argv: list[str] | None = None) -> int:
         bench_b(libs, rep, reps["b"], budget)
     if "c" in only:
         bench_c(libs, rep, reps["c"], c_n, jax_n)
+    if "w3" in only:
+        bench_w3(libs, rep, reps["w3"], budget)
     rep.print_table()
     print(f"total benchmark time: {time.perf_counter() - t0:.0f} s")
     return 0

@@ -339,6 +339,8 @@ CASES += [
     *_unary("erf", rsp.erf),
     *_unary("erfc", rsp.erfc),
     *_unary("expit", rsp.expit),
+    *_unary("log_ndtr", rsp.log_ndtr),
+    Case("log_ndtr", rsp.log_ndtr, (np.array([-30.0, -8.0, 8.0]),), "tails"),
     *_unary("logit", rsp.logit, U(0.1, 0.9)),
     *_unary("gammaln", rsp.gammaln, P),
     *_unary("gamma", rsp.gamma, P),

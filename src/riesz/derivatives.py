@@ -26,7 +26,7 @@ from ._core.pytree import tree_flatten, tree_map, tree_unflatten
 from ._core.trace import Tracer
 from .linear import JacobianMap, LinearMap, LinearMaps
 from .spaces import Product, Space, space_of
-from .transforms import _argnums_tuple, _single, jvp, linearize_parts, vjp
+from .transforms import _argnums_tuple, _single, jvp, linearize_in_call, linearize_parts, vjp
 
 __all__ = [
     "derivative",
@@ -197,9 +197,9 @@ def _jacobian(f: Callable[..., Any], argnums: int | Sequence[int], mode: str,
         nums = _argnums_tuple(argnums, len(args), who)
         g = _partial(f, args, nums, kwargs)
         primals = [args[k] for k in nums]
-        out, jvp_fn, vjp_fn = linearize_parts(g, *primals)
-        J = _map_from_parts(out, jvp_fn, vjp_fn, primals, False, None, None, who)
-        M = J._matrix(mode)
+        with linearize_in_call(g, *primals) as (out, jvp_fn, vjp_fn):
+            J = _map_from_parts(out, jvp_fn, vjp_fn, primals, False, None, None, who)
+            M = J._matrix(mode)
         single = _single(argnums)
         return _blocks(M, out, primals[0] if single else tuple(primals))
 

@@ -16,7 +16,16 @@ import numpy as np
 from ._core.pytree import tree_flatten, tree_map, tree_unflatten
 from ._core.trace import Tracer, new_trace
 from ._interpreters.forward import JVPTrace
-from ._interpreters.reverse import LazyCotangent, VJPTrace, VJPTracer, backward, forward_sweep
+from ._interpreters.reverse import (
+    LazyCotangent,
+    SavedValueModifiedError,
+    VJPTrace,
+    VJPTracer,
+    _owner,
+    backward,
+    forward_sweep,
+    release,
+)
 
 __all__ = ["grad", "hvp", "jvp", "value_and_grad", "vjp", "vmap"]
 
@@ -97,13 +106,6 @@ def _as_cotangent(c: Any, like: Any, what: str) -> Any:
     return c
 
 
-def _owner(a: np.ndarray) -> int:
-    """The id of the object owning `a`'s memory (the root of its chain of views)."""
-    while type(a) is np.ndarray and a.base is not None:
-        a = a.base
-    return id(a)
-
-
 def _unaliased(results: list[Any], user: Sequence[Any]) -> list[Any]:
     """`results` with each NumPy array copied that is, or views, one of the `user`
     arrays (a caller's cotangent or tangent, an input), or that shares memory with
@@ -111,12 +113,12 @@ def _unaliased(results: list[Any], user: Sequence[Any]) -> list[Any]:
     through unchanged or as a view (identity, reshape, add), so without this an
     in-place write by the caller would change a derivative already returned.
     One pass over the leaves at the boundary instead of a copy in every rule."""
-    users = {_owner(a) for a in user if type(a) is np.ndarray}
+    users = {id(_owner(a)) for a in user if type(a) is np.ndarray}
     seen: dict[int, bool] = {}  # owner -> whether a result viewing it is writeable
     out = []
     for r in results:
         if type(r) is np.ndarray:
-            o, w = _owner(r), r.flags.writeable
+            o, w = id(_owner(r)), r.flags.writeable
             if o in users or (o in seen and (w or seen[o])):
                 r = r.copy()
                 o, w = id(r), True
@@ -173,36 +175,52 @@ def _strip(x: Any, trace: VJPTrace) -> Any:
     return x._value if type(x) is VJPTracer and x._trace is trace else x
 
 
-@contextmanager
-def _read_only(args: Sequence[Any]) -> Iterator[None]:
-    """Make the writeable NumPy arrays among the leaves of `args` read-only."""
-    frozen = []
-    try:
-        for x in tree_flatten(tuple(args), strict=False)[0]:
-            if type(x) is np.ndarray and x.flags.writeable:
-                x.flags.writeable = False
-                frozen.append(x)
-        yield
-    finally:
-        for x in frozen:
-            x.flags.writeable = True
+class _InCall:
+    """`with _InCall() as held:` around a recording whose backward pass runs
+    before the call returns. `held` goes to `_Recorded`: the saved arrays are
+    read-only for the call instead of fingerprinted, and their flags come back
+    on the way out (also on errors and KeyboardInterrupt). NumPy's error for a
+    write to one of them becomes a SavedValueModifiedError (a ValueError too)."""
+
+    __slots__ = ("held",)
+
+    def __enter__(self) -> list[Any]:
+        self.held: list[Any] = []
+        return self.held
+
+    def __exit__(self, kind: Any, e: Any, tb: Any) -> None:
+        held = self.held
+        frozen = bool(held)
+        release(held)
+        if kind is not None and issubclass(kind, ValueError) and frozen \
+                and "read-only" in str(e) and not isinstance(e, SavedValueModifiedError):
+            raise SavedValueModifiedError(
+                f"{e}: while riesz differentiates a function, the arrays saved for its "
+                "backward pass (its inputs and the constants it closes over) are "
+                "read-only, because modifying one in place would make the derivative "
+                "wrong. Write into a copy instead (`a = a.copy()`), also for a routine "
+                "that insists on a writeable buffer"
+            ) from e
 
 
 class _Recorded:
     """The outcome of running `f` under a VJP trace."""
 
     __slots__ = ("trace", "in_def", "in_leaves", "in_ids", "out", "out_def", "out_leaves",
-                 "out_ids", "aux")
+                 "out_ids", "aux", "closed")
 
     def __init__(self, f: Callable[..., Any], args: Sequence[Any], who: str, has_aux: bool,
                  user_f: Callable[..., Any], positions: Sequence[int] | None = None,
-                 guard_inputs: bool = True):
+                 held: list[Any] | None = None):
+        # held: from `_InCall`, when the pullback runs before the call returns
         leaves, self.in_def = tree_flatten(tuple(args))
         leaves = [_as_input(x) for x in leaves]
         _check_inputs(who, user_f, args, leaves, positions)
         self.in_leaves = leaves
+        self.closed = False
         with new_trace(VJPTrace) as trace:
-            ins = [trace.new_input(x, guard_inputs) for x in leaves]
+            trace.held = held
+            ins = [trace.new_input(x) for x in leaves]
             out = f(*tree_unflatten(self.in_def, ins))
             aux = None
             if has_aux:
@@ -215,24 +233,30 @@ class _Recorded:
         # a Python number is a constant output: a 0-d array, whose cotangent is dropped
         self.out_leaves = [np.asarray(o) if isinstance(o, (int, float, complex)) else
                            _strip(o, trace) for o in out_leaves]
-        if guard_inputs:  # outputs and aux reach the caller before any pullback
+        if held is None:  # outputs and aux reach the user before a pullback outliving the call
             for o in self.out_leaves:
                 trace.guard(o)
         self.out = tree_unflatten(self.out_def, self.out_leaves)
         if has_aux:
             aux_leaves, aux_def = tree_flatten(aux, strict=False)
             aux_leaves = [_strip(a, trace) for a in aux_leaves]
-            if guard_inputs:
+            if held is None:
                 for a in aux_leaves:
                     trace.guard(a)
             aux = tree_unflatten(aux_def, aux_leaves)
         self.aux = aux
 
+    def _check(self) -> None:
+        if self.closed:
+            raise RuntimeError("a linearization from linearize_in_call was used after its "
+                               "`with` block: its saved arrays are no longer guarded")
+        self.trace.check_saved()
+
     def pullback(self, ct_leaves: list[Any], release: bool, user_ct: bool = True
                  ) -> list[Any]:
         """∂f(x)*[ct] as a list of input cotangent leaves, none aliasing an input
         or (`user_ct`: the caller's) `ct`."""
-        self.trace.check_saved()
+        self._check()
         seeds: dict[int, Any] = {}
         for i, c in zip(self.out_ids, ct_leaves, strict=False):
             if i is not None:
@@ -246,7 +270,7 @@ class _Recorded:
 
     def pushforward(self, t_leaves: list[Any]) -> list[Any]:
         """∂f(x)[t] as a list of output tangent leaves, from the recorded tape."""
-        self.trace.check_saved()
+        self._check()
         tans = forward_sweep(self.trace.tape, dict(zip(self.in_ids, t_leaves, strict=False)))
         return _unaliased([
             _zeros_like(o) if i is None or tans[i] is None else tans[i]
@@ -261,8 +285,26 @@ def linearize_parts(
     `jvp_fn(*tangents)` is ∂f(primals)[tangents] (one tangent per primal) and
     `vjp_fn(ct)` is ∂f(primals)*[ct] (a tuple, one cotangent per primal).
     Both replay the recorded tape; neither re-runs `f`."""
-    rec = _Recorded(f, primals, "linearize", False, f)
+    return _parts(_Recorded(f, primals, "linearize", False, f))
 
+
+@contextmanager
+def linearize_in_call(
+    f: Callable[..., Any], *primals: Any
+) -> Iterator[tuple[Any, Callable[..., Any], Callable[..., Any]]]:
+    """`linearize_parts` for maps used only inside the `with` block (Jacobians,
+    optimiser steps): the saved arrays are read-only until the block ends instead
+    of being fingerprinted, O(1) instead of O(size) per array and per sweep.
+    Calling the maps after the block raises."""
+    with _InCall() as held:
+        rec = _Recorded(f, primals, "linearize", False, f, held=held)
+        try:
+            yield _parts(rec)
+        finally:
+            rec.closed = True  # a later sweep would be unguarded: refuse it
+
+
+def _parts(rec: _Recorded) -> tuple[Any, Callable[..., Any], Callable[..., Any]]:
     def jvp_fn(*tangents: Any) -> Any:
         t_leaves, t_def = tree_flatten(tuple(tangents))
         if t_def != rec.in_def:
@@ -392,12 +434,11 @@ def value_and_grad(
             return out
 
         diff_args = [args[k] for k in unique]
-        # The pullback runs before control returns to the caller, so the inputs
-        # can only change inside f: they are read-only for the call instead of
-        # being fingerprinted (an in-place write to one raises at once).
-        with _read_only(diff_args):
-            rec = _Recorded(f_of_diff, diff_args, "grad", has_aux, f, unique,
-                            guard_inputs=False)
+        # The pullback runs before control returns to the caller, so the saved
+        # arrays can only change inside the call: they are read-only until it
+        # returns instead of being fingerprinted (an in-place write raises at once).
+        with _InCall() as held:
+            rec = _Recorded(f_of_diff, diff_args, "grad", has_aux, f, unique, held)
             out = rec.out
             if len(rec.out_leaves) != 1 or np.shape(out) != () or (
                 np.dtype(getattr(out, "dtype", np.float64)).kind not in "f"

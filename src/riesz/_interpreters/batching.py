@@ -10,8 +10,8 @@ correct, but a Python loop. Values that do not depend on the
 mapped inputs stay unbatched, so constants never get copied per example.
 
 The few array operations the trace itself needs (moving the batch axis,
-stacking slices) come from the NumPy layer's batching helpers, imported when
-first used, so this module stays independent of the array library.
+stacking slices) are the ones the array layer registered in
+`riesz._core.ops`, so this module stays independent of the array library.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from .._core import ops
 from .._core.primitive import CUSTOM, Primitive
 from .._core.trace import Trace, Tracer, bind
 
@@ -75,11 +76,8 @@ class BatchTrace(Trace):
             if out_dim is None:
                 return x
             value, dim = x, None
-        from .._primitives._batch_axes import broadcast_batch
-        from ..numpy import moveaxis
-
-        value = broadcast_batch(value, dim, self.size)
-        return value if out_dim == 0 else moveaxis(value, 0, out_dim)
+        value = ops.broadcast_batch(value, dim, self.size)
+        return value if out_dim == 0 else ops.move_axis(value, 0, out_dim)
 
     def process(self, prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
         if not self.active:
@@ -109,11 +107,10 @@ class BatchTrace(Trace):
     def _map_slices(self, prim: Primitive, vals: list[Any], dims: list[int | None],
                     params: dict[str, Any]) -> tuple[Any, Any]:
         """The fallback: apply `prim` to each example and stack the results."""
-        from ..numpy import getitem, stack
-
+        getitem_p, stack = ops.getitem_p, ops.stack_leading
         rows = []
         for b in range(self.size):
-            example = [v if d is None else getitem(v, (slice(None),) * d + (b,))
+            example = [v if d is None else bind(getitem_p, v, index=(slice(None),) * d + (b,))
                        for v, d in zip(vals, dims, strict=True)]
             rows.append(bind(prim, *example, **params))
         if prim.multiple_results:

@@ -20,7 +20,7 @@ other rules are recurrences that cost O(K²) products: K-th order terms cost a
 polynomial in K, where K nested JVPs would cost 2^K.
 
 Rule families, declared once per class of primitive (the primitives declare
-their rules in the family modules of `riesz.numpy`):
+their rules in the family modules of `riesz._primitives`):
 
 * `linear_jet`: linear (and piecewise-linear, with constant masks: max, abs,
   remainder) primitives, whose JVP rule u ↦ ∂f(x0)[u] is applied to each
@@ -58,6 +58,7 @@ from typing import Any
 
 import numpy as np
 
+from .._core import ops
 from .._core.primitive import CUSTOM, DIFFERENTIABLE, Primitive
 from .._core.trace import Trace, Tracer, bind, new_trace
 
@@ -206,12 +207,10 @@ def _fit(c: Any, like: Any) -> Any:
         c = np.asarray(c, dtype=dtype)
     if c.shape == shape and (dtype is None or c.dtype == dtype):
         return c
-    from ..numpy import astype, broadcast_to
-
     if c.shape != shape:
-        c = broadcast_to(c, shape)
+        c = bind(ops.broadcast_to_p, c, shape=tuple(shape))
     if dtype is not None and c.dtype != dtype:
-        c = astype(c, dtype)
+        c = bind(ops.astype_p, c, dtype=np.dtype(dtype))
     return c
 
 

@@ -100,7 +100,7 @@ def layer_primitives() -> dict[str, Primitive]:
 
     names = ("_primitives.elementwise", "_primitives.reductions", "_primitives.shape",
              "_primitives.indexing", "_primitives.products", "_primitives.linalg",
-             "_primitives.convolution", "scipy.special", "scipy.linalg")
+             "_primitives.convolution", "_primitives.special")
     # (import by full name)
     modules = [importlib.import_module(f"riesz.{n}") for n in names]
     found: dict[str, Primitive] = {}
