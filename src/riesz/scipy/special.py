@@ -4,8 +4,9 @@ erf, erfc, erfinv, erfcinv, log_ndtr, gammaln, gamma, rgamma, gammasgn, digamma 
 polygamma, beta, betaln, betainc, gammainc, gammaincc, expit, logit, xlogy, xlog1py and
 the Bessel functions (jv, yv, iv, ive, kv, j0, j1, y0, y1, i0, i1, i0e, i1e, jn, yn) bind
 the elementwise primitives of `riesz._primitives.special`; multigammaln is a sum of
-gammaln. Derivatives without a closed form (the shape parameters of betainc / gammainc,
-the Bessel order v) raise an error naming the argument; integer orders (jn, yn, polygamma's
+gammaln. gammainc / gammaincc are differentiable in the shape a too (series / continued
+fraction); derivatives not implemented (betainc's a and b, the Bessel order v) raise an
+error naming the argument; integer orders (jn, yn, polygamma's
 n, multigammaln's d) refuse traced values. logsumexp, softmax and log_softmax are stable
 composites: the maximum is subtracted as a constant first, so neither values nor
 derivatives overflow.
