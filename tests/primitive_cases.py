@@ -465,6 +465,9 @@ CASES += [
     Case("betainc", lambda x: rsp.betainc(_A, 2.0, x), (_SX(2, 3),), "a-vector"),
     Case("betainc", lambda x: rsp.betainc(1.5, _A[:, None], x), (_SX(4),), "outer"),
     Case("betainc", lambda x: rsp.betainc(0.6, 0.9, x), (_SX(),), "scalar"),
+    Case("betainc", rsp.betainc, (_SU(0.5, 3.0)(3), _SU(0.5, 3.0)(2, 1), _SX(2, 3)), "in-a-b-x"),
+    Case("betainc", lambda a, b: rsp.betainc(a, b, 0.8), (_SU(0.5, 2.0)(2), _SU(2.0, 5.0)(2)),
+         "in-a-b-swapped"),
 ]
 
 
