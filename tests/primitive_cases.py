@@ -468,6 +468,9 @@ CASES += [
     Case("betainc", rsp.betainc, (_SU(0.5, 3.0)(3), _SU(0.5, 3.0)(2, 1), _SX(2, 3)), "in-a-b-x"),
     Case("betainc", lambda a, b: rsp.betainc(a, b, 0.8), (_SU(0.5, 2.0)(2), _SU(2.0, 5.0)(2)),
          "in-a-b-swapped"),
+    Case("betaincc", lambda x: rsp.betaincc(_A, 2.0, x), (_SX(2, 3),), "a-vector"),
+    Case("betaincc", lambda x: rsp.betaincc(0.6, 0.9, x), (_SX(),), "scalar"),
+    Case("betaincc", rsp.betaincc, (_SU(0.5, 3.0)(3), _SU(0.5, 3.0)(3), _SX(3)), "in-a-b-x"),
 ]
 
 

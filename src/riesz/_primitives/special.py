@@ -364,6 +364,15 @@ betainc_p = elementwise_nary(
     _beta_density,
     suffixes=("a", "b", "x"),
 )
+betaincc_p = elementwise_nary(
+    Primitive("betaincc", _weak(_sp.betaincc),
+              notes="1 - I_x(a, b), accurate where I_x is near 1; "
+                    "∂x = -x^(a-1)(1-x)^(b-1)/B(a, b); ∂a, ∂b = -betainc's"),
+    lambda a, b, x, ans: -_betainc_dab(a, b, x, 0),
+    lambda a, b, x, ans: -_betainc_dab(a, b, x, 1),
+    lambda a, b, x, ans: -_beta_density(a, b, x, ans),
+    suffixes=("a", "b", "x"),
+)
 
 
 # -- inverse error functions, 1/Γ, the sign of Γ ------------------------------------------

@@ -1,7 +1,7 @@
 """`riesz.scipy.special`: differentiable special functions.
 
 erf, erfc, erfinv, erfcinv, log_ndtr, gammaln, gamma, rgamma, gammasgn, digamma /
-polygamma, beta, betaln, betainc, gammainc, gammaincc, expit, logit, xlogy, xlog1py and
+polygamma, beta, betaln, betainc, betaincc, gammainc, gammaincc, expit, logit, xlogy, xlog1py and
 the Bessel functions (jv, yv, iv, ive, kv, j0, j1, y0, y1, i0, i1, i0e, i1e, jn, yn) bind
 the elementwise primitives of `riesz._primitives.special`; multigammaln is a sum of
 gammaln. gammainc / gammaincc and betainc are differentiable in their shape parameters
@@ -26,6 +26,7 @@ from .._primitives._util import as_array
 from .._primitives.special import (
     beta_p,
     betainc_p,
+    betaincc_p,
     betaln_p,
     erf_p,
     erfc_p,
@@ -65,8 +66,8 @@ from ..numpy._reductions import sum as _sum
 from ..numpy._shape import stack as _stack
 
 __all__ = [
-    "beta", "betainc", "betaln", "erfcinv", "erfinv", "gammainc", "gammaincc", "gammasgn",
-    "i0", "i0e", "i1", "i1e", "iv", "ive", "j0", "j1", "jn", "jv", "kv", "multigammaln",
+    "beta", "betainc", "betaincc", "betaln", "erfcinv", "erfinv", "gammainc", "gammaincc",
+    "gammasgn", "i0", "i0e", "i1", "i1e", "iv", "ive", "j0", "j1", "jn", "jv", "kv", "multigammaln",
     "rgamma", "y0", "y1", "yn", "yv",
     "digamma", "erf", "erfc", "expit", "gamma", "gammaln", "log_ndtr", "log_softmax", "logit",
     "logsumexp", "polygamma", "psi", "softmax", "xlog1py", "xlogy",
@@ -153,6 +154,14 @@ def betainc(a: Any, b: Any, x: Any, /, out: Any = None, **kwargs: Any) -> Any:
     return bind(betainc_p, *(_coerce(v) for v in (a, b, x)))
 
 
+def betaincc(a: Any, b: Any, x: Any, /, out: Any = None, **kwargs: Any) -> Any:
+    """The complement 1 - I_x(a, b), accurate where I_x(a, b) is near 1 (SciPy's
+    betaincc); ∂x = -x^(a-1)(1-x)^(b-1)/B(a, b); the shape derivatives raise."""
+    if out is not None or kwargs:
+        a, b, x = _ufunc_options("betaincc", (a, b, x), out, kwargs)
+    return bind(betaincc_p, *(_coerce(v) for v in (a, b, x)))
+
+
 def _coerce(x: Any) -> Any:
     """Lists and tuples become arrays; Python scalars stay weakly typed (as in SciPy)."""
     return as_array(x) if type(x) is list or type(x) is tuple else x
@@ -195,7 +204,8 @@ for _ufunc, _impl in (
     (_sp.erf, erf), (_sp.erfc, erfc), (_sp.expit, expit), (_sp.logit, logit),
     (_sp.gammaln, gammaln), (_sp.gamma, gamma), (_sp.psi, digamma), (_sp.xlogy, xlogy),
     (_sp.xlog1py, xlog1py), (_sp.log_ndtr, log_ndtr), (_sp.beta, beta), (_sp.betaln, betaln),
-    (_sp.betainc, betainc), (_sp.gammainc, gammainc), (_sp.gammaincc, gammaincc),
+    (_sp.betainc, betainc), (_sp.betaincc, betaincc), (_sp.gammainc, gammainc),
+    (_sp.gammaincc, gammaincc),
     (_sp.erfinv, erfinv), (_sp.erfcinv, erfcinv), (_sp.rgamma, rgamma),
     (_sp.gammasgn, gammasgn), (_sp.jv, jv), (_sp.yv, yv), (_sp.iv, iv), (_sp.ive, ive),
     (_sp.kv, kv), (_sp.yn, yn), (_sp.j0, j0), (_sp.j1, j1), (_sp.y0, y0), (_sp.y1, y1),
