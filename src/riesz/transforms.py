@@ -9,7 +9,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -350,7 +350,7 @@ def _argnums_tuple(argnums: int | Sequence[int], nargs: int, who: str) -> tuple[
     """`argnums` (an int, a NumPy integer, or a sequence of them) as a tuple of
     non-negative positions into `nargs` positional arguments, in the order given
     (a repeated position is kept: each occurrence gets its own entry)."""
-    nums = (argnums,) if _single(argnums) else argnums
+    nums: Any = (argnums,) if _single(argnums) else argnums
     try:
         nums = tuple(nums)
     except TypeError:
@@ -380,7 +380,7 @@ def _riesz_gradients(space: Any, grads: tuple[Any, ...], primals: Sequence[Any],
     else:
         raise TypeError(f"{who}: space must be a Space or a sequence of {n} spaces (one per "
                         f"argnum, None for Euclidean), got {space!r}")
-    nums = (argnums,) if _single(argnums) else tuple(argnums)
+    nums = (argnums,) if _single(argnums) else tuple(cast(Sequence[int], argnums))
     out = []
     for k, s, g, x in zip(nums, spaces, grads, primals, strict=True):
         if s is None:

@@ -132,6 +132,8 @@ class Tracer:
     ndarray methods call the registered public functions of `riesz.numpy`."""
 
     __slots__ = ("_value", "_trace")
+    _value: Any
+    _trace: Trace
 
     @property
     def shape(self) -> tuple[int, ...]:

@@ -83,6 +83,7 @@ class Tour:
         """Write a figure into the plots folder."""
         from .._plotting import save_figure
 
+        assert self.plots is not None, "Tour.save without a plots folder"
         save_figure(fig, self.plots, name, lambda msg: self.out(f"   {msg}"))
 
     def check(self, result: str, check: str, compute: Callable[[], tuple[str, bool]]) -> bool:

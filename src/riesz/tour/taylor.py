@@ -40,8 +40,10 @@ def _nested_jvp(g: Callable[[Any], Any], K: int) -> list[Any]:
     """g'(0), ..., g^(K)(0) for a function of the scalar t, by K nested JVPs."""
     derivs = [g]
     for _ in range(K):
-        prev = derivs[-1]
-        derivs.append(lambda t, prev=prev: riesz.jvp(prev, (t,), (np.ones_like(t),))[1])
+        def derivative(t: Any, prev: Callable[[Any], Any] = derivs[-1]) -> Any:
+            return riesz.jvp(prev, (t,), (np.ones_like(t),))[1]
+
+        derivs.append(derivative)
     t0 = np.array(0.0)
     return [derivs[k](t0) for k in range(1, K + 1)]
 
@@ -104,9 +106,14 @@ def taylor_mode(t: Tour) -> None:
 
     def cost() -> tuple[str, bool]:
         for k in orders:
-            costs["jet"].append(_best_of(lambda k=k: riesz.jet(f, (x0,), (_line(v, k),))))
-            costs["nested jvp"].append(
-                _best_of(lambda k=k: _nested_jvp(lambda s: f(x0 + s * v), k), repeat=1))
+            def by_jet(k: int = k) -> Any:
+                return riesz.jet(f, (x0,), (_line(v, k),))
+
+            def by_nesting(k: int = k) -> Any:
+                return _nested_jvp(lambda s: f(x0 + s * v), k)
+
+            costs["jet"].append(_best_of(by_jet))
+            costs["nested jvp"].append(_best_of(by_nesting, repeat=1))
         jet_ms = costs["jet"][-1] * 1e3
         nested_ms = costs["nested jvp"][-1] * 1e3
         growth = costs["nested jvp"][-1] / costs["nested jvp"][2]
