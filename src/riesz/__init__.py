@@ -5,7 +5,7 @@ The public surface is re-exported here; see SPEC.md for the contract.
 
 from __future__ import annotations
 
-from . import implicit, numpy, optim, solvers, spaces, tensor
+from . import implicit, numpy, optim, scipy, solvers, spaces, tensor
 from ._core.primitive import Primitive, registry
 from ._core.pytree import (
     register_dataclass,
@@ -31,6 +31,7 @@ from .derivatives import (
 )
 from .linear import LinearMap, identity, rank1
 from .numpy import stop_gradient
+from .scipy import integrate as _integrate  # noqa: F401 (layer 6: loaded here)
 from .solvers import (
     Solution,
     SolverError,
@@ -67,6 +68,7 @@ __all__ = [
     "linearize",
     "optim",
     "rank1",
+    "scipy",
     "solve",
     "solvers",
     "spaces",

@@ -118,6 +118,9 @@ class _Problem:
         """The solution at the times t (rows), and the last step size taken."""
         y0 = np.asarray(y0, dtype=np.float64)
         t = np.asarray(t, dtype=np.float64)
+        # SciPy steps in float64: float32 parameters would round f to float32 and stall
+        # the step-size control at tight tolerances
+        theta = [np.asarray(v, dtype=np.float64) for v in theta]
         rhs = self.rhs_concrete(theta)
         if len(t) == 1:
             return y0[None], first_step
