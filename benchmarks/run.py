@@ -11,6 +11,12 @@ Workloads
      forward, value_and_grad, their ratio; riesz gradient checked against a peer.
   c  a 10^5-iteration scalar loop ``x = x * 0.999 + sin(x)``: value_and_grad in
      us per iteration, and riesz's peak memory (forward record vs value_and_grad).
+  w3 grad and Hessian-vector product of ``sum(tanh(W2 @ tanh(W1 @ x)))``, n = 1000, W1 and
+     W2 float64 constants closed over (ms): riesz.hvp vs torch double backward and JAX
+     jvp-of-grad.
+  special  (opt-in, ``--only special``) each special function of SPEC §14 on 10^6
+     float64 points: riesz's value_and_grad of the sum against SciPy's value alone
+     (the target: at most 2x).
   ode  (only with --only ode) Lotka-Volterra through riesz.scipy.integrate.odeint,
      1,000 output times on [0, 10]: the adjoint gradient w.r.t. the 4 parameters over
      the forward solve, peak memory (tracemalloc) of the gradient from 10 to 1,000
@@ -20,7 +26,7 @@ Everything runs on one core with one BLAS / intra-op thread; timings are medians
 repeats after warm-up, measured with time.perf_counter.
 
     python benchmarks/run.py                 # everything (a few minutes at most)
-    python benchmarks/run.py --only a,b      # a subset
+    python benchmarks/run.py --only a,b      # a subset (a, b, c, w3)
     python benchmarks/run.py --quick         # smoke test: few repeats, short loop in (c)
 """
 
@@ -759,17 +765,214 @@ def bench_ode(libs: Libs, rep: Report, repeats: int, n_out: int = 1000) -> None:
 
 
 # ----------------------------------------------------------------------------------------
+# (w3) two dense layers over closed-over constant matrices
+# ----------------------------------------------------------------------------------------
+
+W3_N = 1000
+W3_WL = f"(w3) sum tanh(W2 tanh(W1 x)) n={W3_N}"
+
+
+def w3_data(seed: int = 0):
+    rng = np.random.default_rng(seed)
+    n = W3_N
+    W1 = rng.standard_normal((n, n)) / np.sqrt(n)
+    W2 = rng.standard_normal((n, n)) / np.sqrt(n)
+    x = rng.standard_normal(n)
+    v = rng.standard_normal(n)
+    return W1, W2, x, v
+
+
+def bench_w3(libs: Libs, rep: Report, repeats: int, budget: float) -> None:
+    """grad and Hessian-vector product of f(x) = sum(tanh(W2 @ tanh(W1 @ x))), W1 and W2
+    constant float64 matrices the function closes over (8 MB each)."""
+    section(f"{W3_WL}: grad and hvp, ms")
+    W1, W2, x0, v0 = w3_data()
+    ms = 1e3
+    grads, hvps = {}, {}
+
+    riesz, rnp = libs.riesz, libs.rnp
+
+    def f_r(x):
+        return rnp.sum(rnp.tanh(W2 @ rnp.tanh(W1 @ x)))
+
+    g_r = riesz.grad(f_r)
+    grads["riesz"] = g_r(x0)
+    rep.add(W3_WL, "riesz", "grad", measure(lambda: g_r(x0), repeats, 3, budget), "ms", ms)
+
+    def vjp_r():  # the pullback outlives the call, so the saved arrays are fingerprinted
+        _, pull = riesz.vjp(f_r, x0)
+        return pull(1.0)[0]
+
+    np.testing.assert_allclose(vjp_r(), grads["riesz"], rtol=1e-12)
+    rep.add(W3_WL, "riesz", "vjp + vjp_fn", measure(vjp_r, repeats, 3, budget), "ms", ms,
+            note="saved arrays fingerprinted")
+    hvps["riesz"] = riesz.hvp(f_r, (x0,), (v0,))[0]
+    rep.add(W3_WL, "riesz", "hvp", measure(lambda: riesz.hvp(f_r, (x0,), (v0,)), repeats, 3,
+                                           budget), "ms", ms, note="riesz.hvp (fwd-rev)")
+
+    if libs.autograd is not None:
+        anp = libs.anp
+
+        def f_a(x):
+            return anp.sum(anp.tanh(anp.dot(W2, anp.tanh(anp.dot(W1, x)))))
+
+        g_a = libs.autograd.grad(f_a)
+        grads["autograd"] = g_a(x0)
+        rep.add(W3_WL, "autograd", "grad", measure(lambda: g_a(x0), repeats, 3, budget),
+                "ms", ms)
+
+    if libs.torch is not None:
+        torch = libs.torch
+        tW1, tW2 = torch.from_numpy(W1), torch.from_numpy(W2)
+        tv = torch.from_numpy(v0)
+
+        def f_t(x):
+            return torch.sum(torch.tanh(tW2 @ torch.tanh(tW1 @ x)))
+
+        def grad_t():
+            x = torch.tensor(x0, requires_grad=True)
+            (g,) = torch.autograd.grad(f_t(x), x)
+            return g
+
+        def hvp_t():  # double backward: d/dx <grad f(x), v>
+            x = torch.tensor(x0, requires_grad=True)
+            (g,) = torch.autograd.grad(f_t(x), x, create_graph=True)
+            (h,) = torch.autograd.grad(g, x, grad_outputs=tv)
+            return h
+
+        grads["torch"] = grad_t().numpy()
+        hvps["torch"] = hvp_t().numpy()
+        rep.add(W3_WL, "torch", "grad", measure(grad_t, repeats, 3, budget), "ms", ms)
+        rep.add(W3_WL, "torch", "hvp", measure(hvp_t, repeats, 3, budget), "ms", ms,
+                note="double backward")
+
+    if libs.jax is not None:
+        jax, jnp = libs.jax, libs.jnp
+        jW1, jW2 = jnp.asarray(W1), jnp.asarray(W2)
+        xj, vj = jnp.asarray(x0), jnp.asarray(v0)
+
+        def f_j(x):
+            return jnp.sum(jnp.tanh(jW2 @ jnp.tanh(jW1 @ x)))
+
+        g_j = jax.grad(f_j)
+
+        def hvp_j(x, v):  # forward over reverse
+            return jax.jvp(g_j, (x,), (v,))[1]
+
+        g_jit, hvp_jit = jax.jit(g_j), jax.jit(hvp_j)
+        for lib, g, h, note in (("jax eager", g_j, hvp_j, ""),
+                                ("jax jit", g_jit, hvp_jit, "compiled; excl. compile")):
+            grads[lib] = np.asarray(jax.block_until_ready(g(xj)))
+            hvps[lib] = np.asarray(jax.block_until_ready(h(xj, vj)))
+            rep.add(W3_WL, lib, "grad",
+                    measure(lambda g=g: jax.block_until_ready(g(xj)), repeats, 3, budget),
+                    "ms", ms, note=note)
+            rep.add(W3_WL, lib, "hvp",
+                    measure(lambda h=h: jax.block_until_ready(h(xj, vj)), repeats, 3, budget),
+                    "ms", ms, note=note or "jvp of grad")
+
+    bad = [k for k, g in grads.items() if not np.allclose(g, grads["riesz"], rtol=1e-9,
+                                                          atol=1e-12)]
+    bad += [f"{k} hvp" for k, h in hvps.items() if not np.allclose(h, hvps["riesz"], rtol=1e-8,
+                                                                 atol=1e-12)]
+    msg = "all agree with riesz" if not bad else f"MISMATCH vs riesz: {', '.join(bad)}"
+    if len(grads) == 1:
+        msg = "no peer available to compare against"
+    print(f"  gradient/hvp check across libraries: {msg}")
+    rep.lines.append(f"(w3) gradient/hvp check: {msg}")
+    r, rh = rep.value(W3_WL, "riesz", "grad"), rep.value(W3_WL, "riesz", "hvp")
+    parts = []
+    for lib in ("autograd", "torch"):
+        g = rep.value(W3_WL, lib, "grad")
+        if g:
+            parts.append(f"grad riesz/{lib} {r / g:.2f}")
+    th = rep.value(W3_WL, "torch", "hvp")
+    if th:
+        parts.append(f"hvp riesz/torch {rh / th:.2f}")
+    rv = rep.value(W3_WL, "riesz", "vjp + vjp_fn")
+    rep.lines.append(f"(w3) {'; '.join(parts) or 'no peer'} (riesz grad {fmt(r)} ms, "
+                     f"hvp {fmt(rh)} ms; vjp + vjp_fn {fmt(rv)} ms, the fingerprints' cost)")
+
+
+# ----------------------------------------------------------------------------------------
 # main
 # ----------------------------------------------------------------------------------------
+
+
+# ----------------------------------------------------------------------------------------
+# (special) scipy.special functions on 10^6 points
+# ----------------------------------------------------------------------------------------
+
+S_WL = "(special) 10^6 points, f64"
+
+
+def special_workloads(n: int) -> list[tuple[str, Callable[..., Any], Callable[..., Any], Any]]:
+    """(name, SciPy function, riesz function, arguments): the riesz function is
+    differentiated in all its arguments."""
+    import scipy.special as sp
+
+    import riesz.scipy.special as rsp
+
+    rng = np.random.default_rng(0)
+
+    def u(lo: float, hi: float) -> np.ndarray:
+        return rng.uniform(lo, hi, n)
+
+    x, pos = u(0.1, 20.0), u(0.5, 5.0)
+    out = [
+        ("beta", sp.beta, rsp.beta, (pos, u(0.5, 5.0))),
+        ("betaln", sp.betaln, rsp.betaln, (pos, u(0.5, 5.0))),
+        ("betainc", lambda x: sp.betainc(2.5, 1.5, x), lambda x: rsp.betainc(2.5, 1.5, x),
+         (u(0.0, 1.0),)),
+        ("gammainc", lambda x: sp.gammainc(2.5, x), lambda x: rsp.gammainc(2.5, x),
+         (u(0.1, 10.0),)),
+        ("gammaincc", lambda x: sp.gammaincc(2.5, x), lambda x: rsp.gammaincc(2.5, x),
+         (u(0.1, 10.0),)),
+        ("erfinv", sp.erfinv, rsp.erfinv, (u(-0.99, 0.99),)),
+        ("erfcinv", sp.erfcinv, rsp.erfcinv, (u(0.01, 1.99),)),
+        ("rgamma", sp.rgamma, rsp.rgamma, (u(0.1, 5.0),)),
+        ("rgamma +-", sp.rgamma, rsp.rgamma, (u(-5.0, 5.0),)),  # reflection for x <= 0
+        ("multigammaln", lambda a: sp.multigammaln(a, 3), lambda a: rsp.multigammaln(a, 3),
+         (u(2.0, 10.0),)),
+        ("gammasgn", sp.gammasgn, rsp.gammasgn, (u(-5.0, 5.0),)),
+        ("polygamma", lambda x: sp.polygamma(1, x), lambda x: rsp.polygamma(1, x), (pos,)),
+    ]
+    for name in ("jv", "yv", "iv", "ive", "kv"):
+        f_sp, f_r = getattr(sp, name), getattr(rsp, name)
+        out.append((name, lambda x, f=f_sp: f(1.5, x), lambda x, f=f_r: f(1.5, x), (x,)))
+    out.append(("jn", lambda x: sp.jn(2, x), lambda x: rsp.jn(2, x), (x,)))
+    out.append(("yn", lambda x: sp.yn(2, x), lambda x: rsp.yn(2, x), (x,)))
+    for name in ("j0", "j1", "y0", "y1", "i0", "i1", "i0e", "i1e"):
+        out.append((name, getattr(sp, name), getattr(rsp, name), (x,)))
+    return out
+
+
+def bench_special(libs: Libs, rep: Report, repeats: int, n: int = 10**6) -> None:
+    section(f"{S_WL}: riesz value_and_grad vs SciPy value alone, ms")
+    riesz, rnp = libs.riesz, libs.rnp
+    worst = 0.0
+    for name, f_sp, f_r, args in special_workloads(n):
+        argnums = tuple(range(len(args)))
+        vg = riesz.value_and_grad(lambda *a, f=f_r: rnp.sum(f(*a)), argnums=argnums)
+        t_sp = rep.add(S_WL, "scipy (value only)", name,
+                       measure(lambda f=f_sp, a=args: f(*a), repeats, 1), "ms", 1e3)
+        t_r = rep.add(S_WL, "riesz", name,
+                      measure(lambda vg=vg, a=args: vg(*a), repeats, 1), "ms", 1e3)
+        ratio = t_r / t_sp
+        worst = max(worst, ratio)
+        rep.lines.append(f"special {name:<13} riesz value_and_grad / SciPy value = "
+                         f"{ratio:.2f}x{'' if ratio <= 2 else '  (over the 2x target)'}")
+    rep.lines.append(f"special: worst ratio {worst:.2f}x (target <= 2x)")
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--only", default="a,b,c",
-                   help="comma-separated workloads to run, from a,b,c,ode (default: a,b,c)")
+    p.add_argument("--only", default="a,b,c,w3",
+                   help="comma-separated workloads to run, from a,b,c,w3,special,ode "
+                        "(default: a,b,c,w3)")
     p.add_argument("--repeats", type=int, default=None,
-                   help="timed repeats per measurement (default: a=50, b=20, c=3)")
+                   help="timed repeats per measurement (default: a=50, b=20, c=3, w3=30)")
     p.add_argument("--quick", action="store_true",
                    help="smoke test: few repeats and a 10^4-iteration loop in (c)")
     p.add_argument("--no-pin", action="store_true",
@@ -777,17 +980,18 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
 
     only = {s.strip().lower() for s in args.only.split(",") if s.strip()}
-    unknown = only - {"a", "b", "c", "ode"}
+    unknown = only - {"a", "b", "c", "w3", "special", "ode"}
     if unknown:
-        p.error(f"--only: unknown workload(s) {sorted(unknown)}; choose from a,b,c,ode")
+        p.error(f"--only: unknown workload(s) {sorted(unknown)}; choose from "
+                "a,b,c,w3,special,ode")
     if args.repeats is not None and args.repeats < 1:
         p.error("--repeats must be >= 1")
 
     if args.quick:
-        reps = {"a": 5, "b": 3, "c": 1, "ode": 1}
+        reps = {"a": 5, "b": 3, "c": 1, "w3": 3, "special": 1, "ode": 1}
         budget, c_n, jax_n = 2.0, 10_000, 200
     else:
-        reps = {"a": 50, "b": 20, "c": 3, "ode": 3}
+        reps = {"a": 50, "b": 20, "c": 3, "w3": 30, "special": 3, "ode": 3}
         budget, c_n, jax_n = 8.0, 100_000, 1_000
     if args.repeats is not None:
         reps = dict.fromkeys(reps, args.repeats)
@@ -813,6 +1017,10 @@ def main(argv: list[str] | None = None) -> int:
         bench_b(libs, rep, reps["b"], budget)
     if "c" in only:
         bench_c(libs, rep, reps["c"], c_n, jax_n)
+    if "w3" in only:
+        bench_w3(libs, rep, reps["w3"], budget)
+    if "special" in only:
+        bench_special(libs, rep, reps["special"], 10**4 if args.quick else 10**6)
     if "ode" in only:
         bench_ode(libs, rep, reps["ode"], 100 if args.quick else 1000)
     rep.print_table()

@@ -23,13 +23,13 @@ from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
 import numpy as np
 
 import riesz
 import riesz.numpy as rnp
 from riesz import implicit, optim
-from riesz._plotting import pyplot, save_figure
 
 KAPPA = 0.9
 
@@ -138,8 +138,10 @@ def main() -> None:
 
     if args.no_plot:
         return
-    plt = pyplot()
-    if plt is None:
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib is not installed (pip install 'riesz[plot]'); skipping the figure")
         return
     grid = np.linspace(-1.3, 1.3, 120)
     G = np.stack(np.meshgrid(grid, grid), axis=-1).reshape(-1, 2)
@@ -159,7 +161,10 @@ def main() -> None:
     lines = ax1.get_lines() + ax2.get_lines()
     ax1.legend(lines, [ln.get_label() for ln in lines], loc="center right")
     ax1.set_title("training")
-    save_figure(fig, args.out, "deq_classifier.png")
+    path = Path(args.out) / "deq_classifier.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120, bbox_inches="tight")
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":

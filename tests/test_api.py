@@ -10,6 +10,7 @@ import pytest
 
 import riesz
 import riesz.numpy as rnp
+from finite_differences import fd_grad
 from riesz._core.trace import Tracer
 
 Pair = namedtuple("Pair", ["w", "b"])
@@ -161,3 +162,133 @@ class TestErrors:
     def test_has_aux_needs_pair(self) -> None:
         with pytest.raises(TypeError, match="pair"):
             riesz.grad(lambda x: x * 1.0, has_aux=True)(1.0)
+
+
+# -- regressions from the adversarial campaign (issue 8) ---------------------------------
+
+
+def _quartic(x, y):
+    return rnp.sum(x**3 * y) + rnp.sum(rnp.sin(x))
+
+
+def test_repeated_argnums_give_the_full_gradient_in_every_entry() -> None:
+    x, y = np.array([0.3, -1.2, 0.7]), np.array([1.5, 0.4, -0.8])
+    gx = fd_grad(lambda v: float(np.sum(v**3 * y) + np.sum(np.sin(v))), x)
+    gy = fd_grad(lambda v: float(np.sum(x**3 * v) + np.sum(np.sin(x))), y)
+    g = riesz.grad(_quartic, argnums=(0, 0))(x, y)
+    assert len(g) == 2
+    np.testing.assert_allclose(g[0], gx, rtol=1e-7)
+    np.testing.assert_allclose(g[1], gx, rtol=1e-7)
+    g[0][0] = 99.0  # the repeated entries are separate arrays
+    np.testing.assert_allclose(g[1], gx, rtol=1e-7)
+    g = riesz.value_and_grad(_quartic, argnums=(1, 0, 1))(x, y)[1]
+    for got, want in zip(g, (gy, gx, gy), strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-7)
+    for jac in (riesz.jacrev, riesz.jacfwd):  # the Jacobians likewise
+        J = jac(_quartic, argnums=(1, 0, 1))(x, y)
+        for got, want in zip(J, (gy, gx, gy), strict=True):
+            np.testing.assert_allclose(got, want, rtol=1e-7)
+    H = riesz.hessian(_quartic, argnums=(0, 0))(x, y)  # d²/dx²: diag(6 x y - sin x)
+    for row in H:
+        for block in row:
+            np.testing.assert_allclose(block, np.diag(6 * x * y - np.sin(x)), atol=1e-12)
+
+
+@pytest.mark.parametrize("num", [np.int64(0), np.int32(-2), np.intp(0)])
+def test_numpy_integer_argnums(num) -> None:
+    x, y = np.array([0.3, -1.2]), np.array([1.5, 0.4])
+    gx = fd_grad(lambda v: float(np.sum(v**3 * y) + np.sum(np.sin(v))), x)
+    np.testing.assert_allclose(riesz.grad(_quartic, argnums=num)(x, y), gx, rtol=1e-7)
+    g = riesz.grad(_quartic, argnums=(num, np.int16(1)))(x, y)
+    np.testing.assert_allclose(g[0], gx, rtol=1e-7)
+    np.testing.assert_allclose(riesz.jacrev(_quartic, argnums=num)(x, y), gx, rtol=1e-7)
+
+
+def test_bad_argnums_are_named() -> None:
+    from riesz.transforms import _argnums_tuple
+
+    assert _argnums_tuple(np.int64(-1), 3, "grad") == (2,)
+    assert _argnums_tuple([0, np.int8(2), 0], 3, "grad") == (0, 2, 0)
+    with pytest.raises(ValueError, match="out of range for 2 positional"):
+        riesz.grad(_quartic, argnums=2)(np.ones(2), np.ones(2))
+    with pytest.raises(TypeError, match="argnums must be ints"):
+        riesz.grad(_quartic, argnums=(0, 1.0))(np.ones(2), np.ones(2))
+    with pytest.raises(TypeError, match="argnums must be ints"):
+        riesz.grad(_quartic, argnums=True)(np.ones(2), np.ones(2))
+    with pytest.raises(ValueError, match="at least one"):
+        riesz.grad(_quartic, argnums=())(np.ones(2), np.ones(2))
+
+
+def test_python_scalar_output_is_a_constant() -> None:
+    x = np.array([0.5, 2.0])
+    out, vjp_fn = riesz.vjp(lambda x: 3.0, x)
+    assert np.asarray(out) == 3.0 and np.shape(out) == ()
+    (ct,) = vjp_fn(1.0)
+    np.testing.assert_array_equal(ct, np.zeros(2))
+    # a pytree output mixing a traced leaf and a constant one
+    out, vjp_fn = riesz.vjp(lambda x: (rnp.sum(x**2), 7), x)
+    np.testing.assert_allclose(vjp_fn((1.0, 0))[0], 2 * x)
+    np.testing.assert_array_equal(riesz.hessian(lambda x: 3.0)(x), np.zeros((2, 2)))
+    np.testing.assert_array_equal(riesz.jacrev(lambda x: 1.5)(x), np.zeros(2))
+    np.testing.assert_array_equal(riesz.grad(lambda x: 2.5)(x), np.zeros(2))
+
+
+@pytest.mark.parametrize("f", [lambda x: rnp.sum(x) > 0, lambda x: True,
+                               lambda x: (rnp.sum(x) > 0, 1.0)])
+def test_grad_of_a_boolean_output_says_so(f) -> None:
+    has_aux = not isinstance(f(np.ones(2)), bool) and isinstance(f(np.ones(2)), tuple)
+    with pytest.raises(TypeError, match=r"dtype bool \(True\).*boolean .*not differentiable"):
+        riesz.grad(f, has_aux=has_aux)(np.ones(2))
+
+
+def _chain(kind):
+    return {
+        "identity": lambda x: x,
+        "reshape": lambda x: rnp.reshape(x, (3, 2)),
+        "transpose": lambda x: rnp.transpose(x),
+        "add": lambda x: x + 1.0,
+        "squeeze": lambda x: rnp.squeeze(rnp.reshape(x, (1, 6))),
+    }[kind]
+
+
+@pytest.mark.parametrize("kind", ["identity", "reshape", "transpose", "add", "squeeze"])
+def test_a_pullback_never_returns_the_callers_cotangent(kind) -> None:
+    f = _chain(kind)
+    x = np.arange(6.0).reshape(2, 3)
+    out, vjp_fn = riesz.vjp(f, x)
+    ct = np.linspace(1.0, 2.0, out.size).reshape(out.shape)
+    (g,) = vjp_fn(ct)
+    # the oracle: a pullback of a linear map is the transpose of its matrix
+    f0 = np.asarray(f(np.zeros((2, 3)))).ravel()  # f is affine: J e = f(e) - f(0)
+    J = np.stack([np.asarray(f(e.reshape(2, 3))).ravel() - f0 for e in np.eye(6)])
+    want = (J @ ct.ravel()).reshape(2, 3)
+    np.testing.assert_allclose(g, want)
+    ct[...] = -5.0
+    np.testing.assert_allclose(g, want)  # the returned cotangent did not change
+    g[...] = 7.0
+    np.testing.assert_allclose(vjp_fn(np.linspace(1.0, 2.0, out.size).reshape(out.shape))[0],
+                               want)
+    # forward mode likewise: the tangent passed in is not returned
+    u = np.ones((2, 3))
+    _, t = riesz.jvp(f, (x,), (u,))
+    u[...] = 3.0
+    np.testing.assert_allclose(t, (J.T @ np.ones(6)).reshape(out.shape))
+
+
+def test_gradients_alias_neither_inputs_nor_each_other() -> None:
+    @riesz.custom_vjp
+    def passthrough(x):
+        return x * 1.0
+
+    passthrough.defvjp(lambda x: (passthrough(x), x), lambda x, g: (x,))  # returns a residual
+    x = np.array([1.0, 2.0, 3.0])
+    g = riesz.grad(lambda x: rnp.sum(passthrough(x)))(x)
+    assert not np.shares_memory(g, x)
+    g[...] = 0.0
+    np.testing.assert_array_equal(x, [1.0, 2.0, 3.0])
+    gx, gy = riesz.grad(lambda x, y: rnp.sum((x + y) * 2.0), argnums=(0, 1))(x, x.copy())
+    assert not np.shares_memory(gx, gy)
+    _, vjp_fn = riesz.vjp(lambda a, b: a + b, x, x)
+    ga, gb = vjp_fn(np.ones(3))
+    ga[0] = 5.0
+    np.testing.assert_array_equal(gb, np.ones(3))

@@ -432,6 +432,190 @@ def test_errors() -> None:
 
     with pytest.raises(TypeError, match="through x"):
         riesz.grad(closes_over)(np.ones(2))
-    with pytest.raises(NotImplementedError, match="vmap"):
-        riesz.vmap(lambda x: implicit.fixed_point(lambda x, y: 0.5 * y + x, x, np.zeros(2)))(
-            np.ones((3, 2)))
+
+
+# -- under vmap: batched solves, one convergence test per example ------------------------
+
+# examples of very different difficulty: the DEQ converges in 2 to ~10 iterations
+XS = RNG.standard_normal((4, D)) * np.array([0.01, 1.0, 3.0, 10.0])[:, None]
+
+
+@pytest.mark.parametrize("solver", ["anderson", "fixed_point", "newton", "broyden"])
+def test_vmap_of_a_fixed_point_solves_each_example_like_alone(solver: str) -> None:
+    def solution(x, info=None):
+        return implicit.fixed_point(deq(None), {"W": W, "U": U, "x": x}, np.zeros(N),
+                                    solver=solver, info=info)
+
+    info: dict = {}
+    ys = riesz.vmap(lambda x: solution(x, info))(XS)
+    np.testing.assert_allclose(ys, np.stack([deq_np(W, U, x) for x in XS]), atol=1e-10)
+    (batch,) = info["forward"]  # one solve for the whole batch, one test per example
+    alone = []
+    for x in XS:
+        one: dict = {}
+        solution(x, one)
+        alone.append(one["forward"][0].iterations)
+    assert [e.iterations for e in batch.examples] == alone
+    assert len(set(alone)) > 1 and batch.iterations == max(alone)
+    assert all(e.converged and e.residual <= 1e-10 for e in batch.examples)
+
+
+def test_examples_of_different_difficulty_under_vmap() -> None:
+    """y = 0.5 sin y + x: each example takes as many iterations as alone, and the
+    values match a NumPy Newton iteration."""
+    def g(x, y):
+        return 0.5 * rnp.sin(y) + x
+
+    xs = np.array([[1e-9], [0.3], [2.0]])
+    info: dict = {}
+    ys = riesz.vmap(lambda x: implicit.fixed_point(g, x, np.zeros(1), solver="fixed_point",
+                                                   info=info))(xs)
+    alone = []
+    for x in xs:
+        one: dict = {}
+        implicit.fixed_point(g, x, np.zeros(1), solver="fixed_point", info=one)
+        alone.append(one["forward"][0].iterations)
+    assert [e.iterations for e in info["forward"][0].examples] == alone == [4, 26, 23]
+    want = xs.copy()
+    for _ in range(50):
+        want = want - (want - 0.5 * np.sin(want) - xs) / (1 - 0.5 * np.cos(want))
+    np.testing.assert_allclose(ys, want, atol=1e-9)
+
+
+@pytest.mark.parametrize("backward", ["fixed_point", "anderson", "gmres", "direct"])
+@pytest.mark.parametrize("solver", ["anderson", "newton"])
+def test_per_example_gradients_vmap_of_grad_and_grad_of_vmap(solver: str, backward: str) -> None:
+    want = np.stack([fd_grad(loss_np, x) for x in XS])
+    per_example = riesz.vmap(riesz.grad(lambda x: loss(x, solver=solver, backward=backward)))
+    np.testing.assert_allclose(per_example(XS), want, atol=1e-8)
+
+    def total(xs):
+        return rnp.sum(riesz.vmap(lambda x: loss(x, solver=solver, backward=backward))(xs))
+
+    np.testing.assert_allclose(riesz.grad(total)(XS), want, atol=1e-8)
+
+
+@pytest.mark.parametrize("backward", ["fixed_point", "gmres"])
+def test_forward_mode_under_vmap(backward: str) -> None:
+    def tangent(x):
+        return riesz.jvp(lambda x: loss(x, backward=backward), (x,), (V0,))[1]
+
+    want = [(loss_np(x + 1e-6 * V0) - loss_np(x - 1e-6 * V0)) / 2e-6 for x in XS]
+    np.testing.assert_allclose(riesz.vmap(tangent)(XS), want, atol=1e-8)
+    _, t = riesz.jvp(riesz.vmap(lambda x: loss(x, backward=backward)), (XS,),
+                     (np.tile(V0, (len(XS), 1)),))
+    np.testing.assert_allclose(t, want, atol=1e-8)
+
+
+def test_vmap_over_some_parameters_and_nested_vmap() -> None:
+    """W batched, U shared (in_axes None); then a batch of batches."""
+    Ws = np.stack([W, 0.5 * W, -W])
+
+    def f(Wm, x):
+        return rnp.sum(rnp.sin(implicit.fixed_point(
+            deq(None), {"W": Wm, "U": U, "x": x}, np.zeros(N))))
+
+    gW = riesz.vmap(riesz.grad(f), in_axes=(0, None))(Ws, X0)
+    for Wm, got in zip(Ws, gW, strict=True):
+        np.testing.assert_allclose(got, fd_grad(lambda Wv, Wm=Wm: loss_np(X0, Wv, U), Wm),
+                                   atol=1e-8)
+    X2 = XS[:3].reshape(3, 1, D) + np.array([0.0, 0.1])[None, :, None]
+    got = riesz.vmap(riesz.vmap(riesz.grad(loss)))(X2)
+    np.testing.assert_allclose(got, np.stack([[fd_grad(loss_np, x) for x in row]
+                                              for row in X2]), atol=1e-8)
+    # nested vmaps are one batch of 3 x 2 examples, each with its own convergence test;
+    # W mapped by the outer vmap only, x by the inner one only
+    info: dict = {}
+
+    def solve(Wm, x):
+        return implicit.fixed_point(deq(None), {"W": Wm, "U": U, "x": x}, np.zeros(N),
+                                    info=info)
+
+    ys = riesz.vmap(riesz.vmap(solve, in_axes=(None, 0)), in_axes=(0, None))(Ws, XS[:2])
+    np.testing.assert_allclose(ys, np.stack([[deq_np(Wm, U, x) for x in XS[:2]]
+                                             for Wm in Ws]), atol=1e-10)
+    (batch,) = info["forward"]
+    alone = []
+    for Wm in Ws:
+        for x in XS[:2]:
+            one: dict = {}
+            implicit.fixed_point(deq(None), {"W": Wm, "U": U, "x": x}, np.zeros(N), info=one)
+            alone.append(one["forward"][0].iterations)
+    assert [e.iterations for e in batch.examples] == alone
+
+
+def test_root_and_argmin_under_vmap() -> None:
+    """A y + y³ = x per example (oracle: fsolve-free Newton in NumPy); ridge weights
+    for a batch of regularisation strengths (closed form)."""
+    rng = np.random.default_rng(5)
+    A = np.eye(3) * 3 + 0.3 * rng.standard_normal((3, 3))
+    xs = rng.standard_normal((4, 3)) * 2
+
+    def y_np(x):
+        y = np.zeros(3)
+        for _ in range(60):
+            y = y - np.linalg.solve(A + np.diag(3 * y**2), A @ y + y**3 - x)
+        return y
+
+    def root_loss(x):
+        y = implicit.root(lambda x, y: rnp.matmul(A, y) + y**3 - x, x, np.zeros(3))
+        return rnp.sum(rnp.cos(y))
+
+    np.testing.assert_allclose(riesz.vmap(riesz.grad(root_loss))(xs), np.stack(
+        [fd_grad(lambda v: float(np.sum(np.cos(y_np(v)))), x) for x in xs]), atol=1e-8)
+    X = rng.standard_normal((6, 3))
+    t = rng.standard_normal(6)
+
+    def ridge(lam):
+        return implicit.argmin(lambda lam, w: rnp.sum((rnp.matmul(X, w) - t) ** 2)
+                               + lam * rnp.sum(w**2), lam, np.zeros(3))
+
+    lams = np.array([0.01, 1.0, 30.0])
+    want = np.stack([np.linalg.solve(X.T @ X + lam * np.eye(3), X.T @ t) for lam in lams])
+    np.testing.assert_allclose(riesz.vmap(ridge)(lams), want, atol=1e-10)
+    dwant = np.stack([-np.linalg.solve(X.T @ X + lam * np.eye(3), w) for lam, w in
+                      zip(lams, want, strict=True)])  # dw/dλ = -(XᵀX + λI)⁻¹ w
+    tangent = riesz.vmap(lambda lam: riesz.jvp(ridge, (lam,), (np.ones(()),))[1])(lams)
+    np.testing.assert_allclose(tangent, dwant, atol=1e-9)
+    c = np.array([1.0, -2.0, 0.5])
+    gradient = riesz.vmap(riesz.grad(lambda lam: rnp.sum(ridge(lam) * c)))(lams)
+    np.testing.assert_allclose(gradient, dwant @ c, atol=1e-9)
+    for jac in (riesz.jacfwd, riesz.jacrev):  # Jacobians (a vmap inside) under vmap
+        np.testing.assert_allclose(riesz.vmap(jac(ridge))(lams), dwant, atol=1e-9)
+
+
+def test_a_failing_example_is_named() -> None:
+    """y = 0.5 y + x from y = 0: the residual after k iterations is |x| 2⁻ᵏ, so with
+    20 iterations x = 1e-9 converges (tol 1e-10) and x = 50 does not."""
+    xs = np.array([[1e-9], [50.0], [-1e-9]])
+
+    def f(x, **kw):
+        return implicit.fixed_point(lambda x, y: 0.5 * y + x, x, np.zeros(1),
+                                    solver="fixed_point", max_iter=20, **kw)
+
+    with pytest.raises(SolverError, match=r"forward solve.*for 1 of 3 examples.*\(.*1: "):
+        riesz.vmap(f)(xs)
+    info: dict = {}
+    with pytest.warns(SolverWarning, match="1 of 3"):
+        ys = riesz.vmap(lambda x: f(x, on_failure="warn", info=info))(xs)
+    assert [e.converged for e in info["forward"][0].examples] == [True, False, True]
+    np.testing.assert_allclose(ys[[0, 2]], 2 * xs[[0, 2]], atol=2e-10)  # |y* - y| <= 2 tol
+
+
+@pytest.mark.parametrize("mode", ["fwd-rev", "rev-rev"])
+def test_hessian_vector_products_under_vmap(mode: str) -> None:
+    got = riesz.vmap(lambda x: riesz.hvp(loss, (x,), (V0,), mode=mode)[0])(XS)
+    np.testing.assert_allclose(got, np.stack([fd_hvp(loss_np, x, V0) for x in XS]), atol=2e-6)
+
+
+def test_a_space_under_vmap() -> None:
+    """The derivative solves in a Weighted space, per example: the same gradients."""
+    S = Weighted(N, metric=np.linspace(1.0, 3.0, N))
+
+    def f(x, **kw):
+        y = implicit.fixed_point(deq(None), {"W": W, "U": U, "x": x}, np.zeros(N), **kw)
+        return rnp.sum(rnp.sin(y))
+
+    for backward in ("fixed_point", "gmres"):
+        got = riesz.vmap(riesz.grad(lambda x, b=backward: f(x, space=S, backward=b)))(XS)
+        np.testing.assert_allclose(got, np.stack([fd_grad(loss_np, x) for x in XS]), atol=1e-8)

@@ -189,3 +189,79 @@ def test_linear_solvers_still_work() -> None:
     for method in ("cg", "gmres", "bicgstab", "direct"):
         np.testing.assert_allclose(riesz.solve(riesz.LinearMap.from_matrix(K), np.ones(2),
                                                method), np.linalg.solve(K, np.ones(2)))
+
+
+# -- batched solves (what an implicit layer under vmap runs) ------------------------------
+
+def _batch_problem(B: int = 4, n: int = 5):
+    rng = np.random.default_rng(7)
+    A = rng.standard_normal((B, n, n))
+    A *= 0.7 / np.linalg.norm(A, 2, axis=(1, 2))[:, None, None]
+    c = rng.standard_normal((B, n)) * np.array([0.01, 1.0, 10.0, 100.0])[:B, None]
+    return A, c
+
+
+@pytest.mark.parametrize("method", ["anderson", "fixed_point", "newton", "broyden"])
+def test_batched_solve_is_each_example_solved_alone(method: str) -> None:
+    """y_b = tanh(A_b y_b) + c_b: a batch solved together takes, per example, the
+    iterations and gives the values of that example solved alone."""
+    A, c = _batch_problem()
+    batch = solve_fixed_point(lambda Y: rnp.tanh(rnp.einsum("bij,bj->bi", A, Y)) + c,
+                              np.zeros(c.shape), method, batched=True)
+    alone = [solve_fixed_point(lambda y, b=b: rnp.tanh(rnp.matmul(A[b], y)) + c[b],
+                               np.zeros(c.shape[1]), method) for b in range(len(c))]
+    assert batch.converged and len(batch.examples) == len(c)
+    assert [e.iterations for e in batch.examples] == [s.iterations for s in alone]
+    for e, s in zip(batch.examples, alone, strict=True):
+        np.testing.assert_allclose(e.history, s.history, rtol=1e-9, atol=1e-15)
+    np.testing.assert_allclose(batch.value, np.stack([s.value for s in alone]), atol=1e-12)
+    # the oracle: the residual of every example is below the tolerance
+    res = batch.value - np.tanh(np.einsum("bij,bj->bi", A, batch.value)) - c
+    assert np.abs(res).max() <= 1e-10
+
+
+@pytest.mark.parametrize("method", ["anderson", "fixed_point"])
+def test_converged_examples_stop_changing(method: str) -> None:
+    A, c = _batch_problem()
+    seen = []
+
+    def g(Y):
+        seen.append(np.array(Y))
+        return np.tanh(np.einsum("bij,bj->bi", A, Y)) + c
+
+    sol = solve_fixed_point(g, np.zeros(c.shape), method, batched=True)
+    its = [e.iterations for e in sol.examples]
+    assert len(set(its)) > 1 and len(seen) == max(its) + 1  # ends when the last converged
+    for b, k in enumerate(its):
+        for later in seen[k + 1:]:
+            np.testing.assert_array_equal(later[b], seen[k][b])
+
+
+def test_batched_failure_names_the_examples_and_warns() -> None:
+    c = np.array([[0.0], [1.0], [0.0]])
+
+    def g(Y):  # y = 1.5 y + c diverges unless c = 0 (then y = 0 at once)
+        return 1.5 * Y + c
+
+    with pytest.raises(SolverError, match=r"did not converge for 1 of 3 examples.*1: "):
+        fixed_point_iteration(g, np.zeros((3, 1)), max_iter=10, batched=True)
+    with pytest.warns(SolverWarning, match="1 of 3"):
+        sol = fixed_point_iteration(g, np.zeros((3, 1)), max_iter=10, batched=True,
+                                    on_failure="warn")
+    assert [e.converged for e in sol.examples] == [True, False, True]
+    with pytest.raises(ValueError, match="leading batch axis"):
+        anderson(lambda y: y, (np.zeros((3, 1)), np.zeros((2, 1))), batched=True)
+
+
+def test_batched_gmres_matches_dense_solves() -> None:
+    from riesz.solvers import _batched_gmres
+
+    rng = np.random.default_rng(3)
+    M = rng.standard_normal((5, 9, 9)) + 4 * np.eye(9)
+    b = rng.standard_normal((5, 9))
+    b[2] = 0.0  # a zero right-hand side: u = 0 at once
+    u, ok = _batched_gmres(lambda U: np.einsum("bij,bj->bi", M, U), b, np.full(5, 1e-12),
+                           restart=4)
+    assert ok.all()
+    np.testing.assert_allclose(u, np.linalg.solve(M, b[..., None])[..., 0], atol=1e-10)
+    assert not u[2].any()

@@ -11,6 +11,7 @@ import pytest
 import scipy.linalg
 import scipy.signal
 import scipy.special
+import scipy.stats
 
 import riesz
 import riesz.scipy.linalg as rsl
@@ -23,7 +24,7 @@ X = np.array([0.3, 1.7, 2.5])
 
 @pytest.mark.parametrize("name, x", [
     ("erf", X - 1), ("erfc", X - 1), ("expit", X - 1), ("logit", X / 3), ("gammaln", X),
-    ("gamma", X), ("digamma", X), ("psi", X),
+    ("gamma", X), ("digamma", X), ("psi", X), ("log_ndtr", X - 1),
 ])
 def test_special_unary_values_and_gradients(name: str, x: np.ndarray) -> None:
     ours, ref = getattr(rsp, name), getattr(scipy.special, name)
@@ -31,6 +32,28 @@ def test_special_unary_values_and_gradients(name: str, x: np.ndarray) -> None:
     g = riesz.grad(lambda x: np.sum(ours(x)))(x)
     eps = 1e-6
     np.testing.assert_allclose(g, (ref(x + eps) - ref(x - eps)) / (2 * eps), rtol=1e-6)
+
+
+def test_log_ndtr_derivatives_are_finite_and_right_in_the_tails() -> None:
+    # d/dx log Φ(x) = φ(x)/Φ(x), the inverse Mills ratio: for x → -∞ its asymptotic series
+    # -x / (1 - x⁻² + 3x⁻⁴ - 15x⁻⁶ + 105x⁻⁸) (error ~ 945 x⁻¹⁰), where φ and Φ underflow;
+    # for moderate x, φ/Φ from SciPy's normal density and CDF
+    x = np.array([-1e3, -200.0, -40.0])
+    u = 1 / (x * x)
+    mills = -x / (1 - u + 3 * u**2 - 15 * u**3 + 105 * u**4)
+    g = riesz.grad(lambda x: np.sum(rsp.log_ndtr(x)))(x)
+    # (exp(-x²/2 - log Φ(x)) cancels two terms of size x²/2: about x² ε relative error)
+    np.testing.assert_allclose(g, mills, rtol=1e-10)
+    # second derivative: d/dx (φ/Φ) = -(φ/Φ)(x + φ/Φ); x + φ/Φ ~ -1/x cancels further, so
+    # the relative error grows like x⁴ ε (3e-5 at x = -1000): checked up to x = -200
+    x, mills = x[1:], mills[1:]
+    h = riesz.grad(lambda x: np.sum(riesz.grad(lambda x: np.sum(rsp.log_ndtr(x)))(x)))(x)
+    np.testing.assert_allclose(h, -mills * (x + mills), rtol=1e-6)
+    x = np.array([-20.0, -3.0, 0.0, 3.0, 30.0])
+    ratio = np.exp(scipy.stats.norm.logpdf(x) - scipy.stats.norm.logcdf(x))
+    g = riesz.grad(lambda x: np.sum(scipy.special.log_ndtr(x)))(x)  # routed by __array_ufunc__
+    np.testing.assert_allclose(g, ratio, rtol=1e-12, atol=1e-300)
+    assert rsp.log_ndtr(np.float32(-3.0)).dtype == np.float32
 
 
 def test_polygamma_matches_scipy_at_every_order() -> None:

@@ -205,3 +205,52 @@ def test_per_example_integer_indices() -> None:
     expected = np.zeros_like(logp)
     expected[np.arange(6), labels] = 2 * logp[np.arange(6), labels]
     np.testing.assert_allclose(g, expected)
+
+
+@pytest.mark.parametrize("out_axes", [2, 5, -3, -7])
+def test_out_axes_out_of_range_raise(out_axes) -> None:
+    with pytest.raises(ValueError, match=rf"out_axes {out_axes} is out of range.*per-example "
+                                         r"shape \(2,\).*rank 2\); valid axes are -2 to 1"):
+        riesz.vmap(lambda x: x * 2, out_axes=out_axes)(np.ones((3, 2)))
+
+
+@pytest.mark.parametrize("in_axes", [2, -3, (5,)])
+def test_in_axes_out_of_range_raise(in_axes) -> None:
+    with pytest.raises(ValueError, match=r"in_axes -?\d is out of range.*\(3, 2\) \(rank 2\)"):
+        riesz.vmap(lambda x: x * 2, in_axes=in_axes)(np.ones((3, 2)))
+
+
+@pytest.mark.parametrize("spec", [(1.5,), (True,), ({"a": 0, "b": "x"},)])
+def test_axis_entries_that_are_not_ints_raise(spec) -> None:
+    with pytest.raises(TypeError, match="in_axes entries must be ints or None"):
+        riesz.vmap(lambda d: d, in_axes=spec)({"a": np.ones((3, 2)), "b": np.ones(3)})
+
+
+def test_negative_axes_and_numpy_integers_match_a_loop() -> None:
+    xs = np.arange(24.0).reshape(2, 3, 4)
+    out = riesz.vmap(lambda x: rnp.sin(x), in_axes=np.int64(-1), out_axes=-2)(xs)
+    loop = np.stack([np.sin(xs[..., i]) for i in range(4)], axis=-2)
+    np.testing.assert_allclose(out, loop)
+
+
+def test_in_axes_pytree_prefix_with_none_leaves() -> None:
+    data = {"a": np.arange(6.0).reshape(3, 2), "b": (np.array([2.0, -1.0]), np.array(0.5))}
+
+    def f(d):
+        return rnp.sum(d["a"] * d["b"][0]) + d["b"][1]
+
+    out = riesz.vmap(f, in_axes=({"a": 0, "b": None},))(data)
+    loop = [np.sum(data["a"][i] * data["b"][0]) + data["b"][1] for i in range(3)]
+    np.testing.assert_allclose(out, loop)
+    # a None inside a nested tuple, and a list of per-argument entries
+    out = riesz.vmap(f, in_axes=[{"a": 1, "b": (None, 0)}])(
+        {"a": data["a"].T, "b": (data["b"][0], np.array([1.0, 2.0, 3.0]))})
+    loop = [np.sum(data["a"][i] * data["b"][0]) + (1.0, 2.0, 3.0)[i] for i in range(3)]
+    np.testing.assert_allclose(out, loop)
+    # out_axes as a prefix too
+    out = riesz.vmap(lambda a: {"p": a * 2, "q": (a, np.ones(2))},
+                     out_axes={"p": 1, "q": (0, None)})(data["a"])
+    np.testing.assert_allclose(out["p"], (data["a"] * 2).T)
+    np.testing.assert_allclose(out["q"][1], np.ones(2))
+    with pytest.raises(ValueError, match="does not match the structure"):
+        riesz.vmap(f, in_axes=({"a": 0, "c": None},))(data)

@@ -1,11 +1,13 @@
 """riesz: automatic differentiation over NumPy, with derivatives as linear maps.
 
-The public surface is re-exported here; see SPEC.md for the contract.
+The public surface is re-exported here (README.md shows it in use);
+docs/architecture.md describes the layers of the package.
 """
 
 from __future__ import annotations
 
-from . import implicit, numpy, optim, scipy, solvers, spaces, tensor
+from . import implicit, numpy, optim, solvers, spaces, tensor
+from . import scipy as _scipy  # noqa: F401  (routes SciPy's special ufuncs on traced values)
 from ._core.primitive import Primitive, registry
 from ._core.pytree import (
     register_dataclass,
@@ -68,7 +70,6 @@ __all__ = [
     "linearize",
     "optim",
     "rank1",
-    "scipy",
     "solve",
     "solvers",
     "spaces",

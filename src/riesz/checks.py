@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from ._core.pytree import tree_flatten, tree_unflatten
+from ._core.pytree import tree_flatten, tree_map, tree_unflatten
 from .transforms import jvp, vjp
 
 __all__ = ["GradientCheckError", "check_grads"]
@@ -41,11 +41,8 @@ def _random_like(tree: Any, rng: np.random.Generator) -> Any:
 
 
 def _axpy(a: float, x: Any, y: Any) -> Any:
-    """y + a x leafwise."""
-    xl, d = tree_flatten(x)
-    yl = tree_flatten(y)[0]
-    summed = [np.asarray(b) + a * np.asarray(c) for c, b in zip(xl, yl, strict=True)]
-    return tree_unflatten(d, summed)
+    """y + a x, leafwise (also on traced leaves: optimiser steps use it)."""
+    return tree_map(lambda xi, yi: yi + a * xi, x, y)
 
 
 def _inner(x: Any, y: Any) -> float:

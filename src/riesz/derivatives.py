@@ -22,11 +22,11 @@ from typing import Any
 import numpy as np
 
 from . import numpy as rnp
-from ._core.pytree import tree_flatten, tree_unflatten
+from ._core.pytree import tree_flatten, tree_map, tree_unflatten
 from ._core.trace import Tracer
 from .linear import JacobianMap, LinearMap, LinearMaps
 from .spaces import Product, Space, space_of
-from .transforms import _argnums_tuple, _single, jvp, linearize_parts, vjp
+from .transforms import _argnums_tuple, _single, jvp, linearize_in_call, linearize_parts, vjp
 
 __all__ = [
     "derivative",
@@ -43,9 +43,15 @@ def _partial(f: Callable[..., Any], args: Sequence[Any], nums: tuple[int, ...],
              kwargs: dict[str, Any]) -> Callable[..., Any]:
     """f as a function of the arguments `nums` only (the others closed over)."""
 
+    repeated = len(set(nums)) < len(nums)
+
     def f_of_selected(*selected: Any) -> Any:
         full = list(args)
         for k, v in zip(nums, selected, strict=True):
+            if repeated and full[k] is not args[k]:
+                # a repeated argnum is x + Σ_j (x_j - x) over its occurrences x_j, so
+                # each occurrence gets the whole derivative (as in grad)
+                v = tree_map(lambda a, b, x: a + (b - x), full[k], v, args[k])
             full[k] = v
         return f(*full, **kwargs)
 
@@ -191,9 +197,9 @@ def _jacobian(f: Callable[..., Any], argnums: int | Sequence[int], mode: str,
         nums = _argnums_tuple(argnums, len(args), who)
         g = _partial(f, args, nums, kwargs)
         primals = [args[k] for k in nums]
-        out, jvp_fn, vjp_fn = linearize_parts(g, *primals)
-        J = _map_from_parts(out, jvp_fn, vjp_fn, primals, False, None, None, who)
-        M = J._matrix(mode)
+        with linearize_in_call(g, *primals) as (out, jvp_fn, vjp_fn):
+            J = _map_from_parts(out, jvp_fn, vjp_fn, primals, False, None, None, who)
+            M = J._matrix(mode)
         single = _single(argnums)
         return _blocks(M, out, primals[0] if single else tuple(primals))
 

@@ -44,6 +44,16 @@ How it is built, and why every order works:
   λ = S.lower(τ); so "cg" needs A self-adjoint in S (e.g. argmin with the
   stationarity S.riesz(∇_y F) = 0), not symmetric in coordinates.
 
+Under vmap the layer is solved for the whole batch at once: the batch is one
+problem whose residual is the vmap of r, so ∂_y r is block diagonal (one block
+per example) and the implicit function theorem for the batch is that of every
+example. Its solvers work on one row per example, with one convergence test
+each (an example that has converged stops changing; the loop ends when all
+have), and `info` receives one `Solution` per batched solve, with the
+examples' own in `Solution.examples`. This holds forward and in both
+derivative modes, for `vmap(grad(...))`, `grad(vmap(...))` and nested vmaps
+(consecutive vmaps are folded into one batch of all their examples).
+
 Non-convergence, forward or in a derivative's linear solve, raises
 `riesz.solvers.SolverError` with the residual history, or with
 `on_failure="warn"` warns (`SolverWarning`) and goes on with the last iterate.
@@ -60,6 +70,7 @@ import numpy as np
 
 from ._core.pytree import tree_flatten, tree_map, tree_unflatten
 from ._core.trace import Tracer, strip_derivatives
+from ._interpreters.batching import BatchTrace, BatchTracer
 from .custom import custom_jvp
 from .linear import LinearMap, NotVectorizable
 from .linear_solvers import Direct
@@ -69,6 +80,8 @@ from .solvers import (
     Solution,
     SolverError,
     SolverWarning,
+    _batched_gmres,
+    _Packer,
     anderson,
     fixed_point_iteration,
     solve,
@@ -76,7 +89,7 @@ from .solvers import (
     solve_root,
 )
 from .spaces import Space, space_of
-from .transforms import grad, jvp, linearize_parts, vjp
+from .transforms import grad, jvp, linearize_parts, vjp, vmap
 
 __all__ = ["LINEAR_METHODS", "argmin", "fixed_point", "root"]
 
@@ -141,27 +154,100 @@ def _has_tracer(tree: Any) -> bool:
 
 def _concrete(tree: Any, who: str, what: str) -> Any:
     """`tree` with every derivative-carrying trace level stripped (solvers run on
-    plain arrays). A value batched by vmap cannot be solved for slice by slice here."""
+    plain arrays; a batched value was unbatched before, see `_Batch`)."""
     leaves, treedef = tree_flatten(tree, strict=False)
     out = []
     for leaf in leaves:
         v = strip_derivatives(leaf)
         if isinstance(v, Tracer):
-            raise NotVectorizable(
-                f"{who}: {what} is batched by vmap, which implicit layers do not support; "
-                "solve the whole batch as one problem (keep the batch axis inside the "
-                "function) or loop over the examples")
+            raise NotVectorizable(f"{who}: {what} is a traced value where a concrete one "
+                                  "was expected (a vmap the layer could not unbatch?)")
         out.append(v)
     return tree_unflatten(treedef, out)
+
+
+def _top_batch_trace(leaves: list[Any]) -> Any:
+    """The innermost trace among `leaves` if it is a vmap's (else None)."""
+    traces = [v._trace for v in leaves if isinstance(v, Tracer)]
+    top = max(traces, key=lambda t: t.level) if traces else None
+    return top if isinstance(top, BatchTrace) else None
+
+
+def _shape(v: Any) -> tuple[int, ...]:
+    return v.shape if isinstance(v, Tracer) else np.shape(v)
+
+
+class _Batch:
+    """An implicit layer's arguments under vmap, unbatched: the vmaps innermost in
+    the trace stack (consecutive ones: nested vmaps) are peeled off and their
+    batch axes folded into one leading axis of all their examples. x's float
+    leaves get it where any of those vmaps maps them (`x_axes` 0, else None: a
+    shared parameter); the other arguments (y0, y*, a tangent) always. The
+    batched problem (`_Implicit.batched`) solves every example together; `wrap`
+    puts its results back into the vmaps' tracers."""
+
+    def __init__(self, xs: tuple[Any, ...], others: tuple[Any, ...]):
+        from .numpy import broadcast_to, moveaxis, reshape
+
+        o_leaves, self.o_defs = [], []
+        for o in others:
+            leaves, treedef = tree_flatten(o)
+            o_leaves.append(leaves)
+            self.o_defs.append(treedef)
+        values = [*xs, *(v for leaves in o_leaves for v in leaves)]
+        mapped = [False] * len(xs) + [True] * (len(values) - len(xs))
+        self.traces: list[Any] = []
+        sizes: list[int] = []
+        while (trace := _top_batch_trace(values)) is not None:
+            size = trace.size
+            for k, v in enumerate(values):
+                if type(v) is BatchTracer and v._trace is trace:
+                    v = v._value if v._bdim == 0 else moveaxis(v._value, v._bdim, 0)
+                    if not mapped[k] and sizes:  # first mapped here: add the outer axes
+                        rest = _shape(v)[1:]
+                        v = broadcast_to(reshape(v, (size, *[1] * len(sizes), *rest)),
+                                         (size, *sizes[::-1], *rest))
+                    mapped[k] = True
+                elif mapped[k]:
+                    v = broadcast_to(v, (size, *_shape(v)))
+                values[k] = v
+            self.traces.append(trace)
+            sizes.append(size)
+        self.lead = tuple(sizes[::-1])  # the peeled axes, outermost vmap first
+        self.size = int(np.prod(sizes))
+        depth = len(sizes)
+
+        def fold(v: Any) -> Any:
+            return v if depth == 1 else reshape(v, (self.size, *_shape(v)[depth:]))
+
+        values = [fold(v) if m else v for v, m in zip(values, mapped, strict=True)]
+        self.xs = tuple(values[:len(xs)])
+        self.x_axes = tuple(0 if m else None for m in mapped[:len(xs)])
+        rest = iter(values[len(xs):])
+        self.others = tuple(tree_unflatten(d, [next(rest) for _ in range(d.num_leaves)])
+                            for d in self.o_defs)
+
+    def wrap(self, tree: Any) -> Any:
+        from .numpy import reshape
+
+        def unfold(v: Any) -> Any:
+            if len(self.lead) > 1:
+                v = reshape(v, (*self.lead, *_shape(v)[1:]))
+            for trace in reversed(self.traces):  # the outermost vmap's axis is the first
+                v = BatchTracer(v, trace, 0)
+            return v
+
+        return tree_map(unfold, tree)
 
 
 class _Implicit:
     """The solution map x ↦ y*(x) of r(x, y) = 0, with its rules (module docstring)."""
 
     def __init__(self, kind: str, fn: Callable[[Any, Any], Any], residual: Callable[..., Any],
-                 opts: _Options, x: Any):
+                 opts: _Options, x: Any, batch: int | None = None):
         self.kind = kind  # "fixed_point": fn is g; "root": fn is the residual f
         self.opts = opts
+        self.batch = batch  # batched: y's leaves have a leading axis of this many examples
         self._direct = Direct(rtol=opts.backward_tol)
         self._at_point: tuple[list[Any], list[Any]] | None = None  # see _jacobian
         self.leaves = leaves = _FloatLeaves(x)
@@ -177,6 +263,9 @@ class _Implicit:
         self.residual = residual_of_leaves
 
         def implicit_solution(x: Any, y0: Any) -> Any:
+            if _top_batch_trace(tree_flatten((x, y0), strict=False)[0]) is not None:
+                b = _Batch(x, (y0,))  # under vmap: solve every example together
+                return b.wrap(self.batched(b.x_axes, b.size).solution(b.xs, *b.others))
             return self._solve_concrete(x, y0)
 
         def implicit_solution_jvp(primals: tuple[Any, Any], tangents: tuple[Any, Any]
@@ -209,7 +298,25 @@ class _Implicit:
 
     def __call__(self, x: Any, y0: Any) -> Any:
         """y*(x), differentiable in the float leaves of x."""
-        return self.solution(self.leaves.pick(x), _concrete(y0, self.opts.who, "y0"))
+        return self.solution(self.leaves.pick(x), tree_map(strip_derivatives, y0))
+
+    def batched(self, x_axes: tuple[int | None, ...], size: int) -> _Implicit:
+        """The problem of a whole batch: x's float leaves with a leading batch axis
+        where `x_axes` says 0 (shared where None), y with one on every leaf. Its
+        residual is the vmap of this one's, so ∂_y r is block diagonal: the
+        solvers keep one convergence test per example, and the derivative rules
+        (the implicit function theorem for the batch) are those of every example."""
+        fn, residual = self.fn, self.residual
+        axes = (x_axes, 0)
+
+        def batched_fn(xs: tuple[Any, ...], y: Any) -> Any:
+            return vmap(fn, in_axes=axes)(xs, y)
+
+        def batched_residual(xs: tuple[Any, ...], y: Any) -> Any:
+            return vmap(residual, in_axes=axes)(xs, y)
+
+        template = tuple(np.zeros(()) for _ in x_axes)  # every leaf a float
+        return _Implicit(self.kind, batched_fn, batched_residual, self.opts, template, size)
 
     # -- A = ∂_y r(x, y) and its transpose, with riesz operations (differentiable) ------
     def tangent_map(self, p: tuple[Any, Any], u: Any) -> Any:
@@ -250,7 +357,8 @@ class _Implicit:
 
         run = solve_fixed_point if self.kind == "fixed_point" else solve_root
         try:
-            sol = run(at_x, y0, self.opts.solver, **self.opts.solver_options)
+            sol = run(at_x, y0, self.opts.solver, batched=self.batch is not None,
+                      **self.opts.solver_options)
         except SolverError as e:
             raise self._failed(e, f"the forward solve ({self.opts.solver})") from e
         self._record("forward", sol)
@@ -260,6 +368,8 @@ class _Implicit:
         """u with A u = b (or Aᵀ u = b) at concrete p = (x, y), by the backward method."""
         x, y = p
         opts = self.opts
+        if self.batch is not None:
+            return self._batched_linear_solve(x, y, b, transposed)
         S = opts.space if opts.space is not None else space_of(y)
         if opts.backward == "direct":
             return self._direct_solve(p, b, S, transposed)
@@ -371,6 +481,78 @@ class _Implicit:
         return u
 
 
+    def _batched_linear_solve(self, x: Any, y: Any, b: Any, transposed: bool) -> Any:
+        """`linear_solve_concrete` for a batch: A is block diagonal (one block per
+        example), and each example has its own convergence test. "fixed_point" and
+        "anderson" iterate as unbatched; "gmres", "bicgstab" and "cg" all run a
+        batched GMRES; "direct" factorises each example's block."""
+        opts = self.opts
+        _, jvp_fn, vjp_fn = linearize_parts(lambda y_: self.residual(x, y_), y)
+        P = _Packer(y, f"{opts.who}: y*", batched=True)
+        S = opts.space
+        if transposed:  # as unbatched: A* τ = S.riesz(b), λ = S.lower(τ), per example
+            def M(u: Any) -> Any:
+                if S is None:
+                    return vjp_fn(u)[0]
+                return vmap(S.riesz)(vjp_fn(vmap(S.lower)(u))[0])
+
+            rhs = b if S is None else vmap(S.riesz)(b)
+        else:
+            M, rhs = jvp_fn, b
+        what = ("the adjoint solve Aᵀ λ = v" if transposed else "the tangent solve A ẏ = b") + \
+            f" ({opts.backward}, batched)"
+
+        def matvec(U: np.ndarray) -> np.ndarray:
+            return P.pack_rows(M(P.unpack_rows(U)), "A u")
+
+        R = P.pack_rows(rhs, "the right-hand side")
+        if opts.backward in ("fixed_point", "anderson"):
+            def richardson(u: Any) -> Any:  # u ← u + (b - M u), per example
+                return P.unpack_rows(P.pack_rows(u, "u") + R - matvec(P.pack_rows(u, "u")))
+
+            iterate = fixed_point_iteration if opts.backward == "fixed_point" else anderson
+            max_iter = 1000 if opts.backward_max_iter is None else opts.backward_max_iter
+            try:
+                sol = iterate(richardson, P.unpack_rows(np.zeros_like(R)), tol=0.0,
+                              rtol=opts.backward_tol, max_iter=max_iter,
+                              on_failure=opts.on_failure, batched=True)
+            except SolverError as e:
+                raise self._failed(e, what) from e
+            self._record("linear", sol)
+            U = P.pack_rows(sol.value, "u")
+        elif opts.backward == "direct":
+            n = R.shape[1]
+            cols = [matvec(np.broadcast_to(e, R.shape).copy()) for e in np.eye(n)]
+            try:
+                U = np.linalg.solve(np.stack(cols, axis=2), R[:, :, None])[:, :, 0]
+            except np.linalg.LinAlgError as e:
+                raise SolverError(f"{opts.who}: {what} failed: a block is singular ({e})",
+                                  method="direct", residual=float("nan"), iterations=0,
+                                  history=[], x=None) from None
+            self._record("linear", Solution(P.unpack_rows(U), 1, [], True, "direct"))
+        else:
+            U, ok = _batched_gmres(matvec, R, np.full(len(R), opts.backward_tol),
+                                   opts.backward_max_iter)
+            norms = np.linalg.norm(R - matvec(U), axis=1) / np.maximum(
+                np.linalg.norm(R, axis=1), np.finfo(float).tiny)
+            if not ok.all():
+                msg = (f"{opts.who}: {what} did not converge for examples "
+                       f"{np.flatnonzero(~ok)[:5].tolist()}: relative residuals "
+                       f"{', '.join(f'{r:.3g}' for r in norms[~ok][:5])}, asked "
+                       f"{opts.backward_tol:g}")
+                if opts.on_failure == "raise":
+                    raise SolverError(msg, method=opts.backward, residual=float(norms.max()),
+                                      iterations=0, history=[float(norms.max())],
+                                      x=P.unpack_rows(U))
+                warnings.warn(msg, SolverWarning, stacklevel=2)
+            self._record("linear", Solution(P.unpack_rows(U), 0, [float(norms.max())],
+                                            bool(ok.all()), opts.backward))
+        u = P.unpack_rows(U)
+        if transposed and S is not None:
+            u = vmap(S.lower)(u)
+        return u
+
+
 class _LinearSolve:
     """u(p, b) = M(p)⁻¹ b, M = A or Aᵀ at p = (x, y): a differentiable linear solve.
 
@@ -390,6 +572,23 @@ class _LinearSolve:
         who = problem.opts.who
 
         def implicit_linear_solve(p: tuple[Any, Any], b: Any) -> Any:
+            if _top_batch_trace(tree_flatten((p, b), strict=False)[0]) is not None:
+                if _top_batch_trace(tree_flatten(p, strict=False)[0]) is None:
+                    # only the right-hand sides are batched (a Jacobian's basis vectors):
+                    # one operator, solved for each in turn (its factorisation reused)
+                    from .numpy import stack
+
+                    bt = _Batch((), (b,))
+                    (bs,) = bt.others
+                    rows = [self.fn(p, tree_map(lambda v, i=i: v[i], bs))
+                            for i in range(bt.size)]
+                    return bt.wrap(tree_map(lambda *vs: stack(vs), *rows))
+                x, y = p  # under vmap: the batched problem's solve
+                bt = _Batch(x, (y, b))
+                batched = problem.batched(bt.x_axes, bt.size)
+                solve = batched.adjoint_solve if transposed else batched.tangent_solve
+                y_b, b_b = bt.others
+                return bt.wrap(solve((bt.xs, y_b), b_b))
             return problem.linear_solve_concrete(_concrete(p, who, "x"),
                                                  _concrete(b, who, "a tangent"), transposed)
 
@@ -442,7 +641,8 @@ def _options(who: str, solver: str, methods: tuple[str, ...], tol: float, max_it
         if not isinstance(space, Space):
             raise TypeError(f"{who}: space must be a riesz.spaces.Space (the space of y), got "
                             f"{type(space).__name__}")
-        space.check(_concrete(y0, who, "y0"), f"{who}: y0")
+        if not _has_tracer(y0):  # (a y0 batched by vmap is checked per example later)
+            space.check(y0, f"{who}: y0")
     if info is not None and not isinstance(info, dict):
         raise TypeError(f"{who}: info must be a dict to fill in, got {type(info).__name__}")
     kwargs = {"tol": tol, "on_failure": on_failure, **(solver_options or {})}

@@ -19,6 +19,7 @@ from __future__ import annotations
 import abc
 import math
 from collections.abc import Callable
+from contextlib import ExitStack
 from typing import Any, NamedTuple, final
 
 import numpy as np
@@ -26,10 +27,11 @@ from tqdm.auto import tqdm
 
 from . import numpy as rnp
 from ._core.pytree import tree_map
+from .checks import _axpy
 from .linear import LinearMap
 from .solvers import solve
 from .spaces import Space, space_of
-from .transforms import linearize_parts, value_and_grad
+from .transforms import linearize_in_call, linearize_parts, value_and_grad
 
 __all__ = [
     "Adam",
@@ -45,11 +47,6 @@ __all__ = [
     "natural_gradient",
     "preconditioned",
 ]
-
-
-def _axpy(a: float, x: Any, y: Any) -> Any:
-    """y + a x, leafwise."""
-    return tree_map(lambda xi, yi: yi + a * xi, x, y)
 
 
 class Optimizer(abc.ABC):
@@ -95,11 +92,14 @@ class Preconditioned(Optimizer):
 
 
 def _gauss_newton(model: Callable[[Any], Any], output_loss: Callable[[Any], Any], params: Any,
-                  damping: float) -> tuple[float, Any, LinearMap]:
-    """(L(θ), ∇L(θ), G(θ) + λI) from one recorded evaluation of the model."""
-    z, jvp_model, vjp_model = linearize_parts(model, params)
+                  damping: float, linearize: Callable[..., Any] = linearize_parts
+                  ) -> tuple[float, Any, LinearMap]:
+    """(L(θ), ∇L(θ), G(θ) + λI) from one recorded evaluation of the model.
+    `linearize` is `linearize_parts`, or for a metric used only inside a step,
+    a function entering `linearize_in_call` (saved arrays held read-only)."""
+    z, jvp_model, vjp_model = linearize(model, params)
     # one evaluation of ℓ and its gradient, linearised: ℓ(z), ∇ℓ(z) and v ↦ ∂²ℓ(z)[v]
-    (value, gz), jvp_value_and_grad, _ = linearize_parts(value_and_grad(output_loss), z)
+    (value, gz), jvp_value_and_grad, _ = linearize(value_and_grad(output_loss), z)
     S = space_of(params)
 
     def gauss_newton(v: Any) -> Any:
@@ -139,8 +139,11 @@ class NaturalGradient(Optimizer):
 
     def step(self, loss: Callable[[Any], Any], params: Any, state: Any) -> tuple[Any, Any, float]:
         del loss  # the loss is output_loss(model(params)); its parts are needed separately
-        value, g, G = _gauss_newton(self.model, self.output_loss, params, self.damping)
-        d = solve(G, g, "cg", rtol=self.rtol, maxiter=self.maxiter)
+        with ExitStack() as stack:  # the metric lives for this step only
+            value, g, G = _gauss_newton(
+                self.model, self.output_loss, params, self.damping,
+                lambda f, *p: stack.enter_context(linearize_in_call(f, *p)))
+            d = solve(G, g, "cg", rtol=self.rtol, maxiter=self.maxiter)
         return _axpy(-self.lr, d, params), state, float(value)
 
 

@@ -72,13 +72,18 @@ class Solution:
     `value` is the last iterate (a pytree like `y0`), `iterations` the number of
     updates made, `history` the residual norm of every iterate visited
     (`history[-1]` is that of `value`: ‖g(y) - y‖ for fixed points, ‖f(y)‖ for
-    roots), `converged` whether it met the tolerance, `method` the solver."""
+    roots), `converged` whether it met the tolerance, `method` the solver.
+    A batched solve (`batched=True`) holds one Solution per example in
+    `examples`; then `value` is the whole batch, `iterations` the most any
+    example took, `history` the largest residual over the examples, and
+    `converged` whether all converged."""
 
     value: Any
     iterations: int
     history: list[float] = field(repr=False)
     converged: bool
     method: str
+    examples: tuple[Solution, ...] = field(default=(), repr=False)
 
     @property
     def residual(self) -> float:
@@ -96,14 +101,25 @@ def _no_tracers(leaves: Sequence[Any], what: str) -> None:
 
 
 class _Packer:
-    """A pytree of float arrays <-> one flat float64 vector (concrete values only)."""
+    """A pytree of float arrays <-> one flat float64 vector (concrete values only).
 
-    def __init__(self, example: Any, what: str):
+    With `batched`, every leaf has a leading batch axis of one size B and the
+    batch is packed into a B x n matrix, one row per example (`pack_rows`)."""
+
+    def __init__(self, example: Any, what: str, batched: bool = False):
         leaves, self.treedef = tree_flatten(example)
         _no_tracers(leaves, what)
         if not leaves:
             raise ValueError(f"{what} has no array leaves")
         arrays = [np.asarray(x) for x in leaves]
+        self.batch = None
+        if batched:
+            sizes_b = {a.shape[0] if a.ndim else None for a in arrays}
+            if len(sizes_b) != 1 or None in sizes_b:
+                raise ValueError(f"{what}: a batched solve needs every leaf to have the same "
+                                 f"leading batch axis, got shapes {[a.shape for a in arrays]}")
+            self.batch = sizes_b.pop()
+            arrays = [a[0] for a in arrays]
         self.shapes = [a.shape for a in arrays]
         self.dtypes = [a.dtype if a.dtype.kind == "f" else np.dtype(np.float64) for a in arrays]
         sizes = [a.size for a in arrays]
@@ -130,6 +146,36 @@ class _Packer:
         return tree_unflatten(self.treedef, [
             p.reshape(s).astype(dt, copy=False)
             for p, s, dt in zip(parts, self.shapes, self.dtypes, strict=True)])
+
+    def pack_rows(self, tree: Any, what: str) -> np.ndarray:
+        """The B x n matrix of a batch (B = 1 for an unbatched packer)."""
+        if self.batch is None:
+            return self.pack(tree, what)[None]
+        leaves, treedef = tree_flatten(tree)
+        if treedef != self.treedef:
+            raise ValueError(f"{what} has structure {treedef}, expected {self.treedef} "
+                             "(that of y0)")
+        _no_tracers(leaves, what)
+        parts = []
+        for k, (x, shape) in enumerate(zip(leaves, self.shapes, strict=True)):
+            a = np.asarray(x, dtype=np.float64)
+            if a.shape != (self.batch, *shape):
+                raise ValueError(f"{what}: leaf {k} has shape {a.shape}, expected "
+                                 f"{(self.batch, *shape)} (that of y0)")
+            parts.append(a.reshape(self.batch, -1))
+        return parts[0].copy() if len(parts) == 1 else np.concatenate(parts, axis=1)
+
+    def unpack_rows(self, v: np.ndarray) -> Any:
+        if self.batch is None:
+            return self.unpack(v[0])
+        parts = np.split(v, self.splits, axis=1) if len(self.shapes) > 1 else [v]
+        return tree_unflatten(self.treedef, [
+            p.reshape(len(v), *s).astype(dt, copy=False)
+            for p, s, dt in zip(parts, self.shapes, self.dtypes, strict=True)])
+
+    def example(self, v: np.ndarray, b: int) -> Any:
+        """Example `b` of the packed batch `v` as a pytree."""
+        return self.unpack(v[b])
 
 
 _ON_FAILURE = ("raise", "warn")
@@ -159,6 +205,34 @@ def _finish(method: str, packer: _Packer, y: np.ndarray, history: list[float], i
     return Solution(value, iterations, history, converged, method)
 
 
+def _finish_rows(method: str, packer: _Packer, Y: np.ndarray, histories: list[list[float]],
+                 iterations: np.ndarray, converged: np.ndarray, on_failure: str,
+                 target: np.ndarray, why: str = "") -> Solution:
+    """`_finish` for a solve packed as rows: unbatched (one row) it is `_finish`;
+    batched, one Solution per example, and a failure names the examples."""
+    if packer.batch is None:
+        return _finish(method, packer, Y[0], histories[0], int(iterations[0]),
+                       bool(converged[0]), on_failure, float(target[0]), why)
+    examples = tuple(Solution(packer.example(Y, b), int(iterations[b]), h, bool(converged[b]),
+                              method) for b, h in enumerate(histories))
+    longest = max(len(h) for h in histories)
+    history = [max(h[min(k, len(h) - 1)] for h in histories) for k in range(longest)]
+    value = packer.unpack_rows(Y)
+    failed = np.flatnonzero(~converged)
+    if failed.size:
+        worst = ", ".join(f"{b}: {histories[b][-1]:.3g} after {iterations[b]}"
+                          for b in failed[:5])
+        msg = (f"{method} did not converge for {failed.size} of {len(Y)} examples (example: "
+               f"residual after iterations; {worst}), asked <= {float(np.max(target)):.3g}; "
+               f"{why or 'raise max_iter, loosen tol, or try another solver or damping'}")
+        if on_failure == "raise":
+            raise SolverError(msg, method=method, residual=history[-1],
+                              iterations=int(iterations.max()), history=history, x=value)
+        warnings.warn(msg, SolverWarning, stacklevel=4)
+    return Solution(value, int(iterations.max()), history, bool(converged.all()), method,
+                    examples)
+
+
 def _norm(v: np.ndarray) -> float:
     """‖v‖, inf (not an overflow warning) for iterates that have blown up."""
     with np.errstate(over="ignore", invalid="ignore"):
@@ -176,6 +250,12 @@ def _overflow_quiet(solver: Callable[..., Solution]) -> Callable[..., Solution]:
     return quiet_solver
 
 
+def _row_norms(V: np.ndarray) -> np.ndarray:
+    """‖v_b‖ for each row (inf, not an overflow warning, for rows that blew up)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.sqrt(np.einsum("bn,bn->b", V, V))
+
+
 def _diverged(r: float) -> str:
     return "" if np.isfinite(r) else "the iterates diverged (non-finite residual)"
 
@@ -183,21 +263,24 @@ def _diverged(r: float) -> str:
 @_overflow_quiet
 def fixed_point_iteration(g: Callable[[Any], Any], y0: Any, *, tol: float = 1e-10,
                           rtol: float = 0.0, max_iter: int = 1000, damping: float = 1.0,
-                          on_failure: str = "raise") -> Solution:
+                          on_failure: str = "raise", batched: bool = False) -> Solution:
     """Solve y = g(y) by the damped iteration y ← y + β (g(y) - y).
 
     Converges when g is a contraction (‖∂g‖ < 1 near the fixed point; with
     damping β when the eigenvalues of I - β (I - ∂g) lie inside the unit disc).
     Stops at the first iterate with ‖g(y) - y‖ <= max(tol, rtol ‖g(y0) - y0‖);
-    raises `SolverError` (or warns, `on_failure="warn"`) after `max_iter` updates."""
+    raises `SolverError` (or warns, `on_failure="warn"`) after `max_iter` updates.
+    With `batched`, the leaves of y0 have a leading batch axis, g maps a batch to
+    a batch, and each example is tested (and frozen once converged) on its own."""
     return _mixing("fixed_point_iteration", g, y0, 0, damping, tol, rtol, max_iter, 0.0,
-                   on_failure)
+                   on_failure, batched)
 
 
 @_overflow_quiet
 def anderson(g: Callable[[Any], Any], y0: Any, *, m: int = 5, damping: float = 1.0,
              tol: float = 1e-10, rtol: float = 0.0, max_iter: int = 1000,
-             regularization: float = 1e-10, on_failure: str = "raise") -> Solution:
+             regularization: float = 1e-10, on_failure: str = "raise",
+             batched: bool = False) -> Solution:
     """Solve y = g(y) by Anderson acceleration (type II, memory `m`, mixing β = `damping`).
 
     With residuals f_i = g(y_i) - y_i of the last m + 1 iterates, the next
@@ -207,47 +290,68 @@ def anderson(g: Callable[[Any], Any], y0: Any, *, m: int = 5, damping: float = 1
         γ = argmin ‖f_k - ΔF γ‖² + λ ‖γ‖²,   y+ = y_k + β f_k - (ΔY + β ΔF) γ,
     with a small Tikhonov term λ = regularization · tr(ΔFᵀ ΔF) against
     ill-conditioning. m = 0 is the damped fixed-point iteration. Stopping and
-    failure as in `fixed_point_iteration`."""
+    failure, and `batched`, as in `fixed_point_iteration`."""
     if m < 0:
         raise ValueError(f"anderson: the memory m must be >= 0, got {m}")
     return _mixing("anderson", g, y0, m, damping, tol, rtol, max_iter, regularization,
-                   on_failure)
+                   on_failure, batched)
 
 
 def _mixing(name: str, g: Callable[[Any], Any], y0: Any, m: int, damping: float, tol: float,
-            rtol: float, max_iter: int, regularization: float, on_failure: str) -> Solution:
-    """Anderson mixing of the last m + 1 iterates (m = 0: the damped iteration)."""
+            rtol: float, max_iter: int, regularization: float, on_failure: str,
+            batched: bool = False) -> Solution:
+    """Anderson mixing of the last m + 1 iterates (m = 0: the damped iteration).
+
+    Works on rows: one row unbatched, one per example batched (`g` maps a batch
+    to a batch). Each example has its own convergence test and mixing weights;
+    an example that has converged (or failed) stops changing, and the loop ends
+    when every example has."""
     _check_options(name, max_iter, on_failure)
-    P = _Packer(y0, f"{name}: y0")
-    y = P.pack(y0, "y0")
+    P = _Packer(y0, f"{name}: y0", batched)
+    Y = P.pack_rows(y0, "y0")
+    B = len(Y)
     ys: list[np.ndarray] = []
     fs: list[np.ndarray] = []
-    history: list[float] = []
-    target = tol
+    histories: list[list[float]] = [[] for _ in range(B)]
+    iterations = np.zeros(B, dtype=int)
+    target = np.full(B, float(tol))
+    done = np.zeros(B, dtype=bool)  # converged or failed: frozen
+    converged = np.zeros(B, dtype=bool)
+    why = ""
     for k in range(max_iter + 1):
-        f = P.pack(g(P.unpack(y)), "g(y)") - y
-        r = _norm(f)
-        history.append(r)
+        F = P.pack_rows(g(P.unpack_rows(Y)), "g(y)") - Y
+        r = _row_norms(F)
+        active = np.flatnonzero(~done)
+        for b in active:
+            histories[b].append(float(r[b]))
         if k == 0:
-            target = max(tol, rtol * r)
-        if r <= target:
-            return _finish(name, P, y, history, k, True, on_failure, target)
-        if not np.isfinite(r) or k == max_iter:
-            return _finish(name, P, y, history, k, False, on_failure, target, _diverged(r))
-        ys.append(y)
-        fs.append(f)
+            target = np.maximum(tol, rtol * r)
+        iterations[active] = k
+        newly = ~done & (r <= target)
+        converged |= newly
+        failed = ~done & ~newly & (~np.isfinite(r) | (k == max_iter))
+        if failed.any() and not np.isfinite(r[failed]).all():
+            why = _diverged(float("inf"))
+        done |= newly | failed
+        if done.all():
+            return _finish_rows(name, P, Y, histories, iterations, converged, on_failure,
+                                target, why)
+        ys.append(Y)
+        fs.append(F)
         if len(ys) > m + 1:
             ys.pop(0)
             fs.pop(0)
-        if len(ys) == 1:
-            y = y + damping * f
-            continue
-        dY = np.stack([b - a for a, b in zip(ys[:-1], ys[1:], strict=True)], axis=1)
-        dF = np.stack([b - a for a, b in zip(fs[:-1], fs[1:], strict=True)], axis=1)
-        gram = dF.T @ dF
-        lam = regularization * max(float(np.trace(gram)), np.finfo(float).tiny)
-        gamma = np.linalg.lstsq(gram + lam * np.eye(len(gram)), dF.T @ f, rcond=None)[0]
-        y = y + damping * f - (dY + damping * dF) @ gamma
+        step = damping * F
+        if len(ys) > 1:
+            dY = np.stack([b - a for a, b in zip(ys[:-1], ys[1:], strict=True)], axis=2)
+            dF = np.stack([b - a for a, b in zip(fs[:-1], fs[1:], strict=True)], axis=2)
+            for b in np.flatnonzero(~done):
+                gram = dF[b].T @ dF[b]
+                lam = regularization * max(float(np.trace(gram)), np.finfo(float).tiny)
+                gamma = np.linalg.lstsq(gram + lam * np.eye(len(gram)), dF[b].T @ F[b],
+                                        rcond=None)[0]
+                step[b] = step[b] - (dY[b] + damping * dF[b]) @ gamma
+        Y = np.where(done[:, None], Y, Y + step)
     raise AssertionError("unreachable")
 
 
@@ -275,7 +379,8 @@ def _initial_jacobian_scale(f: Callable[[Any], Any], P: _Packer, y: np.ndarray,
 @_overflow_quiet
 def broyden(f: Callable[[Any], Any], y0: Any, *, tol: float = 1e-10, rtol: float = 0.0,
             max_iter: int = 200, jacobian0: float | None = None, memory: int = 50,
-            line_search: bool = True, on_failure: str = "raise") -> Solution:
+            line_search: bool = True, on_failure: str = "raise",
+            batched: bool = False) -> Solution:
     """Find a root f(y) = 0 by Broyden's "good" method.
 
     H ≈ ∂f(y)⁻¹ starts as I / s and takes the rank-one update that makes it
@@ -286,8 +391,13 @@ def broyden(f: Callable[[Any], Any], y0: Any, *, tol: float = 1e-10, rtol: float
     JVP (so f must be written with operations riesz can trace). Each step is
     y ← y - t H f(y), t halved up to four times while ‖f‖ does not decrease.
     Stops when ‖f(y)‖ <= max(tol, rtol ‖f(y0)‖); raises `SolverError` (or
-    warns) after `max_iter` steps."""
+    warns) after `max_iter` steps. With `batched` (f maps a batch to a batch,
+    examples independent), every example has its own H, step length and
+    convergence test, and converged examples stop changing."""
     _check_options("broyden", max_iter, on_failure)
+    if batched:
+        return _broyden_rows(f, y0, tol, rtol, max_iter, jacobian0, memory, line_search,
+                             on_failure)
     P = _Packer(y0, "broyden: y0")
     y = P.pack(y0, "y0")
 
@@ -348,6 +458,103 @@ def broyden(f: Callable[[Any], Any], y0: Any, *, tol: float = 1e-10, rtol: float
     raise AssertionError("unreachable")
 
 
+def _broyden_rows(f: Callable[[Any], Any], y0: Any, tol: float, rtol: float, max_iter: int,
+                  jacobian0: float | None, memory: int, line_search: bool,
+                  on_failure: str) -> Solution:
+    """Batched Broyden (see `broyden`): the examples are rows of one matrix, each
+    with its own inverse-Jacobian estimate H_b = I / s_b + Σ u_b v_bᵀ (an example
+    that skips an update gets a zero term)."""
+    from .transforms import jvp
+
+    P = _Packer(y0, "broyden: y0", batched=True)
+    Y = P.pack_rows(y0, "y0")
+
+    def F(V: np.ndarray) -> np.ndarray:
+        return P.pack_rows(f(P.unpack_rows(V)), "f(y)")
+
+    def dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return np.einsum("bn,bn->b", a, b)
+
+    FY = F(Y)
+    r = _row_norms(FY)
+    histories = [[float(v)] for v in r]
+    target = np.maximum(tol, rtol * r)
+    iterations = np.zeros(len(Y), dtype=int)
+    converged = r <= target
+    done = converged | ~np.isfinite(r)
+    us: list[np.ndarray] = []
+    vs: list[np.ndarray] = []
+    if jacobian0 is not None:
+        s = np.full(len(Y), float(jacobian0))
+    else:  # the Rayleigh quotient of ∂f(y0) per example, as `_initial_jacobian_scale`
+        try:
+            JF = P.pack_rows(jvp(f, (P.unpack_rows(Y),), (P.unpack_rows(FY),))[1], "∂f(y)[f]")
+        except Exception as e:
+            raise TypeError("broyden: estimating the initial Jacobian ∂f(y0) ≈ s I needs a "
+                            f"JVP of f, which failed ({type(e).__name__}: {e}); pass "
+                            "jacobian0=s") from e
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ff = dot(FY, FY)
+            s = dot(FY, JF) / ff
+            size = _row_norms(JF) / np.sqrt(ff)
+            s = np.where(np.abs(s) < 1e-3 * size, size, s)
+            s = np.where(~np.isfinite(s) | (size == 0.0) | ~np.isfinite(size), 1.0, s)
+
+    def H(Z: np.ndarray) -> np.ndarray:
+        out = Z / s[:, None]
+        for u, v in zip(us, vs, strict=True):
+            out = out + u * dot(v, Z)[:, None]
+        return out
+
+    def HT(Z: np.ndarray) -> np.ndarray:
+        out = Z / s[:, None]
+        for u, v in zip(us, vs, strict=True):
+            out = out + v * dot(u, Z)[:, None]
+        return out
+
+    for k in range(max_iter):
+        if done.all():
+            break
+        dY = np.where(done[:, None], 0.0, -H(FY))
+        t = np.ones(len(Y))
+        Y_new = Y + dY
+        F_new = F(Y_new)
+        r_new = _row_norms(F_new)
+        for _ in range(4 if line_search else 0):
+            shrink = ~done & ~(r_new <= (1 - 1e-4 * t) * r)
+            if not shrink.any():
+                break
+            t[shrink] /= 2
+            Y_new = Y + t[:, None] * dY
+            F_new = F(Y_new)
+            r_new = _row_norms(F_new)
+        step = ~done
+        dy, df = Y_new - Y, F_new - FY
+        Hdf = H(df)
+        denom = dot(dy, Hdf)
+        update = step & (np.abs(denom) > 1e-14 * _row_norms(dy) * _row_norms(Hdf)) & \
+            (denom != 0)
+        if update.any():
+            if len(us) >= memory:
+                us.clear()
+                vs.clear()
+            safe = np.where(update, denom, 1.0)
+            v = np.where(update[:, None], HT(dy), 0.0)
+            us.append(np.where(update[:, None], (dy - Hdf) / safe[:, None], 0.0))
+            vs.append(v)
+        Y = np.where(step[:, None], Y_new, Y)
+        FY = np.where(step[:, None], F_new, FY)
+        r = np.where(step, r_new, r)
+        iterations[step] = k + 1
+        for b in np.flatnonzero(step):
+            histories[b].append(float(r[b]))
+        converged |= step & (r <= target)
+        done |= converged | (step & ~np.isfinite(r))
+    why = _diverged(float("inf")) if (~converged & ~np.isfinite(r)).any() else ""
+    return _finish_rows("broyden", P, Y, histories, iterations, converged, on_failure, target,
+                        why)
+
+
 _KRYLOV = {"gmres": spla.gmres, "bicgstab": spla.bicgstab, "cg": spla.cg}
 
 
@@ -355,7 +562,7 @@ _KRYLOV = {"gmres": spla.gmres, "bicgstab": spla.bicgstab, "cg": spla.cg}
 def newton(f: Callable[[Any], Any], y0: Any, *, tol: float = 1e-10, rtol: float = 0.0,
            max_iter: int = 50, linear_solver: str = "gmres", linear_rtol: float | None = None,
            linear_max_iter: int | None = None, line_search: bool = True,
-           on_failure: str = "raise") -> Solution:
+           on_failure: str = "raise", batched: bool = False) -> Solution:
     """Find a root f(y) = 0 by Newton–Krylov.
 
     Each step records f once at y (`linearize`) and solves the Newton equation
@@ -367,13 +574,20 @@ def newton(f: Callable[[Any], Any], y0: Any, *, tol: float = 1e-10, rtol: float 
     convergence becomes quadratic near the root). A backtracking line search
     halves the step until ‖f‖ decreases by the Armijo factor (1 - 10⁻⁴ t).
     `f` must be written with operations riesz can trace. Stops when
-    ‖f(y)‖ <= max(tol, rtol ‖f(y0)‖); raises `SolverError` (or warns)."""
+    ‖f(y)‖ <= max(tol, rtol ‖f(y0)‖); raises `SolverError` (or warns).
+    With `batched` (f maps a batch to a batch, examples independent), every
+    example takes its own Newton steps, line search and convergence test; the
+    Newton equations are solved together by a batched GMRES (whatever
+    `linear_solver`), and converged examples stop changing."""
     from .transforms import linearize_parts
 
     _check_options("newton", max_iter, on_failure)
     if linear_solver not in _KRYLOV:
         raise ValueError(f"newton: linear_solver must be one of {tuple(_KRYLOV)}, "
                          f"got {linear_solver!r}")
+    if batched:
+        return _newton_rows(f, y0, tol, rtol, max_iter, linear_rtol, linear_max_iter,
+                            line_search, on_failure)
     P = _Packer(y0, "newton: y0")
     y = P.pack(y0, "y0")
 
@@ -419,6 +633,141 @@ def newton(f: Callable[[Any], Any], y0: Any, *, tol: float = 1e-10, rtol: float 
         y, fy, r = y_new, f_new, r_new
         history.append(r)
     raise AssertionError("unreachable")
+
+
+def _newton_rows(f: Callable[[Any], Any], y0: Any, tol: float, rtol: float, max_iter: int,
+                 linear_rtol: float | None, linear_max_iter: int | None, line_search: bool,
+                 on_failure: str) -> Solution:
+    """Batched Newton–Krylov (see `newton`): the examples are rows of one matrix."""
+    from .transforms import linearize_parts
+
+    P = _Packer(y0, "newton: y0", batched=True)
+    Y = P.pack_rows(y0, "y0")
+
+    def F(V: np.ndarray) -> np.ndarray:
+        return P.pack_rows(f(P.unpack_rows(V)), "f(y)")
+
+    FY = F(Y)
+    r = _row_norms(FY)
+    histories = [[float(v)] for v in r]
+    target = np.maximum(tol, rtol * r)
+    iterations = np.zeros(len(Y), dtype=int)
+    converged = r <= target
+    done = converged | ~np.isfinite(r)
+    why = ""
+    for k in range(max_iter):
+        if done.all():
+            break
+        _, jvp_fn, _ = linearize_parts(f, P.unpack_rows(Y))
+
+        def matvec(U: np.ndarray, jvp_fn: Callable[..., Any] = jvp_fn) -> np.ndarray:
+            return P.pack_rows(jvp_fn(P.unpack_rows(U)), "∂f(y)[u]")
+
+        eta = np.full(len(Y), linear_rtol) if linear_rtol is not None else \
+            np.minimum(0.1, np.maximum(r, 1e-12))
+        rhs = np.where(done[:, None], 0.0, -FY)
+        dY = _batched_gmres(matvec, rhs, eta, linear_max_iter)[0]
+        bad_step = ~done & ~np.isfinite(dY).all(axis=1)
+        if bad_step.any():
+            why = ("the Newton equation's solve gave a non-finite step (is ∂f(y) singular?)")
+            done |= bad_step
+            dY[bad_step] = 0.0
+        t = np.ones(len(Y))
+        Y_new = Y + dY
+        F_new = F(Y_new)
+        r_new = _row_norms(F_new)
+        shrink = ~done & ~(r_new <= (1 - 1e-4 * t) * r) & (t > 2.0 ** -12)
+        while line_search and shrink.any():
+            t[shrink] /= 2
+            Y_new = Y + t[:, None] * dY
+            F_new = F(Y_new)
+            r_new = _row_norms(F_new)
+            shrink = ~done & ~(r_new <= (1 - 1e-4 * t) * r) & (t > 2.0 ** -12)
+        stuck = ~done & ~(r_new <= (1 - 1e-4 * t) * r) if line_search else np.zeros_like(done)
+        if stuck.any():
+            why = ("the line search found no decrease of ‖f‖ along the Newton direction (a "
+                   "local minimum of ‖f‖ that is not a root, or a singular ∂f(y)); try "
+                   "another y0")
+            done |= stuck
+        step = ~done
+        Y = np.where(step[:, None], Y_new, Y)
+        FY = np.where(step[:, None], F_new, FY)
+        r = np.where(step, r_new, r)
+        iterations[step] = k + 1
+        for b in np.flatnonzero(step):
+            histories[b].append(float(r[b]))
+        converged |= step & (r <= target)
+        done |= converged | (step & ~np.isfinite(r))
+    if (~converged & ~np.isfinite(r)).any() and not why:
+        why = _diverged(float("inf"))
+    return _finish_rows("newton", P, Y, histories, iterations, converged, on_failure, target,
+                        why)
+
+
+def _batched_gmres(matvec: Callable[[np.ndarray], np.ndarray], b: np.ndarray,
+                   rtol: np.ndarray, maxiter: int | None = None, restart: int = 30
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Solve B independent systems A_i u_i = b_i (the rows of `b`; `matvec` applies
+    every A_i to the rows of a B x n matrix at once) by restarted GMRES with
+    Givens rotations, vectorised over the rows. Row i stops (its later Krylov
+    directions are ignored) once ‖b_i - A_i u_i‖ <= rtol_i ‖b_i‖. Returns u and
+    whether each row met its tolerance within `maxiter` (default 10 n) steps."""
+    B, n = b.shape
+    maxiter = 10 * n if maxiter is None else maxiter
+    m = max(1, min(restart, n))
+    u = np.zeros_like(b)
+    goal = rtol * _row_norms(b)
+    R = b.copy()
+    res = _row_norms(R)
+    active = res > goal
+    steps_done = 0
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        while active.any() and steps_done < maxiter:
+            beta = np.where(active, res, 0.0)
+            V = np.zeros((m + 1, B, n))
+            V[0] = np.where(active[:, None], R / np.where(beta > 0, beta, 1.0)[:, None], 0.0)
+            H = np.zeros((B, m + 1, m))
+            cs, sn = np.zeros((B, m)), np.zeros((B, m))
+            g = np.zeros((B, m + 1))
+            g[:, 0] = beta
+            used = np.zeros(B, dtype=int)
+            live = active.copy()
+            for j in range(min(m, maxiter - steps_done)):
+                w = matvec(V[j])
+                w[~live] = 0.0
+                for i in range(j + 1):
+                    h = np.einsum("bn,bn->b", w, V[i])
+                    H[:, i, j] = h
+                    w -= h[:, None] * V[i]
+                hn = _row_norms(w)
+                H[:, j + 1, j] = hn
+                V[j + 1] = np.where((live & (hn > 0))[:, None], w / hn[:, None], 0.0)
+                for i in range(j):
+                    hij = cs[:, i] * H[:, i, j] + sn[:, i] * H[:, i + 1, j]
+                    H[:, i + 1, j] = -sn[:, i] * H[:, i, j] + cs[:, i] * H[:, i + 1, j]
+                    H[:, i, j] = hij
+                den = np.hypot(H[:, j, j], H[:, j + 1, j])
+                ok = den > 0
+                cs[:, j] = np.where(ok, H[:, j, j] / den, 1.0)
+                sn[:, j] = np.where(ok, H[:, j + 1, j] / den, 0.0)
+                H[:, j, j] = np.where(ok, den, H[:, j, j])
+                H[:, j + 1, j] = 0.0
+                g[:, j + 1] = -sn[:, j] * g[:, j]
+                g[:, j] = cs[:, j] * g[:, j]
+                used[live] = j + 1
+                steps_done_row = np.abs(g[:, j + 1])
+                live &= ~(steps_done_row <= goal) & ok
+                if not live.any():
+                    break
+            steps_done += int(used.max())
+            for i in np.flatnonzero(used):
+                k = used[i]
+                z = np.linalg.lstsq(np.triu(H[i, :k, :k]), g[i, :k], rcond=None)[0]
+                u[i] += z @ V[:k, i]
+            R = b - matvec(u)
+            res = _row_norms(R)
+            active = res > goal
+    return u, ~active
 
 
 FIXED_POINT_METHODS = ("anderson", "fixed_point", "broyden", "newton")

@@ -13,10 +13,20 @@ from typing import Any
 
 import numpy as np
 
-from ._core.pytree import tree_flatten, tree_unflatten
+from ._core.pytree import tree_flatten, tree_map, tree_unflatten
 from ._core.trace import Tracer, new_trace
+from ._core.zeros import instantiate
 from ._interpreters.forward import JVPTrace
-from ._interpreters.reverse import LazyCotangent, VJPTrace, VJPTracer, backward, forward_sweep
+from ._interpreters.reverse import (
+    LazyCotangent,
+    SavedValueModifiedError,
+    VJPTrace,
+    VJPTracer,
+    _owner,
+    backward,
+    forward_sweep,
+    release,
+)
 
 __all__ = ["grad", "hvp", "jvp", "value_and_grad", "vjp", "vmap"]
 
@@ -73,15 +83,6 @@ def _check_inputs(who: str, f: Callable[..., Any], args: Sequence[Any], leaves: 
             )
 
 
-def _zeros_like(x: Any) -> Any:
-    """Zeros shaped like `x`; array types (CuPy, Dask) keep their own kind."""
-    if isinstance(x, Tracer):
-        return np.zeros(x.shape, x.dtype)
-    if hasattr(x, "dtype"):
-        return np.zeros_like(x)
-    return np.zeros(np.shape(x))
-
-
 def _as_cotangent(c: Any, like: Any, what: str) -> Any:
     """Check a user-supplied tangent or cotangent against the value it goes with."""
     if isinstance(c, LazyCotangent):
@@ -95,6 +96,27 @@ def _as_cotangent(c: Any, like: Any, what: str) -> Any:
             raise TypeError(f"{what} has dtype {c.dtype}, expected {like.dtype}")
         c = c.astype(like.dtype)
     return c
+
+
+def _unaliased(results: list[Any], user: Sequence[Any]) -> list[Any]:
+    """`results` with each NumPy array copied that is, or views, one of the `user`
+    arrays (a caller's cotangent or tangent, an input), or that shares memory with
+    an earlier result where either could be written. Rules pass a cotangent
+    through unchanged or as a view (identity, reshape, add), so without this an
+    in-place write by the caller would change a derivative already returned.
+    One pass over the leaves at the boundary instead of a copy in every rule."""
+    users = {id(_owner(a)) for a in user if type(a) is np.ndarray}
+    seen: dict[int, bool] = {}  # owner -> whether a result viewing it is writeable
+    out = []
+    for r in results:
+        if type(r) is np.ndarray:
+            o, w = id(_owner(r)), r.flags.writeable
+            if o in users or (o in seen and (w or seen[o])):
+                r = r.copy()
+                o, w = id(r), True
+            seen[o] = seen.get(o, False) or w
+        out.append(r)
+    return out
 
 
 # -- forward mode -------------------------------------------------------------------
@@ -126,9 +148,9 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) 
         out_leaves, out_def = tree_flatten(out)
         primal_out = [trace.primal_of(o) for o in out_leaves]
         tangent_out = [trace.tangent_of(o) for o in out_leaves]
-    tangent_out = [
-        _zeros_like(p) if t is None else t for p, t in zip(primal_out, tangent_out, strict=True)
-    ]
+    tangent_out = _unaliased([
+        instantiate(t, p) for p, t in zip(primal_out, tangent_out, strict=True)
+    ], [*t_leaves, *leaves])
     return tree_unflatten(out_def, primal_out), tree_unflatten(out_def, tangent_out)
 
 
@@ -145,36 +167,52 @@ def _strip(x: Any, trace: VJPTrace) -> Any:
     return x._value if type(x) is VJPTracer and x._trace is trace else x
 
 
-@contextmanager
-def _read_only(args: Sequence[Any]) -> Iterator[None]:
-    """Make the writeable NumPy arrays among the leaves of `args` read-only."""
-    frozen = []
-    try:
-        for x in tree_flatten(tuple(args), strict=False)[0]:
-            if type(x) is np.ndarray and x.flags.writeable:
-                x.flags.writeable = False
-                frozen.append(x)
-        yield
-    finally:
-        for x in frozen:
-            x.flags.writeable = True
+class _InCall:
+    """`with _InCall() as held:` around a recording whose backward pass runs
+    before the call returns. `held` goes to `_Recorded`: the saved arrays are
+    read-only for the call instead of fingerprinted, and their flags come back
+    on the way out (also on errors and KeyboardInterrupt). NumPy's error for a
+    write to one of them becomes a SavedValueModifiedError (a ValueError too)."""
+
+    __slots__ = ("held",)
+
+    def __enter__(self) -> list[Any]:
+        self.held: list[Any] = []
+        return self.held
+
+    def __exit__(self, kind: Any, e: Any, tb: Any) -> None:
+        held = self.held
+        frozen = bool(held)
+        release(held)
+        if kind is not None and issubclass(kind, ValueError) and frozen \
+                and "read-only" in str(e) and not isinstance(e, SavedValueModifiedError):
+            raise SavedValueModifiedError(
+                f"{e}: while riesz differentiates a function, the arrays saved for its "
+                "backward pass (its inputs and the constants it closes over) are "
+                "read-only, because modifying one in place would make the derivative "
+                "wrong. Write into a copy instead (`a = a.copy()`), also for a routine "
+                "that insists on a writeable buffer"
+            ) from e
 
 
 class _Recorded:
     """The outcome of running `f` under a VJP trace."""
 
     __slots__ = ("trace", "in_def", "in_leaves", "in_ids", "out", "out_def", "out_leaves",
-                 "out_ids", "aux")
+                 "out_ids", "aux", "closed")
 
     def __init__(self, f: Callable[..., Any], args: Sequence[Any], who: str, has_aux: bool,
                  user_f: Callable[..., Any], positions: Sequence[int] | None = None,
-                 guard_inputs: bool = True):
+                 held: list[Any] | None = None):
+        # held: from `_InCall`, when the pullback runs before the call returns
         leaves, self.in_def = tree_flatten(tuple(args))
         leaves = [_as_input(x) for x in leaves]
         _check_inputs(who, user_f, args, leaves, positions)
         self.in_leaves = leaves
+        self.closed = False
         with new_trace(VJPTrace) as trace:
-            ins = [trace.new_input(x, guard_inputs) for x in leaves]
+            trace.held = held
+            ins = [trace.new_input(x) for x in leaves]
             out = f(*tree_unflatten(self.in_def, ins))
             aux = None
             if has_aux:
@@ -184,23 +222,33 @@ class _Recorded:
         self.in_ids = [t._idx for t in ins]
         self.out_ids = [o._idx if type(o) is VJPTracer and o._trace is trace else None
                         for o in out_leaves]
-        self.out_leaves = [_strip(o, trace) for o in out_leaves]
-        if guard_inputs:  # outputs and aux reach the caller before any pullback
+        # a Python number is a constant output: a 0-d array, whose cotangent is dropped
+        self.out_leaves = [np.asarray(o) if isinstance(o, (int, float, complex)) else
+                           _strip(o, trace) for o in out_leaves]
+        if held is None:  # outputs and aux reach the user before a pullback outliving the call
             for o in self.out_leaves:
                 trace.guard(o)
         self.out = tree_unflatten(self.out_def, self.out_leaves)
         if has_aux:
             aux_leaves, aux_def = tree_flatten(aux, strict=False)
             aux_leaves = [_strip(a, trace) for a in aux_leaves]
-            if guard_inputs:
+            if held is None:
                 for a in aux_leaves:
                     trace.guard(a)
             aux = tree_unflatten(aux_def, aux_leaves)
         self.aux = aux
 
-    def pullback(self, ct_leaves: list[Any], release: bool) -> list[Any]:
-        """∂f(x)*[ct] as a list of input cotangent leaves."""
+    def _check(self) -> None:
+        if self.closed:
+            raise RuntimeError("a linearization from linearize_in_call was used after its "
+                               "`with` block: its saved arrays are no longer guarded")
         self.trace.check_saved()
+
+    def pullback(self, ct_leaves: list[Any], release: bool, user_ct: bool = True
+                 ) -> list[Any]:
+        """∂f(x)*[ct] as a list of input cotangent leaves, none aliasing an input
+        or (`user_ct`: the caller's) `ct`."""
+        self._check()
         seeds: dict[int, Any] = {}
         for i, c in zip(self.out_ids, ct_leaves, strict=False):
             if i is not None:
@@ -209,17 +257,17 @@ class _Recorded:
         result = []
         for i, x in zip(self.in_ids, self.in_leaves, strict=False):
             c = None if cts is None else cts[i]
-            result.append(_zeros_like(x) if c is None else _as_cotangent(c, x, "cotangent"))
-        return result
+            result.append(instantiate(c, x) if c is None else _as_cotangent(c, x, "cotangent"))
+        return _unaliased(result, [*ct_leaves, *self.in_leaves] if user_ct else self.in_leaves)
 
     def pushforward(self, t_leaves: list[Any]) -> list[Any]:
         """∂f(x)[t] as a list of output tangent leaves, from the recorded tape."""
-        self.trace.check_saved()
+        self._check()
         tans = forward_sweep(self.trace.tape, dict(zip(self.in_ids, t_leaves, strict=False)))
-        return [
-            _zeros_like(o) if i is None or tans[i] is None else tans[i]
+        return _unaliased([
+            instantiate(None if i is None else tans[i], o)
             for i, o in zip(self.out_ids, self.out_leaves, strict=False)
-        ]
+        ], [*t_leaves, *self.in_leaves])
 
 
 def linearize_parts(
@@ -229,8 +277,26 @@ def linearize_parts(
     `jvp_fn(*tangents)` is ∂f(primals)[tangents] (one tangent per primal) and
     `vjp_fn(ct)` is ∂f(primals)*[ct] (a tuple, one cotangent per primal).
     Both replay the recorded tape; neither re-runs `f`."""
-    rec = _Recorded(f, primals, "linearize", False, f)
+    return _parts(_Recorded(f, primals, "linearize", False, f))
 
+
+@contextmanager
+def linearize_in_call(
+    f: Callable[..., Any], *primals: Any
+) -> Iterator[tuple[Any, Callable[..., Any], Callable[..., Any]]]:
+    """`linearize_parts` for maps used only inside the `with` block (Jacobians,
+    optimiser steps): the saved arrays are read-only until the block ends instead
+    of being fingerprinted, O(1) instead of O(size) per array and per sweep.
+    Calling the maps after the block raises."""
+    with _InCall() as held:
+        rec = _Recorded(f, primals, "linearize", False, f, held=held)
+        try:
+            yield _parts(rec)
+        finally:
+            rec.closed = True  # a later sweep would be unguarded: refuse it
+
+
+def _parts(rec: _Recorded) -> tuple[Any, Callable[..., Any], Callable[..., Any]]:
     def jvp_fn(*tangents: Any) -> Any:
         t_leaves, t_def = tree_flatten(tuple(tangents))
         if t_def != rec.in_def:
@@ -281,12 +347,21 @@ def _single(argnums: int | Sequence[int]) -> bool:
 
 
 def _argnums_tuple(argnums: int | Sequence[int], nargs: int, who: str) -> tuple[int, ...]:
-    """`argnums` as a tuple of non-negative positions among `nargs` arguments."""
-    nums = (argnums,) if _single(argnums) else tuple(argnums)
+    """`argnums` (an int, a NumPy integer, or a sequence of them) as a tuple of
+    non-negative positions into `nargs` positional arguments, in the order given
+    (a repeated position is kept: each occurrence gets its own entry)."""
+    nums = (argnums,) if _single(argnums) else argnums
+    try:
+        nums = tuple(nums)
+    except TypeError:
+        raise TypeError(f"{who}: argnums must be an int or a sequence of ints, got "
+                        f"{argnums!r}") from None
     if not nums:
         raise ValueError(f"{who}: argnums must name at least one argument")
     for a in nums:
-        if not isinstance(a, (int, np.integer)) or not -nargs <= a < nargs:
+        if isinstance(a, (bool, np.bool_)) or not isinstance(a, (int, np.integer)):
+            raise TypeError(f"{who}: argnums must be ints, got {a!r} in {argnums!r}")
+        if not -nargs <= a < nargs:
             raise ValueError(
                 f"{who}: argnums {argnums!r} out of range for {nargs} positional arguments"
             )
@@ -339,20 +414,23 @@ def value_and_grad(
     inner product, e.g. W⁻¹ ∂f(x)*[1] for ⟨x, y⟩ = xᵀ W y."""
 
     def value_and_grad_f(*args: Any, **kwargs: Any) -> Any:
-        nums = _argnums_tuple(argnums, len(args), "value_and_grad")
+        nums = _argnums_tuple(argnums, len(args), "grad")
+        unique = tuple(dict.fromkeys(nums))  # a repeated argnum gets the same gradient
 
         def f_of_diff(*diff: Any) -> Any:
             full = list(args)
-            for k, v in zip(nums, diff, strict=False):
+            for k, v in zip(unique, diff, strict=False):
                 full[k] = v
-            return f(*full, **kwargs)
+            out = f(*full, **kwargs)
+            _reject_boolean(out[0] if has_aux and isinstance(out, (tuple, list)) else out)
+            return out
 
-        diff_args = [args[k] for k in nums]
-        # The pullback runs before control returns to the caller, so the inputs
-        # can only change inside f: they are read-only for the call instead of
-        # being fingerprinted (an in-place write to one raises at once).
-        with _read_only(diff_args):
-            rec = _Recorded(f_of_diff, diff_args, "grad", has_aux, f, nums, guard_inputs=False)
+        diff_args = [args[k] for k in unique]
+        # The pullback runs before control returns to the caller, so the saved
+        # arrays can only change inside the call: they are read-only until it
+        # returns instead of being fingerprinted (an in-place write raises at once).
+        with _InCall() as held:
+            rec = _Recorded(f_of_diff, diff_args, "grad", has_aux, f, unique, held)
             out = rec.out
             if len(rec.out_leaves) != 1 or np.shape(out) != () or (
                 np.dtype(getattr(out, "dtype", np.float64)).kind not in "f"
@@ -362,9 +440,17 @@ def value_and_grad(
                     f"{_describe(out)}. For non-scalar outputs use riesz.jacrev or riesz.vjp"
                 )
             ct = np.ones((), dtype=getattr(out, "dtype", np.float64))
-            g = tree_unflatten(rec.in_def, rec.pullback([ct], release=True))
+            g = tree_unflatten(rec.in_def, rec.pullback([ct], release=True, user_ct=False))
+        if unique != nums:  # one entry per argnum; a repeat is a copy, not an alias
+            seen: set[int] = set()
+            g_full = []
+            for k in nums:
+                gk = g[unique.index(k)]
+                g_full.append(tree_map(_copy, gk) if k in seen else gk)
+                seen.add(k)
+            g = tuple(g_full)
         if space is not None:
-            g = _riesz_gradients(space, g, [args[k] for k in nums], argnums)
+            g = _riesz_gradients(space, g, [args[k] for k in nums], nums)
         g = g[0] if _single(argnums) else g
         return ((out, rec.aux), g) if has_aux else (out, g)
 
@@ -389,6 +475,24 @@ def grad(
 
     grad_f.__name__ = f"grad_of_{getattr(f, '__name__', 'f')}"
     return grad_f
+
+
+def _copy(a: Any) -> Any:
+    return a.copy() if hasattr(a, "copy") else a
+
+
+def _reject_boolean(out: Any) -> None:
+    """grad's output must be a float: name a boolean (a comparison) plainly, before
+    it reaches the pytree machinery (NumPy's bool scalar is not an array)."""
+    if isinstance(out, (bool, np.bool_)) or (
+        hasattr(out, "dtype") and np.dtype(out.dtype).kind == "b"
+    ):
+        shown = "" if isinstance(out, Tracer) or np.size(out) > 8 else f" ({out})"
+        raise TypeError(
+            f"grad requires f to return a real floating-point scalar, got {_describe(out)}"
+            f"{shown}: a boolean (a comparison or logical value) is not differentiable. "
+            "Return the float quantity the condition is computed from"
+        )
 
 
 def _describe(x: Any) -> str:
@@ -457,21 +561,56 @@ def hvp(
 
 
 def _axes_for_leaves(spec: Any, tree: Any, what: str) -> list[int | None]:
-    """Expand an axis spec (an int or None for every leaf, or a pytree of ints /
-    None with the structure of `tree`, or a tuple prefix per argument) to leaves."""
-    leaves, treedef = tree_flatten(tree)
-    if spec is None or isinstance(spec, int):
-        return [spec] * len(leaves)
-    if isinstance(spec, (tuple, list)) and isinstance(tree, (tuple, list)) \
-            and len(spec) == len(tree):
-        out: list[int | None] = []
-        for s, t in zip(spec, tree, strict=True):
-            out.extend(_axes_for_leaves(s, t, what))
-        return out
-    spec_leaves, spec_def = tree_flatten(spec, strict=False)
-    if spec_def != treedef:
-        raise ValueError(f"vmap: {what} {spec!r} does not match the structure {treedef}")
-    return list(spec_leaves)
+    """Expand an axis spec to one entry per leaf of `tree`: `spec` is a pytree
+    prefix of `tree` whose leaves are ints or None, each applying to the whole
+    subtree it stands for (an int or None alone applies to every leaf; a tuple
+    or a list has one entry per argument). None is an axis here, not an empty
+    container."""
+    treedef = tree_flatten(tree)[1]
+    out: list[int | None] = []
+    _expand_axes(spec, tree, treedef, out, what)
+    return out
+
+
+def _expand_axes(spec: Any, tree: Any, treedef: Any, out: list[int | None], what: str) -> None:
+    if spec is None or isinstance(spec, (int, np.integer)):
+        if isinstance(spec, (bool, np.bool_)):
+            raise TypeError(f"vmap: {what} entries must be ints or None, got {spec!r}")
+        out.extend([None if spec is None else int(spec)] * treedef.num_leaves)
+        return
+    spec_def = tree_flatten(spec, strict=False)[1]
+    same_kind = spec_def.node is treedef.node or (
+        spec_def.node in (tuple, list) and isinstance(tree, (tuple, list)))
+    if spec_def.node is None or treedef.node is None or not same_kind \
+            or len(spec_def.children) != len(treedef.children) \
+            or (not isinstance(tree, (tuple, list)) and spec_def.aux != treedef.aux):
+        if spec_def.node is None:
+            raise TypeError(f"vmap: {what} entries must be ints or None, got {spec!r}")
+        raise ValueError(f"vmap: {what} {spec!r} does not match the structure {treedef} "
+                         "(it must be an int, None, or a pytree prefix of it)")
+    for s, t, d in zip(_children(spec), _children(tree), treedef.children, strict=True):
+        _expand_axes(s, t, d, out, what)
+
+
+def _children(x: Any) -> list[Any]:
+    """The children of one pytree node, in flattening order."""
+    if isinstance(x, dict):
+        return [x[k] for k in sorted(x)]
+    if type(x) in (tuple, list):
+        return list(x)
+    from ._core.pytree import _node_type
+
+    return list(_node_type(x).flatten(x)[0])
+
+
+def _check_axis(ax: Any, ndim: int, what: str, which: str) -> int | None:
+    """`ax` as a non-negative axis of an array of rank `ndim` (None stays None)."""
+    if ax is None:
+        return None
+    if not -ndim <= ax < ndim:
+        raise ValueError(f"vmap: {what} {ax} is out of range for {which}; valid axes are "
+                         f"{-ndim} to {ndim - 1}")
+    return ax % ndim
 
 
 def vmap(f: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0) -> Callable[..., Any]:
@@ -479,8 +618,10 @@ def vmap(f: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0) -> Callable
 
     `in_axes` gives each argument's batch axis (an int, None for an argument
     shared by every example, or a tuple with one entry per argument, each an
-    int, None or a pytree of them); `out_axes` places the batch axis of the
-    outputs. Composes with every other transformation, in any order."""
+    int, None or a pytree prefix of the argument with int / None leaves, e.g.
+    `({"w": None, "x": 0},)`); `out_axes` places the batch axis of the outputs
+    likewise. Axes may be negative; one out of range for the leaf's rank
+    raises. Composes with every other transformation, in any order."""
     from ._interpreters.batching import BatchTrace
 
     def vmapped(*args: Any) -> Any:
@@ -488,15 +629,11 @@ def vmap(f: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0) -> Callable
         axes = _axes_for_leaves(in_axes, args, "in_axes")
         sizes = {}
         for k, (x, ax) in enumerate(zip(leaves, axes, strict=True)):
-            if ax is None:
-                continue
-            if not isinstance(ax, int):
-                raise TypeError(f"vmap: in_axes entries must be ints or None, got {ax!r}")
             shape = x.shape if isinstance(x, Tracer) else np.shape(x)
-            if not -len(shape) <= ax < len(shape):
-                raise ValueError(f"vmap: in_axes {ax} is out of range for input leaf {k} "
-                                 f"of shape {shape}")
-            sizes[k] = shape[ax]
+            ax = axes[k] = _check_axis(ax, len(shape), "in_axes",
+                                       f"input leaf {k} of shape {shape} (rank {len(shape)})")
+            if ax is not None:
+                sizes[k] = shape[ax]
         if not sizes:
             raise ValueError("vmap: no input is mapped (every in_axes is None)")
         if len(set(sizes.values())) != 1:
@@ -504,16 +641,17 @@ def vmap(f: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0) -> Callable
                              "(input leaf: size)")
         with new_trace(BatchTrace) as trace:
             trace.size = next(iter(sizes.values()))
-            ins = [x if ax is None else trace.new_input(
-                x, ax % (x.ndim if isinstance(x, Tracer) else np.ndim(x)))
-                for x, ax in zip(leaves, axes, strict=True)]
+            ins = [x if ax is None else trace.new_input(x, ax)
+                   for x, ax in zip(leaves, axes, strict=True)]
             out = f(*tree_unflatten(in_def, ins))
             out_leaves, out_def = tree_flatten(out)
             o_axes = _axes_for_leaves(out_axes, out, "out_axes")
             res = []
-            for o, ax in zip(out_leaves, o_axes, strict=True):
-                if ax is not None:
-                    ax = ax % ((o.ndim if isinstance(o, Tracer) else np.ndim(o)) + 1)
+            for k, (o, ax) in enumerate(zip(out_leaves, o_axes, strict=True)):
+                shape = o.shape if isinstance(o, Tracer) else np.shape(o)
+                ax = _check_axis(ax, len(shape) + 1, "out_axes",
+                                 f"output leaf {k} of per-example shape {shape} (the batched "
+                                 f"output has rank {len(shape) + 1})")
                 res.append(trace.unbatched(o, ax))
         return tree_unflatten(out_def, res)
 

@@ -1,1 +1,2 @@
-"""Tracing core: trace levels, tracers, primitives and pytrees (no NumPy here)."""
+"""Tracing core: trace levels, tracers, primitives, pytrees and the registered
+array namespace (no NumPy functions here; see docs/architecture.md)."""

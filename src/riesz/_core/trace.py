@@ -10,8 +10,10 @@ the result. A value from a lower level is a constant to a higher trace: this
 ordering is what keeps nested derivatives free of perturbation confusion, e.g.
 `d/dx [x * d/dy (x + y)] = 1` in every nesting of forward and reverse mode.
 
-The core knows nothing about NumPy: array layers give tracers their operators
-and register their array types (see `riesz.numpy`).
+The core knows nothing about NumPy: `Tracer` declares the operators and
+ndarray methods of a traced array, each delegating to the operation that the
+array layer registered in `riesz._core.ops` (as JAX's tracers delegate
+to their abstract value).
 """
 
 from __future__ import annotations
@@ -20,6 +22,10 @@ import contextvars
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
+
+import numpy as np
+
+from . import ops
 
 if TYPE_CHECKING:
     from .primitive import Primitive
@@ -36,7 +42,31 @@ class EscapedTracerError(RuntimeError):
 
 
 class Trace:
-    """One active transformation. Subclasses implement `process`."""
+    """One active transformation: the interface every interpreter implements.
+
+    `bind` hands a primitive to the trace of its highest-level argument, which
+    calls one of the two `process` methods; the transformation that opened the
+    trace enters values with `new_input` and reads results with `primal_of`:
+
+    * `process(prim, args, params)`: `prim` applied to `args`, at least one of
+      them a tracer of this trace. Unwrap this trace's tracers, re-bind `prim`
+      on the values one level down (`bind`, or `prim.impl` at level 1), and
+      wrap the result with what this trace follows (a tangent, a tape node, a
+      batch axis, a Taylor series).
+    * `process_custom(prim, args, params)`: the call of a function with
+      user-declared rules (`riesz.custom_jvp` / `custom_vjp`; `prim.kind` is
+      CUSTOM and `params["fn"]` is the function). `process` forwards such
+      calls here. The trace picks the rule it needs (its own, a derived one,
+      or the function's body); under vmap it binds a batched custom function,
+      so that derivative traces below still see the rules.
+    * `new_input(value, *state)`: a tracer for an input of the transformation
+      (`state`: the tangent, the batch axis, the Taylor coefficients, ...).
+    * `primal_of(x)`: the value of an output one level down (`x` itself if it
+      is not a tracer of this trace).
+
+    Symbolic zeros are `None` inside the per-op loops and `riesz._core.zeros.Zero`
+    where a zero leaves them (see that module).
+    """
 
     __slots__ = ("level", "active")
     # False for traces that change what a value is (vmap's batching) rather
@@ -50,6 +80,31 @@ class Trace:
     def process(self, prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
         raise NotImplementedError
 
+    def process_custom(self, prim: Primitive, args: tuple[Any, ...],
+                       params: dict[str, Any]) -> Any:
+        raise NotImplementedError
+
+    def new_input(self, value: Any, *state: Any) -> Any:
+        raise NotImplementedError
+
+    def primal_of(self, x: Any) -> Any:
+        return x._value if isinstance(x, Tracer) and x._trace is self else x
+
+    def check_custom_outputs(self, fn: Any, leaves: Any) -> None:
+        """Raise if the outputs of a custom function's rule, run by this trace,
+        hold a tracer of a higher level: the function closes over a value that
+        a transformation opened inside this one follows, and this trace, which
+        processes the call first, cannot see how the output depends on it."""
+        for x in leaves:
+            if isinstance(x, Tracer) and x._trace.level > self.level:
+                raise ValueError(
+                    f"{fn!r} closes over a value traced by a {type(x._trace).__name__} "
+                    f"(level {x._trace.level}) that its arguments do not depend on, while "
+                    f"a {type(self).__name__} (level {self.level}) differentiates its "
+                    "arguments: the rules cannot account for both. Pass the closed-over "
+                    "value to the function as an argument"
+                )
+
     def _dead(self) -> EscapedTracerError:
         return EscapedTracerError(
             f"a value traced by a {type(self).__name__} (level {self.level}) was used "
@@ -58,14 +113,25 @@ class Trace:
         )
 
 
+def _arg(x: Any) -> Any:
+    return ops.asarray(x) if isinstance(x, (list, tuple)) else x  # lists may hold tracers
+
+
+def _check_bool(name: str, *xs: Any) -> None:
+    """&, |, ^ act on boolean masks (bitwise operations on integers are not supported)."""
+    for x in xs:
+        if np.result_type(getattr(x, "dtype", type(x))) != np.bool_:
+            raise TypeError(f"{name} on traced values needs boolean arrays, got {x!r:.60}")
+
+
 class Tracer:
-    """A value followed by a trace. `_value` is the value one level down."""
+    """A value followed by a trace. `_value` is the value one level down.
+
+    The operators bind the registered primitives directly (they are the hot path
+    of tracing, so they skip the public wrappers and NumPy's protocols); the
+    ndarray methods call the registered public functions of `riesz.numpy`."""
 
     __slots__ = ("_value", "_trace")
-    # NumPy must not turn tracers into object arrays: binary operators with an
-    # ndarray defer to the tracer's reflected method. Array layers may replace
-    # this with a real dispatcher.
-    __array_ufunc__ = None
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -86,8 +152,296 @@ class Tracer:
     def __len__(self) -> int:
         return len(self._value)
 
-    __hash__ = object.__hash__
+    # -- arithmetic (primitives, bound directly) --------------------------------------------
+    def __add__(self, other: Any) -> Any:
+        return bind(ops.add_p, self, _arg(other))
 
+    def __radd__(self, other: Any) -> Any:
+        return bind(ops.add_p, _arg(other), self)
+
+    def __sub__(self, other: Any) -> Any:
+        return bind(ops.subtract_p, self, _arg(other))
+
+    def __rsub__(self, other: Any) -> Any:
+        return bind(ops.subtract_p, _arg(other), self)
+
+    def __mul__(self, other: Any) -> Any:
+        return bind(ops.multiply_p, self, _arg(other))
+
+    def __rmul__(self, other: Any) -> Any:
+        return bind(ops.multiply_p, _arg(other), self)
+
+    def __truediv__(self, other: Any) -> Any:
+        return bind(ops.divide_p, self, _arg(other))
+
+    def __rtruediv__(self, other: Any) -> Any:
+        return bind(ops.divide_p, _arg(other), self)
+
+    def __pow__(self, other: Any) -> Any:
+        return bind(ops.power_p, self, _arg(other))
+
+    def __rpow__(self, other: Any) -> Any:
+        return bind(ops.power_p, _arg(other), self)
+
+    def __matmul__(self, other: Any) -> Any:
+        return bind(ops.matmul_p, self, _arg(other))
+
+    def __rmatmul__(self, other: Any) -> Any:
+        return bind(ops.matmul_p, _arg(other), self)
+
+    def __floordiv__(self, other: Any) -> Any:
+        return bind(ops.floor_divide_p, self, _arg(other))
+
+    def __rfloordiv__(self, other: Any) -> Any:
+        return bind(ops.floor_divide_p, _arg(other), self)
+
+    def __mod__(self, other: Any) -> Any:
+        return bind(ops.remainder_p, self, _arg(other))
+
+    def __rmod__(self, other: Any) -> Any:
+        return bind(ops.remainder_p, _arg(other), self)
+
+    def __neg__(self) -> Any:
+        return bind(ops.negative_p, self)
+
+    def __pos__(self) -> Any:
+        return self
+
+    def __abs__(self) -> Any:
+        return bind(ops.abs_p, self)
+
+    # -- comparisons (not differentiable; Python reflects them itself) ----------------------
+    def __lt__(self, other: Any) -> Any:
+        return bind(ops.less_p, self, _arg(other))
+
+    def __le__(self, other: Any) -> Any:
+        return bind(ops.less_equal_p, self, _arg(other))
+
+    def __gt__(self, other: Any) -> Any:
+        return bind(ops.greater_p, self, _arg(other))
+
+    def __ge__(self, other: Any) -> Any:
+        return bind(ops.greater_equal_p, self, _arg(other))
+
+    def __eq__(self, other: Any) -> Any:  # type: ignore[override]
+        return bind(ops.equal_p, self, _arg(other))
+
+    def __ne__(self, other: Any) -> Any:  # type: ignore[override]
+        return bind(ops.not_equal_p, self, _arg(other))
+
+    __hash__ = object.__hash__  # (defining __eq__ removes it)
+
+    # -- logical operators on boolean masks (a mask can be traced under vmap) ---------------
+    def __and__(self, other: Any) -> Any:
+        _check_bool("and", self, other)
+        return bind(ops.logical_and_p, self, other)
+
+    def __rand__(self, other: Any) -> Any:
+        _check_bool("and", self, other)
+        return bind(ops.logical_and_p, other, self)
+
+    def __or__(self, other: Any) -> Any:
+        _check_bool("or", self, other)
+        return bind(ops.logical_or_p, self, other)
+
+    def __ror__(self, other: Any) -> Any:
+        _check_bool("or", self, other)
+        return bind(ops.logical_or_p, other, self)
+
+    def __xor__(self, other: Any) -> Any:
+        _check_bool("xor", self, other)
+        return bind(ops.logical_xor_p, self, other)
+
+    def __rxor__(self, other: Any) -> Any:
+        _check_bool("xor", self, other)
+        return bind(ops.logical_xor_p, other, self)
+
+    def __invert__(self) -> Any:
+        if self.dtype != np.bool_:
+            raise TypeError(f"~ on a traced value needs a boolean array, got dtype {self.dtype}")
+        return bind(ops.logical_not_p, self)
+
+    # -- indexing ---------------------------------------------------------------------------
+    def __getitem__(self, index: Any) -> Any:
+        return ops.getitem(self, index)
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        raise TypeError(
+            "traced values are immutable: `x[index] = v` would lose the derivative of the "
+            "overwritten entries. Use a functional update, which returns a new array: "
+            "x = x.at[index].set(v) (also .add, .multiply, .divide, .power, .min, .max), "
+            "or riesz.numpy.index_update(x, index, v)"
+        )
+
+    def __iter__(self) -> Any:
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d array")
+        for i in range(self.shape[0]):
+            yield ops.getitem(self, i)
+
+    @property
+    def at(self) -> Any:
+        """`x.at[index].set(v)` (also .add, .multiply, ...): functional updates."""
+        return ops.IndexUpdateHelper(self)
+
+    # -- NumPy's protocols (`np.sin(x)`, `np.sum(x)`: see riesz.numpy._dispatch) ------------
+    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        return ops.array_ufunc(self, ufunc, method, *inputs, **kwargs)
+
+    def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+        return ops.array_function(self, func, types, args, kwargs)
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> Any:
+        raise TypeError(
+            f"a traced value (shape {self.shape}, dtype {self.dtype}) cannot be converted to "
+            "a plain numpy.ndarray: its derivative would be lost. This happens in "
+            "np.asarray(x), np.array(x), float(x), and in NumPy functions that do not "
+            "dispatch on the elements of a list (np.array([x, y]), np.sum([x, y])). Use "
+            "np.stack([x, y]) or riesz.numpy.array([x, y]) for lists of traced values, the "
+            "riesz.numpy function, or riesz.stop_gradient(x) to drop the derivative on purpose"
+        )
+
+    # -- ndarray methods (the public functions of riesz.numpy) ------------------------------
+    @property
+    def T(self) -> Any:
+        return ops.transpose(self)
+
+    @property
+    def mT(self) -> Any:
+        return ops.swapaxes(self, -1, -2)
+
+    @property
+    def real(self) -> Any:
+        return self
+
+    @property
+    def imag(self) -> Any:
+        return ops.imag(self)
+
+    def reshape(self, *shape: Any, order: str = "C", copy: Any = None) -> Any:
+        return ops.reshape(self, shape[0] if len(shape) == 1 else shape, order)
+
+    def transpose(self, *axes: Any) -> Any:
+        if len(axes) == 1 and not isinstance(axes[0], (int, np.integer)):
+            axes = axes[0]
+        return ops.transpose(self, axes or None)
+
+    def sum(self, *args: Any, **kwargs: Any) -> Any:
+        return ops.sum(self, *args, **kwargs)
+
+    def prod(self, *args: Any, **kwargs: Any) -> Any:
+        return ops.prod(self, *args, **kwargs)
+
+    def mean(self, *args: Any, **kwargs: Any) -> Any:
+        return ops.mean(self, *args, **kwargs)
+
+    def var(self, *args: Any, **kwargs: Any) -> Any:
+        return ops.var(self, *args, **kwargs)
+
+    def std(self, *args: Any, **kwargs: Any) -> Any:
+        return ops.std(self, *args, **kwargs)
+
+    def max(self, *args: Any, **kwargs: Any) -> Any:
+        return ops.max(self, *args, **kwargs)
+
+    def min(self, *args: Any, **kwargs: Any) -> Any:
+        return ops.min(self, *args, **kwargs)
+
+    def argmax(self, *args: Any, **kwargs: Any) -> Any:
+        return ops.argmax(self, *args, **kwargs)
+
+    def argmin(self, *args: Any, **kwargs: Any) -> Any:
+        return ops.argmin(self, *args, **kwargs)
+
+    def cumsum(self, *args: Any, **kwargs: Any) -> Any:
+        return ops.cumsum(self, *args, **kwargs)
+
+    def cumprod(self, *args: Any, **kwargs: Any) -> Any:
+        return ops.cumprod(self, *args, **kwargs)
+
+    def any(self, *args: Any, **kwargs: Any) -> Any:
+        return ops.any(self, *args, **kwargs)
+
+    def all(self, *args: Any, **kwargs: Any) -> Any:
+        return ops.all(self, *args, **kwargs)
+
+    def astype(self, *args: Any, **kwargs: Any) -> Any:
+        return ops.astype(self, *args, **kwargs)
+
+    def clip(self, *args: Any, **kwargs: Any) -> Any:
+        return ops.clip(self, *args, **kwargs)
+
+    def round(self, *args: Any, **kwargs: Any) -> Any:
+        return ops.round(self, *args, **kwargs)
+
+    def conj(self) -> Any:
+        return ops.conjugate(self)
+
+    def conjugate(self) -> Any:
+        return ops.conjugate(self)
+
+    def ravel(self, *args: Any, **kwargs: Any) -> Any:
+        return ops.ravel(self, *args, **kwargs)
+
+    def flatten(self, *args: Any, **kwargs: Any) -> Any:
+        return ops.ravel(self, *args, **kwargs)
+
+    def squeeze(self, *args: Any, **kwargs: Any) -> Any:
+        return ops.squeeze(self, *args, **kwargs)
+
+    def swapaxes(self, *args: Any, **kwargs: Any) -> Any:
+        return ops.swapaxes(self, *args, **kwargs)
+
+    def repeat(self, *args: Any, **kwargs: Any) -> Any:
+        return ops.repeat(self, *args, **kwargs)
+
+    def diagonal(self, *args: Any, **kwargs: Any) -> Any:
+        return ops.diagonal(self, *args, **kwargs)
+
+    def trace(self, *args: Any, **kwargs: Any) -> Any:
+        return ops.trace(self, *args, **kwargs)
+
+    def copy(self, *args: Any, **kwargs: Any) -> Any:
+        return ops.copy(self, *args, **kwargs)
+
+    def argsort(self, *args: Any, **kwargs: Any) -> Any:
+        return ops.argsort(self, *args, **kwargs)
+
+    def take(self, *args: Any, **kwargs: Any) -> Any:
+        return ops.take(self, *args, **kwargs)
+
+    def nonzero(self) -> Any:
+        return ops.nonzero(self)
+
+    def dot(self, *args: Any, **kwargs: Any) -> Any:
+        return ops.dot(self, *args, **kwargs)
+
+    # in-place methods of ndarray: traced values are immutable
+    def _no_inplace(self, what: str) -> TypeError:
+        return TypeError(
+            f"x.{what}() modifies the array in place, which traced values do not support; "
+            f"use the function form (e.g. riesz.numpy.{what}(x) / np.{what}(x)) instead"
+        )
+
+    def sort(self, *args: Any, **kwargs: Any) -> None:
+        raise self._no_inplace("sort")
+
+    def fill(self, *args: Any, **kwargs: Any) -> None:
+        raise self._no_inplace("fill")
+
+    def resize(self, *args: Any, **kwargs: Any) -> None:
+        raise self._no_inplace("resize")
+
+    def put(self, *args: Any, **kwargs: Any) -> None:
+        raise self._no_inplace("put")
+
+    def itemset(self, *args: Any, **kwargs: Any) -> None:
+        raise self._no_inplace("itemset")
+
+    def partition(self, *args: Any, **kwargs: Any) -> None:
+        raise self._no_inplace("partition")
+
+    # -- conversions to Python values lose the derivative -----------------------------------
     def _concrete_error(self, what: str) -> TypeError:
         return TypeError(
             f"{what} of a traced value (shape {self.shape}, dtype {self.dtype}) inside "
@@ -112,9 +466,6 @@ class Tracer:
 
     def __index__(self) -> int:
         raise self._concrete_error("using as an index")
-
-    def __array__(self, dtype: Any = None, copy: Any = None) -> Any:
-        raise self._concrete_error("conversion to a NumPy array (np.asarray)")
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(level={self._trace.level}, {raw_value(self)!r})"

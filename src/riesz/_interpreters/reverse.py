@@ -11,33 +11,53 @@ fine. Cotangents of a value used several times are summed in its slot before
 its node is visited; each slot, and with ``release=True`` each node with the
 values it saved, is dropped as soon as it has been consumed.
 
-Saved NumPy arrays the user could mutate in place (the inputs and outputs of
-`vjp`, and constants the function closed over) are fingerprinted when first
-saved and checked before each backward pass: an in-place change raises
-`SavedValueModifiedError` instead of silently producing a wrong gradient.
-(`grad` makes its inputs read-only for the call instead; see transforms.py.)
+Saved NumPy arrays the user could mutate in place (inputs, constants the
+function closed over, and outputs where they reach the user before a pullback)
+are guarded so that an in-place change raises instead of silently producing a
+wrong gradient, in one of two ways:
+
+- where the backward pass runs inside the call (`grad`, `jacrev`, `hvp`, ...),
+  the trace's `held` list is set and each saved array, with the array that owns
+  its memory, is made read-only when first saved (O(1)); `release` restores the
+  flags at the end of the call. Holds are counted per array across traces and
+  threads, so nested and concurrent calls sharing a constant restore it only
+  when the last one ends; arrays that were read-only already are left alone.
+- where the pullback outlives the call (`vjp`, `linearize`), or an array's
+  memory belongs to a foreign buffer (mmap, bytes) or to a read-only owner
+  that its writeable view cannot be restored under, the array is
+  fingerprinted when saved (O(size)) and `check_saved` compares before each
+  sweep, raising `SavedValueModifiedError`.
+
+Flags cannot catch a write through a writeable view that already existed when
+the array was saved (NumPy keeps a view's flag independent of its base's);
+fingerprints can.
 """
 
 from __future__ import annotations
 
+import threading
 from math import isqrt
 from typing import Any
 
 import numpy as np
 
-from .._core.primitive import BY_INDEX, CUSTOM, DIFFERENTIABLE, Primitive
+from .._core.primitive import BY_INDEX, CUSTOM, DIFFERENTIABLE, Primitive, apply_jvp
+from .._core.pytree import tree_flatten, tree_unflatten
 from .._core.trace import Trace, Tracer, bind
 
 __all__ = [
     "LazyCotangent", "SavedValueModifiedError", "VJPTrace", "VJPTracer", "backward",
-    "forward_sweep",
+    "forward_sweep", "release",
 ]
 
 _ndarray = np.ndarray
 
 
-class SavedValueModifiedError(RuntimeError):
-    """An array saved for the backward pass was modified in place."""
+class SavedValueModifiedError(RuntimeError, ValueError):
+    """An array saved for the backward pass was modified in place.
+
+    A ValueError too: inside a call the write itself fails, as NumPy's writes to
+    read-only arrays do."""
 
 
 class LazyCotangent:
@@ -93,18 +113,107 @@ def _fingerprint(a: np.ndarray) -> Any:
 _WORDS = (np.uint64, np.uint32, np.uint16, np.uint8)
 
 
+# Arrays made read-only by in-call traces: id -> [array, holds, views waiting for it]
+_FROZEN: dict[int, list[Any]] = {}
+_FROZEN_LOCK = threading.Lock()
+
+
+def _hold(x: np.ndarray, held: list[np.ndarray]) -> bool:
+    """Count one more hold on `x`, making it read-only if it is not yet.
+    False when `x` was read-only already (and not by riesz): nothing to restore."""
+    e = _FROZEN.get(id(x))
+    if e is None:
+        if not x.flags.writeable:
+            return False
+        _FROZEN[id(x)] = e = [x, 0, None]
+        held.append(x)  # before the flag flips: an interrupt leaves nothing unrestored
+        e[1] = 1
+        x.setflags(write=False)
+        return True
+    e[1] += 1
+    held.append(x)
+    return True
+
+
+def _owner(a: np.ndarray) -> Any:
+    """The object owning `a`'s memory: `a`, the ndarray at the end of its base
+    chain, or a foreign buffer (mmap, bytes, ...)."""
+    owner = a
+    while isinstance(owner.base, _ndarray):
+        owner = owner.base
+    return owner if owner.base is None else owner.base
+
+
+def _freeze(a: np.ndarray, held: list[np.ndarray]) -> bool:
+    """Make `a` and the array owning its memory read-only for the call; False when
+    flags cannot protect it and it must be fingerprinted instead."""
+    if a.base is None:  # the common case: `a` owns its memory
+        with _FROZEN_LOCK:
+            _hold(a, held)
+        return True
+    owner = _owner(a)
+    if not isinstance(owner, _ndarray):
+        return False
+    with _FROZEN_LOCK:
+        if not _hold(owner, held) and a.flags.writeable and id(a) not in _FROZEN:
+            return False  # a writeable view of a read-only owner: its flag cannot come back
+        _hold(a, held)
+    return True
+
+
+def _restore(x: np.ndarray, entry: list[Any]) -> None:
+    if x.base is not None:
+        waiting_for = _FROZEN.get(id(_owner(x)))
+        if waiting_for is not None and waiting_for[1]:  # its owner is still held elsewhere
+            if waiting_for[2] is None:
+                waiting_for[2] = []
+            waiting_for[2].append(x)
+            return
+    del _FROZEN[id(x)]
+    try:
+        x.setflags(write=True)
+    except ValueError:  # its owner was made read-only meanwhile (not by riesz)
+        pass
+    if entry[2]:
+        for v in entry[2]:
+            ve = _FROZEN.get(id(v))
+            if ve is not None and not ve[1]:
+                _restore(v, ve)
+
+
+def release(held: list[np.ndarray]) -> None:
+    """Drop the holds in `held` (see `VJPTrace.held`); an array becomes writeable
+    again when its last hold is gone."""
+    if not held:
+        return
+    with _FROZEN_LOCK:
+        for x in held:  # an owner precedes its views, so it is restored first
+            e = _FROZEN[id(x)]
+            e[1] -= 1
+            if not e[1]:
+                _restore(x, e)
+        held.clear()
+
+
 class VJPTrace(Trace):
-    __slots__ = ("tape", "saved")
+    __slots__ = ("tape", "saved", "held", "prints")
 
     def __init__(self, level: int):
         super().__init__(level)
         self.tape: list[Any] = []
-        # id -> (array, fingerprint) of user-visible arrays the tape references
-        self.saved: dict[int, tuple[np.ndarray, int]] = {}
+        # id -> array, for user-visible arrays the tape references (each guarded once)
+        self.saved: dict[int, np.ndarray] = {}
+        # None: fingerprint what is saved; a list (set by a caller whose backward pass
+        # runs before it returns): hold saved arrays read-only, released by `release`
+        self.held: list[np.ndarray] | None = None
+        self.prints: list[tuple[np.ndarray, Any]] = []
 
     def guard(self, a: Any) -> None:
         if type(a) is _ndarray and id(a) not in self.saved and a.size and not a.dtype.hasobject:
-            self.saved[id(a)] = (a, _fingerprint(a))
+            self.saved[id(a)] = a
+            held = self.held
+            if held is None or not _freeze(a, held):
+                self.prints.append((a, _fingerprint(a)))
 
     def new_input(self, value: Any, guard: bool = True) -> VJPTracer:
         if guard:
@@ -136,7 +245,7 @@ class VJPTrace(Trace):
             i += 1
         if prim.kind is not DIFFERENTIABLE:
             if prim.kind is CUSTOM:
-                return self._process_custom(prim, args, vals, parents, argnums, params)
+                return self.process_custom(prim, args, params)
             return bind(prim, *vals, **params)
         ans = bind(prim, *vals, **params) if lower else prim.impl(*vals, **params)
         tape = self.tape
@@ -156,25 +265,73 @@ class VJPTrace(Trace):
             outs.append(VJPTracer(a, self, len(tape) - 1))
         return tuple(outs)
 
-    def _process_custom(self, prim: Primitive, args: tuple[Any, ...], vals: list[Any],
-                        parents: list[int], argnums: list[int], params: dict[str, Any]) -> Any:
+    def process_custom(self, prim: Primitive, args: tuple[Any, ...],
+                       params: dict[str, Any]) -> Any:
         """A call of a function with user rules (see riesz.custom). With a VJP
         rule, its forward part runs now and the residuals are kept for the
-        backward pass; with only a JVP rule, the backward pass transposes it;
-        with neither, the function's body is traced like any other code."""
+        backward pass; with only a JVP rule, its linear map u ↦ ∂f(x)[u] is
+        recorded now and transposed by the backward pass; with neither, the
+        function's body is traced like any other code.
+
+        The forward part runs on this trace's values, so an output that still
+        is a tracer of this trace depends on a value the function closes over
+        (`a` in `def f(x): return a * x`). That dependence, ∂_a f(x; a), is
+        recorded on the tape as the function computed it; the output's node
+        lists the closure's tracer as one more parent, whose cotangent is the
+        output's (see `riesz.custom`)."""
         fn = params["fn"]
+        if fn.fwd is None and fn.jvp_rule is None:
+            return fn.call_flat(args, params["in_def"], params["out"])
+        vals = []
+        parents = []
+        argnums = []
+        for i, a in enumerate(args):
+            if a.__class__ is VJPTracer and a._trace is self:
+                vals.append(a._value)
+                parents.append(a._idx)
+                argnums.append(i)
+            else:
+                vals.append(a)
         if fn.fwd is not None:
             outs, residuals = fn.fwd_flat(vals, params["in_def"], params["out"])
+            r_leaves = tree_flatten(residuals, strict=False)[0]
+            if any(isinstance(x, Tracer) for x in r_leaves):
+                self.check_custom_outputs(fn, r_leaves)
+                residuals = self._strip(residuals)
             params = {**params, "residuals": residuals}
-        elif fn.jvp_rule is not None:
-            outs = fn.call_flat(vals, params["in_def"], params["out"])
         else:
-            return fn.call_flat(args, params["in_def"], params["out"])
+            outs = fn.call_flat(vals, params["in_def"], params["out"])
+        self.check_custom_outputs(fn, outs)
+        closure = [k for k, o in enumerate(outs) if o.__class__ is VJPTracer and o._trace is self]
+        if fn.fwd is None:
+            # u ↦ ∂f(x)[u] recorded now, while values its rule may close over are alive;
+            # if the rule used one, this tape grew, and the record must drop this level
+            n_tape = len(self.tape)
+            stripped = [o._value if k in closure else o for k, o in enumerate(outs)]
+            linear = fn.linearized(vals, argnums, stripped, params, self.held)
+            if len(self.tape) != n_tape:
+                linear.strip(self._strip)
+            params = {**params, "linear": linear}
+        if closure:
+            n = len(vals)
+            for k in closure:
+                vals.append(outs[k]._value)
+                parents.append(outs[k]._idx)
+                argnums.append(n + k)
+            outs = tuple(o._value if k in closure else o for k, o in enumerate(outs))
         self.tape.append((prim.index, tuple(parents), tuple(argnums), outs, tuple(vals), params))
         return self._outputs(outs)
 
+    def _strip(self, tree: Any) -> Any:
+        """`tree` with this trace's tracers replaced by their values."""
+        leaves, treedef = tree_flatten(tree, strict=False)
+        if not any(x.__class__ is VJPTracer and x._trace is self for x in leaves):
+            return tree
+        return tree_unflatten(treedef, [x._value if x.__class__ is VJPTracer and x._trace is self
+                                        else x for x in leaves])
+
     def check_saved(self) -> None:
-        for a, fp in self.saved.values():
+        for a, fp in self.prints:
             if _fingerprint(a) != fp:
                 raise SavedValueModifiedError(
                     f"an array of shape {a.shape} and dtype {a.dtype} that was saved for "
@@ -262,23 +419,12 @@ def forward_sweep(tape: list[Any], seeds: dict[int, Any]) -> list[Any]:
             t = tans[parents]
             tans[i] = None if t is None else t[argnums]
             continue
-        prim = BY_INDEX[pid]
-        rules = prim.jvps
-        if rules is not None and not prim.multiple_results:
-            t_out = None
-            for p, k in zip(parents, argnums, strict=True):
-                t = tans[p]
-                if t is not None:
-                    c = rules[k](t, ans, *vals, **(params or {}))
-                    if c is not None:
-                        t_out = c if t_out is None else t_out + c
-        else:
-            tangents: list[Any] = [None] * len(vals)
-            for p, k in zip(parents, argnums, strict=True):
-                tangents[k] = tans[p]
-            if all(t is None for t in tangents):
-                continue
-            t_out = prim.jvp(vals, tangents, ans, **(params or {}))
+        tangents: list[Any] = [None] * len(vals)
+        for p, k in zip(parents, argnums, strict=True):
+            tangents[k] = tans[p]
+        if all(t is None for t in tangents):
+            continue
+        t_out = apply_jvp(BY_INDEX[pid], vals, tangents, ans, params or {})
         tans[i] = t_out
     return tans
 

@@ -1,5 +1,10 @@
 """Helpers shared by the rule families: argument coercion, axis normalisation,
-un-broadcasting, safe reciprocals, and NumPy-signature checks."""
+un-broadcasting, stacking, and NumPy-signature checks.
+
+The primitives these helpers bind (sum, astype, reshape, concatenate) are
+declared by families that themselves use the helpers, so they are looked up in
+`riesz._core.ops`, registered by `riesz._primitives` once every family
+is imported."""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .._core.primitive import Primitive
+from .._core import ops
 from .._core.trace import Tracer, bind, raw_value
 from .._core.trace import strip_derivatives as _raw
 
@@ -64,12 +69,6 @@ def tri_mask(shape: tuple[int, ...], k: int, lower: bool) -> np.ndarray:
     return np.tri(n, m, k, dtype=bool) if lower else ~np.tri(n, m, k - 1, dtype=bool)
 
 
-# set by riesz.numpy once the primitives exist (avoids an import cycle)
-sum_p: Primitive = None  # type: ignore[assignment]
-astype_p: Primitive = None  # type: ignore[assignment]
-stack: Any = None
-
-
 def unbroadcast(g: Any, shape: tuple[int, ...], dtype: Any) -> Any:
     """Sum the cotangent `g` over the axes along which an operand of `shape`
     was broadcast, and cast it to the operand's `dtype`."""
@@ -77,13 +76,13 @@ def unbroadcast(g: Any, shape: tuple[int, ...], dtype: Any) -> Any:
     if gshape != shape:
         lead = len(gshape) - len(shape)
         if lead:
-            g = bind(sum_p, g, axis=tuple(range(lead)), keepdims=False)
+            g = bind(ops.sum_p, g, axis=tuple(range(lead)), keepdims=False)
         ones = tuple(i for i, n in enumerate(shape) if n == 1 and gshape[lead + i] != 1)
         if ones:
-            g = bind(sum_p, g, axis=ones, keepdims=True)
+            g = bind(ops.sum_p, g, axis=ones, keepdims=True)
     gd = g.dtype
     if gd is not dtype and gd != dtype:
-        g = bind(astype_p, g, dtype=np.dtype(dtype))
+        g = bind(ops.astype_p, g, dtype=np.dtype(dtype))
     return g
 
 
@@ -96,7 +95,7 @@ def asarray(x: Any) -> Any:
     they hold traced values)."""
     if isinstance(x, (list, tuple)):
         if _holds_tracer(x):
-            return stack([asarray(v) for v in x])
+            return stack_leading([asarray(v) for v in x])
         return np.asarray(x)
     return x
 
@@ -107,6 +106,23 @@ def as_array(x: Any) -> Any:
     if isinstance(x, Tracer) or type(x) is np.ndarray:
         return x
     return np.asarray(x)
+
+
+def stack_leading(arrays: list[Any]) -> Any:
+    """Arrays of one shape stacked along a new leading axis, their dtypes
+    promoted as `numpy.stack` does (traced arrays through reshape and concatenate)."""
+    arrays = [as_array(x) for x in arrays]
+    if not arrays:
+        raise ValueError("need at least one array to stack")
+    shapes = {x.shape for x in arrays}
+    if len(shapes) != 1:
+        raise ValueError(f"all input arrays must have the same shape, got {sorted(shapes)}")
+    if not any(isinstance(x, Tracer) for x in arrays):
+        return np.stack(arrays)
+    d = np.result_type(*[_raw(a) for a in arrays])
+    rows = [bind(ops.reshape_p, a if a.dtype == d else bind(ops.astype_p, a, dtype=d),
+                 shape=(1, *a.shape)) for a in arrays]
+    return rows[0] if len(rows) == 1 else bind(ops.concatenate_p, *rows, axis=0)
 
 
 def _holds_tracer(x: Any) -> bool:
@@ -163,24 +179,3 @@ def any_set(mask: Any) -> bool:
     """Whether any entry of a constant mask is set, over the whole batch under
     vmap: a decision between a fast and a safe formula, taken once for all."""
     return bool(np.any(raw_value(mask)))
-
-
-def safe_reciprocal(x: Any) -> Any:
-    """1/x where x != 0 and 0 where x == 0, with derivatives of the same form
-    (the mask is a constant, so no inf * 0 appears at any order)."""
-    from .elementwise import where_p
-
-    zero = _raw(x) == 0
-    if not any_set(zero):
-        return 1 / x
-    return bind(where_p, zero, 0, 1 / bind(where_p, zero, 1, x))
-
-
-def safe_sqrt(x: Any) -> Any:
-    """sqrt(x), with derivative 0 (instead of inf) where x == 0."""
-    from .elementwise import sqrt_p, where_p
-
-    zero = _raw(x) == 0
-    if not any_set(zero):
-        return bind(sqrt_p, x)
-    return bind(where_p, zero, 0, bind(sqrt_p, bind(where_p, zero, 1, x)))

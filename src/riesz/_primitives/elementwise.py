@@ -28,7 +28,8 @@ from .._core.trace import Tracer, bind
 from .._core.trace import strip_derivatives as _raw
 from .._interpreters import taylor
 from ._batch_axes import elementwise as batch_elementwise
-from ._util import any_set, safe_reciprocal, unbroadcast
+from ._util import any_set, unbroadcast
+from .shape import broadcast_to_p
 
 # -- helpers ------------------------------------------------------------------
 
@@ -42,6 +43,11 @@ def _fit(t: Any, ans: Any) -> Any:
     return t
 
 
+def _full(primal: Any, series: Any) -> list[Any]:
+    """A Taylor series with its primal as the coefficient of order 0."""
+    return taylor.full_series(primal, series, len(series))
+
+
 def elementwise_binary(
     prim: Primitive,
     dx: Callable[[Any, Any, Any], Any] | None,
@@ -51,25 +57,35 @@ def elementwise_binary(
     `dx(x, y, ans)`, `dy(x, y, ans)` (None: the partial is identically 0):
     ∂f[(s, t)] = f_x ⊙ s + f_y ⊙ t, and ∂f*[g] = (unbroadcast(f_x ⊙ g),
     unbroadcast(f_y ⊙ g))."""
+    return elementwise_nary(prim, dx, dy, suffixes=("x", "y"))
 
-    def jvp_x(t: Any, ans: Any, x: Any, y: Any) -> Any:
-        return None if dx is None else _fit(t * dx(x, y, ans), ans)
 
-    def jvp_y(t: Any, ans: Any, x: Any, y: Any) -> Any:
-        return None if dy is None else _fit(t * dy(x, y, ans), ans)
+def elementwise_nary(
+    prim: Primitive, *partials: Callable[..., Any] | None, suffixes: tuple[str, ...] = ()
+) -> Primitive:
+    """`prim(*args)` acts elementwise with broadcasting; `partials[i](*args, ans)`
+    is ∂f/∂args[i] (None: identically 0): ∂f[t] = Σ_i f_i ⊙ t_i, and the i-th
+    cotangent is unbroadcast(f_i ⊙ g). Batching by the elementwise family, Taylor
+    mode by the general rule."""
 
-    def vjp_x(g: Any, ans: Any, x: Any, y: Any) -> Any:
-        return None if dx is None else unbroadcast(g * dx(x, y, ans), x.shape, x.dtype)
+    def rules(i: int, d: Callable[..., Any] | None) -> tuple[Any, Any]:
+        def jvp(t: Any, ans: Any, *args: Any) -> Any:
+            return None if d is None else _fit(t * d(*args, ans), ans)
 
-    def vjp_y(g: Any, ans: Any, x: Any, y: Any) -> Any:
-        return None if dy is None else unbroadcast(g * dy(x, y, ans), y.shape, y.dtype)
+        def vjp(g: Any, ans: Any, *args: Any) -> Any:
+            a = args[i]
+            return None if d is None else unbroadcast(g * d(*args, ans), a.shape, a.dtype)
 
-    for f, kind in ((jvp_x, "jvp_x"), (jvp_y, "jvp_y"), (vjp_x, "vjp_x"), (vjp_y, "vjp_y")):
-        f.__name__ = f"{prim.name}_{kind}"
+        suffix = suffixes[i] if suffixes else str(i)
+        jvp.__name__ = f"{prim.name}_jvp_{suffix}"
+        vjp.__name__ = f"{prim.name}_vjp_{suffix}"
+        return jvp, vjp
+
+    jvps, vjps = zip(*(rules(i, d) for i, d in enumerate(partials)), strict=True)
     prim.family = prim.family or "elementwise"
     batch_elementwise(prim)
-    prim.def_jvp(jvp_x, jvp_y).def_vjp(vjp_x, vjp_y)
-    # Taylor mode: z' = f_x x' + f_y y' with the partials evaluated on the series
+    prim.def_jvp(*jvps).def_vjp(*vjps)
+    # Taylor mode: z' = Σ_i f_i x_i' with the partials evaluated on the series
     return taylor.jet_from_jvp(prim)
 
 
@@ -93,9 +109,8 @@ def _astype_vjp(g: Any, ans: Any, x: Any, dtype: Any) -> Any:
 
 
 astype_p.def_jvp(_astype_jvp).def_vjp(_astype_vjp)
-
-# broadcast_to lives with the shape operations but _fit needs it here
-from .shape import broadcast_to_p  # noqa: E402
+batch_elementwise(astype_p)
+taylor.linear_jet(astype_p)
 
 # -- arithmetic ---------------------------------------------------------------
 
@@ -115,6 +130,8 @@ def _add_vjp_y(g: Any, ans: Any, x: Any, y: Any) -> Any:
 
 
 add_p.def_jvp(_add_jvp, _add_jvp).def_vjp(_add_vjp_x, _add_vjp_y)
+batch_elementwise(add_p)
+taylor.linear_jet(add_p)
 
 subtract_p = Primitive("subtract", np.subtract, family="linear")
 
@@ -128,6 +145,8 @@ def _sub_vjp_y(g: Any, ans: Any, x: Any, y: Any) -> Any:
 
 
 subtract_p.def_jvp(_add_jvp, _sub_jvp_y).def_vjp(_add_vjp_x, _sub_vjp_y)
+batch_elementwise(subtract_p)
+taylor.linear_jet(subtract_p)
 
 negative_p = Primitive("negative", np.negative, family="linear")
 
@@ -137,6 +156,8 @@ def _neg_jvp(t: Any, ans: Any, x: Any) -> Any:
 
 
 negative_p.def_jvp(_neg_jvp).def_vjp(_neg_jvp)
+batch_elementwise(negative_p)
+taylor.linear_jet(negative_p)
 
 multiply_p = Primitive("multiply", np.multiply, family="bilinear")
 
@@ -158,6 +179,8 @@ def _mul_vjp_y(g: Any, ans: Any, x: Any, y: Any) -> Any:
 
 
 multiply_p.def_jvp(_mul_jvp_x, _mul_jvp_y).def_vjp(_mul_vjp_x, _mul_vjp_y)
+batch_elementwise(multiply_p)
+taylor.multilinear_jet(multiply_p)  # Cauchy products
 
 divide_p = Primitive("divide", np.true_divide)
 
@@ -179,6 +202,20 @@ def _div_vjp_y(g: Any, ans: Any, x: Any, y: Any) -> Any:
 
 
 divide_p.def_jvp(_div_jvp_x, _div_jvp_y).def_vjp(_div_vjp_x, _div_vjp_y)
+batch_elementwise(divide_p)
+
+
+def _divide_jet(primals: list[Any], series: list[Any]) -> tuple[Any, Any]:
+    """q = a / b: q b = a gives q_k = (a_k - Σ_{j=1}^k b_j q_(k-j)) / b0."""
+    (a, b), (sa, sb) = primals, series
+    K = taylor.series_order(series)
+    q0 = bind(divide_p, a, b)
+    if sb is None:  # linear in a
+        return q0, [None if c is None else c / b for c in sa]
+    return q0, taylor.series_divide(taylor.full_series(a, sa, K), _full(b, sb), q0, K)
+
+
+divide_p.def_jet(_divide_jet)
 
 power_p = Primitive(
     "power", np.power,
@@ -230,227 +267,7 @@ def _pow_vjp_y(g: Any, ans: Any, x: Any, y: Any) -> Any:
 
 
 power_p.def_jvp(_pow_jvp_x, _pow_jvp_y).def_vjp(_pow_vjp_x, _pow_vjp_y)
-
-
-# -- maximum / minimum: ties split the derivative evenly ----------------------
-
-
-def _tie_weights(x: Any, y: Any, ans: Any, pick_x: bool) -> Any:
-    """1 where the operand is the strict winner, 1/2 at ties, 0 elsewhere
-    (a constant mask, so higher derivatives see it as such)."""
-    xr, yr = _raw(x), _raw(y)
-    win = (xr > yr) if pick_x else (yr > xr)
-    w = np.where(win, 1.0, np.where(xr == yr, 0.5, 0.0))
-    return w.astype(_raw(ans).dtype, copy=False)
-
-
-def _minmax(name: str, impl: Any, larger: bool) -> Primitive:
-    prim = Primitive(name, impl, notes="at ties each operand gets half of the derivative")
-    return elementwise_binary(
-        prim,
-        lambda x, y, ans: _tie_weights(x, y, ans, larger),
-        lambda x, y, ans: _tie_weights(x, y, ans, not larger),
-    )
-
-
-maximum_p = _minmax("maximum", np.maximum, True)
-minimum_p = _minmax("minimum", np.minimum, False)
-
-# -- where: the condition is a (non-differentiable) boolean mask ---------------
-
-where_p = Primitive(
-    "where", np.where, family="linear",
-    notes="differentiable in x and y; the condition is a constant mask",
-)
-
-
-def _where_jvp_c(t: Any, ans: Any, c: Any, x: Any, y: Any) -> None:
-    return None
-
-
-def _where_jvp_x(t: Any, ans: Any, c: Any, x: Any, y: Any) -> Any:
-    return _fit(bind(where_p, _raw(c), t, 0), ans)
-
-
-def _where_jvp_y(t: Any, ans: Any, c: Any, x: Any, y: Any) -> Any:
-    return _fit(bind(where_p, _raw(c), 0, t), ans)
-
-
-def _where_vjp_x(g: Any, ans: Any, c: Any, x: Any, y: Any) -> Any:
-    return unbroadcast(bind(where_p, _raw(c), g, 0), x.shape, x.dtype)
-
-
-def _where_vjp_y(g: Any, ans: Any, c: Any, x: Any, y: Any) -> Any:
-    return unbroadcast(bind(where_p, _raw(c), 0, g), y.shape, y.dtype)
-
-
-where_p.def_jvp(_where_jvp_c, _where_jvp_x, _where_jvp_y)
-where_p.def_vjp(_where_jvp_c, _where_vjp_x, _where_vjp_y)
-
-# -- unary functions with a known derivative ----------------------------------
-# Each declares f'(x) (given x and ans = f(x)) once; the family derives both rules.
-
-_LN2 = math.log(2.0)
-_LN10 = math.log(10.0)
-
-exp_p = _unary("exp", np.exp, lambda x, ans: ans)
-exp2_p = _unary("exp2", np.exp2, lambda x, ans: ans * _LN2)
-expm1_p = _unary("expm1", np.expm1, lambda x, ans: ans + 1)
-log_p = _unary("log", np.log, lambda x, ans: 1 / x)
-log2_p = _unary("log2", np.log2, lambda x, ans: 1 / (x * _LN2))
-log10_p = _unary("log10", np.log10, lambda x, ans: 1 / (x * _LN10))
-log1p_p = _unary("log1p", np.log1p, lambda x, ans: 1 / (x + 1))
-sqrt_p = _unary("sqrt", np.sqrt, lambda x, ans: 0.5 / ans, notes="derivative inf at x = 0")
-cbrt_p = _unary(
-    "cbrt", np.cbrt, lambda x, ans: 1 / (3 * ans * ans), notes="derivative inf at x = 0"
-)
-square_p = _unary("square", np.square, lambda x, ans: 2 * x)
-reciprocal_p = _unary("reciprocal", np.reciprocal, lambda x, ans: -(ans * ans))
-sin_p = _unary("sin", np.sin, lambda x, ans: bind(cos_p, x))
-cos_p = _unary("cos", np.cos, lambda x, ans: -bind(sin_p, x))
-tan_p = _unary("tan", np.tan, lambda x, ans: 1 + ans * ans)
-arcsin_p = _unary(
-    "arcsin", np.arcsin, lambda x, ans: 1 / bind(sqrt_p, 1 - x * x), notes="inf at |x| = 1"
-)
-arccos_p = _unary(
-    "arccos", np.arccos, lambda x, ans: -1 / bind(sqrt_p, 1 - x * x), notes="inf at |x| = 1"
-)
-arctan_p = _unary("arctan", np.arctan, lambda x, ans: 1 / (1 + x * x))
-sinh_p = _unary("sinh", np.sinh, lambda x, ans: bind(cosh_p, x))
-cosh_p = _unary("cosh", np.cosh, lambda x, ans: bind(sinh_p, x))
-tanh_p = _unary("tanh", np.tanh, lambda x, ans: 1 - ans * ans)
-arcsinh_p = _unary("arcsinh", np.arcsinh, lambda x, ans: 1 / bind(sqrt_p, x * x + 1))
-arccosh_p = _unary(
-    "arccosh", np.arccosh, lambda x, ans: 1 / bind(sqrt_p, x * x - 1), notes="inf at x = 1"
-)
-arctanh_p = _unary("arctanh", np.arctanh, lambda x, ans: 1 / (1 - x * x))
-abs_p = _unary(
-    "abs", np.abs, lambda x, ans: bind(sign_p, x),
-    notes="derivative sign(x), taken as 0 at x = 0",
-)
-
-# -- binary functions with known partial derivatives --------------------------
-
-
-def _hypot_d(x: Any, ans: Any) -> Any:
-    return x * safe_reciprocal(ans)
-
-
-hypot_p = elementwise_binary(
-    Primitive("hypot", np.hypot, notes="derivative taken as 0 at x = y = 0"),
-    lambda x, y, ans: _hypot_d(x, ans),
-    lambda x, y, ans: _hypot_d(y, ans),
-)
-
-
-def _atan2_den(x: Any, y: Any) -> Any:
-    return safe_reciprocal(x * x + y * y)
-
-
-# arctan2(y, x): ∂/∂y = x / (x² + y²), ∂/∂x = -y / (x² + y²)
-arctan2_p = elementwise_binary(
-    Primitive("arctan2", np.arctan2, notes="derivative taken as 0 at the origin"),
-    lambda y, x, ans: x * _atan2_den(x, y),
-    lambda y, x, ans: -y * _atan2_den(x, y),
-)
-# logaddexp(x, y) = log(e^x + e^y): ∂/∂x = e^(x - ans), stable for large |x|
-logaddexp_p = elementwise_binary(
-    Primitive("logaddexp", np.logaddexp),
-    lambda x, y, ans: bind(exp_p, x - ans),
-    lambda x, y, ans: bind(exp_p, y - ans),
-)
-logaddexp2_p = elementwise_binary(
-    Primitive("logaddexp2", np.logaddexp2),
-    lambda x, y, ans: bind(exp2_p, x - ans),
-    lambda x, y, ans: bind(exp2_p, y - ans),
-)
-# x mod y = x - floor(x / y) y: ∂/∂x = 1, ∂/∂y = -floor(x / y) (a step function)
-remainder_p = elementwise_binary(
-    Primitive("remainder", np.remainder, notes="jumps where x / y is an integer"),
-    lambda x, y, ans: 1.0,
-    lambda x, y, ans: -bind(floor_p, x / y),
-)
-fmod_p = elementwise_binary(
-    Primitive("fmod", np.fmod, notes="jumps where x / y is an integer"),
-    lambda x, y, ans: 1.0,
-    lambda x, y, ans: -bind(trunc_p, x / y),
-)
-
-# -- zero derivative: defined everywhere it is finite, and equal to 0 ----------
-
-sign_p = Primitive("sign", np.sign, kind=ZERO_DERIVATIVE, notes="derivative 0 (not defined at 0)")
-floor_p = Primitive("floor", np.floor, kind=ZERO_DERIVATIVE)
-ceil_p = Primitive("ceil", np.ceil, kind=ZERO_DERIVATIVE)
-trunc_p = Primitive("trunc", np.trunc, kind=ZERO_DERIVATIVE)
-rint_p = Primitive("rint", np.rint, kind=ZERO_DERIVATIVE)
-round_p = Primitive(
-    "round", lambda x, decimals: np.round(x, decimals), kind=ZERO_DERIVATIVE,
-    notes="round to `decimals` places; derivative 0",
-)
-floor_divide_p = Primitive("floor_divide", np.floor_divide, kind=ZERO_DERIVATIVE)
-stop_gradient_p = Primitive(
-    "stop_gradient", lambda x: x, kind=ZERO_DERIVATIVE,
-    notes="identity whose derivative is 0 at every level of nesting",
-)
-
-# -- not differentiable: boolean outputs ---------------------------------------
-
-greater_p = Primitive("greater", np.greater, kind=NOT_DIFFERENTIABLE)
-greater_equal_p = Primitive("greater_equal", np.greater_equal, kind=NOT_DIFFERENTIABLE)
-less_p = Primitive("less", np.less, kind=NOT_DIFFERENTIABLE)
-less_equal_p = Primitive("less_equal", np.less_equal, kind=NOT_DIFFERENTIABLE)
-equal_p = Primitive("equal", np.equal, kind=NOT_DIFFERENTIABLE)
-not_equal_p = Primitive("not_equal", np.not_equal, kind=NOT_DIFFERENTIABLE)
-logical_and_p = Primitive("logical_and", np.logical_and, kind=NOT_DIFFERENTIABLE)
-logical_or_p = Primitive("logical_or", np.logical_or, kind=NOT_DIFFERENTIABLE)
-logical_xor_p = Primitive("logical_xor", np.logical_xor, kind=NOT_DIFFERENTIABLE)
-logical_not_p = Primitive("logical_not", np.logical_not, kind=NOT_DIFFERENTIABLE)
-isnan_p = Primitive("isnan", np.isnan, kind=NOT_DIFFERENTIABLE)
-isinf_p = Primitive("isinf", np.isinf, kind=NOT_DIFFERENTIABLE)
-isfinite_p = Primitive("isfinite", np.isfinite, kind=NOT_DIFFERENTIABLE)
-signbit_p = Primitive("signbit", np.signbit, kind=NOT_DIFFERENTIABLE)
-
-# -- vmap: everything here acts entrywise, with broadcasting -----------------------
-for _prim in (
-    astype_p, add_p, subtract_p, negative_p, multiply_p, divide_p, power_p, maximum_p,
-    minimum_p, where_p, exp_p, exp2_p, expm1_p, log_p, log2_p, log10_p, log1p_p, sqrt_p,
-    cbrt_p, square_p, reciprocal_p, sin_p, cos_p, tan_p, arcsin_p, arccos_p, arctan_p,
-    sinh_p, cosh_p, tanh_p, arcsinh_p, arccosh_p, arctanh_p, abs_p, hypot_p, arctan2_p,
-    logaddexp_p, logaddexp2_p, remainder_p, fmod_p, sign_p, floor_p, ceil_p, trunc_p,
-    rint_p, round_p, floor_divide_p, stop_gradient_p, greater_p, greater_equal_p, less_p,
-    less_equal_p, equal_p, not_equal_p, logical_and_p, logical_or_p, logical_xor_p,
-    logical_not_p, isnan_p, isinf_p, isfinite_p, signbit_p,
-):
-    if _prim.batch is None:
-        batch_elementwise(_prim)
-
-# -- Taylor mode (riesz.jet) ------------------------------------------------------------
-# Series x(t) = x0 + c_1 t + ... + c_K t^K in raw coefficients (see
-# riesz/_interpreters/taylor.py). Unary and binary functions already have the
-# general rule from their family (y' = f'(x) x' one order lower); the linear
-# and bilinear ones act term by term, and the classical recurrences below are
-# cheaper (O(K²) products) where a function satisfies a simple ODE.
-
-for _prim in (astype_p, add_p, subtract_p, negative_p, where_p):
-    taylor.linear_jet(_prim)
-taylor.multilinear_jet(multiply_p)
-
-
-def _full(primal: Any, series: Any) -> list[Any]:
-    return taylor.full_series(primal, series, len(series))
-
-
-def _divide_jet(primals: list[Any], series: list[Any]) -> tuple[Any, Any]:
-    """q = a / b: q b = a gives q_k = (a_k - Σ_{j=1}^k b_j q_(k-j)) / b0."""
-    (a, b), (sa, sb) = primals, series
-    K = taylor.series_order(series)
-    q0 = bind(divide_p, a, b)
-    if sb is None:  # linear in a
-        return q0, [None if c is None else c / b for c in sa]
-    return q0, taylor.series_divide(taylor.full_series(a, sa, K), _full(b, sb), q0, K)
-
-
-divide_p.def_jet(_divide_jet)
+batch_elementwise(power_p)
 
 
 def _integer_power(x: list[Any], n: int, K: int) -> list[Any]:
@@ -507,6 +324,112 @@ def _power_jet(primals: list[Any], series: list[Any]) -> tuple[Any, Any]:
 
 _power_general_jet = taylor.general_jet_rule(power_p)
 power_p.def_jet(_power_jet)
+
+
+# -- maximum / minimum: ties split the derivative evenly ----------------------
+
+
+def _tie_weights(x: Any, y: Any, ans: Any, pick_x: bool) -> Any:
+    """1 where the operand is the strict winner, 1/2 at ties, 0 elsewhere
+    (a constant mask, so higher derivatives see it as such)."""
+    xr, yr = _raw(x), _raw(y)
+    win = (xr > yr) if pick_x else (yr > xr)
+    w = np.where(win, 1.0, np.where(xr == yr, 0.5, 0.0))
+    return w.astype(_raw(ans).dtype, copy=False)
+
+
+def _minmax(name: str, impl: Any, larger: bool) -> Primitive:
+    prim = Primitive(name, impl, notes="at ties each operand gets half of the derivative")
+    return elementwise_binary(
+        prim,
+        lambda x, y, ans: _tie_weights(x, y, ans, larger),
+        lambda x, y, ans: _tie_weights(x, y, ans, not larger),
+    )
+
+
+maximum_p = _minmax("maximum", np.maximum, True)
+minimum_p = _minmax("minimum", np.minimum, False)
+batch_elementwise(maximum_p)
+batch_elementwise(minimum_p)
+
+# -- where: the condition is a (non-differentiable) boolean mask ---------------
+
+where_p = Primitive(
+    "where", np.where, family="linear",
+    notes="differentiable in x and y; the condition is a constant mask",
+)
+
+
+def _where_jvp_c(t: Any, ans: Any, c: Any, x: Any, y: Any) -> None:
+    return None
+
+
+def _where_jvp_x(t: Any, ans: Any, c: Any, x: Any, y: Any) -> Any:
+    return _fit(bind(where_p, _raw(c), t, 0), ans)
+
+
+def _where_jvp_y(t: Any, ans: Any, c: Any, x: Any, y: Any) -> Any:
+    return _fit(bind(where_p, _raw(c), 0, t), ans)
+
+
+def _where_vjp_x(g: Any, ans: Any, c: Any, x: Any, y: Any) -> Any:
+    return unbroadcast(bind(where_p, _raw(c), g, 0), x.shape, x.dtype)
+
+
+def _where_vjp_y(g: Any, ans: Any, c: Any, x: Any, y: Any) -> Any:
+    return unbroadcast(bind(where_p, _raw(c), 0, g), y.shape, y.dtype)
+
+
+where_p.def_jvp(_where_jvp_c, _where_jvp_x, _where_jvp_y)
+where_p.def_vjp(_where_jvp_c, _where_vjp_x, _where_vjp_y)
+batch_elementwise(where_p)
+taylor.linear_jet(where_p)
+
+# -- unary functions with a known derivative ----------------------------------
+# Each declares f'(x) (given x and ans = f(x)) once; the family derives both rules.
+
+_LN2 = math.log(2.0)
+_LN10 = math.log(10.0)
+
+exp_p = _unary("exp", np.exp, lambda x, ans: ans)
+exp2_p = _unary("exp2", np.exp2, lambda x, ans: ans * _LN2)
+expm1_p = _unary("expm1", np.expm1, lambda x, ans: ans + 1)
+log_p = _unary("log", np.log, lambda x, ans: 1 / x)
+log2_p = _unary("log2", np.log2, lambda x, ans: 1 / (x * _LN2))
+log10_p = _unary("log10", np.log10, lambda x, ans: 1 / (x * _LN10))
+log1p_p = _unary("log1p", np.log1p, lambda x, ans: 1 / (x + 1))
+sqrt_p = _unary("sqrt", np.sqrt, lambda x, ans: 0.5 / ans, notes="derivative inf at x = 0")
+cbrt_p = _unary(
+    "cbrt", np.cbrt, lambda x, ans: 1 / (3 * ans * ans), notes="derivative inf at x = 0"
+)
+square_p = _unary("square", np.square, lambda x, ans: 2 * x)
+reciprocal_p = _unary("reciprocal", np.reciprocal, lambda x, ans: -(ans * ans))
+sin_p = _unary("sin", np.sin, lambda x, ans: bind(cos_p, x))
+cos_p = _unary("cos", np.cos, lambda x, ans: -bind(sin_p, x))
+tan_p = _unary("tan", np.tan, lambda x, ans: 1 + ans * ans)
+arcsin_p = _unary(
+    "arcsin", np.arcsin, lambda x, ans: 1 / bind(sqrt_p, 1 - x * x), notes="inf at |x| = 1"
+)
+arccos_p = _unary(
+    "arccos", np.arccos, lambda x, ans: -1 / bind(sqrt_p, 1 - x * x), notes="inf at |x| = 1"
+)
+arctan_p = _unary("arctan", np.arctan, lambda x, ans: 1 / (1 + x * x))
+sinh_p = _unary("sinh", np.sinh, lambda x, ans: bind(cosh_p, x))
+cosh_p = _unary("cosh", np.cosh, lambda x, ans: bind(sinh_p, x))
+tanh_p = _unary("tanh", np.tanh, lambda x, ans: 1 - ans * ans)
+arcsinh_p = _unary("arcsinh", np.arcsinh, lambda x, ans: 1 / bind(sqrt_p, x * x + 1))
+arccosh_p = _unary(
+    "arccosh", np.arccosh, lambda x, ans: 1 / bind(sqrt_p, x * x - 1), notes="inf at x = 1"
+)
+arctanh_p = _unary("arctanh", np.arctanh, lambda x, ans: 1 / (1 - x * x))
+abs_p = _unary(
+    "abs", np.abs, lambda x, ans: bind(sign_p, x),
+    notes="derivative sign(x), taken as 0 at x = 0",
+)
+
+# Taylor mode: the general rule of `_unary` (y' = f'(x) x' one order lower) is replaced
+# where a function satisfies a simple ODE by its classical recurrence, O(K²) products
+# (raw coefficients, see riesz/_interpreters/taylor.py).
 
 
 def _exp_family_jet(prim: Primitive, rate: float, offset: float) -> None:
@@ -603,3 +526,111 @@ def _riccati_jet(prim: Primitive, a: float, b: float) -> None:
 
 _riccati_jet(tan_p, 1.0, 1.0)
 _riccati_jet(tanh_p, 1.0, -1.0)
+
+# -- numerically safe pieces of rules -------------------------------------------
+
+
+def safe_reciprocal(x: Any) -> Any:
+    """1/x where x != 0 and 0 where x == 0, with derivatives of the same form
+    (the mask is a constant, so no inf * 0 appears at any order)."""
+    zero = _raw(x) == 0
+    if not any_set(zero):
+        return 1 / x
+    return bind(where_p, zero, 0, 1 / bind(where_p, zero, 1, x))
+
+
+def safe_sqrt(x: Any) -> Any:
+    """sqrt(x), with derivative 0 (instead of inf) where x == 0."""
+    zero = _raw(x) == 0
+    if not any_set(zero):
+        return bind(sqrt_p, x)
+    return bind(where_p, zero, 0, bind(sqrt_p, bind(where_p, zero, 1, x)))
+
+
+# -- binary functions with known partial derivatives --------------------------
+
+
+def _hypot_d(x: Any, ans: Any) -> Any:
+    return x * safe_reciprocal(ans)
+
+
+hypot_p = elementwise_binary(
+    Primitive("hypot", np.hypot, notes="derivative taken as 0 at x = y = 0"),
+    lambda x, y, ans: _hypot_d(x, ans),
+    lambda x, y, ans: _hypot_d(y, ans),
+)
+
+
+def _atan2_den(x: Any, y: Any) -> Any:
+    return safe_reciprocal(x * x + y * y)
+
+
+# arctan2(y, x): ∂/∂y = x / (x² + y²), ∂/∂x = -y / (x² + y²)
+arctan2_p = elementwise_binary(
+    Primitive("arctan2", np.arctan2, notes="derivative taken as 0 at the origin"),
+    lambda y, x, ans: x * _atan2_den(x, y),
+    lambda y, x, ans: -y * _atan2_den(x, y),
+)
+# logaddexp(x, y) = log(e^x + e^y): ∂/∂x = e^(x - ans), stable for large |x|
+logaddexp_p = elementwise_binary(
+    Primitive("logaddexp", np.logaddexp),
+    lambda x, y, ans: bind(exp_p, x - ans),
+    lambda x, y, ans: bind(exp_p, y - ans),
+)
+logaddexp2_p = elementwise_binary(
+    Primitive("logaddexp2", np.logaddexp2),
+    lambda x, y, ans: bind(exp2_p, x - ans),
+    lambda x, y, ans: bind(exp2_p, y - ans),
+)
+# x mod y = x - floor(x / y) y: ∂/∂x = 1, ∂/∂y = -floor(x / y) (a step function)
+remainder_p = elementwise_binary(
+    Primitive("remainder", np.remainder, notes="jumps where x / y is an integer"),
+    lambda x, y, ans: 1.0,
+    lambda x, y, ans: -bind(floor_p, x / y),
+)
+fmod_p = elementwise_binary(
+    Primitive("fmod", np.fmod, notes="jumps where x / y is an integer"),
+    lambda x, y, ans: 1.0,
+    lambda x, y, ans: -bind(trunc_p, x / y),
+)
+
+# -- zero derivative: defined everywhere it is finite, and equal to 0 ----------
+
+sign_p = Primitive("sign", np.sign, kind=ZERO_DERIVATIVE, notes="derivative 0 (not defined at 0)")
+floor_p = Primitive("floor", np.floor, kind=ZERO_DERIVATIVE)
+ceil_p = Primitive("ceil", np.ceil, kind=ZERO_DERIVATIVE)
+trunc_p = Primitive("trunc", np.trunc, kind=ZERO_DERIVATIVE)
+rint_p = Primitive("rint", np.rint, kind=ZERO_DERIVATIVE)
+round_p = Primitive(
+    "round", lambda x, decimals: np.round(x, decimals), kind=ZERO_DERIVATIVE,
+    notes="round to `decimals` places; derivative 0",
+)
+floor_divide_p = Primitive("floor_divide", np.floor_divide, kind=ZERO_DERIVATIVE)
+stop_gradient_p = Primitive(
+    "stop_gradient", lambda x: x, kind=ZERO_DERIVATIVE,
+    notes="identity whose derivative is 0 at every level of nesting",
+)
+for _prim in (sign_p, floor_p, ceil_p, trunc_p, rint_p, round_p, floor_divide_p,
+              stop_gradient_p):
+    batch_elementwise(_prim)  # entrywise; no jet rule (constants)
+
+# -- not differentiable: boolean outputs ---------------------------------------
+
+greater_p = Primitive("greater", np.greater, kind=NOT_DIFFERENTIABLE)
+greater_equal_p = Primitive("greater_equal", np.greater_equal, kind=NOT_DIFFERENTIABLE)
+less_p = Primitive("less", np.less, kind=NOT_DIFFERENTIABLE)
+less_equal_p = Primitive("less_equal", np.less_equal, kind=NOT_DIFFERENTIABLE)
+equal_p = Primitive("equal", np.equal, kind=NOT_DIFFERENTIABLE)
+not_equal_p = Primitive("not_equal", np.not_equal, kind=NOT_DIFFERENTIABLE)
+logical_and_p = Primitive("logical_and", np.logical_and, kind=NOT_DIFFERENTIABLE)
+logical_or_p = Primitive("logical_or", np.logical_or, kind=NOT_DIFFERENTIABLE)
+logical_xor_p = Primitive("logical_xor", np.logical_xor, kind=NOT_DIFFERENTIABLE)
+logical_not_p = Primitive("logical_not", np.logical_not, kind=NOT_DIFFERENTIABLE)
+isnan_p = Primitive("isnan", np.isnan, kind=NOT_DIFFERENTIABLE)
+isinf_p = Primitive("isinf", np.isinf, kind=NOT_DIFFERENTIABLE)
+isfinite_p = Primitive("isfinite", np.isfinite, kind=NOT_DIFFERENTIABLE)
+signbit_p = Primitive("signbit", np.signbit, kind=NOT_DIFFERENTIABLE)
+for _prim in (greater_p, greater_equal_p, less_p, less_equal_p, equal_p, not_equal_p,
+              logical_and_p, logical_or_p, logical_xor_p, logical_not_p, isnan_p, isinf_p,
+              isfinite_p, signbit_p):
+    batch_elementwise(_prim)  # entrywise; no jet rule (constants)

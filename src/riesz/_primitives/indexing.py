@@ -12,13 +12,14 @@ from typing import Any
 
 import numpy as np
 
+from .._core import ops
 from .._core.primitive import NOT_DIFFERENTIABLE, Primitive
 from .._core.trace import Tracer, bind
 from .._core.trace import strip_derivatives as _raw
 from .._interpreters import taylor
 from .._interpreters.reverse import LazyCotangent
-from . import _batch_axes
-from ._util import unbroadcast
+from ._batch_axes import batch_size, broadcast_batch, front, shape_of
+from ._util import as_array, unbroadcast
 
 
 class _Slot:
@@ -114,6 +115,51 @@ def _getitem_vjp(g: Any, ans: Any, x: Any, index: tuple[Any, ...]) -> Any:
 getitem_p.def_jvp(_getitem_jvp).def_vjp(_getitem_vjp)
 
 
+def _advanced_positions(index: tuple[Any, ...]) -> list[int]:
+    return [k for k, i in enumerate(index) if isinstance(i, np.ndarray)]
+
+
+def _moves_front(index: tuple[Any, ...]) -> bool:
+    """Whether NumPy moves the advanced-index axes of `(slice(None),) + index`
+    to the front (they are not one contiguous block)."""
+    pos = _advanced_positions(index)
+    return bool(pos) and pos != list(range(pos[0], pos[0] + len(pos)))
+
+
+def _getitem_batch(vals: list[Any], dims: list[int | None], index: tuple[Any, ...]) -> Any:
+    """x[index] per example is x[:, *index] on the batch, unless NumPy would move
+    the advanced axes to the front (non-adjacent index arrays)."""
+    if _moves_front(index):
+        return NotImplemented
+    return bind(getitem_p, front(vals[0], dims[0]), index=(slice(None), *index)), 0
+
+
+getitem_p.def_batch(_getitem_batch)
+taylor.linear_jet(getitem_p)  # linear: each Taylor coefficient is indexed
+
+
+def _scatter_batching(prim: Primitive) -> Primitive:
+    """x with v put at index, per example: the same on the batch, with the
+    values aligned to the selected block's per-example rank."""
+
+    def rule(vals: list[Any], dims: list[int | None], index: tuple[Any, ...]) -> Any:
+        if _moves_front(index):
+            return NotImplemented
+        (x, v), (dx, dv) = vals, dims
+        size = batch_size(vals, dims)
+        x = broadcast_batch(x, dx, size)
+        if dv is not None:
+            v = front(v, dv)
+            block = np.empty(shape_of(x)[1:], dtype=bool)[index].ndim  # per-example rank
+            s = shape_of(v)
+            v = bind(ops.reshape_p, v, shape=(s[0], *(1,) * (block - len(s) + 1), *s[1:]))
+        return bind(prim, x, v, index=(slice(None), *index)), 0
+
+    rule.__name__ = f"{prim.name}_batch"
+    return prim.def_batch(rule)
+
+
+
 def _scatter_add_impl(x: Any, v: Any, index: tuple[Any, ...]) -> Any:
     out = np.array(x, dtype=np.result_type(x, v), copy=True)
     if _is_basic(index):
@@ -147,6 +193,8 @@ def _scatter_add_vjp_v(g: Any, ans: Any, x: Any, v: Any, index: tuple[Any, ...])
 
 scatter_add_p.def_jvp(_scatter_add_jvp_x, _scatter_add_jvp_v)
 scatter_add_p.def_vjp(_scatter_add_vjp_x, _scatter_add_vjp_v)
+_scatter_batching(scatter_add_p)
+taylor.linear_jet(scatter_add_p)  # linear in (x, v)
 
 
 def _scatter_set_impl(x: Any, v: Any, index: tuple[Any, ...]) -> Any:
@@ -181,6 +229,8 @@ def _scatter_set_vjp_v(g: Any, ans: Any, x: Any, v: Any, index: tuple[Any, ...])
 
 scatter_set_p.def_jvp(_scatter_set_jvp_x, _scatter_set_jvp_v)
 scatter_set_p.def_vjp(_scatter_set_vjp_x, _scatter_set_vjp_v)
+_scatter_batching(scatter_set_p)
+taylor.linear_jet(scatter_set_p)  # linear in (x, v)
 
 
 class SparseCotangent(LazyCotangent):
@@ -232,8 +282,72 @@ nonzero_p = Primitive(
     notes="one integer index array per axis",
 )
 
+def nonzero(a: Any) -> tuple[Any, ...]:
+    """Indices of the non-zero entries (integer arrays: not differentiable).
+    Under vmap, only where every example has as many non-zero entries."""
+    a = as_array(a)
+    try:
+        return bind(nonzero_p, a)
+    except ValueError as e:  # stacking index arrays of different lengths
+        if isinstance(_raw(a), Tracer):
+            raise ragged_error("nonzero", " (here the examples' counts differ)") from e
+        raise
+
+
+def ragged_error(name: str, detail: str = "") -> TypeError:
+    """The error of a function whose output shape depends on the values, under vmap."""
+    return TypeError(
+        f"{name} under vmap: its output shape depends on the values of its input, so it "
+        f"can differ between examples and cannot be batched{detail}. Call it outside vmap, "
+        "or use a fixed-size alternative (e.g. riesz.numpy.where(mask, x, fill), sort)"
+    )
+
+
 # -- gather: indexing with index arrays that are operands (they vary per example
 # under vmap); linear in x, with no derivative in the integer index arrays -------------
+
+
+# vmap of gather / scatter_add_indexed with a batched operand: the batch axis becomes one more
+# index array, arange(B), in front of the per-example index. NumPy then puts the
+# broadcast index block first, (B, *block, *sliced axes), and the per-example layout
+# (block in place when the per-example index arrays are adjacent) is a transpose away.
+
+
+def _is_advanced(i: Any) -> bool:
+    return i is SLOT or isinstance(i, (int, np.integer, np.ndarray))
+
+
+def _batched_index(x_shape: tuple[int, ...], template: tuple[Any, ...], arrays: list[Any],
+                   dims: list[int | None], size: int) -> Any:
+    """(template with arange(B) in front, the batched index arrays, `order`, the
+    per-example result shape), `order` taking the batched result's axes to the
+    per-example layout with the batch in front; None where the rule declines
+    (boolean index arrays, empty axes: the slice-by-slice fallback handles them)."""
+    if 0 in x_shape or any(isinstance(i, np.ndarray) and i.dtype == bool for i in template):
+        return None
+    shapes = [shape_of(a) if d is None else
+              shape_of(a)[:d] + shape_of(a)[d + 1:]
+              for a, d in zip(arrays, dims, strict=True)]
+    statics = [np.shape(i) for i in template if _is_advanced(i) and i is not SLOT]
+    nd = len(np.broadcast_shapes(*shapes, *statics))
+    batched = []
+    for a, d, sh in zip(arrays, dims, shapes, strict=True):
+        if d is not None:
+            a = bind(ops.reshape_p, front(a, d), shape=(size, *(1,) * (nd - len(sh)), *sh))
+        batched.append(a)
+    probe = np.broadcast_to(np.empty((), bool), x_shape)  # a view: no copy of x
+    example = probe[fill_index(template, [np.zeros(sh, int) for sh in shapes])].shape
+    pos = [k for k, i in enumerate(template) if _is_advanced(i)]
+    lead = 0
+    if pos == list(range(pos[0], pos[0] + len(pos))):  # one block: in place per example
+        used = sum(1 for i in template if i is not None and i is not Ellipsis)
+        lead = sum(len(x_shape) - used if i is Ellipsis else int(not isinstance(i, int))
+                   for i in template[:pos[0]])
+    rest = len(example) - nd
+    order = (0, *range(1 + nd, 1 + nd + lead), *range(1, 1 + nd),
+             *range(1 + nd + lead, 1 + nd + rest))
+    bidx = np.arange(size).reshape(size, *(1,) * nd)
+    return (bidx, *template), batched, order, example
 
 
 def _gather_impl(x: Any, *arrays: Any, template: tuple[Any, ...]) -> Any:
@@ -259,6 +373,21 @@ def _gather_vjp(g: Any, ans: Any, primals: tuple[Any, ...], argnums: list[int],
 
 
 gather_p.def_joint_jvp(_gather_jvp).def_joint_vjp(_gather_vjp)
+taylor.linear_jet(gather_p)  # linear in x (the index arrays are constants)
+
+
+def _gather_batch(vals: list[Any], dims: list[int | None], template: Any) -> Any:
+    size = batch_size(vals, dims)
+    x = broadcast_batch(vals[0], dims[0], size)
+    plan = _batched_index(shape_of(x)[1:], template, vals[1:], dims[1:], size)
+    if plan is None:
+        return NotImplemented
+    new_template, arrays, order, _ = plan
+    out = bind(gather_p, x, *arrays, template=new_template)
+    return bind(ops.transpose_p, out, axes=order), 0
+
+
+gather_p.def_batch(_gather_batch)
 
 
 def _scatter_add_indexed_impl(x: Any, v: Any, *arrays: Any, template: tuple[Any, ...]) -> Any:
@@ -301,90 +430,23 @@ def _scatter_add_indexed_vjp(g: Any, ans: Any, primals: tuple[Any, ...], argnums
 
 scatter_add_indexed_p.def_joint_jvp(_scatter_add_indexed_jvp)
 scatter_add_indexed_p.def_joint_vjp(_scatter_add_indexed_vjp)
-
-# -- vmap -----------------------------------------------------------------------------
-# gather / scatter_add_indexed with a batched operand: the batch axis becomes one more
-# index array, arange(B), in front of the per-example index. NumPy then puts the
-# broadcast index block first, (B, *block, *sliced axes), and the per-example layout
-# (block in place when the per-example index arrays are adjacent) is a transpose away.
-
-
-def _is_advanced(i: Any) -> bool:
-    return i is SLOT or isinstance(i, (int, np.integer, np.ndarray))
-
-
-def _batched_index(x_shape: tuple[int, ...], template: tuple[Any, ...], arrays: list[Any],
-                   dims: list[int | None], size: int) -> Any:
-    """(template with arange(B) in front, the batched index arrays, `order`, the
-    per-example result shape), `order` taking the batched result's axes to the
-    per-example layout with the batch in front; None where the rule declines
-    (boolean index arrays, empty axes: the slice-by-slice fallback handles them)."""
-    from .shape import reshape_p
-
-    if 0 in x_shape or any(isinstance(i, np.ndarray) and i.dtype == bool for i in template):
-        return None
-    shapes = [_batch_axes._shape(a) if d is None else
-              _batch_axes._shape(a)[:d] + _batch_axes._shape(a)[d + 1:]
-              for a, d in zip(arrays, dims, strict=True)]
-    statics = [np.shape(i) for i in template if _is_advanced(i) and i is not SLOT]
-    nd = len(np.broadcast_shapes(*shapes, *statics))
-    batched = []
-    for a, d, sh in zip(arrays, dims, shapes, strict=True):
-        if d is not None:
-            a = bind(reshape_p, _batch_axes.front(a, d), shape=(size, *(1,) * (nd - len(sh)), *sh))
-        batched.append(a)
-    probe = np.broadcast_to(np.empty((), bool), x_shape)  # a view: no copy of x
-    example = probe[fill_index(template, [np.zeros(sh, int) for sh in shapes])].shape
-    pos = [k for k, i in enumerate(template) if _is_advanced(i)]
-    lead = 0
-    if pos == list(range(pos[0], pos[0] + len(pos))):  # one block: in place per example
-        used = sum(1 for i in template if i is not None and i is not Ellipsis)
-        lead = sum(len(x_shape) - used if i is Ellipsis else int(not isinstance(i, int))
-                   for i in template[:pos[0]])
-    rest = len(example) - nd
-    order = (0, *range(1 + nd, 1 + nd + lead), *range(1, 1 + nd),
-             *range(1 + nd + lead, 1 + nd + rest))
-    bidx = np.arange(size).reshape(size, *(1,) * nd)
-    return (bidx, *template), batched, order, example
-
-
-def _gather_batch(vals: list[Any], dims: list[int | None], template: Any) -> Any:
-    from .shape import transpose_p
-
-    size = _batch_axes._batch_size(vals, dims)
-    x = _batch_axes.broadcast_batch(vals[0], dims[0], size)
-    plan = _batched_index(_batch_axes._shape(x)[1:], template, vals[1:], dims[1:], size)
-    if plan is None:
-        return NotImplemented
-    new_template, arrays, order, _ = plan
-    out = bind(gather_p, x, *arrays, template=new_template)
-    return bind(transpose_p, out, axes=order), 0
+taylor.linear_jet(scatter_add_indexed_p)  # linear in (x, v)
 
 
 def _scatter_add_indexed_batch(vals: list[Any], dims: list[int | None], template: Any) -> Any:
-    from .shape import broadcast_to_p, reshape_p, transpose_p
-
-    size = _batch_axes._batch_size(vals, dims)
-    x = _batch_axes.broadcast_batch(vals[0], dims[0], size)
-    plan = _batched_index(_batch_axes._shape(x)[1:], template, vals[2:], dims[2:], size)
+    size = batch_size(vals, dims)
+    x = broadcast_batch(vals[0], dims[0], size)
+    plan = _batched_index(shape_of(x)[1:], template, vals[2:], dims[2:], size)
     if plan is None:
         return NotImplemented
     new_template, arrays, order, example = plan
     # the values in the per-example layout, then in the batched gather's layout
-    v = _batch_axes.broadcast_batch(vals[1], dims[1], size)
-    sv = _batch_axes._shape(v)[1:]
-    v = bind(reshape_p, v, shape=(size, *(1,) * (len(example) - len(sv)), *sv))
-    v = bind(broadcast_to_p, v, shape=(size, *example))
-    v = bind(transpose_p, v, axes=tuple(int(k) for k in np.argsort(order)))
+    v = broadcast_batch(vals[1], dims[1], size)
+    sv = shape_of(v)[1:]
+    v = bind(ops.reshape_p, v, shape=(size, *(1,) * (len(example) - len(sv)), *sv))
+    v = bind(ops.broadcast_to_p, v, shape=(size, *example))
+    v = bind(ops.transpose_p, v, axes=tuple(int(k) for k in np.argsort(order)))
     return bind(scatter_add_indexed_p, x, v, *arrays, template=new_template), 0
 
 
-gather_p.def_batch(_gather_batch)
 scatter_add_indexed_p.def_batch(_scatter_add_indexed_batch)
-_batch_axes.getitem(getitem_p)
-_batch_axes.scatter(scatter_add_p)
-_batch_axes.scatter(scatter_set_p)
-
-# -- Taylor mode (riesz.jet): linear in x and v, so each coefficient is indexed ---------
-for _prim in (getitem_p, scatter_add_p, scatter_set_p, gather_p, scatter_add_indexed_p):
-    taylor.linear_jet(_prim)

@@ -51,9 +51,9 @@ from .._core.primitive import Primitive
 from .._core.trace import bind, raw_value
 from .._core.trace import strip_derivatives as _raw
 from .._interpreters import taylor
-from . import _batch_axes
-from ._util import any_set, kept_shape, safe_reciprocal, tri_mask, unbroadcast
-from .elementwise import where_p
+from ._batch_axes import batch_size, broadcast_batch, leading_batch, shape_of
+from ._util import any_set, kept_shape, tri_mask, unbroadcast
+from .elementwise import safe_reciprocal, where_p
 from .indexing import getitem_p
 from .products import _mT, matmul_p
 from .reductions import sum_p
@@ -67,14 +67,49 @@ class DegenerateDerivativeWarning(RuntimeWarning):
     vectors) at a repeated eigenvalue (singular value) may be wrong: the
     result depends on the basis inside the repeated eigenspace, or combines
     its eigenvalues with its eigenvectors (e.g. U f(w) Uᵀ: use a matrix-function
-    primitive such as riesz.scipy.linalg.expm). See riesz.numpy.decompositions."""
+    primitive such as riesz.scipy.linalg.expm). See riesz._primitives.linalg."""
 
 
 # -- helpers written with differentiable operations -------------------------------
+# Under vmap, NumPy's linalg maps over leading axes (`leading_batch`). Under jet:
+# Series x(t) = x0 + c_1 t + ... + c_K t^K in raw coefficients (riesz/_interpreters/taylor.py).
+# Solves and the inverse follow from matching powers of t in A(t) X(t) = B(t):
+#     A0 X_k = B_k - Σ_{j=1}^k A_j X_(k-j),
+# one solve with the same A0 per order (O(K²) products). The factorisations use the
+# general rule, X' = (their JVP rule)(A, A', X) one order lower, which is polynomial in K
+# because none of their JVP rules calls the primitive itself on a new argument.
 
 
 def _mm(a: Any, b: Any) -> Any:
     return bind(matmul_p, a, b)
+
+
+def _coef(series: Any, k: int) -> Any:
+    return None if series is None else series[k - 1]
+
+
+def _solve_batching(prim: Primitive) -> Primitive:
+    """Solves a x = b. NumPy's solve maps over leading stack axes and reads a 1-D right-hand
+    side as one vector (NumPy 2): on the batch, b becomes an (n, 1) matrix when
+    it is a vector per example, and both operands get unit stack axes after the
+    batch axis so that their stacks line up."""
+
+    def rule(vals: list[Any], dims: list[int | None], **params: Any) -> Any:
+        (a, b), (da, db) = vals, dims
+        size = batch_size(vals, dims)
+        a, b = broadcast_batch(a, da, size), broadcast_batch(b, db, size)
+        sa, sb = shape_of(a)[1:], shape_of(b)[1:]
+        vector = len(sb) == 1
+        if vector:
+            sb = (*sb, 1)
+        lead = max(len(sa), len(sb)) - 2
+        a = bind(reshape_p, a, shape=(size, *(1,) * (lead - len(sa) + 2), *sa))
+        b = bind(reshape_p, b, shape=(size, *(1,) * (lead - len(sb) + 2), *sb))
+        x = bind(prim, a, b, **params)
+        return (bind(reshape_p, x, shape=shape_of(x)[:-1]) if vector else x), 0
+
+    rule.__name__ = f"{prim.name}_batch"
+    return prim.def_batch(rule)
 
 
 def _tril(x: Any, k: int = 0) -> Any:
@@ -257,6 +292,29 @@ def _trs_vjp_a(g: Any, ans: Any, a: Any, b: Any, lower: bool, trans: int,
 
 
 triangular_solve_p.def_jvp(_trs_jvp_a, _trs_jvp_b).def_vjp(_trs_vjp_a, _trs_vjp_b)
+_solve_batching(triangular_solve_p)
+
+
+def _triangular_solve_jet(primals: list[Any], series: list[Any], lower: bool, trans: int,
+                          unit_diagonal: bool) -> tuple[Any, Any]:
+    """op(T0) X_k = B_k - Σ_{j=1}^k op(T_j) X_(k-j), T_j the read triangle of A_j."""
+    (a, b), (sa, sb) = primals, series
+    K = taylor.series_order(series)
+    x0 = _trisolve(a, b, lower, trans, unit_diagonal)
+    xs = [x0]
+    for k in range(1, K + 1):
+        rhs = _coef(sb, k)
+        for j in range(1, k + 1):
+            if _coef(sa, j) is not None and xs[k - j] is not None:
+                dT = _tri_part(_coef(sa, j), lower, unit_diagonal)
+                rhs = taylor.add(rhs, -_mm(_mT(dT) if trans else dT, xs[k - j]))
+        if rhs is not None and rhs.shape != x0.shape:
+            rhs = bind(broadcast_to_p, rhs, shape=x0.shape)
+        xs.append(None if rhs is None else _trisolve(a, rhs, lower, trans, unit_diagonal))
+    return x0, xs[1:]
+
+
+triangular_solve_p.def_jet(_triangular_solve_jet)
 
 # -- solve (Giles 2008, §2.3.1) ------------------------------------------------------
 # x = A⁻¹ b: ∂x = A⁻¹ (∂b - ∂A x); b̄ = A⁻ᵀ x̄, Ā = -b̄ xᵀ.
@@ -297,6 +355,25 @@ def _solve_vjp_a(g: Any, ans: Any, a: Any, b: Any) -> Any:
 
 
 solve_p.def_jvp(_solve_jvp_a, _solve_jvp_b).def_vjp(_solve_vjp_a, _solve_vjp_b)
+_solve_batching(solve_p)
+
+
+def _solve_jet(primals: list[Any], series: list[Any]) -> tuple[Any, Any]:
+    (a, b), (sa, sb) = primals, series
+    K = taylor.series_order(series)
+    x0 = bind(solve_p, a, b)
+    vec = b.ndim == 1
+    xs = [_as_matrix(x0, vec)]
+    for k in range(1, K + 1):
+        rhs = None if _coef(sb, k) is None else _as_matrix(_coef(sb, k), vec)
+        for j in range(1, k + 1):
+            if _coef(sa, j) is not None and xs[k - j] is not None:
+                rhs = taylor.add(rhs, -_mm(_coef(sa, j), xs[k - j]))
+        xs.append(None if rhs is None else bind(solve_p, a, rhs))
+    return x0, [None if x is None else _from_matrix(x, vec) for x in xs[1:]]
+
+
+solve_p.def_jet(_solve_jet)
 
 # -- inverse (Giles 2008, §2.2.3): ∂Y = -Y ∂A Y, Ā = -Yᵀ Ȳ Yᵀ ------------------------
 
@@ -313,6 +390,24 @@ def _inv_vjp(g: Any, ans: Any, a: Any) -> Any:
 
 
 inv_p.def_jvp(_inv_jvp).def_vjp(_inv_vjp)
+leading_batch(inv_p)
+
+
+def _inv_jet(primals: list[Any], series: list[Any]) -> tuple[Any, Any]:
+    """A Y = I: Y_k = -Y0 Σ_{j=1}^k A_j Y_(k-j)."""
+    (a,), (sa,) = primals, series
+    y0 = bind(inv_p, a)
+    ys = [y0]
+    for k in range(1, len(sa) + 1):
+        acc = None
+        for j in range(1, k + 1):
+            if sa[j - 1] is not None and ys[k - j] is not None:
+                acc = taylor.add(acc, _mm(sa[j - 1], ys[k - j]))
+        ys.append(None if acc is None else -_mm(y0, acc))
+    return y0, ys[1:]
+
+
+inv_p.def_jet(_inv_jet)
 
 # -- determinant (Giles 2008, §2.2.2): ∂det = det tr(A⁻¹ ∂A), Ā = d̄ det A⁻ᵀ ---------
 # det A · A⁻ᵀ is the cofactor matrix C, C_ij = (-1)^(i+j) det(A without row i, column j),
@@ -362,6 +457,8 @@ def _det_vjp(g: Any, ans: Any, a: Any) -> Any:
 
 
 det_p.def_jvp(_det_jvp).def_vjp(_det_vjp)
+leading_batch(det_p)
+taylor.jet_from_jvp(det_p)  # the general rule
 
 
 def _slogdet_impl(a: Any) -> tuple[Any, Any]:
@@ -391,6 +488,8 @@ def _slogdet_vjp(g: Any, ans: Any, primals: Any, argnums: Any) -> list[Any]:
 
 
 slogdet_p.def_joint_jvp(_slogdet_jvp).def_joint_vjp(_slogdet_vjp)
+leading_batch(slogdet_p)
+taylor.jet_from_jvp(slogdet_p)  # the general rule
 
 # -- Cholesky (Murray 2016) ----------------------------------------------------------
 # A = L Lᵀ: ∂L = L Φ(L⁻¹ ∂A L⁻ᵀ), Φ(X) = lower triangle of X with its diagonal halved;
@@ -424,6 +523,8 @@ def _cholesky_vjp(g: Any, ans: Any, a: Any) -> Any:
 
 
 cholesky_p.def_jvp(_cholesky_jvp).def_vjp(_cholesky_vjp)
+leading_batch(cholesky_p)
+taylor.jet_from_jvp(cholesky_p)  # the general rule
 
 # -- symmetric eigendecomposition (Giles 2008, §3.1) -----------------------------------
 # A = V diag(w) Vᵀ: ∂w = diag(Vᵀ ∂A V), ∂V = V (F ∘ (Vᵀ ∂A V)), F_ij = 1/(w_j - w_i);
@@ -480,6 +581,8 @@ def _eigh_vjp(g: Any, ans: Any, primals: Any, argnums: Any) -> list[Any]:
 
 
 eigh_p.def_joint_jvp(_eigh_jvp).def_joint_vjp(_eigh_vjp)
+leading_batch(eigh_p)
+taylor.jet_from_jvp(eigh_p)  # the general rule
 
 # -- singular value decomposition (Townsend 2016) -------------------------------------
 # A = U diag(s) Vᵀ (thin), P = Uᵀ ∂A V split into sym(P) = (P + Pᵀ)/2 and
@@ -605,6 +708,8 @@ def _svd_vjp(g: Any, ans: Any, primals: Any, argnums: Any) -> list[Any]:
 
 
 svd_p.def_joint_jvp(_svd_jvp).def_joint_vjp(_svd_vjp)
+leading_batch(svd_p)
+taylor.jet_from_jvp(svd_p)  # the general rule
 
 # -- QR (Townsend 2018 for ∂; Liao et al. 2019 for the adjoint) -------------------------
 # A = Q R (reduced), m >= n: with X = ∂A R⁻¹, C = Qᵀ X, Ω = tril(C, -1) - tril(C, -1)ᵀ:
@@ -699,6 +804,8 @@ def _qr_vjp(g: Any, ans: Any, primals: Any, argnums: Any) -> list[Any]:
 
 
 qr_p.def_joint_jvp(_qr_jvp).def_joint_vjp(_qr_vjp)
+leading_batch(qr_p)
+taylor.jet_from_jvp(qr_p)  # the general rule
 
 # -- pseudo-inverse (Golub & Pereyra 1973), valid where the rank is locally constant --
 # ∂A⁺ = -A⁺ ∂A A⁺ + A⁺ A⁺ᵀ ∂Aᵀ (I - A A⁺) + (I - A⁺ A) ∂Aᵀ A⁺ᵀ A⁺;
@@ -732,6 +839,8 @@ def _pinv_vjp(g: Any, ans: Any, a: Any, rcond: Any) -> Any:
 
 
 pinv_p.def_jvp(_pinv_jvp).def_vjp(_pinv_vjp)
+leading_batch(pinv_p)
+taylor.jet_from_jvp(pinv_p)  # the general rule
 
 # -- 2-norm / Frobenius norm, over one or two axes ----------------------------------------
 # ‖x‖ = sqrt(Σ x²), computed as m sqrt(Σ (x/m)²) with m = max|x| (no overflow or
@@ -777,81 +886,64 @@ def _norm2_vjp(g: Any, ans: Any, x: Any, axis: Any, keepdims: bool) -> Any:
 
 
 norm2_p.def_jvp(_norm2_jvp).def_vjp(_norm2_vjp)
+taylor.jet_from_jvp(norm2_p)  # the general rule (batched slice by slice)
 
-# -- vmap: NumPy's linalg maps over leading axes --------------------------------------
-for _prim in (inv_p, det_p, slogdet_p, cholesky_p, eigh_p, svd_p, qr_p, pinv_p):
-    _batch_axes.leading_batch(_prim)
-_batch_axes.solve(solve_p)
-_batch_axes.solve(triangular_solve_p)
+# -- matrix exponential (scipy.linalg.expm; Higham 2008, §3.2) ------------------------
+# ∂expm(A)[E] = L(A, E), the top-right block of expm([[A, E], [0, A]]), and
+# ∂expm(A)*[G] = L(Aᵀ, G): formulas built from expm itself, so they differentiate again.
 
-# -- Taylor mode (riesz.jet) ------------------------------------------------------------------
-# Series x(t) = x0 + c_1 t + ... + c_K t^K in raw coefficients (riesz/_interpreters/taylor.py).
-# Solves and the inverse follow from matching powers of t in A(t) X(t) = B(t):
-#     A0 X_k = B_k - Σ_{j=1}^k A_j X_(k-j),
-# one solve with the same A0 per order (O(K²) products). The factorisations use the
-# general rule, X' = (their JVP rule)(A, A', X) one order lower, which is polynomial in K
-# because none of their JVP rules calls the primitive itself on a new argument.
+expm_p = Primitive(
+    "expm", scipy.linalg.expm,
+    notes="derivative: the Fréchet derivative, top-right block of expm([[A, E], [0, A]])",
+)
 
 
-def _coef(series: Any, k: int) -> Any:
-    return None if series is None else series[k - 1]
+def _frechet(a: Any, e: Any) -> Any:
+    """L(A, E) = [expm([[A, E], [0, A]])]_{12}, with riesz operations."""
+    n = a.shape[-1]
+    zero = np.zeros(a.shape, np.result_type(np.zeros((), a.dtype), np.zeros((), e.dtype)))
+    top = bind(concatenate_p, a, e, axis=a.ndim - 1)
+    bottom = bind(concatenate_p, zero, a, axis=a.ndim - 1)
+    block = bind(concatenate_p, top, bottom, axis=a.ndim - 2)
+    big = bind(expm_p, block)
+    return bind(getitem_p, big, index=(Ellipsis, slice(0, n), slice(n, 2 * n)))
 
 
-def _solve_jet(primals: list[Any], series: list[Any]) -> tuple[Any, Any]:
-    (a, b), (sa, sb) = primals, series
-    K = taylor.series_order(series)
-    x0 = bind(solve_p, a, b)
-    vec = b.ndim == 1
-    xs = [_as_matrix(x0, vec)]
-    for k in range(1, K + 1):
-        rhs = None if _coef(sb, k) is None else _as_matrix(_coef(sb, k), vec)
-        for j in range(1, k + 1):
-            if _coef(sa, j) is not None and xs[k - j] is not None:
-                rhs = taylor.add(rhs, -_mm(_coef(sa, j), xs[k - j]))
-        xs.append(None if rhs is None else bind(solve_p, a, rhs))
-    return x0, [None if x is None else _from_matrix(x, vec) for x in xs[1:]]
+def _expm_jvp(t: Any, ans: Any, a: Any) -> Any:
+    if t.shape != a.shape:
+        t = bind(broadcast_to_p, t, shape=a.shape)
+    return _frechet(a, t)
 
 
-solve_p.def_jet(_solve_jet)
+def _expm_vjp(g: Any, ans: Any, a: Any) -> Any:
+    return _frechet(_mT(a), g)
 
 
-def _triangular_solve_jet(primals: list[Any], series: list[Any], lower: bool, trans: int,
-                          unit_diagonal: bool) -> tuple[Any, Any]:
-    """op(T0) X_k = B_k - Σ_{j=1}^k op(T_j) X_(k-j), T_j the read triangle of A_j."""
-    (a, b), (sa, sb) = primals, series
-    K = taylor.series_order(series)
-    x0 = _trisolve(a, b, lower, trans, unit_diagonal)
-    xs = [x0]
-    for k in range(1, K + 1):
-        rhs = _coef(sb, k)
-        for j in range(1, k + 1):
-            if _coef(sa, j) is not None and xs[k - j] is not None:
-                dT = _tri_part(_coef(sa, j), lower, unit_diagonal)
-                rhs = taylor.add(rhs, -_mm(_mT(dT) if trans else dT, xs[k - j]))
-        if rhs is not None and rhs.shape != x0.shape:
-            rhs = bind(broadcast_to_p, rhs, shape=x0.shape)
-        xs.append(None if rhs is None else _trisolve(a, rhs, lower, trans, unit_diagonal))
-    return x0, xs[1:]
+expm_p.def_jvp(_expm_jvp).def_vjp(_expm_vjp)
+leading_batch(expm_p)  # scipy's expm maps over leading axes
+
+# Taylor mode:
+# Truncated series in t form an algebra that block upper-triangular Toeplitz matrices
+# represent: A(t) = Σ_k A_k t^k (mod t^(K+1)) ↦ M(A) = Σ_k N^k ⊗ A_k, N the shift, so that
+# M(A) M(B) = M(A B) and hence expm(M(A)) = M(expm(A(t))). Its first block row is
+# [Y_0, Y_1, ..., Y_K]: every coefficient from one expm of a (K+1)n × (K+1)n matrix
+# (the K = 1 case is the Fréchet-derivative block trick of the JVP rule).
 
 
-triangular_solve_p.def_jet(_triangular_solve_jet)
-
-
-def _inv_jet(primals: list[Any], series: list[Any]) -> tuple[Any, Any]:
-    """A Y = I: Y_k = -Y0 Σ_{j=1}^k A_j Y_(k-j)."""
+def _expm_jet(primals: list[Any], series: list[Any]) -> tuple[Any, Any]:
     (a,), (sa,) = primals, series
-    y0 = bind(inv_p, a)
-    ys = [y0]
-    for k in range(1, len(sa) + 1):
-        acc = None
-        for j in range(1, k + 1):
-            if sa[j - 1] is not None and ys[k - j] is not None:
-                acc = taylor.add(acc, _mm(sa[j - 1], ys[k - j]))
-        ys.append(None if acc is None else -_mm(y0, acc))
-    return y0, ys[1:]
+    K, n = len(sa), a.shape[-1]
+    zero = np.zeros(a.shape, a.dtype)
+    terms = [a, *[zero if c is None else c for c in sa]]
+    rows = []
+    for r in range(K + 1):
+        blocks = [zero] * r + terms[: K + 1 - r]
+        rows.append(bind(concatenate_p, *blocks, axis=a.ndim - 1))
+    big = bind(concatenate_p, *rows, axis=a.ndim - 2)
+    top = bind(getitem_p, bind(expm_p, big), index=(Ellipsis, slice(0, n), slice(None)))
+    pieces = [bind(getitem_p, top, index=(Ellipsis, slice(k * n, (k + 1) * n)))
+              for k in range(K + 1)]
+    return pieces[0], pieces[1:]
 
 
-inv_p.def_jet(_inv_jet)
-
-for _prim in (det_p, slogdet_p, cholesky_p, eigh_p, svd_p, qr_p, pinv_p, norm2_p):
-    taylor.jet_from_jvp(_prim)
+expm_p.def_jet(_expm_jet)

@@ -23,7 +23,7 @@ import numpy as np
 from .._core.primitive import Primitive, bilinear
 from .._core.trace import bind
 from .._interpreters import taylor
-from . import _batch_axes
+from ._batch_axes import batch_size, front, shape_of
 from ._util import unbroadcast
 from .shape import reshape_p, transpose_p
 
@@ -71,6 +71,40 @@ def _matmul_vjp_b(g: Any, ans: Any, a: Any, b: Any) -> Any:
 
 
 bilinear(matmul_p, _matmul_vjp_a, _matmul_vjp_b)
+
+
+def _matmul_batch(vals: list[Any], dims: list[int | None]) -> Any:
+    """NumPy's matmul broadcasts over leading axes; a batched 1-D operand is
+    promoted to a matrix first and the unit axis dropped afterwards."""
+    (a, b), (da, db) = vals, dims
+    sa = shape_of(a)[:da] + shape_of(a)[da + 1:] if da is not None else shape_of(a)
+    sb = shape_of(b)[:db] + shape_of(b)[db + 1:] if db is not None else shape_of(b)
+    size = batch_size(vals, dims)
+    # per-example stack axes of each operand; batched operands get unit stack
+    # axes after the batch axis so that all stack axes line up
+    lead = max(len(sa) - 2, len(sb) - 2, 0)
+    if da is not None:
+        a = front(a, da)
+        ea = (1, sa[0]) if len(sa) == 1 else sa
+        a = bind(reshape_p, a, shape=(size, *(1,) * (lead - len(ea) + 2), *ea))
+    if db is not None:
+        b = front(b, db)
+        eb = (sb[0], 1) if len(sb) == 1 else sb
+        b = bind(reshape_p, b, shape=(size, *(1,) * (lead - len(eb) + 2), *eb))
+    if len(sa) == 1 and len(sb) == 1:
+        out_shape: tuple[int, ...] = ()
+    elif len(sa) == 1:
+        out_shape = (*sb[:-2], sb[-1])
+    elif len(sb) == 1:
+        out_shape = sa[:-1]
+    else:
+        out_shape = (*np.broadcast_shapes(sa[:-2], sb[:-2]), sa[-2], sb[-1])
+    out = bind(matmul_p, a, b)
+    return bind(reshape_p, out, shape=(size, *out_shape)), 0
+
+
+matmul_p.def_batch(_matmul_batch)
+taylor.multilinear_jet(matmul_p)  # bilinear: the terms are Cauchy products
 
 # -- einsum ---------------------------------------------------------------------
 
@@ -147,10 +181,25 @@ def _einsum_vjp(
 
 einsum_p.def_joint_jvp(_einsum_jvp).def_joint_vjp(_einsum_vjp)
 
-# -- vmap -----------------------------------------------------------------------------
-_batch_axes.matmul(matmul_p)
-_batch_axes.einsum(einsum_p)
 
-# -- Taylor mode (riesz.jet): multilinear, so the terms are Cauchy products -------------
-taylor.multilinear_jet(matmul_p)
-taylor.multilinear_jet(einsum_p)
+def _einsum_batch(vals: list[Any], dims: list[int | None], subscripts: str,
+                  optimize: Any) -> Any:
+    """A fresh index letter for the batch axis on batched operands and the output."""
+    ins, out = subscripts.split("->")
+    if "." in subscripts:
+        return NotImplemented
+    letter = next(c for c in "zyxwvutsrqponmlkjihgfedcbaZYXWVUTSRQPONMLKJIHGFEDCBA"
+                  if c not in subscripts)
+    terms = ins.split(",")
+    moved = []
+    for k, (v, d) in enumerate(zip(vals, dims, strict=True)):
+        if d is not None:
+            terms[k] = letter + terms[k]
+            v = front(v, d)
+        moved.append(v)
+    new = ",".join(terms) + "->" + letter + out
+    return bind(einsum_p, *moved, subscripts=new, optimize=optimize), 0
+
+
+einsum_p.def_batch(_einsum_batch)
+taylor.multilinear_jet(einsum_p)  # multilinear: the terms are Cauchy products

@@ -16,7 +16,7 @@ from .._core.primitive import NOT_DIFFERENTIABLE, Primitive, linear_unary
 from .._core.trace import bind, raw_value
 from .._core.trace import strip_derivatives as _raw
 from .._interpreters import taylor
-from . import _batch_axes
+from ._batch_axes import axis_params, int_axis
 from ._util import Axis, kept_shape
 from .elementwise import where_p
 from .indexing import getitem_p
@@ -32,6 +32,8 @@ def _sum_transpose(g: Any, x: Any, axis: Axis, keepdims: bool) -> Any:
 
 
 linear_unary(sum_p, _sum_transpose)
+axis_params(sum_p, "axis", none_means_all=True)
+taylor.linear_jet(sum_p)
 
 
 def _extremum(name: str, impl: Any) -> Primitive:
@@ -58,6 +60,11 @@ def _extremum(name: str, impl: Any) -> Primitive:
 
 max_p = _extremum("max", np.max)
 min_p = _extremum("min", np.min)
+# vmap: axes move up by one past the batch axis. jet: the extremal entries' series
+# (a constant mask, ties shared as in the JVP) act on each coefficient
+for _prim in (max_p, min_p):
+    axis_params(_prim, "axis", none_means_all=True)
+    taylor.linear_jet(_prim)
 
 # -- cumulative sum: linear, its transpose is the reversed cumulative sum ----------
 
@@ -78,6 +85,8 @@ def _cumsum_transpose(g: Any, x: Any, axis: int, reverse: bool) -> Any:
 
 
 linear_unary(cumsum_p, _cumsum_transpose)
+int_axis(cumsum_p)
+taylor.linear_jet(cumsum_p)
 
 # -- helpers: the reduced axes moved last and merged into one ------------------------
 
@@ -152,6 +161,46 @@ def _prod_vjp(g: Any, ans: Any, x: Any, axis: Axis, keepdims: bool) -> Any:
 
 
 prod_p.def_jvp(_prod_jvp).def_vjp(_prod_vjp)
+axis_params(prod_p, "axis", none_means_all=True)
+
+
+def _pad_last(c: Any, n: int, fill: float, front: bool) -> Any:
+    """c with n entries `fill` added at the end (front=False) or front of the last axis."""
+    block = np.full((*c.shape[:-1], n), fill, c.dtype)
+    parts = (block, c) if front else (c, block)
+    return bind(concatenate_p, *parts, axis=c.ndim - 1)
+
+
+def _take_last(c: Any, index: slice) -> Any:
+    return None if c is None else bind(getitem_p, c, index=(Ellipsis, index))
+
+
+def _prod_jet(primals: list[Any], series: list[Any], axis: Axis,
+              keepdims: bool) -> tuple[Any, Any]:
+    """The product of n series as a balanced tree of log2(n) Cauchy products of
+    half-size arrays: O(K² log n) array operations, and exact at zeros (no
+    division, unlike the JVP's prod / x)."""
+    (x,), (sx,) = primals, series
+    K = len(sx)
+    ans = bind(prod_p, x, axis=axis, keepdims=keepdims)
+    axes = tuple(range(x.ndim)) if axis is None else axis
+    if not axes:  # nothing reduced: the identity
+        return ans, list(sx)
+    if any(x.shape[a] == 0 for a in axes):  # the empty product, 1
+        return ans, None
+    full = [None if c is None else _to_last(c, axes)[0] for c in [x, *sx]]
+    while full[0].shape[-1] > 1:
+        if full[0].shape[-1] % 2:  # pad with the series of the constant 1
+            full = [None if c is None else _pad_last(c, 1, 1.0 if k == 0 else 0.0, False)
+                    for k, c in enumerate(full)]
+        even = [_take_last(c, slice(0, None, 2)) for c in full]
+        odd = [_take_last(c, slice(1, None, 2)) for c in full]
+        full = taylor.series_product(even, odd, K)
+    shape = np.shape(ans)
+    return ans, [None if c is None else bind(reshape_p, c, shape=shape) for c in full[1:]]
+
+
+prod_p.def_jet(_prod_jet)
 
 # -- cumulative product ------------------------------------------------------------
 # y_k = prod_{j<=k} x_j, ∂y_k/∂x_i = [i <= k] prod_{j<=k, j≠i} x_j.
@@ -215,6 +264,36 @@ def _cumprod_vjp(g: Any, ans: Any, x: Any, axis: int) -> Any:
 
 
 cumprod_p.def_jvp(_cumprod_jvp).def_vjp(_cumprod_vjp)
+int_axis(cumprod_p)
+
+
+def _cumprod_jet(primals: list[Any], series: list[Any], axis: int) -> tuple[Any, Any]:
+    """Prefix products of series by the doubling scan (Hillis-Steele): after the
+    step with shift s, entry i holds the product of entries i-2s+1..i, so
+    ceil(log2 n) Cauchy products give them all; exact at zeros."""
+    (x,), (sx,) = primals, series
+    K = len(sx)
+    ans = bind(cumprod_p, x, axis=axis)
+    last = x.ndim - 1
+    perm = tuple(i for i in range(x.ndim) if i != axis) + (axis,)
+
+    def to_last(c: Any) -> Any:
+        return c if c is None or axis == last else bind(transpose_p, c, axes=perm)
+
+    full = [to_last(c) for c in [x, *sx]]
+    n = x.shape[axis]
+    shift = 1
+    while shift < n:
+        shifted = [None if c is None else
+                   _pad_last(_take_last(c, slice(0, n - shift)), shift, 1.0 if k == 0 else 0.0,
+                             True)
+                   for k, c in enumerate(full)]
+        full = taylor.series_product(full, shifted, K)
+        shift *= 2
+    return ans, [None if c is None else _undo(c, perm) for c in full[1:]]
+
+
+cumprod_p.def_jet(_cumprod_jet)
 
 # -- not differentiable: integer outputs -------------------------------------------
 
@@ -246,82 +325,8 @@ count_nonzero_p = Primitive(
     kind=NOT_DIFFERENTIABLE,
 )
 
-# -- vmap: axes move up by one past the batch axis ------------------------------------
-for _prim in (sum_p, max_p, min_p, prod_p, any_p, all_p, count_nonzero_p):
-    _batch_axes.axis_params(_prim, "axis", none_means_all=True)
-for _prim in (cumsum_p, cumprod_p, argmax_p, argmin_p, argsort_p):
-    _batch_axes.int_axis(_prim)
-
-# -- Taylor mode (riesz.jet) ---------------------------------------------------------------
-# sum and cumsum are linear; max and min pick the extremal entries' series (a
-# constant mask, ties shared as in the JVP): both act on each coefficient.
-for _prim in (sum_p, cumsum_p, max_p, min_p):
-    taylor.linear_jet(_prim)
-
-
-def _pad_last(c: Any, n: int, fill: float, front: bool) -> Any:
-    """c with n entries `fill` added at the end (front=False) or front of the last axis."""
-    block = np.full((*c.shape[:-1], n), fill, c.dtype)
-    parts = (block, c) if front else (c, block)
-    return bind(concatenate_p, *parts, axis=c.ndim - 1)
-
-
-def _take_last(c: Any, index: slice) -> Any:
-    return None if c is None else bind(getitem_p, c, index=(Ellipsis, index))
-
-
-def _prod_jet(primals: list[Any], series: list[Any], axis: Axis,
-              keepdims: bool) -> tuple[Any, Any]:
-    """The product of n series as a balanced tree of log2(n) Cauchy products of
-    half-size arrays: O(K² log n) array operations, and exact at zeros (no
-    division, unlike the JVP's prod / x)."""
-    (x,), (sx,) = primals, series
-    K = len(sx)
-    ans = bind(prod_p, x, axis=axis, keepdims=keepdims)
-    axes = tuple(range(x.ndim)) if axis is None else axis
-    if not axes:  # nothing reduced: the identity
-        return ans, list(sx)
-    if any(x.shape[a] == 0 for a in axes):  # the empty product, 1
-        return ans, None
-    full = [None if c is None else _to_last(c, axes)[0] for c in [x, *sx]]
-    while full[0].shape[-1] > 1:
-        if full[0].shape[-1] % 2:  # pad with the series of the constant 1
-            full = [None if c is None else _pad_last(c, 1, 1.0 if k == 0 else 0.0, False)
-                    for k, c in enumerate(full)]
-        even = [_take_last(c, slice(0, None, 2)) for c in full]
-        odd = [_take_last(c, slice(1, None, 2)) for c in full]
-        full = taylor.series_product(even, odd, K)
-    shape = np.shape(ans)
-    return ans, [None if c is None else bind(reshape_p, c, shape=shape) for c in full[1:]]
-
-
-prod_p.def_jet(_prod_jet)
-
-
-def _cumprod_jet(primals: list[Any], series: list[Any], axis: int) -> tuple[Any, Any]:
-    """Prefix products of series by the doubling scan (Hillis-Steele): after the
-    step with shift s, entry i holds the product of entries i-2s+1..i, so
-    ceil(log2 n) Cauchy products give them all; exact at zeros."""
-    (x,), (sx,) = primals, series
-    K = len(sx)
-    ans = bind(cumprod_p, x, axis=axis)
-    last = x.ndim - 1
-    perm = tuple(i for i in range(x.ndim) if i != axis) + (axis,)
-
-    def to_last(c: Any) -> Any:
-        return c if c is None or axis == last else bind(transpose_p, c, axes=perm)
-
-    full = [to_last(c) for c in [x, *sx]]
-    n = x.shape[axis]
-    shift = 1
-    while shift < n:
-        shifted = [None if c is None else
-                   _pad_last(_take_last(c, slice(0, n - shift)), shift, 1.0 if k == 0 else 0.0,
-                             True)
-                   for k, c in enumerate(full)]
-        full = taylor.series_product(full, shifted, K)
-        shift *= 2
-    return ans, [None if c is None else _undo(c, perm) for c in full[1:]]
-
-
-cumprod_p.def_jet(_cumprod_jet)
+# vmap: axes move up by one past the batch axis (no jet rule: no derivative)
+for _prim in (any_p, all_p, count_nonzero_p):
+    axis_params(_prim, "axis", none_means_all=True)
+for _prim in (argmax_p, argmin_p, argsort_p):
+    int_axis(_prim)

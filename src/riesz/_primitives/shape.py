@@ -1,6 +1,8 @@
 """Shape primitives. All are linear: ∂f(x)[t] = f(t), and the VJP is the
 transpose (reshape back, inverse permutation, sum over broadcast axes, split
-↔ concatenate, pad ↔ crop, flip and roll backwards).
+↔ concatenate, pad ↔ crop, flip and roll backwards). Under vmap the batch axis
+moves to the front and the parameters shift past it; under jet each Taylor
+coefficient moves like the value (`taylor.linear_jet`).
 
 Everything else that only moves entries around (squeeze, moveaxis, tile,
 repeat, take, diag, triu, ...) is a composite of these and of indexing.
@@ -15,7 +17,7 @@ import numpy as np
 from .._core.primitive import Primitive, linear_unary
 from .._core.trace import bind
 from .._interpreters import taylor
-from . import _batch_axes
+from ._batch_axes import axis_params, batch_size, broadcast_batch, front, int_axis, shape_of
 from ._util import unbroadcast
 
 reshape_p = Primitive("reshape", np.reshape)
@@ -27,6 +29,15 @@ def _reshape_transpose(g: Any, x: Any, shape: tuple[int, ...]) -> Any:
 
 linear_unary(reshape_p, _reshape_transpose)
 
+
+def _reshape_batch(vals: list[Any], dims: list[int | None], shape: tuple[int, ...]) -> Any:
+    x = front(vals[0], dims[0])
+    return bind(reshape_p, x, shape=(shape_of(x)[0], *shape)), 0
+
+
+reshape_p.def_batch(_reshape_batch)
+taylor.linear_jet(reshape_p)
+
 transpose_p = Primitive("transpose", np.transpose)
 
 
@@ -36,6 +47,14 @@ def _transpose_transpose(g: Any, x: Any, axes: tuple[int, ...]) -> Any:
 
 linear_unary(transpose_p, _transpose_transpose)
 
+
+def _transpose_batch(vals: list[Any], dims: list[int | None], axes: tuple[int, ...]) -> Any:
+    return bind(transpose_p, front(vals[0], dims[0]), axes=(0, *(a + 1 for a in axes))), 0
+
+
+transpose_p.def_batch(_transpose_batch)
+taylor.linear_jet(transpose_p)
+
 broadcast_to_p = Primitive("broadcast_to", np.broadcast_to)
 
 
@@ -44,6 +63,17 @@ def _broadcast_to_transpose(g: Any, x: Any, shape: tuple[int, ...]) -> Any:
 
 
 linear_unary(broadcast_to_p, _broadcast_to_transpose)
+
+
+def _broadcast_to_batch(vals: list[Any], dims: list[int | None], shape: tuple[int, ...]) -> Any:
+    x = front(vals[0], dims[0])
+    s = shape_of(x)
+    x = bind(reshape_p, x, shape=(s[0], *(1,) * (len(shape) - len(s) + 1), *s[1:]))
+    return bind(broadcast_to_p, x, shape=(s[0], *shape)), 0
+
+
+broadcast_to_p.def_batch(_broadcast_to_batch)
+taylor.linear_jet(broadcast_to_p)
 
 
 def _concatenate_impl(*xs: Any, axis: int) -> Any:
@@ -80,6 +110,16 @@ def _concatenate_vjp(
 
 concatenate_p.def_joint_jvp(_concatenate_jvp).def_joint_vjp(_concatenate_vjp)
 
+
+def _concatenate_batch(vals: list[Any], dims: list[int | None], axis: int) -> Any:
+    size = batch_size(vals, dims)
+    moved = [broadcast_batch(v, d, size) for v, d in zip(vals, dims, strict=True)]
+    return bind(concatenate_p, *moved, axis=axis + 1), 0
+
+
+concatenate_p.def_batch(_concatenate_batch)
+taylor.linear_jet(concatenate_p)
+
 # -- split: the transpose of concatenate (several outputs) ----------------------
 
 
@@ -109,6 +149,8 @@ def _split_vjp(g: list[Any], ans: Any, primals: Any, argnums: Any, bounds: Any, 
 
 
 split_p.def_joint_jvp(_split_jvp).def_joint_vjp(_split_vjp)
+axis_params(split_p, "axis")
+taylor.linear_jet(split_p)
 
 # -- pad with zeros (other modes are composites) ---------------------------------
 
@@ -129,6 +171,15 @@ def _pad_transpose(g: Any, x: Any, widths: tuple[tuple[int, int], ...]) -> Any:
 
 linear_unary(pad_p, _pad_transpose)
 
+
+def _pad_batch(vals: list[Any], dims: list[int | None], **params: Any) -> Any:
+    params["widths"] = ((0, 0), *params["widths"])
+    return bind(pad_p, front(vals[0], dims[0]), **params), 0
+
+
+pad_p.def_batch(_pad_batch)
+taylor.linear_jet(pad_p)
+
 # -- flip and roll: permutations whose transposes are their inverses ------------
 
 flip_p = Primitive("flip", lambda x, axes: np.flip(x, axis=axes))
@@ -139,6 +190,8 @@ def _flip_transpose(g: Any, x: Any, axes: tuple[int, ...]) -> Any:
 
 
 linear_unary(flip_p, _flip_transpose)
+axis_params(flip_p, "axes", none_means_all=True)
+taylor.linear_jet(flip_p)
 
 roll_p = Primitive("roll", lambda x, shift, axis: np.roll(x, shift, axis=axis))
 
@@ -149,18 +202,5 @@ def _roll_transpose(g: Any, x: Any, shift: Any, axis: Any) -> Any:
 
 
 linear_unary(roll_p, _roll_transpose)
-
-# -- vmap -----------------------------------------------------------------------------
-_batch_axes.reshape(reshape_p)
-_batch_axes.transpose(transpose_p)
-_batch_axes.broadcast_to(broadcast_to_p)
-_batch_axes.concatenate(concatenate_p)
-_batch_axes.axis_params(split_p, "axis")
-_batch_axes.pad(pad_p)
-_batch_axes.axis_params(flip_p, "axes", none_means_all=True)
-_batch_axes.int_axis(roll_p)
-
-# -- Taylor mode (riesz.jet): linear, so each coefficient is moved like the value ------
-for _prim in (reshape_p, transpose_p, broadcast_to_p, concatenate_p, split_p, pad_p, flip_p,
-              roll_p):
-    taylor.linear_jet(_prim)
+int_axis(roll_p)
+taylor.linear_jet(roll_p)

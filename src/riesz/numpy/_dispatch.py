@@ -38,7 +38,6 @@ FUNCTIONS: dict[Any, Any] = {}
 PRIMAL_ONLY: set[Any] = set()
 _REDUCE: dict[Any, Any] = {}
 _ACCUMULATE: dict[Any, Any] = {}
-_scipy_loaded = False
 
 
 def _name(func: Any) -> str:
@@ -81,20 +80,10 @@ def _strip(x: Any, strip: Any = _raw) -> Any:
     return x
 
 
-def _load_scipy() -> None:
-    global _scipy_loaded
-    if not _scipy_loaded:
-        _scipy_loaded = True
-        from ..scipy import special  # noqa: F401  (registers its ufuncs)
-
-
 def array_ufunc(self: Tracer, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
     """`Tracer.__array_ufunc__`: route NumPy (and SciPy) ufuncs to riesz."""
     if method == "__call__":
         impl = UFUNCS.get(ufunc)
-        if impl is None and not _scipy_loaded:
-            _load_scipy()
-            impl = UFUNCS.get(ufunc)
         if impl is None:
             raise _unsupported(_name(ufunc))
         return impl(*inputs, **kwargs)
@@ -186,7 +175,7 @@ def register_ufunc(ufunc: Any, impl: Any) -> None:
 
 
 def install() -> None:
-    """Fill the tables and attach the protocols to `Tracer`."""
+    """Fill the tables (riesz.numpy registers the protocols for `Tracer`)."""
     from . import (
         _convolution,
         _elementwise,
@@ -221,5 +210,3 @@ def install() -> None:
         np.minimum: ns["min"], np.logical_and: ns["all"], np.logical_or: ns["any"],
     })
     _ACCUMULATE.update({np.add: ns["cumsum"], np.multiply: ns["cumprod"]})
-    Tracer.__array_ufunc__ = array_ufunc
-    Tracer.__array_function__ = array_function

@@ -79,6 +79,7 @@ from .._primitives.elementwise import (
     trunc_p,
     where_p,
 )
+from .._primitives.indexing import nonzero
 
 
 def _ufunc_options(name: str, args: tuple[Any, ...], out: Any, kwargs: dict[str, Any]) -> Any:
@@ -297,8 +298,6 @@ def where(condition: Any, x: Any = None, y: Any = None, /) -> Any:
     """`numpy.where(condition, x, y)`: differentiable in x and y, not in the
     mask. With the condition only, `nonzero(condition)` (integer arrays)."""
     if x is None and y is None:
-        from ._indexing import nonzero
-
         return nonzero(condition)
     if x is None or y is None:
         raise ValueError("either both or neither of x and y should be given")

@@ -27,14 +27,15 @@ from .._primitives.indexing import (
     constant_index,
     gather_p,
     getitem_p,
-    nonzero_p,
+    ragged_error,
     scatter_add_indexed_p,
     scatter_add_p,
     scatter_set_p,
     split_index,
 )
+from .._primitives.indexing import nonzero as nonzero  # public (where(cond) needs it too)
 from ._elementwise import astype, maximum, minimum, where
-from ._shape import broadcast_to, ravel, reshape
+from ._shape import argsort, broadcast_to, ravel, reshape
 
 
 def getitem(a: Any, index: Any) -> Any:
@@ -91,24 +92,14 @@ def take_along_axis(arr: Any, indices: Any, axis: int | None = -1) -> Any:
     return getitem(a, tuple(index))
 
 
-def nonzero(a: Any) -> tuple[Any, ...]:
-    """Indices of the non-zero entries (integer arrays: not differentiable).
-    Under vmap, only where every example has as many non-zero entries."""
+def sort(a: Any, axis: int | None = -1, kind: Any = None, order: Any = None, *,
+         stable: Any = None) -> Any:
+    """Sorted copy: a permutation of the entries (ties keep their order)."""
     a = as_array(a)
-    try:
-        return bind(nonzero_p, a)
-    except ValueError as e:  # stacking index arrays of different lengths
-        if isinstance(_raw(a), Tracer):
-            raise _ragged_error("nonzero", " (here the examples' counts differ)") from e
-        raise
-
-
-def _ragged_error(name: str, detail: str = "") -> TypeError:
-    return TypeError(
-        f"{name} under vmap: its output shape depends on the values of its input, so it "
-        f"can differ between examples and cannot be batched{detail}. Call it outside vmap, "
-        "or use a fixed-size alternative (e.g. riesz.numpy.where(mask, x, fill), sort)"
-    )
+    if axis is None:
+        a, axis = ravel(a), 0
+    idx = argsort(a, axis, stable=True)
+    return take_along_axis(a, idx, axis)
 
 
 def _values_fix_the_shape(name: str, a: Any) -> Any:
@@ -117,7 +108,7 @@ def _values_fix_the_shape(name: str, a: Any) -> Any:
     differ between examples, which no batch can hold."""
     a = _raw(as_array(a))
     if isinstance(a, Tracer):
-        raise _ragged_error(name)
+        raise ragged_error(name)
     return a
 
 

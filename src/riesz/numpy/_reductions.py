@@ -24,8 +24,8 @@ from .._primitives._util import (
     float_dtype,
     normalize_axis,
     one_axis,
-    safe_sqrt,
 )
+from .._primitives.elementwise import safe_sqrt
 from .._primitives.reductions import (
     all_p,
     any_p,
@@ -41,7 +41,8 @@ from .._primitives.reductions import (
 )
 from ._elementwise import astype, exp, isnan, log
 from ._elementwise import where as _where
-from ._shape import moveaxis, ravel, reshape, sort
+from ._indexing import sort
+from ._shape import moveaxis, ravel, reshape
 
 AxisArg = int | tuple[int, ...] | None
 

@@ -612,16 +612,3 @@ def argsort(a: Any, axis: int | None = -1, kind: Any = None, order: Any = None, 
         a, axis = ravel(a), 0
     return bind(argsort_p, a, axis=one_axis(axis, a.ndim),
                 stable=True if kind == "stable" else stable)
-
-
-def sort(a: Any, axis: int | None = -1, kind: Any = None, order: Any = None, *,
-         stable: Any = None) -> Any:
-    """Sorted copy: a permutation of the entries (ties keep their order)."""
-    from ._indexing import take_along_axis
-
-    a = as_array(a)
-    if axis is None:
-        a, axis = ravel(a), 0
-    idx = argsort(a, axis, stable=True)
-    return take_along_axis(a, idx, axis)
-

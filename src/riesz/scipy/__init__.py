@@ -1,16 +1,17 @@
 """Differentiable SciPy: `riesz.scipy.special`, `riesz.scipy.linalg`,
-`riesz.scipy.signal`, `riesz.scipy.integrate` (real arrays; SciPy's names and
-signatures). `integrate` differentiates through ODE solves with the
-transformations, so it sits above them and is loaded by `import riesz` (or
-`import riesz.scipy.integrate`), not by this package.
+`riesz.scipy.signal`, `riesz.scipy.stats`, `riesz.scipy.integrate` (real arrays;
+SciPy's names and signatures). `integrate` differentiates through ODE solves with
+the transformations, so it sits above them (layer 6) and is loaded by
+`import riesz` (or `import riesz.scipy.integrate`), not by this package.
 
 The special functions are NumPy ufuncs in SciPy, so unmodified code calling
 `scipy.special.erf(x)` on a traced value differentiates too; the other
-SciPy functions must be called through this package.
+SciPy functions must be called through this package (SciPy's distributions
+convert their arguments with `np.asarray`: use `riesz.scipy.stats`).
 """
 
 from __future__ import annotations
 
-from . import linalg, signal, special
+from . import linalg, signal, special, stats
 
-__all__ = ["linalg", "signal", "special"]
+__all__ = ["linalg", "signal", "special", "stats"]

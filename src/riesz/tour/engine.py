@@ -10,12 +10,10 @@ import numpy as np
 import riesz
 import riesz.numpy as rnp
 
+from ._util import _maxerr
+
 if TYPE_CHECKING:
     from . import Tour
-
-
-def _maxerr(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.max(np.abs(np.asarray(a) - np.asarray(b))))
 
 
 def jvp_of_square(t: Tour) -> None:

@@ -15,14 +15,10 @@ from riesz import implicit
 from riesz._core.trace import Tracer
 from riesz.solvers import anderson, fixed_point_iteration
 
+from ._util import _maxerr
+
 if TYPE_CHECKING:
     from . import Tour
-
-
-def _maxerr(a: Any, b: Any) -> float:
-    la, lb = riesz.tree_leaves(a), riesz.tree_leaves(b)
-    return max(float(np.max(np.abs(np.asarray(x) - np.asarray(y)))) for x, y in zip(la, lb,
-                                                                                    strict=True))
 
 
 def _peak_bytes(f: Callable[[], Any]) -> int:

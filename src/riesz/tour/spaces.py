@@ -12,12 +12,10 @@ import riesz.numpy as rnp
 from riesz import LinearMap, optim
 from riesz.spaces import Polynomials, Symmetric, Weighted
 
+from ._util import _maxerr
+
 if TYPE_CHECKING:
     from . import Tour
-
-
-def _maxerr(a: Any, b: Any) -> float:
-    return float(np.max(np.abs(np.asarray(a) - np.asarray(b))))
 
 
 def _spd(n: int, seed: int, cond: float) -> np.ndarray:

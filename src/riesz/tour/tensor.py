@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -11,12 +11,10 @@ import riesz.numpy as rnp
 from riesz.spaces import Weighted
 from riesz.tensor import Tensor, contract
 
+from ._util import _maxerr
+
 if TYPE_CHECKING:
     from . import Tour
-
-
-def _maxerr(a: Any, b: Any) -> float:
-    return float(np.max(np.abs(np.asarray(a) - np.asarray(b))))
 
 
 def _cob(rng: np.random.Generator, n: int) -> np.ndarray:
