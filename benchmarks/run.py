@@ -744,9 +744,11 @@ def bench_ode(libs: Libs, rep: Report, repeats: int, n_out: int = 1000) -> None:
         jax, jnp = libs.jax, libs.jnp
         tj, thj, y0j = jnp.asarray(t), jnp.asarray(ODE_THETA), jnp.asarray(ODE_Y0)
 
+        def jrhs(y, s, th):  # one function object: odeint compiles once per function
+            return lotka_volterra(y, s, th, jnp)
+
         def jloss(theta):
-            ys = jodeint(lambda y, s, th: lotka_volterra(y, s, th, jnp), y0j, tj, theta,
-                         rtol=1.49012e-8, atol=1.49012e-8)
+            ys = jodeint(jrhs, y0j, tj, theta, rtol=1.49012e-8, atol=1.49012e-8)
             return jnp.sum(ys ** 2)
 
         jg, jgj, jfj = jax.grad(jloss), jax.jit(jax.grad(jloss)), jax.jit(jloss)

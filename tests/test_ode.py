@@ -369,5 +369,8 @@ def test_a_function_closing_over_a_traced_value_raises() -> None:
 
 
 def test_solver_failure_raises() -> None:
+    """y' = y² blows up at t = 1: SciPy's failure becomes an error, not a warning."""
     with pytest.raises(ODEError, match="failed"):
         solve_ivp(lambda t, y: y ** 2, (0.0, 2.0), np.array([1.0]), t_eval=np.array([2.0]))
+    with pytest.raises(ODEError, match="odeint .LSODA. failed"):
+        odeint(lambda y, t: y ** 2, np.array([1.0]), np.array([0.0, 2.0]))

@@ -49,6 +49,7 @@ Under `vmap` each example is solved on its own (a loop over the batch).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -124,13 +125,16 @@ class _Problem:
         rhs = self.rhs_concrete(theta)
         if len(t) == 1:
             return y0[None], first_step
-        if self.method == "odeint":
-            ys, info = _si.odeint(rhs, y0, t, rtol=self.rtol, atol=self.atol,
-                                  full_output=True, **self.options)
-            if info["message"] != "Integration successful.":
-                raise ODEError(f"{self.who}: odeint (LSODA) failed: {info['message']} "
+        if self.method == "odeint":  # (full_output would keep 11 arrays of len(t))
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", _si.ODEintWarning)
+                ys = _si.odeint(rhs, y0, t, rtol=self.rtol, atol=self.atol, **self.options)
+            failed = [w for w in caught if issubclass(w.category, _si.ODEintWarning)]
+            if failed:
+                raise ODEError(f"{self.who}: odeint (LSODA) failed: {failed[0].message} "
                                "(try other rtol/atol, a larger mxstep, or solve_ivp)")
-            self.stats = {"nfev": int(info["nfe"][-1]), "njev": int(info["nje"][-1])}
+            for w in caught:  # anything else is the user's business
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
             return ys, None
         return self._step(rhs, y0, t, self.method, self.rtol, self.atol, first_step, theta)
 
