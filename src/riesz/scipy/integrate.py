@@ -123,8 +123,8 @@ class _Problem:
         # the step-size control at tight tolerances
         theta = [np.asarray(v, dtype=np.float64) for v in theta]
         rhs = self.rhs_concrete(theta)
-        if len(t) == 1:
-            return y0[None], first_step
+        if t[-1] == t[0]:  # one time, or repeated times: nothing to integrate
+            return np.repeat(y0[None], len(t), axis=0), first_step
         if self.method == "odeint":  # (full_output would keep 11 arrays of len(t))
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always", _si.ODEintWarning)
@@ -153,6 +153,9 @@ class _Problem:
         out = np.empty((len(t), len(y0)))
         out[0] = y0
         k, direction = 1, np.sign(t[-1] - t[0])
+        while t[k] == t[0]:  # repeated initial times
+            out[k] = y0
+            k += 1
         while k < len(t):
             message = solver.step()
             if solver.status == "failed":
@@ -233,7 +236,8 @@ class _Problem:
 
 
 def _odeint_impl(y0: Any, t: Any, *theta: Any, problem: _Problem) -> np.ndarray:
-    dtype = np.result_type(*(np.asarray(v).dtype for v in (y0, t, *theta)), np.float32)
+    arrays = [v for v in (y0, t, *theta) if not isinstance(v, (int, float))]  # scalars: weak
+    dtype = np.result_type(*(np.asarray(v).dtype for v in arrays), np.float32)
     return problem.solve(y0, t, theta)[0].astype(dtype, copy=False)
 
 
@@ -286,10 +290,12 @@ def _odeint_vjp(g: Any, ans: Any, primals: Sequence[Any], argnums: Sequence[int]
         if traced:  # a differentiable solve: higher derivatives differentiate it again
             z = rnp.concatenate([ys[i], a] + ([theta_bar] if diff else []))
             z = odeint_p(z, rnp.stack([t[i], t[i - 1]]), *theta, problem=adj)[-1]
-        else:  # concrete: carry the step size over the jump
+        elif t[i] != t[i - 1]:  # concrete: carry the step size over the jump
             z = np.concatenate([ys[i], a] + ([theta_bar] if diff else []))
             zs, step = adj.solve(z, np.array([t[i], t[i - 1]]), theta, first_step=step)
             z = zs[-1]
+        else:  # a repeated time: no interval to integrate over
+            z = np.concatenate([ys[i], a] + ([theta_bar] if diff else []))
         a = z[n:2 * n] + g[i - 1]
         if diff:
             theta_bar = z[2 * n:]
@@ -395,8 +401,8 @@ def _check_times(t: Any, who: str, name: str) -> Any:
         if not np.all(np.isfinite(tc)):
             raise ValueError(f"{who}: {name} must be finite")
         d = np.diff(tc)
-        if len(d) and not (np.all(d > 0) or np.all(d < 0)):
-            raise ValueError(f"{who}: {name} must be strictly increasing or strictly decreasing")
+        if len(d) and not (np.all(d >= 0) or np.all(d <= 0)):
+            raise ValueError(f"{who}: {name} must be increasing or decreasing (monotonic)")
     if not isinstance(t, Tracer):
         t = np.asarray(t, dtype=np.result_type(np.asarray(t).dtype, np.float32))
     return t
