@@ -65,7 +65,7 @@ from ..derivatives import jacfwd
 from ..implicit import _FloatLeaves
 from ..transforms import jvp, vjp, vmap
 
-__all__ = ["OdeResult", "odeint", "solve_ivp"]
+__all__ = ["ODEError", "OdeResult", "odeint", "solve_ivp"]
 
 IVP_METHODS = {"RK45": _si.RK45, "RK23": _si.RK23, "DOP853": _si.DOP853,
                "Radau": _si.Radau, "BDF": _si.BDF, "LSODA": _si.LSODA}
