@@ -100,7 +100,7 @@ def layer_primitives() -> dict[str, Primitive]:
 
     names = ("_primitives.elementwise", "_primitives.reductions", "_primitives.shape",
              "_primitives.indexing", "_primitives.products", "_primitives.linalg",
-             "_primitives.convolution", "_primitives.special")
+             "_primitives.convolution", "_primitives.special", "_primitives.fft")
     # (import by full name)
     modules = [importlib.import_module(f"riesz.{n}") for n in names]
     found: dict[str, Primitive] = {}
@@ -155,8 +155,9 @@ def generate() -> str:
         notes = prim.notes.replace("|", "\\|")
         lines.append(f"| `{name}` | {_KIND_TEXT[prim.kind]} | {family} | {notes} |")
     sections = [
-        ("riesz.numpy", rnp, ("linalg", "random")),
+        ("riesz.numpy", rnp, ("fft", "linalg", "random")),
         ("riesz.numpy.linalg", rnp.linalg, ()),
+        ("riesz.numpy.fft", rnp.fft, ()),
         ("riesz.scipy.special", rscipy.special, ()),
         ("riesz.scipy.linalg", rscipy.linalg, ()),
         ("riesz.scipy.signal", rscipy.signal, ()),
