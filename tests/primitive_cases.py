@@ -335,6 +335,18 @@ CASES += [
     Case("correlate_valid", lambda x, k: rss.convolve2d(x, k, mode="same"), (R(3, 4), R(2, 2)),
          "2d-same"),
     Case("correlate_valid", lambda x, k: rss.correlate(x, k), (R(2, 3), R(3, 2)), "2d-full"),
+    # -- numpy.fft: complex intermediates between real ends (rfft ... irfft) -------------------
+    Case("rfft", lambda x: rnp.fft.irfft(rnp.fft.rfft(x, n=7, norm="ortho"), n=10), (R(6),),
+         "pad-odd"),
+    Case("rfft", lambda x: rnp.fft.irfft(rnp.fft.ihfft(x, n=4, norm="forward"), n=5),
+         (R(2, 5),), "ihfft-crop"),
+    Case("irfft", lambda x: rnp.fft.hfft(rnp.fft.rfft(x, axis=0), n=4, axis=0, norm="ortho"),
+         (R(5, 2),), "hfft-axis0"),
+    Case("irfft", lambda x: rnp.fft.irfftn(rnp.fft.rfftn(x), s=(3, 4)), (R(3, 5),), "2d"),
+    Case("fft", lambda x: rnp.fft.irfft(rnp.fft.fft(rnp.fft.rfft(x), n=6, norm="forward")),
+         (R(7),), "1d"),
+    Case("fft", lambda x: rnp.fft.irfft2(rnp.fft.ifft2(rnp.fft.rfft2(x), s=(4, 3)), s=(3, 3)),
+         (R(3, 4),), "2d-ifft"),
     # -- scipy.special --------------------------------------------------------------------------
     *_unary("erf", rsp.erf),
     *_unary("erfc", rsp.erfc),
