@@ -364,6 +364,57 @@ CASES += [
 ]
 
 
+def C(*shape: int) -> np.ndarray:
+    """Complex standard normal test input."""
+    return _rng.standard_normal(shape) + 1j * _rng.standard_normal(shape)
+
+
+def CP(*shape: int) -> np.ndarray:
+    """Complex test input away from 0 and from the negative real axis (log's cut)."""
+    return _rng.uniform(0.5, 2.0, shape) * np.exp(1j * _rng.uniform(-2.0, 2.0, shape))
+
+
+# -- complex: Cⁿ as a real space under Re vdot (check_grads perturbs along real and
+# imaginary directions and runs the adjoint test under Re⟨·,·⟩) -------------------------
+CASES += [
+    *[Case(c.prim, c.fn, tuple(C(*np.shape(a)) for a in c.args), "complex-" + c.label)
+      for c in _binary("add", lambda x, y: x + y)[:3]],
+    Case("add", lambda x, y: x + y, (R(3), C(2, 3)), "complex-mixed"),
+    Case("subtract", lambda x, y: x - y, (C(2, 3), R(3)), "complex-mixed"),
+    Case("multiply", lambda x, y: x * y, (C(2, 3), C(3)), "complex"),
+    Case("multiply", lambda x, y: x * y, (R(2, 3), C(3)), "complex-mixed"),
+    Case("multiply", lambda x: (1 + 2j) * x, (R(3),), "complex-constant"),
+    Case("multiply", lambda x, y: x + 1j * y, (R(3), R(3)), "complex-x-plus-iy"),
+    Case("divide", lambda x, y: x / y, (C(2, 3), CP(3)), "complex"),
+    Case("divide", lambda x, y: x / y, (R(3), CP(3)), "complex-mixed"),
+    Case("power", lambda x, y: x ** y, (CP(3), C(3)), "complex"),
+    Case("power", lambda x: x ** 3, (C(4),), "complex-int-exponent"),
+    Case("negative", lambda x: -x, (C(3),), "complex"),
+    Case("astype", lambda x: rnp.astype(x, np.result_type(x.dtype, np.complex64)), (R(3),),
+         "to-complex"),
+    Case("astype", lambda x: rnp.astype(x * (1 - 1j), np.finfo(x.dtype).dtype), (C(3),),
+         "complex-to-real"),
+    Case("where", lambda x, y: rnp.where(np.array([True, False, True]), x, y), (C(3), R(3)),
+         "complex"),
+    Case("conj", rnp.conj, (C(2, 3),), "complex"),
+    Case("conj", lambda x: x.conj() * x, (C(3),), "complex-product"),
+    Case("real", rnp.real, (C(2, 3),), "complex"),
+    Case("real", lambda x: x.real * x, (C(3),), "complex-method"),
+    Case("imag", rnp.imag, (C(2, 3),), "complex"),
+    Case("imag", lambda x: x.imag * x, (C(3),), "complex-method"),
+    Case("abs", rnp.abs, (C(2, 3),), "complex"),
+    Case("abs", lambda x: rnp.abs(x) ** 2, (C(3),), "complex-squared"),
+    Case("arctan2", rnp.angle, (C(2, 3),), "complex-angle"),
+    Case("abs", rnp.sign, (C(3),), "complex-sign"),
+    *[Case(name, getattr(rnp, name), (gen(2, 3),), "complex") for name, gen in (
+        ("exp", C), ("exp2", C), ("expm1", C), ("log", CP), ("log2", CP), ("log10", CP),
+        ("log1p", CP), ("sqrt", CP), ("square", C), ("reciprocal", CP), ("sin", C),
+        ("cos", C), ("tan", C), ("sinh", C), ("cosh", C), ("tanh", C), ("arcsin", C),
+        ("arccos", C), ("arctan", C), ("arcsinh", C), ("arccosh", C), ("arctanh", C))],
+    Case("arccosh", rnp.arccosh, (-CP(3),), "complex-left-half-plane"),
+]
+
+
 def _scatter(x: Any, v: Any, index: tuple[Any, ...]) -> Any:
     from riesz._primitives.indexing import scatter_add_p
 

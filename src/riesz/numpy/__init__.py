@@ -69,6 +69,7 @@ from ._elementwise import (
     acos,
     acosh,
     add,
+    angle,
     arccos,
     arccosh,
     arcsin,
@@ -275,7 +276,8 @@ _dispatch.install()
 # the functions behind Tracer's ndarray methods and protocols (see riesz._core.trace.Tracer)
 _ops.register(
     getitem=getitem, IndexUpdateHelper=IndexUpdateHelper, transpose=transpose,
-    swapaxes=swapaxes, imag=imag, reshape=reshape, sum=sum, prod=prod, mean=mean, var=var,
+    swapaxes=swapaxes, imag=imag, real=real, reshape=reshape, sum=sum, prod=prod,
+    mean=mean, var=var,
     std=std, max=max, min=min, argmax=argmax, argmin=argmin, cumsum=cumsum, cumprod=cumprod,
     any=any, all=all, astype=astype, clip=clip, round=round, conjugate=conjugate, ravel=ravel,
     squeeze=squeeze, repeat=repeat, diagonal=diagonal, trace=trace, copy=copy,

@@ -148,7 +148,7 @@ _FUNCTION_NAMES = (
     "concat stack vstack hstack dstack column_stack append split array_split hsplit vsplit "
     "dsplit tile repeat pad flip fliplr flipud roll rot90 diagonal diag diagflat tril triu "
     "trace diff argsort sort copy zeros_like ones_like empty_like full_like shape ndim size "
-    "take take_along_axis nonzero where clip round around nan_to_num real imag "
+    "take take_along_axis nonzero where clip round around nan_to_num real imag angle "
     "dot vdot inner outer tensordot einsum kron convolve correlate unique flatnonzero argwhere "
     "astype fix"
 )

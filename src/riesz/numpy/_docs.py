@@ -19,9 +19,6 @@ from .._core.primitive import DIFFERENTIABLE, NOT_DIFFERENTIABLE, ZERO_DERIVATIV
 # What riesz deliberately does not support, and why (kept next to the generator
 # so that the page states it; the protocols raise a TypeError naming the function).
 NOT_SUPPORTED: list[tuple[str, str]] = [
-    ("complex inputs and outputs (`np.linalg.eig`, `eigvals`, `np.angle`, ...)",
-     "riesz differentiates real arrays; complex dtypes are refused as inputs of transformations "
-     "(`np.fft.*` is supported: complex spectra of real inputs, with exact adjoints)"),
     ("`np.array([x, y])`, `np.asarray([...])`, `np.sum([x, y])` with traced elements",
      "NumPy never consults the protocols for the elements of a list passed to these; they "
      "raise a TypeError pointing to `np.stack([x, y])` / `riesz.numpy.array([x, y])`, "
