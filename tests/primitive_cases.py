@@ -412,6 +412,15 @@ CASES += [
         ("cos", C), ("tan", C), ("sinh", C), ("cosh", C), ("tanh", C), ("arcsin", C),
         ("arccos", C), ("arctan", C), ("arcsinh", C), ("arccosh", C), ("arctanh", C))],
     Case("arccosh", rnp.arccosh, (-CP(3),), "complex-left-half-plane"),
+    # numpy.fft on complex inputs and outputs
+    Case("fft", rnp.fft.fft, (C(5),), "complex"),
+    Case("fft", lambda x: rnp.fft.ifft2(x, s=(3, 4), norm="ortho"), (C(2, 3),), "complex-ifft2"),
+    Case("fft", lambda x: rnp.fft.fftn(x, axes=(0,), norm="forward"), (R(3, 2),), "real-in"),
+    Case("rfft", lambda x: rnp.fft.rfft(x, n=5), (R(4),), "complex-out"),
+    Case("rfft", lambda x: rnp.fft.ihfft(x, axis=0, norm="ortho"), (R(4, 2),), "ihfft-out"),
+    Case("irfft", lambda x: rnp.fft.irfft(x, n=6), (C(4),), "complex"),
+    Case("irfft", lambda x: rnp.fft.hfft(x, n=5, norm="forward"), (C(2, 3),), "hfft-complex"),
+    Case("irfft", lambda x: rnp.fft.irfft2(x, s=(3, 4)), (C(3, 3),), "irfft2-complex"),
 ]
 
 

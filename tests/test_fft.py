@@ -271,3 +271,117 @@ def test_jet_of_linear_transforms_is_the_transform_of_each_coefficient() -> None
     d1 = lambda x: riesz.jvp(g, (x,), (c1,))[1]  # noqa: E731
     np.testing.assert_allclose(g1, d1(x), atol=1e-10)
     np.testing.assert_allclose(g2, riesz.jvp(d1, (x,), (c1,))[1], atol=1e-10)
+
+
+# -- complex inputs (SPEC §13: Cⁿ a real space under Re vdot) -----------------------------------
+
+
+def _real_jacobian_c(fn, z: np.ndarray) -> np.ndarray:
+    """The R-linear map C^N -> output as a real matrix on [Re; Im] coordinates, built from
+    plain NumPy calls on the basis e_k and i e_k."""
+    cols = []
+    for unit in (1.0, 1j):
+        for k in range(z.size):
+            e = np.zeros(z.size, complex)
+            e[k] = unit
+            y = np.asarray(fn(e.reshape(z.shape)))
+            cols.append(np.concatenate([y.real.ravel(), y.imag.ravel()]))
+    return np.array(cols).T
+
+
+COMPLEX_INPUT = [
+    ("fft", lambda z, n, norm: rnp.fft.fft(z, n=n, norm=norm)),
+    ("ifft-axis0", lambda z, n, norm: rnp.fft.ifft(z, n=n, axis=0, norm=norm)),
+    ("fftn", lambda z, n, norm: rnp.fft.fftn(z, s=None if n is None else (n, 4), norm=norm)),
+    ("ifft2-axes", lambda z, n, norm: rnp.fft.ifft2(z, s=None if n is None else (3, n),
+                                                    axes=(1, 0), norm=norm)),
+    ("irfft", lambda z, n, norm: rnp.fft.irfft(z, n=n, norm=norm)),
+    ("hfft-axis0", lambda z, n, norm: rnp.fft.hfft(z, n=n, axis=0, norm=norm)),
+    ("irfftn", lambda z, n, norm: rnp.fft.irfftn(z, s=None if n is None else (4, n),
+                                                 norm=norm)),
+    ("irfft2-axes", lambda z, n, norm: rnp.fft.irfft2(z, s=None if n is None else (n, 5),
+                                                      axes=(1, 0), norm=norm)),
+]
+
+
+@pytest.mark.parametrize("name,fn", COMPLEX_INPUT, ids=[c[0] for c in COMPLEX_INPUT])
+@pytest.mark.parametrize("n", (None, 2, 3, 8, 9))
+@pytest.mark.parametrize("norm", NORMS)
+def test_complex_input_vjp_is_the_dense_transpose(name, fn, n, norm) -> None:
+    z = crandn(4, 5)
+    M = _real_jacobian_c(lambda u: fn(u, n, norm), z)
+    out, vjp_fn = riesz.vjp(lambda u: fn(u, n, norm), z)
+    v = crandn(*out.shape) if np.iscomplexobj(out) else rng.standard_normal(out.shape)
+    (ct,) = vjp_fn(v)
+    assert ct.dtype == np.complex128
+    want = M.T @ np.concatenate([v.real.ravel(), np.imag(v).ravel()])
+    np.testing.assert_allclose(ct.ravel(), want[:z.size] + 1j * want[z.size:], atol=1e-12)
+    t = crandn(4, 5)  # linear: the JVP is the function of the tangent
+    np.testing.assert_allclose(riesz.jvp(lambda u: fn(u, n, norm), (z,), (t,))[1],
+                               fn(t, n, norm), atol=1e-12)
+
+
+def test_fft_vjp_is_n_times_ifft_and_parseval_gradient() -> None:
+    z, v = crandn(6), crandn(6)
+    _, vjp_fn = riesz.vjp(np.fft.fft, z)
+    np.testing.assert_allclose(vjp_fn(v)[0], 6 * np.fft.ifft(v))
+    # Σ|F z|² = n Σ|z|²: the Riesz representer is 2 n z (JAX and autograd: its conjugate)
+    g = riesz.grad(lambda z: np.sum(np.abs(np.fft.fft(z)) ** 2))(z)
+    np.testing.assert_allclose(g, 12 * z)
+    g = riesz.grad(lambda z: np.sum(np.abs(np.fft.fft(z, norm="ortho")) ** 2))(z)
+    np.testing.assert_allclose(g, 2 * z)
+
+
+def test_filter_gradient_closed_form() -> None:
+    # L(z) = ‖A z‖², A = ifft ∘ diag(h) ∘ fft: grad = 2 A^H A z = 2 ifft(|h|² fft(z))
+    z, h = crandn(16), crandn(16)
+    g = riesz.grad(lambda z: np.sum(np.abs(np.fft.ifft(np.fft.fft(z) * h)) ** 2))(z)
+    np.testing.assert_allclose(g, 2 * np.fft.ifft(np.abs(h) ** 2 * np.fft.fft(z)), atol=1e-12)
+    # with real input the cotangent is real: the real part of the complex representer
+    x = rng.standard_normal(16)
+    g = riesz.grad(lambda x: np.sum(np.abs(np.fft.ifft(np.fft.fft(x) * h)) ** 2))(x)
+    assert g.dtype == np.float64
+    np.testing.assert_allclose(g, np.real(2 * np.fft.ifft(np.abs(h) ** 2 * np.fft.fft(x))),
+                               atol=1e-12)
+
+
+H16 = crandn(5)
+COMPLEX_COMPOSITIONS = [
+    ("filter", lambda z: rnp.sum(rnp.abs(rnp.fft.ifft(rnp.fft.fft(z, n=5) * H16, n=3)) ** 2)),
+    ("spectrum-product", lambda z: rnp.fft.ifft(rnp.fft.fft(z) * rnp.fft.fft(rnp.conj(z)),
+                                                norm="ortho")),
+    ("irfft-of-square", lambda z: rnp.fft.irfft(rnp.sin(z) ** 2, n=7, norm="forward")),
+    ("hfft-2d", lambda z: rnp.fft.hfft(rnp.fft.fft2(z, s=(3, 4)), axis=0)),
+    ("np-dispatch", lambda z: np.fft.ifftshift(np.fft.rfftn(np.real(np.fft.ifftn(z)) ** 2))),
+]
+
+
+@pytest.mark.parametrize("name,fn", COMPLEX_COMPOSITIONS, ids=[c[0] for c in COMPLEX_COMPOSITIONS])
+def test_complex_compositions_second_order(name, fn) -> None:
+    # finite differences along random real and imaginary directions, the adjoint identity
+    # under Re⟨·,·⟩, and both nestings of second order
+    z = crandn(3, 4) if name in ("hfft-2d", "np-dispatch") else crandn(4)
+    riesz.check_grads(fn, (z,), order=2, modes=("fwd", "rev"))
+
+
+@pytest.mark.parametrize("name,fn", COMPLEX_COMPOSITIONS, ids=[c[0] for c in COMPLEX_COMPOSITIONS])
+def test_complex_vmap_matches_loop(name, fn) -> None:
+    shape = (3, 4) if name in ("hfft-2d", "np-dispatch") else (4,)
+    zs = crandn(2, *shape)
+    np.testing.assert_allclose(riesz.vmap(fn)(zs), np.stack([fn(z) for z in zs]), atol=1e-12)
+    _, vjp_fn = riesz.vjp(riesz.vmap(fn), zs)
+    out = riesz.vmap(fn)(zs)
+    v = crandn(*out.shape) if np.iscomplexobj(out) else rng.standard_normal(out.shape)
+    loop = np.stack([riesz.vjp(fn, z)[1](vi)[0] for z, vi in zip(zs, v, strict=True)])
+    np.testing.assert_allclose(vjp_fn(v)[0], loop, atol=1e-10)
+
+
+def test_jet_of_complex_fft_chain() -> None:
+    from riesz import jet
+
+    f = lambda z: rnp.fft.ifft(rnp.exp(rnp.fft.fft(z, norm="ortho")), n=6)  # noqa: E731
+    z, c1 = crandn(4), crandn(4)
+    _, (y1, y2) = jet(f, (z,), ((c1, np.zeros(4, complex)),))
+    d1 = lambda z: riesz.jvp(f, (z,), (c1,))[1]  # noqa: E731
+    np.testing.assert_allclose(y1, d1(z), atol=1e-12)
+    np.testing.assert_allclose(y2, riesz.jvp(d1, (z,), (c1,))[1], atol=1e-12)
