@@ -400,6 +400,30 @@ CASES += [
         ("cos", C), ("tan", C), ("sinh", C), ("cosh", C), ("tanh", C), ("arcsin", C),
         ("arccos", C), ("arctan", C), ("arcsinh", C), ("arccosh", C), ("arctanh", C))],
     Case("arccosh", rnp.arccosh, (-CP(3),), "complex-left-half-plane"),
+    # reductions and scans
+    Case("sum", lambda x: rnp.sum(x, axis=0), (C(2, 3),), "complex"),
+    Case("sum", lambda x: rnp.mean(x * x), (C(2, 3),), "complex-mean"),
+    Case("sum", lambda x: rnp.var(x, axis=1), (C(2, 3),), "complex-var"),
+    Case("prod", lambda x: rnp.prod(x, axis=1), (C(2, 3),), "complex"),
+    Case("prod", rnp.prod, (_with_zeros(C(4), (1,)),), "complex-one-zero"),
+    Case("cumsum", lambda x: rnp.cumsum(x, axis=1), (C(2, 3),), "complex"),
+    Case("cumprod", lambda x: rnp.cumprod(x, axis=1), (C(2, 3),), "complex"),
+    Case("cumprod", rnp.cumprod, (_with_zeros(C(4), (1,)),), "complex-zeros"),
+    # products
+    Case("matmul", lambda a, b: a @ b, (C(2, 3), C(3, 4)), "complex-mm"),
+    Case("matmul", lambda a, b: a @ b, (R(2, 3), C(3)), "complex-mixed-mv"),
+    Case("matmul", lambda a, b: a @ b, (C(3), R(3, 2)), "complex-mixed-vm"),
+    Case("matmul", lambda a, b: a @ b, (C(2, 2, 3), C(3, 2)), "complex-batched"),
+    Case("matmul", rnp.vdot, (C(2, 3), C(2, 3)), "complex-vdot"),
+    Case("matmul", lambda a, b: rnp.tensordot(a, b, axes=([0, 2], [1, 0])),
+         (C(2, 3, 4), R(4, 2, 3)), "complex-tensordot"),
+    Case("einsum", lambda a, b: rnp.einsum("ij,jk->ik", a, b), (C(2, 3), C(3, 4)), "complex-mm"),
+    Case("einsum", lambda a: rnp.einsum("ii->i", a), (C(3, 3),), "complex-diagonal"),
+    Case("einsum", lambda a, b, c: rnp.einsum("ij,jk,kl->il", a, b, c),
+         (C(2, 3), R(3, 2), C(2, 2)), "complex-three-operands"),
+    Case("einsum", lambda a, b: rnp.einsum("ij,k", a, b), (R(2, 3), C(2)), "complex-mixed-outer"),
+    Case("multiply", lambda a, b: rnp.outer(a, b), (C(3), C(2)), "complex-outer"),
+    Case("multiply", lambda a, b: rnp.kron(a, b), (C(2, 2), R(3)), "complex-kron"),
 ]
 
 
