@@ -92,6 +92,32 @@ def _function_table(module: ModuleType, passthrough: Iterable[str] = ()) -> list
     return rows
 
 
+def _stats_table(stats: ModuleType) -> list[str]:
+    """One row per distribution: its parameters, methods and summary."""
+    rows = []
+    for para in (stats.__doc__ or "").split("\n\n")[1:]:  # the module's docstring
+        items = para.strip().split("\n- ")
+        rows += [" ".join(items[0].split()), *(f"- {' '.join(i.split())}" for i in items[1:]),
+                 ""]
+    rows += ["| distribution | parameters | methods | description |", "|---|---|---|---|"]
+    for name in stats.__all__:
+        dist = getattr(stats, name)
+        if isinstance(dist, type):
+            continue
+        cls = type(dist)
+        if isinstance(dist, stats.rv_continuous):
+            params = [*dist.shapes, "loc=0", "scale=1"]
+        elif isinstance(dist, stats.rv_discrete):
+            params = [*dist.shapes, "loc=0"]
+        else:
+            params = list(inspect.signature(cls.__call__).parameters)[1:]
+        methods = sorted(m for m in cls._frozen_methods
+                         if m != "ppf" or cls._ppf is not stats.rv_continuous._ppf)
+        rows.append(f"| `{name}` | {', '.join(f'`{p}`' for p in params)} | "
+                    f"{', '.join(f'`{m}`' for m in methods)} | {_summary(cls)} |")
+    return rows
+
+
 def layer_primitives() -> dict[str, Primitive]:
     """The primitives declared by riesz.numpy and riesz.scipy (by name)."""
     import importlib
@@ -163,6 +189,7 @@ def generate() -> str:
     for title, module, skip in sections:
         lines += ["", f"## `{title}`", ""]
         lines += _function_table(module, skip)
+    lines += ["", "## `riesz.scipy.stats`", ""] + _stats_table(rscipy.stats)
     lines += [
         "",
         "`riesz.numpy` also re-exports NumPy's constants, dtypes and constant constructors "
