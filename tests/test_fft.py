@@ -385,3 +385,26 @@ def test_jet_of_complex_fft_chain() -> None:
     d1 = lambda z: riesz.jvp(f, (z,), (c1,))[1]  # noqa: E731
     np.testing.assert_allclose(y1, d1(z), atol=1e-12)
     np.testing.assert_allclose(y2, riesz.jvp(d1, (z,), (c1,))[1], atol=1e-12)
+
+
+@pytest.mark.parametrize("mode", ("fwd-rev", "rev-fwd"))
+def test_hvp_of_a_filter_energy(mode: str) -> None:
+    # L(z) = ‖ifft(h ⊙ fft(z))‖²: its gradient 2 ifft(|h|² fft(z)) is R-linear in z, so the
+    # Hessian applied to v is 2 ifft(|h|² fft(v)). (hvp's "rev-rev" and "fwd-fwd" modes do
+    # not handle complex inputs yet: that is riesz.hvp's, not the transforms')
+    z, v, h = crandn(8), crandn(8), crandn(8)
+    L = lambda z: np.sum(np.abs(np.fft.ifft(np.fft.fft(z) * h)) ** 2)  # noqa: E731
+    (hv,) = riesz.hvp(L, (z,), (v,), mode=mode)
+    np.testing.assert_allclose(hv, 2 * np.fft.ifft(np.abs(h) ** 2 * np.fft.fft(v)), atol=1e-12)
+
+
+def test_jet_of_irfft_of_complex_path() -> None:
+    # irfft is R-linear (not holomorphic): along a real path its Taylor coefficients are
+    # irfft of the coefficients
+    from riesz import jet
+
+    z, c1, c2 = crandn(5), crandn(5), crandn(5)
+    f = lambda z: rnp.fft.irfft(z, n=8, norm="ortho")  # noqa: E731
+    y, (y1, y2) = jet(f, (z,), ((c1, c2),))
+    for got, want in ((y, z), (y1, c1), (y2, c2)):
+        np.testing.assert_allclose(got, np.fft.irfft(want, n=8, norm="ortho"), atol=1e-12)
