@@ -236,7 +236,8 @@ def test_np_fft_on_traced_values_matches_riesz_numpy() -> None:
 
 
 def test_fftfreq_differentiable_in_spacing() -> None:
-    for fn, n in ((rnp.fft.fftfreq, 7), (rnp.fft.rfftfreq, 8)):
+    for fn, n in ((rnp.fft.fftfreq, 7), (rnp.fft.rfftfreq, 8), (np.fft.fftfreq, 6),
+                  (np.fft.rfftfreq, 5)):
         g = riesz.grad(lambda d, fn=fn, n=n: (fn(n, d) ** 2).sum())(0.5)
         np.testing.assert_allclose(g, -2 * (fn(n, 1.0) ** 2).sum() / 0.5 ** 3)
 

@@ -51,7 +51,7 @@ def _complex(a: Any) -> Any:
     d = a.dtype
     if d.kind == "c":
         return a
-    target = np.dtype(np.complex64) if d == np.float32 else np.result_type(d, np.complex128)
+    target = np.result_type(d, np.complex64) if d.kind == "f" else np.dtype(np.complex128)
     return bind(astype_p, a, dtype=target) if isinstance(a, Tracer) else a.astype(target)
 
 
