@@ -186,8 +186,20 @@ def generate() -> str:
         ("riesz.scipy.linalg", rscipy.linalg, ()),
         ("riesz.scipy.signal", rscipy.signal, ()),
     ]
+    intros = {
+        "riesz.numpy.fft": (
+            "NumPy's signatures, `n` / `s` (zero-padding or cropping), `axis` / `axes` and the "
+            "three `norm` modes; also reached by `np.fft.*` on traced values. Every transform "
+            "is linear, and its VJP is the adjoint under ⟨x, y⟩ = Re vdot(x, y) (SPEC §13): "
+            "`fft`'s is `n * ifft(v)` (the conjugate transpose of the DFT matrix), `rfft`'s "
+            "halves the interior bins of the half spectrum before an `irfft` (which counts "
+            "them twice), `irfft`'s doubles them after an `rfft`; padding transposes to "
+            "cropping. A real input of a complex transform gets a real cotangent."),
+    }
     for title, module, skip in sections:
         lines += ["", f"## `{title}`", ""]
+        if title in intros:
+            lines += [intros[title], ""]
         lines += _function_table(module, skip)
     lines += ["", "## `riesz.scipy.stats`", ""] + _stats_table(rscipy.stats)
     lines += [
