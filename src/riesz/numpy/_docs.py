@@ -32,14 +32,16 @@ NOT_SUPPORTED: list[tuple[str, str]] = [
      "`np.linalg.qr(a, 'complete')` for a tall traced `a`",
      "the extra columns are an arbitrary basis of a complement, with no derivative; the "
      "thin factorisations are differentiable"),
-    ("`np.linalg.lstsq`, `tensorsolve`, `tensorinv`, `np.linalg.cross`",
+    ("`tensorsolve`, `tensorinv`, `np.linalg.cross`",
      "not implemented; use `solve` / `pinv`"),
     ("`np.pad` modes other than constant, edge, reflect, symmetric, wrap",
      "not implemented on traced values"),
-    ("`np.interp`, `np.gradient`, `np.histogram`, `np.bincount(weights=...)`, "
-     "`np.percentile` / `np.quantile`, `np.cross`, `np.polyfit`, `np.trapezoid`",
+    ("`np.histogram`, `np.bincount(weights=...)`, `np.percentile` / `np.quantile`, "
+     "`np.cross`, `np.polyfit(..., cov=True)`",
      "not implemented: they raise a TypeError naming the function"),
-    ("`np.einsum` with the interleaved (operand, sublist) form", "use a subscripts string"),
+    ("`np.r_[x, y]` / `np.c_[x, y]` with traced items",
+     "NumPy converts every item with `np.array`, which no protocol intercepts (a TypeError); "
+     "`riesz.numpy.r_` / `riesz.numpy.c_` work"),
     ("`scipy.linalg.*`, `scipy.signal.*` and the functions of `scipy.special` that are not "
      "ufuncs (`logsumexp`, `softmax`, `log_softmax`, `polygamma`) called directly on traced "
      "values",
@@ -206,7 +208,7 @@ def generate() -> str:
         "",
         "`riesz.numpy` also re-exports NumPy's constants, dtypes and constant constructors "
         "(`pi`, `e`, `inf`, `nan`, `newaxis`, `float32`, `float64`, `zeros`, `ones`, `eye`, "
-        "`arange`, `linspace`, ...). `riesz.numpy.random` is NumPy's random module: draws are "
+        "`arange`, `meshgrid`, ...). `riesz.numpy.random` is NumPy's random module: draws are "
         "constants.",
         "",
         "Traced values support the Python operators (`+ - * / // % ** @`, comparisons, unary "
