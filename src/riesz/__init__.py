@@ -43,12 +43,17 @@ from .solvers import (
     newton,
     solve,
 )
+from .staged import ConcretizationError, Graph, jit, make_graph
 from .taylor import jet
 from .transforms import grad, hvp, jvp, value_and_grad, vjp, vmap
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "ConcretizationError",
+    "Graph",
+    "jit",
+    "make_graph",
     "LinearMap",
     "Solution",
     "SolverError",

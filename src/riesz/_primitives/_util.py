@@ -15,6 +15,7 @@ import numpy as np
 from .._core import ops
 from .._core.trace import Tracer, bind, raw_value
 from .._core.trace import strip_derivatives as _raw
+from .._interpreters.staging import ShapedArray
 
 Axis = tuple[int, ...] | None
 
@@ -177,5 +178,15 @@ def check_unsupported(name: str, **given: Any) -> None:
 
 def any_set(mask: Any) -> bool:
     """Whether any entry of a constant mask is set, over the whole batch under
-    vmap: a decision between a fast and a safe formula, taken once for all."""
-    return bool(np.any(raw_value(mask)))
+    vmap: a decision between a fast and a safe formula, taken once for all.
+    Under staging (jit) the values are unknown: True, the safe formula."""
+    m = raw_value(mask)
+    return True if isinstance(m, ShapedArray) else bool(np.any(m))
+
+
+def no_zeros(x: Any) -> bool:
+    """Whether `x` has no zero entry (over the whole batch under vmap): the
+    condition of a fast formula that divides by x. False under staging (jit),
+    where the values are unknown and the safe formula must be staged."""
+    v = raw_value(x)
+    return not isinstance(v, ShapedArray) and bool(np.all(v != 0))

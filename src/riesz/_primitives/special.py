@@ -26,6 +26,7 @@ from .._core.primitive import ZERO_DERIVATIVE, Primitive, elementwise_unary
 from .._core.trace import bind, raw_value
 from .._core.trace import strip_derivatives as _raw
 from .._interpreters import taylor
+from .._interpreters.staging import ShapedArray
 from ._batch_axes import elementwise as batch_elementwise
 from ._util import any_set, unbroadcast
 from .elementwise import (
@@ -333,7 +334,8 @@ class _Bessel:
         orders are the cheaper ones to evaluate, and j1, y1, i1, i1e then use SciPy's
         dedicated order-0 routine), from F_(v+1) otherwise."""
         vr = _raw(v)
-        lower = bool(np.all(np.asarray(raw_value(v)) >= 1))  # (any choice is exact)
+        rv = raw_value(v)  # (any choice is exact; abstract under jit: the upper one)
+        lower = not isinstance(rv, ShapedArray) and bool(np.all(np.asarray(rv) >= 1))
         if lower:
             prev = self.value(v - 1, x)
             d = prev if self.q == 1 else -prev
