@@ -14,7 +14,9 @@ three passes over the graph, each one sweep (linear in its size):
 and generates straight-line Python source that calls each primitive's NumPy
 implementation directly (`v3 = f2(v1, v2, axis=p2_axis)`), compiled once with
 `exec`: a later call with the same signature runs it with no tracer, no
-`bind` and no per-operation dispatch.
+`bind` and no per-operation dispatch. A NumPy ufunc writes into the buffer of
+an input that dies with it where that is provably safe (`_buffer_reuse`).
+Elementwise chains are not fused into one kernel (no numexpr / Numba path).
 
 Called on tracers (inside `grad`, `vmap`, `jet`, another `jit`), a jitted
 function evaluates its graph by binding each equation's primitive, so the
@@ -72,7 +74,7 @@ class _Signature:
                 statics.append((k, _static(who, f"argument {k!r}", kwargs[k])))
         dyn_args = tuple(None if i in static_pos else a for i, a in enumerate(args))
         dyn_kwargs = {k: v for k, v in kwargs.items() if k not in static_argnames}
-        leaves, in_def = tree_flatten((dyn_args, dyn_kwargs))
+        leaves, in_def = tree_flatten((dyn_args, dyn_kwargs), strict=False)
         avals = []
         for k, x in enumerate(leaves):
             if isinstance(x, Tracer):
@@ -245,10 +247,13 @@ def compile_graph(graph: Graph) -> Callable[..., list[Any]]:
         namespace[f"k{n_lit}"] = x
         return f"k{n_lit}"
 
+    reuse = _buffer_reuse(graph)
     lines = [f"def run({', '.join(f'v{v.n}' for v in graph.invars)}):"]
     for i, e in enumerate(graph.eqns):
         namespace[f"f{i}"] = e.prim.impl
         args = [name(x) for x in e.invars]
+        if i in reuse:
+            args.append(f"out=v{reuse[i]}")
         for k, p in e.params.items():
             namespace[f"p{i}_{k}"] = p
             args.append(f"{k}=p{i}_{k}")
@@ -272,6 +277,45 @@ def compile_graph(graph: Graph) -> Callable[..., list[Any]]:
     run = namespace["run"]
     run.source = src
     return run
+
+
+def _is_ufunc(e: Eqn) -> bool:
+    f = e.prim.impl
+    return isinstance(f, np.ufunc) and f.nout == 1 and not e.params
+
+
+def _buffer_reuse(graph: Graph) -> dict[int, int]:
+    """Equations that may write their result into an input's buffer (`out=`):
+    a NumPy ufunc whose input, of the output's shape and dtype, is dead after it
+    and was itself made by a ufunc of this graph (a fresh array no view, input,
+    constant or output shares) and used only by ufuncs (which make no views).
+    Returns equation index -> the variable whose buffer it reuses."""
+    eqns = graph.eqns
+    fresh: set[int] = set()
+    shared: set[int] = {o.n for o in graph.outvars if type(o) is Var}
+    last: dict[int, int] = {}
+    for i, e in enumerate(eqns):
+        uf = _is_ufunc(e)
+        for x in e.invars:
+            if type(x) is Var:
+                last[x.n] = i
+                if not uf:
+                    shared.add(x.n)
+        if uf and e.outvars[0].aval.ndim:
+            fresh.add(e.outvars[0].n)
+    plan: dict[int, int] = {}
+    for i, e in enumerate(eqns):
+        if not _is_ufunc(e):
+            continue
+        out = e.outvars[0].aval
+        if not out.ndim:
+            continue
+        for x in e.invars:
+            if (type(x) is Var and x.n in fresh and x.n not in shared and last[x.n] == i
+                    and x.aval.shape == out.shape and x.aval.dtype == out.dtype):
+                plan[i] = x.n
+                break
+    return plan
 
 
 # -- jit ------------------------------------------------------------------------------
