@@ -229,3 +229,21 @@ def test_buffer_reuse_only_where_safe() -> None:
     assert "out=" in src
     _close(h(x), riesz.jit(h)(x))
     _close(h(x + 1), riesz.jit(h)(x + 1))
+
+
+def test_implicit_layer_under_jit_both_orders() -> None:
+    from riesz import implicit
+
+    def f(x):  # y* = cos(x y*)
+        return implicit.fixed_point(lambda x, y: rnp.cos(x * y), x, np.array(0.5))
+
+    def y_np(x):
+        y = 0.5
+        for _ in range(200):
+            y = np.cos(x * y)
+        return y
+
+    fd = fd_grad(lambda x: y_np(float(x)), np.array(1.0))
+    assert riesz.jit(f)(1.0) == pytest.approx(y_np(1.0), rel=1e-8)
+    assert riesz.grad(riesz.jit(f))(1.0) == pytest.approx(fd, rel=1e-6)
+    assert riesz.jit(riesz.grad(f))(1.0) == pytest.approx(fd, rel=1e-6)

@@ -12,7 +12,8 @@ is seen by the traces above as the primitives it is made of.
 Abstract evaluation (the output's shape and dtype of each equation) runs the
 primitive's own `impl` on placeholder arrays of the inputs' shapes and dtypes
 (zeros; if the implementation rejects zeros, e.g. a factorisation of a
-singular matrix, identity matrices), with warnings silenced, and caches the
+singular matrix, identity matrices; then generic random entries), with
+warnings silenced, and caches the
 answer per (primitive, input types, parameters). It is exact wherever the
 output's shape and dtype depend only on the inputs' shapes and dtypes, which
 holds for every primitive except those whose output shape depends on the
@@ -92,6 +93,8 @@ class ShapedArray:
             return np.broadcast_to(np.eye(*self.shape[-2:], dtype=self.dtype), self.shape).copy()
         if fill == "eye" and self.dtype.kind in "fc":
             return np.ones(self.shape, self.dtype)
+        if fill == "random" and self.dtype.kind in "fc":  # generic: nonsingular almost surely
+            return np.random.default_rng(0).uniform(0.5, 1.5, self.shape).astype(self.dtype)
         return np.zeros(self.shape, self.dtype)
 
     def __repr__(self) -> str:
@@ -334,14 +337,22 @@ class GraphTrace(Trace):
                 params: dict[str, Any]) -> Any:
         """A function with user rules stays one equation (traces above the graph's
         evaluation apply its rules); its output types come from tracing its body
-        into a scratch list of equations."""
+        into a scratch list of equations, or, for a body that needs concrete
+        values (an implicit layer's solver), from running it on placeholders."""
         eqns, self.eqns = self.eqns, []
         try:
             outs = params["fn"].call_flat(args, params["in_def"], params["out"])
+            avals = [o._value if isinstance(o, GraphTracer) and o._trace is self else aval_of(o)
+                     for o in outs]
+        except Exception as e:  # noqa: BLE001 - a body that needs concrete values (a solver)
+            examples = [a._value if isinstance(a, Tracer) and a._trace is self
+                        else aval_of(a) if isinstance(a, Tracer) else a for a in args]
+            try:
+                avals = list(_abstract_eval(prim, examples, params))
+            except Exception:  # noqa: BLE001 - the body's own error is the one to show
+                raise e from None
         finally:
             self.eqns = eqns
-        avals = [o._value if isinstance(o, GraphTracer) and o._trace is self else aval_of(o)
-                 for o in outs]
         tracers = [self.new_input(a) for a in avals]
         self.eqns.append(Eqn(prim, invars, [t._var for t in tracers], params))
         return tuple(tracers)
@@ -365,7 +376,7 @@ def _check_value_shaped(prim: Primitive, examples: list[Any]) -> None:
 
 def _abstract_eval(prim: Primitive, examples: list[Any], params: dict[str, Any]) -> Any:
     first: Exception | None = None
-    for fill in ("zeros", "eye"):
+    for fill in ("zeros", "eye", "random"):
         vals = [e.placeholder(fill) if isinstance(e, ShapedArray) else e for e in examples]
         try:
             with warnings.catch_warnings(), np.errstate(all="ignore"):
