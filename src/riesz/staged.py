@@ -29,7 +29,9 @@ its operations become equations.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+import gc
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -233,36 +235,51 @@ def optimize(graph: Graph) -> Graph:
 
 def compile_graph(graph: Graph) -> Callable[..., list[Any]]:
     """Straight-line Python source calling each primitive's implementation
-    directly, compiled once; returns `run(*flat_args) -> flat outputs`."""
-    namespace: dict[str, Any] = {}
+    directly, compiled once; returns `run(*flat_args) -> flat outputs`.
+    Implementations, literals and parameters are module globals of the source
+    (one name per distinct object); a value is deleted after its last use, so
+    memory is freed as the eager call frees it."""
+    namespace: dict[str, Any] = {"_copy": np.copy}
+    names: dict[int, str] = {}
     for v, c in zip(graph.constvars, graph.consts, strict=True):
         namespace[f"v{v.n}"] = c
-    n_lit = 0
+
+    def glob(x: Any, prefix: str) -> str:
+        s = names.get(id(x))
+        if s is None:
+            s = names[id(x)] = f"{prefix}{len(names)}"
+            namespace[s] = x
+        return s
 
     def name(x: Any) -> str:
-        nonlocal n_lit
-        if type(x) is Var:
-            return f"v{x.n}"
-        n_lit += 1
-        namespace[f"k{n_lit}"] = x
-        return f"k{n_lit}"
+        return f"v{x.n}" if type(x) is Var else glob(x, "k")
 
+    consts = {v.n for v in graph.constvars}
+    keep = consts | {o.n for o in graph.outvars if type(o) is Var}
+    last: dict[int, int] = {}
+    for i, e in enumerate(graph.eqns):
+        for x in e.invars:
+            if type(x) is Var:
+                last[x.n] = i
+    dies: dict[int, list[int]] = {}
+    for n, i in last.items():
+        if n not in keep:
+            dies.setdefault(i, []).append(n)
     reuse = _buffer_reuse(graph)
     lines = [f"def run({', '.join(f'v{v.n}' for v in graph.invars)}):"]
     for i, e in enumerate(graph.eqns):
-        namespace[f"f{i}"] = e.prim.impl
         args = [name(x) for x in e.invars]
         if i in reuse:
             args.append(f"out=v{reuse[i]}")
-        for k, p in e.params.items():
-            namespace[f"p{i}_{k}"] = p
-            args.append(f"{k}=p{i}_{k}")
-        call = f"f{i}({', '.join(args)})"
+        args.extend(f"{k}={glob(p, 'p')}" for k, p in e.params.items())
+        call = f"{glob(e.prim.impl, 'f')}({', '.join(args)})"
         if e.prim.multiple_results:
             lines.append(f"    {''.join(f'v{v.n}, ' for v in e.outvars)}= {call}")
         else:
             lines.append(f"    v{e.outvars[0].n} = {call}")
-    consts = {v.n for v in graph.constvars}
+        dead = dies.get(i, []) + [v.n for v in e.outvars if v.n not in last and v.n not in keep]
+        if dead:
+            lines.append(f"    del {', '.join(f'v{n}' for n in dead)}")
     outs = []
     for o in graph.outvars:
         s = name(o)
@@ -270,13 +287,25 @@ def compile_graph(graph: Graph) -> Callable[..., list[Any]]:
         if (type(o) is Var and o.n in consts) or isinstance(o, np.ndarray):
             s = f"_copy({s})"
         outs.append(s)
-    namespace["_copy"] = np.copy
     lines.append(f"    return [{', '.join(outs)}]")
     src = "\n".join(lines)
     exec(compile(src, "<riesz.jit>", "exec"), namespace)  # noqa: S102 - generated above
     run = namespace["run"]
     run.source = src
     return run
+
+
+@contextmanager
+def _no_gc() -> Iterator[None]:
+    """The cyclic GC paused while a graph is built: its many small objects would
+    otherwise trigger repeated full collections (superlinear compile times)."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def _is_ufunc(e: Eqn) -> bool:
@@ -336,7 +365,8 @@ class Jitted:
     def _entry(self, sig: _Signature) -> list[Any]:
         entry = self._cache.get(sig.key)
         if entry is None:
-            graph = optimize(_trace(self.fn, sig))
+            with _no_gc():
+                graph = optimize(_trace(self.fn, sig))
             entry = [graph, None]
             self.compiles += 1
             if graph.has_tracer_consts:  # closes over values of transformations active now
@@ -353,7 +383,8 @@ class Jitted:
         else:
             run = entry[1]
             if run is None:
-                run = entry[1] = compile_graph(graph)
+                with _no_gc():
+                    run = entry[1] = compile_graph(graph)
             outs = run(*sig.leaves)
         return tree_unflatten(graph.out_def, outs)
 
@@ -367,7 +398,8 @@ class Jitted:
         entry = self._entry(_Signature("jit", args, kwargs, self.static_argnums,
                                        self.static_argnames))
         if entry[1] is None:
-            entry[1] = compile_graph(entry[0])
+            with _no_gc():
+                entry[1] = compile_graph(entry[0])
         return entry[1].source
 
     def __repr__(self) -> str:
