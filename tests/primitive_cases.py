@@ -485,11 +485,18 @@ CASES += [
     Case("gammainc", lambda x: rsp.gammainc(_A[:, None], x), (_SP(4),), "outer"),
     Case("gammaincc", lambda x: rsp.gammaincc(_A, x), (_SP(3),), "a-vector"),
     Case("gammaincc", lambda x: rsp.gammaincc(0.8, x), (_SP(2, 3),), "a-scalar"),
+    Case("gammainc", rsp.gammainc, (_SU(0.5, 4.0)(3), _SU(0.2, 3.0)(2, 3)), "in-a-and-x"),
+    Case("gammainc", lambda a: rsp.gammainc(a, 6.0), (_SU(1.0, 3.0)(2),), "in-a-tail"),
+    Case("gammaincc", rsp.gammaincc, (_SU(0.5, 4.0)(2, 1), _SU(0.2, 6.0)(1, 3)), "in-a-and-x"),
     Case("betainc", lambda x: rsp.betainc(_A, 2.0, x), (_SX(2, 3),), "a-vector"),
     Case("betainc", lambda x: rsp.betainc(1.5, _A[:, None], x), (_SX(4),), "outer"),
     Case("betainc", lambda x: rsp.betainc(0.6, 0.9, x), (_SX(),), "scalar"),
+    Case("betainc", rsp.betainc, (_SU(0.5, 3.0)(3), _SU(0.5, 3.0)(2, 1), _SX(2, 3)), "in-a-b-x"),
+    Case("betainc", lambda a, b: rsp.betainc(a, b, 0.8), (_SU(0.5, 2.0)(2), _SU(2.0, 5.0)(2)),
+         "in-a-b-swapped"),
     Case("betaincc", lambda x: rsp.betaincc(_A, 2.0, x), (_SX(2, 3),), "a-vector"),
     Case("betaincc", lambda x: rsp.betaincc(0.6, 0.9, x), (_SX(),), "scalar"),
+    Case("betaincc", rsp.betaincc, (_SU(0.5, 3.0)(3), _SU(0.5, 3.0)(3), _SX(3)), "in-a-b-x"),
 ]
 
 
