@@ -18,6 +18,8 @@ from riesz.staged import optimize
 
 # cases whose output shape depends on values (boolean masks): ConcretizationError under jit
 _VALUE_SHAPED = {"getitem-mask", "scatter_set-at-max-mask"}
+# derivatives in a parameter whose series length depends on its values: jit(grad) raises
+_SIZED_BY_VALUES = {"gammainc", "gammaincc", "betainc", "betaincc"}
 
 
 def _close(a, b, rtol=1e-10, atol=1e-12):
@@ -48,7 +50,12 @@ def test_registry_case_jit_matches_eager(case) -> None:
 
         g = riesz.grad(scalar, argnums=floats)(*case.args)
         _close(g, riesz.grad(riesz.jit(scalar), argnums=floats)(*case.args))
-        _close(g, riesz.jit(riesz.grad(scalar, argnums=floats))(*case.args))
+        try:
+            staged = riesz.jit(riesz.grad(scalar, argnums=floats))(*case.args)
+        except riesz.ConcretizationError as e:  # a series sized by the parameter's values
+            assert case.prim in _SIZED_BY_VALUES and "series terms" in str(e)
+        else:
+            _close(g, staged)
 
 
 def f(x, w):
