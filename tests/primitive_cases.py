@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 import riesz.numpy as rnp
+import riesz.scipy.integrate as rsi
 import riesz.scipy.linalg as rsl
 import riesz.scipy.signal as rss
 import riesz.scipy.special as rsp
@@ -439,6 +440,29 @@ ZERO_DERIVATIVE_CASES = {
     "round": (lambda x: rnp.round(x, 1), R(4) * 3),
     "floor_divide": (lambda x: x // 0.7, R(4) * 3),
 }
+
+
+def _ode_rhs(y: Any, s: Any, a: Any) -> Any:
+    return -a * y + 0.3 * rnp.sin(y) + 0.2 * s  # nonlinear, non-autonomous
+
+
+def _odeint(y0: Any, t: Any, a: Any) -> Any:
+    """Solved tightly, with DOP853 backwards: the sweep's adjoint identity
+    <v, JVP(u)> = <VJP(v), u> holds to 1e3 ulp only when both solves are that accurate."""
+    return rsi.odeint(_ode_rhs, y0, t, args=(a,), rtol=1e-13, atol=1e-13,
+                      adjoint_method="DOP853", adjoint_rtol=1e-13, adjoint_atol=1e-13)
+
+
+def _solve_ivp(y0: Any, t: Any, a: Any) -> Any:
+    return rsi.solve_ivp(lambda s, y, a: _ode_rhs(y, s, a), (t[0], t[-1]), y0, "DOP853",
+                         t_eval=t, args=(a,), rtol=1e-13, atol=1e-13).y
+
+
+CASES += [
+    Case("odeint", _odeint, (R(2), np.array([0.0, 0.4, 1.1]), P(2)), "odeint"),
+    Case("odeint", _solve_ivp, (R(2), np.array([1.0, 0.6, 0.1]), P(1)), "solve_ivp-backwards"),
+]
+
 NOT_DIFFERENTIABLE_CASES = {
     "greater": (lambda x: x > 0, R(4)),
     "greater_equal": (lambda x: x >= 0, R(4)),

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 def staging(t: Tour) -> None:
     t.section(
-        "15. Staging: jit, graphs and control flow",
+        "16. Staging: jit, graphs and control flow",
         """jit(f) traces f once per input signature on shapes and dtypes into a graph,
         removes dead code and common subexpressions, folds constants, and runs later
         calls as straight-line NumPy code: no tracer, no per-operation dispatch.
