@@ -22,7 +22,8 @@ LAYERS: dict[int, tuple[str, ...]] = {
     1: ("riesz._interpreters", "riesz._interpreters.*"),  # forward, reverse, batching, Taylor
     2: ("riesz._primitives", "riesz._primitives.*"),  # primitives by family, with all their rules
     3: ("riesz.numpy", "riesz.numpy.*", "riesz.scipy", "riesz.scipy.*"),  # public array API
-    4: ("riesz.transforms", "riesz.custom", "riesz.taylor"),  # transformations
+    4: ("riesz.transforms", "riesz.custom", "riesz.taylor", "riesz.staged",
+        "riesz.control_flow"),  # transformations
     # spaces, linear operators, linear and nonlinear solvers
     5: ("riesz.spaces", "riesz.linear", "riesz.linear_solvers", "riesz.solvers"),
     # derived operators and tools (check_grads draws its directions from spaces); ODE
@@ -214,6 +215,7 @@ def test_checker_sees_function_level_relative_and_absolute_imports(tmp_path: Pat
 @pytest.mark.parametrize("module, layer", [
     ("riesz._core.trace", 0), ("riesz._primitives.linalg", 2), ("riesz.numpy", 3),
     ("riesz.numpy.linalg", 3), ("riesz", 7), ("riesz.tour.engine", 7), ("riesz.nowhere", None),
+    ("riesz._primitives.fft", 2), ("riesz.numpy.fft", 3),
 ])
 def test_layer_patterns(module: str, layer: int | None) -> None:
     assert _layer_of(module) == layer

@@ -319,7 +319,7 @@ class Tracer:
 
     @property
     def real(self) -> Any:
-        return self
+        return ops.real(self)
 
     @property
     def imag(self) -> Any:

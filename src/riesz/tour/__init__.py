@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import engine, higher, implicit, ode, spaces, taylor, tensor
+from . import engine, higher, implicit, ode, spaces, staging, taylor, tensor
 
 WIDTH = 100
 
@@ -117,7 +117,7 @@ class Tour:
 
 SECTIONS: list[Callable[[Tour], None]] = [*engine.SECTIONS, *spaces.SECTIONS, *higher.SECTIONS,
                                           *taylor.SECTIONS, *implicit.SECTIONS, *tensor.SECTIONS,
-                                          *ode.SECTIONS]
+                                          *ode.SECTIONS, *staging.SECTIONS]
 
 
 class _Listed(Exception):
