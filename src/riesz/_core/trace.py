@@ -449,41 +449,30 @@ class Tracer:
         raise self._no_inplace("partition")
 
     # -- conversions to Python values lose the derivative -----------------------------------
-    def _concrete_error(self, what: str, hint: str = "") -> TypeError:
+    def _concrete_error(self, what: str) -> TypeError:
+        hint = _CONVERSION_HINTS.get(what, "")
         return TypeError(
             f"{what} of a traced value (shape {self.shape}, dtype {self.dtype}) inside "
             f"a {type(self._trace).__name__}: the result would lose its derivative. "
             f"Keep computing with arrays, or use riesz.stop_gradient(x) explicitly{hint}"
         )
 
-    # NumPy converts with float() when assigning into an array (`y[i] = x`) and reports
-    # "setting an array element with a sequence", with this message as its cause.
-    _SETITEM_HINT = (
-        ". If this is `y[i] = x` into a NumPy array y, build y functionally instead: "
-        "y = rnp.stack([...]) or y = rnp.index_update(y, i, x)"
-    )
-
     def __float__(self) -> float:
-        raise self._concrete_error("float()", self._SETITEM_HINT)
+        raise self._concrete_error("float()")
 
     def __int__(self) -> int:
-        raise self._concrete_error("int()", self._SETITEM_HINT)
+        raise self._concrete_error("int()")
 
     def __complex__(self) -> complex:
-        raise self._concrete_error("complex()", self._SETITEM_HINT)
-
-    _LOG_HINT = (
-        ". To log the value, format it (f\"{x:.3f}\" formats the value, dropping the "
-        "derivative) or return it from the function with has_aux=True"
-    )
+        raise self._concrete_error("complex()")
 
     def item(self, *args: Any) -> Any:
         """Raises, like JAX: a Python number cannot carry the derivative (see `__format__`)."""
-        raise self._concrete_error("x.item()", self._LOG_HINT)
+        raise self._concrete_error("x.item()")
 
     def tolist(self) -> Any:
         """Raises, like JAX: Python numbers cannot carry the derivative."""
-        raise self._concrete_error("x.tolist()", self._LOG_HINT)
+        raise self._concrete_error("x.tolist()")
 
     def __format__(self, spec: str) -> str:
         """`f"{x:.3f}"` formats the value, for logging: the derivative is dropped by
@@ -511,6 +500,21 @@ class Tracer:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(level={self._trace.level}, {raw_value(self)!r})"
+
+
+# NumPy converts with float() when assigning into an array (`y[i] = x`) and reports
+# "setting an array element with a sequence", with the float() message as its cause.
+_SETITEM_HINT = (
+    ". If this is `y[i] = x` into a NumPy array y, build y functionally instead: "
+    "y = rnp.stack([...]) or y = rnp.index_update(y, i, x)"
+)
+_LOG_HINT = (
+    '. To log the value, format it (f"{x:.3f}" formats the value, dropping the '
+    "derivative) or return it from the function with has_aux=True"
+)
+_CONVERSION_HINTS = {"float()": _SETITEM_HINT, "int()": _SETITEM_HINT,
+                     "complex()": _SETITEM_HINT, "x.item()": _LOG_HINT,
+                     "x.tolist()": _LOG_HINT}
 
 
 def raw_value(x: Any) -> Any:
