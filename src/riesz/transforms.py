@@ -15,7 +15,7 @@ import numpy as np
 
 from ._core.pytree import tree_flatten, tree_map, tree_unflatten
 from ._core.trace import Tracer, new_trace
-from ._core.zeros import instantiate
+from ._core.zeros import full, instantiate
 from ._interpreters.forward import JVPTrace
 from ._interpreters.reverse import (
     LazyCotangent,
@@ -439,7 +439,7 @@ def value_and_grad(
                     "grad requires f to return a real floating-point scalar, got "
                     f"{_describe(out)}. For non-scalar outputs use riesz.jacrev or riesz.vjp"
                 )
-            ct = np.ones((), dtype=getattr(out, "dtype", np.float64))
+            ct = full((), 1, getattr(out, "dtype", np.float64), out)  # on out's backend
             g = tree_unflatten(rec.in_def, rec.pullback([ct], release=True, user_ct=False))
         if unique != nums:  # one entry per argnum; a repeat is a copy, not an alias
             seen: set[int] = set()

@@ -8,6 +8,7 @@ is imported."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -15,6 +16,7 @@ import numpy as np
 from .._core import ops
 from .._core.trace import Tracer, bind, raw_value
 from .._core.trace import strip_derivatives as _raw
+from .._core.zeros import is_foreign
 
 Axis = tuple[int, ...] | None
 
@@ -103,8 +105,8 @@ def asarray(x: Any) -> Any:
 def as_array(x: Any) -> Any:
     """Like `asarray`, but Python and NumPy scalars become 0-d arrays too."""
     x = asarray(x)
-    if isinstance(x, Tracer) or type(x) is np.ndarray:
-        return x
+    if isinstance(x, Tracer) or type(x) is np.ndarray or is_foreign(x):
+        return x  # arrays of other backends (CuPy, Dask) stay where they are
     return np.asarray(x)
 
 
@@ -172,10 +174,41 @@ def check_unsupported(name: str, **given: Any) -> None:
             )
 
 
+# -- array backends (SPEC §16) ------------------------------------------------------
+
+
+def host_only(impl: Callable[..., Any], what: str) -> Callable[..., Any]:
+    """`impl` of a primitive computed by a SciPy function or a NumPy function that Dask
+    does not implement (`what`): on a Dask array it raises a TypeError (riesz turns it
+    into a `BackendError` naming the primitive) where Dask would warn and silently
+    compute the whole array on the host. CuPy implements NumPy's functions or raises
+    its own error for SciPy's."""
+
+    def checked(*args: Any, **params: Any) -> Any:
+        for a in args:
+            if type(a).__module__.startswith("dask."):
+                raise TypeError(f"Dask implements no {what} (riesz does not compute "
+                                "a Dask array on the host behind your back)")
+        return impl(*args, **params)
+
+    checked.__name__ = getattr(impl, "__name__", what)
+    return checked
+
+
 # -- numerically safe pieces of rules --------------------------------------------
 
 
 def any_set(mask: Any) -> bool:
     """Whether any entry of a constant mask is set, over the whole batch under
-    vmap: a decision between a fast and a safe formula, taken once for all."""
-    return bool(np.any(raw_value(mask)))
+    vmap: a decision between a fast and a safe formula, taken once for all. On
+    another backend (CuPy, Dask) always True: the safe formula, with no eager
+    computation or device-to-host copy to decide."""
+    m = raw_value(mask)
+    return is_foreign(m) or bool(np.any(m))
+
+
+def all_nonzero(x: Any) -> bool:
+    """Whether every entry of `x` is non-zero (a fast formula's precondition); False on
+    another backend (CuPy, Dask), where deciding would compute or copy to the host."""
+    v = raw_value(x)
+    return not is_foreign(v) and bool(np.all(v != 0))

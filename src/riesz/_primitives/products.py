@@ -22,6 +22,7 @@ import numpy as np
 
 from .._core.primitive import Primitive, bilinear
 from .._core.trace import bind
+from .._core.zeros import full
 from .._interpreters import taylor
 from ._batch_axes import batch_size, front, shape_of
 from ._util import unbroadcast
@@ -165,7 +166,7 @@ def _einsum_operand_ct(
         letters.append(c)
         if c not in seen:  # summed by this operand alone: broadcast back
             subs.append(c)
-            ops.append(np.ones(n, dtype=x.dtype))
+            ops.append(full((n,), 1, x.dtype, x))
     spec = ",".join(subs) + "->" + "".join(letters)
     ct = bind(einsum_p, *ops, subscripts=spec, optimize=optimize)
     if ct.dtype != x.dtype:

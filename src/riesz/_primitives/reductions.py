@@ -13,11 +13,12 @@ from typing import Any
 import numpy as np
 
 from .._core.primitive import NOT_DIFFERENTIABLE, Primitive, linear_unary
-from .._core.trace import bind, raw_value
+from .._core.trace import bind
 from .._core.trace import strip_derivatives as _raw
+from .._core.zeros import full
 from .._interpreters import taylor
 from ._batch_axes import axis_params, int_axis
-from ._util import Axis, kept_shape
+from ._util import Axis, all_nonzero, host_only, kept_shape
 from .elementwise import where_p
 from .indexing import getitem_p
 from .shape import broadcast_to_p, concatenate_p, flip_p, reshape_p, transpose_p
@@ -113,7 +114,7 @@ def _from_last(y: Any, perm: tuple[int, ...], mshape: tuple[int, ...]) -> Any:
 def _exclusive_cumprod(y: Any, reverse: bool) -> Any:
     """prod_{j<i} y_j (prod_{j>i} y_j if reverse) along the last axis."""
     n = y.shape[-1]
-    ones = np.ones((*y.shape[:-1], 1), y.dtype)
+    ones = full((*y.shape[:-1], 1), 1, y.dtype, y)
     if n == 1:
         return bind(broadcast_to_p, ones, shape=y.shape)
     if reverse:
@@ -133,7 +134,7 @@ def _prod_others(x: Any, ans: Any, axis: Axis) -> Any:
     zeros this is prod / x; otherwise it is built from exclusive cumulative
     products from both ends (no division by 0)."""
     axes = tuple(range(x.ndim)) if axis is None else axis
-    if np.all(raw_value(x) != 0):
+    if all_nonzero(x):
         kept = kept_shape(x.shape, axes)
         if ans.shape != kept:
             ans = bind(reshape_p, ans, shape=kept)
@@ -166,7 +167,7 @@ axis_params(prod_p, "axis", none_means_all=True)
 
 def _pad_last(c: Any, n: int, fill: float, front: bool) -> Any:
     """c with n entries `fill` added at the end (front=False) or front of the last axis."""
-    block = np.full((*c.shape[:-1], n), fill, c.dtype)
+    block = full((*c.shape[:-1], n), fill, c.dtype, c)
     parts = (block, c) if front else (c, block)
     return bind(concatenate_p, *parts, axis=c.ndim - 1)
 
@@ -242,7 +243,7 @@ def _undo(y: Any, perm: tuple[int, ...]) -> Any:
 
 
 def _cumprod_jvp(t: Any, ans: Any, x: Any, axis: int) -> Any:
-    if np.all(raw_value(x) != 0):
+    if all_nonzero(x):
         return ans * bind(cumsum_p, t / x, axis=axis, reverse=False)
     left, p, perm, shape = _cumprod_parts(x, axis)
     last = x.ndim - 1
@@ -253,7 +254,7 @@ def _cumprod_jvp(t: Any, ans: Any, x: Any, axis: int) -> Any:
 
 
 def _cumprod_vjp(g: Any, ans: Any, x: Any, axis: int) -> Any:
-    if np.all(raw_value(x) != 0):
+    if all_nonzero(x):
         return bind(cumsum_p, g * ans, axis=axis, reverse=True) / x
     left, p, perm, shape = _cumprod_parts(x, axis)
     last = x.ndim - 1
@@ -308,7 +309,8 @@ def _argext(impl: Any) -> Any:
 argmax_p = Primitive("argmax", _argext(np.argmax), kind=NOT_DIFFERENTIABLE)
 argmin_p = Primitive("argmin", _argext(np.argmin), kind=NOT_DIFFERENTIABLE)
 argsort_p = Primitive(
-    "argsort", lambda x, axis, stable: np.argsort(x, axis=axis, stable=stable),
+    "argsort", host_only(lambda x, axis, stable: np.argsort(x, axis=axis, stable=stable),
+                         "numpy.argsort"),
     kind=NOT_DIFFERENTIABLE,
 )
 any_p = Primitive(

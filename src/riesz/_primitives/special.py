@@ -18,6 +18,7 @@ import scipy.special as _sp
 from .._core.primitive import Primitive, elementwise_unary
 from .._core.trace import bind
 from .._core.trace import strip_derivatives as _raw
+from .._core.zeros import is_foreign
 from .._interpreters import taylor
 from ._batch_axes import elementwise as batch_elementwise
 from ._util import any_set
@@ -50,6 +51,11 @@ log_ndtr_p = taylor.jet_from_jvp(elementwise_unary(
 
 
 def _polygamma_impl(x: Any, n: int) -> Any:
+    if is_foreign(x):  # CuPy, Dask: through ufuncs (scipy's polygamma converts to NumPy)
+        dtype = x.dtype if x.dtype.kind == "f" else np.dtype(np.float64)
+        out = _sp.digamma(x) if n == 0 else (
+            (-1.0) ** (n + 1) * math.factorial(n) * _sp.zeta(n + 1.0, x))
+        return out.astype(dtype)
     x = np.asarray(x)
     dtype = x.dtype if x.dtype.kind == "f" else np.dtype(np.float64)
     out = _sp.digamma(x) if n == 0 else _sp.polygamma(n, x)
