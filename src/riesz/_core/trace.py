@@ -541,14 +541,15 @@ def raise_backend_error(prim: Any, args: Any) -> None:
     """Called in an `except BACKEND_ERRORS` block around `prim.impl(*args)`: re-raises
     the error as a `BackendError` naming the primitive and the backend where an
     argument is an array of another library than NumPy, else re-raises it as it is."""
-    kinds = sorted({f"{type(a).__module__.split('.')[0]}.{type(a).__qualname__}"
-                    for a in args if type(a) is not np.ndarray
-                    and hasattr(a, "__array_function__") and not isinstance(a, np.generic)})
-    if not kinds:
+    arrays = [a for a in args if hasattr(a, "__array_function__")
+              and not isinstance(a, (np.generic, Tracer))]
+    if all(type(a) is np.ndarray for a in arrays):
         raise  # the error being handled, unchanged
     import sys
 
     e = sys.exc_info()[1]
+    kinds = sorted({f"{type(a).__module__.split('.')[0]}.{type(a).__qualname__}"
+                    for a in arrays})  # all of them: a mix of backends names both
     cls = BackendValueError if isinstance(e, ValueError) else BackendError
     raise cls(
         f"riesz primitive '{prim.name}' failed on {' and '.join(kinds)} arrays: "

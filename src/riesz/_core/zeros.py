@@ -46,7 +46,9 @@ def zeros(shape: tuple[int, ...], dtype: Any, like: Any = None) -> Any:
     NumPy for NumPy arrays, scalars and None). Lazy on Dask, on the device on CuPy."""
     if like is not None and type(like) is not np.ndarray:
         c = raw_value(like)
-        if is_foreign(c):
+        if is_foreign(c):  # (`like`'s own shape: Dask keeps its chunks)
+            if tuple(shape) == c.shape:
+                return np.zeros_like(c, dtype=dtype)
             return np.zeros_like(c, dtype=dtype, shape=shape)
     return np.zeros(shape, dtype)
 
@@ -56,6 +58,8 @@ def full(shape: tuple[int, ...], fill: Any, dtype: Any, like: Any = None) -> Any
     if like is not None and type(like) is not np.ndarray:
         c = raw_value(like)
         if is_foreign(c):
+            if tuple(shape) == c.shape:
+                return np.full_like(c, fill, dtype=dtype)
             return np.full_like(c, fill, dtype=dtype, shape=shape)
     return np.full(shape, fill, dtype)
 

@@ -64,6 +64,8 @@ def _matmul_vjp_a(g: Any, ans: Any, a: Any, b: Any) -> Any:
 
 
 def _matmul_vjp_b(g: Any, ans: Any, a: Any, b: Any) -> Any:
+    if b.ndim == 1 and a.ndim == 2:  # matrix-vector: Aᵀ g, with no reshapes (which cost
+        return unbroadcast(bind(matmul_p, _mT(a), g), b.shape, b.dtype)  # Dask rechunks)
     a2, b2, g2 = _promote(a, b, g)
     ct = bind(matmul_p, _mT(a2), g2)
     if b.ndim == 1:

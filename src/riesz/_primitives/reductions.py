@@ -13,9 +13,9 @@ from typing import Any
 import numpy as np
 
 from .._core.primitive import NOT_DIFFERENTIABLE, Primitive, linear_unary
-from .._core.trace import bind
+from .._core.trace import bind, raw_value
 from .._core.trace import strip_derivatives as _raw
-from .._core.zeros import full
+from .._core.zeros import full, is_foreign
 from .._interpreters import taylor
 from ._batch_axes import axis_params, int_axis
 from ._util import Axis, all_nonzero, host_only, kept_shape
@@ -29,6 +29,8 @@ sum_p = Primitive("sum", np.sum)
 def _sum_transpose(g: Any, x: Any, axis: Axis, keepdims: bool) -> Any:
     if not keepdims:
         g = bind(reshape_p, g, shape=kept_shape(x.shape, axis))
+    if is_foreign(raw_value(x)):  # Dask: chunked like x (a broadcast is one chunk)
+        return g * full(x.shape, 1, g.dtype, x)
     return bind(broadcast_to_p, g, shape=x.shape)
 
 

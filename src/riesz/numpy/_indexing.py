@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 
 from .._core.trace import BackendError, Tracer, bind, raw_value
-from .._core.zeros import is_foreign
 from .._core.trace import strip_derivatives as _raw
+from .._core.zeros import is_foreign
 from .._primitives._util import as_array, check_out, one_axis
 from .._primitives.indexing import (
     constant_index,
