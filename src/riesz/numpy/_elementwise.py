@@ -13,8 +13,9 @@ import numpy as np
 
 from .._core.primitive import Primitive
 from .._core.trace import Tracer, bind
+from .._core.trace import raw_value as _raw_value
 from .._core.trace import strip_derivatives as _raw
-from .._primitives._util import asarray, check_out
+from .._primitives._util import as_array, asarray, check_out
 from .._primitives.elementwise import (
     abs_p,
     add_p,
@@ -80,6 +81,7 @@ from .._primitives.elementwise import (
     where_p,
 )
 from .._primitives.indexing import nonzero
+from .._primitives.reductions import all_p
 
 
 def _ufunc_options(name: str, args: tuple[Any, ...], out: Any, kwargs: dict[str, Any]) -> Any:
@@ -345,3 +347,51 @@ def astype(x: Any, dtype: Any, /, *, copy: bool = True) -> Any:
             "floating-point arrays only)"
         )
     return bind(astype_p, x, dtype=dtype)
+
+
+# -- comparisons of closeness and type predicates (results carry no derivative) ----------
+
+
+def isclose(a: Any, b: Any, rtol: float = 1e-05, atol: float = 1e-08,
+            equal_nan: bool = False) -> Any:
+    """|a - b| <= atol + rtol |b| elementwise, with NumPy's handling of infinities
+    (equal infinities are close) and NaNs (close to each other only with equal_nan)."""
+    a, b = as_array(a), as_array(b)
+    if not isinstance(a, Tracer) and not isinstance(b, Tracer):
+        return np.isclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan)
+    a, b = _raw(a), _raw(b)  # a boolean result: no derivative
+    with np.errstate(invalid="ignore", over="ignore"):
+        close = logical_and(less_equal(abs(a - b), atol + rtol * abs(b)), isfinite(b))
+    close = logical_or(close, equal(a, b))
+    if equal_nan:
+        close = logical_or(close, logical_and(isnan(a), isnan(b)))
+    return close
+
+
+def allclose(a: Any, b: Any, rtol: float = 1e-05, atol: float = 1e-08,
+             equal_nan: bool = False) -> Any:
+    """Whether every pair is `isclose` (a Python bool, traced only under vmap)."""
+    close = as_array(isclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan))
+    if not isinstance(close, Tracer):
+        return bool(np.all(close))
+    return bind(all_p, close, axis=None, keepdims=False)
+
+
+def iscomplexobj(x: Any) -> bool:
+    """Whether x has a complex dtype (from its dtype only)."""
+    return np.iscomplexobj(_raw_value(x))
+
+
+def isrealobj(x: Any) -> bool:
+    """Whether x does not have a complex dtype (from its dtype only)."""
+    return not iscomplexobj(x)
+
+
+def angle(z: Any, deg: bool = False) -> Any:
+    """The argument of z; for real z, arctan2(0, z): 0 for z ≥ +0 and π for z ≤ -0,
+    with derivative 0. Complex arrays pass to NumPy (riesz traces real arrays only)."""
+    z = as_array(z)
+    if not isinstance(z, Tracer):
+        return np.angle(z, deg=deg)
+    out = arctan2(np.zeros((), z.dtype), z)
+    return out * (180.0 / np.pi) if deg else out
