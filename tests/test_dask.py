@@ -21,6 +21,7 @@ from riesz._core.trace import BackendError as riesz_backend_error  # noqa: E402
 DASK_UNSUPPORTED = {
     # NumPy / SciPy functions Dask does not implement (Dask would warn and compute on host)
     "det", "slogdet", "eigh", "pinv", "expm", "triangular_solve", "correlate_valid",
+    "logm", "sqrtm", "lstsq", "lu_factor", "solve_banded", "solve_sylvester",
     "cholesky",  # its derivative solves triangular systems
     "getitem-sort", "getitem-median", "getitem-take_along_axis",  # argsort
     # Dask's linear algebra: 2-d only, svd of arrays chunked in one dimension, qr without mode
