@@ -118,7 +118,7 @@ def _x_f_partials(f_p: Primitive, pole: float) -> tuple[Any, Any]:
 
     def safe_y(x: Any, y: Any) -> Any:
         xr, yr = _raw(x), _raw(y)
-        singular = (xr == 0) & (yr == pole)
+        singular = np.logical_and(xr == 0, yr == pole)  # not `&`: xr may be a NumPy bool
         if not any_set(singular):
             return y
         shape = np.broadcast_shapes(np.shape(xr), np.shape(yr))
