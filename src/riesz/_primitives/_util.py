@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from .._core import ops
-from .._core.trace import Tracer, bind, raw_value
+from .._core.trace import BackendError, Tracer, bind, raw_value
 from .._core.trace import strip_derivatives as _raw
 from .._core.zeros import is_foreign
 
@@ -193,6 +193,19 @@ def host_only(impl: Callable[..., Any], what: str) -> Callable[..., Any]:
 
     checked.__name__ = getattr(impl, "__name__", what)
     return checked
+
+
+def host_value(x: Any, who: str) -> np.ndarray:
+    """The value of `x` (derivative levels stripped) as a NumPy array, for a decision
+    taken on the host (a series depth, a step size); on another backend (CuPy, Dask) a
+    `BackendError` naming `who` instead of a silent copy or computation."""
+    v = raw_value(x)
+    if is_foreign(v):
+        raise BackendError(
+            f"riesz {who} needs its argument's values on the host, and it is a "
+            f"{type(v).__module__.split('.')[0]}.{type(v).__qualname__} array: compute it "
+            "first (.compute() on Dask, cupy.asnumpy on CuPy)")
+    return np.asarray(v)
 
 
 # -- numerically safe pieces of rules --------------------------------------------
