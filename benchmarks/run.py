@@ -14,6 +14,8 @@ Workloads
   w3 grad and Hessian-vector product of ``sum(tanh(W2 @ tanh(W1 @ x)))``, n = 1000, W1 and
      W2 float64 constants closed over (ms): riesz.hvp vs torch double backward and JAX
      jvp-of-grad.
+  fft grad of ``sum(abs(ifft(fft(x) * h))**2)``, x in C^(2^16), h a complex filter (ms):
+     riesz vs autograd and torch, gradients checked (autograd's conjugated, SPEC §13).
   dask  (not in the default set; needs the `dask` extra) logistic-regression gradient on
      chunked Dask data held by a dask.distributed LocalCluster (one process): riesz.grad
      vs a hand-written Dask gradient, task-graph size and compute time (SPEC §16).
@@ -32,7 +34,7 @@ Everything runs on one core with one BLAS / intra-op thread; timings are medians
 repeats after warm-up, measured with time.perf_counter.
 
     python benchmarks/run.py                 # everything (a few minutes at most)
-    python benchmarks/run.py --only a,b      # a subset (a, b, c, w3)
+    python benchmarks/run.py --only a,b      # a subset (a, b, c, w3, fft)
     python benchmarks/run.py --quick         # smoke test: few repeats, short loop in (c)
 """
 
@@ -908,72 +910,97 @@ def bench_w3(libs: Libs, rep: Report, repeats: int, budget: float) -> None:
 
 
 # ----------------------------------------------------------------------------------------
-# (special) scipy.special functions on 10^6 points
+# (fft) a spectral filter: grad of sum(abs(ifft(fft(x) * h))**2)
 # ----------------------------------------------------------------------------------------
 
-S_WL = "(special) 10^6 points, f64"
+FFT_N = 2 ** 16
+FFT_WL = "(fft) grad sum|ifft(fft(x)h)|^2"
+FFT_WARMUP = 10  # untimed calls of each library, in turn, before any is timed
 
 
-def special_workloads(n: int) -> list[tuple[str, Callable[..., Any], Callable[..., Any], Any]]:
-    """(name, SciPy function, riesz function, arguments): the riesz function is
-    differentiated in all its arguments."""
-    import scipy.special as sp
-
-    import riesz.scipy.special as rsp
-
-    rng = np.random.default_rng(0)
-
-    def u(lo: float, hi: float) -> np.ndarray:
-        return rng.uniform(lo, hi, n)
-
-    x, pos = u(0.1, 20.0), u(0.5, 5.0)
-    out = [
-        ("beta", sp.beta, rsp.beta, (pos, u(0.5, 5.0))),
-        ("betaln", sp.betaln, rsp.betaln, (pos, u(0.5, 5.0))),
-        ("betainc", lambda x: sp.betainc(2.5, 1.5, x), lambda x: rsp.betainc(2.5, 1.5, x),
-         (u(0.0, 1.0),)),
-        ("gammainc", lambda x: sp.gammainc(2.5, x), lambda x: rsp.gammainc(2.5, x),
-         (u(0.1, 10.0),)),
-        ("gammaincc", lambda x: sp.gammaincc(2.5, x), lambda x: rsp.gammaincc(2.5, x),
-         (u(0.1, 10.0),)),
-        # the shape parameters too (no closed form: series / continued fractions)
-        ("gammainc(a,x)", sp.gammainc, rsp.gammainc, (u(0.5, 5.0), u(0.1, 10.0))),
-        ("betainc(a,b,x)", sp.betainc, rsp.betainc, (u(0.5, 5.0), u(0.5, 5.0), u(0.0, 1.0))),
-        ("erfinv", sp.erfinv, rsp.erfinv, (u(-0.99, 0.99),)),
-        ("erfcinv", sp.erfcinv, rsp.erfcinv, (u(0.01, 1.99),)),
-        ("rgamma", sp.rgamma, rsp.rgamma, (u(0.1, 5.0),)),
-        ("rgamma +-", sp.rgamma, rsp.rgamma, (u(-5.0, 5.0),)),  # reflection for x <= 0
-        ("multigammaln", lambda a: sp.multigammaln(a, 3), lambda a: rsp.multigammaln(a, 3),
-         (u(2.0, 10.0),)),
-        ("gammasgn", sp.gammasgn, rsp.gammasgn, (u(-5.0, 5.0),)),
-        ("polygamma", lambda x: sp.polygamma(1, x), lambda x: rsp.polygamma(1, x), (pos,)),
-    ]
-    for name in ("jv", "yv", "iv", "ive", "kv"):
-        f_sp, f_r = getattr(sp, name), getattr(rsp, name)
-        out.append((name, lambda x, f=f_sp: f(1.5, x), lambda x, f=f_r: f(1.5, x), (x,)))
-    out.append(("jn", lambda x: sp.jn(2, x), lambda x: rsp.jn(2, x), (x,)))
-    out.append(("yn", lambda x: sp.yn(2, x), lambda x: rsp.yn(2, x), (x,)))
-    for name in ("j0", "j1", "y0", "y1", "i0", "i1", "i0e", "i1e"):
-        out.append((name, getattr(sp, name), getattr(rsp, name), (x,)))
-    return out
+def _riesz_accepts_complex(riesz: Any, rnp: Any) -> bool:
+    """Whether this riesz differentiates complex inputs (SPEC §13: grad |z|² = 2z)."""
+    z = np.array([1.0 + 2.0j])
+    try:
+        g = riesz.grad(lambda z: rnp.sum(rnp.abs(z) ** 2))(z)
+    except TypeError:
+        return False
+    return bool(np.allclose(g, 2 * z))
 
 
-def bench_special(libs: Libs, rep: Report, repeats: int, n: int = 10**6) -> None:
-    section(f"{S_WL}: riesz value_and_grad vs SciPy value alone, ms")
+def bench_fft(libs: Libs, rep: Report, repeats: int, budget: float) -> None:
+    """grad of L(x) = Σ |ifft(fft(x) ⊙ h)|² for x ∈ C^(2^16) and a complex filter h
+    (real x and a real h where riesz does not differentiate complex inputs yet)."""
     riesz, rnp = libs.riesz, libs.rnp
-    worst = 0.0
-    for name, f_sp, f_r, args in special_workloads(n):
-        argnums = tuple(range(len(args)))
-        vg = riesz.value_and_grad(lambda *a, f=f_r: rnp.sum(f(*a)), argnums=argnums)
-        t_sp = rep.add(S_WL, "scipy (value only)", name,
-                       measure(lambda f=f_sp, a=args: f(*a), repeats, 1), "ms", 1e3)
-        t_r = rep.add(S_WL, "riesz", name,
-                      measure(lambda vg=vg, a=args: vg(*a), repeats, 1), "ms", 1e3)
-        ratio = t_r / t_sp
-        worst = max(worst, ratio)
-        rep.lines.append(f"special {name:<15} riesz value_and_grad / SciPy value = "
-                         f"{ratio:.2f}x{'' if ratio <= 2 else '  (over the 2x target)'}")
-    rep.lines.append(f"special: worst ratio {worst:.2f}x (target <= 2x)")
+    rng = np.random.default_rng(0)
+    cplx = _riesz_accepts_complex(riesz, rnp)
+    if cplx:
+        x0 = rng.standard_normal(FFT_N) + 1j * rng.standard_normal(FFT_N)
+        h = rng.standard_normal(FFT_N) + 1j * rng.standard_normal(FFT_N)
+        what = "x complex128"
+    else:
+        x0, h = rng.standard_normal(FFT_N), np.exp(-np.fft.fftfreq(FFT_N) ** 2 * 400.0)
+        what = "x, h real (complex inputs unsupported by this riesz)"
+    section(f"{FFT_WL}: n = 2^16, {what}, ms")
+    rep.lines.append(f"(fft) n = 2^16, {what}")
+    ms = 1e3
+    grads: dict[str, np.ndarray] = {}
+    runs: dict[str, tuple[Callable[[], Any], str]] = {}  # library -> (timed call, note)
+
+    def f_r(x):
+        return rnp.sum(rnp.abs(rnp.fft.ifft(rnp.fft.fft(x) * h)) ** 2)
+
+    g_r = riesz.grad(f_r)
+    grads["riesz"] = g_r(x0)
+    runs["riesz"] = (lambda: g_r(x0), "")
+
+    if libs.autograd is not None:
+        anp, afft = libs.anp, libs.autograd.numpy.fft
+
+        def f_a(x):
+            return anp.sum(anp.abs(afft.ifft(afft.fft(x) * h)) ** 2)
+
+        g_a = libs.autograd.grad(f_a)
+        # autograd returns the conjugate of the steepest-ascent direction (SPEC §13)
+        grads["autograd"] = np.conj(g_a(x0))
+        runs["autograd"] = (lambda: g_a(x0), "returns conj" if cplx else "")
+
+    if libs.torch is not None:
+        torch = libs.torch
+        th = torch.from_numpy(h)
+
+        def grad_t():
+            x = torch.tensor(x0, requires_grad=True)
+            loss = torch.sum(torch.abs(torch.fft.ifft(torch.fft.fft(x) * th)) ** 2)
+            (g,) = torch.autograd.grad(loss, x)
+            return g
+
+        grads["torch"] = grad_t().numpy()
+        runs["torch"] = (grad_t, "")
+
+    # The first calls of the process at this size pay one-time costs (FFT plans, the
+    # allocator growing its heap to hold 1 MB blocks) that fall on whichever library runs
+    # first: warm every library up, in turn, before timing any.
+    for _ in range(FFT_WARMUP):
+        for call, _note in runs.values():
+            call()
+    for lib, (call, note) in runs.items():
+        rep.add(FFT_WL, lib, "grad", measure(call, repeats, 2, budget), "ms", ms, note=note)
+    rep.add(FFT_WL, "numpy (forward only)", "forward",
+            measure(lambda: np.sum(np.abs(np.fft.ifft(np.fft.fft(x0) * h)) ** 2), repeats,
+                    2, budget), "ms", ms)
+
+    bad = [k for k, g in grads.items() if not np.allclose(g, grads["riesz"], rtol=1e-9,
+                                                          atol=1e-9)]
+    msg = "all agree with riesz" if not bad else f"MISMATCH vs riesz: {', '.join(bad)}"
+    if len(grads) == 1:
+        msg = "no peer available to compare against"
+    print(f"  gradient check across libraries: {msg}")
+    rep.lines.append(f"(fft) gradient check: {msg}")
+    r = rep.value(FFT_WL, "riesz", "grad")
+    parts = [f"riesz/{lib} {r / v:.2f}" for lib in ("torch", "autograd")
+             if (v := rep.value(FFT_WL, lib, "grad"))]
+    rep.lines.append(f"(fft) grad {'; '.join(parts) or 'no peer'} (riesz {fmt(r)} ms)")
 
 
 # ----------------------------------------------------------------------------------------
@@ -1115,14 +1142,85 @@ def bench_gpu(libs: Libs, rep: Report, repeats: int, budget: float) -> None:
 # ----------------------------------------------------------------------------------------
 
 
+# ----------------------------------------------------------------------------------------
+# (special) scipy.special functions on 10^6 points
+# ----------------------------------------------------------------------------------------
+
+S_WL = "(special) 10^6 points, f64"
+
+
+def special_workloads(n: int) -> list[tuple[str, Callable[..., Any], Callable[..., Any], Any]]:
+    """(name, SciPy function, riesz function, arguments): the riesz function is
+    differentiated in all its arguments."""
+    import scipy.special as sp
+
+    import riesz.scipy.special as rsp
+
+    rng = np.random.default_rng(0)
+
+    def u(lo: float, hi: float) -> np.ndarray:
+        return rng.uniform(lo, hi, n)
+
+    x, pos = u(0.1, 20.0), u(0.5, 5.0)
+    out = [
+        ("beta", sp.beta, rsp.beta, (pos, u(0.5, 5.0))),
+        ("betaln", sp.betaln, rsp.betaln, (pos, u(0.5, 5.0))),
+        ("betainc", lambda x: sp.betainc(2.5, 1.5, x), lambda x: rsp.betainc(2.5, 1.5, x),
+         (u(0.0, 1.0),)),
+        ("gammainc", lambda x: sp.gammainc(2.5, x), lambda x: rsp.gammainc(2.5, x),
+         (u(0.1, 10.0),)),
+        ("gammaincc", lambda x: sp.gammaincc(2.5, x), lambda x: rsp.gammaincc(2.5, x),
+         (u(0.1, 10.0),)),
+        # the shape parameters too (no closed form: series / continued fractions)
+        ("gammainc(a,x)", sp.gammainc, rsp.gammainc, (u(0.5, 5.0), u(0.1, 10.0))),
+        ("betainc(a,b,x)", sp.betainc, rsp.betainc, (u(0.5, 5.0), u(0.5, 5.0), u(0.0, 1.0))),
+        ("erfinv", sp.erfinv, rsp.erfinv, (u(-0.99, 0.99),)),
+        ("erfcinv", sp.erfcinv, rsp.erfcinv, (u(0.01, 1.99),)),
+        ("rgamma", sp.rgamma, rsp.rgamma, (u(0.1, 5.0),)),
+        ("rgamma +-", sp.rgamma, rsp.rgamma, (u(-5.0, 5.0),)),  # reflection for x <= 0
+        ("multigammaln", lambda a: sp.multigammaln(a, 3), lambda a: rsp.multigammaln(a, 3),
+         (u(2.0, 10.0),)),
+        ("gammasgn", sp.gammasgn, rsp.gammasgn, (u(-5.0, 5.0),)),
+        ("polygamma", lambda x: sp.polygamma(1, x), lambda x: rsp.polygamma(1, x), (pos,)),
+    ]
+    for name in ("jv", "yv", "iv", "ive", "kv"):
+        f_sp, f_r = getattr(sp, name), getattr(rsp, name)
+        out.append((name, lambda x, f=f_sp: f(1.5, x), lambda x, f=f_r: f(1.5, x), (x,)))
+    out.append(("jn", lambda x: sp.jn(2, x), lambda x: rsp.jn(2, x), (x,)))
+    out.append(("yn", lambda x: sp.yn(2, x), lambda x: rsp.yn(2, x), (x,)))
+    for name in ("j0", "j1", "y0", "y1", "i0", "i1", "i0e", "i1e"):
+        out.append((name, getattr(sp, name), getattr(rsp, name), (x,)))
+    return out
+
+
+def bench_special(libs: Libs, rep: Report, repeats: int, n: int = 10**6) -> None:
+    section(f"{S_WL}: riesz value_and_grad vs SciPy value alone, ms")
+    riesz, rnp = libs.riesz, libs.rnp
+    worst = 0.0
+    for name, f_sp, f_r, args in special_workloads(n):
+        argnums = tuple(range(len(args)))
+        vg = riesz.value_and_grad(lambda *a, f=f_r: rnp.sum(f(*a)), argnums=argnums)
+        t_sp = rep.add(S_WL, "scipy (value only)", name,
+                       measure(lambda f=f_sp, a=args: f(*a), repeats, 1), "ms", 1e3)
+        t_r = rep.add(S_WL, "riesz", name,
+                      measure(lambda vg=vg, a=args: vg(*a), repeats, 1), "ms", 1e3)
+        ratio = t_r / t_sp
+        worst = max(worst, ratio)
+        rep.lines.append(f"special {name:<15} riesz value_and_grad / SciPy value = "
+                         f"{ratio:.2f}x{'' if ratio <= 2 else '  (over the 2x target)'}")
+    rep.lines.append(f"special: worst ratio {worst:.2f}x (target <= 2x)")
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--only", default="a,b,c,w3",
-                   help="comma-separated workloads to run, from a,b,c,w3,special,ode,dask,gpu "
-                        "(default: a,b,c,w3)")
+    p.add_argument("--only", default="a,b,c,w3,fft",
+                   help="comma-separated workloads to run, from a,b,c,w3,fft,special,ode,"
+                        "dask,gpu "
+                        "(default: a,b,c,w3,fft)")
     p.add_argument("--repeats", type=int, default=None,
-                   help="timed repeats per measurement (default: a=50, b=20, c=3, w3=30)")
+                   help="timed repeats per measurement (default: a=50, b=20, c=3, w3=30, "
+                   "fft=30)")
     p.add_argument("--quick", action="store_true",
                    help="smoke test: few repeats and a 10^4-iteration loop in (c)")
     p.add_argument("--no-pin", action="store_true",
@@ -1130,19 +1228,20 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
 
     only = {s.strip().lower() for s in args.only.split(",") if s.strip()}
-    unknown = only - {"a", "b", "c", "w3", "special", "ode", "dask", "gpu"}
+    unknown = only - {"a", "b", "c", "w3", "fft", "special", "ode", "dask", "gpu"}
     if unknown:
-        p.error(f"--only: unknown workload(s) {sorted(unknown)}; choose from "
-                "a,b,c,w3,special,ode,dask,gpu")
+        p.error(f"--only: unknown workload(s) {sorted(unknown)}; "
+                "choose from a,b,c,w3,fft,special,ode,dask,gpu")
     if args.repeats is not None and args.repeats < 1:
         p.error("--repeats must be >= 1")
 
     if args.quick:
-        reps = {"a": 5, "b": 3, "c": 1, "w3": 3, "special": 1, "ode": 1, "dask": 1, "gpu": 5}
+        reps = {"a": 5, "b": 3, "c": 1, "w3": 3, "fft": 3, "special": 1, "ode": 1,
+                "dask": 1, "gpu": 5}
         budget, c_n, jax_n = 2.0, 10_000, 200
     else:
-        reps = {"a": 50, "b": 20, "c": 3, "w3": 30, "special": 3, "ode": 3, "dask": 3,
-                "gpu": 50}
+        reps = {"a": 50, "b": 20, "c": 3, "w3": 30, "fft": 30, "special": 3, "ode": 3,
+                "dask": 3, "gpu": 50}
         budget, c_n, jax_n = 8.0, 100_000, 1_000
     if args.repeats is not None:
         reps = dict.fromkeys(reps, args.repeats)
@@ -1170,6 +1269,8 @@ def main(argv: list[str] | None = None) -> int:
         bench_c(libs, rep, reps["c"], c_n, jax_n)
     if "w3" in only:
         bench_w3(libs, rep, reps["w3"], budget)
+    if "fft" in only:
+        bench_fft(libs, rep, reps["fft"], budget)
     if "special" in only:
         bench_special(libs, rep, reps["special"], 10**4 if args.quick else 10**6)
     if "ode" in only:

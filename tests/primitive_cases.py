@@ -362,6 +362,18 @@ CASES += [
     Case("correlate_valid", lambda x, k: rss.convolve2d(x, k, mode="same"), (R(3, 4), R(2, 2)),
          "2d-same"),
     Case("correlate_valid", lambda x, k: rss.correlate(x, k), (R(2, 3), R(3, 2)), "2d-full"),
+    # -- numpy.fft: complex intermediates between real ends (rfft ... irfft) -------------------
+    Case("rfft", lambda x: rnp.fft.irfft(rnp.fft.rfft(x, n=7, norm="ortho"), n=10), (R(6),),
+         "pad-odd"),
+    Case("rfft", lambda x: rnp.fft.irfft(rnp.fft.ihfft(x, n=4, norm="forward"), n=5),
+         (R(2, 5),), "ihfft-crop"),
+    Case("irfft", lambda x: rnp.fft.hfft(rnp.fft.rfft(x, axis=0), n=4, axis=0, norm="ortho"),
+         (R(5, 2),), "hfft-axis0"),
+    Case("irfft", lambda x: rnp.fft.irfftn(rnp.fft.rfftn(x), s=(3, 4)), (R(3, 5),), "2d"),
+    Case("fft", lambda x: rnp.fft.irfft(rnp.fft.fft(rnp.fft.rfft(x), n=6, norm="forward")),
+         (R(7),), "1d"),
+    Case("fft", lambda x: rnp.fft.irfft2(rnp.fft.ifft2(rnp.fft.rfft2(x), s=(4, 3)), s=(3, 3)),
+         (R(3, 4),), "2d-ifft"),
     # -- scipy.special --------------------------------------------------------------------------
     *_unary("erf", rsp.erf),
     *_unary("erfc", rsp.erfc),
@@ -376,6 +388,90 @@ CASES += [
     *_binary("xlogy", rsp.xlogy, P),
     Case("xlogy", rsp.xlogy, (np.array([0.0, 0.5, 0.0]), P(3)), "zero-x"),
     *_binary("xlog1py", rsp.xlog1py, P),
+]
+
+
+def C(*shape: int) -> np.ndarray:
+    """Complex standard normal test input."""
+    return _rng.standard_normal(shape) + 1j * _rng.standard_normal(shape)
+
+
+def CP(*shape: int) -> np.ndarray:
+    """Complex test input away from 0 and from the negative real axis (log's cut)."""
+    return _rng.uniform(0.5, 2.0, shape) * np.exp(1j * _rng.uniform(-2.0, 2.0, shape))
+
+
+# -- complex: Cⁿ as a real space under Re vdot (check_grads perturbs along real and
+# imaginary directions and runs the adjoint test under Re⟨·,·⟩) -------------------------
+CASES += [
+    *[Case(c.prim, c.fn, tuple(C(*np.shape(a)) for a in c.args), "complex-" + c.label)
+      for c in _binary("add", lambda x, y: x + y)[:3]],
+    Case("add", lambda x, y: x + y, (R(3), C(2, 3)), "complex-mixed"),
+    Case("subtract", lambda x, y: x - y, (C(2, 3), R(3)), "complex-mixed"),
+    Case("multiply", lambda x, y: x * y, (C(2, 3), C(3)), "complex"),
+    Case("multiply", lambda x, y: x * y, (R(2, 3), C(3)), "complex-mixed"),
+    Case("multiply", lambda x: (1 + 2j) * x, (R(3),), "complex-constant"),
+    Case("multiply", lambda x, y: x + 1j * y, (R(3), R(3)), "complex-x-plus-iy"),
+    Case("divide", lambda x, y: x / y, (C(2, 3), CP(3)), "complex"),
+    Case("divide", lambda x, y: x / y, (R(3), CP(3)), "complex-mixed"),
+    Case("power", lambda x, y: x ** y, (CP(3), C(3)), "complex"),
+    Case("power", lambda x: x ** 3, (C(4),), "complex-int-exponent"),
+    Case("negative", lambda x: -x, (C(3),), "complex"),
+    Case("astype", lambda x: rnp.astype(x, np.result_type(x.dtype, np.complex64)), (R(3),),
+         "to-complex"),
+    Case("astype", lambda x: rnp.astype(x * (1 - 1j), np.finfo(x.dtype).dtype), (C(3),),
+         "complex-to-real"),
+    Case("where", lambda x, y: rnp.where(np.array([True, False, True]), x, y), (C(3), R(3)),
+         "complex"),
+    Case("conj", rnp.conj, (C(2, 3),), "complex"),
+    Case("conj", lambda x: x.conj() * x, (C(3),), "complex-product"),
+    Case("real", rnp.real, (C(2, 3),), "complex"),
+    Case("real", lambda x: x.real * x, (C(3),), "complex-method"),
+    Case("imag", rnp.imag, (C(2, 3),), "complex"),
+    Case("imag", lambda x: x.imag * x, (C(3),), "complex-method"),
+    Case("abs", rnp.abs, (C(2, 3),), "complex"),
+    Case("abs", lambda x: rnp.abs(x) ** 2, (C(3),), "complex-squared"),
+    Case("arctan2", rnp.angle, (C(2, 3),), "complex-angle"),
+    Case("abs", rnp.sign, (C(3),), "complex-sign"),
+    *[Case(name, getattr(rnp, name), (gen(2, 3),), "complex") for name, gen in (
+        ("exp", C), ("exp2", C), ("expm1", C), ("log", CP), ("log2", CP), ("log10", CP),
+        ("log1p", CP), ("sqrt", CP), ("square", C), ("reciprocal", CP), ("sin", C),
+        ("cos", C), ("tan", C), ("sinh", C), ("cosh", C), ("tanh", C), ("arcsin", C),
+        ("arccos", C), ("arctan", C), ("arcsinh", C), ("arccosh", C), ("arctanh", C))],
+    Case("arccosh", rnp.arccosh, (-CP(3),), "complex-left-half-plane"),
+    # reductions and scans
+    Case("sum", lambda x: rnp.sum(x, axis=0), (C(2, 3),), "complex"),
+    Case("sum", lambda x: rnp.mean(x * x), (C(2, 3),), "complex-mean"),
+    Case("sum", lambda x: rnp.var(x, axis=1), (C(2, 3),), "complex-var"),
+    Case("prod", lambda x: rnp.prod(x, axis=1), (C(2, 3),), "complex"),
+    Case("prod", rnp.prod, (_with_zeros(C(4), (1,)),), "complex-one-zero"),
+    Case("cumsum", lambda x: rnp.cumsum(x, axis=1), (C(2, 3),), "complex"),
+    Case("cumprod", lambda x: rnp.cumprod(x, axis=1), (C(2, 3),), "complex"),
+    Case("cumprod", rnp.cumprod, (_with_zeros(C(4), (1,)),), "complex-zeros"),
+    # products
+    Case("matmul", lambda a, b: a @ b, (C(2, 3), C(3, 4)), "complex-mm"),
+    Case("matmul", lambda a, b: a @ b, (R(2, 3), C(3)), "complex-mixed-mv"),
+    Case("matmul", lambda a, b: a @ b, (C(3), R(3, 2)), "complex-mixed-vm"),
+    Case("matmul", lambda a, b: a @ b, (C(2, 2, 3), C(3, 2)), "complex-batched"),
+    Case("matmul", rnp.vdot, (C(2, 3), C(2, 3)), "complex-vdot"),
+    Case("matmul", lambda a, b: rnp.tensordot(a, b, axes=([0, 2], [1, 0])),
+         (C(2, 3, 4), R(4, 2, 3)), "complex-tensordot"),
+    Case("einsum", lambda a, b: rnp.einsum("ij,jk->ik", a, b), (C(2, 3), C(3, 4)), "complex-mm"),
+    Case("einsum", lambda a: rnp.einsum("ii->i", a), (C(3, 3),), "complex-diagonal"),
+    Case("einsum", lambda a, b, c: rnp.einsum("ij,jk,kl->il", a, b, c),
+         (C(2, 3), R(3, 2), C(2, 2)), "complex-three-operands"),
+    Case("einsum", lambda a, b: rnp.einsum("ij,k", a, b), (R(2, 3), C(2)), "complex-mixed-outer"),
+    Case("multiply", lambda a, b: rnp.outer(a, b), (C(3), C(2)), "complex-outer"),
+    Case("multiply", lambda a, b: rnp.kron(a, b), (C(2, 2), R(3)), "complex-kron"),
+    # numpy.fft on complex inputs and outputs
+    Case("fft", rnp.fft.fft, (C(5),), "complex"),
+    Case("fft", lambda x: rnp.fft.ifft2(x, s=(3, 4), norm="ortho"), (C(2, 3),), "complex-ifft2"),
+    Case("fft", lambda x: rnp.fft.fftn(x, axes=(0,), norm="forward"), (R(3, 2),), "real-in"),
+    Case("rfft", lambda x: rnp.fft.rfft(x, n=5), (R(4),), "complex-out"),
+    Case("rfft", lambda x: rnp.fft.ihfft(x, axis=0, norm="ortho"), (R(4, 2),), "ihfft-out"),
+    Case("irfft", lambda x: rnp.fft.irfft(x, n=6), (C(4),), "complex"),
+    Case("irfft", lambda x: rnp.fft.hfft(x, n=5, norm="forward"), (C(2, 3),), "hfft-complex"),
+    Case("irfft", lambda x: rnp.fft.irfft2(x, s=(3, 4)), (C(3, 3),), "irfft2-complex"),
 ]
 
 

@@ -288,8 +288,11 @@ def test_real_imag_conj_of_plain_complex_arrays_are_numpys() -> None:
 
 def test_arguments_that_cannot_be_honoured_raise() -> None:
     x = np.array([0.5, -1.0, 2.0])
-    with pytest.raises(TypeError, match="complex"):
-        riesz.grad(lambda x: np.sum(x.astype(np.complex128).real))(x)
+    # SPEC §13: a cast to complex is differentiable (it used to be refused)
+    np.testing.assert_array_equal(
+        riesz.grad(lambda x: np.sum(x.astype(np.complex128).real))(x), np.ones(3))
+    with pytest.raises(TypeError, match="holomorphic=True"):
+        riesz.grad(lambda x: np.sum(x.astype(np.complex128)))(x)
     with pytest.raises(TypeError, match=r"matmul: keyword arguments \['axes'\]"):
         riesz.grad(lambda x: np.matmul(x, x, axes=[(0,), (0,), ()]))(x)
     with pytest.raises(NotImplementedError, match="signature"):

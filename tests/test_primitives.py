@@ -49,15 +49,17 @@ def test_primitive_float64(case) -> None:
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
 def test_primitive_float32(case) -> None:
-    args = tuple(np.asarray(a, np.float32) for a in case.args)
+    args = tuple(np.asarray(a, np.complex64 if np.iscomplexobj(a) else np.float32)
+                 for a in case.args)
     riesz.check_grads(case.fn, args, order=1, modes=("fwd", "rev"))
     out, vjp_fn = riesz.vjp(case.fn, *args)
-    assert np.result_type(out) == np.float32, f"{case.id}: output dtype {np.result_type(out)}"
-    cts = vjp_fn(np.ones(np.shape(out), np.float32))
-    for ct in cts:
-        assert ct.dtype == np.float32, f"{case.id}: cotangent dtype {ct.dtype}"
+    single = {np.dtype(np.float32), np.dtype(np.complex64)}
+    assert np.result_type(out) in single, f"{case.id}: output dtype {np.result_type(out)}"
+    cts = vjp_fn(np.ones(np.shape(out), np.result_type(out)))
+    for ct, a in zip(cts, args, strict=True):
+        assert ct.dtype == a.dtype, f"{case.id}: cotangent dtype {ct.dtype}, input {a.dtype}"
     _, tangent = riesz.jvp(case.fn, args, tuple(np.ones_like(a) for a in args))
-    assert np.result_type(tangent) == np.float32, f"{case.id}: tangent dtype"
+    assert np.result_type(tangent) == np.result_type(out), f"{case.id}: tangent dtype"
 
 
 @pytest.mark.parametrize("name", sorted(ZERO_DERIVATIVE_CASES))

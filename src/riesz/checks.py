@@ -6,6 +6,9 @@ For a function f and random directions u (input) and v (output):
 * VJP: the adjoint identity ⟨v, ∂f(x)[u]⟩ = ⟨∂f(x)*[v], u⟩, with ∂f(x)[u] taken
   from finite differences (and, when forward mode is checked too, also from the
   JVP, to tight tolerance: this is the dot-product test of the two rules);
+* complex inputs (Cⁿ a real space under ⟨x, y⟩ = Re vdot(x, y)): each check is
+  run once along a real direction and once along an imaginary one, and the
+  adjoint identity holds under Re⟨·,·⟩;
 * order k > 1: the same checks applied to the functions (x, u) ↦ ∂f(x)[u] and
   (x, v) ↦ ∂f(x)*[v], recursively, so "JVP of VJP of f" is exercised.
 
@@ -34,10 +37,25 @@ def _float_leaves(tree: Any) -> list[np.ndarray]:
     return [np.asarray(x) for x in tree_flatten(tree)[0]]
 
 
-def _random_like(tree: Any, rng: np.random.Generator) -> Any:
+def _random_like(tree: Any, rng: np.random.Generator, part: str = "both") -> Any:
+    """Random leaves like `tree`'s; complex leaves get random real and imaginary
+    parts (`part="both"`), or a real (`"real"`) or imaginary (`"imag"`) direction."""
     leaves, treedef = tree_flatten(tree)
-    out = [rng.standard_normal(np.shape(x)).astype(np.result_type(x)) for x in leaves]
+    out = []
+    for x in leaves:
+        d = np.result_type(x)
+        r = rng.standard_normal(np.shape(x))
+        if d.kind == "c":
+            if part == "imag":
+                r = 1j * r
+            elif part == "both":
+                r = r + 1j * rng.standard_normal(np.shape(x))
+        out.append(r.astype(d))
     return tree_unflatten(treedef, out)
+
+
+def _has_complex(tree: Any) -> bool:
+    return any(np.result_type(x).kind == "c" for x in tree_flatten(tree)[0])
 
 
 def _axpy(a: float, x: Any, y: Any) -> Any:
@@ -45,21 +63,27 @@ def _axpy(a: float, x: Any, y: Any) -> Any:
     return tree_map(lambda xi, yi: yi + a * xi, x, y)
 
 
+def _wide(a: np.ndarray) -> np.ndarray:
+    """`a` in float64, or complex128 if it is complex."""
+    return a.astype(np.complex128 if a.dtype.kind == "c" else np.float64)
+
+
 def _inner(x: Any, y: Any) -> float:
-    return float(sum(np.vdot(np.asarray(a, np.float64), np.asarray(b, np.float64))
+    """⟨x, y⟩ = Re Σ vdot(x_k, y_k) over the leaves (a real number on complex leaves)."""
+    return float(sum(np.vdot(_wide(a), _wide(b)).real
                      for a, b in zip(_float_leaves(x), _float_leaves(y), strict=False)))
 
 
 def _defaults(args: Any) -> tuple[float, float, float]:
     dtypes = [np.result_type(x) for x in tree_flatten(args)[0]]
-    if any(d == np.float32 for d in dtypes):
+    if any(d == np.float32 or d == np.complex64 for d in dtypes):
         return 1e-2, 2e-2, 2e-2
     return 1e-6, 1e-5, 1e-6
 
 
 def _unit_roundoff(tree: Any) -> float:
     dtypes = [np.result_type(x) for x in tree_flatten(tree)[0]]
-    return max((float(np.finfo(d).eps) for d in dtypes if d.kind == "f"), default=0.0)
+    return max((float(np.finfo(d).eps) for d in dtypes if d.kind in "fc"), default=0.0)
 
 
 def _compare(label: str, got: Any, want: Any, rtol: float, atol: float) -> None:
@@ -70,7 +94,7 @@ def _compare(label: str, got: Any, want: Any, rtol: float, atol: float) -> None:
             )
         if g.size == 0:
             continue
-        g64, w64 = g.astype(np.float64), w.astype(np.float64)
+        g64, w64 = _wide(g), _wide(w)
         err = np.abs(g64 - w64) - (atol + rtol * np.abs(w64))
         worst = np.unravel_index(np.argmax(err), err.shape) if err.ndim else ()
         if not np.all(np.isfinite(g64)) or err[worst] > 0:
@@ -116,7 +140,34 @@ def check_grads(
 
 def _check(f: Callable[..., Any], args: tuple[Any, ...], order: int, modes: tuple[str, ...],
            label: str, rng: np.random.Generator, eps: float, rtol: float, atol: float) -> None:
-    u = _random_like(args, rng)
+    parts = ("real", "imag") if _has_complex(args) else ("both",)
+    for part in parts:
+        where = "" if part == "both" else f" (along {part} directions)"
+        u = _check_first(f, args, modes, label + where, rng, eps, rtol, atol, part)
+    if len(parts) > 1:  # the nested checks along a generic complex direction
+        u = _random_like(args, rng)
+    if order > 1:
+        n = len(args)
+        if "fwd" in modes:
+            def jvp_of_f(*xs: Any) -> Any:
+                return jvp(f, xs[:n], xs[n:])[1]
+
+            _check(jvp_of_f, args + u, order - 1, modes, f"JVP of {label}", rng, eps, rtol, atol)
+        if "rev" in modes:
+            out = f(*args)
+            v = _random_like(out, rng)
+
+            def vjp_of_f(*xs: Any) -> Any:
+                return vjp(f, *xs[:n])[1](xs[n])
+
+            _check(vjp_of_f, args + (v,), order - 1, modes, f"VJP of {label}", rng, eps, rtol, atol)
+
+
+def _check_first(f: Callable[..., Any], args: tuple[Any, ...], modes: tuple[str, ...],
+                 label: str, rng: np.random.Generator, eps: float, rtol: float, atol: float,
+                 part: str) -> Any:
+    """The first-order checks along one random direction u (`part` of complex leaves)."""
+    u = _random_like(args, rng, part)
     fd = _axpy(-1.0, f(*_axpy(-eps, u, args)), f(*_axpy(eps, u, args)))
     fd = tree_unflatten(tree_flatten(fd)[1], [x / (2 * eps) for x in _float_leaves(fd)])
     tangent_out = None
@@ -142,21 +193,7 @@ def _check(f: Callable[..., Any], args: tuple[Any, ...], order: int, modes: tupl
                     f"VJP of {label}: adjoint identity <v, JVP(u)> = {lhs!r} differs from "
                     f"<VJP(v), u> = {rhs!r}"
                 )
-    if order > 1:
-        n = len(args)
-        if "fwd" in modes:
-            def jvp_of_f(*xs: Any) -> Any:
-                return jvp(f, xs[:n], xs[n:])[1]
-
-            _check(jvp_of_f, args + u, order - 1, modes, f"JVP of {label}", rng, eps, rtol, atol)
-        if "rev" in modes:
-            out = f(*args)
-            v = _random_like(out, rng)
-
-            def vjp_of_f(*xs: Any) -> Any:
-                return vjp(f, *xs[:n])[1](xs[n])
-
-            _check(vjp_of_f, args + (v,), order - 1, modes, f"VJP of {label}", rng, eps, rtol, atol)
+    return u
 
 
 def _check_in_spaces(f: Callable[..., Any], args: tuple[Any, ...], spaces: Sequence[Any],

@@ -70,16 +70,14 @@ def _check_inputs(who: str, f: Callable[..., Any], args: Sequence[Any], leaves: 
                   positions: Sequence[int] | None = None) -> None:
     for k, x in enumerate(leaves):
         kind = np.dtype(x.dtype).kind
-        if kind != "f":
+        if kind != "f" and kind != "c":
             name = _leaf_paths(args, f, positions or range(len(args)))[k]
-            what = {"i": "integer", "u": "integer", "b": "boolean", "c": "complex"}.get(
-                kind, "a non-float"
-            )
+            what = {"i": "integer", "u": "integer", "b": "boolean"}.get(kind, "a non-float")
             raise TypeError(
                 f"{who}: {name} has {what} dtype {x.dtype}; riesz differentiates "
-                "with respect to real floating-point inputs only. Pass a float array "
-                "(e.g. x.astype(float)), or close over the argument if it is not "
-                "meant to be differentiated"
+                "with respect to floating-point (real or complex) inputs only. Pass a "
+                "float array (e.g. x.astype(float)), or close over the argument if it "
+                "is not meant to be differentiated"
             )
 
 
@@ -92,7 +90,13 @@ def _as_cotangent(c: Any, like: Any, what: str) -> Any:
     if c.shape != like.shape:
         raise ValueError(f"{what} has shape {c.shape}, expected {like.shape}")
     if c.dtype != like.dtype and not isinstance(c, Tracer):
-        if np.dtype(c.dtype).kind not in "fiub":
+        kind, like_kind = np.dtype(c.dtype).kind, np.dtype(like.dtype).kind
+        if kind == "c" and like_kind != "c":
+            if what != "cotangent":  # a user's complex (co)tangent for a real value
+                raise TypeError(f"{what} has complex dtype {c.dtype}, but the value it goes "
+                                f"with is real ({like.dtype}); pass a real one")
+            c = c.real  # the adjoint of the embedding R ⊂ C: a real input's cotangent
+        elif kind not in "fiubc":
             raise TypeError(f"{what} has dtype {c.dtype}, expected {like.dtype}")
         c = c.astype(like.dtype)
     return c
@@ -404,6 +408,7 @@ def value_and_grad(
     argnums: int | Sequence[int] = 0,
     has_aux: bool = False,
     space: Any = None,
+    holomorphic: bool = False,
 ) -> Callable[..., Any]:
     """Return a function computing `(f(*args), ∇f(*args))` in one pass.
 
@@ -411,7 +416,12 @@ def value_and_grad(
     tuple; with `has_aux` the value is `(value, aux)`. With `space` (a
     `riesz.spaces.Space`, or one per argnum, None meaning Euclidean) the
     gradient is the Riesz representer S.riesz(∂f(x)*[1]) under that space's
-    inner product, e.g. W⁻¹ ∂f(x)*[1] for ⟨x, y⟩ = xᵀ W y."""
+    inner product, e.g. W⁻¹ ∂f(x)*[1] for ⟨x, y⟩ = xᵀ W y.
+
+    On complex inputs (Cⁿ a real space under Re vdot) the gradient of a real f
+    is the Riesz representer ∂f/∂Re z + i ∂f/∂Im z, the steepest-ascent
+    direction. With `holomorphic=True`, f returns a complex scalar holomorphic
+    in complex inputs and the gradient is f'(z) (conj of ∂f(z)*[1])."""
 
     def value_and_grad_f(*args: Any, **kwargs: Any) -> Any:
         nums = _argnums_tuple(argnums, len(args), "grad")
@@ -432,15 +442,26 @@ def value_and_grad(
         with _InCall() as held:
             rec = _Recorded(f_of_diff, diff_args, "grad", has_aux, f, unique, held)
             out = rec.out
-            if len(rec.out_leaves) != 1 or np.shape(out) != () or (
-                np.dtype(getattr(out, "dtype", np.float64)).kind not in "f"
-            ):
+            kind = np.dtype(getattr(out, "dtype", np.float64)).kind
+            if len(rec.out_leaves) != 1 or np.shape(out) != () or kind not in "fc":
                 raise TypeError(
                     "grad requires f to return a real floating-point scalar, got "
                     f"{_describe(out)}. For non-scalar outputs use riesz.jacrev or riesz.vjp"
                 )
+            if holomorphic:
+                _check_holomorphic(rec.in_leaves)
+            elif kind == "c":
+                raise TypeError(
+                    f"grad requires f to return a real scalar, got {_describe(out)}. For a "
+                    "holomorphic f use grad(f, holomorphic=True) (the complex derivative "
+                    "f'(z)); otherwise differentiate a real quantity such as abs(f)**2 or "
+                    "f.real, or use riesz.vjp / riesz.jacrev for the full R-linear map"
+                )
             ct = full((), 1, getattr(out, "dtype", np.float64), out)  # on out's backend
-            g = tree_unflatten(rec.in_def, rec.pullback([ct], release=True, user_ct=False))
+            g = rec.pullback([ct], release=True, user_ct=False)
+            if holomorphic:  # ∂f(z)*[1] = conj(f'(z))
+                g = [np.conj(c) for c in g]
+            g = tree_unflatten(rec.in_def, g)
         if unique != nums:  # one entry per argnum; a repeat is a copy, not an alias
             seen: set[int] = set()
             g_full = []
@@ -458,16 +479,29 @@ def value_and_grad(
     return value_and_grad_f
 
 
+def _check_holomorphic(leaves: list[Any]) -> None:
+    for x in leaves:
+        if np.dtype(x.dtype).kind != "c":
+            raise TypeError(
+                f"grad(holomorphic=True) requires complex inputs, got dtype {x.dtype}; pass "
+                "e.g. x.astype(complex), or drop holomorphic=True for a real-valued f"
+            )
+
+
 def grad(
     f: Callable[..., Any],
     argnums: int | Sequence[int] = 0,
     has_aux: bool = False,
     space: Any = None,
+    holomorphic: bool = False,
 ) -> Callable[..., Any]:
     """Return a function computing the gradient of the scalar function `f`
     with respect to the arguments `argnums` (with `has_aux`: `(grad, aux)`).
-    With `space`, the Riesz gradient S.riesz(∂f(x)*[1]) (see value_and_grad)."""
-    vg = value_and_grad(f, argnums, has_aux, space)
+    With `space`, the Riesz gradient S.riesz(∂f(x)*[1]) (see value_and_grad).
+    Complex inputs: the Riesz representer ∂f/∂Re z + i ∂f/∂Im z of a real f
+    (`grad(lambda z: abs(z)**2)(z) == 2*z`); `holomorphic=True`: f'(z) of a
+    holomorphic complex scalar f (`grad(np.sin, holomorphic=True)(z) == np.cos(z)`)."""
+    vg = value_and_grad(f, argnums, has_aux, space, holomorphic)
 
     def grad_f(*args: Any, **kwargs: Any) -> Any:
         value, g = vg(*args, **kwargs)

@@ -39,6 +39,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from . import ops
 from .trace import bind
 
 __all__ = [
@@ -216,12 +217,16 @@ def bilinear(
 
 def elementwise_unary(prim: Primitive, deriv: Callable[[Any, Any], Any]) -> Primitive:
     """`prim` acts elementwise with derivative `deriv(x, ans)`:
-    ∂f(x)[t] = f'(x) ⊙ t and ∂f(x)*[g] = f'(x) ⊙ g (the Jacobian is diagonal)."""
+    ∂f(x)[t] = f'(x) ⊙ t and ∂f(x)*[g] = conj(f'(x)) ⊙ g (the Jacobian is
+    diagonal; on complex x, f is holomorphic and its adjoint under
+    Re⟨·,·⟩ multiplies by the conjugate)."""
 
     def elementwise_jvp(t: Any, ans: Any, x: Any) -> Any:
         return t * deriv(x, ans)
 
     def elementwise_vjp(g: Any, ans: Any, x: Any) -> Any:
+        if x.dtype.kind == "c":
+            return g * bind(ops.conj_p, deriv(x, ans))
         return g * deriv(x, ans)
 
     def elementwise_batch(vals: list[Any], dims: list[int | None]) -> tuple[Any, Any]:

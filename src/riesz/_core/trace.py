@@ -312,7 +312,7 @@ class Tracer:
 
     @property
     def real(self) -> Any:
-        return self
+        return ops.real(self)
 
     @property
     def imag(self) -> Any:

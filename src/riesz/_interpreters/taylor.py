@@ -60,7 +60,7 @@ import numpy as np
 
 from .._core import ops
 from .._core.primitive import CUSTOM, DIFFERENTIABLE, Primitive, apply_jvp
-from .._core.trace import Trace, Tracer, bind, new_trace
+from .._core.trace import Trace, Tracer, bind, new_trace, raw_value
 from .._core.zeros import zeros_like
 
 __all__ = [
@@ -401,6 +401,24 @@ def multilinear_jet(prim: Primitive) -> Primitive:
                                 **params))
             out.append(c)
         return ans, out
+
+    rule.__name__ = f"{prim.name}_jet"
+    return prim.def_jet(rule)
+
+
+def not_holomorphic(prim: Primitive, real_rule: Callable[..., Any] | None = None) -> Primitive:
+    """The Taylor rule of a non-holomorphic primitive (conj, real, imag, abs,
+    angle on complex values): `real_rule` on real inputs, a clear error on
+    complex ones (riesz.jet propagates holomorphic functions only)."""
+
+    def rule(primals: list[Any], series: list[Series | None], **params: Any) -> Any:
+        if real_rule is None or any(np.iscomplexobj(raw_value(p)) for p in primals):
+            raise NotImplementedError(
+                f"riesz.jet: {prim.name!r} is not holomorphic on complex values, and jet "
+                "propagates holomorphic functions only; use nested riesz.jvp (exact for "
+                "any R-differentiable function), or write the function in terms of z only"
+            )
+        return real_rule(primals, series, **params)
 
     rule.__name__ = f"{prim.name}_jet"
     return prim.def_jet(rule)

@@ -9,12 +9,22 @@ the shared rule helpers, and the interpreters' batch-axis helpers.
 from __future__ import annotations
 
 from .._core import ops
-from . import convolution, elementwise, indexing, linalg, products, reductions, shape, special
+from . import (
+    convolution,
+    elementwise,
+    fft,
+    indexing,
+    linalg,
+    products,
+    reductions,
+    shape,
+    special,
+)
 from ._batch_axes import broadcast_batch, move_axis
 from ._util import asarray, stack_leading
 
 __all__ = [
-    "convolution", "elementwise", "indexing", "linalg", "products", "reductions", "shape",
+    "convolution", "elementwise", "fft", "indexing", "linalg", "products", "reductions", "shape",
     "special",
 ]
 
@@ -25,6 +35,7 @@ ops.register(
     power_p=elementwise.power_p, floor_divide_p=elementwise.floor_divide_p,
     remainder_p=elementwise.remainder_p, negative_p=elementwise.negative_p,
     abs_p=elementwise.abs_p, matmul_p=products.matmul_p,
+    conj_p=elementwise.conj_p, real_p=elementwise.real_p, imag_p=elementwise.imag_p,
     less_p=elementwise.less_p, less_equal_p=elementwise.less_equal_p,
     greater_p=elementwise.greater_p, greater_equal_p=elementwise.greater_equal_p,
     equal_p=elementwise.equal_p, not_equal_p=elementwise.not_equal_p,

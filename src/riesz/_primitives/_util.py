@@ -71,9 +71,41 @@ def tri_mask(shape: tuple[int, ...], k: int, lower: bool) -> np.ndarray:
     return np.tri(n, m, k, dtype=bool) if lower else ~np.tri(n, m, k - 1, dtype=bool)
 
 
+def is_complex(x: Any) -> bool:
+    """Whether `x` (an array, tracer, NumPy or Python scalar) has a complex dtype."""
+    if x.__class__ is complex:
+        return True
+    d = getattr(x, "dtype", None)
+    return d is not None and d.kind == "c"
+
+
+def conj(x: Any) -> Any:
+    """conj(x), free on real values (a dtype check, no copy): under
+    ⟨x, y⟩ = Re vdot(x, y) the adjoint of multiplication by a is
+    multiplication by conj(a)."""
+    c = x.__class__
+    if c is float or c is int:
+        return x
+    if c is complex:
+        return x.conjugate()
+    d = getattr(x, "dtype", None)
+    if d is not None and d.kind == "c":
+        return bind(ops.conj_p, x)
+    return x
+
+
+def real_like(c: Any, x: Any) -> Any:
+    """The cotangent `c` for a primal `x`: its real part when `x` is real and `c`
+    complex (the adjoint of the embedding R ⊂ C is Re), else `c` unchanged."""
+    if c.dtype.kind == "c" and not is_complex(x):
+        return bind(ops.astype_p, c, dtype=np.result_type(_raw(x)))
+    return c
+
+
 def unbroadcast(g: Any, shape: tuple[int, ...], dtype: Any) -> Any:
     """Sum the cotangent `g` over the axes along which an operand of `shape`
-    was broadcast, and cast it to the operand's `dtype`."""
+    was broadcast, and cast it to the operand's `dtype` (complex to real: the
+    real part, the adjoint of the embedding R ⊂ C)."""
     gshape = g.shape
     if gshape != shape:
         lead = len(gshape) - len(shape)
@@ -150,10 +182,10 @@ def dtype_of(x: Any) -> np.dtype:
 
 
 def float_dtype(x: Any) -> np.dtype:
-    """`x`'s dtype if it is a float type, else float64 (as NumPy's float
-    functions promote integers)."""
+    """`x`'s dtype if it is a float or complex type, else float64 (as NumPy's
+    float functions promote integers)."""
     d = dtype_of(x)
-    return d if d.kind == "f" else np.dtype(np.float64)
+    return d if d.kind in "fc" else np.dtype(np.float64)
 
 
 def check_out(name: str, out: Any) -> None:

@@ -28,7 +28,7 @@ from .._core.trace import Tracer, bind
 from .._core.trace import strip_derivatives as _raw
 from .._interpreters import taylor
 from ._batch_axes import elementwise as batch_elementwise
-from ._util import any_set, unbroadcast
+from ._util import any_set, conj, unbroadcast
 from .shape import broadcast_to_p
 
 # -- helpers ------------------------------------------------------------------
@@ -97,7 +97,15 @@ def _unary(name: str, impl: Any, deriv: Callable[[Any, Any], Any], notes: str = 
 
 # -- casting --------------------------------------------------------------------
 
-astype_p = Primitive("astype", lambda x, dtype: x.astype(dtype), family="linear")
+def _astype(x: Any, dtype: Any) -> Any:
+    """`x.astype(dtype)`; complex to real keeps the real part (no ComplexWarning):
+    the adjoint of the embedding R ⊂ C under Re⟨·,·⟩, so a cast's VJP is a cast."""
+    if x.dtype.kind == "c" and np.dtype(dtype).kind != "c":
+        return x.real.astype(dtype)
+    return x.astype(dtype)
+
+
+astype_p = Primitive("astype", _astype, family="linear")
 
 
 def _astype_jvp(t: Any, ans: Any, x: Any, dtype: Any) -> Any:
@@ -171,11 +179,11 @@ def _mul_jvp_y(t: Any, ans: Any, x: Any, y: Any) -> Any:
 
 
 def _mul_vjp_x(g: Any, ans: Any, x: Any, y: Any) -> Any:
-    return unbroadcast(g * y, x.shape, x.dtype)
+    return unbroadcast(g * conj(y), x.shape, x.dtype)
 
 
 def _mul_vjp_y(g: Any, ans: Any, x: Any, y: Any) -> Any:
-    return unbroadcast(x * g, y.shape, y.dtype)
+    return unbroadcast(conj(x) * g, y.shape, y.dtype)
 
 
 multiply_p.def_jvp(_mul_jvp_x, _mul_jvp_y).def_vjp(_mul_vjp_x, _mul_vjp_y)
@@ -194,11 +202,11 @@ def _div_jvp_y(t: Any, ans: Any, x: Any, y: Any) -> Any:
 
 
 def _div_vjp_x(g: Any, ans: Any, x: Any, y: Any) -> Any:
-    return unbroadcast(g / y, x.shape, x.dtype)
+    return unbroadcast(g / conj(y), x.shape, x.dtype)
 
 
 def _div_vjp_y(g: Any, ans: Any, x: Any, y: Any) -> Any:
-    return unbroadcast(-g * ans / y, y.shape, y.dtype)
+    return unbroadcast(-g * conj(ans / y), y.shape, y.dtype)
 
 
 divide_p.def_jvp(_div_jvp_x, _div_jvp_y).def_vjp(_div_vjp_x, _div_vjp_y)
@@ -259,11 +267,11 @@ def _pow_jvp_y(t: Any, ans: Any, x: Any, y: Any) -> Any:
 
 def _pow_vjp_x(g: Any, ans: Any, x: Any, y: Any) -> Any:
     d = _pow_dx(x, y)
-    return None if d is None else unbroadcast(g * d, x.shape, x.dtype)
+    return None if d is None else unbroadcast(g * conj(d), x.shape, x.dtype)
 
 
 def _pow_vjp_y(g: Any, ans: Any, x: Any, y: Any) -> Any:
-    return unbroadcast(g * _pow_dy(x, ans), y.shape, y.dtype)
+    return unbroadcast(g * conj(_pow_dy(x, ans)), y.shape, y.dtype)
 
 
 power_p.def_jvp(_pow_jvp_x, _pow_jvp_y).def_vjp(_pow_vjp_x, _pow_vjp_y)
@@ -419,13 +427,77 @@ cosh_p = _unary("cosh", np.cosh, lambda x, ans: bind(sinh_p, x))
 tanh_p = _unary("tanh", np.tanh, lambda x, ans: 1 - ans * ans)
 arcsinh_p = _unary("arcsinh", np.arcsinh, lambda x, ans: 1 / bind(sqrt_p, x * x + 1))
 arccosh_p = _unary(
-    "arccosh", np.arccosh, lambda x, ans: 1 / bind(sqrt_p, x * x - 1), notes="inf at x = 1"
+    "arccosh", np.arccosh,
+    # complex z: 1/(sqrt(z - 1) sqrt(z + 1)), NumPy's branch (sqrt(z² - 1) flips sign for Re z < 0)
+    lambda x, ans: 1 / (bind(sqrt_p, x - 1) * bind(sqrt_p, x + 1) if x.dtype.kind == "c"
+                        else bind(sqrt_p, x * x - 1)),
+    notes="inf at x = 1",
 )
 arctanh_p = _unary("arctanh", np.arctanh, lambda x, ans: 1 / (1 - x * x))
-abs_p = _unary(
-    "abs", np.abs, lambda x, ans: bind(sign_p, x),
-    notes="derivative sign(x), taken as 0 at x = 0",
+abs_p = Primitive(
+    "abs", np.abs, family="elementwise",
+    notes="derivative sign(x), taken as 0 at x = 0; on complex z, ∂|z|[t] = Re(conj(z) t)/|z|",
 )
+
+
+def _abs_jvp(t: Any, ans: Any, x: Any) -> Any:
+    if x.dtype.kind == "c":
+        return bind(real_p, bind(conj_p, x) * t) * safe_reciprocal(ans)
+    return t * bind(sign_p, x)
+
+
+def _abs_vjp(g: Any, ans: Any, x: Any) -> Any:
+    if x.dtype.kind == "c":  # the adjoint of t ↦ Re(conj(z) t)/|z|: g ↦ g z/|z|
+        return g * safe_reciprocal(ans) * x
+    return g * bind(sign_p, x)
+
+
+abs_p.def_jvp(_abs_jvp).def_vjp(_abs_vjp)
+batch_elementwise(abs_p)
+taylor.not_holomorphic(abs_p, taylor.general_jet_rule(abs_p))
+
+# -- complex parts: R-linear, not holomorphic (no Taylor mode on complex values) -------
+
+conj_p = Primitive("conj", np.conjugate, family="linear",
+                   notes="R-linear, not holomorphic; its own adjoint")
+
+
+def _conj_jvp(t: Any, ans: Any, x: Any) -> Any:
+    return bind(conj_p, t)
+
+
+conj_p.def_jvp(_conj_jvp).def_vjp(_conj_jvp)
+batch_elementwise(conj_p)
+taylor.not_holomorphic(conj_p)
+
+real_p = Primitive("real", np.real, family="linear",
+                   notes="Re: C -> R; its adjoint embeds R in C")
+imag_p = Primitive("imag", np.imag, family="linear",
+                   notes="Im: C -> R; its adjoint is r -> i r")
+
+
+def _real_jvp(t: Any, ans: Any, x: Any) -> Any:
+    return bind(real_p, t)
+
+
+def _real_vjp(g: Any, ans: Any, x: Any) -> Any:
+    return bind(astype_p, g, dtype=x.dtype)
+
+
+def _imag_jvp(t: Any, ans: Any, x: Any) -> Any:
+    return bind(imag_p, t)
+
+
+def _imag_vjp(g: Any, ans: Any, x: Any) -> Any:
+    return bind(astype_p, g * 1j, dtype=x.dtype)
+
+
+real_p.def_jvp(_real_jvp).def_vjp(_real_vjp)
+imag_p.def_jvp(_imag_jvp).def_vjp(_imag_vjp)
+batch_elementwise(real_p)
+batch_elementwise(imag_p)
+taylor.not_holomorphic(real_p)
+taylor.not_holomorphic(imag_p)
 
 # Taylor mode: the general rule of `_unary` (y' = f'(x) x' one order lower) is replaced
 # where a function satisfies a simple ODE by its classical recurrence, O(K²) products

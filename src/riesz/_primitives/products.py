@@ -2,8 +2,10 @@
 
 For C = A B the rules are the standard results (M. Giles, "An extended
 collection of matrix derivative results for forward and reverse mode AD",
-2008, §2.2.1): ∂C = ∂A B + A ∂B, Ā = C̄ Bᵀ and B̄ = Aᵀ C̄, with 1-D operands
-promoted to matrices as NumPy does and batch dimensions summed back.
+2008, §2.2.1): ∂C = ∂A B + A ∂B, Ā = C̄ Bᴴ and B̄ = Aᴴ C̄ (the adjoints under
+Re⟨·,·⟩; Bᴴ = Bᵀ on real operands, at no cost), with 1-D operands promoted to
+matrices as NumPy does and batch dimensions summed back (and a real operand's
+cotangent the real part).
 
 `einsum` is linear in each operand, so its JVP puts the tangent in the
 operand's place, and the VJP of operand k is again an einsum: the output
@@ -25,7 +27,7 @@ from .._core.trace import bind
 from .._core.zeros import full
 from .._interpreters import taylor
 from ._batch_axes import batch_size, front, shape_of
-from ._util import unbroadcast
+from ._util import conj, unbroadcast
 from .shape import reshape_p, transpose_p
 
 
@@ -57,7 +59,7 @@ def _promote(a: Any, b: Any, g: Any) -> tuple[Any, Any, Any]:
 
 def _matmul_vjp_a(g: Any, ans: Any, a: Any, b: Any) -> Any:
     a2, b2, g2 = _promote(a, b, g)
-    ct = bind(matmul_p, g2, _mT(b2))
+    ct = bind(matmul_p, g2, conj(_mT(b2)))
     if a.ndim == 1:
         ct = bind(reshape_p, unbroadcast(ct, (1, a.shape[0]), a.dtype), shape=a.shape)
     return unbroadcast(ct, a.shape, a.dtype)
@@ -67,7 +69,7 @@ def _matmul_vjp_b(g: Any, ans: Any, a: Any, b: Any) -> Any:
     if b.ndim == 1 and a.ndim == 2:  # matrix-vector: Aᵀ g, with no reshapes (which cost
         return unbroadcast(bind(matmul_p, _mT(a), g), b.shape, b.dtype)  # Dask rechunks)
     a2, b2, g2 = _promote(a, b, g)
-    ct = bind(matmul_p, _mT(a2), g2)
+    ct = bind(matmul_p, conj(_mT(a2)), g2)
     if b.ndim == 1:
         ct = bind(reshape_p, unbroadcast(ct, (b.shape[0], 1), b.dtype), shape=b.shape)
     return unbroadcast(ct, b.shape, b.dtype)
@@ -153,7 +155,7 @@ def _einsum_operand_ct(
     used = set(subscripts)
     fresh = (c for c in string.ascii_letters if c not in used)
     subs = [out] + [s for s, _ in others]
-    ops = [g] + [op for _, op in others]
+    ops = [g] + [conj(op) for _, op in others]
     letters = []
     first: dict[str, str] = {}
     for pos, c in enumerate(target):

@@ -2,7 +2,8 @@
 
 `sum` and `cumsum` are linear (their transposes broadcast the cotangent back
 and run the scan backwards); `max`/`min` route the derivative to the extremal
-entries, split evenly at ties; `prod` and `cumprod` have zero-safe rules.
+entries, split evenly at ties; `prod` and `cumprod` have zero-safe rules (their
+VJPs multiply by the conjugate partial products on complex arrays).
 mean, var, std, logsumexp, ... are composites (see `riesz.numpy`).
 """
 
@@ -18,7 +19,7 @@ from .._core.trace import strip_derivatives as _raw
 from .._core.zeros import full, is_foreign
 from .._interpreters import taylor
 from ._batch_axes import axis_params, int_axis
-from ._util import Axis, all_nonzero, host_only, kept_shape
+from ._util import Axis, all_nonzero, conj, host_only, kept_shape
 from .elementwise import where_p
 from .indexing import getitem_p
 from .shape import broadcast_to_p, concatenate_p, flip_p, reshape_p, transpose_p
@@ -160,7 +161,7 @@ def _prod_jvp(t: Any, ans: Any, x: Any, axis: Axis, keepdims: bool) -> Any:
 
 
 def _prod_vjp(g: Any, ans: Any, x: Any, axis: Axis, keepdims: bool) -> Any:
-    return _sum_transpose(g, x, axis, keepdims) * _prod_others(x, ans, axis)
+    return _sum_transpose(g, x, axis, keepdims) * conj(_prod_others(x, ans, axis))
 
 
 prod_p.def_jvp(_prod_jvp).def_vjp(_prod_vjp)
@@ -257,8 +258,9 @@ def _cumprod_jvp(t: Any, ans: Any, x: Any, axis: int) -> Any:
 
 def _cumprod_vjp(g: Any, ans: Any, x: Any, axis: int) -> Any:
     if all_nonzero(x):
-        return bind(cumsum_p, g * ans, axis=axis, reverse=True) / x
+        return bind(cumsum_p, g * conj(ans), axis=axis, reverse=True) / conj(x)
     left, p, perm, shape = _cumprod_parts(x, axis)
+    left, p = conj(left), conj(p)
     last = x.ndim - 1
     gg = bind(transpose_p, g, axes=perm) if axis != last else g
     row = bind(reshape_p, gg, shape=(*shape[:-1], 1, shape[-1]))  # index k on axis -1

@@ -56,7 +56,7 @@ from numpy import (  # constants, dtypes and constructors of constants pass thro
 from .._core import ops as _ops
 from .._core.pytree import register_leaf_type as _register_leaf_type
 from .._core.trace import Tracer as _Tracer
-from . import _dispatch, linalg, random
+from . import _dispatch, fft, linalg, random
 from ._convolution import (
     convolve,
     correlate,
@@ -298,7 +298,8 @@ _dispatch.install()
 # the functions behind Tracer's ndarray methods and protocols (see riesz._core.trace.Tracer)
 _ops.register(
     getitem=getitem, IndexUpdateHelper=IndexUpdateHelper, transpose=transpose,
-    swapaxes=swapaxes, imag=imag, reshape=reshape, sum=sum, prod=prod, mean=mean, var=var,
+    swapaxes=swapaxes, imag=imag, real=real, reshape=reshape, sum=sum, prod=prod,
+    mean=mean, var=var,
     std=std, max=max, min=min, argmax=argmax, argmin=argmin, cumsum=cumsum, cumprod=cumprod,
     any=any, all=all, astype=astype, clip=clip, round=round, conjugate=conjugate, ravel=ravel,
     squeeze=squeeze, repeat=repeat, diagonal=diagonal, trace=trace, copy=copy,

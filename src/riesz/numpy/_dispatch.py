@@ -150,7 +150,7 @@ _FUNCTION_NAMES = (
     "concat stack vstack hstack dstack column_stack append split array_split hsplit vsplit "
     "dsplit tile repeat pad flip fliplr flipud roll rot90 diagonal diag diagflat tril triu "
     "trace diff argsort sort copy zeros_like ones_like empty_like full_like shape ndim size "
-    "take take_along_axis nonzero where clip round around nan_to_num real imag "
+    "take take_along_axis nonzero where clip round around nan_to_num real imag angle "
     "dot vdot inner outer tensordot einsum kron convolve correlate unique flatnonzero argwhere "
     "astype fix"
 )
@@ -158,6 +158,10 @@ _LINALG_NAMES = (
     "solve inv det slogdet cholesky eigh eigvalsh svd svdvals qr pinv lstsq matrix_power "
     "multi_dot matrix_rank norm vector_norm matrix_norm cond vecdot outer matmul tensordot "
     "trace diagonal matrix_transpose"
+)
+_FFT_NAMES = (
+    "fft ifft fft2 ifft2 fftn ifftn rfft irfft rfft2 irfft2 rfftn irfftn hfft ihfft fftshift "
+    "ifftshift"
 )
 _TYPE_ONLY_NAMES = (
     "result_type iscomplexobj isrealobj may_share_memory shares_memory array_repr array_str "
@@ -188,6 +192,7 @@ def install() -> None:
         _reductions,
         _shape,
     )
+    from . import fft as rfft
     from . import linalg as rlinalg
 
     ns: dict[str, Any] = {}
@@ -204,6 +209,8 @@ def install() -> None:
         func = getattr(np.linalg, name, None)
         if func is not None:
             FUNCTIONS[func] = getattr(rlinalg, name)
+    for name in _FFT_NAMES.split():
+        FUNCTIONS[getattr(np.fft, name)] = getattr(rfft, name)
     for name in _PRIMAL_ONLY_NAMES.split():
         func = getattr(np, name, None)
         if func is not None and func not in FUNCTIONS:

@@ -29,6 +29,7 @@ from .._primitives.elementwise import (
     astype_p,
     cbrt_p,
     ceil_p,
+    conj_p,
     cos_p,
     cosh_p,
     divide_p,
@@ -42,6 +43,7 @@ from .._primitives.elementwise import (
     greater_equal_p,
     greater_p,
     hypot_p,
+    imag_p,
     isfinite_p,
     isinf_p,
     isnan_p,
@@ -63,10 +65,12 @@ from .._primitives.elementwise import (
     negative_p,
     not_equal_p,
     power_p,
+    real_p,
     reciprocal_p,
     remainder_p,
     rint_p,
     round_p,
+    safe_reciprocal,
     sign_p,
     signbit_p,
     sin_p,
@@ -183,7 +187,16 @@ abs = absolute = fabs = _unary(abs_p, "absolute")
 
 # -- zero derivative ----------------------------------------------------------------
 
-sign = _unary(sign_p, "sign")
+_sign = _unary(sign_p, "sign")
+
+
+def sign(x: Any, /, out: Any = None, **kwargs: Any) -> Any:
+    """Elementwise `numpy.sign`: derivative 0 on real values; on complex ones
+    NumPy's z/|z| (0 at 0), which is differentiable away from 0."""
+    if isinstance(x, Tracer) and x.dtype.kind == "c" and out is None and not kwargs:
+        return x * safe_reciprocal(bind(abs_p, x))
+    return _sign(x, out, **kwargs)
+
 floor = _unary(floor_p, "floor")
 ceil = _unary(ceil_p, "ceil")
 trunc = fix = _unary(trunc_p, "trunc")
@@ -217,24 +230,46 @@ def positive(x: Any, /, out: Any = None, **kwargs: Any) -> Any:
 
 
 def conjugate(x: Any, /, out: Any = None, **kwargs: Any) -> Any:
-    """`numpy.conjugate`: the identity on traced (real) values."""
+    """`numpy.conjugate`: R-linear and its own adjoint; the identity on real values
+    (at no cost)."""
     (x,) = _ufunc_options("conjugate", (x,), out, kwargs)
-    return x if isinstance(x, Tracer) else np.conjugate(x)
+    if not isinstance(x, Tracer):
+        return np.conjugate(x)
+    return bind(conj_p, x) if x.dtype.kind == "c" else x
 
 
 conj = conjugate
 
 
 def real(val: Any) -> Any:
-    """`numpy.real`: the identity on traced (real) values."""
+    """`numpy.real`: Re z (its adjoint embeds R in C); the identity on real values."""
     val = asarray(val)
-    return val if isinstance(val, Tracer) else np.real(val)
+    if not isinstance(val, Tracer):
+        return np.real(val)
+    return bind(real_p, val) if val.dtype.kind == "c" else val
 
 
 def imag(val: Any) -> Any:
-    """`numpy.imag`: zeros (a constant) for traced (real) values."""
+    """`numpy.imag`: Im z (its adjoint is r ↦ i r); zeros (a constant) on real values."""
     val = asarray(val)
-    return np.zeros(val.shape, val.dtype) if isinstance(val, Tracer) else np.imag(val)
+    if not isinstance(val, Tracer):
+        return np.imag(val)
+    if val.dtype.kind == "c":
+        return bind(imag_p, val)
+    return np.zeros(val.shape, val.dtype)
+
+
+def angle(z: Any, deg: bool = False) -> Any:
+    """`numpy.angle`: arg z = arctan2(Im z, Re z) (derivative 0 at z = 0); on real z,
+    arctan2(0, z): 0 for z ≥ +0 and π for z ≤ -0, with derivative 0."""
+    z = asarray(z)
+    if not isinstance(z, Tracer):
+        return np.angle(z, deg)
+    if z.dtype.kind != "c":
+        a = arctan2(np.zeros((), z.dtype), z)
+        return a * (180 / np.pi) if deg else a
+    a = bind(arctan2_p, bind(imag_p, z), bind(real_p, z))
+    return a * (180 / np.pi) if deg else a
 
 
 def deg2rad(x: Any, /, out: Any = None, **kwargs: Any) -> Any:
@@ -331,20 +366,25 @@ def stop_gradient(x: Any) -> Any:
 
 
 def astype(x: Any, dtype: Any, /, *, copy: bool = True) -> Any:
-    """`numpy.astype` / `x.astype(dtype)`: linear for float dtypes."""
+    """`numpy.astype` / `x.astype(dtype)`: linear for float and complex dtypes;
+    complex to real float keeps the real part (the adjoint of the embedding
+    R ⊂ C), traced or not, without NumPy's ComplexWarning."""
     dtype = np.dtype(dtype)
     x = asarray(x)
     if not isinstance(x, Tracer):
-        return np.asarray(x).astype(dtype, copy=copy)
+        x = np.asarray(x)
+        if x.dtype.kind == "c" and dtype.kind == "f":
+            x = x.real
+        return x.astype(dtype, copy=copy)
     if x.dtype == dtype:
         return x
     if dtype.kind in "biu":  # integer / boolean casts carry no derivative
         xr = _raw(x)  # still traced under vmap: cast with the primitive
         return bind(astype_p, xr, dtype=dtype) if isinstance(xr, Tracer) else xr.astype(dtype)
-    if dtype.kind != "f":
+    if dtype.kind not in "fc":
         raise TypeError(
-            f"astype: a traced value cannot be cast to {dtype} (riesz differentiates real "
-            "floating-point arrays only)"
+            f"astype: a traced value cannot be cast to {dtype} (riesz differentiates "
+            "floating-point arrays, real or complex)"
         )
     return bind(astype_p, x, dtype=dtype)
 
@@ -385,13 +425,3 @@ def iscomplexobj(x: Any) -> bool:
 def isrealobj(x: Any) -> bool:
     """Whether x does not have a complex dtype (from its dtype only)."""
     return not iscomplexobj(x)
-
-
-def angle(z: Any, deg: bool = False) -> Any:
-    """The argument of z; for real z, arctan2(0, z): 0 for z ≥ +0 and π for z ≤ -0,
-    with derivative 0. Complex arrays pass to NumPy (riesz traces real arrays only)."""
-    z = as_array(z)
-    if not isinstance(z, Tracer):
-        return np.angle(z, deg=deg)
-    out = arctan2(np.zeros((), z.dtype), z)
-    return out * (180.0 / np.pi) if deg else out

@@ -17,7 +17,7 @@ import numpy as np
 from .._core.trace import bind
 from .._primitives._util import as_array, check_out
 from .._primitives.products import einsum_p, matmul_p
-from ._elementwise import _ufunc_options, multiply
+from ._elementwise import _ufunc_options, conjugate, multiply
 from ._shape import ravel, reshape, transpose
 
 
@@ -44,8 +44,9 @@ def dot(a: Any, b: Any, out: Any = None) -> Any:
 
 
 def vdot(a: Any, b: Any, /) -> Any:
-    """Σ a_i b_i of the flattened arrays (real arrays)."""
-    return bind(matmul_p, ravel(a), ravel(b))
+    """Σ conj(a_i) b_i of the flattened arrays (NumPy's vdot conjugates a)."""
+    a = as_array(a)
+    return bind(matmul_p, ravel(conjugate(a)), ravel(b))
 
 
 def inner(a: Any, b: Any, /) -> Any:

@@ -25,7 +25,7 @@ from .._primitives._util import (
     normalize_axis,
     one_axis,
 )
-from .._primitives.elementwise import safe_sqrt
+from .._primitives.elementwise import imag_p, real_p, safe_sqrt
 from .._primitives.reductions import (
     all_p,
     any_p,
@@ -92,7 +92,7 @@ def mean(
 ) -> Any:
     """Arithmetic mean over `axis` (a composite: sum / count)."""
     a = _prepare("mean", a, dtype, out, where)
-    if a.dtype.kind != "f" and dtype is None:
+    if a.dtype.kind not in "fc" and dtype is None:
         a = astype(a, np.float64)
     axes = normalize_axis(axis, a.ndim)
     return bind(sum_p, a, axis=axes, keepdims=_kd(keepdims)) / _count(a.shape, axes)
@@ -127,17 +127,21 @@ def var(
     keepdims: Any = NoValue, *, where: Any = NoValue, mean: Any = NoValue,
     correction: Any = NoValue,
 ) -> Any:
-    """Variance Σ (a - ā)² / (N - ddof) (a composite)."""
+    """Variance Σ |a - ā|² / (N - ddof) (a composite; real on complex a, as NumPy)."""
     check_unsupported("var", mean=mean)
     if correction is not NoValue:
         ddof = correction
     a = _prepare("var", a, dtype, out, where)
-    if a.dtype.kind != "f":
+    if a.dtype.kind not in "fc":
         a = astype(a, np.float64)
     axes = normalize_axis(axis, a.ndim)
     n = _count(a.shape, axes)
     centred = a - bind(sum_p, a, axis=axes, keepdims=True) / n
-    return bind(sum_p, centred * centred, axis=axes, keepdims=_kd(keepdims)) / builtins.max(
+    if a.dtype.kind == "c":
+        squares = bind(real_p, centred) ** 2 + bind(imag_p, centred) ** 2
+    else:
+        squares = centred * centred
+    return bind(sum_p, squares, axis=axes, keepdims=_kd(keepdims)) / builtins.max(
         n - ddof, 0
     )
 
