@@ -36,6 +36,10 @@ DASK_UNSUPPORTED = {
     # and beta functions' derivatives in a, b; the ODE solvers (SciPy's integrators)
     "gammainc-in-a-and-x", "gammainc-in-a-tail", "gammaincc-in-a-and-x", "betainc-in-a-b-x",
     "betainc-in-a-b-swapped", "betaincc-in-a-b-x", "odeint-odeint", "odeint-solve_ivp-backwards",
+    # Dask's FFTs need the transformed axes in one chunk (the sweep chunks every axis)
+    "rfft-pad-odd", "rfft-ihfft-crop", "irfft-hfft-axis0", "irfft-2d", "fft-1d",
+    "fft-2d-ifft", "fft-complex", "fft-complex-ifft2", "fft-real-in", "rfft-complex-out",
+    "rfft-ihfft-out", "irfft-complex", "irfft-hfft-complex", "irfft-irfft2-complex",
     # Dask's reshape splits or merges axes evenly only (here 2x3 -> 3x2 in 1x1 chunks)
     "reshape-2x3",
 }
