@@ -17,6 +17,7 @@ from .._core import ops
 from .._core.trace import BackendError, Tracer, bind, raw_value
 from .._core.trace import strip_derivatives as _raw
 from .._core.zeros import is_foreign
+from .._interpreters.staging import FIXES, ConcretizationError, ShapedArray
 
 Axis = tuple[int, ...] | None
 
@@ -245,15 +246,30 @@ def host_value(x: Any, who: str) -> np.ndarray:
 
 def any_set(mask: Any) -> bool:
     """Whether any entry of a constant mask is set, over the whole batch under
-    vmap: a decision between a fast and a safe formula, taken once for all. On
-    another backend (CuPy, Dask) always True: the safe formula, with no eager
-    computation or device-to-host copy to decide."""
+    vmap: a decision between a fast and a safe formula, taken once for all.
+    Under staging (jit) the values are unknown, and on another backend (CuPy, Dask)
+    deciding would compute or copy to the host: True, the safe formula."""
     m = raw_value(mask)
-    return is_foreign(m) or bool(np.any(m))
+    return True if isinstance(m, ShapedArray) or is_foreign(m) else bool(np.any(m))
 
 
-def all_nonzero(x: Any) -> bool:
-    """Whether every entry of `x` is non-zero (a fast formula's precondition); False on
-    another backend (CuPy, Dask), where deciding would compute or copy to the host."""
+def concrete_max(x: Any, who: str) -> float:
+    """The largest value of `x` (over the batch under vmap; at least 1), for a rule
+    that sizes its computation (a series' length) by it. Under staging (jit) the
+    values are unknown: ConcretizationError."""
     v = raw_value(x)
-    return not is_foreign(v) and bool(np.all(v != 0))
+    if isinstance(v, ShapedArray):
+        raise ConcretizationError(
+            f"{who}: the number of series terms of this derivative depends on the values of "
+            f"the parameter, unknown while jit traces. Differentiate outside jit "
+            f"(grad(jit(f)) works), or make the parameter static. {FIXES}")
+    return float(np.max(host_value(v, who), initial=1.0))  # BackendError on CuPy, Dask
+
+
+def no_zeros(x: Any) -> bool:
+    """Whether `x` has no zero entry (over the whole batch under vmap): the
+    condition of a fast formula that divides by x. False under staging (jit),
+    where the values are unknown and the safe formula must be staged, and on another
+    backend (CuPy, Dask), where deciding would compute or copy to the host."""
+    v = raw_value(x)
+    return not isinstance(v, ShapedArray) and not is_foreign(v) and bool(np.all(v != 0))

@@ -53,7 +53,7 @@ from .._core.trace import strip_derivatives as _raw
 from .._core.zeros import is_foreign, zeros
 from .._interpreters import taylor
 from ._batch_axes import batch_size, broadcast_batch, leading_batch, shape_of
-from ._util import all_nonzero, any_set, host_only, kept_shape, tri_mask, unbroadcast
+from ._util import any_set, host_only, kept_shape, no_zeros, tri_mask, unbroadcast
 from .elementwise import safe_reciprocal, where_p
 from .indexing import getitem_p
 from .products import _mT, matmul_p
@@ -446,13 +446,13 @@ def _cofactors(a: Any) -> Any:
 
 
 def _det_jvp(t: Any, ans: Any, a: Any) -> Any:
-    if all_nonzero(ans):
+    if no_zeros(ans):
         return ans * _trace_inv_times(a, t)
     return bind(sum_p, _cofactors(a) * t, axis=(a.ndim - 2, a.ndim - 1), keepdims=False)
 
 
 def _det_vjp(g: Any, ans: Any, a: Any) -> Any:
-    if all_nonzero(ans):
+    if no_zeros(ans):
         return _scaled_inv_t(g * ans, a)
     return bind(reshape_p, g, shape=(*g.shape, 1, 1)) * _cofactors(a)
 

@@ -19,7 +19,7 @@ from .._core.trace import strip_derivatives as _raw
 from .._core.zeros import full, is_foreign
 from .._interpreters import taylor
 from ._batch_axes import axis_params, int_axis
-from ._util import Axis, all_nonzero, conj, host_only, kept_shape
+from ._util import Axis, conj, host_only, kept_shape, no_zeros
 from .elementwise import where_p
 from .indexing import getitem_p
 from .shape import broadcast_to_p, concatenate_p, flip_p, reshape_p, transpose_p
@@ -137,7 +137,7 @@ def _prod_others(x: Any, ans: Any, axis: Axis) -> Any:
     zeros this is prod / x; otherwise it is built from exclusive cumulative
     products from both ends (no division by 0)."""
     axes = tuple(range(x.ndim)) if axis is None else axis
-    if all_nonzero(x):
+    if no_zeros(x):
         kept = kept_shape(x.shape, axes)
         if ans.shape != kept:
             ans = bind(reshape_p, ans, shape=kept)
@@ -246,7 +246,7 @@ def _undo(y: Any, perm: tuple[int, ...]) -> Any:
 
 
 def _cumprod_jvp(t: Any, ans: Any, x: Any, axis: int) -> Any:
-    if all_nonzero(x):
+    if no_zeros(x):
         return ans * bind(cumsum_p, t / x, axis=axis, reverse=False)
     left, p, perm, shape = _cumprod_parts(x, axis)
     last = x.ndim - 1
@@ -257,7 +257,7 @@ def _cumprod_jvp(t: Any, ans: Any, x: Any, axis: int) -> Any:
 
 
 def _cumprod_vjp(g: Any, ans: Any, x: Any, axis: int) -> Any:
-    if all_nonzero(x):
+    if no_zeros(x):
         return bind(cumsum_p, g * conj(ans), axis=axis, reverse=True) / conj(x)
     left, p, perm, shape = _cumprod_parts(x, axis)
     left, p = conj(left), conj(p)
