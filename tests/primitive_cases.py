@@ -475,6 +475,111 @@ CASES += [
     Case("custom_call", lambda x, y: _softplus_both(x * y), (R(3), R(2, 1)), "both-rules"),
 ]
 
+def CW(*shape: int) -> np.ndarray:
+    """Well-conditioned complex square matrices."""
+    return 0.3 * C(*shape) + np.eye(shape[-1]) * 2.0
+
+
+def HPD(n: int) -> np.ndarray:
+    """A Hermitian positive-definite matrix."""
+    b = C(n, n)
+    return b @ b.conj().T + n * np.eye(n)
+
+
+def _eigh_proj_c(a: Any) -> Any:
+    w, v = rnp.linalg.eigh(a)
+    return (v * rnp.tanh(w)[..., None, :]) @ rnp.conj(rnp.swapaxes(v, -1, -2))
+
+
+CASES += [  # linear algebra on complex matrices (adjoints with conjugate transposes)
+    Case("solve", rnp.linalg.solve, (CW(3, 3), C(3)), "complex-vector"),
+    Case("solve", rnp.linalg.solve, (CW(2, 3, 3), C(3, 2)), "complex-broadcast-b"),
+    Case("solve", rnp.linalg.solve, (W(3, 3), C(3)), "complex-mixed-real-a"),
+    Case("solve", rnp.linalg.solve, (CW(3, 3), R(3)), "complex-mixed-real-b"),
+    Case("inv", rnp.linalg.inv, (CW(3, 3),), "complex"),
+    Case("det", rnp.linalg.det, (CW(3, 3),), "complex"),
+    Case("det", rnp.linalg.det, (np.array([[1.0, 1j, 0.5], [0.0, 0.0, 0.0], [2.0, 1.0, 3.0j]]),),
+         "complex-singular"),
+    Case("slogdet", lambda a: rnp.linalg.slogdet(a)[1], (CW(3, 3),), "complex-logdet"),
+    Case("slogdet", lambda a: rnp.linalg.slogdet(a)[0], (CW(3, 3),), "complex-sign"),
+    Case("slogdet", lambda a: rnp.linalg.slogdet(a)[0] * rnp.linalg.slogdet(a)[1],
+         (CW(2, 3, 3),), "complex-both"),
+    Case("cholesky", rnp.linalg.cholesky, (HPD(3),), "complex-hpd"),
+    Case("cholesky", lambda b: rnp.linalg.cholesky(b @ rnp.conj(b.T) + 3 * _eye(b)),
+         (C(3, 3),), "complex-gram"),
+    Case("eigh", lambda a: rnp.linalg.eigh(a)[0], (HPD(3),), "complex-eigenvalues"),
+    Case("eigh", _eigh_proj_c, (HPD(3),), "complex-function-of-a"),
+    Case("pinv", rnp.linalg.pinv, (C(4, 2),), "complex-tall"),
+    Case("pinv", rnp.linalg.pinv, (C(2, 3),), "complex-wide"),
+    Case("norm2", rnp.linalg.norm, (C(2, 3),), "complex-fro"),
+    Case("norm2", lambda x: rnp.linalg.norm(x, axis=1), (C(2, 3),), "complex-axis"),
+    Case("triangular_solve", lambda a, b: rsl.solve_triangular(a, b, lower=True),
+         (CW(3, 3), C(3)), "complex-lower"),
+    Case("triangular_solve", lambda a, b: rsl.solve_triangular(a, b, trans=1),
+         (CW(3, 3), C(3, 2)), "complex-upper-trans"),
+    Case("triangular_solve", lambda a, b: rsl.solve_triangular(a, b, trans="C", lower=True),
+         (CW(3, 3), C(3, 2)), "complex-lower-conj-trans"),
+    Case("triangular_solve", lambda a, b: rsl.solve_triangular(a, b, trans=1),
+         (W(3, 3), C(3, 2)), "complex-mixed-real-a"),
+]
+
+CASES += [  # SciPy functions, lexicographic extrema and expm on complex values
+    *[Case(name, getattr(rsp, name), (gen(2, 3),), "complex") for name, gen in (
+        ("erf", C), ("erfc", C), ("log_ndtr", C))],
+    Case("xlogy", rsp.xlogy, (C(3), CP(3)), "complex"),
+    Case("xlog1py", rsp.xlog1py, (C(3), CP(3)), "complex"),
+    Case("maximum", rnp.maximum, (C(2, 3), C(3)), "complex"),
+    Case("minimum", rnp.minimum, (C(3), C(3)), "complex"),
+    Case("max", lambda x: rnp.max(x, axis=1), (C(2, 3),), "complex"),
+    Case("min", rnp.min, (C(4),), "complex"),
+    Case("expm", rsl.expm, (0.5 * C(3, 3),), "complex"),
+]
+
+def _svd_gauge_free(a: Any) -> Any:
+    """Phase-invariant functions of a complex SVD: s, U f(s) Vᴴ, |U|, |Vᴴ|."""
+    u, s, vh = rnp.linalg.svd(a, full_matrices=False)
+    f = (u * rnp.tanh(s)[..., None, :]) @ vh
+    return rnp.concatenate([s.astype(a.dtype), rnp.ravel(f), rnp.ravel(rnp.abs(u)).astype(a.dtype),
+                            rnp.ravel(rnp.abs(vh)).astype(a.dtype)])
+
+
+def _qr_gauge_free(a: Any) -> Any:
+    q, r = rnp.linalg.qr(a)
+    return rnp.concatenate([rnp.ravel(q), rnp.ravel(r)])
+
+
+CASES += [
+    Case("svd", lambda a: rnp.linalg.svd(a, compute_uv=False), (C(3, 2),), "complex-values"),
+    Case("svd", _svd_gauge_free, (C(3, 3),), "complex-square"),
+    Case("svd", _svd_gauge_free, (C(4, 2),), "complex-tall"),
+    Case("svd", _svd_gauge_free, (C(2, 4),), "complex-wide"),
+    Case("svd", lambda a: rnp.linalg.norm(a, "nuc"), (C(3, 2),), "complex-nuclear"),
+    Case("qr", _qr_gauge_free, (C(3, 3),), "complex-square"),
+    Case("qr", _qr_gauge_free, (C(4, 2),), "complex-tall"),
+    Case("qr", _qr_gauge_free, (C(2, 3),), "complex-wide"),
+]
+
+# Primitives whose implementation runs on complex values but whose complex derivatives
+# are not offered (the reason is the entry's value).
+COMPLEX_EXEMPT = {
+    "gamma": "Γ'(z) = Γ(z) ψ(z) works, but Γ'' needs polygamma(1, z): SciPy's is real-only",
+    "polygamma": "SciPy's polygamma(n >= 1, z) is real-only",
+}
+
+# Linear primitives with real coefficients (shape, indexing, scans, convolution-free):
+# their real cases again with complex inputs (the same index arrays and masks).
+_STRUCTURAL = {"reshape", "transpose", "broadcast_to", "concatenate", "getitem", "scatter_add",
+               "scatter_set", "split", "pad", "flip", "roll", "gather", "scatter_add_indexed",
+               "sum", "cumsum"}
+_ORDER_DEPENDENT = {"getitem-mask", "getitem-take_along_axis", "getitem-sort", "getitem-median",
+                    "scatter_set-at-max-mask"}  # compare values: real-only
+CASES += [
+    Case(c.prim, c.fn, tuple(C(*np.shape(a)) if np.asarray(a).dtype.kind == "f" else a
+                             for a in c.args), "complex-" + (c.label or "auto"), c.tolerances)
+    for c in list(CASES)
+    if c.prim in _STRUCTURAL and not c.label.startswith("complex") and c.id not in _ORDER_DEPENDENT
+]
+
 # Primitives without a derivative to check: each case asserts the documented
 # behaviour instead (zero derivative: outputs are constants to every trace;
 # not differentiable: outputs are plain boolean / integer arrays).

@@ -55,8 +55,8 @@ def elementwise_binary(
 ) -> Primitive:
     """`prim(x, y)` acts elementwise with broadcasting and partial derivatives
     `dx(x, y, ans)`, `dy(x, y, ans)` (None: the partial is identically 0):
-    ∂f[(s, t)] = f_x ⊙ s + f_y ⊙ t, and ∂f*[g] = (unbroadcast(f_x ⊙ g),
-    unbroadcast(f_y ⊙ g))."""
+    ∂f[(s, t)] = f_x ⊙ s + f_y ⊙ t, and ∂f*[g] = (unbroadcast(conj(f_x) ⊙ g),
+    unbroadcast(conj(f_y) ⊙ g)) (conj: free on real partials)."""
 
     def jvp_x(t: Any, ans: Any, x: Any, y: Any) -> Any:
         return None if dx is None else _fit(t * dx(x, y, ans), ans)
@@ -65,10 +65,10 @@ def elementwise_binary(
         return None if dy is None else _fit(t * dy(x, y, ans), ans)
 
     def vjp_x(g: Any, ans: Any, x: Any, y: Any) -> Any:
-        return None if dx is None else unbroadcast(g * dx(x, y, ans), x.shape, x.dtype)
+        return None if dx is None else unbroadcast(g * conj(dx(x, y, ans)), x.shape, x.dtype)
 
     def vjp_y(g: Any, ans: Any, x: Any, y: Any) -> Any:
-        return None if dy is None else unbroadcast(g * dy(x, y, ans), y.shape, y.dtype)
+        return None if dy is None else unbroadcast(g * conj(dy(x, y, ans)), y.shape, y.dtype)
 
     for f, kind in ((jvp_x, "jvp_x"), (jvp_y, "jvp_y"), (vjp_x, "vjp_x"), (vjp_y, "vjp_y")):
         f.__name__ = f"{prim.name}_{kind}"
@@ -165,7 +165,7 @@ def _mul_jvp_x(t: Any, ans: Any, x: Any, y: Any) -> Any:
 
 
 def _mul_jvp_y(t: Any, ans: Any, x: Any, y: Any) -> Any:
-    return _fit(x * t, ans)
+    return _fit(t * x, ans)  # t first: Python complex * NumPy float64 is a Python complex
 
 
 def _mul_vjp_x(g: Any, ans: Any, x: Any, y: Any) -> Any:
@@ -173,7 +173,7 @@ def _mul_vjp_x(g: Any, ans: Any, x: Any, y: Any) -> Any:
 
 
 def _mul_vjp_y(g: Any, ans: Any, x: Any, y: Any) -> Any:
-    return unbroadcast(conj(x) * g, y.shape, y.dtype)
+    return unbroadcast(g * conj(x), y.shape, y.dtype)
 
 
 multiply_p.def_jvp(_mul_jvp_x, _mul_jvp_y).def_vjp(_mul_vjp_x, _mul_vjp_y)

@@ -51,7 +51,7 @@ log_ndtr_p = taylor.jet_from_jvp(elementwise_unary(
 
 def _polygamma_impl(x: Any, n: int) -> Any:
     x = np.asarray(x)
-    dtype = x.dtype if x.dtype.kind == "f" else np.dtype(np.float64)
+    dtype = x.dtype if x.dtype.kind in "fc" else np.dtype(np.float64)
     out = _sp.digamma(x) if n == 0 else _sp.polygamma(n, x)
     return np.asarray(out).astype(dtype, copy=False)[()]
 

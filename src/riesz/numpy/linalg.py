@@ -59,7 +59,7 @@ def _square(name: str, a: Any) -> Any:
     a = as_array(a)
     if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
         raise LinAlgError(f"{name}: last 2 dimensions of the array must be square")
-    if a.dtype.kind != "f":
+    if a.dtype.kind not in "fc":
         a = astype(a, np.float64)
     return a
 
@@ -320,7 +320,7 @@ def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> A
     and matrix norms ('fro', 'nuc', 1, -1, 2, -2, inf, -inf). The 2-norm is
     computed without overflow and its derivative x/‖x‖ is taken as 0 at x = 0."""
     x = as_array(x)
-    if x.dtype.kind != "f":
+    if x.dtype.kind not in "fc":
         x = astype(x, np.float64)
     if axis is None:
         if ord is None:

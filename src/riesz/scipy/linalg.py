@@ -30,7 +30,7 @@ inv = _rla.inv
 
 def _float(a: Any) -> Any:
     a = as_array(a)
-    return a if a.dtype.kind == "f" else astype(a, np.float64)
+    return a if a.dtype.kind in "fc" else astype(a, np.float64)
 
 
 def solve_triangular(
@@ -38,9 +38,9 @@ def solve_triangular(
     overwrite_b: bool = False, check_finite: bool = True,
 ) -> Any:
     """x with op(T) x = b for the triangle T of `a` (op = identity, or transpose
-    for trans = 1 / 'T' / 'C'); ∂x = op(T)⁻¹ (∂b - op(∂T) x)."""
+    for trans = 1 / "T", conjugate transpose for 2 / "C"); ∂x = op(T)⁻¹ (∂b - op(∂T) x)."""
     a, b = _float(a), _float(b)
-    t = {0: 0, 1: 1, 2: 1, "N": 0, "T": 1, "C": 1}[trans]
+    t = {0: 0, 1: 1, 2: 2, "N": 0, "T": 1, "C": 2}[trans]
     if b.ndim == 1:
         x = bind(triangular_solve_p, a, bind(reshape_p, b, shape=(b.shape[0], 1)),
                  lower=bool(lower), trans=t, unit_diagonal=bool(unit_diagonal))
