@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import engine, higher, implicit, spaces, taylor, tensor
+from . import complex_numbers, engine, higher, implicit, spaces, taylor, tensor
 
 
 @dataclass
@@ -84,7 +84,8 @@ class Tour:
 
 
 SECTIONS: list[Callable[[Tour], None]] = [*engine.SECTIONS, *spaces.SECTIONS, *higher.SECTIONS,
-                                          *taylor.SECTIONS, *implicit.SECTIONS, *tensor.SECTIONS]
+                                          *taylor.SECTIONS, *implicit.SECTIONS, *tensor.SECTIONS,
+                                          *complex_numbers.SECTIONS]
 
 
 def run(plots: str | Path | None = None, out: Callable[[str], None] = print) -> bool:
