@@ -17,6 +17,9 @@ Workloads
   cx complex MLP-like: loss = Σ|abs(X W1) W2|² / batch, X (256, 512), W1 (512, 512) and
      W2 (512, 10) complex64: forward, value_and_grad w.r.t. (W1, W2), their ratio; riesz's
      gradient (the Riesz representer ∂L/∂Re W + i ∂L/∂Im W) checked against torch's.
+  special  (opt-in, ``--only special``) each special function of SPEC §14 on 10^6
+     float64 points: riesz's value_and_grad of the sum against SciPy's value alone
+     (the target: at most 2x).
 
 Everything runs on one core with one BLAS / intra-op thread; timings are medians over
 repeats after warm-up, measured with time.perf_counter.
@@ -878,11 +881,78 @@ def bench_cx(libs: Libs, rep: Report, repeats: int, budget: float) -> None:
 # ----------------------------------------------------------------------------------------
 
 
+# ----------------------------------------------------------------------------------------
+# (special) scipy.special functions on 10^6 points
+# ----------------------------------------------------------------------------------------
+
+S_WL = "(special) 10^6 points, f64"
+
+
+def special_workloads(n: int) -> list[tuple[str, Callable[..., Any], Callable[..., Any], Any]]:
+    """(name, SciPy function, riesz function, arguments): the riesz function is
+    differentiated in all its arguments."""
+    import scipy.special as sp
+
+    import riesz.scipy.special as rsp
+
+    rng = np.random.default_rng(0)
+
+    def u(lo: float, hi: float) -> np.ndarray:
+        return rng.uniform(lo, hi, n)
+
+    x, pos = u(0.1, 20.0), u(0.5, 5.0)
+    out = [
+        ("beta", sp.beta, rsp.beta, (pos, u(0.5, 5.0))),
+        ("betaln", sp.betaln, rsp.betaln, (pos, u(0.5, 5.0))),
+        ("betainc", lambda x: sp.betainc(2.5, 1.5, x), lambda x: rsp.betainc(2.5, 1.5, x),
+         (u(0.0, 1.0),)),
+        ("gammainc", lambda x: sp.gammainc(2.5, x), lambda x: rsp.gammainc(2.5, x),
+         (u(0.1, 10.0),)),
+        ("gammaincc", lambda x: sp.gammaincc(2.5, x), lambda x: rsp.gammaincc(2.5, x),
+         (u(0.1, 10.0),)),
+        ("erfinv", sp.erfinv, rsp.erfinv, (u(-0.99, 0.99),)),
+        ("erfcinv", sp.erfcinv, rsp.erfcinv, (u(0.01, 1.99),)),
+        ("rgamma", sp.rgamma, rsp.rgamma, (u(0.1, 5.0),)),
+        ("rgamma +-", sp.rgamma, rsp.rgamma, (u(-5.0, 5.0),)),  # reflection for x <= 0
+        ("multigammaln", lambda a: sp.multigammaln(a, 3), lambda a: rsp.multigammaln(a, 3),
+         (u(2.0, 10.0),)),
+        ("gammasgn", sp.gammasgn, rsp.gammasgn, (u(-5.0, 5.0),)),
+        ("polygamma", lambda x: sp.polygamma(1, x), lambda x: rsp.polygamma(1, x), (pos,)),
+    ]
+    for name in ("jv", "yv", "iv", "ive", "kv"):
+        f_sp, f_r = getattr(sp, name), getattr(rsp, name)
+        out.append((name, lambda x, f=f_sp: f(1.5, x), lambda x, f=f_r: f(1.5, x), (x,)))
+    out.append(("jn", lambda x: sp.jn(2, x), lambda x: rsp.jn(2, x), (x,)))
+    out.append(("yn", lambda x: sp.yn(2, x), lambda x: rsp.yn(2, x), (x,)))
+    for name in ("j0", "j1", "y0", "y1", "i0", "i1", "i0e", "i1e"):
+        out.append((name, getattr(sp, name), getattr(rsp, name), (x,)))
+    return out
+
+
+def bench_special(libs: Libs, rep: Report, repeats: int, n: int = 10**6) -> None:
+    section(f"{S_WL}: riesz value_and_grad vs SciPy value alone, ms")
+    riesz, rnp = libs.riesz, libs.rnp
+    worst = 0.0
+    for name, f_sp, f_r, args in special_workloads(n):
+        argnums = tuple(range(len(args)))
+        vg = riesz.value_and_grad(lambda *a, f=f_r: rnp.sum(f(*a)), argnums=argnums)
+        t_sp = rep.add(S_WL, "scipy (value only)", name,
+                       measure(lambda f=f_sp, a=args: f(*a), repeats, 1), "ms", 1e3)
+        t_r = rep.add(S_WL, "riesz", name,
+                      measure(lambda vg=vg, a=args: vg(*a), repeats, 1), "ms", 1e3)
+        ratio = t_r / t_sp
+        worst = max(worst, ratio)
+        rep.lines.append(f"special {name:<13} riesz value_and_grad / SciPy value = "
+                         f"{ratio:.2f}x{'' if ratio <= 2 else '  (over the 2x target)'}")
+    rep.lines.append(f"special: worst ratio {worst:.2f}x (target <= 2x)")
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--only", default="a,b,c,w3,cx",
-                   help="comma-separated workloads to run, from a,b,c,w3,cx (default: all)")
+                   help="comma-separated workloads to run, from a,b,c,w3,cx,special "
+                        "(default: a,b,c,w3,cx)")
     p.add_argument("--repeats", type=int, default=None,
                    help="timed repeats per measurement (default: a=50, b=20, c=3, w3=30)")
     p.add_argument("--quick", action="store_true",
@@ -892,17 +962,18 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
 
     only = {s.strip().lower() for s in args.only.split(",") if s.strip()}
-    unknown = only - {"a", "b", "c", "w3", "cx"}
+    unknown = only - {"a", "b", "c", "w3", "cx", "special"}
     if unknown:
-        p.error(f"--only: unknown workload(s) {sorted(unknown)}; choose from a,b,c,w3,cx")
+        p.error(f"--only: unknown workload(s) {sorted(unknown)}; choose from "
+                "a,b,c,w3,cx,special")
     if args.repeats is not None and args.repeats < 1:
         p.error("--repeats must be >= 1")
 
     if args.quick:
-        reps = {"a": 5, "b": 3, "c": 1, "w3": 3, "cx": 3}
+        reps = {"a": 5, "b": 3, "c": 1, "w3": 3, "cx": 3, "special": 1}
         budget, c_n, jax_n = 2.0, 10_000, 200
     else:
-        reps = {"a": 50, "b": 20, "c": 3, "w3": 30, "cx": 20}
+        reps = {"a": 50, "b": 20, "c": 3, "w3": 30, "cx": 20, "special": 3}
         budget, c_n, jax_n = 8.0, 100_000, 1_000
     if args.repeats is not None:
         reps = dict.fromkeys(reps, args.repeats)
@@ -932,6 +1003,8 @@ def main(argv: list[str] | None = None) -> int:
         bench_w3(libs, rep, reps["w3"], budget)
     if "cx" in only:
         bench_cx(libs, rep, reps["cx"], budget)
+    if "special" in only:
+        bench_special(libs, rep, reps["special"], 10**4 if args.quick else 10**6)
     rep.print_table()
     print(f"total benchmark time: {time.perf_counter() - t0:.0f} s")
     return 0

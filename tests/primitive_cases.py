@@ -326,6 +326,32 @@ CASES += [
          (SPD(3), R(3, 2)), "cho_solve-lower"),
     Case("expm", rsl.expm, (0.5 * R(3, 3),), "matrix"),
     Case("expm", rsl.expm, (0.5 * R(2, 2, 2),), "batched"),
+    Case("expm", lambda a, e: rsl.expm_frechet(a, e)[1], (0.5 * R(3, 3), R(3, 3)), "frechet"),
+    Case("expm", lambda a: rsl.expm_frechet(a, a)[0], (0.5 * R(3, 3),), "frechet-expm"),
+    Case("solve_sylvester", rsl.solve_sylvester, (W(3, 3), W(2, 2), R(3, 2)), "rectangular"),
+    Case("solve_sylvester", rsl.solve_sylvester, (W(2, 3, 3), W(3, 3), R(3, 3)), "batched"),
+    Case("solve_sylvester", rsl.solve_continuous_lyapunov, (W(3, 3), R(3, 3)), "lyapunov"),
+    Case("sqrtm", rsl.sqrtm, (W(3, 3),), "matrix"),
+    Case("sqrtm", rsl.sqrtm, (SPD(3) / 3,), "spd"),
+    Case("sqrtm", rsl.sqrtm, (W(2, 2, 2),), "batched"),
+    Case("logm", rsl.logm, (W(3, 3),), "matrix"),
+    Case("logm", rsl.logm, (W(2, 2, 2),), "batched"),
+    Case("lu_factor", lambda a: rsl.lu_factor(a)[0], (R(3, 3),), "lu"),
+    Case("lu_factor", lambda a, b: rsl.lu_solve(rsl.lu_factor(a), b), (W(3, 3), R(3)),
+         "lu_solve"),
+    Case("lu_factor", lambda a, b: rsl.lu_solve(rsl.lu_factor(a), b, trans=1), (R(3, 3), R(3, 2)),
+         "lu_solve-trans"),
+    Case("solve_banded", lambda ab, b: rsl.solve_banded((1, 1), ab, b),
+         (np.array([0.0, 1.0, 1.0, 1.0]) * R(3, 4) + np.array([[0], [4], [0]]), R(4)),
+         "tridiagonal"),
+    Case("solve_banded", lambda ab, b: rsl.solve_banded((2, 1), ab, b),
+         (R(4, 5) + np.array([[0], [5], [0], [0]]), R(5, 2)), "l2-u1"),
+    Case("lstsq", lambda a, b: rsl.lstsq(a, b)[0], (R(4, 2), R(4)), "tall"),
+    Case("lstsq", lambda a, b: rsl.lstsq(a, b)[0], (R(2, 3), R(2, 2)), "wide"),
+    Case("lstsq", lambda a, b: rnp.linalg.lstsq(a, b)[1], (R(4, 3), R(4, 2)), "numpy-residuals"),
+    Case("svd", lambda a: rsl.polar(a)[0], (R(3, 3),), "polar-u"),
+    Case("svd", lambda a: rsl.polar(a)[1], (R(3, 2),), "polar-p"),
+    Case("svd", lambda a: rsl.polar(a, side="left")[1], (R(2, 3),), "polar-left"),
     # -- convolution -------------------------------------------------------------------------
     Case("correlate_valid", lambda a, v: rnp.convolve(a, v), (R(5), R(3)), "convolve-full"),
     Case("correlate_valid", lambda a, v: rnp.convolve(a, v, "same"), (R(3), R(4)), "convolve-same"),
@@ -350,6 +376,14 @@ CASES += [
     Case("xlogy", rsp.xlogy, (np.array([0.0, 0.5, 0.0]), P(3)), "zero-x"),
     *_binary("xlog1py", rsp.xlog1py, P),
 ]
+
+
+def _apart(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """x and y with real parts 0.5 apart (NumPy orders complex numbers by real part
+    first): no ties for finite differences to cross."""
+    x = x.copy()
+    x.real = y.real + np.where(np.indices(x.shape).sum(axis=0) % 2, 0.5, -0.5)
+    return x, y
 
 
 def C(*shape: int) -> np.ndarray:
@@ -528,7 +562,7 @@ CASES += [  # SciPy functions, lexicographic extrema and expm on complex values
         ("erf", C), ("erfc", C), ("log_ndtr", C))],
     Case("xlogy", rsp.xlogy, (C(3), CP(3)), "complex"),
     Case("xlog1py", rsp.xlog1py, (C(3), CP(3)), "complex"),
-    Case("maximum", rnp.maximum, (C(2, 3), C(3)), "complex"),
+    Case("maximum", rnp.maximum, (_apart(C(2, 3), C(3)), None)[0], "complex"),
     Case("minimum", rnp.minimum, (C(3), C(3)), "complex"),
     Case("max", lambda x: rnp.max(x, axis=1), (C(2, 3),), "complex"),
     Case("min", rnp.min, (C(4),), "complex"),
@@ -559,11 +593,19 @@ CASES += [
     Case("qr", _qr_gauge_free, (C(2, 3),), "complex-wide"),
 ]
 
+CASES += [  # added on main concurrently: complex checks of their rules
+    Case("jv", lambda x: rsp.jv(1.5, x), (CP(2, 3),), "complex"),
+    Case("yv", lambda x: rsp.yv(0.5, x), (CP(3),), "complex"),
+    Case("iv", lambda x: rsp.iv(2, x), (CP(3),), "complex"),
+    Case("kv", lambda x: rsp.kv(0.5, x), (CP(3),), "complex"),
+]
+
 # Primitives whose implementation runs on complex values but whose complex derivatives
 # are not offered (the reason is the entry's value).
 COMPLEX_EXEMPT = {
     "gamma": "Γ'(z) = Γ(z) ψ(z) works, but Γ'' needs polygamma(1, z): SciPy's is real-only",
     "polygamma": "SciPy's polygamma(n >= 1, z) is real-only",
+    "rgamma": "as gamma: its second derivative needs SciPy's real-only polygamma(1, z)",
 }
 
 # Linear primitives with real coefficients (shape, indexing, scans, convolution-free):
@@ -617,3 +659,67 @@ NOT_DIFFERENTIABLE_CASES = {
     "count_nonzero": (lambda x: rnp.count_nonzero(x > 0, axis=0), R(3, 2), "i"),
     "nonzero": (lambda x: np.nonzero(x > 0)[0], R(5), "i"),
 }
+
+# -- scipy.special: beta, incomplete gamma and beta, ... (riesz.scipy.special, SPEC §14) -----
+# Their own generator, so the inputs of the cases above do not move. Shape parameters and
+# orders without a derivative are constants of the case's function.
+_special_rng = np.random.default_rng(14)
+
+
+def _SU(lo: float, hi: float) -> Callable[..., np.ndarray]:
+    return lambda *shape: _special_rng.uniform(lo, hi, shape)
+
+
+_SP, _SX = _SU(0.5, 2.0), _SU(0.1, 0.8)
+_A = np.array([0.7, 1.5, 3.0], np.float32)  # float32: keeps float32 cases float32
+CASES += [
+    *_binary("beta", rsp.beta, _SP),
+    *_binary("betaln", rsp.betaln, _SP),
+    Case("betaln", rsp.betaln, (np.array([30.0, 1e3]), np.array([0.5, 2e3])), "large"),
+    Case("gammainc", lambda x: rsp.gammainc(_A, x), (_SP(2, 3),), "a-vector"),
+    Case("gammainc", lambda x: rsp.gammainc(2.5, x), (_SP(),), "a-scalar"),
+    Case("gammainc", lambda x: rsp.gammainc(_A[:, None], x), (_SP(4),), "outer"),
+    Case("gammaincc", lambda x: rsp.gammaincc(_A, x), (_SP(3),), "a-vector"),
+    Case("gammaincc", lambda x: rsp.gammaincc(0.8, x), (_SP(2, 3),), "a-scalar"),
+    Case("betainc", lambda x: rsp.betainc(_A, 2.0, x), (_SX(2, 3),), "a-vector"),
+    Case("betainc", lambda x: rsp.betainc(1.5, _A[:, None], x), (_SX(4),), "outer"),
+    Case("betainc", lambda x: rsp.betainc(0.6, 0.9, x), (_SX(),), "scalar"),
+    Case("betaincc", lambda x: rsp.betaincc(_A, 2.0, x), (_SX(2, 3),), "a-vector"),
+    Case("betaincc", lambda x: rsp.betaincc(0.6, 0.9, x), (_SX(),), "scalar"),
+]
+
+
+
+def _SPM(*shape: int) -> np.ndarray:
+    """Both signs, away from 0."""
+    return _special_rng.choice([-1.0, 1.0], shape) * _special_rng.uniform(0.3, 2.0, shape)
+
+
+_V = np.array([0.0, 1.5, 3.0], np.float32)
+CASES += [
+    *_unary("erfinv", rsp.erfinv, _SU(-0.8, 0.8)),
+    *_unary("erfcinv", rsp.erfcinv, _SU(0.2, 1.7)),
+    *_unary("rgamma", rsp.rgamma, _SU(-2.5, 3.0)),
+    Case("rgamma", rsp.rgamma, (np.array([-2.0, -1.0, 0.0]),), "zeros"),
+    Case("jv", lambda x: rsp.jv(_V, x), (_SP(2, 3),), "v-vector"),
+    Case("jv", lambda x: rsp.jn(2, x), (_SPM(4),), "jn"),
+    Case("yv", lambda x: rsp.yv(_V, x), (_SP(3),), "v-vector"),
+    Case("yv", lambda x: rsp.yv(0.5, x), (_SP(2, 2),), "half"),
+    Case("iv", lambda x: rsp.iv(_V[:, None], x), (_SP(2),), "outer"),
+    Case("iv", lambda x: rsp.iv(2, x), (_SPM(4),), "int-order"),
+    Case("ive", lambda x: rsp.ive(_V, x), (_SP(2, 3),), "v-vector"),
+    Case("ive", lambda x: rsp.ive(1, x), (_SPM(4),), "signs"),
+    Case("kv", lambda x: rsp.kv(_V, x), (_SP(3),), "v-vector"),
+    Case("kv", lambda x: rsp.kv(0.5, x), (_SP(),), "half"),
+    Case("yn", lambda x: rsp.yn(2, x), (_SP(3),), "n2"),
+    Case("yn", lambda x: rsp.yn(0, x), (_SP(2, 2),), "n0"),
+    *_unary("j0", rsp.j0, _SPM),
+    *_unary("j1", rsp.j1, _SPM),
+    *_unary("y0", rsp.y0, _SP),
+    *_unary("y1", rsp.y1, _SP),
+    *_unary("i0", rsp.i0, _SPM),
+    *_unary("i1", rsp.i1, _SPM),
+    *_unary("i0e", rsp.i0e, _SPM),
+    *_unary("i1e", rsp.i1e, _SPM),
+]
+ZERO_DERIVATIVE_CASES["gammasgn"] = (rsp.gammasgn, _SU(-3.0, 3.0)(5))

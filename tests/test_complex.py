@@ -200,3 +200,16 @@ def test_complex_euclidean_space() -> None:
     v = np.array([1.0j, 2.0, -1.0 + 1.0j])
     np.testing.assert_allclose(D(v), np.exp(Z) * v)
     np.testing.assert_allclose(D.adjoint(v), np.conj(np.exp(Z)) * v)
+
+
+def test_functions_without_complex_rules_refuse_complex() -> None:
+    import riesz.scipy.linalg as rsl
+    import riesz.scipy.special as rsp
+
+    a = np.eye(3) * 2 + 0.1j
+    for f in (lambda a: rsl.lu_factor(a)[0], lambda a: rsl.solve_sylvester(a, a, a),
+              lambda a: rsp.ive(1.0, a)):
+        with pytest.raises(NotImplementedError, match="complex"):
+            riesz.jvp(f, (a,), (a,))
+    with pytest.raises(NotImplementedError, match="complex"):
+        riesz.grad(lambda x: rnp.sum(rnp.abs(rnp.convolve(x * 1j, x))))(np.ones(3))

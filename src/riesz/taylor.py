@@ -21,18 +21,13 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import numpy as np
-
 from ._core.pytree import tree_flatten, tree_unflatten
 from ._core.trace import new_trace
+from ._core.zeros import instantiate
 from ._interpreters.taylor import JetTrace
 from .transforms import _as_cotangent, _as_input, _check_inputs
 
 __all__ = ["jet"]
-
-
-def _zeros_like(x: Any) -> Any:
-    return np.zeros(np.shape(x), getattr(x, "dtype", np.float64))
 
 
 def jet(f: Callable[..., Any], primals: Sequence[Any],
@@ -103,6 +98,6 @@ def jet(f: Callable[..., Any], primals: Sequence[Any],
     derivatives = []
     for y, cs in zip(primal_out, series_out, strict=True):
         cs = [None] * K if cs is None else cs
-        derivatives.append([_zeros_like(y) if c is None else c * float(math.factorial(k + 1))
+        derivatives.append([instantiate(None, y) if c is None else c * float(math.factorial(k + 1))
                             for k, c in enumerate(cs)])
     return tree_unflatten(out_def, primal_out), tree_unflatten(out_def, derivatives)

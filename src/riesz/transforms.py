@@ -15,6 +15,7 @@ import numpy as np
 
 from ._core.pytree import tree_flatten, tree_map, tree_unflatten
 from ._core.trace import Tracer, new_trace
+from ._core.zeros import instantiate
 from ._interpreters.forward import JVPTrace
 from ._interpreters.reverse import (
     LazyCotangent,
@@ -78,15 +79,6 @@ def _check_inputs(who: str, f: Callable[..., Any], args: Sequence[Any], leaves: 
                 "float array (e.g. x.astype(float)), or close over the argument if it "
                 "is not meant to be differentiated"
             )
-
-
-def _zeros_like(x: Any) -> Any:
-    """Zeros shaped like `x`; array types (CuPy, Dask) keep their own kind."""
-    if isinstance(x, Tracer):
-        return np.zeros(x.shape, x.dtype)
-    if hasattr(x, "dtype"):
-        return np.zeros_like(x)
-    return np.zeros(np.shape(x))
 
 
 def _as_cotangent(c: Any, like: Any, what: str) -> Any:
@@ -161,7 +153,7 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) 
         primal_out = [trace.primal_of(o) for o in out_leaves]
         tangent_out = [trace.tangent_of(o) for o in out_leaves]
     tangent_out = _unaliased([
-        _zeros_like(p) if t is None else t for p, t in zip(primal_out, tangent_out, strict=True)
+        instantiate(t, p) for p, t in zip(primal_out, tangent_out, strict=True)
     ], [*t_leaves, *leaves])
     return tree_unflatten(out_def, primal_out), tree_unflatten(out_def, tangent_out)
 
@@ -269,7 +261,7 @@ class _Recorded:
         result = []
         for i, x in zip(self.in_ids, self.in_leaves, strict=False):
             c = None if cts is None else cts[i]
-            result.append(_zeros_like(x) if c is None else _as_cotangent(c, x, "cotangent"))
+            result.append(instantiate(c, x) if c is None else _as_cotangent(c, x, "cotangent"))
         return _unaliased(result, [*ct_leaves, *self.in_leaves] if user_ct else self.in_leaves)
 
     def pushforward(self, t_leaves: list[Any]) -> list[Any]:
@@ -277,7 +269,7 @@ class _Recorded:
         self._check()
         tans = forward_sweep(self.trace.tape, dict(zip(self.in_ids, t_leaves, strict=False)))
         return _unaliased([
-            _zeros_like(o) if i is None or tans[i] is None else tans[i]
+            instantiate(None if i is None else tans[i], o)
             for i, o in zip(self.out_ids, self.out_leaves, strict=False)
         ], [*t_leaves, *self.in_leaves])
 

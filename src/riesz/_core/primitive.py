@@ -28,6 +28,10 @@ Neither of the last two records anything on a trace. A fourth, ``CUSTOM``,
 marks the call of a function with user-declared rules (`riesz.custom_jvp`,
 `riesz.custom_vjp`): each trace asks the function itself how to proceed
 (`Trace.process_custom`).
+
+`apply_jvp` is the one place where per-argument JVP rules are applied and
+their contributions summed; forward mode, the replay of a recorded tape and
+Taylor mode all call it.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ __all__ = [
     "NOT_DIFFERENTIABLE",
     "ZERO_DERIVATIVE",
     "Primitive",
+    "apply_jvp",
     "registry",
 ]
 
@@ -142,6 +147,29 @@ class Primitive:
         return (self.jvps is not None or self.jvp is not None) and (
             self.vjps is not None or self.vjp is not None
         )
+
+
+def apply_jvp(prim: Primitive, primals: Any, tangents: Any, ans: Any,
+              params: dict[str, Any]) -> Any:
+    """∂prim(primals)[tangents] by the primitive's JVP rules: the sum of the
+    per-argument contributions, or the joint rule. A `None` tangent is a
+    symbolic zero and is skipped; the result is `None` when every contribution
+    is zero (for a multiple-results primitive: a tuple with `None` entries, or
+    `None`)."""
+    rules = prim.jvps
+    if rules is None or prim.multiple_results:
+        if prim.jvp is None:
+            raise NotImplementedError(f"primitive {prim.name!r} has no JVP rule")
+        return prim.jvp(primals, tangents, ans, **params)
+    out = None
+    i = 0
+    for t in tangents:
+        if t is not None:
+            c = rules[i](t, ans, *primals, **params)
+            if c is not None:
+                out = c if out is None else out + c
+        i += 1
+    return out
 
 
 def registry() -> dict[str, Primitive]:

@@ -42,7 +42,31 @@ class EscapedTracerError(RuntimeError):
 
 
 class Trace:
-    """One active transformation. Subclasses implement `process`."""
+    """One active transformation: the interface every interpreter implements.
+
+    `bind` hands a primitive to the trace of its highest-level argument, which
+    calls one of the two `process` methods; the transformation that opened the
+    trace enters values with `new_input` and reads results with `primal_of`:
+
+    * `process(prim, args, params)`: `prim` applied to `args`, at least one of
+      them a tracer of this trace. Unwrap this trace's tracers, re-bind `prim`
+      on the values one level down (`bind`, or `prim.impl` at level 1), and
+      wrap the result with what this trace follows (a tangent, a tape node, a
+      batch axis, a Taylor series).
+    * `process_custom(prim, args, params)`: the call of a function with
+      user-declared rules (`riesz.custom_jvp` / `custom_vjp`; `prim.kind` is
+      CUSTOM and `params["fn"]` is the function). `process` forwards such
+      calls here. The trace picks the rule it needs (its own, a derived one,
+      or the function's body); under vmap it binds a batched custom function,
+      so that derivative traces below still see the rules.
+    * `new_input(value, *state)`: a tracer for an input of the transformation
+      (`state`: the tangent, the batch axis, the Taylor coefficients, ...).
+    * `primal_of(x)`: the value of an output one level down (`x` itself if it
+      is not a tracer of this trace).
+
+    Symbolic zeros are `None` inside the per-op loops and `riesz._core.zeros.Zero`
+    where a zero leaves them (see that module).
+    """
 
     __slots__ = ("level", "active")
     # False for traces that change what a value is (vmap's batching) rather
@@ -55,6 +79,31 @@ class Trace:
 
     def process(self, prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
         raise NotImplementedError
+
+    def process_custom(self, prim: Primitive, args: tuple[Any, ...],
+                       params: dict[str, Any]) -> Any:
+        raise NotImplementedError
+
+    def new_input(self, value: Any, *state: Any) -> Any:
+        raise NotImplementedError
+
+    def primal_of(self, x: Any) -> Any:
+        return x._value if isinstance(x, Tracer) and x._trace is self else x
+
+    def check_custom_outputs(self, fn: Any, leaves: Any) -> None:
+        """Raise if the outputs of a custom function's rule, run by this trace,
+        hold a tracer of a higher level: the function closes over a value that
+        a transformation opened inside this one follows, and this trace, which
+        processes the call first, cannot see how the output depends on it."""
+        for x in leaves:
+            if isinstance(x, Tracer) and x._trace.level > self.level:
+                raise ValueError(
+                    f"{fn!r} closes over a value traced by a {type(x._trace).__name__} "
+                    f"(level {x._trace.level}) that its arguments do not depend on, while "
+                    f"a {type(self).__name__} (level {self.level}) differentiates its "
+                    "arguments: the rules cannot account for both. Pass the closed-over "
+                    "value to the function as an argument"
+                )
 
     def _dead(self) -> EscapedTracerError:
         return EscapedTracerError(

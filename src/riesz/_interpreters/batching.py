@@ -93,9 +93,8 @@ class BatchTrace(Trace):
                 dims.append(None)
         if all(d is None for d in dims):
             return bind(prim, *vals, **params)
-        if prim.kind is CUSTOM:  # map the function's body (its rules are for derivatives)
-            fn = params["fn"]
-            return fn.call_flat(args, params["in_def"], params["out"])
+        if prim.kind is CUSTOM:
+            return self.process_custom(prim, args, params)
         # a rule may decline a case (NotImplemented) and leave it to the fallback
         res = NotImplemented if prim.batch is None else prim.batch(vals, dims, **params)
         out, out_dim = self._map_slices(prim, vals, dims, params) if res is NotImplemented else res
@@ -103,6 +102,32 @@ class BatchTrace(Trace):
             return tuple(o if d is None else BatchTracer(o, self, d)
                          for o, d in zip(out, out_dim, strict=True))
         return out if out_dim is None else BatchTracer(out, self, out_dim)
+
+    def process_custom(self, prim: Primitive, args: tuple[Any, ...],
+                       params: dict[str, Any]) -> Any:
+        """A call of a function with user rules, batched as JAX batches
+        custom_jvp / custom_vjp: bind, one level down, a custom function whose
+        body and rules are the function's body and rules mapped over the batch
+        (`fn.batched`), so that a derivative trace below this one (grad or jvp
+        of a vmap) still applies the user's rules rather than differentiating
+        the body. Every output has its batch axis at 0. Without a trace below
+        this one, the rules play no part: the body is mapped, as for any code."""
+        vals = []
+        dims: list[int | None] = []
+        below = False
+        for a in args:
+            if type(a) is BatchTracer and a._trace is self:
+                vals.append(a._value)
+                dims.append(a._bdim)
+                below = below or isinstance(a._value, Tracer)
+            else:
+                vals.append(a)
+                dims.append(None)
+                below = below or isinstance(a, Tracer)
+        if not below:
+            return params["fn"].call_flat(args, params["in_def"], params["out"])
+        outs = bind(prim, *vals, **params["fn"].batched(params, dims, self.size))
+        return tuple(BatchTracer(o, self, 0) for o in outs)
 
     def _map_slices(self, prim: Primitive, vals: list[Any], dims: list[int | None],
                     params: dict[str, Any]) -> tuple[Any, Any]:

@@ -2,15 +2,17 @@
 
 A `JVPTracer` pairs a value with its tangent. A value that does not depend on
 the transformation's input is not a tracer at all, and a rule that yields no
-contribution returns `None`: such symbolic zeros cost no array work.
+contribution returns `None`: such symbolic zeros cost no array work (see
+`riesz._core.zeros`; the per-argument rules are applied by `apply_jvp`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from .._core.primitive import CUSTOM, DIFFERENTIABLE, Primitive
+from .._core.primitive import CUSTOM, DIFFERENTIABLE, Primitive, apply_jvp
 from .._core.trace import Trace, Tracer, bind
+from .._core.zeros import Zero
 
 __all__ = ["JVPTrace", "JVPTracer"]
 
@@ -42,22 +44,10 @@ class JVPTrace(Trace):
                     lower = True
         if prim.kind is not DIFFERENTIABLE:
             if prim.kind is CUSTOM:
-                return self._process_custom(args, primals, tangents, params)
+                return self.process_custom(prim, args, params)
             return bind(prim, *primals, **params) if lower else prim.impl(*primals, **params)
         ans = bind(prim, *primals, **params) if lower else prim.impl(*primals, **params)
-        rules = prim.jvps
-        if rules is None or prim.multiple_results:
-            if prim.jvp is None:
-                raise NotImplementedError(f"primitive {prim.name!r} has no JVP rule")
-            t_out = prim.jvp(primals, tangents, ans, **params)
-        else:
-            t_out = None
-            for i, t in enumerate(tangents):
-                if t is None:
-                    continue
-                c = rules[i](t, ans, *primals, **params)
-                if c is not None:
-                    t_out = c if t_out is None else t_out + c
+        t_out = apply_jvp(prim, primals, tangents, ans, params)
         if prim.multiple_results:
             if t_out is None:
                 return ans
@@ -69,28 +59,40 @@ class JVPTrace(Trace):
             return ans
         return JVPTracer(ans, self, t_out)
 
-    def _process_custom(self, args: tuple[Any, ...], primals: list[Any], tangents: list[Any],
-                        params: dict[str, Any]) -> Any:
+    def process_custom(self, prim: Primitive, args: tuple[Any, ...],
+                       params: dict[str, Any]) -> Any:
         """A call of a function with user rules (see riesz.custom): its JVP rule
         if it has one, otherwise its body is traced like any other code (so
-        forward mode works on a function that only declares a VJP)."""
+        forward mode works on a function that only declares a VJP).
+
+        A rule may close over a value this trace follows (`a` in
+        `rule = lambda p, t: (f(p[0]), a * t[0])`): then its outputs come back
+        as tracers of this trace, whose own tangent is the dependence through
+        the closed-over value, ∂_a f(x; a)[ȧ], computed by differentiating the
+        rule's primal output. It is added to the rule's tangent ∂_x f(x; a)[ẋ]."""
         fn = params["fn"]
         if fn.jvp_rule is None:
             return fn.call_flat(args, params["in_def"], params["out"])
+        primals = [self.primal_of(a) for a in args]
+        tangents = [a._tangent if type(a) is JVPTracer and a._trace is self else None
+                    for a in args]
         outs, t_outs = fn.jvp_flat(primals, tangents, params["in_def"], params["out"])
-        return tuple(o if t is None else JVPTracer(o, self, t)
-                     for o, t in zip(outs, t_outs, strict=True))
+        self.check_custom_outputs(fn, (*outs, *t_outs))
+        results = []
+        for o, t in zip(outs, t_outs, strict=True):
+            if type(t) is JVPTracer and t._trace is self:  # the rule closed over a tracer
+                t = t._value
+            if type(o) is JVPTracer and o._trace is self:
+                t = o._tangent if t is None else t + o._tangent
+                o = o._value
+            results.append(o if t is None else JVPTracer(o, self, t))
+        return tuple(results)
 
     def new_input(self, value: Any, tangent: Any) -> JVPTracer:
         return JVPTracer(value, self, tangent)
 
     def tangent_of(self, x: Any) -> Any:
-        """The tangent of an output, or None if it does not depend on the input."""
+        """The tangent of an output (a typed `Zero` if it does not depend on the input)."""
         if type(x) is JVPTracer and x._trace is self:
             return x._tangent
-        return None
-
-    def primal_of(self, x: Any) -> Any:
-        if type(x) is JVPTracer and x._trace is self:
-            return x._value
-        return x
+        return Zero.like(x)

@@ -41,7 +41,8 @@ from typing import Any
 
 import numpy as np
 
-from .._core.primitive import BY_INDEX, CUSTOM, DIFFERENTIABLE, Primitive
+from .._core.primitive import BY_INDEX, CUSTOM, DIFFERENTIABLE, Primitive, apply_jvp
+from .._core.pytree import tree_flatten, tree_unflatten
 from .._core.trace import Trace, Tracer, bind
 
 __all__ = [
@@ -244,7 +245,7 @@ class VJPTrace(Trace):
             i += 1
         if prim.kind is not DIFFERENTIABLE:
             if prim.kind is CUSTOM:
-                return self._process_custom(prim, args, vals, parents, argnums, params)
+                return self.process_custom(prim, args, params)
             return bind(prim, *vals, **params)
         ans = bind(prim, *vals, **params) if lower else prim.impl(*vals, **params)
         tape = self.tape
@@ -264,22 +265,70 @@ class VJPTrace(Trace):
             outs.append(VJPTracer(a, self, len(tape) - 1))
         return tuple(outs)
 
-    def _process_custom(self, prim: Primitive, args: tuple[Any, ...], vals: list[Any],
-                        parents: list[int], argnums: list[int], params: dict[str, Any]) -> Any:
+    def process_custom(self, prim: Primitive, args: tuple[Any, ...],
+                       params: dict[str, Any]) -> Any:
         """A call of a function with user rules (see riesz.custom). With a VJP
         rule, its forward part runs now and the residuals are kept for the
-        backward pass; with only a JVP rule, the backward pass transposes it;
-        with neither, the function's body is traced like any other code."""
+        backward pass; with only a JVP rule, its linear map u ↦ ∂f(x)[u] is
+        recorded now and transposed by the backward pass; with neither, the
+        function's body is traced like any other code.
+
+        The forward part runs on this trace's values, so an output that still
+        is a tracer of this trace depends on a value the function closes over
+        (`a` in `def f(x): return a * x`). That dependence, ∂_a f(x; a), is
+        recorded on the tape as the function computed it; the output's node
+        lists the closure's tracer as one more parent, whose cotangent is the
+        output's (see `riesz.custom`)."""
         fn = params["fn"]
+        if fn.fwd is None and fn.jvp_rule is None:
+            return fn.call_flat(args, params["in_def"], params["out"])
+        vals = []
+        parents = []
+        argnums = []
+        for i, a in enumerate(args):
+            if a.__class__ is VJPTracer and a._trace is self:
+                vals.append(a._value)
+                parents.append(a._idx)
+                argnums.append(i)
+            else:
+                vals.append(a)
         if fn.fwd is not None:
             outs, residuals = fn.fwd_flat(vals, params["in_def"], params["out"])
+            r_leaves = tree_flatten(residuals, strict=False)[0]
+            if any(isinstance(x, Tracer) for x in r_leaves):
+                self.check_custom_outputs(fn, r_leaves)
+                residuals = self._strip(residuals)
             params = {**params, "residuals": residuals}
-        elif fn.jvp_rule is not None:
-            outs = fn.call_flat(vals, params["in_def"], params["out"])
         else:
-            return fn.call_flat(args, params["in_def"], params["out"])
+            outs = fn.call_flat(vals, params["in_def"], params["out"])
+        self.check_custom_outputs(fn, outs)
+        closure = [k for k, o in enumerate(outs) if o.__class__ is VJPTracer and o._trace is self]
+        if fn.fwd is None:
+            # u ↦ ∂f(x)[u] recorded now, while values its rule may close over are alive;
+            # if the rule used one, this tape grew, and the record must drop this level
+            n_tape = len(self.tape)
+            stripped = [o._value if k in closure else o for k, o in enumerate(outs)]
+            linear = fn.linearized(vals, argnums, stripped, params, self.held)
+            if len(self.tape) != n_tape:
+                linear.strip(self._strip)
+            params = {**params, "linear": linear}
+        if closure:
+            n = len(vals)
+            for k in closure:
+                vals.append(outs[k]._value)
+                parents.append(outs[k]._idx)
+                argnums.append(n + k)
+            outs = tuple(o._value if k in closure else o for k, o in enumerate(outs))
         self.tape.append((prim.index, tuple(parents), tuple(argnums), outs, tuple(vals), params))
         return self._outputs(outs)
+
+    def _strip(self, tree: Any) -> Any:
+        """`tree` with this trace's tracers replaced by their values."""
+        leaves, treedef = tree_flatten(tree, strict=False)
+        if not any(x.__class__ is VJPTracer and x._trace is self for x in leaves):
+            return tree
+        return tree_unflatten(treedef, [x._value if x.__class__ is VJPTracer and x._trace is self
+                                        else x for x in leaves])
 
     def check_saved(self) -> None:
         for a, fp in self.prints:
@@ -370,23 +419,12 @@ def forward_sweep(tape: list[Any], seeds: dict[int, Any]) -> list[Any]:
             t = tans[parents]
             tans[i] = None if t is None else t[argnums]
             continue
-        prim = BY_INDEX[pid]
-        rules = prim.jvps
-        if rules is not None and not prim.multiple_results:
-            t_out = None
-            for p, k in zip(parents, argnums, strict=True):
-                t = tans[p]
-                if t is not None:
-                    c = rules[k](t, ans, *vals, **(params or {}))
-                    if c is not None:
-                        t_out = c if t_out is None else t_out + c
-        else:
-            tangents: list[Any] = [None] * len(vals)
-            for p, k in zip(parents, argnums, strict=True):
-                tangents[k] = tans[p]
-            if all(t is None for t in tangents):
-                continue
-            t_out = prim.jvp(vals, tangents, ans, **(params or {}))
+        tangents: list[Any] = [None] * len(vals)
+        for p, k in zip(parents, argnums, strict=True):
+            tangents[k] = tans[p]
+        if all(t is None for t in tangents):
+            continue
+        t_out = apply_jvp(BY_INDEX[pid], vals, tangents, ans, params or {})
         tans[i] = t_out
     return tans
 

@@ -59,8 +59,9 @@ from typing import Any
 import numpy as np
 
 from .._core import ops
-from .._core.primitive import CUSTOM, DIFFERENTIABLE, Primitive
+from .._core.primitive import CUSTOM, DIFFERENTIABLE, Primitive, apply_jvp
 from .._core.trace import Trace, Tracer, bind, new_trace, raw_value
+from .._core.zeros import zeros_like
 
 __all__ = [
     "JetTrace",
@@ -151,7 +152,7 @@ class JetTrace(Trace):
                 series[i] = a._coefficients
         if prim.kind is not DIFFERENTIABLE:
             if prim.kind is CUSTOM:
-                return self._process_custom(args, primals, series, params)
+                return self.process_custom(prim, args, params)
             # zero derivative (floor, sign, stop_gradient) or none (comparisons):
             # the output is a constant of t
             return bind(prim, *primals, **params)
@@ -168,14 +169,21 @@ class JetTrace(Trace):
             return tuple(self._wrap(o, s) for o, s in zip(out, out_series, strict=True))
         return self._wrap(out, out_series)
 
-    def _process_custom(self, args: tuple[Any, ...], primals: list[Any],
-                        series: list[Series | None], params: dict[str, Any]) -> Any:
+    def process_custom(self, prim: Primitive, args: tuple[Any, ...],
+                       params: dict[str, Any]) -> Any:
         """A call of a function with user rules (riesz.custom): with a JVP rule,
         y' = rule(x, x') on the series one order lower (see `jet_from_jvp`);
-        with only a VJP rule, the function's body is expanded like any code."""
+        with only a VJP rule, the function's body is expanded like any code.
+
+        A JVP rule that closes over a value this trace expands (a tracer of this
+        trace) cannot be used: the rule gives ∂_x f only, and the dependence
+        through the closed-over value has no series here. That raises a
+        ValueError naming the function rather than dropping terms."""
         fn, in_def, out = params["fn"], params["in_def"], params["out"]
         if fn.jvp_rule is None:
             return fn.call_flat(args, in_def, out)
+        primals = [self.primal_of(a) for a in args]
+        series = [self.series_of(a) for a in args]
         K = self.order
         n = len(primals)
         tangents = [_derivative(p, s) for p, s in zip(primals, series, strict=True)]
@@ -188,6 +196,13 @@ class JetTrace(Trace):
         ins = [*primals, *[p for p, _ in tangents]]
         ins_series = [*[_lower(s) for s in series], *[s for _, s in tangents]]
         vals, val_series = jet_flat(primal_and_tangent, ins, ins_series, K - 1)
+        self.check_custom_outputs(fn, vals)
+        if any(type(v) is JetTracer and v._trace is self for v in vals):
+            raise ValueError(
+                f"riesz.jet: {fn!r} closes over a value that jet is expanding (its rules "
+                "see it as a constant, so the terms through it would be lost); pass that "
+                "value to the function as an argument"
+            )
         m = len(vals) // 2
         results = []
         for y0, d0, ds in zip(vals[:m], vals[m:], val_series[m:], strict=True):
@@ -245,7 +260,7 @@ def _derivative(primal: Any, series: Series | None) -> tuple[Any, Series | None]
         return None, None
     first = series[0]
     if first is None:
-        first = np.zeros(primal.shape, primal.dtype)
+        first = zeros_like(primal)
     rest = [scale(k + 1, c) for k, c in enumerate(series) if k > 0]
     return first, rest if _nonzero(rest) else None
 
@@ -334,20 +349,6 @@ class _Unknown:
 # -- rule families ---------------------------------------------------------------------------
 
 
-def _jvp_of(prim: Primitive, primals: Sequence[Any], tangents: Sequence[Any], ans: Any,
-            params: dict[str, Any]) -> Any:
-    """∂prim(primals)[tangents] by the primitive's JVP rule (None tangents: zero)."""
-    if prim.jvps is None or prim.multiple_results:
-        if prim.jvp is None:
-            raise NotImplementedError(f"primitive {prim.name!r} has no JVP rule")
-        return prim.jvp(list(primals), list(tangents), ans, **params)
-    out = None
-    for i, t in enumerate(tangents):
-        if t is not None:
-            out = add(out, prim.jvps[i](t, ans, *primals, **params))
-    return out
-
-
 def linear_jet(prim: Primitive) -> Primitive:
     """The rule of a primitive that is linear in its differentiable arguments, or
     piecewise linear with masks that are constant near x0 (max, abs, where,
@@ -360,7 +361,7 @@ def linear_jet(prim: Primitive) -> Primitive:
         for k in range(K):
             tangents = [None if s is None else s[k] for s in series]
             per_order.append(None if all(t is None for t in tangents)
-                             else _jvp_of(prim, primals, tangents, ans, params))
+                             else apply_jvp(prim, primals, tangents, ans, params))
         if not prim.multiple_results:
             return ans, per_order
         outs = [[None if p is None else p[j] for p in per_order] for j in range(len(ans))]
@@ -449,8 +450,8 @@ def general_jet_rule(prim: Primitive) -> Callable[..., Any]:
         def tangent(*vals: Any) -> list[Any]:
             xs, ts, ys = vals[:n], vals[n:2 * n], vals[2 * n:]
             y = tuple(ys) if prim.multiple_results else ys[0]
-            t_out = _jvp_of(prim, xs, [t if w else None for t, w in zip(ts, which, strict=True)],
-                            y, params)
+            live = [t if w else None for t, w in zip(ts, which, strict=True)]
+            t_out = apply_jvp(prim, list(xs), live, y, params)
             if prim.multiple_results:
                 return [None] * len(outs) if t_out is None else list(t_out)
             return [t_out]
@@ -462,8 +463,7 @@ def general_jet_rule(prim: Primitive) -> Callable[..., Any]:
             try:
                 result = jet_flat(tangent, [*ins, *[_Unknown(o) for o in outs]],
                                   [*ins_series, *[None] * len(outs)], K - 1)
-            except Exception:  # _NeedsAnswer, or an error that the run with y's series
-                # below raises again if it is genuine
+            except _NeedsAnswer:
                 reads_output[which] = True
         if result is None:
             if K > 1 and any(s is not None for s in lowered):

@@ -57,25 +57,37 @@ def elementwise_binary(
     `dx(x, y, ans)`, `dy(x, y, ans)` (None: the partial is identically 0):
     ∂f[(s, t)] = f_x ⊙ s + f_y ⊙ t, and ∂f*[g] = (unbroadcast(conj(f_x) ⊙ g),
     unbroadcast(conj(f_y) ⊙ g)) (conj: free on real partials)."""
+    return elementwise_nary(prim, dx, dy, suffixes=("x", "y"))
 
-    def jvp_x(t: Any, ans: Any, x: Any, y: Any) -> Any:
-        return None if dx is None else _fit(t * dx(x, y, ans), ans)
 
-    def jvp_y(t: Any, ans: Any, x: Any, y: Any) -> Any:
-        return None if dy is None else _fit(t * dy(x, y, ans), ans)
+def elementwise_nary(
+    prim: Primitive, *partials: Callable[..., Any] | None, suffixes: tuple[str, ...] = ()
+) -> Primitive:
+    """`prim(*args)` acts elementwise with broadcasting; `partials[i](*args, ans)`
+    is ∂f/∂args[i] (None: identically 0): ∂f[t] = Σ_i f_i ⊙ t_i, and the i-th
+    cotangent is unbroadcast(f_i ⊙ g). Batching by the elementwise family, Taylor
+    mode by the general rule."""
 
-    def vjp_x(g: Any, ans: Any, x: Any, y: Any) -> Any:
-        return None if dx is None else unbroadcast(g * conj(dx(x, y, ans)), x.shape, x.dtype)
+    def rules(i: int, d: Callable[..., Any] | None) -> tuple[Any, Any]:
+        def jvp(t: Any, ans: Any, *args: Any) -> Any:
+            return None if d is None else _fit(t * d(*args, ans), ans)
 
-    def vjp_y(g: Any, ans: Any, x: Any, y: Any) -> Any:
-        return None if dy is None else unbroadcast(g * conj(dy(x, y, ans)), y.shape, y.dtype)
+        def vjp(g: Any, ans: Any, *args: Any) -> Any:
+            a = args[i]
+            if d is None:
+                return None
+            return unbroadcast(g * conj(d(*args, ans)), a.shape, a.dtype)
 
-    for f, kind in ((jvp_x, "jvp_x"), (jvp_y, "jvp_y"), (vjp_x, "vjp_x"), (vjp_y, "vjp_y")):
-        f.__name__ = f"{prim.name}_{kind}"
+        suffix = suffixes[i] if suffixes else str(i)
+        jvp.__name__ = f"{prim.name}_jvp_{suffix}"
+        vjp.__name__ = f"{prim.name}_vjp_{suffix}"
+        return jvp, vjp
+
+    jvps, vjps = zip(*(rules(i, d) for i, d in enumerate(partials)), strict=True)
     prim.family = prim.family or "elementwise"
     batch_elementwise(prim)
-    prim.def_jvp(jvp_x, jvp_y).def_vjp(vjp_x, vjp_y)
-    # Taylor mode: z' = f_x x' + f_y y' with the partials evaluated on the series
+    prim.def_jvp(*jvps).def_vjp(*vjps)
+    # Taylor mode: z' = Σ_i f_i x_i' with the partials evaluated on the series
     return taylor.jet_from_jvp(prim)
 
 

@@ -1005,28 +1005,608 @@ def _expm_vjp(g: Any, ans: Any, a: Any) -> Any:
 expm_p.def_jvp(_expm_jvp).def_vjp(_expm_vjp)
 leading_batch(expm_p)  # scipy's expm maps over leading axes
 
-# Taylor mode:
+# Taylor mode, for every primary matrix function f (expm, logm, sqrtm):
 # Truncated series in t form an algebra that block upper-triangular Toeplitz matrices
 # represent: A(t) = Σ_k A_k t^k (mod t^(K+1)) ↦ M(A) = Σ_k N^k ⊗ A_k, N the shift, so that
-# M(A) M(B) = M(A B) and hence expm(M(A)) = M(expm(A(t))). Its first block row is
-# [Y_0, Y_1, ..., Y_K]: every coefficient from one expm of a (K+1)n × (K+1)n matrix
-# (the K = 1 case is the Fréchet-derivative block trick of the JVP rule).
+# M(A) M(B) = M(A B) and hence f(M(A)) = M(f(A(t))) (M(A) has the spectrum of A_0, and
+# a primary function is a polynomial on it). Its first block row is [Y_0, Y_1, ..., Y_K]:
+# every coefficient from one f of a (K+1)n × (K+1)n matrix (the K = 1 case is the
+# Fréchet-derivative block trick of the JVP rules).
 
 
-def _expm_jet(primals: list[Any], series: list[Any]) -> tuple[Any, Any]:
-    (a,), (sa,) = primals, series
-    K, n = len(sa), a.shape[-1]
+def _block_toeplitz(a: Any, coefs: list[Any]) -> Any:
+    """M(A) = [[A_0, A_1, ..., A_K], [0, A_0, ...], ...] with riesz operations."""
+    K = len(coefs)
     zero = np.zeros(a.shape, a.dtype)
-    terms = [a, *[zero if c is None else c for c in sa]]
+    terms = [a, *[zero if c is None else c for c in coefs]]
     rows = []
     for r in range(K + 1):
         blocks = [zero] * r + terms[: K + 1 - r]
         rows.append(bind(concatenate_p, *blocks, axis=a.ndim - 1))
-    big = bind(concatenate_p, *rows, axis=a.ndim - 2)
-    top = bind(getitem_p, bind(expm_p, big), index=(Ellipsis, slice(0, n), slice(None)))
-    pieces = [bind(getitem_p, top, index=(Ellipsis, slice(k * n, (k + 1) * n)))
-              for k in range(K + 1)]
-    return pieces[0], pieces[1:]
+    return bind(concatenate_p, *rows, axis=a.ndim - 2)
 
 
-expm_p.def_jet(_expm_jet)
+def _primary_function_jet(prim: Primitive) -> Primitive:
+    """The Taylor rule of a primary matrix function: f(M(A)) = M(f(A(t)))."""
+
+    def rule(primals: list[Any], series: list[Any]) -> tuple[Any, Any]:
+        (a,), (sa,) = primals, series
+        K, n = len(sa), a.shape[-1]
+        sa = [c if c is None or c.shape == a.shape else bind(broadcast_to_p, c, shape=a.shape)
+              for c in sa]
+        big = _block_toeplitz(a, list(sa))
+        top = bind(getitem_p, bind(prim, big), index=(Ellipsis, slice(0, n), slice(None)))
+        pieces = [bind(getitem_p, top, index=(Ellipsis, slice(k * n, (k + 1) * n)))
+                  for k in range(K + 1)]
+        return pieces[0], pieces[1:]
+
+    rule.__name__ = f"{prim.name}_jet"
+    return prim.def_jet(rule)
+
+
+_primary_function_jet(expm_p)
+
+
+# -- shared helpers of the SciPy matrix functions and solvers ------------------------------
+
+
+def _over_leading(fn: Any, *arrays: Any) -> Any:
+    """fn on the trailing matrices of `arrays`, mapped over their (broadcast) leading
+    axes, for SciPy functions that take one matrix at a time; tuples are stacked."""
+    arrays = [np.asarray(x) for x in arrays]
+    lead = np.broadcast_shapes(*[x.shape[:-2] for x in arrays])
+    if not lead:
+        return fn(*arrays)
+    arrays = [np.broadcast_to(x, lead + x.shape[-2:]) for x in arrays]
+    outs = [fn(*[x[i] for x in arrays]) for i in np.ndindex(lead)]
+    if isinstance(outs[0], tuple):
+        return tuple(np.stack(o).reshape(lead + o[0].shape) for o in zip(*outs, strict=True))
+    return np.stack(outs).reshape(lead + outs[0].shape)
+
+
+def _real_result(name: str, x: np.ndarray, like: Any) -> np.ndarray:
+    """SciPy's result, which is complex when no real one exists, as a real array of
+    the input's floating dtype; a clear error for the complex case."""
+    if np.iscomplexobj(x):
+        if np.all(x.imag == 0):
+            x = x.real
+        else:
+            raise ValueError(
+                f"{name}: the input has eigenvalues on the closed negative real axis, so the "
+                "result is complex; riesz differentiates real matrix functions only"
+            )
+    return x.astype(np.result_type(like, np.float32) if like.dtype.kind == "f" else np.float64,
+                    copy=False)
+
+
+def _as_double(a: np.ndarray) -> np.ndarray:
+    """Single-precision input computed in double (SciPy's accuracy checks of sqrtm and
+    logm assume double precision), and returned in the input's dtype."""
+    return a.astype(np.float64) if a.dtype.itemsize < 8 else a
+
+
+# -- Sylvester equation A X + X B = Q (scipy.linalg.solve_sylvester) ---------------------
+# Differentiating the equation: A ∂X + ∂X B = ∂Q - ∂A X - X ∂B, another Sylvester solve
+# with the same A and B. Its adjoint is the transposed equation: with Aᵀ Y + Y Bᵀ = X̄,
+# Q̄ = Y, Ā = -Y Xᵀ, B̄ = -Xᵀ Y.
+
+
+def _sylvester_impl(a: Any, b: Any, q: Any) -> Any:
+    x = _over_leading(scipy.linalg.solve_sylvester, a, b, q)
+    return x.astype(np.result_type(a, b, q), copy=False)
+
+
+solve_sylvester_p = Primitive(
+    "solve_sylvester", _sylvester_impl,
+    notes="X with A X + X B = Q (Bartels-Stewart); defined when A and -B share no "
+    "eigenvalue; ∂X and X̄ are Sylvester solves with (A, B) and (Aᵀ, Bᵀ)",
+)
+
+
+def _sylvester(a: Any, b: Any, q: Any) -> Any:
+    return bind(solve_sylvester_p, a, b, q)
+
+
+def _sylvester_jvp(primals: Any, tangents: Any, ans: Any) -> Any:
+    (a, b, _), (ta, tb, tq) = primals, tangents
+    rhs = None
+    if tq is not None:
+        rhs = tq
+    if ta is not None:
+        rhs = taylor.add(rhs, -_mm(ta, ans))
+    if tb is not None:
+        rhs = taylor.add(rhs, -_mm(ans, tb))
+    if rhs is None:
+        return None
+    if rhs.shape != ans.shape:
+        rhs = bind(broadcast_to_p, rhs, shape=ans.shape)
+    return _sylvester(a, b, rhs)
+
+
+def _sylvester_vjp(g: Any, ans: Any, primals: Any, argnums: Any) -> list[Any]:
+    a, b, q = primals
+    y = _sylvester(_mT(a), _mT(b), g)
+    out: list[Any] = []
+    for k in argnums:
+        if k == 0:
+            out.append(unbroadcast(-_mm(y, _mT(ans)), a.shape, a.dtype))
+        elif k == 1:
+            out.append(unbroadcast(-_mm(_mT(ans), y), b.shape, b.dtype))
+        else:
+            out.append(unbroadcast(y, q.shape, q.dtype))
+    return out
+
+
+solve_sylvester_p.def_joint_jvp(_sylvester_jvp).def_joint_vjp(_sylvester_vjp)
+
+
+def _aligned_leading_batch(prim: Primitive) -> Primitive:
+    """Operations on matrices that broadcast leading axes: the batch axis goes in
+    front of every operand, followed by unit axes that line the stacks up."""
+
+    def rule(vals: list[Any], dims: list[int | None], **params: Any) -> Any:
+        size = batch_size(vals, dims)
+        vals = [broadcast_batch(v, d, size) for v, d in zip(vals, dims, strict=True)]
+        nd = max(len(shape_of(v)) for v in vals)
+        vals = [bind(reshape_p, v, shape=(size, *(1,) * (nd - len(shape_of(v))),
+                                          *shape_of(v)[1:])) for v in vals]
+        return bind(prim, *vals, **params), 0
+
+    rule.__name__ = f"{prim.name}_batch"
+    return prim.def_batch(rule)
+
+
+_aligned_leading_batch(solve_sylvester_p)
+
+
+def _sylvester_jet(primals: list[Any], series: list[Any]) -> tuple[Any, Any]:
+    """A_0 X_k + X_k B_0 = Q_k - Σ_{j=1}^k (A_j X_(k-j) + X_(k-j) B_j): one solve per order
+    with the same A_0, B_0."""
+    (a, b, q), (sa, sb, sq) = primals, series
+    K = taylor.series_order(series)
+    x0 = _sylvester(a, b, q)
+    xs = [x0]
+    for k in range(1, K + 1):
+        rhs = _coef(sq, k)
+        for j in range(1, k + 1):
+            if xs[k - j] is None:
+                continue
+            if _coef(sa, j) is not None:
+                rhs = taylor.add(rhs, -_mm(_coef(sa, j), xs[k - j]))
+            if _coef(sb, j) is not None:
+                rhs = taylor.add(rhs, -_mm(xs[k - j], _coef(sb, j)))
+        if rhs is not None and rhs.shape != x0.shape:
+            rhs = bind(broadcast_to_p, rhs, shape=x0.shape)
+        xs.append(None if rhs is None else _sylvester(a, b, rhs))
+    return x0, xs[1:]
+
+
+solve_sylvester_p.def_jet(_sylvester_jet)
+
+# -- principal square root (scipy.linalg.sqrtm; Higham 2008, §6.1) -------------------------
+# X² = A: X ∂X + ∂X X = ∂A, a Sylvester equation with A = B = X; its adjoint is the
+# same equation at Xᵀ: Xᵀ Ā + Ā Xᵀ = X̄. Both are solve_sylvester, so they differentiate
+# again. Defined where A has no eigenvalue on the closed negative real axis.
+
+
+def _sqrtm_impl(a: Any) -> Any:
+    a = np.asarray(a)
+    return _real_result("sqrtm", scipy.linalg.sqrtm(_as_double(a)), a)
+
+
+sqrtm_p = Primitive(
+    "sqrtm", _sqrtm_impl,
+    notes="principal square root (real input with no eigenvalue in (-∞, 0]); ∂X solves the "
+    "Sylvester equation X ∂X + ∂X X = ∂A",
+)
+
+
+def _sqrtm_jvp(t: Any, ans: Any, a: Any) -> Any:
+    if t.shape != ans.shape:
+        t = bind(broadcast_to_p, t, shape=ans.shape)
+    return _sylvester(ans, ans, t)
+
+
+def _sqrtm_vjp(g: Any, ans: Any, a: Any) -> Any:
+    xt = _mT(ans)
+    return unbroadcast(_sylvester(xt, xt, g), a.shape, a.dtype)
+
+
+sqrtm_p.def_jvp(_sqrtm_jvp).def_vjp(_sqrtm_vjp)
+leading_batch(sqrtm_p)
+_primary_function_jet(sqrtm_p)
+
+# -- principal logarithm (scipy.linalg.logm; Higham 2008, §11; Mathias 1996) -------------
+# For a primary matrix function f, f([[A, E], [0, A]]) = [[f(A), L_f(A, E)], [0, f(A)]]
+# with L_f(A, E) the Fréchet derivative: ∂logm(A)[E] is the top-right block of a logm of
+# the 2n × 2n block matrix (equivalently, the solution L of L_exp(logm A, L) = E). The
+# adjoint of L_f(A, ·) is L_f(Aᵀ, ·) (f has a real power series on the spectrum).
+
+
+def _logm_impl(a: Any) -> Any:
+    a = np.asarray(a)
+    return _real_result("logm", scipy.linalg.logm(_as_double(a)), a)
+
+
+logm_p = Primitive(
+    "logm", _logm_impl,
+    notes="principal logarithm (real input with no eigenvalue in (-∞, 0]); derivative: the "
+    "Fréchet derivative, top-right block of logm([[A, E], [0, A]])",
+)
+
+
+def _block_frechet(prim: Primitive, a: Any, e: Any) -> Any:
+    """L_f(A, E) = [f([[A, E], [0, A]])]_{12}, with riesz operations."""
+    n = a.shape[-1]
+    if e.shape != a.shape:
+        e = bind(broadcast_to_p, e, shape=a.shape)
+    big = bind(prim, _block_toeplitz(a, [e]))
+    return bind(getitem_p, big, index=(Ellipsis, slice(0, n), slice(n, 2 * n)))
+
+
+def _logm_jvp(t: Any, ans: Any, a: Any) -> Any:
+    return _block_frechet(logm_p, a, t)
+
+
+def _logm_vjp(g: Any, ans: Any, a: Any) -> Any:
+    return unbroadcast(_block_frechet(logm_p, _mT(a), g), a.shape, a.dtype)
+
+
+logm_p.def_jvp(_logm_jvp).def_vjp(_logm_vjp)
+leading_batch(logm_p)
+_primary_function_jet(logm_p)
+
+
+def frechet_expm(a: Any, e: Any) -> Any:
+    """L_exp(A, E), the Fréchet derivative of expm at A in the direction E."""
+    return _frechet(a, e)
+
+
+# -- LU factorisation (scipy.linalg.lu_factor) --------------------------------------------
+# P A = L U (P from the pivots, L unit lower, U upper, stored together in `lu`). With
+# F = L⁻¹ P ∂A U⁻¹: ∂L = L tril(F, -1), ∂U = triu(F) U, so ∂lu = ∂L + ∂U. Since
+# L⁻¹ P = U A⁻¹, F = U A⁻¹ ∂A U⁻¹ needs no permutation (which keeps the rules free of
+# integer data that vmap would batch). Adjoint, with M = tril(Lᵀ L̄, -1) + triu(Ū Uᵀ) for
+# L̄ = tril(lū, -1), Ū = triu(lū): Ā = A⁻ᵀ Uᵀ M U⁻ᵀ. Defined where A is nonsingular (and
+# the pivots do not change, which holds off a set of measure zero).
+
+
+def _pivots_to_permutation(piv: np.ndarray) -> np.ndarray:
+    """The row order `perm` with A[perm] = L U, from LAPACK's row swaps."""
+    perm = np.broadcast_to(np.arange(piv.shape[-1], dtype=piv.dtype), piv.shape).copy()
+    for idx in np.ndindex(piv.shape[:-1]):
+        p, sw = perm[idx], piv[idx]
+        for i, j in enumerate(sw):
+            p[i], p[j] = p[j], p[i]
+    return perm
+
+
+def _lu_factor_impl(a: Any) -> tuple[Any, Any, Any]:
+    lu, piv = _over_leading(lambda m: scipy.linalg.lu_factor(m, check_finite=False), a)
+    perm = _pivots_to_permutation(piv)
+    return lu, piv, perm
+
+
+lu_factor_p = Primitive(
+    "lu_factor", _lu_factor_impl, multiple_results=True,
+    notes="outputs (lu, piv, perm) with A[perm] = L U; the integer outputs have no "
+    "derivative; ∂lu = L tril(F, -1) + triu(F) U with F = U A⁻¹ ∂A U⁻¹",
+)
+
+
+def _lu_parts(lu: Any) -> tuple[Any, Any]:
+    n = lu.shape[-1]
+    return _tril(lu, -1) + _eye_like(lu, n), _triu(lu)
+
+
+def _lu_factor_jvp(primals: Any, tangents: Any, ans: Any) -> Any:
+    (a,), (t,) = primals, tangents
+    if t is None:
+        return None
+    lu = ans[0]
+    low, up = _lu_parts(lu)
+    f = _right_solve_upper(_mm(up, bind(solve_p, a, t)), up)
+    return _mm(low, _tril(f, -1)) + _mm(_triu(f), up), None, None
+
+
+def _lu_factor_vjp(g: Any, ans: Any, primals: Any, argnums: Any) -> list[Any]:
+    (a,) = primals
+    glu = g[0]
+    if glu is None:
+        return [None]
+    low, up = _lu_parts(ans[0])
+    m = _tril(_mm(_mT(low), _tril(glu, -1)), -1) + _triu(_mm(_triu(glu), _mT(up)))
+    return [bind(solve_p, _mT(a), _mm(_mT(up), _right_solve_upper_t(m, up)))]
+
+
+lu_factor_p.def_joint_jvp(_lu_factor_jvp).def_joint_vjp(_lu_factor_vjp)
+leading_batch(lu_factor_p)
+taylor.jet_from_jvp(lu_factor_p)  # the general rule
+
+# -- banded solve (scipy.linalg.solve_banded) ---------------------------------------------
+# ab holds A's diagonals: ab[u + i - j, j] = A[i, j]. x = A⁻¹ b: ∂x = A⁻¹ (∂b - ∂A x),
+# b̄ = A⁻ᵀ x̄, ab̄[r, j] = -b̄[j + r - u] · x[j] (the band of -b̄ xᵀ). A⁻ᵀ is the same
+# primitive with `trans`; ∂A x is a banded product of O(n (l + u + 1)) operations.
+
+
+def _transpose_band(ab: np.ndarray, lower: int, upper: int) -> np.ndarray:
+    """The band storage of Aᵀ (lower and upper swap): abT[l + i - j, j] = A[j, i]."""
+    n = ab.shape[-1]
+    out = np.zeros_like(ab)
+    for r in range(lower + upper + 1):
+        src = lower + upper - r  # row of ab holding the same diagonal
+        shift = r - lower  # abT[r, j] = ab[src, j + shift]
+        lo, hi = max(0, -shift), min(n, n - shift)
+        out[..., r, lo:hi] = ab[..., src, lo + shift:hi + shift]
+    return out
+
+
+def _solve_banded_impl(ab: Any, b: Any, lower: int, upper: int, trans: int) -> Any:
+    ab = np.asarray(ab)
+    if trans:
+        ab, lower, upper = _transpose_band(ab, lower, upper), upper, lower
+
+    def solve(ab: Any, b: Any) -> Any:
+        return scipy.linalg.solve_banded((lower, upper), ab, b, check_finite=False)
+
+    x = solve(ab, b) if np.ndim(b) == 1 else _over_leading(solve, ab, b)
+    return x.astype(np.result_type(ab, b), copy=False)
+
+
+solve_banded_p = Primitive(
+    "solve_banded", _solve_banded_impl,
+    notes="x = A⁻¹ b (A⁻ᵀ b with trans=1) for A in LAPACK band storage ab (lower, upper); "
+    "undefined for singular A",
+)
+
+
+def _shift(v: Any, s: int, axis: int) -> Any:
+    """w[i] = v[i - s] along `axis` (a negative axis), 0 where i - s is outside."""
+    n = v.shape[axis]
+    if s == 0:
+        return v
+    if abs(s) >= n:
+        return v * 0
+    pad_shape = list(v.shape)
+    pad_shape[axis] = abs(s)
+    pad = np.zeros(pad_shape, v.dtype)
+    rest = (slice(None),) * (-axis - 1)
+    if s > 0:
+        kept = bind(getitem_p, v, index=(Ellipsis, slice(0, n - s), *rest))
+        return bind(concatenate_p, pad, kept, axis=v.ndim + axis)
+    kept = bind(getitem_p, v, index=(Ellipsis, slice(-s, n), *rest))
+    return bind(concatenate_p, kept, pad, axis=v.ndim + axis)
+
+
+def _band_row(ab: Any, r: int) -> Any:
+    """Row r of the band storage, (..., n)."""
+    return bind(getitem_p, ab, index=(Ellipsis, r, slice(None)))
+
+
+def _stack_rows(rows: list[Any]) -> Any:
+    return bind(concatenate_p, *[bind(reshape_p, v, shape=(*v.shape[:-1], 1, v.shape[-1]))
+                                 for v in rows], axis=rows[0].ndim - 1)
+
+
+def _band_matvec(ab: Any, x: Any, lower: int, upper: int) -> Any:
+    """A x for A in band storage: (A x)[i] = Σ_r ab[r, i - (r - u)] x[i - (r - u)];
+    x is (n,) or (..., n, k)."""
+    axis = -1 if x.ndim == 1 else -2
+    out = None
+    for r in range(lower + upper + 1):
+        row = _band_row(ab, r)
+        if x.ndim > 1:
+            row = _col(row)
+        term = _shift(row * x, r - upper, axis)
+        out = term if out is None else out + term
+    return out
+
+
+def _band_outer(gb: Any, x: Any, lower: int, upper: int) -> Any:
+    """The band of gb xᵀ: out[r, j] = Σ_k gb[j + r - u, k] x[j, k]."""
+    axis = -1 if x.ndim == 1 else -2
+    rows = []
+    for r in range(lower + upper + 1):
+        prod = _shift(gb, upper - r, axis) * x
+        if x.ndim > 1:
+            prod = bind(sum_p, prod, axis=(prod.ndim - 1,), keepdims=False)
+        rows.append(prod)
+    return _stack_rows(rows)
+
+
+def _solve_banded_jvp_ab(t: Any, ans: Any, ab: Any, b: Any, lower: int, upper: int,
+                         trans: int) -> Any:
+    if trans:  # ∂(Aᵀ) x, with ∂Aᵀ in its own band storage (lower and upper swapped)
+        rhs = -_band_matvec(_transpose_band_traced(t, lower, upper), ans, upper, lower)
+    else:
+        rhs = -_band_matvec(t, ans, lower, upper)
+    if rhs.shape != ans.shape:
+        rhs = bind(broadcast_to_p, rhs, shape=ans.shape)
+    return bind(solve_banded_p, ab, rhs, lower=lower, upper=upper, trans=trans)
+
+
+def _transpose_band_traced(ab: Any, lower: int, upper: int) -> Any:
+    """`_transpose_band` with riesz operations (a shift per diagonal)."""
+    return _stack_rows([_shift(_band_row(ab, lower + upper - r), lower - r, -1)
+                        for r in range(lower + upper + 1)])
+
+
+def _solve_banded_jvp_b(t: Any, ans: Any, ab: Any, b: Any, lower: int, upper: int,
+                        trans: int) -> Any:
+    if t.shape != ans.shape:
+        t = bind(broadcast_to_p, t, shape=ans.shape)
+    return bind(solve_banded_p, ab, t, lower=lower, upper=upper, trans=trans)
+
+
+def _solve_banded_vjp_b(g: Any, ans: Any, ab: Any, b: Any, lower: int, upper: int,
+                        trans: int) -> Any:
+    gb = bind(solve_banded_p, ab, g, lower=lower, upper=upper, trans=1 - trans)
+    return unbroadcast(gb, b.shape, b.dtype)
+
+
+def _solve_banded_vjp_ab(g: Any, ans: Any, ab: Any, b: Any, lower: int, upper: int,
+                         trans: int) -> Any:
+    gb = bind(solve_banded_p, ab, g, lower=lower, upper=upper, trans=1 - trans)
+    if trans:  # ∂(Aᵀ) x: the band of -x b̄ᵀ
+        gab = -_band_outer(ans, gb, lower, upper)
+    else:
+        gab = -_band_outer(gb, ans, lower, upper)
+    return unbroadcast(gab, ab.shape, ab.dtype)
+
+
+solve_banded_p.def_jvp(_solve_banded_jvp_ab, _solve_banded_jvp_b)
+solve_banded_p.def_vjp(_solve_banded_vjp_ab, _solve_banded_vjp_b)
+_solve_batching(solve_banded_p)  # the impl maps over leading axes of ab and b
+
+
+def _solve_banded_jet(primals: list[Any], series: list[Any], lower: int, upper: int,
+                      trans: int) -> tuple[Any, Any]:
+    """op(A_0) X_k = B_k - Σ_{j=1}^k op(A_j) X_(k-j), the products banded."""
+    (ab, b), (sab, sb) = primals, series
+    K = taylor.series_order(series)
+    x0 = bind(solve_banded_p, ab, b, lower=lower, upper=upper, trans=trans)
+    xs = [x0]
+    for k in range(1, K + 1):
+        rhs = _coef(sb, k)
+        for j in range(1, k + 1):
+            t = _coef(sab, j)
+            if t is None or xs[k - j] is None:
+                continue
+            if trans:
+                rhs = taylor.add(rhs, -_band_matvec(_transpose_band_traced(t, lower, upper),
+                                                    xs[k - j], upper, lower))
+            else:
+                rhs = taylor.add(rhs, -_band_matvec(t, xs[k - j], lower, upper))
+        if rhs is not None and rhs.shape != x0.shape:
+            rhs = bind(broadcast_to_p, rhs, shape=x0.shape)
+        xs.append(None if rhs is None else
+                  bind(solve_banded_p, ab, rhs, lower=lower, upper=upper, trans=trans))
+    return x0, xs[1:]
+
+
+solve_banded_p.def_jet(_solve_banded_jet)
+
+# -- least squares (scipy.linalg.lstsq; Golub & Pereyra 1973) -----------------------------
+# x = A⁺ b, the minimum-norm least-squares solution. With r = b - A x and L(A, v) = A⁺ v
+# (this primitive again):
+#   ∂x = A⁺ (∂b - ∂A x) + (I - A⁺ A) ∂Aᵀ A⁺ᵀ x + A⁺ A⁺ᵀ ∂Aᵀ r,
+# exact where the rank of A is locally constant (full rank in particular; then one of the
+# last two terms vanishes). Adjoint, with z = A⁺ᵀ x̄, y = A⁺ᵀ x, h = (I - A⁺ A) x̄, w = A⁺ z:
+#   b̄ = z,  Ā = -z xᵀ + y hᵀ + r wᵀ.
+
+
+def _lstsq_impl(a: Any, b: Any, cond: Any) -> Any:
+    def solve(a: Any, b: Any) -> Any:
+        return scipy.linalg.lstsq(a, b, cond=cond, check_finite=False)[0]
+
+    x = solve(a, b) if np.ndim(b) == 1 else _over_leading(solve, a, b)
+    return x.astype(np.result_type(a, b), copy=False)
+
+
+lstsq_p = Primitive(
+    "lstsq", _lstsq_impl,
+    notes="minimum-norm least-squares solution A⁺ b (LAPACK gelsd); derivative by the "
+    "Golub-Pereyra formula, exact where the rank of A is locally constant",
+)
+
+
+def _pinv_apply(a: Any, v: Any, cond: Any) -> Any:
+    return bind(lstsq_p, a, v, cond=cond)
+
+
+def _lstsq_jvp(primals: Any, tangents: Any, ans: Any, cond: Any) -> Any:
+    (a, b), (ta, tb) = primals, tangents
+    if ta is None and tb is None:
+        return None
+    vec = b.ndim == 1
+    x = _as_matrix(ans, vec)
+    rhs = None if tb is None else _as_matrix(tb, vec)
+    if ta is None:
+        return _from_matrix(_pinv_apply(a, rhs, cond), vec)
+    rhs = taylor.add(rhs, -_mm(ta, x))
+    out = _pinv_apply(a, rhs, cond)
+    r = _as_matrix(b, vec) - _mm(a, x)
+    tat = _mT(ta)
+    w = _mm(tat, _pinv_apply(_mT(a), x, cond))
+    out = out + w - _pinv_apply(a, _mm(a, w), cond)
+    out = out + _pinv_apply(a, _pinv_apply(_mT(a), _mm(tat, r), cond), cond)
+    return _from_matrix(out, vec)
+
+
+def _lstsq_vjp(g: Any, ans: Any, primals: Any, argnums: Any, cond: Any) -> list[Any]:
+    a, b = primals
+    vec = b.ndim == 1
+    gm, x = _as_matrix(g, vec), _as_matrix(ans, vec)
+    z = _pinv_apply(_mT(a), gm, cond)
+    out: list[Any] = []
+    for k in argnums:
+        if k == 1:
+            out.append(_from_matrix(z, vec))
+            continue
+        y = _pinv_apply(_mT(a), x, cond)
+        h = gm - _pinv_apply(a, _mm(a, gm), cond)
+        w = _pinv_apply(a, z, cond)
+        r = _as_matrix(b, vec) - _mm(a, x)
+        out.append(-_mm(z, _mT(x)) + _mm(y, _mT(h)) + _mm(r, _mT(w)))
+    return out
+
+
+lstsq_p.def_joint_jvp(_lstsq_jvp).def_joint_vjp(_lstsq_vjp)
+_solve_batching(lstsq_p)  # the impl maps over leading axes of a and b
+
+
+def _lstsq_jet(primals: list[Any], series: list[Any], cond: Any) -> tuple[Any, Any]:
+    """Full rank only. m >= n: the normal equations M x = c, M = Aᵀ A, c = Aᵀ b, so
+    M_0 x_k = c_k - Σ_{j=1}^k M_j x_(k-j), with M_0⁻¹ v = A_0⁺ A_0⁺ᵀ v (two lstsq solves).
+    m < n: x = Aᵀ y with N y = b, N = A Aᵀ, N_0⁻¹ v = A_0⁺ᵀ A_0⁺ v, x_k = Σ_j (Aᵀ)_j y_(k-j).
+    One order costs O(k) products and two solves with A_0: polynomial in K."""
+    (a, b), (sa, sb) = primals, series
+    K = taylor.series_order(series)
+    vec = b.ndim == 1
+    raw = _raw(a)
+    if isinstance(raw, np.ndarray) and np.linalg.matrix_rank(raw) < min(raw.shape[-2:]):
+        raise NotImplementedError(
+            "jet of lstsq: the Taylor rule needs a full-rank matrix a (at a rank-deficient a "
+            "use nested jvp, exact where the rank is locally constant)"
+        )
+    x0 = bind(lstsq_p, a, b, cond=cond)
+    m, n = a.shape[-2:]
+    A = [a, *(sa if sa is not None else [None] * K)]
+    Bs = [_as_matrix(b, vec),
+          *[None if c is None else _as_matrix(c, vec) for c in (sb or [None] * K)]]
+    At = [None if c is None else _mT(c) for c in A]
+
+    def mm(u: Any, v: Any) -> Any:
+        return _mm(u, v)
+
+    def pinv(u: Any) -> Any:
+        return _pinv_apply(a, u, cond)
+
+    def pinv_t(u: Any) -> Any:
+        return _pinv_apply(_mT(a), u, cond)
+
+    if m >= n:
+        M = [taylor.cauchy(At, A, k, mm) for k in range(K + 1)]
+        C = [taylor.cauchy(At, Bs, k, mm) for k in range(K + 1)]
+        xs = [_as_matrix(x0, vec)]
+        for k in range(1, K + 1):
+            rhs = C[k]
+            for j in range(1, k + 1):
+                if M[j] is not None and xs[k - j] is not None:
+                    rhs = taylor.add(rhs, -_mm(M[j], xs[k - j]))
+            xs.append(None if rhs is None else pinv(pinv_t(rhs)))
+        out = xs[1:]
+    else:
+        N = [taylor.cauchy(A, At, k, mm) for k in range(K + 1)]
+        ys = [pinv_t(_as_matrix(x0, vec))]  # y_0 = N_0⁻¹ b_0 = A_0⁺ᵀ x_0
+        for k in range(1, K + 1):
+            rhs = Bs[k]
+            for j in range(1, k + 1):
+                if N[j] is not None and ys[k - j] is not None:
+                    rhs = taylor.add(rhs, -_mm(N[j], ys[k - j]))
+            ys.append(None if rhs is None else pinv_t(pinv(rhs)))
+        out = [taylor.cauchy(At, ys, k, mm) for k in range(1, K + 1)]
+    return x0, [None if x is None else _from_matrix(x, vec) for x in out]
+
+
+lstsq_p.def_jet(_lstsq_jet)

@@ -5,6 +5,13 @@ xlogy and xlog1py are elementwise primitives: each declares its derivative once;
 `elementwise_unary` / `elementwise_binary` derive its JVP, VJP and batching
 rule, and `taylor.jet_from_jvp` its Taylor rule (y' = f'(x) x' on the series
 one order lower; xlogy and xlog1py get it from the binary family).
+
+SPEC §14 adds erfinv, erfcinv, rgamma and gammasgn (zero derivative); beta, betaln and the
+regularized incomplete functions gammainc, gammaincc, betainc (derivative in x: the
+density; in a shape parameter: no closed form, the rule raises naming it); the Bessel
+functions jv, yv, iv, ive, kv, yn and SciPy's dedicated j0, j1, y0, y1, i0, i1, i0e, i1e,
+whose rules come from the recurrences of their family (`_Bessel`), with a Taylor rule that
+integrates the pair (F_v, F_(v+1)) along the input's series.
 """
 
 from __future__ import annotations
@@ -15,13 +22,24 @@ from typing import Any
 import numpy as np
 import scipy.special as _sp
 
-from .._core.primitive import Primitive, elementwise_unary
-from .._core.trace import bind
+from .._core.primitive import ZERO_DERIVATIVE, Primitive, elementwise_unary
+from .._core.trace import bind, raw_value
 from .._core.trace import strip_derivatives as _raw
 from .._interpreters import taylor
 from ._batch_axes import elementwise as batch_elementwise
-from ._util import any_set
-from .elementwise import elementwise_binary, exp_p, log1p_p, log_p, where_p
+from ._util import any_set, unbroadcast
+from .elementwise import (
+    _fit,
+    cos_p,
+    elementwise_binary,
+    elementwise_nary,
+    exp_p,
+    log1p_p,
+    log_p,
+    sign_p,
+    sin_p,
+    where_p,
+)
 
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
@@ -124,3 +142,318 @@ xlog1py_p = elementwise_binary(
     ),
     *_x_f_partials(log1p_p, -1.0),
 )
+
+
+# -- beta and incomplete gamma / beta functions -------------------------------------------
+# The shape parameters' derivatives of the incomplete functions have no closed form: their
+# rules raise an error that names the argument (never a silent 0).
+
+
+def _weak(ufunc: Any) -> Any:
+    """`ufunc` computing in the dtype of NumPy's promotion of its arguments, Python
+    scalars weak: float32 data with a Python-float parameter stays float32 (SciPy's own
+    loop order would pick float64 for some ufuncs, e.g. gammainc)."""
+
+    def impl(*args: Any) -> Any:
+        if np.result_type(*args) == np.float32:
+            return ufunc(*args, dtype=np.float32)
+        return ufunc(*args)
+
+    impl.__name__ = ufunc.__name__
+    return impl
+
+
+def _no_derivative(fname: str, what: str) -> Any:
+    """A partial-derivative rule that refuses, naming the argument."""
+
+    def partial(*args: Any) -> Any:
+        raise NotImplementedError(
+            f"{fname}: the derivative with respect to {what} has no closed form and is not "
+            f"implemented; pass it as a constant (e.g. riesz.stop_gradient)"
+        )
+
+    return partial
+
+
+def _digamma(x: Any) -> Any:
+    return bind(polygamma_p, x, n=0)
+
+
+def _beta_family(prim: Primitive, times_ans: bool) -> Primitive:
+    """Joint rules for log B(a, b) (∂a = ψ(a) - ψ(a + b), ∂b = ψ(b) - ψ(a + b)) and, with
+    `times_ans`, B(a, b) (the same times B): ψ(a + b) is evaluated once for both partials."""
+
+    def partials(primals: Any, which: list[bool], ans: Any) -> list[Any]:
+        a, b = primals
+        common = _digamma(a + b)
+        out = []
+        for arg, w in zip((a, b), which, strict=True):
+            d = (_digamma(arg) - common) if w else None
+            out.append(d * ans if w and times_ans else d)
+        return out
+
+    def jvp(primals: list[Any], tangents: list[Any], ans: Any) -> Any:
+        ds = partials(primals, [t is not None for t in tangents], ans)
+        out = None
+        for t, d in zip(tangents, ds, strict=True):
+            if t is not None:
+                c = _fit(t * d, ans)
+                out = c if out is None else out + c
+        return out
+
+    def vjp(g: Any, ans: Any, primals: Any, argnums: list[int]) -> list[Any]:
+        ds = partials(primals, [k in argnums for k in (0, 1)], ans)
+        return [unbroadcast(g * ds[k], primals[k].shape, primals[k].dtype) for k in argnums]
+
+    jvp.__name__, vjp.__name__ = f"{prim.name}_jvp", f"{prim.name}_vjp"
+    prim.family = "elementwise"
+    batch_elementwise(prim)
+    return taylor.jet_from_jvp(prim.def_joint_jvp(jvp).def_joint_vjp(vjp))
+
+
+betaln_p = _beta_family(
+    Primitive("betaln", _weak(_sp.betaln), notes="log|B(a, b)|; ∂a = ψ(a) - ψ(a + b)"),
+    times_ans=False)
+beta_p = _beta_family(
+    Primitive("beta", _weak(_sp.beta),
+              notes="B(a, b) = Γ(a)Γ(b)/Γ(a + b); ∂a = B (ψ(a) - ψ(a + b))"),
+    times_ans=True)
+
+
+def _gamma_density(a: Any, x: Any) -> Any:
+    """e^-x x^(a-1) / Γ(a), from logs (xlogy: 0 log 0 = 0 at a = 1, x = 0)."""
+    return bind(exp_p, bind(xlogy_p, a - 1.0, x) - x - bind(gammaln_p, a))
+
+
+gammainc_p = elementwise_binary(
+    Primitive("gammainc", _weak(_sp.gammainc),
+              notes="P(a, x); ∂x = e^-x x^(a-1)/Γ(a); ∂a not implemented (raises)"),
+    _no_derivative("gammainc", "the shape parameter `a`"),
+    lambda a, x, ans: _gamma_density(a, x),
+)
+gammaincc_p = elementwise_binary(
+    Primitive("gammaincc", _weak(_sp.gammaincc),
+              notes="Q(a, x) = 1 - P(a, x); ∂x = -e^-x x^(a-1)/Γ(a); ∂a not implemented"),
+    _no_derivative("gammaincc", "the shape parameter `a`"),
+    lambda a, x, ans: -_gamma_density(a, x),
+)
+
+
+def _beta_density(a: Any, b: Any, x: Any, ans: Any) -> Any:
+    """x^(a-1) (1-x)^(b-1) / B(a, b), from logs."""
+    return bind(exp_p, bind(xlogy_p, a - 1.0, x) + bind(xlog1py_p, b - 1.0, -x)
+                - bind(betaln_p, a, b))
+
+
+betainc_p = elementwise_nary(
+    Primitive("betainc", _weak(_sp.betainc),
+              notes="I_x(a, b); ∂x = x^(a-1)(1-x)^(b-1)/B(a, b); ∂a, ∂b not implemented"),
+    _no_derivative("betainc", "the shape parameter `a`"),
+    _no_derivative("betainc", "the shape parameter `b`"),
+    _beta_density,
+    suffixes=("a", "b", "x"),
+)
+betaincc_p = elementwise_nary(
+    Primitive("betaincc", _weak(_sp.betaincc),
+              notes="1 - I_x(a, b), accurate where I_x is near 1; "
+                    "∂x = -x^(a-1)(1-x)^(b-1)/B(a, b); ∂a, ∂b not implemented"),
+    _no_derivative("betaincc", "the shape parameter `a`"),
+    _no_derivative("betaincc", "the shape parameter `b`"),
+    lambda a, b, x, ans: -_beta_density(a, b, x, ans),
+    suffixes=("a", "b", "x"),
+)
+
+
+# -- inverse error functions, 1/Γ, the sign of Γ ------------------------------------------
+_SQRT_PI_OVER_2 = math.sqrt(math.pi) / 2.0
+
+erfinv_p = taylor.jet_from_jvp(elementwise_unary(
+    Primitive("erfinv", _weak(_sp.erfinv), notes="derivative (√π/2) exp(erfinv(x)²)"),
+    lambda x, ans: _SQRT_PI_OVER_2 * bind(exp_p, ans * ans),
+))
+erfcinv_p = taylor.jet_from_jvp(elementwise_unary(
+    Primitive("erfcinv", _weak(_sp.erfcinv), notes="derivative -(√π/2) exp(erfcinv(x)²)"),
+    lambda x, ans: -_SQRT_PI_OVER_2 * bind(exp_p, ans * ans),
+))
+
+
+def _rgamma_derivative(x: Any, ans: Any) -> Any:
+    """(1/Γ)'(x) = -ψ(x)/Γ(x) for x > 0; for x <= 0 by the reflection 1/Γ(x) = sin(πx)
+    Γ(1-x)/π: (1/Γ)'(x) = Γ(1-x) (cos(πx) - sin(πx) ψ(1-x)/π), smooth through the zeros 0,
+    -1, -2, ... of 1/Γ (where -ψ/Γ is 0 · ∞, and inaccurate nearby: ψ's own reflection
+    loses the argument's digits there). Higher derivatives are right at the zeros too."""
+    xr = _raw(x)
+    neg = xr <= 0
+    if not any_set(neg):
+        return -ans * _digamma(x)
+    neg = np.broadcast_to(neg, np.shape(xr))
+    both = any_set(~neg)
+    xn = bind(where_p, neg, x, -0.5) if both else x  # each branch sees safe inputs only
+    pxn = math.pi * xn
+    reflected = bind(gamma_p, 1.0 - xn) * (
+        bind(cos_p, pxn) - bind(sin_p, pxn) * _digamma(1.0 - xn) * (1.0 / math.pi))
+    if not both:
+        return reflected
+    regular = -ans * _digamma(bind(where_p, neg, 0.5, x))
+    return bind(where_p, neg, reflected, regular)
+
+
+rgamma_p = taylor.jet_from_jvp(elementwise_unary(
+    Primitive("rgamma", _weak(_sp.rgamma),
+              notes="1/Γ(x), entire; derivative -ψ(x)/Γ(x), by reflection for x < 0"),
+    _rgamma_derivative,
+))
+gammasgn_p = Primitive("gammasgn", _weak(_sp.gammasgn), kind=ZERO_DERIVATIVE,
+                       notes="the sign of Γ(x); derivative 0")
+batch_elementwise(gammasgn_p)
+
+
+# -- Bessel functions -------------------------------------------------------------------------
+# Each family F satisfies, with s = sign(x) for the e^-|x|-scaled ive (0 otherwise),
+#     F_v'(x)     = (v/x - s) F_v(x) + p F_(v+1)(x)
+#     F_(v+1)'(x) = q F_v(x) - ((v+1)/x + s) F_(v+1)(x)
+# (J, Y: p = -1, q = 1; I, ive: p = q = 1; K: p = q = -1), or the lower recurrence
+# F_v' = q F_(v-1) - (v/x + s) F_v when v >= 1: the JVP costs one more evaluation,
+# F_(v-1) or F_(v+1). At x = 0, where v/x is 0 · ∞, the symmetric recurrence
+# F_v' = (q F_(v-1) + p F_(v+1))/2 (- s F_v) takes over (J, I, ive are finite there).
+# Taylor mode integrates the pair (F_v, F_(v+1)) along x(t) with the same two equations, so
+# its cost is O(K²) (the general rule would branch into F_(v±1), F_(v±2), ... per order).
+# The derivative in the order v has no closed form: it raises, naming v.
+
+
+class _Bessel:
+    """One Bessel family: `value(v, x)` evaluates F_v (a primitive of this family, so that
+    its own rules apply); p, q, s as above; `regular` if F_v is finite at x = 0."""
+
+    def __init__(self, value: Any, p: float, q: float, scaled: bool, regular: bool):
+        self.value, self.p, self.q, self.scaled, self.regular = value, p, q, scaled, regular
+
+    def derivative(self, v: Any, x: Any, ans: Any) -> Any:
+        """F_v'(x), written with riesz operations: from F_(v-1) when every v >= 1 (lower
+        orders are the cheaper ones to evaluate, and j1, y1, i1, i1e then use SciPy's
+        dedicated order-0 routine), from F_(v+1) otherwise."""
+        vr = _raw(v)
+        lower = bool(np.all(np.asarray(raw_value(v)) >= 1))  # (any choice is exact)
+        if lower:
+            prev = self.value(v - 1, x)
+            d = prev if self.q == 1 else -prev
+        else:
+            nxt = self.value(v + 1, x)
+            d = nxt if self.p == 1 else -nxt
+        if not (isinstance(vr, (int, float)) and vr == 0):
+            xr = _raw(x)
+            zero = any_set(xr == 0)
+            if zero:
+                mask = np.broadcast_to(xr == 0, np.shape(xr))
+                xs = bind(where_p, mask, 1.0, x)
+            else:
+                xs = x
+            term = (v / xs) * ans
+            d = d - term if lower else d + term
+            if zero and self.regular:  # the symmetric recurrence (q F_(v-1) + p F_(v+1))/2
+                if lower:
+                    q_prev, p_next = d + term, self.p * self.value(v + 1, x)
+                else:
+                    q_prev, p_next = self.q * self.value(v - 1, x), d - term
+                sym = 0.5 * (q_prev + p_next)
+                d = bind(where_p, np.broadcast_to(mask, np.shape(sym)), sym, d)
+        if self.scaled:
+            d = d - bind(sign_p, x) * ans
+        return d
+
+    def jet(self, v: Any, x: Any, sx: list[Any], y0: Any) -> list[Any]:
+        """The Taylor coefficients [y_1..y_K] of F_v(x(t)), from those of x."""
+        K = len(sx)
+        xs = taylor.full_series(x, sx, K)
+        inv0 = 1.0 / x
+        r = [inv0, *taylor.series_divide([1.0, *[None] * K], xs, inv0, K)]
+        dx = [taylor.scale(k + 1, xs[k + 1]) for k in range(K)]  # the series of x'(t)
+        sgn = bind(sign_p, x) if self.scaled else None
+        a = [None if c is None else v * c for c in r]
+        b = [None if c is None else -(v + 1) * c for c in r]
+        if sgn is not None:
+            a[0], b[0] = a[0] - sgn, b[0] - sgn
+        ys, ws = [y0], [self.value(v + 1, x)]
+        us: list[Any] = []
+        zs: list[Any] = []
+        for k in range(K):
+            us.append(taylor.add(taylor.cauchy(a, ys, k), taylor.scale(self.p, ws[k])))
+            zs.append(taylor.add(taylor.scale(self.q, ys[k]), taylor.cauchy(b, ws, k)))
+            ys.append(taylor.scale(1.0 / (k + 1), taylor.cauchy(us, dx, k)))
+            ws.append(taylor.scale(1.0 / (k + 1), taylor.cauchy(zs, dx, k)))
+        return ys[1:]
+
+
+def _bessel_v(name: str, ufunc: Any, p: float, q: float, *, scaled: bool = False,
+              regular: bool = True, notes: str = "") -> tuple[Primitive, _Bessel]:
+    """F(v, x) with the order v an operand (not differentiable)."""
+    prim = Primitive(name, _weak(ufunc), notes=notes)
+    family = _Bessel(lambda v, x: bind(prim, v, x), p, q, scaled, regular)
+    elementwise_binary(prim, _no_derivative(name, "the order `v`"),
+                       lambda v, x, ans: family.derivative(v, x, ans))
+
+    general = prim.jet  # the rule from the JVP: at x = 0, where 1/x(t) has no series
+
+    def jet(primals: list[Any], series: list[Any]) -> tuple[Any, Any]:
+        (v, x), (sv, sx) = primals, series
+        if sv is not None:
+            raise NotImplementedError(f"{name}: Taylor series in the order `v` are not "
+                                      "implemented (no closed-form derivative in v)")
+        if any_set(_raw(x) == 0):
+            return general(primals, series)
+        ans = bind(prim, v, x)
+        return ans, family.jet(v, x, sx, ans)
+
+    jet.__name__ = f"{name}_jet"
+    prim.def_jet(jet)
+    return prim, family
+
+
+jv_p, _J = _bessel_v("jv", _sp.jv, -1.0, 1.0, notes="J_v(x); ∂x = (v/x) J_v - J_(v+1)")
+yv_p, _Y = _bessel_v("yv", _sp.yv, -1.0, 1.0, regular=False,
+                     notes="Y_v(x); ∂x = (v/x) Y_v - Y_(v+1)")
+iv_p, _I = _bessel_v("iv", _sp.iv, 1.0, 1.0, notes="I_v(x); ∂x = (v/x) I_v + I_(v+1)")
+ive_p, _IE = _bessel_v("ive", _sp.ive, 1.0, 1.0, scaled=True,
+                       notes="I_v(x) e^-|x|; ∂x = (v/x - sign x) ive_v + ive_(v+1)")
+kv_p, _K = _bessel_v("kv", _sp.kv, -1.0, -1.0, regular=False,
+                     notes="K_v(x); ∂x = (v/x) K_v - K_(v+1)")
+yn_p, _YN = _bessel_v("yn", _sp.yn, -1.0, 1.0, regular=False,
+                      notes="Y_n(x) for integer n; ∂x = (n/x) Y_n - Y_(n+1)")
+
+
+def _bessel_fixed(name: str, ufunc: Any, order: int, family: _Bessel,
+                  table: dict[int, Primitive]) -> Primitive:
+    """F_0 or F_1 of SciPy's dedicated routines; the other orders its rules need come from
+    `table` (the family's fixed-order primitives, filled below) or from `family`."""
+    prim = Primitive(name, _weak(ufunc), notes=f"order {order}")
+    table[order] = prim
+    fixed = _Bessel(
+        lambda v, x: bind(table[v], x) if v in table else family.value(v, x),
+        family.p, family.q, family.scaled, family.regular)
+
+    general = taylor.jet_from_jvp(
+        elementwise_unary(prim, lambda x, ans: fixed.derivative(order, x, ans))).jet
+
+    def jet(primals: list[Any], series: list[Any]) -> tuple[Any, Any]:
+        (x,), (sx,) = primals, series
+        if any_set(_raw(x) == 0):
+            return general(primals, series)
+        ans = bind(prim, x)
+        return ans, fixed.jet(order, x, sx, ans)
+
+    jet.__name__ = f"{name}_jet"
+    return prim.def_jet(jet)
+
+
+_J01: dict[int, Primitive] = {}
+_Y01: dict[int, Primitive] = {}
+_I01: dict[int, Primitive] = {}
+_IE01: dict[int, Primitive] = {}
+j0_p = _bessel_fixed("j0", _sp.j0, 0, _J, _J01)
+j1_p = _bessel_fixed("j1", _sp.j1, 1, _J, _J01)
+y0_p = _bessel_fixed("y0", _sp.y0, 0, _Y, _Y01)
+y1_p = _bessel_fixed("y1", _sp.y1, 1, _Y, _Y01)
+i0_p = _bessel_fixed("i0", _sp.i0, 0, _I, _I01)
+i1_p = _bessel_fixed("i1", _sp.i1, 1, _I, _I01)
+i0e_p = _bessel_fixed("i0e", _sp.i0e, 0, _IE, _IE01)
+i1e_p = _bessel_fixed("i1e", _sp.i1e, 1, _IE, _IE01)

@@ -6,7 +6,8 @@ the public modules mirror NumPy's namespaces: `riesz.numpy`, `riesz.numpy.linalg
 inside one they return traced values. Each function binds a primitive of
 `riesz._primitives` (declared there with all its rules, one module per family)
 or is a composite of them; the private modules `_elementwise`, `_reductions`,
-`_shape`, `_indexing`, `_products`, `_convolution` hold the public functions of
+`_shape`, `_indexing`, `_products`, `_convolution`, `_numerical` (ranges, gradient,
+interp, trapezoid, polynomials), `_index_tricks` (`r_`, `c_`) hold the public functions of
 each family, re-exported here.
 
 Traced values also implement NumPy's protocols (`__array_ufunc__`,
@@ -31,7 +32,6 @@ from numpy import (  # constants, dtypes and constructors of constants pass thro
     float32,
     float64,
     full,
-    geomspace,
     identity,
     iinfo,
     indices,
@@ -39,8 +39,6 @@ from numpy import (  # constants, dtypes and constructors of constants pass thro
     int32,
     int64,
     isscalar,
-    linspace,
-    logspace,
     meshgrid,
     nan,
     ndarray,
@@ -69,6 +67,7 @@ from ._elementwise import (
     acos,
     acosh,
     add,
+    allclose,
     angle,
     arccos,
     arccosh,
@@ -110,9 +109,12 @@ from ._elementwise import (
     greater_equal,
     hypot,
     imag,
+    isclose,
+    iscomplexobj,
     isfinite,
     isinf,
     isnan,
+    isrealobj,
     less,
     less_equal,
     log,
@@ -156,6 +158,7 @@ from ._elementwise import (
     trunc,
     where,
 )
+from ._index_tricks import c_, r_, ravel_multi_index, unravel_index
 from ._indexing import (
     IndexUpdateHelper,
     argwhere,
@@ -172,6 +175,16 @@ from ._indexing import (
     take,
     take_along_axis,
     unique,
+)
+from ._numerical import (
+    geomspace,
+    gradient,
+    interp,
+    linspace,
+    logspace,
+    polyfit,
+    polyval,
+    trapezoid,
 )
 from ._products import (
     dot,
@@ -199,8 +212,17 @@ from ._reductions import (
     mean,
     median,
     min,
+    nanargmax,
+    nanargmin,
+    nancumprod,
+    nancumsum,
+    nanmax,
     nanmean,
+    nanmin,
+    nanprod,
+    nanstd,
     nansum,
+    nanvar,
     prod,
     ptp,
     std,

@@ -142,18 +142,20 @@ _UFUNC_NAMES = (
 # numpy.<name> -> riesz.numpy.<name>
 _FUNCTION_NAMES = (
     "sum prod mean average var std max min amax amin ptp argmax argmin any all count_nonzero "
-    "cumsum cumprod median nansum nanmean "
+    "cumsum cumprod median nansum nanmean nanmax nanmin nanprod nanvar nanstd nancumsum "
+    "nancumprod nanargmax nanargmin isclose allclose angle linspace logspace geomspace "
+    "gradient interp polyval polyfit trapezoid "
     "reshape ravel transpose permute_dims matrix_transpose moveaxis swapaxes expand_dims "
     "squeeze broadcast_to broadcast_arrays atleast_1d atleast_2d atleast_3d concatenate "
     "concat stack vstack hstack dstack column_stack append split array_split hsplit vsplit "
     "dsplit tile repeat pad flip fliplr flipud roll rot90 diagonal diag diagflat tril triu "
     "trace diff argsort sort copy zeros_like ones_like empty_like full_like shape ndim size "
-    "take take_along_axis nonzero where clip round around nan_to_num real imag angle "
+    "take take_along_axis nonzero where clip round around nan_to_num real imag "
     "dot vdot inner outer tensordot einsum kron convolve correlate unique flatnonzero argwhere "
     "astype fix"
 )
 _LINALG_NAMES = (
-    "solve inv det slogdet cholesky eigh eigvalsh svd svdvals qr pinv matrix_power "
+    "solve inv det slogdet cholesky eigh eigvalsh svd svdvals qr pinv lstsq matrix_power "
     "multi_dot matrix_rank norm vector_norm matrix_norm cond vecdot outer matmul tensordot "
     "trace diagonal matrix_transpose"
 )
@@ -165,6 +167,7 @@ _TYPE_ONLY = {getattr(np, n) for n in _TYPE_ONLY_NAMES.split()}
 _PRIMAL_ONLY_NAMES = (
     "result_type iscomplexobj isrealobj iscomplex isreal isclose allclose array_equal "
     "array_equiv may_share_memory shares_memory searchsorted digitize lexsort argpartition "
+    "ravel_multi_index unravel_index "
     "array_repr array_str array2string min_scalar_type common_type"
 )
 
@@ -180,6 +183,7 @@ def install() -> None:
         _convolution,
         _elementwise,
         _indexing,
+        _numerical,
         _products,
         _reductions,
         _shape,
@@ -188,7 +192,7 @@ def install() -> None:
 
     ns: dict[str, Any] = {}
     for mod in (_elementwise, _reductions, _shape, _indexing, _products,
-                _convolution):
+                _convolution, _numerical):
         ns.update({k: v for k, v in vars(mod).items() if not k.startswith("_")})
     for name in _UFUNC_NAMES.split():
         UFUNCS[getattr(np, name)] = ns[name]

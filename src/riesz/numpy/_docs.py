@@ -32,14 +32,16 @@ NOT_SUPPORTED: list[tuple[str, str]] = [
      "`np.linalg.qr(a, 'complete')` for a tall traced `a`",
      "the extra columns are an arbitrary basis of a complement, with no derivative; the "
      "thin factorisations are differentiable"),
-    ("`np.linalg.lstsq`, `tensorsolve`, `tensorinv`, `np.linalg.cross`",
+    ("`tensorsolve`, `tensorinv`, `np.linalg.cross`",
      "not implemented; use `solve` / `pinv`"),
     ("`np.pad` modes other than constant, edge, reflect, symmetric, wrap",
      "not implemented on traced values"),
-    ("`np.interp`, `np.gradient`, `np.histogram`, `np.bincount(weights=...)`, "
-     "`np.percentile` / `np.quantile`, `np.cross`, `np.polyfit`, `np.trapezoid`",
+    ("`np.histogram`, `np.bincount(weights=...)`, `np.percentile` / `np.quantile`, "
+     "`np.cross`, `np.polyfit(..., cov=True)`",
      "not implemented: they raise a TypeError naming the function"),
-    ("`np.einsum` with the interleaved (operand, sublist) form", "use a subscripts string"),
+    ("`np.r_[x, y]` / `np.c_[x, y]` with traced items",
+     "NumPy converts every item with `np.array`, which no protocol intercepts (a TypeError); "
+     "`riesz.numpy.r_` / `riesz.numpy.c_` work"),
     ("`scipy.linalg.*`, `scipy.signal.*` and the functions of `scipy.special` that are not "
      "ufuncs (`logsumexp`, `softmax`, `log_softmax`, `polygamma`) called directly on traced "
      "values",
@@ -89,6 +91,32 @@ def _function_table(module: ModuleType, passthrough: Iterable[str] = ()) -> list
         else:
             text = _summary(obj)
         rows.append(f"| `{name}` | {text} |")
+    return rows
+
+
+def _stats_table(stats: ModuleType) -> list[str]:
+    """One row per distribution: its parameters, methods and summary."""
+    rows = []
+    for para in (stats.__doc__ or "").split("\n\n")[1:]:  # the module's docstring
+        items = para.strip().split("\n- ")
+        rows += [" ".join(items[0].split()), *(f"- {' '.join(i.split())}" for i in items[1:]),
+                 ""]
+    rows += ["| distribution | parameters | methods | description |", "|---|---|---|---|"]
+    for name in stats.__all__:
+        dist = getattr(stats, name)
+        if isinstance(dist, type):
+            continue
+        cls = type(dist)
+        if isinstance(dist, stats.rv_continuous):
+            params = [*dist.shapes, "loc=0", "scale=1"]
+        elif isinstance(dist, stats.rv_discrete):
+            params = [*dist.shapes, "loc=0"]
+        else:
+            params = list(inspect.signature(cls.__call__).parameters)[1:]
+        methods = sorted(m for m in cls._frozen_methods
+                         if m != "ppf" or cls._ppf is not stats.rv_continuous._ppf)
+        rows.append(f"| `{name}` | {', '.join(f'`{p}`' for p in params)} | "
+                    f"{', '.join(f'`{m}`' for m in methods)} | {_summary(cls)} |")
     return rows
 
 
@@ -162,11 +190,12 @@ def generate() -> str:
     for title, module, skip in sections:
         lines += ["", f"## `{title}`", ""]
         lines += _function_table(module, skip)
+    lines += ["", "## `riesz.scipy.stats`", ""] + _stats_table(rscipy.stats)
     lines += [
         "",
         "`riesz.numpy` also re-exports NumPy's constants, dtypes and constant constructors "
         "(`pi`, `e`, `inf`, `nan`, `newaxis`, `float32`, `float64`, `zeros`, `ones`, `eye`, "
-        "`arange`, `linspace`, ...). `riesz.numpy.random` is NumPy's random module: draws are "
+        "`arange`, `meshgrid`, ...). `riesz.numpy.random` is NumPy's random module: draws are "
         "constants.",
         "",
         "Traced values support the Python operators (`+ - * / // % ** @`, comparisons, unary "

@@ -13,8 +13,9 @@ import numpy as np
 
 from .._core.primitive import Primitive
 from .._core.trace import Tracer, bind
+from .._core.trace import raw_value as _raw_value
 from .._core.trace import strip_derivatives as _raw
-from .._primitives._util import asarray, check_out
+from .._primitives._util import as_array, asarray, check_out
 from .._primitives.elementwise import (
     abs_p,
     add_p,
@@ -84,6 +85,7 @@ from .._primitives.elementwise import (
     where_p,
 )
 from .._primitives.indexing import nonzero
+from .._primitives.reductions import all_p
 
 
 def _ufunc_options(name: str, args: tuple[Any, ...], out: Any, kwargs: dict[str, Any]) -> Any:
@@ -257,18 +259,6 @@ def imag(val: Any) -> Any:
     return np.zeros(val.shape, val.dtype)
 
 
-def angle(z: Any, deg: bool = False) -> Any:
-    """`numpy.angle`: arg z = arctan2(Im z, Re z) (derivative 0 at z = 0); a
-    constant (0 or π) on real values."""
-    z = asarray(z)
-    if not isinstance(z, Tracer):
-        return np.angle(z, deg)
-    if z.dtype.kind != "c":
-        return np.angle(_raw(z), deg)
-    a = bind(arctan2_p, bind(imag_p, z), bind(real_p, z))
-    return a * (180 / np.pi) if deg else a
-
-
 def deg2rad(x: Any, /, out: Any = None, **kwargs: Any) -> Any:
     """Degrees to radians: x π/180 (linear)."""
     (x,) = _ufunc_options("deg2rad", (x,), out, kwargs)
@@ -384,3 +374,54 @@ def astype(x: Any, dtype: Any, /, *, copy: bool = True) -> Any:
             "floating-point arrays, real or complex)"
         )
     return bind(astype_p, x, dtype=dtype)
+
+
+# -- comparisons of closeness and type predicates (results carry no derivative) ----------
+
+
+def isclose(a: Any, b: Any, rtol: float = 1e-05, atol: float = 1e-08,
+            equal_nan: bool = False) -> Any:
+    """|a - b| <= atol + rtol |b| elementwise, with NumPy's handling of infinities
+    (equal infinities are close) and NaNs (close to each other only with equal_nan)."""
+    a, b = as_array(a), as_array(b)
+    if not isinstance(a, Tracer) and not isinstance(b, Tracer):
+        return np.isclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan)
+    a, b = _raw(a), _raw(b)  # a boolean result: no derivative
+    with np.errstate(invalid="ignore", over="ignore"):
+        close = logical_and(less_equal(abs(a - b), atol + rtol * abs(b)), isfinite(b))
+    close = logical_or(close, equal(a, b))
+    if equal_nan:
+        close = logical_or(close, logical_and(isnan(a), isnan(b)))
+    return close
+
+
+def allclose(a: Any, b: Any, rtol: float = 1e-05, atol: float = 1e-08,
+             equal_nan: bool = False) -> Any:
+    """Whether every pair is `isclose` (a Python bool, traced only under vmap)."""
+    close = as_array(isclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan))
+    if not isinstance(close, Tracer):
+        return bool(np.all(close))
+    return bind(all_p, close, axis=None, keepdims=False)
+
+
+def iscomplexobj(x: Any) -> bool:
+    """Whether x has a complex dtype (from its dtype only)."""
+    return np.iscomplexobj(_raw_value(x))
+
+
+def isrealobj(x: Any) -> bool:
+    """Whether x does not have a complex dtype (from its dtype only)."""
+    return not iscomplexobj(x)
+
+
+def angle(z: Any, deg: bool = False) -> Any:
+    """The argument of z: arctan2(Im z, Re z) on complex z (derivative taken as 0 at
+    z = 0); for real z, arctan2(0, z): 0 for z ≥ +0 and π for z ≤ -0, with derivative 0."""
+    z = as_array(z)
+    if not isinstance(z, Tracer):
+        return np.angle(z, deg=deg)
+    if z.dtype.kind == "c":
+        out = bind(arctan2_p, bind(imag_p, z), bind(real_p, z))
+    else:
+        out = arctan2(np.zeros((), z.dtype), z)
+    return out * (180.0 / np.pi) if deg else out

@@ -7,6 +7,7 @@ as fast as NumPy and their derivatives are the matmul rules.
 
 from __future__ import annotations
 
+import operator
 import string
 from collections.abc import Sequence
 from typing import Any
@@ -157,6 +158,32 @@ def _normalize_einsum(subscripts: str, shapes: Sequence[tuple[int, ...]]) -> str
     return ",".join(new_terms) + "->" + out
 
 
+def _sublist_to_subscripts(args: Sequence[Any]) -> tuple[Any, ...]:
+    """NumPy's operand/sublist form einsum(a, [0, 1], b, [1, 2], [0, 2]) as the
+    subscripts form ('ab,bc->ac', a, b); Ellipsis in a sublist is '...'."""
+    args = list(args)
+    out = args.pop() if len(args) % 2 else None
+    letters = string.ascii_letters
+
+    def term(sub: Any) -> str:
+        chars = []
+        for s in sub:
+            if s is Ellipsis:
+                chars.append("...")
+            else:
+                i = operator.index(s)
+                if not 0 <= i < len(letters):
+                    raise ValueError(f"einsum: subscript {i} is not in [0, {len(letters)})")
+                chars.append(letters[i])
+        return "".join(chars)
+
+    ops, subs = args[0::2], args[1::2]
+    spec = ",".join(term(s) for s in subs)
+    if out is not None:
+        spec += "->" + term(out)
+    return (spec, *ops)
+
+
 def einsum(*operands: Any, out: Any = None, optimize: Any = False, **kwargs: Any) -> Any:
     """`numpy.einsum(subscripts, *operands)`: multilinear, and every JVP and
     VJP is again an einsum."""
@@ -166,10 +193,10 @@ def einsum(*operands: Any, out: Any = None, optimize: Any = False, **kwargs: Any
             raise NotImplementedError(f"einsum: {key}= is not supported")
     if kwargs:
         raise TypeError(f"einsum: unexpected keyword arguments {sorted(kwargs)}")
-    if not operands or not isinstance(operands[0], str):
-        raise NotImplementedError(
-            "einsum: only the subscripts-string form einsum('ij,jk->ik', a, b) is supported"
-        )
+    if not operands:
+        raise ValueError("einsum: no operands given")
+    if not isinstance(operands[0], str):
+        operands = _sublist_to_subscripts(operands)
     subscripts, arrays = operands[0], [as_array(x) for x in operands[1:]]
     spec = _normalize_einsum(subscripts, [x.shape for x in arrays])
     if optimize is True:

@@ -333,3 +333,120 @@ def nanmean(a: Any, axis: AxisArg = None, dtype: Any = None, out: Any = None,
     ok = ~np.isnan(_raw(a))
     count = np.sum(ok, axis=normalize_axis(axis, a.ndim), keepdims=_kd(keepdims))
     return nansum(a, axis, dtype, out, keepdims, where=where) / count.astype(float_dtype(a))
+
+
+# -- NaN-ignoring reductions (composites: NaN entries are replaced by the operation's
+# neutral element, so they get derivative 0) --------------------------------------------
+
+
+def _all_nan_warning(a: Any, axis: AxisArg) -> Any:
+    """The mask of all-NaN slices, warning as NumPy does when there is one."""
+    nan = isnan(a)
+    empty = all(nan, axis=axis, keepdims=True)
+    raw = _raw(empty)
+    if isinstance(raw, np.ndarray) and np.any(raw):
+        import warnings
+
+        warnings.warn("All-NaN slice encountered", RuntimeWarning, stacklevel=3)
+    return nan, empty
+
+
+def _nan_extreme(fn: Any, fill: float, a: Any, axis: AxisArg, out: Any, keepdims: Any,
+                 initial: Any, where: Any) -> Any:
+    a = as_array(a)
+    if a.dtype.kind != "f":
+        return fn(a, axis, out, keepdims, initial, where)
+    nan, empty = _all_nan_warning(a, axis)
+    res = _where(empty, np.nan, fn(_where(nan, fill, a), axis, out, True, initial, where))
+    return res if _kd(keepdims) else _drop_axes(res, a.shape, axis)
+
+
+def _drop_axes(x: Any, shape: tuple[int, ...], axis: AxisArg) -> Any:
+    """A keepdims=True reduction result of an array of `shape`, without the reduced axes."""
+    axes = normalize_axis(axis, len(shape))
+    if axes is None:
+        return reshape(x, ())
+    return reshape(x, tuple(n for i, n in enumerate(shape) if i not in axes))
+
+
+def nanmax(a: Any, axis: AxisArg = None, out: Any = None, keepdims: Any = NoValue,
+           initial: Any = NoValue, where: Any = NoValue) -> Any:
+    """Maximum ignoring NaNs (NaN, with NumPy's RuntimeWarning, for an all-NaN slice)."""
+    return _nan_extreme(max, -np.inf, a, axis, out, keepdims, initial, where)
+
+
+def nanmin(a: Any, axis: AxisArg = None, out: Any = None, keepdims: Any = NoValue,
+           initial: Any = NoValue, where: Any = NoValue) -> Any:
+    """Minimum ignoring NaNs (NaN, with NumPy's RuntimeWarning, for an all-NaN slice)."""
+    return _nan_extreme(min, np.inf, a, axis, out, keepdims, initial, where)
+
+
+def nanprod(a: Any, axis: AxisArg = None, dtype: Any = None, out: Any = None,
+            keepdims: Any = NoValue, initial: Any = NoValue, where: Any = NoValue) -> Any:
+    """Product treating NaNs as 1 (they get derivative 0)."""
+    a = as_array(a)
+    return prod(_where(isnan(a), 1, a), axis, dtype, out, keepdims, initial, where)
+
+
+def nanvar(a: Any, axis: AxisArg = None, dtype: Any = None, out: Any = None, ddof: float = 0,
+           keepdims: Any = NoValue, *, where: Any = NoValue, mean: Any = NoValue,
+           correction: Any = NoValue) -> Any:
+    """Variance over the non-NaN entries, Σ (a - ā)² / (N - ddof)."""
+    check_unsupported("nanvar", mean=mean, where=where)
+    check_out("nanvar", out)
+    if correction is not NoValue:
+        ddof = correction
+    a = as_array(a)
+    if dtype is not None:
+        a = astype(a, dtype)
+    if a.dtype.kind != "f":
+        a = astype(a, np.float64)
+    nan = isnan(a)
+    count = sum(_where(nan, 0, 1), axis=axis, keepdims=True)
+    centred = _where(nan, 0, a - nansum(a, axis, keepdims=True) / count)
+    dof = astype(count - ddof, a.dtype)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        res = sum(centred * centred, axis=axis, keepdims=True) / _where(dof > 0, dof, np.nan)
+    return res if _kd(keepdims) else _drop_axes(res, a.shape, axis)
+
+
+def nanstd(a: Any, axis: AxisArg = None, dtype: Any = None, out: Any = None, ddof: float = 0,
+           keepdims: Any = NoValue, *, where: Any = NoValue, mean: Any = NoValue,
+           correction: Any = NoValue) -> Any:
+    """sqrt(nanvar); derivative 0 where the variance is 0."""
+    return safe_sqrt(nanvar(a, axis, dtype, out, ddof, keepdims, where=where, mean=mean,
+                            correction=correction))
+
+
+def nancumsum(a: Any, axis: int | None = None, dtype: Any = None, out: Any = None) -> Any:
+    """Cumulative sum treating NaNs as 0."""
+    a = as_array(a)
+    return cumsum(_where(isnan(a), 0, a), axis, dtype, out)
+
+
+def nancumprod(a: Any, axis: int | None = None, dtype: Any = None, out: Any = None) -> Any:
+    """Cumulative product treating NaNs as 1."""
+    a = as_array(a)
+    return cumprod(_where(isnan(a), 1, a), axis, dtype, out)
+
+
+def _no_all_nan(a: Any, axis: int | None) -> None:
+    raw = _raw(isnan(a))
+    if isinstance(raw, np.ndarray) and np.any(np.all(raw, axis=axis)):
+        raise ValueError("All-NaN slice encountered")
+
+
+def nanargmax(a: Any, axis: int | None = None, out: Any = None, *,
+              keepdims: Any = NoValue) -> Any:
+    """Index of the maximum ignoring NaNs (an integer result)."""
+    a = as_array(a)
+    _no_all_nan(a, axis)
+    return argmax(_where(isnan(a), -np.inf, a), axis, out, keepdims=keepdims)
+
+
+def nanargmin(a: Any, axis: int | None = None, out: Any = None, *,
+              keepdims: Any = NoValue) -> Any:
+    """Index of the minimum ignoring NaNs (an integer result)."""
+    a = as_array(a)
+    _no_all_nan(a, axis)
+    return argmin(_where(isnan(a), np.inf, a), axis, out, keepdims=keepdims)

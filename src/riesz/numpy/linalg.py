@@ -9,6 +9,7 @@ same named tuples.
 
 from __future__ import annotations
 
+import builtins
 from typing import Any
 
 import numpy as np
@@ -23,6 +24,7 @@ from .._primitives.linalg import (
     det_p,
     eigh_p,
     inv_p,
+    lstsq_p,
     norm2_p,
     pinv_p,
     qr_p,
@@ -42,7 +44,7 @@ from ._shape import trace as _trace
 
 __all__ = [
     "DegenerateDerivativeWarning", "LinAlgError", "cholesky", "cond", "det", "diagonal", "eigh",
-    "eigvalsh", "inv", "matmul", "matrix_norm", "matrix_power", "matrix_rank",
+    "eigvalsh", "inv", "lstsq", "matmul", "matrix_norm", "matrix_power", "matrix_rank",
     "matrix_transpose", "multi_dot", "norm", "outer", "pinv", "qr", "slogdet", "solve",
     "svd", "svdvals", "tensordot", "trace", "vecdot", "vector_norm",
 ]
@@ -365,3 +367,49 @@ def cond(x: Any, p: Any = None) -> Any:
         return r if p in (None, 2) else 1 / r
     return norm(x, p, axis=(-2, -1)) * norm(inv(x), p, axis=(-2, -1))
 
+
+
+def _lstsq(name: str, a: Any, b: Any, cond: Any, tol: Any) -> tuple[Any, Any, Any, Any]:
+    """x = a⁺ b by the `lstsq` primitive (singular values ≤ cond · s_max count as zero),
+    the residues ‖b - a x‖² per column (when m > n = rank, else empty), the rank (from
+    the singular values ≤ tol · s_max) and the singular values."""
+    a, b = as_array(a), as_array(b)
+    if a.dtype.kind != "f":
+        a = astype(a, np.float64)
+    if b.dtype.kind != "f":
+        b = astype(b, np.float64)
+    if a.ndim != 2:
+        raise LinAlgError(f"{name}: a must be a 2-D array, got shape {a.shape}")
+    if b.ndim not in (1, 2) or b.shape[0] != a.shape[0]:
+        raise LinAlgError(f"{name}: b must have shape ({a.shape[0]},) or ({a.shape[0]}, k), "
+                          f"got {b.shape}")
+    m, n = a.shape
+    x = bind(lstsq_p, a, b, cond=None if cond is None else float(cond))
+    s = svd(a, compute_uv=False)
+    dtype = np.result_type(a.dtype, b.dtype)
+    if tol is None:
+        tol = np.finfo(dtype).eps
+    rank = sum(s > float(tol) * max(s, axis=-1)) if m and n else np.int64(0)
+    rank_raw = _raw(rank)
+    if m > n and (isinstance(rank_raw, Tracer) or int(rank_raw) == n):
+        r = b - matmul(a, x)
+        residues = reshape(sum(r * r, axis=0), (-1,))
+    else:
+        residues = np.empty((0,), dtype)
+    return x, residues, rank, s
+
+
+_builtin_max = builtins.max  # `max` here is riesz.numpy.max
+
+
+def lstsq(a: Any, b: Any, rcond: Any = None) -> tuple[Any, Any, Any, Any]:
+    """(x, residuals, rank, s) as NumPy: x = a⁺ b, the minimum-norm least-squares
+    solution (singular values < rcond · s_max count as zero; rcond defaults to
+    eps · max(m, n)). x is differentiable by the Golub-Pereyra formula, exact where the
+    rank of a is locally constant (full rank in particular; at a rank-deficient a, along
+    perturbations that keep the rank). Under vmap the residuals are always returned."""
+    a_ = as_array(a)
+    if rcond is None:
+        dt = a_.dtype if a_.dtype.kind == "f" else np.dtype(np.float64)
+        rcond = np.finfo(dt).eps * _builtin_max(a_.shape[-2:], default=1)
+    return _lstsq("lstsq", a, b, rcond, rcond)

@@ -1,13 +1,14 @@
 """Differentiable SciPy: `riesz.scipy.special`, `riesz.scipy.linalg`,
-`riesz.scipy.signal` (real arrays; SciPy's names and signatures).
+`riesz.scipy.signal`, `riesz.scipy.stats` (real arrays; SciPy's names and signatures).
 
 The special functions are NumPy ufuncs in SciPy, so unmodified code calling
 `scipy.special.erf(x)` on a traced value differentiates too; the other
-SciPy functions must be called through this package.
+SciPy functions must be called through this package (SciPy's distributions
+convert their arguments with `np.asarray`: use `riesz.scipy.stats`).
 """
 
 from __future__ import annotations
 
-from . import linalg, signal, special
+from . import linalg, signal, special, stats
 
-__all__ = ["linalg", "signal", "special"]
+__all__ = ["linalg", "signal", "special", "stats"]
