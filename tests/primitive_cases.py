@@ -600,6 +600,20 @@ CASES += [  # added on main concurrently: complex checks of their rules
     Case("kv", lambda x: rsp.kv(0.5, x), (CP(3),), "complex"),
 ]
 
+def _eig_gauge_free(a: Any) -> Any:
+    """Eigenvalues and the phase-free |V| of a general eigendecomposition."""
+    w, v = rnp.linalg.eig(a)
+    return rnp.concatenate([w, rnp.ravel(rnp.abs(v)).astype(w.dtype)])
+
+
+CASES += [  # general eigendecomposition: complex results from real or complex matrices
+    Case("eig", rnp.linalg.eigvals, (R(3, 3),), "real-eigvals"),
+    Case("eig", rnp.linalg.eigvals, (C(3, 3),), "complex-eigvals"),
+    Case("eig", _eig_gauge_free, (C(3, 3),), "complex-vectors"),
+    Case("eig", _eig_gauge_free, (R(3, 3),), "real-vectors"),
+    Case("eig", lambda a: rnp.linalg.eigvals(a)[..., 0], (C(2, 3, 3),), "complex-batched"),
+]
+
 # Primitives whose implementation runs on complex values but whose complex derivatives
 # are not offered (the reason is the entry's value).
 COMPLEX_EXEMPT = {

@@ -213,3 +213,18 @@ def test_functions_without_complex_rules_refuse_complex() -> None:
             riesz.jvp(f, (a,), (a,))
     with pytest.raises(NotImplementedError, match="complex"):
         riesz.grad(lambda x: rnp.sum(rnp.abs(rnp.convolve(x * 1j, x))))(np.ones(3))
+
+
+def test_eig_matches_numpy_and_perturbation_theory() -> None:
+    rng = np.random.default_rng(5)
+    a = rng.standard_normal((4, 4))
+    w, v = rnp.linalg.eig(a)
+    np.testing.assert_allclose(w, np.linalg.eig(a).eigenvalues)
+    # ∂λ_k = (u_kᴴ ∂A v_k) / (u_kᴴ v_k), u_k the left eigenvectors (rows of V⁻¹)
+    t = rng.standard_normal((4, 4))
+    _, dw = riesz.jvp(rnp.linalg.eigvals, (a,), (t,))
+    vinv = np.linalg.inv(v)
+    np.testing.assert_allclose(dw, np.einsum("ki,ij,jk->k", vinv, t, v), rtol=1e-10)
+    # a real matrix gets a real cotangent
+    g = riesz.grad(lambda a: rnp.sum(rnp.abs(rnp.linalg.eigvals(a)) ** 2))(a)
+    assert g.dtype == np.float64

@@ -23,7 +23,9 @@ from riesz._core.primitive import DIFFERENTIABLE
 # Differentiable primitives without a Taylor rule, with the reason; jet raises
 # NotImplementedError naming them (never a silently truncated series). Empty:
 # every differentiable primitive has a rule.
-UNSUPPORTED: dict[str, str] = {}
+UNSUPPORTED: dict[str, str] = {
+    "eig": "complex results with a non-holomorphic eigenvector gauge (jet refuses it)",
+}
 
 
 def _path(args: tuple[Any, ...], K: int, seed: int) -> tuple[list[list[np.ndarray]], Any]:

@@ -620,6 +620,72 @@ eigh_p.def_joint_jvp(_eigh_jvp).def_joint_vjp(_eigh_vjp)
 leading_batch(eigh_p)
 taylor.jet_from_jvp(eigh_p)  # the general rule
 
+# -- general eigendecomposition (Giles 2008, §3.1; complex results) --------------------
+# A = V diag(w) V⁻¹, each column of V of unit norm (NumPy), its phase a free gauge.
+# P = V⁻¹ ∂A V: ∂w = diag(P) (holomorphic in A); ∂V = X - V Re diag(Vᴴ X) with
+# X = V (F ∘ P), F_ij = 1/(w_j - w_i) (0 on the diagonal): the norms stay 1, the phases
+# move as X says. Its adjoint under Re⟨·,·⟩: X̄ = V̄ - V Re diag(Vᴴ V̄),
+# Ā = V⁻ᴴ (diag(w̄) + conj(F) ∘ (Vᴴ X̄)) Vᴴ. Repeated eigenvalues: F is infinite there
+# (a DegenerateDerivativeWarning where the derivative uses it); functions of the
+# eigenvectors are only defined up to that gauge (use |v|, projectors, or eigenvalues).
+
+
+def _eig_impl(a: Any) -> tuple[Any, Any]:
+    w, v = np.linalg.eig(a)
+    dtype = np.result_type(a.dtype, np.complex64)
+    return w.astype(dtype, copy=False), v.astype(dtype, copy=False)
+
+
+eig_p = Primitive(
+    "eig", _eig_impl, multiple_results=True,
+    notes="general A: complex eigenvalues and unit-norm eigenvectors (phase gauge: "
+    "Re diag(Vᴴ ∂V) = 0); undefined at repeated eigenvalues",
+)
+
+
+def _eig_gaps(w: Any) -> Any:
+    """F_ij = 1/(w_j - w_i), 0 on the diagonal and at (warned) repeated pairs."""
+    diff = _row(w) - _col(w)
+    bad = _raw(diff) == 0  # the diagonal, and repeated eigenvalues
+    every = raw_value(diff) == 0  # over the whole batch under vmap
+    if np.any(every & ~np.eye(every.shape[-1], dtype=bool)):
+        _warn_degenerate("eig: the eigenvalues and eigenvectors are not differentiable")
+    return bind(where_p, bad, 0, 1 / bind(where_p, bad, 1, diff))
+
+
+def _eig_jvp(primals: Any, tangents: Any, ans: Any) -> Any:
+    (t,) = tangents
+    if t is None:
+        return None
+    w, v = ans
+    p = _mm(bind(solve_p, v, t), v)
+    x = _mm(v, _eig_gaps(w) * p)
+    fix = bind(real_p, _diag_part(_mm(_mH(v), x)))
+    return _diag_part(p), x - v * _row(fix)
+
+
+def _eig_vjp(g: Any, ans: Any, primals: Any, argnums: Any) -> list[Any]:
+    gw, gv = g
+    w, v = ans
+    (a,) = primals
+    inner = None
+    if gv is not None:
+        fix = bind(real_p, _diag_part(_mm(_mH(v), gv)))
+        gx = gv - v * _row(fix)
+        inner = bind(conj_p, _eig_gaps(w)) * _mm(_mH(v), gx)
+    if gw is not None:
+        d = _diag_embed(gw)
+        inner = d if inner is None else inner + d
+    if inner is None:
+        return [None]
+    ga = bind(solve_p, _mH(v), _mm(inner, _mH(v)))  # V⁻ᴴ inner Vᴴ
+    return [ga if is_complex(a) else bind(real_p, ga)]
+
+
+eig_p.def_joint_jvp(_eig_jvp).def_joint_vjp(_eig_vjp)
+leading_batch(eig_p)
+# no Taylor rule: the eigenvector gauge is not holomorphic (tests/test_jet.py lists it)
+
 # -- singular value decomposition (Townsend 2016) -------------------------------------
 # A = U diag(s) Vᵀ (thin), P = Uᵀ ∂A V split into sym(P) = (P + Pᵀ)/2 and
 # asym(P) = (P - Pᵀ)/2, E_ij = 1/(s_j - s_i), G_ij = 1/(s_j + s_i) (i != j):

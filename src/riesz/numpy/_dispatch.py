@@ -155,7 +155,8 @@ _FUNCTION_NAMES = (
     "astype fix"
 )
 _LINALG_NAMES = (
-    "solve inv det slogdet cholesky eigh eigvalsh svd svdvals qr pinv lstsq matrix_power "
+    "solve inv det slogdet cholesky eig eigvals eigh eigvalsh svd svdvals qr pinv lstsq "
+    "matrix_power "
     "multi_dot matrix_rank norm vector_norm matrix_norm cond vecdot outer matmul tensordot "
     "trace diagonal matrix_transpose"
 )
