@@ -228,3 +228,14 @@ def test_eig_matches_numpy_and_perturbation_theory() -> None:
     # a real matrix gets a real cotangent
     g = riesz.grad(lambda a: rnp.sum(rnp.abs(rnp.linalg.eigvals(a)) ** 2))(a)
     assert g.dtype == np.float64
+
+
+def test_implicit_layers_refuse_complex_states() -> None:
+    from riesz import implicit
+
+    def loss(x):
+        y = implicit.fixed_point(lambda x, y: 0.5 * rnp.sin(y) + x, x, np.zeros(2, complex))
+        return rnp.sum(rnp.abs(y) ** 2)
+
+    with pytest.raises(NotImplementedError, match="complex"):
+        riesz.grad(loss)(np.array([0.3 + 0.2j, -0.1 + 0.4j]))
