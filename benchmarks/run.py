@@ -20,6 +20,10 @@ Workloads
   special  (opt-in, ``--only special``) each special function of SPEC §14 on 10^6
      float64 points: riesz's value_and_grad of the sum against SciPy's value alone
      (the target: at most 2x).
+  ode  (only with --only ode) Lotka-Volterra through riesz.scipy.integrate.odeint,
+     1,000 output times on [0, 10]: the adjoint gradient w.r.t. the 4 parameters over
+     the forward solve, peak memory (tracemalloc) of the gradient from 10 to 1,000
+     output times, and jax.experimental.ode.odeint's gradient (eager and jit).
 
 Everything runs on one core with one BLAS / intra-op thread; timings are medians over
 repeats after warm-up, measured with time.perf_counter.
@@ -678,6 +682,94 @@ def bench_c(libs: Libs, rep: Report, repeats: int, n: int, jax_n: int) -> None:
 
 
 # ----------------------------------------------------------------------------------------
+# (ode) odeint's adjoint gradient, Lotka-Volterra
+# ----------------------------------------------------------------------------------------
+
+ODE_WL = "(ode) Lotka-Volterra odeint"
+ODE_THETA = np.array([1.5, 1.0, 1.0, 3.0])
+ODE_Y0 = np.array([1.0, 0.5])
+
+
+def lotka_volterra(y, t, theta, ns):
+    return ns.stack([theta[0] * y[0] - theta[1] * y[0] * y[1],
+                     theta[2] * y[0] * y[1] - theta[3] * y[1]])
+
+
+def bench_ode(libs: Libs, rep: Report, repeats: int, n_out: int = 1000) -> None:
+    """Reverse-mode (adjoint) gradient of sum(y(t_i)^2) w.r.t. theta, over the solve."""
+    section(f"{ODE_WL}, {n_out} output times on [0, 10], rtol = atol = 1.49e-8")
+    riesz, rnp = libs.riesz, libs.rnp
+    from riesz.scipy.integrate import odeint
+
+    def rhs(y, t, theta):
+        return lotka_volterra(y, t, theta, rnp)
+
+    def loss(theta, t):
+        return rnp.sum(odeint(rhs, ODE_Y0, t, args=(theta,)) ** 2)
+
+    t = np.linspace(0.0, 10.0, n_out)
+    wl = f"{ODE_WL}, {n_out} times"
+    grad = riesz.grad(loss)
+    g = grad(ODE_THETA, t)
+    fwd = rep.add(wl, "riesz", "forward solve", measure(lambda: loss(ODE_THETA, t), repeats, 1),
+                  "ms", 1e3)
+    rev = rep.add(wl, "riesz", "gradient (adjoint)", measure(lambda: grad(ODE_THETA, t),
+                                                             repeats, 1), "ms", 1e3)
+    fwd_mode = rep.add(wl, "riesz", "jacfwd (sensitivities)", measure(
+        lambda: riesz.jacfwd(loss)(ODE_THETA, t), repeats, 1), "ms", 1e3)
+    ratio = rev / fwd
+    rep.add(wl, "riesz", "gradient / forward", ratio, "x",
+            note="target <= 3x" + ("" if ratio <= 3 else ": ABOVE"))
+    rep.lines.append(f"(ode) riesz adjoint gradient / forward solve = {ratio:.1f}x at "
+                     f"{n_out} output times (target <= 3x); forward-mode (4 sensitivities) "
+                     f"/ forward = {fwd_mode / fwd:.1f}x")
+
+    print("  riesz memory (tracemalloc, separate untimed runs):", flush=True)
+    peaks = {}
+    tracemalloc.start()
+    try:
+        for m in (10, 100, n_out):
+            tm = np.linspace(0.0, 10.0, m)
+            peaks[m], _ = peak_mb(lambda tm=tm: grad(ODE_THETA, tm))
+            rep.add(wl, "riesz", f"peak mem grad, {m} times", peaks[m], "MB")
+    finally:
+        tracemalloc.stop()
+    growth = peaks[n_out] / peaks[10]
+    rep.lines.append(f"(ode) riesz gradient peak memory {peaks[10]:.2f} MB (10 times) -> "
+                     f"{peaks[n_out]:.2f} MB ({n_out} times) = {growth:.2f}x (target <= 1.2x)")
+
+    if libs.jax is not None:
+        try:
+            from jax.experimental.ode import odeint as jodeint
+        except Exception as e:  # pragma: no cover
+            rep.lines.append(f"(ode) jax.experimental.ode not importable: {e}")
+            return
+        jax, jnp = libs.jax, libs.jnp
+        tj, thj, y0j = jnp.asarray(t), jnp.asarray(ODE_THETA), jnp.asarray(ODE_Y0)
+
+        def jrhs(y, s, th):  # one function object: odeint compiles once per function
+            return lotka_volterra(y, s, th, jnp)
+
+        def jloss(theta):
+            ys = jodeint(jrhs, y0j, tj, theta, rtol=1.49012e-8, atol=1.49012e-8)
+            return jnp.sum(ys ** 2)
+
+        jg, jgj, jfj = jax.grad(jloss), jax.jit(jax.grad(jloss)), jax.jit(jloss)
+        for name, fn in (("jax eager", jloss), ("jax eager", jg), ("jax jit", jfj),
+                         ("jax jit", jgj)):
+            metric = "forward solve" if fn in (jloss, jfj) else "gradient (adjoint)"
+            rep.add(wl, name, metric, measure(lambda fn=fn: jax.block_until_ready(fn(thj)),
+                                              max(3, repeats), 1), "ms", 1e3)
+        for name in ("jax eager", "jax jit"):
+            r = rep.value(wl, name, "gradient (adjoint)") / rep.value(wl, name, "forward solve")
+            rep.add(wl, name, "gradient / forward", r, "x")
+        gj = np.asarray(jgj(thj))
+        ok = np.allclose(gj, g, rtol=1e-5)
+        rep.lines.append(f"(ode) gradient riesz {g} vs jax {gj}: "
+                         f"{'agree' if ok else 'MISMATCH'} (rtol 1e-5; both at tol 1.5e-8)")
+
+
+# ----------------------------------------------------------------------------------------
 # (w3) two dense layers over closed-over constant matrices
 # ----------------------------------------------------------------------------------------
 
@@ -910,6 +1002,9 @@ def special_workloads(n: int) -> list[tuple[str, Callable[..., Any], Callable[..
          (u(0.1, 10.0),)),
         ("gammaincc", lambda x: sp.gammaincc(2.5, x), lambda x: rsp.gammaincc(2.5, x),
          (u(0.1, 10.0),)),
+        # the shape parameters too (no closed form: series / continued fractions)
+        ("gammainc(a,x)", sp.gammainc, rsp.gammainc, (u(0.5, 5.0), u(0.1, 10.0))),
+        ("betainc(a,b,x)", sp.betainc, rsp.betainc, (u(0.5, 5.0), u(0.5, 5.0), u(0.0, 1.0))),
         ("erfinv", sp.erfinv, rsp.erfinv, (u(-0.99, 0.99),)),
         ("erfcinv", sp.erfcinv, rsp.erfcinv, (u(0.01, 1.99),)),
         ("rgamma", sp.rgamma, rsp.rgamma, (u(0.1, 5.0),)),
@@ -942,7 +1037,7 @@ def bench_special(libs: Libs, rep: Report, repeats: int, n: int = 10**6) -> None
                       measure(lambda vg=vg, a=args: vg(*a), repeats, 1), "ms", 1e3)
         ratio = t_r / t_sp
         worst = max(worst, ratio)
-        rep.lines.append(f"special {name:<13} riesz value_and_grad / SciPy value = "
+        rep.lines.append(f"special {name:<15} riesz value_and_grad / SciPy value = "
                          f"{ratio:.2f}x{'' if ratio <= 2 else '  (over the 2x target)'}")
     rep.lines.append(f"special: worst ratio {worst:.2f}x (target <= 2x)")
 
@@ -951,7 +1046,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--only", default="a,b,c,w3,cx",
-                   help="comma-separated workloads to run, from a,b,c,w3,cx,special "
+                   help="comma-separated workloads to run, from a,b,c,w3,cx,special,ode "
                         "(default: a,b,c,w3,cx)")
     p.add_argument("--repeats", type=int, default=None,
                    help="timed repeats per measurement (default: a=50, b=20, c=3, w3=30)")
@@ -962,18 +1057,18 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
 
     only = {s.strip().lower() for s in args.only.split(",") if s.strip()}
-    unknown = only - {"a", "b", "c", "w3", "cx", "special"}
+    unknown = only - {"a", "b", "c", "w3", "cx", "special", "ode"}
     if unknown:
         p.error(f"--only: unknown workload(s) {sorted(unknown)}; choose from "
-                "a,b,c,w3,cx,special")
+                "a,b,c,w3,cx,special,ode")
     if args.repeats is not None and args.repeats < 1:
         p.error("--repeats must be >= 1")
 
     if args.quick:
-        reps = {"a": 5, "b": 3, "c": 1, "w3": 3, "cx": 3, "special": 1}
+        reps = {"a": 5, "b": 3, "c": 1, "w3": 3, "cx": 3, "special": 1, "ode": 1}
         budget, c_n, jax_n = 2.0, 10_000, 200
     else:
-        reps = {"a": 50, "b": 20, "c": 3, "w3": 30, "cx": 20, "special": 3}
+        reps = {"a": 50, "b": 20, "c": 3, "w3": 30, "cx": 20, "special": 3, "ode": 3}
         budget, c_n, jax_n = 8.0, 100_000, 1_000
     if args.repeats is not None:
         reps = dict.fromkeys(reps, args.repeats)
@@ -1005,6 +1100,8 @@ def main(argv: list[str] | None = None) -> int:
         bench_cx(libs, rep, reps["cx"], budget)
     if "special" in only:
         bench_special(libs, rep, reps["special"], 10**4 if args.quick else 10**6)
+    if "ode" in only:
+        bench_ode(libs, rep, reps["ode"], 100 if args.quick else 1000)
     rep.print_table()
     print(f"total benchmark time: {time.perf_counter() - t0:.0f} s")
     return 0

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 import riesz.numpy as rnp
+import riesz.scipy.integrate as rsi
 import riesz.scipy.linalg as rsl
 import riesz.scipy.signal as rss
 import riesz.scipy.special as rsp
@@ -649,6 +650,29 @@ ZERO_DERIVATIVE_CASES = {
     "round": (lambda x: rnp.round(x, 1), R(4) * 3),
     "floor_divide": (lambda x: x // 0.7, R(4) * 3),
 }
+
+
+def _ode_rhs(y: Any, s: Any, a: Any) -> Any:
+    return -a * y + 0.3 * rnp.sin(y) + 0.2 * s  # nonlinear, non-autonomous
+
+
+def _odeint(y0: Any, t: Any, a: Any) -> Any:
+    """Solved tightly, with DOP853 backwards: the sweep's adjoint identity
+    <v, JVP(u)> = <VJP(v), u> holds to 1e3 ulp only when both solves are that accurate."""
+    return rsi.odeint(_ode_rhs, y0, t, args=(a,), rtol=1e-13, atol=1e-13,
+                      adjoint_method="DOP853", adjoint_rtol=1e-13, adjoint_atol=1e-13)
+
+
+def _solve_ivp(y0: Any, t: Any, a: Any) -> Any:
+    return rsi.solve_ivp(lambda s, y, a: _ode_rhs(y, s, a), (t[0], t[-1]), y0, "DOP853",
+                         t_eval=t, args=(a,), rtol=1e-13, atol=1e-13).y
+
+
+CASES += [
+    Case("odeint", _odeint, (R(2), np.array([0.0, 0.4, 1.1]), P(2)), "odeint"),
+    Case("odeint", _solve_ivp, (R(2), np.array([1.0, 0.6, 0.1]), P(1)), "solve_ivp-backwards"),
+]
+
 NOT_DIFFERENTIABLE_CASES = {
     "greater": (lambda x: x > 0, R(4)),
     "greater_equal": (lambda x: x >= 0, R(4)),
@@ -695,11 +719,18 @@ CASES += [
     Case("gammainc", lambda x: rsp.gammainc(_A[:, None], x), (_SP(4),), "outer"),
     Case("gammaincc", lambda x: rsp.gammaincc(_A, x), (_SP(3),), "a-vector"),
     Case("gammaincc", lambda x: rsp.gammaincc(0.8, x), (_SP(2, 3),), "a-scalar"),
+    Case("gammainc", rsp.gammainc, (_SU(0.5, 4.0)(3), _SU(0.2, 3.0)(2, 3)), "in-a-and-x"),
+    Case("gammainc", lambda a: rsp.gammainc(a, 6.0), (_SU(1.0, 3.0)(2),), "in-a-tail"),
+    Case("gammaincc", rsp.gammaincc, (_SU(0.5, 4.0)(2, 1), _SU(0.2, 6.0)(1, 3)), "in-a-and-x"),
     Case("betainc", lambda x: rsp.betainc(_A, 2.0, x), (_SX(2, 3),), "a-vector"),
     Case("betainc", lambda x: rsp.betainc(1.5, _A[:, None], x), (_SX(4),), "outer"),
     Case("betainc", lambda x: rsp.betainc(0.6, 0.9, x), (_SX(),), "scalar"),
+    Case("betainc", rsp.betainc, (_SU(0.5, 3.0)(3), _SU(0.5, 3.0)(2, 1), _SX(2, 3)), "in-a-b-x"),
+    Case("betainc", lambda a, b: rsp.betainc(a, b, 0.8), (_SU(0.5, 2.0)(2), _SU(2.0, 5.0)(2)),
+         "in-a-b-swapped"),
     Case("betaincc", lambda x: rsp.betaincc(_A, 2.0, x), (_SX(2, 3),), "a-vector"),
     Case("betaincc", lambda x: rsp.betaincc(0.6, 0.9, x), (_SX(),), "scalar"),
+    Case("betaincc", rsp.betaincc, (_SU(0.5, 3.0)(3), _SU(0.5, 3.0)(3), _SX(3)), "in-a-b-x"),
 ]
 
 

@@ -25,8 +25,10 @@ LAYERS: dict[int, tuple[str, ...]] = {
     4: ("riesz.transforms", "riesz.custom", "riesz.taylor"),  # transformations
     # spaces, linear operators, linear and nonlinear solvers
     5: ("riesz.spaces", "riesz.linear", "riesz.linear_solvers", "riesz.solvers"),
-    # derived operators and tools (check_grads draws its directions from spaces)
-    6: ("riesz.derivatives", "riesz.implicit", "riesz.tensor", "riesz.optim", "riesz.checks"),
+    # derived operators and tools (check_grads draws its directions from spaces); ODE
+    # solves, public under riesz.scipy but differentiated with the transformations
+    6: ("riesz.derivatives", "riesz.implicit", "riesz.tensor", "riesz.optim", "riesz.checks",
+        "riesz.scipy.integrate"),
     7: ("riesz", "riesz.__main__", "riesz.cli", "riesz._plotting", "riesz.tour", "riesz.tour.*"),
 }
 
@@ -87,12 +89,13 @@ def _imports(module: str, path: Path, modules: dict[str, Path]) -> set[str]:
 
 
 def _layer_of(module: str) -> int | None:
+    """The module's layer: a module named exactly wins over a package pattern `pkg.*`."""
+    for layer, patterns in LAYERS.items():
+        if module in patterns:
+            return layer
     for layer, patterns in LAYERS.items():
         for pattern in patterns:
-            if pattern.endswith(".*"):
-                if module.startswith(pattern[:-1]):
-                    return layer
-            elif module == pattern:
+            if pattern.endswith(".*") and module.startswith(pattern[:-1]):
                 return layer
     return None
 
@@ -252,3 +255,8 @@ def test_tracer_methods_are_declared_on_the_class() -> None:
                     and isinstance(node.args[0], ast.Name) and node.args[0].id == "Tracer"):
                 offenders.append(f"{module}: setattr(Tracer, ...)")
     assert not offenders, offenders
+
+
+def test_a_module_named_exactly_wins_over_its_package_pattern() -> None:
+    assert _layer_of("riesz.scipy.integrate") == 6  # listed by name in layer 6
+    assert _layer_of("riesz.scipy.linalg") == 3  # matched by "riesz.scipy.*"

@@ -33,6 +33,7 @@ from .derivatives import (
 )
 from .linear import LinearMap, identity, rank1
 from .numpy import stop_gradient
+from .scipy import integrate as _integrate  # noqa: F401 (layer 6: loaded here)
 from .solvers import (
     Solution,
     SolverError,

@@ -244,7 +244,7 @@ def _pow_dx(x: Any, y: Any) -> Any:
             return 2 * x
         return y * x ** (y - 1)
     # 0 * inf at x = y = 0 (where x^y = 1 for all x): use x = 1 there
-    both = (_raw(y) == 0) & (_raw(x) == 0)
+    both = np.logical_and(_raw(y) == 0, _raw(x) == 0)  # not `&`: a NumPy bool & a batch tracer
     if not any_set(both):
         return y * x ** (y - 1)
     return y * bind(where_p, both, 1, x) ** (y - 1)

@@ -1,5 +1,8 @@
 """Differentiable SciPy: `riesz.scipy.special`, `riesz.scipy.linalg`,
-`riesz.scipy.signal`, `riesz.scipy.stats` (real arrays; SciPy's names and signatures).
+`riesz.scipy.signal`, `riesz.scipy.stats`, `riesz.scipy.integrate` (real arrays;
+SciPy's names and signatures). `integrate` differentiates through ODE solves with
+the transformations, so it sits above them (layer 6) and is loaded by
+`import riesz` (or `import riesz.scipy.integrate`), not by this package.
 
 The special functions are NumPy ufuncs in SciPy, so unmodified code calling
 `scipy.special.erf(x)` on a traced value differentiates too; the other

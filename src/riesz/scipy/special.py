@@ -4,8 +4,9 @@ erf, erfc, erfinv, erfcinv, log_ndtr, gammaln, gamma, rgamma, gammasgn, digamma 
 polygamma, beta, betaln, betainc, betaincc, gammainc, gammaincc, expit, logit, xlogy, xlog1py and
 the Bessel functions (jv, yv, iv, ive, kv, j0, j1, y0, y1, i0, i1, i0e, i1e, jn, yn) bind
 the elementwise primitives of `riesz._primitives.special`; multigammaln is a sum of
-gammaln. Derivatives without a closed form (the shape parameters of betainc / gammainc,
-the Bessel order v) raise an error naming the argument; integer orders (jn, yn, polygamma's
+gammaln. gammainc / gammaincc and betainc are differentiable in their shape parameters
+too (series / continued fractions); the Bessel order v has no derivative implemented and
+raises an error naming it; integer orders (jn, yn, polygamma's
 n, multigammaln's d) refuse traced values. logsumexp, softmax and log_softmax are stable
 composites: the maximum is subtracted as a constant first, so neither values nor
 derivatives overflow.
@@ -155,8 +156,8 @@ def multigammaln(a: Any, d: int) -> Any:
 
 
 def betainc(a: Any, b: Any, x: Any, /, out: Any = None, **kwargs: Any) -> Any:
-    """The regularized incomplete beta function I_x(a, b); ∂x = x^(a-1)(1-x)^(b-1)/B(a, b).
-    The derivatives in the shape parameters a, b have no closed form: they raise."""
+    """The regularized incomplete beta function I_x(a, b); ∂x = x^(a-1)(1-x)^(b-1)/B(a, b);
+    ∂a, ∂b (no closed form) by a continued fraction, accurate relative to the tails."""
     if out is not None or kwargs:
         a, b, x = _ufunc_options("betainc", (a, b, x), out, kwargs)
     return bind(betainc_p, *(_coerce(v) for v in (a, b, x)))

@@ -25,9 +25,8 @@ Differences from SciPy:
   Python-scalar parameters stays float32, as in JAX); SciPy always returns float64.
 - the cdfs of `gamma`, `chi2`, `beta`, `t` and `poisson` go through `gammainc` /
   `gammaincc` / `betainc` / `betaincc`, whose derivatives in their shape parameters have no
-  closed form: differentiating e.g. `gamma.cdf` in `a` (or `t.cdf` in `df`)
-  raises that function's NotImplementedError, naming its shape argument. The
-  derivatives in `x`, `loc` and `scale` (and in `poisson`'s `mu`) work.
+  closed form: riesz.scipy.special computes them by series / continued fractions, so
+  `gamma.cdf` in `a` or `t.cdf` in `df` differentiate too.
 - `poisson`'s data `k` (and its `loc`) are integers: their derivative is 0.
 - `ppf` exists where it is a closed form (`norm` through `erfcinv`, `expon`,
   `laplace`, `logistic`, `cauchy`); elsewhere it raises NotImplementedError.
