@@ -17,6 +17,8 @@ Workloads
   cx complex MLP-like: loss = Σ|abs(X W1) W2|² / batch, X (256, 512), W1 (512, 512) and
      W2 (512, 10) complex64: forward, value_and_grad w.r.t. (W1, W2), their ratio; riesz's
      gradient (the Riesz representer ∂L/∂Re W + i ∂L/∂Im W) checked against torch's.
+  fft grad of ``sum(abs(ifft(fft(x) * h))**2)``, x in C^(2^16), h a complex filter (ms):
+     riesz vs autograd and torch, gradients checked (autograd's conjugated, SPEC §13).
   special  (opt-in, ``--only special``) each special function of SPEC §14 on 10^6
      float64 points: riesz's value_and_grad of the sum against SciPy's value alone
      (the target: at most 2x).
@@ -29,7 +31,7 @@ Everything runs on one core with one BLAS / intra-op thread; timings are medians
 repeats after warm-up, measured with time.perf_counter.
 
     python benchmarks/run.py                 # everything (a few minutes at most)
-    python benchmarks/run.py --only a,b      # a subset (a, b, c, w3, cx)
+    python benchmarks/run.py --only a,b      # a subset (a, b, c, w3, cx, fft)
     python benchmarks/run.py --quick         # smoke test: few repeats, short loop in (c)
 """
 
@@ -966,6 +968,97 @@ def bench_cx(libs: Libs, rep: Report, repeats: int, budget: float) -> None:
                                                                         "value_and_grad")
         rep.lines.append(f"(cx) riesz value_and_grad / torch value_and_grad: {r / t:.2f}; "
                          f"riesz vag/forward {rep.value(CX_WL, 'riesz', 'vag/forward'):.2f}")
+# (fft) a spectral filter: grad of sum(abs(ifft(fft(x) * h))**2)
+# ----------------------------------------------------------------------------------------
+
+FFT_N = 2 ** 16
+FFT_WL = "(fft) grad sum|ifft(fft(x)h)|^2"
+FFT_WARMUP = 10  # untimed calls of each library, in turn, before any is timed
+
+
+def _riesz_accepts_complex(riesz: Any, rnp: Any) -> bool:
+    """Whether this riesz differentiates complex inputs (SPEC §13: grad |z|² = 2z)."""
+    z = np.array([1.0 + 2.0j])
+    try:
+        g = riesz.grad(lambda z: rnp.sum(rnp.abs(z) ** 2))(z)
+    except TypeError:
+        return False
+    return bool(np.allclose(g, 2 * z))
+
+
+def bench_fft(libs: Libs, rep: Report, repeats: int, budget: float) -> None:
+    """grad of L(x) = Σ |ifft(fft(x) ⊙ h)|² for x ∈ C^(2^16) and a complex filter h
+    (real x and a real h where riesz does not differentiate complex inputs yet)."""
+    riesz, rnp = libs.riesz, libs.rnp
+    rng = np.random.default_rng(0)
+    cplx = _riesz_accepts_complex(riesz, rnp)
+    if cplx:
+        x0 = rng.standard_normal(FFT_N) + 1j * rng.standard_normal(FFT_N)
+        h = rng.standard_normal(FFT_N) + 1j * rng.standard_normal(FFT_N)
+        what = "x complex128"
+    else:
+        x0, h = rng.standard_normal(FFT_N), np.exp(-np.fft.fftfreq(FFT_N) ** 2 * 400.0)
+        what = "x, h real (complex inputs unsupported by this riesz)"
+    section(f"{FFT_WL}: n = 2^16, {what}, ms")
+    rep.lines.append(f"(fft) n = 2^16, {what}")
+    ms = 1e3
+    grads: dict[str, np.ndarray] = {}
+    runs: dict[str, tuple[Callable[[], Any], str]] = {}  # library -> (timed call, note)
+
+    def f_r(x):
+        return rnp.sum(rnp.abs(rnp.fft.ifft(rnp.fft.fft(x) * h)) ** 2)
+
+    g_r = riesz.grad(f_r)
+    grads["riesz"] = g_r(x0)
+    runs["riesz"] = (lambda: g_r(x0), "")
+
+    if libs.autograd is not None:
+        anp, afft = libs.anp, libs.autograd.numpy.fft
+
+        def f_a(x):
+            return anp.sum(anp.abs(afft.ifft(afft.fft(x) * h)) ** 2)
+
+        g_a = libs.autograd.grad(f_a)
+        # autograd returns the conjugate of the steepest-ascent direction (SPEC §13)
+        grads["autograd"] = np.conj(g_a(x0))
+        runs["autograd"] = (lambda: g_a(x0), "returns conj" if cplx else "")
+
+    if libs.torch is not None:
+        torch = libs.torch
+        th = torch.from_numpy(h)
+
+        def grad_t():
+            x = torch.tensor(x0, requires_grad=True)
+            loss = torch.sum(torch.abs(torch.fft.ifft(torch.fft.fft(x) * th)) ** 2)
+            (g,) = torch.autograd.grad(loss, x)
+            return g
+
+        grads["torch"] = grad_t().numpy()
+        runs["torch"] = (grad_t, "")
+
+    # The first calls of the process at this size pay one-time costs (FFT plans, the
+    # allocator growing its heap to hold 1 MB blocks) that fall on whichever library runs
+    # first: warm every library up, in turn, before timing any.
+    for _ in range(FFT_WARMUP):
+        for call, _note in runs.values():
+            call()
+    for lib, (call, note) in runs.items():
+        rep.add(FFT_WL, lib, "grad", measure(call, repeats, 2, budget), "ms", ms, note=note)
+    rep.add(FFT_WL, "numpy (forward only)", "forward",
+            measure(lambda: np.sum(np.abs(np.fft.ifft(np.fft.fft(x0) * h)) ** 2), repeats,
+                    2, budget), "ms", ms)
+
+    bad = [k for k, g in grads.items() if not np.allclose(g, grads["riesz"], rtol=1e-9,
+                                                          atol=1e-9)]
+    msg = "all agree with riesz" if not bad else f"MISMATCH vs riesz: {', '.join(bad)}"
+    if len(grads) == 1:
+        msg = "no peer available to compare against"
+    print(f"  gradient check across libraries: {msg}")
+    rep.lines.append(f"(fft) gradient check: {msg}")
+    r = rep.value(FFT_WL, "riesz", "grad")
+    parts = [f"riesz/{lib} {r / v:.2f}" for lib in ("torch", "autograd")
+             if (v := rep.value(FFT_WL, lib, "grad"))]
+    rep.lines.append(f"(fft) grad {'; '.join(parts) or 'no peer'} (riesz {fmt(r)} ms)")
 
 
 # ----------------------------------------------------------------------------------------
@@ -1045,11 +1138,12 @@ def bench_special(libs: Libs, rep: Report, repeats: int, n: int = 10**6) -> None
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--only", default="a,b,c,w3,cx",
-                   help="comma-separated workloads to run, from a,b,c,w3,cx,special,ode "
-                        "(default: a,b,c,w3,cx)")
+    p.add_argument("--only", default="a,b,c,w3,cx,fft",
+                   help="comma-separated workloads to run, from a,b,c,w3,cx,fft,special,ode "
+                        "(default: a,b,c,w3,cx,fft)")
     p.add_argument("--repeats", type=int, default=None,
-                   help="timed repeats per measurement (default: a=50, b=20, c=3, w3=30)")
+                   help="timed repeats per measurement (default: a=50, b=20, c=3, w3=30, "
+                   "fft=30)")
     p.add_argument("--quick", action="store_true",
                    help="smoke test: few repeats and a 10^4-iteration loop in (c)")
     p.add_argument("--no-pin", action="store_true",
@@ -1057,18 +1151,19 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
 
     only = {s.strip().lower() for s in args.only.split(",") if s.strip()}
-    unknown = only - {"a", "b", "c", "w3", "cx", "special", "ode"}
+    unknown = only - {"a", "b", "c", "w3", "cx", "fft", "special", "ode"}
     if unknown:
         p.error(f"--only: unknown workload(s) {sorted(unknown)}; choose from "
-                "a,b,c,w3,cx,special,ode")
+                "a,b,c,w3,cx,fft,special,ode")
     if args.repeats is not None and args.repeats < 1:
         p.error("--repeats must be >= 1")
 
     if args.quick:
-        reps = {"a": 5, "b": 3, "c": 1, "w3": 3, "cx": 3, "special": 1, "ode": 1}
+        reps = {"a": 5, "b": 3, "c": 1, "w3": 3, "cx": 3, "fft": 3, "special": 1, "ode": 1}
         budget, c_n, jax_n = 2.0, 10_000, 200
     else:
-        reps = {"a": 50, "b": 20, "c": 3, "w3": 30, "cx": 20, "special": 3, "ode": 3}
+        reps = {"a": 50, "b": 20, "c": 3, "w3": 30, "cx": 20, "fft": 30, "special": 3,
+                "ode": 3}
         budget, c_n, jax_n = 8.0, 100_000, 1_000
     if args.repeats is not None:
         reps = dict.fromkeys(reps, args.repeats)
@@ -1098,6 +1193,8 @@ def main(argv: list[str] | None = None) -> int:
         bench_w3(libs, rep, reps["w3"], budget)
     if "cx" in only:
         bench_cx(libs, rep, reps["cx"], budget)
+    if "fft" in only:
+        bench_fft(libs, rep, reps["fft"], budget)
     if "special" in only:
         bench_special(libs, rep, reps["special"], 10**4 if args.quick else 10**6)
     if "ode" in only:

@@ -214,6 +214,7 @@ def test_checker_sees_function_level_relative_and_absolute_imports(tmp_path: Pat
 @pytest.mark.parametrize("module, layer", [
     ("riesz._core.trace", 0), ("riesz._primitives.linalg", 2), ("riesz.numpy", 3),
     ("riesz.numpy.linalg", 3), ("riesz", 7), ("riesz.tour.engine", 7), ("riesz.nowhere", None),
+    ("riesz._primitives.fft", 2), ("riesz.numpy.fft", 3),
 ])
 def test_layer_patterns(module: str, layer: int | None) -> None:
     assert _layer_of(module) == layer

@@ -9,12 +9,22 @@ the shared rule helpers, and the interpreters' batch-axis helpers.
 from __future__ import annotations
 
 from .._core import ops
-from . import convolution, elementwise, indexing, linalg, products, reductions, shape, special
+from . import (
+    convolution,
+    elementwise,
+    fft,
+    indexing,
+    linalg,
+    products,
+    reductions,
+    shape,
+    special,
+)
 from ._batch_axes import broadcast_batch, move_axis
 from ._util import asarray, stack_leading
 
 __all__ = [
-    "convolution", "elementwise", "indexing", "linalg", "products", "reductions", "shape",
+    "convolution", "elementwise", "fft", "indexing", "linalg", "products", "reductions", "shape",
     "special",
 ]
 

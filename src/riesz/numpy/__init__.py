@@ -56,7 +56,7 @@ from numpy import (  # constants, dtypes and constructors of constants pass thro
 from .._core import ops as _ops
 from .._core.pytree import register_leaf_type as _register_leaf_type
 from .._core.trace import Tracer as _Tracer
-from . import _dispatch, linalg, random
+from . import _dispatch, fft, linalg, random
 from ._convolution import (
     convolve,
     correlate,

@@ -160,6 +160,10 @@ _LINALG_NAMES = (
     "multi_dot matrix_rank norm vector_norm matrix_norm cond vecdot outer matmul tensordot "
     "trace diagonal matrix_transpose"
 )
+_FFT_NAMES = (
+    "fft ifft fft2 ifft2 fftn ifftn rfft irfft rfft2 irfft2 rfftn irfftn hfft ihfft fftshift "
+    "ifftshift"
+)
 _TYPE_ONLY_NAMES = (
     "result_type iscomplexobj isrealobj may_share_memory shares_memory array_repr array_str "
     "array2string min_scalar_type common_type"
@@ -189,6 +193,7 @@ def install() -> None:
         _reductions,
         _shape,
     )
+    from . import fft as rfft
     from . import linalg as rlinalg
 
     ns: dict[str, Any] = {}
@@ -205,6 +210,8 @@ def install() -> None:
         func = getattr(np.linalg, name, None)
         if func is not None:
             FUNCTIONS[func] = getattr(rlinalg, name)
+    for name in _FFT_NAMES.split():
+        FUNCTIONS[getattr(np.fft, name)] = getattr(rfft, name)
     for name in _PRIMAL_ONLY_NAMES.split():
         func = getattr(np, name, None)
         if func is not None and func not in FUNCTIONS:

@@ -126,7 +126,7 @@ def layer_primitives() -> dict[str, Primitive]:
 
     names = ("_primitives.elementwise", "_primitives.reductions", "_primitives.shape",
              "_primitives.indexing", "_primitives.products", "_primitives.linalg",
-             "_primitives.convolution", "_primitives.special")
+             "_primitives.convolution", "_primitives.special", "_primitives.fft")
     # (import by full name)
     modules = [importlib.import_module(f"riesz.{n}") for n in names]
     found: dict[str, Primitive] = {}
@@ -181,14 +181,27 @@ def generate() -> str:
         notes = prim.notes.replace("|", "\\|")
         lines.append(f"| `{name}` | {_KIND_TEXT[prim.kind]} | {family} | {notes} |")
     sections = [
-        ("riesz.numpy", rnp, ("linalg", "random")),
+        ("riesz.numpy", rnp, ("fft", "linalg", "random")),
         ("riesz.numpy.linalg", rnp.linalg, ()),
+        ("riesz.numpy.fft", rnp.fft, ()),
         ("riesz.scipy.special", rscipy.special, ()),
         ("riesz.scipy.linalg", rscipy.linalg, ()),
         ("riesz.scipy.signal", rscipy.signal, ()),
     ]
+    intros = {
+        "riesz.numpy.fft": (
+            "NumPy's signatures, `n` / `s` (zero-padding or cropping), `axis` / `axes` and the "
+            "three `norm` modes; also reached by `np.fft.*` on traced values. Every transform "
+            "is linear, and its VJP is the adjoint under ⟨x, y⟩ = Re vdot(x, y) (SPEC §13): "
+            "`fft`'s is `n * ifft(v)` (the conjugate transpose of the DFT matrix), `rfft`'s "
+            "halves the interior bins of the half spectrum before an `irfft` (which counts "
+            "them twice), `irfft`'s doubles them after an `rfft`; padding transposes to "
+            "cropping. A real input of a complex transform gets a real cotangent."),
+    }
     for title, module, skip in sections:
         lines += ["", f"## `{title}`", ""]
+        if title in intros:
+            lines += [intros[title], ""]
         lines += _function_table(module, skip)
     lines += ["", "## `riesz.scipy.stats`", ""] + _stats_table(rscipy.stats)
     lines += [
