@@ -326,6 +326,13 @@ def bench_a(libs: Libs, rep: Report, repeats: int, budget: float) -> None:
     results["riesz"] = vg_r(x0)
     rep.add(A_WL, "riesz", "value_and_grad", measure(lambda: vg_r(x0), repeats, 3, budget),
             "us/op", us)
+    vg_rj = riesz.jit(riesz.value_and_grad(lambda x: chain(x, rnp)))
+    t0 = time.perf_counter()
+    results["riesz-jit"] = vg_rj(x0)  # traces and compiles
+    first = time.perf_counter() - t0
+    rep.add(A_WL, "riesz-jit", "value_and_grad", measure(lambda: vg_rj(x0), repeats, 3, budget),
+            "us/op", us, note=f"excl. compile (first call {first * 1e3:.0f} ms; "
+                              f"{len(vg_rj.graph(x0))} eqns)")
 
     if libs.autograd is not None:
         vg_a = libs.autograd.value_and_grad(lambda x: chain(x, libs.anp))
@@ -805,6 +812,14 @@ def bench_w3(libs: Libs, rep: Report, repeats: int, budget: float) -> None:
     g_r = riesz.grad(f_r)
     grads["riesz"] = g_r(x0)
     rep.add(W3_WL, "riesz", "grad", measure(lambda: g_r(x0), repeats, 3, budget), "ms", ms)
+    g_rj = riesz.jit(riesz.grad(f_r))
+    grads["riesz-jit"] = g_rj(x0)
+    rep.add(W3_WL, "riesz-jit", "grad", measure(lambda: g_rj(x0), repeats, 3, budget), "ms", ms,
+            note="excl. compile")
+    h_rj = riesz.jit(lambda x, v: riesz.hvp(f_r, (x,), (v,))[0])
+    hvps["riesz-jit"] = h_rj(x0, v0)
+    rep.add(W3_WL, "riesz-jit", "hvp", measure(lambda: h_rj(x0, v0), repeats, 3, budget), "ms",
+            ms, note="jit of riesz.hvp; excl. compile")
 
     def vjp_r():  # the pullback outlives the call, so the saved arrays are fingerprinted
         _, pull = riesz.vjp(f_r, x0)

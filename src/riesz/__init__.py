@@ -21,6 +21,7 @@ from ._core.pytree import (
 from ._core.trace import EscapedTracerError
 from ._interpreters.reverse import SavedValueModifiedError
 from .checks import GradientCheckError, check_grads
+from .control_flow import cond, fori_loop, scan, while_loop
 from .custom import checkpoint, custom_jvp, custom_vjp
 from .derivatives import (
     derivative,
@@ -44,12 +45,21 @@ from .solvers import (
     newton,
     solve,
 )
+from .staged import ConcretizationError, Graph, jit, make_graph
 from .taylor import jet
 from .transforms import grad, hvp, jvp, value_and_grad, vjp, vmap
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "cond",
+    "fori_loop",
+    "scan",
+    "while_loop",
+    "ConcretizationError",
+    "Graph",
+    "jit",
+    "make_graph",
     "LinearMap",
     "Solution",
     "SolverError",

@@ -15,6 +15,7 @@ import numpy as np
 from .._core import ops
 from .._core.trace import Tracer, bind, raw_value
 from .._core.trace import strip_derivatives as _raw
+from .._interpreters.staging import FIXES, ConcretizationError, ShapedArray
 
 Axis = tuple[int, ...] | None
 
@@ -209,5 +210,28 @@ def check_unsupported(name: str, **given: Any) -> None:
 
 def any_set(mask: Any) -> bool:
     """Whether any entry of a constant mask is set, over the whole batch under
-    vmap: a decision between a fast and a safe formula, taken once for all."""
-    return bool(np.any(raw_value(mask)))
+    vmap: a decision between a fast and a safe formula, taken once for all.
+    Under staging (jit) the values are unknown: True, the safe formula."""
+    m = raw_value(mask)
+    return True if isinstance(m, ShapedArray) else bool(np.any(m))
+
+
+def concrete_max(x: Any, who: str) -> float:
+    """The largest value of `x` (over the batch under vmap; at least 1), for a rule
+    that sizes its computation (a series' length) by it. Under staging (jit) the
+    values are unknown: ConcretizationError."""
+    v = raw_value(x)
+    if isinstance(v, ShapedArray):
+        raise ConcretizationError(
+            f"{who}: the number of series terms of this derivative depends on the values of "
+            f"the parameter, unknown while jit traces. Differentiate outside jit "
+            f"(grad(jit(f)) works), or make the parameter static. {FIXES}")
+    return float(np.max(np.asarray(v), initial=1.0))
+
+
+def no_zeros(x: Any) -> bool:
+    """Whether `x` has no zero entry (over the whole batch under vmap): the
+    condition of a fast formula that divides by x. False under staging (jit),
+    where the values are unknown and the safe formula must be staged."""
+    v = raw_value(x)
+    return not isinstance(v, ShapedArray) and bool(np.all(v != 0))

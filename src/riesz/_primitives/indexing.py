@@ -14,10 +14,11 @@ import numpy as np
 
 from .._core import ops
 from .._core.primitive import NOT_DIFFERENTIABLE, Primitive
-from .._core.trace import Tracer, bind
+from .._core.trace import Tracer, bind, raw_value
 from .._core.trace import strip_derivatives as _raw
 from .._interpreters import taylor
 from .._interpreters.reverse import LazyCotangent
+from .._interpreters.staging import FIXES, ConcretizationError, ShapedArray
 from ._batch_axes import batch_size, broadcast_batch, front, shape_of
 from ._util import as_array, unbroadcast
 
@@ -64,6 +65,10 @@ def split_index(index: Any) -> tuple[tuple[Any, ...], list[Any]]:
         i = constant_index(i)
         if isinstance(i, Tracer):
             if i.dtype.kind not in "iu":
+                if isinstance(raw_value(i), ShapedArray):
+                    raise ConcretizationError(
+                        "indexing with a traced boolean mask: the output's shape depends "
+                        f"on the values. {FIXES}; riesz.numpy.where(mask, x, 0) keeps the shape")
                 raise _unsupported_traced_index()
             traced.append(i)
             out.append(SLOT)

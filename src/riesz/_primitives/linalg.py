@@ -52,7 +52,7 @@ from .._core.trace import bind, raw_value
 from .._core.trace import strip_derivatives as _raw
 from .._interpreters import taylor
 from ._batch_axes import batch_size, broadcast_batch, leading_batch, shape_of
-from ._util import any_set, conj, is_complex, kept_shape, tri_mask, unbroadcast
+from ._util import any_set, conj, is_complex, kept_shape, no_zeros, tri_mask, unbroadcast
 from .elementwise import astype_p, conj_p, imag_p, real_p, safe_reciprocal, where_p
 from .indexing import getitem_p
 from .products import _mH, _mT, matmul_p
@@ -468,13 +468,13 @@ def _cofactors(a: Any) -> Any:
 
 
 def _det_jvp(t: Any, ans: Any, a: Any) -> Any:
-    if np.all(raw_value(ans) != 0):
+    if no_zeros(ans):
         return ans * _trace_inv_times(a, t)
     return bind(sum_p, _cofactors(a) * t, axis=(a.ndim - 2, a.ndim - 1), keepdims=False)
 
 
 def _det_vjp(g: Any, ans: Any, a: Any) -> Any:
-    if np.all(raw_value(ans) != 0):
+    if no_zeros(ans):
         return _scaled_inv_t(g * conj(ans), a)
     return bind(reshape_p, g, shape=(*g.shape, 1, 1)) * conj(_cofactors(a))
 

@@ -14,11 +14,11 @@ from typing import Any
 import numpy as np
 
 from .._core.primitive import NOT_DIFFERENTIABLE, Primitive, linear_unary
-from .._core.trace import bind, raw_value
+from .._core.trace import bind
 from .._core.trace import strip_derivatives as _raw
 from .._interpreters import taylor
 from ._batch_axes import axis_params, int_axis
-from ._util import Axis, conj, kept_shape
+from ._util import Axis, conj, kept_shape, no_zeros
 from .elementwise import where_p
 from .indexing import getitem_p
 from .shape import broadcast_to_p, concatenate_p, flip_p, reshape_p, transpose_p
@@ -134,7 +134,7 @@ def _prod_others(x: Any, ans: Any, axis: Axis) -> Any:
     zeros this is prod / x; otherwise it is built from exclusive cumulative
     products from both ends (no division by 0)."""
     axes = tuple(range(x.ndim)) if axis is None else axis
-    if np.all(raw_value(x) != 0):
+    if no_zeros(x):
         kept = kept_shape(x.shape, axes)
         if ans.shape != kept:
             ans = bind(reshape_p, ans, shape=kept)
@@ -243,7 +243,7 @@ def _undo(y: Any, perm: tuple[int, ...]) -> Any:
 
 
 def _cumprod_jvp(t: Any, ans: Any, x: Any, axis: int) -> Any:
-    if np.all(raw_value(x) != 0):
+    if no_zeros(x):
         return ans * bind(cumsum_p, t / x, axis=axis, reverse=False)
     left, p, perm, shape = _cumprod_parts(x, axis)
     last = x.ndim - 1
@@ -254,7 +254,7 @@ def _cumprod_jvp(t: Any, ans: Any, x: Any, axis: int) -> Any:
 
 
 def _cumprod_vjp(g: Any, ans: Any, x: Any, axis: int) -> Any:
-    if np.all(raw_value(x) != 0):
+    if no_zeros(x):
         return bind(cumsum_p, g * conj(ans), axis=axis, reverse=True) / conj(x)
     left, p, perm, shape = _cumprod_parts(x, axis)
     left, p = conj(left), conj(p)

@@ -26,8 +26,9 @@ from .._core.primitive import ZERO_DERIVATIVE, Primitive, elementwise_unary
 from .._core.trace import bind, raw_value
 from .._core.trace import strip_derivatives as _raw
 from .._interpreters import taylor
+from .._interpreters.staging import ShapedArray
 from ._batch_axes import elementwise as batch_elementwise
-from ._util import any_set, unbroadcast
+from ._util import any_set, concrete_max, unbroadcast
 from .elementwise import (
     _fit,
     cos_p,
@@ -246,7 +247,7 @@ def _gammainc_da(a: Any, x: Any) -> Any:
     ser = valid & (xr > 0) & (xr < ar + 1)
     cf = valid & (xr >= ar + 1) & (xr < np.inf)
     edge = valid & ((xr == 0) | (xr == np.inf))
-    big_a = float(np.max(np.asarray(raw_value(a)), initial=1.0))
+    big_a = concrete_max(a, "∂gammainc/∂a")
     big_a = min(big_a, 1e5) if big_a == big_a else 1.0  # (NaN a: any depth)
     out: Any = np.full(shape, np.nan, dtype=np.result_type(ar, xr, 1.0))
     if any_set(edge):
@@ -337,7 +338,7 @@ def _betainc_dab(a: Any, b: Any, x: Any, which: int) -> Any:
     direct = inner & (xr < (ar + 1) / (ar + br + 2))
     swapped = inner & ~direct
     edge = valid & ((xr == 0) | (xr == 1))
-    big = sum(float(np.max(np.asarray(raw_value(v)), initial=1.0)) for v in (a, b))
+    big = sum(concrete_max(v, "∂betainc/∂(a, b)") for v in (a, b))
     depth = 60 + 2 * int(3 * math.sqrt(min(big, 1e6) if big == big else 1.0))
     out: Any = np.full(shape, np.nan, dtype=np.result_type(ar, br, xr, 1.0))
     if any_set(edge):
@@ -444,7 +445,8 @@ class _Bessel:
         orders are the cheaper ones to evaluate, and j1, y1, i1, i1e then use SciPy's
         dedicated order-0 routine), from F_(v+1) otherwise."""
         vr = _raw(v)
-        lower = bool(np.all(np.asarray(raw_value(v)) >= 1))  # (any choice is exact)
+        rv = raw_value(v)  # (any choice is exact; abstract under jit: the upper one)
+        lower = not isinstance(rv, ShapedArray) and bool(np.all(np.asarray(rv) >= 1))
         if lower:
             prev = self.value(v - 1, x)
             d = prev if self.q == 1 else -prev

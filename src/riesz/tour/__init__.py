@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import complex_numbers, engine, higher, implicit, ode, spaces, taylor, tensor
+from . import complex_numbers, engine, higher, implicit, ode, spaces, staging, taylor, tensor
 
 
 @dataclass
@@ -85,7 +85,8 @@ class Tour:
 
 SECTIONS: list[Callable[[Tour], None]] = [*engine.SECTIONS, *spaces.SECTIONS, *higher.SECTIONS,
                                           *taylor.SECTIONS, *implicit.SECTIONS, *tensor.SECTIONS,
-                                          *ode.SECTIONS, *complex_numbers.SECTIONS]
+                                          *ode.SECTIONS, *staging.SECTIONS,
+                                          *complex_numbers.SECTIONS]
 
 
 def run(plots: str | Path | None = None, out: Callable[[str], None] = print) -> bool:

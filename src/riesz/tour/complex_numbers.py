@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 def complex_numbers(t: Tour) -> None:
     t.section(
-        "16. Complex numbers: the gradient is the Riesz representer",
+        "17. Complex numbers: the gradient is the Riesz representer",
         """Cⁿ is a real inner-product space with ⟨x, y⟩ = Re vdot(x, y). The VJP is the
         adjoint under it (conj(f'(z)) v for holomorphic f), and grad of a real f is
         the representer ∂f/∂Re z + i ∂f/∂Im z: grad(|z|²) = 2z, the steepest-ascent

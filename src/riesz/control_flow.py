@@ -1,0 +1,172 @@
+"""Control flow with `jax.lax` signatures: `cond`, `while_loop`, `fori_loop`, `scan`.
+
+They run as Python control flow over riesz operations, so every
+transformation sees the operations of the branch taken or of each iteration:
+`grad`, `jvp`, `jet` differentiate through them, and reverse mode through a
+`while_loop` simply records the iterations that ran (the trip count and the
+carries), which JAX's `while_loop` cannot differentiate.
+
+Where the predicate is not a concrete value:
+
+* batched (`vmap` with a predicate that differs per example): `cond` computes
+  both branches and selects per example (`where`); `while_loop` runs until
+  every example is done, a finished example's carry frozen by `where`;
+  `fori_loop` with batched bounds becomes such a `while_loop`.
+* abstract (under `jit`): `cond` computes both branches and selects, as under
+  vmap (a NaN or inf in the branch not taken does not reach the value, but can
+  reach a derivative, as with `where`); `fori_loop` and `scan` need concrete
+  trip counts and are unrolled into the graph; a `while_loop` whose predicate
+  depends on a traced value raises `ConcretizationError` (its trip count is
+  not known when the graph is built: use `fori_loop`/`scan` with a bound).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from . import numpy as rnp
+from ._core.pytree import tree_flatten, tree_unflatten
+from ._core.trace import Tracer, raw_value, strip_derivatives
+from ._interpreters.staging import FIXES, ConcretizationError, ShapedArray
+
+__all__ = ["cond", "fori_loop", "scan", "while_loop"]
+
+
+def _predicate(who: str, pred: Any) -> Any:
+    """A concrete Python bool, or the traced predicate (batched or abstract)."""
+    p = strip_derivatives(pred)
+    if np.shape(p) != ():
+        raise TypeError(f"{who}: the predicate must be a scalar, got shape {np.shape(p)}")
+    if isinstance(p, Tracer):
+        return p
+    return bool(p)
+
+
+def _abstract(p: Any) -> bool:
+    return isinstance(raw_value(p), ShapedArray)
+
+
+def _select(who: str, p: Any, a: Any, b: Any) -> Any:
+    a_leaves, a_def = tree_flatten(a)
+    b_leaves, b_def = tree_flatten(b)
+    if a_def != b_def:
+        raise TypeError(f"{who}: the two branches return different structures, {a_def} "
+                        f"and {b_def}")
+    out = []
+    for x, y in zip(a_leaves, b_leaves, strict=True):
+        if np.shape(x) != np.shape(y):
+            raise TypeError(f"{who}: the branches return shapes {np.shape(x)} and "
+                            f"{np.shape(y)} for the same output")
+        out.append(rnp.where(p, x, y))
+    return tree_unflatten(a_def, out)
+
+
+def cond(pred: Any, true_fn: Callable[..., Any], false_fn: Callable[..., Any],
+         *operands: Any) -> Any:
+    """`true_fn(*operands)` if `pred` else `false_fn(*operands)` (`jax.lax.cond`).
+
+    >>> import riesz
+    >>> riesz.cond(3.0 > 0, lambda x: 2 * x, lambda x: -x, 1.5)
+    3.0
+    """
+    p = _predicate("cond", pred)
+    if isinstance(p, Tracer):  # per example (vmap) or unknown (jit): both, then select
+        return _select("cond", p, true_fn(*operands), false_fn(*operands))
+    return true_fn(*operands) if p else false_fn(*operands)
+
+
+def while_loop(cond_fn: Callable[[Any], Any], body_fn: Callable[[Any], Any],
+               init_val: Any) -> Any:
+    """`while cond_fn(val): val = body_fn(val)`; returns `val` (`jax.lax.while_loop`).
+    Differentiable in both modes: reverse mode records the iterations that ran.
+
+    >>> import riesz
+    >>> riesz.while_loop(lambda v: v < 10, lambda v: 2 * v, 1)
+    16
+    """
+    val = init_val
+    while True:
+        p = _predicate("while_loop", cond_fn(val))
+        if not isinstance(p, Tracer):
+            if not p:
+                return val
+            val = body_fn(val)
+            continue
+        if _abstract(p):
+            raise ConcretizationError(
+                "while_loop under jit with a predicate that depends on a traced value: its "
+                "trip count is unknown when the graph is built. Use fori_loop or scan with "
+                f"a bound (unrolled), or call the loop outside jit. {FIXES}"
+            )
+        if not np.any(raw_value(p)):  # every example is done
+            return val
+        new = body_fn(val)
+        val = _select("while_loop", p, new, val)  # finished examples stay frozen
+
+
+def fori_loop(lower: Any, upper: Any, body_fn: Callable[[Any, Any], Any], init_val: Any) -> Any:
+    """`for i in range(lower, upper): val = body_fn(i, val)` (`jax.lax.fori_loop`).
+    Under jit the bounds must be concrete (the loop is unrolled into the graph).
+
+    >>> import riesz
+    >>> riesz.fori_loop(0, 4, lambda i, v: v + i, 0)
+    6
+    """
+    lo, hi = strip_derivatives(lower), strip_derivatives(upper)
+    if isinstance(lo, Tracer) or isinstance(hi, Tracer):
+        if _abstract(lo) or _abstract(hi):
+            raise ConcretizationError(f"fori_loop with traced bounds under jit. {FIXES}")
+        # batched bounds (vmap): a while_loop over (i, val), run until every example ends
+        _, val = while_loop(lambda c: c[0] < hi, lambda c: (c[0] + 1, body_fn(c[0], c[1])),
+                            (lo, init_val))
+        return val
+    val = init_val
+    for i in range(int(lo), int(hi)):
+        val = body_fn(i, val)
+    return val
+
+
+def scan(f: Callable[[Any, Any], tuple[Any, Any]], init: Any, xs: Any = None,
+         length: int | None = None, reverse: bool = False) -> tuple[Any, Any]:
+    """`jax.lax.scan`: `carry, y = f(carry, x)` for each leading slice `x` of `xs`;
+    returns the final carry and the `y`s stacked along a new leading axis.
+
+    >>> import numpy as np, riesz
+    >>> riesz.scan(lambda c, x: (c + x, 2 * c), 0.0, np.arange(3.0))
+    (np.float64(3.0), array([0., 0., 2.]))
+    """
+    x_leaves, x_def = tree_flatten(xs)
+    lengths = {np.shape(x)[0] if np.ndim(x) else None for x in x_leaves}
+    if None in lengths:
+        raise ValueError("scan: every leaf of xs needs a leading axis to scan over")
+    if length is not None:
+        lengths.add(int(length))
+    if len(lengths) != 1:
+        raise ValueError(f"scan: xs leaves and length disagree on the length: {sorted(lengths)}"
+                         if lengths else "scan: give xs or length")
+    n = lengths.pop()
+    if n == 0:
+        raise ValueError("scan: length 0 is not supported (the stacked outputs' shapes are "
+                         "known only from f's outputs)")
+    carry = init
+    ys = []
+    for i in (range(n - 1, -1, -1) if reverse else range(n)):
+        x = tree_unflatten(x_def, [leaf[i] for leaf in x_leaves])
+        out = f(carry, x)
+        if not (isinstance(out, (tuple, list)) and len(out) == 2):
+            raise TypeError("scan: f must return a pair (carry, y)")
+        new_carry, y = out
+        if tree_flatten(new_carry)[1] != tree_flatten(carry)[1]:
+            raise TypeError("scan: f changed the structure of the carry")
+        carry = new_carry
+        ys.append(y)
+    if reverse:
+        ys.reverse()
+    y_leaves = [tree_flatten(y)[0] for y in ys]
+    y_def = tree_flatten(ys[0])[1]
+    stacked = [rnp.stack([leaves[k] for leaves in y_leaves]) for k in range(len(y_leaves[0]))]
+    return carry, tree_unflatten(y_def, stacked)
+

@@ -1,0 +1,176 @@
+"""riesz.cond / while_loop / fori_loop / scan (SPEC §15): values against plain
+Python loops, derivatives (both modes, through while_loop too) against finite
+differences, vmap with batched predicates against a loop over examples, jet
+against nested JVPs, and their staging under jit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import riesz
+import riesz.numpy as rnp
+from finite_differences import fd_grad
+
+
+def grow(x):
+    """Iterate x <- 1.5 x + sin x until it exceeds 10 (trip count depends on x)."""
+    return riesz.while_loop(lambda v: v < 10.0, lambda v: 1.5 * v + rnp.sin(v), x)
+
+
+def grow_py(x):
+    while x < 10.0:
+        x = 1.5 * x + np.sin(x)
+    return x
+
+
+@pytest.mark.parametrize("x0", [0.7, 3.0, 9.9, 12.0])
+def test_while_loop_value_and_derivatives(x0) -> None:
+    assert grow(x0) == pytest.approx(grow_py(x0), rel=1e-15)
+    fd = fd_grad(lambda x: grow_py(float(x)), np.array(x0))
+    assert riesz.grad(grow)(x0) == pytest.approx(fd, rel=1e-6)  # reverse mode
+    assert riesz.jvp(grow, (x0,), (1.0,))[1] == pytest.approx(fd, rel=1e-6)
+    assert riesz.grad(riesz.grad(grow))(x0) == pytest.approx(
+        fd_grad(lambda x: riesz.grad(grow)(float(x)), np.array(x0)), rel=1e-5, abs=1e-8)
+
+
+def test_while_loop_pytree_carry_and_jet() -> None:
+    def f(x):
+        n, v = riesz.while_loop(lambda c: c[0] < 4, lambda c: (c[0] + 1, rnp.sin(c[1]) + c[1]),
+                                (0, x))
+        return v
+
+    _, (d1, d2) = riesz.jet(f, (0.3,), ((1.0, 0.0),))
+    dd = riesz.grad(riesz.grad(f))
+    assert d1 == pytest.approx(riesz.grad(f)(0.3), rel=1e-12)
+    assert d2 == pytest.approx(dd(0.3), rel=1e-10)
+
+
+def test_vmap_while_loop_with_batched_predicate() -> None:
+    xs = np.array([0.7, 3.0, 12.0, 9.9])
+    np.testing.assert_allclose(riesz.vmap(grow)(xs), [grow_py(x) for x in xs], rtol=1e-15)
+    np.testing.assert_allclose(riesz.vmap(riesz.grad(grow))(xs),
+                               [riesz.grad(grow)(float(x)) for x in xs], rtol=1e-12)
+    np.testing.assert_allclose(riesz.grad(lambda v: rnp.sum(riesz.vmap(grow)(v)))(xs),
+                               fd_grad(lambda v: sum(grow_py(x) for x in v), xs), rtol=1e-6)
+
+
+def test_while_loop_under_jit_raises_and_outside_jit_works() -> None:
+    with pytest.raises(riesz.ConcretizationError, match="while_loop under jit.*fori_loop"):
+        riesz.jit(grow)(0.7)
+    # a predicate on a static value is fine under jit
+    j = riesz.jit(lambda x, n: riesz.while_loop(lambda c: c[0] < n,
+                                                 lambda c: (c[0] + 1, c[1] * x), (0, 1.0))[1],
+                  static_argnums=1)
+    assert j(2.0, 5) == 32.0
+
+
+def branchy(x):
+    return riesz.cond(x > 0, lambda y: rnp.sin(y) * y, lambda y: y ** 3, x)
+
+
+@pytest.mark.parametrize("x0", [-0.8, 0.6])
+def test_cond_value_grad_and_jit(x0) -> None:
+    py = np.sin(x0) * x0 if x0 > 0 else x0 ** 3
+    assert branchy(x0) == pytest.approx(py)
+    fd = fd_grad(lambda x: np.sin(x) * x if x > 0 else x ** 3, np.array(x0))
+    assert riesz.grad(branchy)(x0) == pytest.approx(fd, rel=1e-7)
+    assert riesz.jit(branchy)(x0) == pytest.approx(py)
+    assert riesz.jit(riesz.grad(branchy))(x0) == pytest.approx(fd, rel=1e-7)
+    assert riesz.grad(riesz.jit(branchy))(x0) == pytest.approx(fd, rel=1e-7)
+
+
+def test_vmap_cond_selects_per_example() -> None:
+    xs = np.array([-0.8, 0.6, -2.0, 1.5])
+    np.testing.assert_allclose(riesz.vmap(branchy)(xs), [branchy(float(x)) for x in xs])
+    np.testing.assert_allclose(riesz.vmap(riesz.grad(branchy))(xs),
+                               [riesz.grad(branchy)(float(x)) for x in xs], rtol=1e-14)
+
+
+def test_cond_branch_mismatch_is_an_error() -> None:
+    with pytest.raises(TypeError, match="different structures"):
+        riesz.vmap(lambda x: riesz.cond(x > 0, lambda y: (y, y), lambda y: y, x))(np.ones(2))
+    with pytest.raises(TypeError, match="scalar"):
+        riesz.cond(np.array([True, False]), lambda: 1.0, lambda: 2.0)
+
+
+def power_loop(x):
+    return riesz.fori_loop(1, 6, lambda i, v: v * x + i, 1.0)
+
+
+def test_fori_loop_value_grad_and_jit() -> None:
+    def py(x):
+        v = 1.0
+        for i in range(1, 6):
+            v = v * x + i
+        return v
+
+    assert power_loop(1.3) == pytest.approx(py(1.3))
+    fd = fd_grad(lambda x: py(float(x)), np.array(1.3))
+    assert riesz.grad(power_loop)(1.3) == pytest.approx(fd, rel=1e-7)
+    j = riesz.jit(riesz.grad(power_loop))
+    assert j(1.3) == pytest.approx(fd, rel=1e-7)
+    assert len(j.graph(1.3)) > 5  # unrolled into the graph
+
+
+def test_fori_loop_batched_bounds() -> None:
+    ns = np.array([0, 1, 4])
+    out = riesz.vmap(lambda n: riesz.fori_loop(0, n, lambda i, v: v * 2.0 + i, 1.0))(ns)
+
+    def py(n):
+        v = 1.0
+        for i in range(n):
+            v = v * 2.0 + i
+        return v
+
+    np.testing.assert_allclose(out, [py(n) for n in ns])
+
+
+def rnn(h0, xs, w):
+    def step(h, x):
+        h = rnp.tanh(w * h + x)
+        return h, h * h
+
+    h, ys = riesz.scan(step, h0, xs)
+    return h + rnp.sum(ys)
+
+
+def rnn_py(h0, xs, w):
+    h, total = h0, 0.0
+    for x in xs:
+        h = np.tanh(w * h + x)
+        total += h * h
+    return h + total
+
+
+XS = np.linspace(-1.0, 1.0, 7)
+
+
+def test_scan_value_and_grads_vs_finite_differences() -> None:
+    assert rnn(0.2, XS, 0.9) == pytest.approx(rnn_py(0.2, XS, 0.9), rel=1e-14)
+    fd = fd_grad(lambda xs: rnn_py(0.2, xs, 0.9), XS)
+    np.testing.assert_allclose(riesz.grad(rnn, argnums=1)(0.2, XS, 0.9), fd, rtol=1e-6)
+    np.testing.assert_allclose(riesz.jit(riesz.grad(rnn, argnums=1))(0.2, XS, 0.9), fd,
+                               rtol=1e-6)
+    np.testing.assert_allclose(riesz.grad(riesz.jit(rnn), argnums=1)(0.2, XS, 0.9), fd,
+                               rtol=1e-6)
+    dw = fd_grad(lambda w: rnn_py(0.2, XS, float(w)), np.array(0.9))
+    assert riesz.jvp(lambda w: rnn(0.2, XS, w), (0.9,), (1.0,))[1] == pytest.approx(dw, rel=1e-6)
+
+
+def test_scan_reverse_pytrees_and_length() -> None:
+    xs = {"a": np.arange(4.0), "b": np.ones((4, 2))}
+    carry, ys = riesz.scan(lambda c, x: (c + x["a"], (c, x["b"] * c)), 0.0, xs, reverse=True)
+    assert carry == 6.0
+    np.testing.assert_allclose(ys[0], [6.0, 5.0, 3.0, 0.0])  # carries seen, last slice first
+    np.testing.assert_allclose(ys[1], np.ones((4, 2)) * [[6.0], [5.0], [3.0], [0.0]])
+    carry, ys = riesz.scan(lambda c, _: (c * 2, None), 1.0, None, length=5)
+    assert carry == 32.0 and ys is None
+    with pytest.raises(ValueError, match="disagree"):
+        riesz.scan(lambda c, x: (c, x), 0.0, np.ones(3), length=4)
+
+
+def test_vmap_scan_matches_loop() -> None:
+    ws = np.array([0.5, 0.9, -0.3])
+    np.testing.assert_allclose(riesz.vmap(lambda w: rnn(0.2, XS, w))(ws),
+                               [rnn_py(0.2, XS, w) for w in ws], rtol=1e-14)
