@@ -17,6 +17,8 @@ implicit layer) confirms a minimum, and the λ found is compared with a grid
 search. Writes a PNG of V(λ) with the descent path (the `plot` extra).
 
     python examples/bilevel_ridge.py [--steps 40] [--out DIR] [--no-plot]
+
+The PNG goes into the folder given by --out (default figures/, created).
 """
 
 from __future__ import annotations
@@ -45,7 +47,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=40, help="gradient steps (default 40)")
     parser.add_argument("--lr", type=float, default=2.0, help="step size on s = log λ")
-    parser.add_argument("--out", default=".", help="directory for the PNG (default: .)")
+    parser.add_argument("--out", default="figures",
+                        help="folder for the PNG, created if needed (default: figures)")
     parser.add_argument("--no-plot", action="store_true", help="skip the figure")
     args = parser.parse_args()
 

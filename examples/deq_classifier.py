@@ -17,6 +17,8 @@ accuracy and the solver iterations, and writes a PNG of the decision regions
 (needs matplotlib: the `plot` extra).
 
     python examples/deq_classifier.py [--steps 300] [--out DIR] [--no-plot]
+
+The PNG goes into the folder given by --out (default figures/, created).
 """
 
 from __future__ import annotations
@@ -88,7 +90,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=300, help="Adam steps (default 300)")
     parser.add_argument("--hidden", type=int, default=24, help="hidden size (default 24)")
-    parser.add_argument("--out", default=".", help="directory for the PNG (default: .)")
+    parser.add_argument("--out", default="figures",
+                        help="folder for the PNG, created if needed (default: figures)")
     parser.add_argument("--no-plot", action="store_true", help="skip the figure")
     args = parser.parse_args()
 

@@ -16,6 +16,8 @@ optimal loss and writes a PNG of both loss curves (needs matplotlib: the
 `plot` extra).
 
     python examples/natural_gradient_logistic_regression.py [--out DIR] [--no-plot]
+
+The PNG goes into the folder given by --out (default figures/, created).
 """
 
 from __future__ import annotations
@@ -42,7 +44,8 @@ def make_data(n: int = 400, d: int = 8, seed: int = 0) -> tuple[np.ndarray, np.n
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=".", help="directory for the PNG (default: .)")
+    parser.add_argument("--out", default="figures",
+                        help="folder for the PNG, created if needed (default: figures)")
     parser.add_argument("--no-plot", action="store_true", help="skip the figure")
     parser.add_argument("--progress", action="store_true", help="show progress bars")
     args = parser.parse_args()
@@ -90,7 +93,8 @@ def main() -> None:
     print(f"condition number of the data's Gram matrix: {np.linalg.cond(Xb.T @ Xb):.1e}")
     for name, r in runs.items():
         status = "" if r.converged else " (not reached)"
-        print(f"{name:>24}: {r.iterations:6d} iterations to loss <= optimum + 1e-4{status}")
+        plural = "" if r.iterations == 1 else "s"
+        print(f"{name:>24}: {r.iterations:6d} iteration{plural} to loss <= optimum + 1e-4{status}")
 
     if args.no_plot:
         return

@@ -17,6 +17,8 @@ Both runs take the largest step their geometry's Lipschitz constant allows
 minimum, and writes a PNG (needs matplotlib, the `plot` extra).
 
     python examples/polynomial_gradient_flow.py [--out DIR] [--no-plot]
+
+The PNG goes into the folder given by --out (default figures/, created).
 """
 
 from __future__ import annotations
@@ -34,7 +36,8 @@ from riesz.spaces import Polynomials
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=".", help="directory for the PNG (default: .)")
+    parser.add_argument("--out", default="figures",
+                        help="folder for the PNG, created if needed (default: figures)")
     parser.add_argument("--no-plot", action="store_true", help="skip the figure")
     parser.add_argument("--progress", action="store_true", help="show progress bars")
     args = parser.parse_args()
@@ -76,7 +79,8 @@ def main() -> None:
     print(f"L2 gradient at p = 0 equals -(Πh): max deviation {np.max(np.abs(g0 + c_star)):.1e}")
     for name, r in runs.items():
         status = "" if r.converged else " (not reached)"
-        print(f"{name:>18}: {r.iterations:6d} iterations to F <= min F + {tol:g}{status}")
+        plural = "" if r.iterations == 1 else "s"
+        print(f"{name:>18}: {r.iterations:6d} iteration{plural} to F <= min F + {tol:g}{status}")
 
     if args.no_plot:
         return
@@ -90,7 +94,7 @@ def main() -> None:
     for name, r in runs.items():
         gap = np.maximum(np.asarray(r.history) - F_star, 1e-17)
         ax1.loglog(np.arange(1, len(gap) + 1), gap, label=f"{name} ({r.iterations} it.)")
-    ax1.axhline(tol, color="gray", ls=":", lw=1)
+    ax1.axhline(tol, color="gray", ls=":", lw=1, label=f"tolerance {tol:g}")
     ax1.set_xlabel("iteration + 1")
     ax1.set_ylabel("F - min F")
     ax1.legend(fontsize=8)

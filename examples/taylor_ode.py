@@ -20,6 +20,8 @@ It prints the errors, the convergence order of the Kepler step for several K (er
 ∝ h^K), and writes a PNG of that study (needs matplotlib, the `plot` extra).
 
     python examples/taylor_ode.py [--out DIR] [--no-plot]
+
+The PNG goes into the folder given by --out (default figures/, created).
 """
 
 from __future__ import annotations
@@ -98,7 +100,8 @@ def van_der_pol(y: Any) -> Any:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=".", help="directory for the PNG (default: .)")
+    parser.add_argument("--out", default="figures",
+                        help="folder for the PNG, created if needed (default: figures)")
     parser.add_argument("--no-plot", action="store_true", help="skip the figure")
     args = parser.parse_args()
 

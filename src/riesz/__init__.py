@@ -47,7 +47,7 @@ from .solvers import (
 )
 from .staged import ConcretizationError, Graph, jit, make_graph
 from .taylor import jet
-from .transforms import grad, hvp, jvp, value_and_grad, vjp, vmap
+from .transforms import elementwise_grad, grad, hvp, jvp, value_and_grad, vjp, vmap
 
 __version__ = "0.1.0"
 
@@ -92,6 +92,7 @@ __all__ = [
     "custom_vjp",
     "Primitive",
     "SavedValueModifiedError",
+    "elementwise_grad",
     "grad",
     "hvp",
     "jvp",

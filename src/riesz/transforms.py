@@ -9,7 +9,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -28,7 +28,7 @@ from ._interpreters.reverse import (
     release,
 )
 
-__all__ = ["grad", "hvp", "jvp", "value_and_grad", "vjp", "vmap"]
+__all__ = ["elementwise_grad", "grad", "hvp", "jvp", "value_and_grad", "vjp", "vmap"]
 
 
 # -- argument checking ---------------------------------------------------------------
@@ -354,7 +354,7 @@ def _argnums_tuple(argnums: int | Sequence[int], nargs: int, who: str) -> tuple[
     """`argnums` (an int, a NumPy integer, or a sequence of them) as a tuple of
     non-negative positions into `nargs` positional arguments, in the order given
     (a repeated position is kept: each occurrence gets its own entry)."""
-    nums = (argnums,) if _single(argnums) else argnums
+    nums: Any = (argnums,) if _single(argnums) else argnums
     try:
         nums = tuple(nums)
     except TypeError:
@@ -384,7 +384,7 @@ def _riesz_gradients(space: Any, grads: tuple[Any, ...], primals: Sequence[Any],
     else:
         raise TypeError(f"{who}: space must be a Space or a sequence of {n} spaces (one per "
                         f"argnum, None for Euclidean), got {space!r}")
-    nums = (argnums,) if _single(argnums) else tuple(argnums)
+    nums = (argnums,) if _single(argnums) else tuple(cast(Sequence[int], argnums))
     out = []
     for k, s, g, x in zip(nums, spaces, grads, primals, strict=True):
         if s is None:
@@ -509,6 +509,27 @@ def grad(
 
     grad_f.__name__ = f"grad_of_{getattr(f, '__name__', 'f')}"
     return grad_f
+
+
+def elementwise_grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
+    """autograd's `elementwise_grad`: the gradient of sum(f(x)), i.e. ∂f(x)*[1] with 1 an
+    array of ones shaped like f(x). For f acting entrywise (∂f(x) diagonal) it is that
+    diagonal, the derivative of each output entry with respect to its own input entry:
+    the same as `vmap(grad(g))(x)` when f applies the scalar function g to every entry.
+    For any other f it is the column sums of the Jacobian, not a diagonal.
+
+    >>> import numpy as np, riesz, riesz.numpy as rnp
+    >>> riesz.elementwise_grad(rnp.tanh)(np.array([0.0, 1.0]))  # 1 - tanh(x)²
+    array([1.        , 0.41997434])
+    """
+
+    def summed(*args: Any, **kwargs: Any) -> Any:
+        return np.sum(f(*args, **kwargs))
+
+    summed.__name__ = getattr(f, "__name__", "f")
+    g = grad(summed, argnums)
+    g.__name__ = f"elementwise_grad_of_{summed.__name__}"
+    return g
 
 
 def _copy(a: Any) -> Any:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import numbers
 from collections.abc import Callable, Hashable, Iterable
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 __all__ = [
     "PyTreeDef",
@@ -59,7 +59,7 @@ def register_dataclass(cls: type) -> type:
     def flatten(x: Any) -> tuple[list[Any], None]:
         return [getattr(x, n) for n in names], None
 
-    def unflatten(_: None, children: list[Any]) -> Any:
+    def unflatten(_: Any, children: list[Any]) -> Any:
         return cls(**dict(zip(names, children, strict=True)))
 
     return register_pytree_node(cls, flatten, unflatten)
@@ -76,7 +76,7 @@ register_pytree_node(list, lambda x: (x, None), lambda _, c: list(c))
 register_pytree_node(
     dict,
     lambda x: ([x[k] for k in sorted(x)], tuple(sorted(x))),
-    lambda keys, c: dict(zip(keys, c, strict=True)),
+    lambda keys, c: dict(zip(cast(tuple[Any, ...], keys), c, strict=True)),
 )
 register_pytree_node(type(None), lambda x: ((), None), lambda _, c: None)
 
@@ -90,7 +90,7 @@ class PyTreeDef:
         self.node = node  # None marks a leaf
         self.aux = aux
         self.children = children
-        self.num_leaves = 1 if node is None else sum(c.num_leaves for c in children)
+        self.num_leaves: int = 1 if node is None else sum(c.num_leaves for c in children)
 
     def __eq__(self, other: object) -> bool:
         return (
@@ -125,7 +125,10 @@ def _node_type(x: Any) -> _NodeType | None:
     node = _registry.get(t)
     if node is None and isinstance(x, tuple) and hasattr(t, "_fields"):
         # namedtuples: rebuild with the same class
-        node = _NodeType(lambda v: (tuple(v), None), lambda _, c, t=t: t(*c))
+        def rebuild(_: Any, children: list[Any], t: type = t) -> Any:
+            return t(*children)
+
+        node = _NodeType(lambda v: (tuple(v), None), rebuild)
         _registry[t] = node
     return node
 

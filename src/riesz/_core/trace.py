@@ -132,6 +132,8 @@ class Tracer:
     ndarray methods call the registered public functions of `riesz.numpy`."""
 
     __slots__ = ("_value", "_trace")
+    _value: Any
+    _trace: Trace
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -295,10 +297,15 @@ class Tracer:
         raise TypeError(
             f"a traced value (shape {self.shape}, dtype {self.dtype}) cannot be converted to "
             "a plain numpy.ndarray: its derivative would be lost. This happens in "
-            "np.asarray(x), np.array(x), float(x), and in NumPy functions that do not "
-            "dispatch on the elements of a list (np.array([x, y]), np.sum([x, y])). Use "
-            "np.stack([x, y]) or riesz.numpy.array([x, y]) for lists of traced values, the "
-            "riesz.numpy function, or riesz.stop_gradient(x) to drop the derivative on purpose"
+            "np.asarray(x), np.array(x), float(x), `y[i] = x` into a NumPy array y, "
+            "numpy.random with a traced parameter (rng.normal(mu)), and in NumPy functions "
+            "that do not dispatch on the elements of a list (np.array([x, y]), "
+            "np.sum([x, y])). Use rnp.stack([x, y]) or riesz.numpy.array([x, y]) for lists "
+            "of traced values; build y functionally (y = rnp.stack([...]), or "
+            "y = rnp.index_update(y, i, x), x.at[i].set(v) on a traced x); reparameterise "
+            "random draws (mu + sigma * rng.standard_normal(shape), the noise drawn without "
+            "the traced value); use the riesz.numpy function; or riesz.stop_gradient(x) to "
+            "drop the derivative on purpose"
         )
 
     # -- ndarray methods (the public functions of riesz.numpy) ------------------------------
@@ -443,10 +450,11 @@ class Tracer:
 
     # -- conversions to Python values lose the derivative -----------------------------------
     def _concrete_error(self, what: str) -> TypeError:
+        hint = _CONVERSION_HINTS.get(what, "")
         return TypeError(
             f"{what} of a traced value (shape {self.shape}, dtype {self.dtype}) inside "
             f"a {type(self._trace).__name__}: the result would lose its derivative. "
-            "Keep computing with arrays, or use riesz.stop_gradient(x) explicitly"
+            f"Keep computing with arrays, or use riesz.stop_gradient(x) explicitly{hint}"
         )
 
     def __float__(self) -> float:
@@ -457,6 +465,29 @@ class Tracer:
 
     def __complex__(self) -> complex:
         raise self._concrete_error("complex()")
+
+    def item(self, *args: Any) -> Any:
+        """Raises, like JAX: a Python number cannot carry the derivative (see `__format__`)."""
+        raise self._concrete_error("x.item()")
+
+    def tolist(self) -> Any:
+        """Raises, like JAX: Python numbers cannot carry the derivative."""
+        raise self._concrete_error("x.tolist()")
+
+    def __format__(self, spec: str) -> str:
+        """`f"{x:.3f}"` formats the value, for logging: the derivative is dropped by
+        design (a string carries none). Under vmap the value differs per example, so a
+        batched value raises. `f"{x}"` (an empty spec) is `str(x)`, the tracer's repr."""
+        if not spec:
+            return str(self)
+        value = strip_derivatives(self)
+        if isinstance(value, Tracer):
+            raise TypeError(
+                f"format(x, {spec!r}) of a value batched by {type(value._trace).__name__}: "
+                "it differs per example. Return it from the function (with has_aux=True "
+                "under grad) and format the batch outside"
+            )
+        return format(value, spec)
 
     def __bool__(self) -> bool:
         raise self._concrete_error(
@@ -469,6 +500,21 @@ class Tracer:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(level={self._trace.level}, {raw_value(self)!r})"
+
+
+# NumPy converts with float() when assigning into an array (`y[i] = x`) and reports
+# "setting an array element with a sequence", with the float() message as its cause.
+_SETITEM_HINT = (
+    ". If this is `y[i] = x` into a NumPy array y, build y functionally instead: "
+    "y = rnp.stack([...]) or y = rnp.index_update(y, i, x)"
+)
+_LOG_HINT = (
+    '. To log the value, format it (f"{x:.3f}" formats the value, dropping the '
+    "derivative) or return it from the function with has_aux=True"
+)
+_CONVERSION_HINTS = {"float()": _SETITEM_HINT, "int()": _SETITEM_HINT,
+                     "complex()": _SETITEM_HINT, "x.item()": _LOG_HINT,
+                     "x.tolist()": _LOG_HINT}
 
 
 def raw_value(x: Any) -> Any:

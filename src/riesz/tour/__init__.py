@@ -1,13 +1,26 @@
-"""`riesz tour`: the chapter's results, computed live and checked.
+"""`riesz tour`: the ideas behind riesz, computed live and checked.
 
-Each section is a function `section(tour)` that explains one idea and records
-rows with `tour.check(result, check, compute)`. `compute()` returns a short
-description of what was measured and whether the check passed; its run time is
-shown beside it. Sections are listed in chapter order in `SECTIONS`.
+How to write a section (every section follows this pattern):
+
+- A section is a function `section(tour)` listed in its module's `SECTIONS`, which
+  this package concatenates in `SECTIONS` below. Sections are numbered by their
+  position there: do not put a number in the title.
+- It starts with `tour.section(title, idea, code=...)`. `idea` is a few sentences of
+  prose; `code` is the few lines of riesz code that produce the section's numbers
+  (the calls a user would type, not the checking code), printed indented.
+  Cite ideas by topic, never by figure or section number of a book.
+- It records results with `tour.check(result, check, compute)`: `compute()` returns a
+  short description of what was measured and whether the check passed; its run time
+  is shown beside it.
+- Figures: `plt = tour.pyplot()` (None when no plots were asked for) and
+  `tour.save(fig, "name.png")`.
+- Every printed line fits in 100 columns (`WIDTH`); longer lines are wrapped.
 """
 
 from __future__ import annotations
 
+import re
+import textwrap
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,6 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from . import complex_numbers, engine, higher, implicit, ode, spaces, staging, taylor, tensor
+
+WIDTH = 100
 
 
 @dataclass
@@ -35,11 +50,28 @@ class Tour:
     rows: list[Row] = field(default_factory=list)
     _section_rows: list[Row] = field(default_factory=list)
 
-    def section(self, title: str, idea: str) -> None:
+    number: int = 0
+
+    def _say(self, line: str, indent: str = "   ") -> None:
+        """Print `line` wrapped to `WIDTH` columns, continuation lines indented."""
+        if len(line) <= WIDTH:
+            self.out(line)
+            return
+        for part in textwrap.wrap(line, WIDTH, subsequent_indent=indent,
+                                  break_long_words=True, break_on_hyphens=False):
+            self.out(part)
+
+    def section(self, title: str, idea: str, code: str = "") -> None:
+        """Start a section: its title, the idea in prose, the riesz code behind it."""
         self._flush()
-        self.out(f"\n== {title} ==")
-        for line in idea.strip().splitlines():
-            self.out(f"   {line.strip()}")
+        self.number += 1
+        title = re.sub(r"^\d+\.\s*", "", title)
+        self._say(f"\n== {self.number}. {title} ==")
+        self._say("   " + " ".join(line.strip() for line in idea.strip().splitlines()))
+        if code.strip():
+            self.out("   code:")
+            for line in textwrap.dedent(code).strip("\n").splitlines():
+                self._say(f"       {line}".rstrip(), indent="           ")
 
     def pyplot(self) -> Any:
         """matplotlib's pyplot when plots were asked for and it is installed, else None."""
@@ -51,6 +83,7 @@ class Tour:
         """Write a figure into the plots folder."""
         from .._plotting import save_figure
 
+        assert self.plots is not None, "Tour.save without a plots folder"
         save_figure(fig, self.plots, name, lambda msg: self.out(f"   {msg}"))
 
     def check(self, result: str, check: str, compute: Callable[[], tuple[str, bool]]) -> bool:
@@ -68,13 +101,12 @@ class Tour:
         rows, self._section_rows = self._section_rows, []
         if not rows:
             return
-        w_res = max(len("result"), *(len(r.result) for r in rows))
-        w_chk = max(len("check"), *(len(r.check) for r in rows))
-        self.out(f"   {'result':<{w_res}}  {'check':<{w_chk}}  {'ok':<4}  {'time':>9}  measured")
+        self.out("   checks:")
         for r in rows:
             mark = "ok" if r.ok else "FAIL"
-            self.out(f"   {r.result:<{w_res}}  {r.check:<{w_chk}}  {mark:<4}  "
-                     f"{r.seconds * 1e3:7.2f}ms  {r.measured}")
+            self._say(f"   {mark:<4} {r.seconds * 1e3:8.2f} ms  {r.result} ({r.check})",
+                      indent=" " * 21)
+            self._say(f"{'':21}{r.measured}", indent=" " * 23)
 
     def finish(self) -> bool:
         self._flush()
@@ -89,12 +121,53 @@ SECTIONS: list[Callable[[Tour], None]] = [*engine.SECTIONS, *spaces.SECTIONS, *h
                                           *complex_numbers.SECTIONS]
 
 
-def run(plots: str | Path | None = None, out: Callable[[str], None] = print) -> bool:
-    """Run every section; return True when all checks pass."""
+class _Listed(Exception):
+    """Raised by `_TitleOnly.section` to stop a section once its title is known."""
+
+
+class _TitleOnly(Tour):
+    def section(self, title: str, idea: str, code: str = "") -> None:
+        self.title = re.sub(r"^\d+\.\s*", "", title)
+        raise _Listed
+
+
+def titles() -> list[str]:
+    """The sections' titles, in order, without running their checks."""
+    out = []
+    for section in SECTIONS:
+        t = _TitleOnly(out=lambda line: None)
+        try:
+            section(t)
+        except _Listed:
+            pass
+        out.append(t.title)
+    return out
+
+
+def select(which: str) -> list[int]:
+    """The 1-based numbers of the sections named by `which`: a number, or words of a title."""
+    names = titles()
+    if which.strip().isdigit():
+        n = int(which)
+        if not 1 <= n <= len(names):
+            raise ValueError(f"--section {which}: the tour has sections 1 to {len(names)}")
+        return [n]
+    hits = [i + 1 for i, name in enumerate(names) if which.lower() in name.lower()]
+    if not hits:
+        raise ValueError(f"--section {which!r}: no section title contains it; "
+                         "`riesz tour --list` shows them")
+    return hits
+
+
+def run(plots: str | Path | None = None, out: Callable[[str], None] = print,
+        sections: list[int] | None = None) -> bool:
+    """Run the sections numbered in `sections` (default all); True when all checks pass."""
     tour = Tour(plots=Path(plots) if plots else None, out=out)
     if tour.plots:
         tour.plots.mkdir(parents=True, exist_ok=True)
     out("riesz tour: derivatives as linear maps, computed live and checked")
-    for section in SECTIONS:
-        section(tour)
+    for number, section in enumerate(SECTIONS, start=1):
+        if sections is None or number in sections:
+            tour.number = number - 1
+            section(tour)
     return tour.finish()

@@ -18,9 +18,15 @@ if TYPE_CHECKING:
 
 def jvp_of_square(t: Tour) -> None:
     t.section(
-        "1. The derivative is a linear map: f(X) = X X",
+        "The derivative is a linear map: f(X) = X X",
         """For matrices, ∂f(X)[U] = X U + U X: a linear map of U, not a 'matrix of
         partials'. riesz's forward mode applies it without ever building it.""",
+        code="""
+        def square(X):
+            return X @ X
+
+        fX, dfXU = riesz.jvp(square, (X,), (U,))   # dfXU == X @ U + U @ X
+        """,
     )
     rng = np.random.default_rng(0)
     X, U = rng.standard_normal((4, 4)), rng.standard_normal((4, 4))
@@ -46,9 +52,14 @@ def jvp_of_square(t: Tour) -> None:
 
 def elementwise_mask(t: Tour) -> None:
     t.section(
-        "2. Elementwise maps have diagonal derivatives",
+        "Elementwise maps have diagonal derivatives",
         """For f(x) = max(x, 0) applied entrywise, ∂f(x)[u] = 1[x > 0] ⊙ u: the
         JVP is a mask, and the Jacobian (materialised column by column) is diagonal.""",
+        code="""
+        relu = lambda x: rnp.maximum(x, 0.0)
+        _, du = riesz.jvp(relu, (x,), (u,))                          # (x > 0) * u
+        J = np.stack([riesz.jvp(relu, (x,), (e,))[1] for e in np.eye(6)], axis=1)
+        """,
     )
     rng = np.random.default_rng(1)
     x, u = rng.standard_normal(6), rng.standard_normal(6)
@@ -72,9 +83,14 @@ def elementwise_mask(t: Tour) -> None:
 
 def forward_vs_reverse(t: Tour) -> None:
     t.section(
-        "3. Forward and reverse mode compute the same derivative",
+        "Forward and reverse mode compute the same derivative",
         """f: R^n → R. Forward mode needs n JVPs ∂f(x)[e_i]; reverse mode one VJP
         ∂f(x)*[1]. Same numbers, very different costs as n grows.""",
+        code="""
+        f = lambda x: rnp.sum(rnp.tanh(A @ x) ** 2)
+        g_fwd = np.array([riesz.jvp(f, (x,), (e,))[1] for e in np.eye(n)])   # n JVPs
+        g_rev = riesz.grad(f)(x)                                             # one VJP
+        """,
     )
     n = 200
     rng = np.random.default_rng(2)
@@ -106,9 +122,16 @@ def forward_vs_reverse(t: Tour) -> None:
 
 def dag_accumulation(t: Tour) -> None:
     t.section(
-        "4. Reverse mode on a DAG: shared nodes accumulate adjoints",
+        "Reverse mode on a DAG: shared nodes accumulate adjoints",
         """In f(x) = y·y + sin(y) with y = exp(x), the node y feeds two branches.
         Its adjoint is the sum of both: ȳ = 2y + cos(y), and x̄ = ȳ·y.""",
+        code="""
+        def f(x):
+            y = rnp.exp(x)
+            return rnp.sum(y * y + rnp.sin(y))
+
+        xbar = riesz.grad(f)(x)                     # == (2 * y + np.cos(y)) * y
+        """,
     )
     x = np.linspace(-1.0, 1.0, 5)
 

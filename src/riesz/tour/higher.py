@@ -15,10 +15,15 @@ if TYPE_CHECKING:
 
 def hessian_vector_products(t: Tour) -> None:
     t.section(
-        "10. Hessian-vector products in four compositions",
+        "Hessian-vector products in four compositions",
         """∂²f(x)[v, ·] composes forward and reverse mode in any order: JVP of the
         gradient (fwd-rev), gradient of the JVP (rev-fwd), gradient of ⟨∇f, v⟩
         (rev-rev), or n second-order JVPs (fwd-fwd). All four must agree.""",
+        code="""
+        f = lambda x: rnp.sum(rnp.log(1 + rnp.exp(A @ x)))    # softplus loss
+        for mode in ("fwd-rev", "rev-fwd", "rev-rev", "fwd-fwd"):
+            (hv,) = riesz.hvp(f, (x,), (v,), mode=mode)
+        """,
     )
     rng = np.random.default_rng(3)
     A = rng.standard_normal((5, 4))
@@ -40,10 +45,15 @@ def hessian_vector_products(t: Tour) -> None:
 
 def vectorising_map(t: Tour) -> None:
     t.section(
-        "11. vmap: one call for a whole batch",
+        "vmap: one call for a whole batch",
         """vmap(f) runs f, written for one example, on a batch at once; composed
         with grad it gives per-example gradients, and mapped over a basis it
         materialises a derivative in one call instead of one per basis vector.""",
+        code="""
+        loss = lambda w, x, target: (rnp.dot(x, w) - target) ** 2
+        g = riesz.vmap(riesz.grad(loss), in_axes=(None, 0, 0))(w, X, y)   # (6, 3)
+        J = riesz.jacrev(lambda x: rnp.tanh(X @ x))(w)    # f is called once
+        """,
     )
     rng = np.random.default_rng(4)
     w, X, y = rng.standard_normal(3), rng.standard_normal((6, 3)), rng.standard_normal(6)

@@ -32,7 +32,7 @@ def _peak_bytes(f: Callable[[], Any]) -> int:
 
 def deep_equilibrium_layer(t: Tour) -> None:
     t.section(
-        "13. Implicit layers (DEQ)",
+        "Implicit layers (DEQ)",
         """A deep equilibrium layer outputs the fixed point y* = tanh(W y* + U x). The
         implicit function theorem differentiates it without the solver: with
         A = I - ∂_y g, forward mode solves A ẏ = ∂_x g[ẋ], reverse mode the adjoint
@@ -40,6 +40,14 @@ def deep_equilibrium_layer(t: Tour) -> None:
         plain arrays (no tape), so memory does not depend on the iterations; the
         rules are riesz code whose solves are implicit functions too, so second
         derivatives work in every composition of modes.""",
+        code="""
+        def g(p, y):                               # p = (params, x)
+            w, x = p
+            return rnp.tanh(w["W"] @ y + w["U"] @ x)
+
+        loss = lambda w: 0.5 * rnp.sum((implicit.fixed_point(g, (w, x), y0) - target) ** 2)
+        riesz.grad(loss)(params)                   # no tape through the solver's iterations
+        """,
     )
     rng = np.random.default_rng(13)
     n, d = 8, 3

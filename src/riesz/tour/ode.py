@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 def adjoint_method(t: Tour) -> None:
     t.section(
-        "15. The adjoint method: implicit differentiation in continuous time",
+        "The adjoint method: implicit differentiation in continuous time",
         """An ODE solve y(t) of y' = f(y, t, θ) is defined implicitly, like a DEQ's fixed
         point: by an equation, not by the solver's steps. Its reverse mode is the
         continuous sibling of the DEQ's adjoint equation λ = (∂_y g)ᵀ λ + v: the adjoint
@@ -26,6 +26,12 @@ def adjoint_method(t: Tour) -> None:
         by the output cotangent g_i at each t_i, and θ̄ = ∫ (∂_θ f)ᵀ a dt. Forward mode
         solves the sensitivity equations s' = ∂_y f[s] + ∂_θ f[θ̇]. Neither tapes the
         solver: memory is that of the outputs, the accuracy that of the ODE solves.""",
+        code="""
+        from riesz.scipy.integrate import odeint
+
+        loss = lambda y0, A: rnp.sum(w * odeint(lambda y, t, A: A @ y, y0, times, args=(A,)))
+        g_y0, g_A = riesz.grad(loss, argnums=(0, 1))(y0, A)   # adjoint ODE, solved backwards
+        """,
     )
     rng = np.random.default_rng(15)
     A = np.array([[-0.4, 1.0], [-1.0, -0.2]])

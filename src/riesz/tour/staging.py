@@ -16,12 +16,19 @@ if TYPE_CHECKING:
 
 def staging(t: Tour) -> None:
     t.section(
-        "16. Staging: jit, graphs and control flow",
+        "Staging: jit, graphs and control flow",
         """jit(f) traces f once per input signature on shapes and dtypes into a graph,
         removes dead code and common subexpressions, folds constants, and runs later
         calls as straight-line NumPy code: no tracer, no per-operation dispatch.
         Control flow that depends on values goes through riesz.cond / while_loop /
         fori_loop / scan; reverse mode through a while_loop records its iterations.""",
+        code="""
+        staged = riesz.jit(riesz.grad(f))          # traced once per shape and dtype
+        staged.graph(x)                            # the graph after DCE, CSE, folding
+        g = staged(x)                              # later calls: straight-line NumPy
+        grow = lambda x: riesz.while_loop(lambda v: v < 10.0, lambda v: 1.5 * v + rnp.sin(v), x)
+        riesz.grad(grow)(0.7)
+        """,
     )
 
     def f(x):

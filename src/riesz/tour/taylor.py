@@ -40,8 +40,10 @@ def _nested_jvp(g: Callable[[Any], Any], K: int) -> list[Any]:
     """g'(0), ..., g^(K)(0) for a function of the scalar t, by K nested JVPs."""
     derivs = [g]
     for _ in range(K):
-        prev = derivs[-1]
-        derivs.append(lambda t, prev=prev: riesz.jvp(prev, (t,), (np.ones_like(t),))[1])
+        def derivative(t: Any, prev: Callable[[Any], Any] = derivs[-1]) -> Any:
+            return riesz.jvp(prev, (t,), (np.ones_like(t),))[1]
+
+        derivs.append(derivative)
     t0 = np.array(0.0)
     return [derivs[k](t0) for k in range(1, K + 1)]
 
@@ -57,7 +59,7 @@ def _best_of(f: Callable[[], Any], repeat: int = 3) -> float:
 
 def taylor_mode(t: Tour) -> None:
     t.section(
-        "12. Taylor mode: K-th order terms at polynomial cost",
+        "Taylor mode: K-th order terms at polynomial cost",
         """A path x(t) = x0 + c1 t + c2 t² + ... through the inputs is pushed through f
         as a truncated power series: linear maps act on each coefficient, bilinear ones
         are Cauchy products, and exp, log, sin, tanh, ... are recurrences from the ODE
@@ -65,6 +67,11 @@ def taylor_mode(t: Tour) -> None:
         derivatives (series[k-1] = x^(k)(0), JAX's convention). K nested JVPs give the
         same numbers, but each level differentiates the one below: their cost doubles
         per order, jet's grows like K² to K³.""",
+        code="""
+        line = [1.0] + [0.0] * (K - 1)             # x(t) = 0 + t: derivatives 1, 0, 0, ...
+        _, ys = riesz.jet(lambda s: rnp.tan(s) + 1 / rnp.cos(s), (0.0,), (line,))
+        z0, zs = riesz.jet(rnp.square, (1.0,), (derivs,))   # one more term of y' = y²
+        """,
     )
     K = 14
 
@@ -99,9 +106,14 @@ def taylor_mode(t: Tour) -> None:
 
     def cost() -> tuple[str, bool]:
         for k in orders:
-            costs["jet"].append(_best_of(lambda k=k: riesz.jet(f, (x0,), (_line(v, k),))))
-            costs["nested jvp"].append(
-                _best_of(lambda k=k: _nested_jvp(lambda s: f(x0 + s * v), k), repeat=1))
+            def by_jet(k: int = k) -> Any:
+                return riesz.jet(f, (x0,), (_line(v, k),))
+
+            def by_nesting(k: int = k) -> Any:
+                return _nested_jvp(lambda s: f(x0 + s * v), k)
+
+            costs["jet"].append(_best_of(by_jet))
+            costs["nested jvp"].append(_best_of(by_nesting, repeat=1))
         jet_ms = costs["jet"][-1] * 1e3
         nested_ms = costs["nested jvp"][-1] * 1e3
         growth = costs["nested jvp"][-1] / costs["nested jvp"][2]

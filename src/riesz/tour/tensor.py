@@ -1,4 +1,4 @@
-"""Tour section: tensors and change of basis (§1.4.3 of the chapter)."""
+"""Tour section: tensors and change of basis."""
 
 from __future__ import annotations
 
@@ -26,13 +26,20 @@ def _cob(rng: np.random.Generator, n: int) -> np.ndarray:
 
 def tensors_and_change_of_basis(t: Tour) -> None:
     t.section(
-        "14. Tensors and change of basis",
+        "Tensors and change of basis",
         """An array becomes a tensor once each index says how it transforms. With new
         basis vectors the columns of E C, a vector's coordinates go by C⁻¹ u
         (contra), a functional's by Cᵀ v (co): forms W' = Cᵀ W C, maps A' = C⁻¹ A C.
         Values, traces and A u do not depend on the basis; the matrices do. A
         derivative ∂f(x) is a covector and its gradient (Riesz representer) a vector,
         so they transform differently unless the basis is orthonormal.""",
+        code="""
+        T = Tensor.from_linear_map(riesz.derivative(lambda X: X @ X)(X))   # type (2, 2)
+        W = Tensor(W_array, ("co", "co"))
+        W.change_basis(C)(u.change_basis(C), v.change_basis(C))  # == W(u, v)
+        cov = Tensor.from_linear_map(riesz.derivative(f)(x))      # ∂f(x), kinds ("co",)
+        cov.raise_index(0, Tensor.from_metric(S))                 # == riesz.grad(f, space=S)(x)
+        """,
     )
     rng = np.random.default_rng(14)
     n = 4
