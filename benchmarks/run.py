@@ -19,6 +19,12 @@ Workloads
      gradient (the Riesz representer ∂L/∂Re W + i ∂L/∂Im W) checked against torch's.
   fft grad of ``sum(abs(ifft(fft(x) * h))**2)``, x in C^(2^16), h a complex filter (ms):
      riesz vs autograd and torch, gradients checked (autograd's conjugated, SPEC §13).
+  dask  (not in the default set; needs the `dask` extra) logistic-regression gradient on
+     chunked Dask data held by a dask.distributed LocalCluster (one process): riesz.grad
+     vs a hand-written Dask gradient, task-graph size and compute time (SPEC §16).
+  gpu  (not in the default set; needs the `gpu` extra and a CUDA device, else a skip
+     note) the MLP of (b) in float32 on CuPy, batch 256 and 4096: riesz value_and_grad
+     vs a hand-written CuPy forward+backward (ms).
   special  (opt-in, ``--only special``) each special function of SPEC §14 on 10^6
      float64 points: riesz's value_and_grad of the sum against SciPy's value alone
      (the target: at most 2x).
@@ -56,7 +62,8 @@ os.environ["XLA_FLAGS"] = (
     + " --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
 ).strip()
 os.environ["JAX_PLATFORMS"] = "cpu"
-os.environ["CUDA_VISIBLE_DEVICES"] = ""
+if not any("gpu" in a for a in __import__("sys").argv[1:]):  # `--only gpu` needs the device
+    os.environ["CUDA_VISIBLE_DEVICES"] = ""
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import argparse  # noqa: E402
@@ -239,6 +246,10 @@ class Report:
 
     def print_table(self) -> None:
         self.finish()
+        if not self.rows:  # every workload skipped (e.g. --only gpu without a GPU)
+            for line in self.lines:
+                print(line)
+            return
         headers = ("workload", "library", "metric", "median", "unit", "n", "x riesz", "note")
         body = []
         last = None
@@ -1077,6 +1088,140 @@ def bench_fft(libs: Libs, rep: Report, repeats: int, budget: float) -> None:
 
 
 # ----------------------------------------------------------------------------------------
+# dask: logistic-regression gradient on a LocalCluster (SPEC §16)
+# ----------------------------------------------------------------------------------------
+
+DASK_N, DASK_D, DASK_CHUNK = 4_000_000, 16, 250_000
+
+
+def logistic_loss(w, x, y, ns):
+    """Mean logistic loss, written as users write it (the issue's maximum/log1p form)."""
+    z = x @ w
+    return ns.mean(ns.maximum(z, 0.0) - z * y + ns.log1p(ns.exp(-ns.abs(z))))
+
+
+def logistic_grad_by_hand(w, x, y):
+    """The gradient Xᵀ (σ(Xw) - y) / n, written directly with Dask (the reference)."""
+    return x.T @ (1 / (1 + np.exp(-(x @ w))) - y) / x.shape[0]
+
+
+def bench_dask(libs: Libs, rep: Report, repeats: int, budget: float) -> None:
+    wl = f"dask: logistic grad {DASK_N:.0e}x{DASK_D}"
+    section(f"{wl}, chunks of {DASK_CHUNK} rows, LocalCluster (1 process, 1 worker)")
+    try:
+        import dask
+        import dask.array as da
+        import distributed
+    except ImportError as e:
+        print(f"  SKIPPED: {e} (pip install -e '.[dask]')")
+        rep.lines.append(f"NOTE: {wl} skipped: dask is not installed")
+        return
+    riesz, rnp = libs.riesz, libs.rnp
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        rs = da.random.RandomState(0)  # generated on the worker, then held there
+        x = rs.standard_normal((DASK_N, DASK_D), chunks=(DASK_CHUNK, DASK_D))
+        y = (rs.random_sample(DASK_N, chunks=DASK_CHUNK) > 0.5).astype(np.float64)
+        x, y = client.persist([x, y])
+        distributed.wait([x, y])
+        w = np.random.default_rng(1).standard_normal(DASK_D) * 0.1
+        g_r = riesz.grad(lambda w: logistic_loss(w, x, y, rnp))(w)
+        g_h = logistic_grad_by_hand(w, x, y)
+        assert isinstance(g_r, da.Array), "riesz's gradient is not a lazy Dask array"
+        tasks = {}
+        for lib, g in (("riesz", g_r), ("hand-written dask", g_h)):
+            (opt,) = dask.optimize(g)
+            tasks[lib] = (len(dict(g.__dask_graph__())), len(dict(opt.__dask_graph__())))
+        diff = np.max(np.abs(client.compute(g_r).result() - client.compute(g_h).result()))
+        print(f"  riesz vs hand-written gradient: max |difference| {diff:.2e}")
+        for lib, g in (("riesz", lambda: riesz.grad(
+                lambda w: logistic_loss(w, x, y, rnp))(w)), ("hand-written dask",
+                lambda: logistic_grad_by_hand(w, x, y))):
+            n_raw, n_opt = tasks[lib]
+            rep.add(wl, lib, "tasks (graph)", n_raw, "tasks")
+            rep.add(wl, lib, "tasks (optimised)", n_opt, "tasks")
+            rep.add(wl, lib, "build graph", measure(g, repeats, 1, budget), "ms", 1e3)
+            rep.add(wl, lib, "build+compute", measure(
+                lambda g=g: client.compute(g()).result(), repeats, 1, budget), "ms", 1e3)
+
+
+# ----------------------------------------------------------------------------------------
+# gpu: the MLP of (b) on CuPy, float32
+# ----------------------------------------------------------------------------------------
+
+
+def mlp_by_hand(params, X, Y, cp):
+    """Loss and gradients of mlp_loss, forward and backward written out with CuPy."""
+    hs = [X]
+    for W, b in params[:-1]:
+        hs.append(cp.tanh(hs[-1] @ W + b))
+    W, b = params[-1]
+    z = hs[-1] @ W + b
+    m = z.max(axis=1, keepdims=True)
+    e = cp.exp(z - m)
+    s = e.sum(axis=1, keepdims=True)
+    lse = cp.log(s) + m
+    ysum = Y.sum(axis=1, keepdims=True)
+    loss = (Y * (lse - z)).sum(axis=1).mean()
+    dz = (e / s * ysum - Y) / X.shape[0]
+    grads = []
+    d = dz
+    for k in range(len(params) - 1, -1, -1):
+        W, _ = params[k]
+        grads.append((hs[k].T @ d, d.sum(axis=0)))
+        if k:
+            d = (d @ W.T) * (1 - hs[k] * hs[k])
+    return loss, grads[::-1]
+
+
+def bench_gpu(libs: Libs, rep: Report, repeats: int, budget: float) -> None:
+    section("gpu: MLP 784-512-512-10 value_and_grad on CuPy, float32, ms")
+    try:
+        import cupy as cp
+
+        n_dev = cp.cuda.runtime.getDeviceCount()
+    except Exception as e:  # ImportError, or CUDA errors without a driver/device
+        n_dev, why = 0, f"{type(e).__name__}: {e}"
+    else:
+        why = "no CUDA device"
+    if not n_dev:
+        print(f"  SKIPPED: needs CuPy and a CUDA GPU ({why}); pip install -e '.[gpu]'")
+        rep.lines.append(f"NOTE: gpu workload skipped ({why})")
+        return
+    riesz, rnp = libs.riesz, libs.rnp
+    params, _, _ = mlp_data()
+    p_gpu = [(cp.asarray(W), cp.asarray(b)) for W, b in params]
+    vg_r = riesz.value_and_grad(lambda p, X, Y: mlp_loss(p, X, Y, rnp), argnums=0)
+    sync = cp.cuda.Device().synchronize
+    for batch in (256, 4096):
+        wl = f"gpu MLP batch {batch}"
+        rng = np.random.default_rng(batch)
+        X = cp.asarray(rng.standard_normal((batch, B_SIZES[0])).astype(np.float32))
+        Y = cp.asarray(np.eye(B_SIZES[-1], dtype=np.float32)[
+            rng.integers(0, B_SIZES[-1], size=batch)])
+        loss_r, g_r = vg_r(p_gpu, X, Y)
+        loss_h, g_h = mlp_by_hand(p_gpu, X, Y, cp)
+        assert isinstance(g_r[0][0], cp.ndarray) and g_r[0][0].dtype == np.float32
+        err = max(float(cp.max(cp.abs(a - b))) for pr, ph in zip(g_r, g_h, strict=True)
+                  for a, b in zip(pr, ph, strict=True))
+        print(f"  batch {batch}: riesz vs hand-written: loss {float(loss_r):.6f} vs "
+              f"{float(loss_h):.6f}, max |gradient difference| {err:.1e}")
+
+        def timed(fn):
+            def run():
+                fn()
+                sync()
+            return run
+
+        rep.add(wl, "riesz", "value_and_grad", measure(
+            timed(lambda X=X, Y=Y: vg_r(p_gpu, X, Y)), repeats, 3, budget), "ms", 1e3)
+        rep.add(wl, "hand-written cupy", "value_and_grad", measure(
+            timed(lambda X=X, Y=Y: mlp_by_hand(p_gpu, X, Y, cp)), repeats, 3, budget),
+            "ms", 1e3)
+
+
+# ----------------------------------------------------------------------------------------
 # main
 # ----------------------------------------------------------------------------------------
 
@@ -1154,7 +1299,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--only", default="a,b,c,w3,cx,fft",
-                   help="comma-separated workloads to run, from a,b,c,w3,cx,fft,special,ode "
+                   help="comma-separated workloads to run, from a,b,c,w3,cx,fft,special,ode,"
+                        "dask,gpu "
                         "(default: a,b,c,w3,cx,fft)")
     p.add_argument("--repeats", type=int, default=None,
                    help="timed repeats per measurement (default: a=50, b=20, c=3, w3=30, "
@@ -1166,19 +1312,20 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
 
     only = {s.strip().lower() for s in args.only.split(",") if s.strip()}
-    unknown = only - {"a", "b", "c", "w3", "cx", "fft", "special", "ode"}
+    unknown = only - {"a", "b", "c", "w3", "cx", "fft", "special", "ode", "dask", "gpu"}
     if unknown:
-        p.error(f"--only: unknown workload(s) {sorted(unknown)}; choose from "
-                "a,b,c,w3,cx,fft,special,ode")
+        p.error(f"--only: unknown workload(s) {sorted(unknown)}; "
+                "choose from a,b,c,w3,cx,fft,special,ode,dask,gpu")
     if args.repeats is not None and args.repeats < 1:
         p.error("--repeats must be >= 1")
 
     if args.quick:
-        reps = {"a": 5, "b": 3, "c": 1, "w3": 3, "cx": 3, "fft": 3, "special": 1, "ode": 1}
+        reps = {"a": 5, "b": 3, "c": 1, "w3": 3, "cx": 3, "fft": 3, "special": 1, "ode": 1,
+                "dask": 1, "gpu": 5}
         budget, c_n, jax_n = 2.0, 10_000, 200
     else:
         reps = {"a": 50, "b": 20, "c": 3, "w3": 30, "cx": 20, "fft": 30, "special": 3,
-                "ode": 3}
+                "ode": 3, "dask": 3, "gpu": 50}
         budget, c_n, jax_n = 8.0, 100_000, 1_000
     if args.repeats is not None:
         reps = dict.fromkeys(reps, args.repeats)
@@ -1214,6 +1361,10 @@ def main(argv: list[str] | None = None) -> int:
         bench_special(libs, rep, reps["special"], 10**4 if args.quick else 10**6)
     if "ode" in only:
         bench_ode(libs, rep, reps["ode"], 100 if args.quick else 1000)
+    if "dask" in only:
+        bench_dask(libs, rep, reps["dask"], budget)
+    if "gpu" in only:
+        bench_gpu(libs, rep, reps["gpu"], budget)
     rep.print_table()
     print(f"total benchmark time: {time.perf_counter() - t0:.0f} s")
     return 0

@@ -15,7 +15,7 @@ import numpy as np
 
 from ._core.pytree import tree_flatten, tree_map, tree_unflatten
 from ._core.trace import Tracer, new_trace
-from ._core.zeros import instantiate
+from ._core.zeros import full, instantiate
 from ._interpreters.forward import JVPTrace
 from ._interpreters.reverse import (
     LazyCotangent,
@@ -457,7 +457,7 @@ def value_and_grad(
                     "f'(z)); otherwise differentiate a real quantity such as abs(f)**2 or "
                     "f.real, or use riesz.vjp / riesz.jacrev for the full R-linear map"
                 )
-            ct = np.ones((), dtype=getattr(out, "dtype", np.float64))
+            ct = full((), 1, getattr(out, "dtype", np.float64), out)  # on out's backend
             g = rec.pullback([ct], release=True, user_ct=False)
             if holomorphic:  # ∂f(z)*[1] = conj(f'(z))
                 g = [np.conj(c) for c in g]

@@ -561,5 +561,45 @@ def bind(prim: Primitive, *args: Any, **params: Any) -> Any:
             elif t is not top and t.level == top.level:
                 raise (t if not t.active else top)._dead()
     if top is None:
-        return prim.impl(*args, **params)
+        try:
+            return prim.impl(*args, **params)
+        except BACKEND_ERRORS:
+            raise_backend_error(prim, args)
     return top.process(prim, args, params)
+
+
+# What a backend raises for an operation it does not implement (Dask, CuPy): a missing
+# `__array_function__` implementation, an unsupported argument, a missing method.
+# (A ValueError, e.g. Dask's "array must be chunked in one dimension only", keeps its
+# class: `BackendValueError` is both.)
+BACKEND_ERRORS = (TypeError, NotImplementedError, AttributeError, ValueError)
+
+
+class BackendError(NotImplementedError):
+    """A primitive that the backend of its arrays (CuPy, Dask) does not implement."""
+
+
+class BackendValueError(BackendError, ValueError):
+    """A backend's ValueError for a primitive (its arguments' chunks, shapes, sizes)."""
+
+
+def raise_backend_error(prim: Any, args: Any) -> None:
+    """Called in an `except BACKEND_ERRORS` block around `prim.impl(*args)`: re-raises
+    the error as a `BackendError` naming the primitive and the backend where an
+    argument is an array of another library than NumPy, else re-raises it as it is."""
+    arrays = [a for a in args if hasattr(a, "__array_function__")
+              and not isinstance(a, (np.generic, Tracer))]
+    if all(type(a) is np.ndarray for a in arrays):
+        raise  # the error being handled, unchanged
+    import sys
+
+    e = sys.exc_info()[1]
+    kinds = sorted({f"{type(a).__module__.split('.')[0]}.{type(a).__qualname__}"
+                    for a in arrays})  # all of them: a mix of backends names both
+    cls = BackendValueError if isinstance(e, ValueError) else BackendError
+    raise cls(
+        f"riesz primitive '{prim.name}' failed on {' and '.join(kinds)} arrays: "
+        f"{type(e).__name__}: {e}. The backend does not implement it for these arguments: "
+        "use an operation it implements, or compute the argument first (.compute() on "
+        "Dask, cupy.asnumpy on CuPy)"
+    ) from e

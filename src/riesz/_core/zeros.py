@@ -22,19 +22,59 @@ from typing import Any
 
 import numpy as np
 
-from .trace import Tracer
+from .trace import Tracer, raw_value
 
-__all__ = ["Zero", "instantiate", "is_zero", "zeros_like"]
+__all__ = [
+    "Zero", "full", "instantiate", "is_foreign", "is_zero", "zeros", "zeros_like",
+]
+
+
+# -- array backends (SPEC §16): arrays of other libraries (CuPy, Dask) implement NumPy's
+# protocols; riesz creates its zeros on the backend of the value they go with, so a
+# tangent or cotangent is never silently a host (NumPy) array.
+
+
+def is_foreign(x: Any) -> bool:
+    """True for an array of another backend (CuPy, Dask): not NumPy's, not a tracer,
+    not a scalar, but implementing NumPy's `__array_function__` protocol."""
+    return (type(x) is not np.ndarray and hasattr(x, "__array_function__")
+            and not isinstance(x, (np.generic, Tracer))
+            and not type(x).__module__.startswith("riesz."))  # riesz's own placeholders
+
+
+def zeros(shape: tuple[int, ...], dtype: Any, like: Any = None) -> Any:
+    """Zeros of `shape` and `dtype` on the backend of `like` (an array or a tracer;
+    NumPy for NumPy arrays, scalars and None). Lazy on Dask, on the device on CuPy."""
+    if like is not None and type(like) is not np.ndarray:
+        c = raw_value(like)
+        if is_foreign(c):  # (`like`'s own shape: Dask keeps its chunks)
+            if tuple(shape) == c.shape:
+                return np.zeros_like(c, dtype=dtype)
+            return np.zeros_like(c, dtype=dtype, shape=shape)
+    return np.zeros(shape, dtype)
+
+
+def full(shape: tuple[int, ...], fill: Any, dtype: Any, like: Any = None) -> Any:
+    """`fill` in an array of `shape` and `dtype` on the backend of `like` (as `zeros`)."""
+    if like is not None and type(like) is not np.ndarray:
+        c = raw_value(like)
+        if is_foreign(c):
+            if tuple(shape) == c.shape:
+                return np.full_like(c, fill, dtype=dtype)
+            return np.full_like(c, fill, dtype=dtype, shape=shape)
+    return np.full(shape, fill, dtype)
 
 
 class Zero:
-    """The zero vector of the space of arrays of `shape` and `dtype`."""
+    """The zero vector of the space of arrays of `shape` and `dtype` (on the backend
+    of `backend`, an array of another library, or NumPy's where it is None)."""
 
-    __slots__ = ("shape", "dtype")
+    __slots__ = ("shape", "dtype", "backend")
 
-    def __init__(self, shape: tuple[int, ...], dtype: Any):
+    def __init__(self, shape: tuple[int, ...], dtype: Any, backend: Any = None):
         self.shape = tuple(shape)
         self.dtype = np.dtype(dtype)
+        self.backend = backend
 
     @classmethod
     def like(cls, x: Any) -> Zero:
@@ -43,10 +83,11 @@ class Zero:
         if dtype is None:  # Python numbers and lists: a float (or complex) tangent
             x = np.asarray(x)
             return cls(x.shape, np.result_type(x.dtype, np.float64))
-        return cls(x.shape, dtype)
+        c = raw_value(x)
+        return cls(x.shape, dtype, c if is_foreign(c) else None)
 
-    def instantiate(self) -> np.ndarray:
-        return np.zeros(self.shape, self.dtype)
+    def instantiate(self) -> Any:
+        return zeros(self.shape, self.dtype, self.backend)
 
     def __repr__(self) -> str:
         return f"Zero({self.shape}, {self.dtype})"
@@ -59,7 +100,7 @@ def is_zero(t: Any) -> bool:
 
 def zeros_like(x: Any) -> Any:
     """Materialised zeros with the shape and dtype of `x`; array types that
-    implement NumPy's protocols (CuPy, Dask) keep their own kind."""
+    implement NumPy's protocols (CuPy, Dask) keep their own kind, also under tracers."""
     if hasattr(x, "dtype") and not isinstance(x, Tracer):
         return np.zeros_like(x)
     return Zero.like(x).instantiate()

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from .._core.primitive import CUSTOM, DIFFERENTIABLE, Primitive, apply_jvp
-from .._core.trace import Trace, Tracer, bind
+from .._core.trace import BACKEND_ERRORS, Trace, Tracer, bind, raise_backend_error
 from .._core.zeros import Zero
 
 __all__ = ["JVPTrace", "JVPTracer"]
@@ -45,8 +45,14 @@ class JVPTrace(Trace):
         if prim.kind is not DIFFERENTIABLE:
             if prim.kind is CUSTOM:
                 return self.process_custom(prim, args, params)
-            return bind(prim, *primals, **params) if lower else prim.impl(*primals, **params)
-        ans = bind(prim, *primals, **params) if lower else prim.impl(*primals, **params)
+            return bind(prim, *primals, **params)
+        if lower:
+            ans = bind(prim, *primals, **params)
+        else:
+            try:
+                ans = prim.impl(*primals, **params)
+            except BACKEND_ERRORS:
+                raise_backend_error(prim, primals)
         t_out = apply_jvp(prim, primals, tangents, ans, params)
         if prim.multiple_results:
             if t_out is None:

@@ -43,7 +43,7 @@ import numpy as np
 
 from .._core.primitive import BY_INDEX, CUSTOM, DIFFERENTIABLE, Primitive, apply_jvp
 from .._core.pytree import tree_flatten, tree_unflatten
-from .._core.trace import Trace, Tracer, bind
+from .._core.trace import BACKEND_ERRORS, Trace, Tracer, bind, raise_backend_error
 
 __all__ = [
     "LazyCotangent", "SavedValueModifiedError", "VJPTrace", "VJPTracer", "backward",
@@ -247,7 +247,13 @@ class VJPTrace(Trace):
             if prim.kind is CUSTOM:
                 return self.process_custom(prim, args, params)
             return bind(prim, *vals, **params)
-        ans = bind(prim, *vals, **params) if lower else prim.impl(*vals, **params)
+        if lower:
+            ans = bind(prim, *vals, **params)
+        else:
+            try:
+                ans = prim.impl(*vals, **params)
+            except BACKEND_ERRORS:
+                raise_backend_error(prim, vals)
         tape = self.tape
         # an empty params dict would keep the node tracked by the GC: store None
         tape.append((prim.index, tuple(parents), tuple(argnums), ans, tuple(vals), params or None))

@@ -8,13 +8,15 @@ is imported."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from .._core import ops
-from .._core.trace import Tracer, bind, raw_value
+from .._core.trace import BackendError, Tracer, bind, raw_value
 from .._core.trace import strip_derivatives as _raw
+from .._core.zeros import is_foreign
 from .._interpreters.staging import FIXES, ConcretizationError, ShapedArray
 
 Axis = tuple[int, ...] | None
@@ -136,8 +138,8 @@ def asarray(x: Any) -> Any:
 def as_array(x: Any) -> Any:
     """Like `asarray`, but Python and NumPy scalars become 0-d arrays too."""
     x = asarray(x)
-    if isinstance(x, Tracer) or type(x) is np.ndarray:
-        return x
+    if isinstance(x, Tracer) or type(x) is np.ndarray or is_foreign(x):
+        return x  # arrays of other backends (CuPy, Dask) stay where they are
     return np.asarray(x)
 
 
@@ -205,15 +207,50 @@ def check_unsupported(name: str, **given: Any) -> None:
             )
 
 
+# -- array backends (SPEC §16) ------------------------------------------------------
+
+
+def host_only(impl: Callable[..., Any], what: str) -> Callable[..., Any]:
+    """`impl` of a primitive computed by a SciPy function or a NumPy function that Dask
+    does not implement (`what`): on a Dask array it raises a TypeError (riesz turns it
+    into a `BackendError` naming the primitive) where Dask would warn and silently
+    compute the whole array on the host. CuPy implements NumPy's functions or raises
+    its own error for SciPy's."""
+
+    def checked(*args: Any, **params: Any) -> Any:
+        for a in args:
+            if type(a).__module__.startswith("dask."):
+                raise TypeError(f"Dask implements no {what} (riesz does not compute "
+                                "a Dask array on the host behind your back)")
+        return impl(*args, **params)
+
+    checked.__name__ = getattr(impl, "__name__", what)
+    return checked
+
+
+def host_value(x: Any, who: str) -> np.ndarray:
+    """The value of `x` (derivative levels stripped) as a NumPy array, for a decision
+    taken on the host (a series depth, a step size); on another backend (CuPy, Dask) a
+    `BackendError` naming `who` instead of a silent copy or computation."""
+    v = raw_value(x)
+    if is_foreign(v):
+        raise BackendError(
+            f"riesz {who} needs its argument's values on the host, and it is a "
+            f"{type(v).__module__.split('.')[0]}.{type(v).__qualname__} array: compute it "
+            "first (.compute() on Dask, cupy.asnumpy on CuPy)")
+    return np.asarray(v)
+
+
 # -- numerically safe pieces of rules --------------------------------------------
 
 
 def any_set(mask: Any) -> bool:
     """Whether any entry of a constant mask is set, over the whole batch under
     vmap: a decision between a fast and a safe formula, taken once for all.
-    Under staging (jit) the values are unknown: True, the safe formula."""
+    Under staging (jit) the values are unknown, and on another backend (CuPy, Dask)
+    deciding would compute or copy to the host: True, the safe formula."""
     m = raw_value(mask)
-    return True if isinstance(m, ShapedArray) else bool(np.any(m))
+    return True if isinstance(m, ShapedArray) or is_foreign(m) else bool(np.any(m))
 
 
 def concrete_max(x: Any, who: str) -> float:
@@ -226,12 +263,13 @@ def concrete_max(x: Any, who: str) -> float:
             f"{who}: the number of series terms of this derivative depends on the values of "
             f"the parameter, unknown while jit traces. Differentiate outside jit "
             f"(grad(jit(f)) works), or make the parameter static. {FIXES}")
-    return float(np.max(np.asarray(v), initial=1.0))
+    return float(np.max(host_value(v, who), initial=1.0))  # BackendError on CuPy, Dask
 
 
 def no_zeros(x: Any) -> bool:
     """Whether `x` has no zero entry (over the whole batch under vmap): the
     condition of a fast formula that divides by x. False under staging (jit),
-    where the values are unknown and the safe formula must be staged."""
+    where the values are unknown and the safe formula must be staged, and on another
+    backend (CuPy, Dask), where deciding would compute or copy to the host."""
     v = raw_value(x)
-    return not isinstance(v, ShapedArray) and bool(np.all(v != 0))
+    return not isinstance(v, ShapedArray) and not is_foreign(v) and bool(np.all(v != 0))

@@ -21,7 +21,7 @@ import scipy.signal
 from .._core.primitive import Primitive, bilinear
 from .._core.trace import bind
 from .._interpreters import taylor
-from ._util import unbroadcast
+from ._util import host_only, unbroadcast
 from .shape import flip_p, pad_p
 
 
@@ -31,7 +31,7 @@ def _correlate_impl(x: Any, k: Any) -> Any:
 
 
 correlate_p = Primitive(
-    "correlate_valid", _correlate_impl,
+    "correlate_valid", host_only(_correlate_impl, "scipy.signal.correlate"),
     notes="N-d real cross-correlation, valid mode (x at least as large as k on every axis)",
 )
 

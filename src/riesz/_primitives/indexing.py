@@ -16,6 +16,7 @@ from .._core import ops
 from .._core.primitive import NOT_DIFFERENTIABLE, Primitive
 from .._core.trace import Tracer, bind, raw_value
 from .._core.trace import strip_derivatives as _raw
+from .._core.zeros import is_foreign, zeros
 from .._interpreters import taylor
 from .._interpreters.reverse import LazyCotangent
 from .._interpreters.staging import FIXES, ConcretizationError, ShapedArray
@@ -165,7 +166,45 @@ def _scatter_batching(prim: Primitive) -> Primitive:
 
 
 
+def _unique_positions(index: tuple[Any, ...]) -> bool:
+    """True where the index arrays of `index` select each position at most once
+    (slices and integers never repeat; negative entries count as possible repeats)."""
+    arrays = [i for i in index if isinstance(i, np.ndarray) and i.dtype != bool]
+    if not arrays:
+        return all(not isinstance(i, (list, tuple)) and not is_foreign(i) for i in index)
+    if any(a.dtype.kind not in "iu" or (a.size and a.min() < 0) for a in arrays):
+        return False
+    rows = np.stack([a.ravel() for a in np.broadcast_arrays(*arrays)])
+    return rows.shape[1] == 0 or np.unique(rows, axis=1).shape[1] == rows.shape[1]
+
+
+def _scatter_on_backend(x: Any, v: Any, index: Any, add: bool) -> Any:
+    """x with v added (set) at index, for arrays of another backend (CuPy, Dask):
+    NumPy's in-place writes into a host copy would move the data to the host, and
+    Dask has neither `out=` nor `ufunc.at`. Without repeated positions the update is
+    `out[index] = out[index] + v` (lazy on Dask); with repeats, the backend's `add.at`."""
+    like = x if is_foreign(x) else v
+    dtype = np.result_type(x.dtype if hasattr(x, "dtype") else x,
+                           v.dtype if hasattr(v, "dtype") else v)
+    if is_foreign(x):
+        out = x.astype(dtype, copy=True)
+        out = x.copy() if out is x else out  # Dask's astype returns x for its own dtype
+    else:
+        out = np.zeros_like(like, dtype=dtype, shape=np.shape(x)) + x
+    if not add or _unique_positions(index):
+        new = np.broadcast_to(v, out[index].shape) if not add else out[index] + v
+        if any(i is None for i in index):  # Dask assigns without new axes: drop them
+            index = tuple(i for i in index if i is not None)
+            new = new.reshape(out[index].shape)
+        out[index] = new
+    else:
+        np.add.at(out, index, v)  # repeated positions: CuPy has add.at, Dask none
+    return out
+
+
 def _scatter_add_impl(x: Any, v: Any, index: tuple[Any, ...]) -> Any:
+    if is_foreign(x) or is_foreign(v):
+        return _scatter_on_backend(x, v, index, add=True)
     out = np.array(x, dtype=np.result_type(x, v), copy=True)
     if _is_basic(index):
         out[index] += v
@@ -185,7 +224,7 @@ def _scatter_add_jvp_x(t: Any, ans: Any, x: Any, v: Any, index: tuple[Any, ...])
 
 
 def _scatter_add_jvp_v(t: Any, ans: Any, x: Any, v: Any, index: tuple[Any, ...]) -> Any:
-    return bind(scatter_add_p, np.zeros(x.shape, t.dtype), t, index=index)
+    return bind(scatter_add_p, zeros(x.shape, t.dtype, t), t, index=index)
 
 
 def _scatter_add_vjp_x(g: Any, ans: Any, x: Any, v: Any, index: tuple[Any, ...]) -> Any:
@@ -203,6 +242,8 @@ taylor.linear_jet(scatter_add_p)  # linear in (x, v)
 
 
 def _scatter_set_impl(x: Any, v: Any, index: tuple[Any, ...]) -> Any:
+    if is_foreign(x) or is_foreign(v):
+        return _scatter_on_backend(x, v, index, add=False)
     out = np.array(x, copy=True)
     out[index] = v
     return out
@@ -216,15 +257,15 @@ scatter_set_p = Primitive(
 
 
 def _scatter_set_jvp_x(t: Any, ans: Any, x: Any, v: Any, index: tuple[Any, ...]) -> Any:
-    return bind(scatter_set_p, t, np.zeros((), t.dtype), index=index)
+    return bind(scatter_set_p, t, zeros((), t.dtype, t), index=index)
 
 
 def _scatter_set_jvp_v(t: Any, ans: Any, x: Any, v: Any, index: tuple[Any, ...]) -> Any:
-    return bind(scatter_set_p, np.zeros(x.shape, t.dtype), t, index=index)
+    return bind(scatter_set_p, zeros(x.shape, t.dtype, t), t, index=index)
 
 
 def _scatter_set_vjp_x(g: Any, ans: Any, x: Any, v: Any, index: tuple[Any, ...]) -> Any:
-    return unbroadcast(bind(scatter_set_p, g, np.zeros((), g.dtype), index=index),
+    return unbroadcast(bind(scatter_set_p, g, zeros((), g.dtype, g), index=index),
                        x.shape, x.dtype)
 
 
@@ -262,7 +303,8 @@ class SparseCotangent(LazyCotangent):
         return self._scatter(None)
 
     def _scatter(self, base: Any) -> Any:
-        if all(not isinstance(v, Tracer) for _, v in self.entries) and not isinstance(base, Tracer):
+        if all(type(v) is np.ndarray or isinstance(v, (np.generic, float, int, complex))
+               for _, v in self.entries) and (base is None or type(base) is np.ndarray):
             out = np.zeros(self.shape, self.dtype) if base is None else np.array(base, copy=True)
             for index, v in self.entries:
                 if _is_basic(index):
@@ -270,7 +312,7 @@ class SparseCotangent(LazyCotangent):
                 else:
                     np.add.at(out, index, v)
             return out
-        out = np.zeros(self.shape, self.dtype) if base is None else base
+        out = zeros(self.shape, self.dtype, self.entries[0][1]) if base is None else base
         for index, v in self.entries:
             out = bind(scatter_add_p, out, v, index=index)
         return out
@@ -373,7 +415,7 @@ def _gather_jvp(primals: list[Any], tangents: list[Any], ans: Any, template: Any
 def _gather_vjp(g: Any, ans: Any, primals: tuple[Any, ...], argnums: list[int],
                 template: Any) -> list[Any]:
     x, arrays = primals[0], primals[1:]
-    return [bind(scatter_add_indexed_p, np.zeros(x.shape, g.dtype), g, *arrays,
+    return [bind(scatter_add_indexed_p, zeros(x.shape, g.dtype, g), g, *arrays,
                  template=template) if k == 0 else None for k in argnums]
 
 
@@ -396,6 +438,8 @@ gather_p.def_batch(_gather_batch)
 
 
 def _scatter_add_indexed_impl(x: Any, v: Any, *arrays: Any, template: tuple[Any, ...]) -> Any:
+    if is_foreign(x) or is_foreign(v):
+        return _scatter_on_backend(x, v, fill_index(template, arrays), add=True)
     out = np.array(x, dtype=np.result_type(x, v), copy=True)
     np.add.at(out, fill_index(template, arrays), v)
     return out
@@ -414,7 +458,7 @@ def _scatter_add_indexed_jvp(primals: list[Any], tangents: list[Any], ans: Any,
     if tv is None:
         return tx
     dtype = tv.dtype if tx is None else np.result_type(tx.dtype, tv.dtype)
-    base = np.zeros(x.shape, dtype) if tx is None else tx
+    base = zeros(x.shape, dtype, tv) if tx is None else tx
     return bind(scatter_add_indexed_p, base, tv, *arrays, template=template)
 
 

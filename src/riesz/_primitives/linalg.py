@@ -50,9 +50,10 @@ import scipy.linalg
 from .._core.primitive import Primitive
 from .._core.trace import bind, raw_value
 from .._core.trace import strip_derivatives as _raw
+from .._core.zeros import is_foreign, zeros
 from .._interpreters import taylor
 from ._batch_axes import batch_size, broadcast_batch, leading_batch, shape_of
-from ._util import any_set, conj, is_complex, kept_shape, no_zeros, tri_mask, unbroadcast
+from ._util import any_set, conj, host_only, is_complex, kept_shape, no_zeros, tri_mask, unbroadcast
 from .elementwise import astype_p, conj_p, imag_p, real_p, safe_reciprocal, where_p
 from .indexing import getitem_p
 from .products import _mH, _mT, matmul_p
@@ -253,7 +254,7 @@ def _triangular_solve_impl(a: Any, b: Any, lower: bool, trans: int, unit_diagona
 
 
 triangular_solve_p = Primitive(
-    "triangular_solve", _triangular_solve_impl,
+    "triangular_solve", host_only(_triangular_solve_impl, "scipy.linalg.solve_triangular"),
     notes="x = op(T)⁻¹ b for the lower/upper triangle T of a (op: T or Tᵀ); b is (..., M, K); "
     "the other triangle (and the diagonal if unit_diagonal) is not read, and gets derivative 0",
 )
@@ -438,7 +439,7 @@ inv_p.def_jet(_inv_jet)
 # exist) the rules use C built from the n² minors, so ∂det = ⟨C, ∂A⟩ and Ā = d̄ C.
 
 det_p = Primitive(
-    "det", np.linalg.det,
+    "det", host_only(np.linalg.det, "numpy.linalg.det"),
     notes="∂det = ⟨cof A, ∂A⟩, via det A · A⁻ᵀ, or the n² minors (O(n⁵)) where det A = 0; "
     "use slogdet for a log-determinant that does not overflow",
 )
@@ -490,7 +491,7 @@ def _slogdet_impl(a: Any) -> tuple[Any, Any]:
 
 
 slogdet_p = Primitive(
-    "slogdet", _slogdet_impl, multiple_results=True,
+    "slogdet", host_only(_slogdet_impl, "numpy.linalg.slogdet"), multiple_results=True,
     notes="outputs (sign, log|det A|); sign has derivative 0; ∂log|det| = tr(A⁻¹ ∂A)",
 )
 
@@ -570,7 +571,7 @@ def _eigh_impl(a: Any) -> tuple[Any, Any]:
 
 
 eigh_p = Primitive(
-    "eigh", _eigh_impl, multiple_results=True,
+    "eigh", host_only(_eigh_impl, "numpy.linalg.eigh"), multiple_results=True,
     notes="reads the lower triangle of A; at repeated eigenvalues exact for traces and "
     "projectors, not for U f(w) Uᵀ (use expm); a DegenerateDerivativeWarning where it may "
     "be wrong",
@@ -637,7 +638,7 @@ def _eig_impl(a: Any) -> tuple[Any, Any]:
 
 
 eig_p = Primitive(
-    "eig", _eig_impl, multiple_results=True,
+    "eig", host_only(_eig_impl, "numpy.linalg.eig"), multiple_results=True,
     notes="general A: complex eigenvalues and unit-norm eigenvectors (phase gauge: "
     "Re diag(Vᴴ ∂V) = 0); undefined at repeated eigenvalues",
 )
@@ -944,7 +945,7 @@ def _qr_vjp(g: Any, ans: Any, primals: Any, argnums: Any) -> list[Any]:
         extra = _mm(y, _mH(gv))
         gq = extra if gq is None else gq + extra
     gx = _qr_square_vjp(q, u, gq, gu)
-    gy = np.zeros(y.shape, a.dtype) if gv is None else _mm(q, gv)
+    gy = zeros(y.shape, a.dtype, a) if gv is None else _mm(q, gv)
     return [bind(concatenate_p, gx, gy, axis=a.ndim - 1)]
 
 
@@ -962,7 +963,7 @@ def _pinv_impl(a: Any, rcond: Any) -> Any:
 
 
 pinv_p = Primitive(
-    "pinv", _pinv_impl,
+    "pinv", host_only(_pinv_impl, "numpy.linalg.pinv"),
     notes="Golub-Pereyra formula: exact where the rank of A is locally constant",
 )
 
@@ -993,7 +994,7 @@ taylor.jet_from_jvp(pinv_p)  # the general rule
 
 
 def _norm2_impl(x: Any, axis: Any, keepdims: bool) -> Any:
-    x = np.asarray(x)
+    x = x if is_foreign(x) else np.asarray(x)
     if x.size == 0:
         return np.sqrt(np.sum(x * x, axis=axis, keepdims=keepdims))
     m = np.max(np.abs(x), axis=axis, keepdims=True)
@@ -1042,7 +1043,7 @@ taylor.jet_from_jvp(norm2_p)  # the general rule (batched slice by slice)
 # ∂expm(A)*[G] = L(Aᵀ, G): formulas built from expm itself, so they differentiate again.
 
 expm_p = Primitive(
-    "expm", scipy.linalg.expm,
+    "expm", host_only(scipy.linalg.expm, "scipy.linalg.expm"),
     notes="derivative: the Fréchet derivative, top-right block of expm([[A, E], [0, A]])",
 )
 
@@ -1050,7 +1051,7 @@ expm_p = Primitive(
 def _frechet(a: Any, e: Any) -> Any:
     """L(A, E) = [expm([[A, E], [0, A]])]_{12}, with riesz operations."""
     n = a.shape[-1]
-    zero = np.zeros(a.shape, np.result_type(np.zeros((), a.dtype), np.zeros((), e.dtype)))
+    zero = zeros(a.shape, np.result_type(np.zeros((), a.dtype), np.zeros((), e.dtype)), a)
     top = bind(concatenate_p, a, e, axis=a.ndim - 1)
     bottom = bind(concatenate_p, zero, a, axis=a.ndim - 1)
     block = bind(concatenate_p, top, bottom, axis=a.ndim - 2)
@@ -1083,7 +1084,7 @@ leading_batch(expm_p)  # scipy's expm maps over leading axes
 def _block_toeplitz(a: Any, coefs: list[Any]) -> Any:
     """M(A) = [[A_0, A_1, ..., A_K], [0, A_0, ...], ...] with riesz operations."""
     K = len(coefs)
-    zero = np.zeros(a.shape, a.dtype)
+    zero = zeros(a.shape, a.dtype, a)
     terms = [a, *[zero if c is None else c for c in coefs]]
     rows = []
     for r in range(K + 1):
@@ -1163,7 +1164,7 @@ def _sylvester_impl(a: Any, b: Any, q: Any) -> Any:
 
 
 solve_sylvester_p = Primitive(
-    "solve_sylvester", _sylvester_impl,
+    "solve_sylvester", host_only(_sylvester_impl, "scipy.linalg.solve_sylvester"),
     notes="X with A X + X B = Q (Bartels-Stewart); defined when A and -B share no "
     "eigenvalue; ∂X and X̄ are Sylvester solves with (A, B) and (Aᵀ, Bᵀ)",
 )
@@ -1261,7 +1262,7 @@ def _sqrtm_impl(a: Any) -> Any:
 
 
 sqrtm_p = Primitive(
-    "sqrtm", _sqrtm_impl,
+    "sqrtm", host_only(_sqrtm_impl, "scipy.linalg.sqrtm"),
     notes="principal square root (real input with no eigenvalue in (-∞, 0]); ∂X solves the "
     "Sylvester equation X ∂X + ∂X X = ∂A",
 )
@@ -1295,7 +1296,7 @@ def _logm_impl(a: Any) -> Any:
 
 
 logm_p = Primitive(
-    "logm", _logm_impl,
+    "logm", host_only(_logm_impl, "scipy.linalg.logm"),
     notes="principal logarithm (real input with no eigenvalue in (-∞, 0]); derivative: the "
     "Fréchet derivative, top-right block of logm([[A, E], [0, A]])",
 )
@@ -1354,7 +1355,8 @@ def _lu_factor_impl(a: Any) -> tuple[Any, Any, Any]:
 
 
 lu_factor_p = Primitive(
-    "lu_factor", _lu_factor_impl, multiple_results=True,
+    "lu_factor", host_only(_lu_factor_impl, "scipy.linalg.lu_factor"),
+    multiple_results=True,
     notes="outputs (lu, piv, perm) with A[perm] = L U; the integer outputs have no "
     "derivative; ∂lu = L tril(F, -1) + triu(F) U with F = U A⁻¹ ∂A U⁻¹",
 )
@@ -1420,7 +1422,7 @@ def _solve_banded_impl(ab: Any, b: Any, lower: int, upper: int, trans: int) -> A
 
 
 solve_banded_p = Primitive(
-    "solve_banded", _solve_banded_impl,
+    "solve_banded", host_only(_solve_banded_impl, "scipy.linalg.solve_banded"),
     notes="x = A⁻¹ b (A⁻ᵀ b with trans=1) for A in LAPACK band storage ab (lower, upper); "
     "undefined for singular A",
 )
@@ -1435,7 +1437,7 @@ def _shift(v: Any, s: int, axis: int) -> Any:
         return v * 0
     pad_shape = list(v.shape)
     pad_shape[axis] = abs(s)
-    pad = np.zeros(pad_shape, v.dtype)
+    pad = zeros(pad_shape, v.dtype, v)
     rest = (slice(None),) * (-axis - 1)
     if s > 0:
         kept = bind(getitem_p, v, index=(Ellipsis, slice(0, n - s), *rest))
@@ -1570,7 +1572,7 @@ def _lstsq_impl(a: Any, b: Any, cond: Any) -> Any:
 
 
 lstsq_p = Primitive(
-    "lstsq", _lstsq_impl,
+    "lstsq", host_only(_lstsq_impl, "numpy.linalg.lstsq"),
     notes="minimum-norm least-squares solution A⁺ b (LAPACK gelsd); derivative by the "
     "Golub-Pereyra formula, exact where the rank of A is locally constant",
 )

@@ -24,6 +24,7 @@ import numpy as np
 
 from .._core.primitive import Primitive, bilinear
 from .._core.trace import bind
+from .._core.zeros import full
 from .._interpreters import taylor
 from ._batch_axes import batch_size, front, shape_of
 from ._util import conj, unbroadcast
@@ -70,6 +71,8 @@ def _matmul_vjp_a(g: Any, ans: Any, a: Any, b: Any) -> Any:
 
 
 def _matmul_vjp_b(g: Any, ans: Any, a: Any, b: Any) -> Any:
+    if b.ndim == 1 and a.ndim == 2:  # matrix-vector: Aᴴ g, with no reshapes (which cost
+        return unbroadcast(bind(matmul_p, _mH(a), g), b.shape, b.dtype)  # Dask rechunks)
     a2, b2, g2 = _promote(a, b, g)
     ct = bind(matmul_p, _mH(a2), g2)
     if b.ndim == 1:
@@ -172,7 +175,7 @@ def _einsum_operand_ct(
         letters.append(c)
         if c not in seen:  # summed by this operand alone: broadcast back
             subs.append(c)
-            ops.append(np.ones(n, dtype=x.dtype))
+            ops.append(full((n,), 1, x.dtype, x))
     spec = ",".join(subs) + "->" + "".join(letters)
     ct = bind(einsum_p, *ops, subscripts=spec, optimize=optimize)
     if ct.dtype != x.dtype:

@@ -14,11 +14,12 @@ from typing import Any
 import numpy as np
 
 from .._core.primitive import NOT_DIFFERENTIABLE, Primitive, linear_unary
-from .._core.trace import bind
+from .._core.trace import bind, raw_value
 from .._core.trace import strip_derivatives as _raw
+from .._core.zeros import full, is_foreign
 from .._interpreters import taylor
 from ._batch_axes import axis_params, int_axis
-from ._util import Axis, conj, kept_shape, no_zeros
+from ._util import Axis, conj, host_only, kept_shape, no_zeros
 from .elementwise import where_p
 from .indexing import getitem_p
 from .shape import broadcast_to_p, concatenate_p, flip_p, reshape_p, transpose_p
@@ -29,6 +30,8 @@ sum_p = Primitive("sum", np.sum)
 def _sum_transpose(g: Any, x: Any, axis: Axis, keepdims: bool) -> Any:
     if not keepdims:
         g = bind(reshape_p, g, shape=kept_shape(x.shape, axis))
+    if is_foreign(raw_value(x)):  # Dask: chunked like x (a broadcast is one chunk)
+        return g * full(x.shape, 1, g.dtype, x)
     return bind(broadcast_to_p, g, shape=x.shape)
 
 
@@ -114,7 +117,7 @@ def _from_last(y: Any, perm: tuple[int, ...], mshape: tuple[int, ...]) -> Any:
 def _exclusive_cumprod(y: Any, reverse: bool) -> Any:
     """prod_{j<i} y_j (prod_{j>i} y_j if reverse) along the last axis."""
     n = y.shape[-1]
-    ones = np.ones((*y.shape[:-1], 1), y.dtype)
+    ones = full((*y.shape[:-1], 1), 1, y.dtype, y)
     if n == 1:
         return bind(broadcast_to_p, ones, shape=y.shape)
     if reverse:
@@ -167,7 +170,7 @@ axis_params(prod_p, "axis", none_means_all=True)
 
 def _pad_last(c: Any, n: int, fill: float, front: bool) -> Any:
     """c with n entries `fill` added at the end (front=False) or front of the last axis."""
-    block = np.full((*c.shape[:-1], n), fill, c.dtype)
+    block = full((*c.shape[:-1], n), fill, c.dtype, c)
     parts = (block, c) if front else (c, block)
     return bind(concatenate_p, *parts, axis=c.ndim - 1)
 
@@ -310,7 +313,8 @@ def _argext(impl: Any) -> Any:
 argmax_p = Primitive("argmax", _argext(np.argmax), kind=NOT_DIFFERENTIABLE)
 argmin_p = Primitive("argmin", _argext(np.argmin), kind=NOT_DIFFERENTIABLE)
 argsort_p = Primitive(
-    "argsort", lambda x, axis, stable: np.argsort(x, axis=axis, stable=stable),
+    "argsort", host_only(lambda x, axis, stable: np.argsort(x, axis=axis, stable=stable),
+                         "numpy.argsort"),
     kind=NOT_DIFFERENTIABLE,
 )
 any_p = Primitive(

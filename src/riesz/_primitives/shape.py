@@ -16,6 +16,7 @@ import numpy as np
 
 from .._core.primitive import Primitive, linear_unary
 from .._core.trace import bind
+from .._core.zeros import is_foreign, zeros
 from .._interpreters import taylor
 from ._batch_axes import axis_params, batch_size, broadcast_batch, front, int_axis, shape_of
 from ._util import unbroadcast
@@ -87,7 +88,7 @@ def _concatenate_jvp(primals: list[Any], tangents: list[Any], ans: Any, axis: in
     if all(t is None for t in tangents):
         return None
     parts = [
-        np.zeros(x.shape, ans.dtype) if t is None else t
+        zeros(x.shape, ans.dtype, ans) if t is None else t
         for x, t in zip(primals, tangents, strict=True)
     ]
     return bind(concatenate_p, *parts, axis=axis)
@@ -124,6 +125,10 @@ taylor.linear_jet(concatenate_p)
 
 
 def _split_impl(x: Any, bounds: tuple[int, ...], axis: int) -> tuple[Any, ...]:
+    if is_foreign(x):  # Dask has no split: slices (lazy views on every backend)
+        edges = (0, *bounds, x.shape[axis])
+        lead = (slice(None),) * (axis % x.ndim)
+        return tuple(x[(*lead, slice(a, b))] for a, b in zip(edges, edges[1:], strict=False))
     return tuple(np.split(x, list(bounds), axis=axis))
 
 
@@ -143,7 +148,7 @@ def _split_jvp(primals: Any, tangents: Any, ans: Any, bounds: Any, axis: int) ->
 def _split_vjp(g: list[Any], ans: Any, primals: Any, argnums: Any, bounds: Any, axis: int) -> Any:
     (x,) = primals
     parts = [
-        np.zeros(a.shape, x.dtype) if c is None else c for c, a in zip(g, ans, strict=True)
+        zeros(a.shape, x.dtype, a) if c is None else c for c, a in zip(g, ans, strict=True)
     ]
     return [unbroadcast(bind(concatenate_p, *parts, axis=axis), x.shape, x.dtype)]
 

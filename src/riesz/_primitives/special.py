@@ -25,6 +25,7 @@ import scipy.special as _sp
 from .._core.primitive import ZERO_DERIVATIVE, Primitive, elementwise_unary
 from .._core.trace import bind, raw_value
 from .._core.trace import strip_derivatives as _raw
+from .._core.zeros import is_foreign
 from .._interpreters import taylor
 from .._interpreters.staging import ShapedArray
 from ._batch_axes import elementwise as batch_elementwise
@@ -69,6 +70,11 @@ log_ndtr_p = taylor.jet_from_jvp(elementwise_unary(
 
 
 def _polygamma_impl(x: Any, n: int) -> Any:
+    if is_foreign(x):  # CuPy, Dask: through ufuncs (scipy's polygamma converts to NumPy)
+        dtype = x.dtype if x.dtype.kind == "f" else np.dtype(np.float64)
+        out = _sp.digamma(x) if n == 0 else (
+            (-1.0) ** (n + 1) * math.factorial(n) * _sp.zeta(n + 1.0, x))
+        return out.astype(dtype)
     x = np.asarray(x)
     dtype = x.dtype if x.dtype.kind in "fc" else np.dtype(np.float64)
     out = _sp.digamma(x) if n == 0 else _sp.polygamma(n, x)
@@ -446,7 +452,8 @@ class _Bessel:
         dedicated order-0 routine), from F_(v+1) otherwise."""
         vr = _raw(v)
         rv = raw_value(v)  # (any choice is exact; abstract under jit: the upper one)
-        lower = not isinstance(rv, ShapedArray) and bool(np.all(np.asarray(rv) >= 1))
+        lower = (not isinstance(rv, ShapedArray) and not is_foreign(rv)
+                 and bool(np.all(np.asarray(rv) >= 1)))
         if lower:
             prev = self.value(v - 1, x)
             d = prev if self.q == 1 else -prev

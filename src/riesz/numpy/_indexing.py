@@ -20,8 +20,9 @@ from typing import Any
 
 import numpy as np
 
-from .._core.trace import Tracer, bind, raw_value
+from .._core.trace import BackendError, Tracer, bind, raw_value
 from .._core.trace import strip_derivatives as _raw
+from .._core.zeros import is_foreign
 from .._primitives._util import as_array, check_out, one_axis
 from .._primitives.indexing import (
     constant_index,
@@ -193,6 +194,12 @@ def _update(x: Any, index: Any, values: Any, op: str) -> Any:
     index = template
     if op == "add":
         return bind(scatter_add_p, x, v, index=index)
+    if any(is_foreign(i) for i in index):
+        kind = next(type(i) for i in index if is_foreign(i))
+        raise BackendError(
+            f"x.at[index].{op}: the index is a {kind.__module__}.{kind.__qualname__} array; "
+            "this update needs its positions on the host (to find repeated ones): compute "
+            "the index first (e.g. index.compute() on Dask)")
     ids = np.arange(int(np.prod(x.shape, dtype=int))).reshape(x.shape)[index]
     flat = np.ravel(ids)
     combine = None if op == "set" else _ops()[op]

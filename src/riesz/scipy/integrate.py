@@ -61,6 +61,7 @@ from .. import numpy as rnp
 from .._core.primitive import Primitive
 from .._core.pytree import tree_flatten, tree_unflatten
 from .._core.trace import Tracer, strip_derivatives
+from .._primitives._util import host_value
 from ..derivatives import jacfwd
 from ..implicit import _FloatLeaves
 from ..transforms import jvp, vjp, vmap
@@ -390,7 +391,7 @@ class _State:
 def _concrete_or_none(v: Any) -> Any:
     """v without derivative levels, or None when vmap batches it."""
     v = strip_derivatives(v)
-    return None if isinstance(v, Tracer) else np.asarray(v)
+    return None if isinstance(v, Tracer) else host_value(v, "ODE solver")
 
 
 def _check_times(t: Any, who: str, name: str) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import tracemalloc
 from typing import TYPE_CHECKING, Any
 
@@ -75,10 +76,15 @@ def adjoint_method(t: Tour) -> None:
     def memory_does_not_follow_steps() -> tuple[str, bool]:
         peaks, evals = {}, {}
         for tol in (1e-4, 1e-8):
+            def grad_at(tol: float = tol) -> Any:
+                return riesz.grad(lambda th: lv_loss(th, tol, 3))(theta)
+
+            grad_at()  # warm-up: one-time allocations (caches, imports) are not per step
             calls[0] = 0
+            gc.collect()  # earlier sections' cyclic garbage is not this solve's memory
             tracemalloc.start()
             try:
-                riesz.grad(lambda th, tol=tol: lv_loss(th, tol, 3))(theta)
+                grad_at()
                 peaks[tol] = tracemalloc.get_traced_memory()[1]
             finally:
                 tracemalloc.stop()
@@ -86,7 +92,8 @@ def adjoint_method(t: Tour) -> None:
         ratio = peaks[1e-8] / peaks[1e-4]
         return (f"f evaluated {evals[1e-4]}x (rtol 1e-4) vs {evals[1e-8]}x (rtol 1e-8); "
                 f"peak memory {peaks[1e-4] / 1024:.0f} vs {peaks[1e-8] / 1024:.0f} KiB",
-                evals[1e-8] > 3 * evals[1e-4] and ratio < 1.5)
+                # a taped solver's memory would grow with the evaluations (~3.8x here)
+                evals[1e-8] > 3 * evals[1e-4] and ratio < 0.5 * evals[1e-8] / evals[1e-4])
 
     def modes_agree() -> tuple[str, bool]:
         u = rng.standard_normal(4)
