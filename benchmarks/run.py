@@ -14,6 +14,9 @@ Workloads
   w3 grad and Hessian-vector product of ``sum(tanh(W2 @ tanh(W1 @ x)))``, n = 1000, W1 and
      W2 float64 constants closed over (ms): riesz.hvp vs torch double backward and JAX
      jvp-of-grad.
+  cx complex MLP-like: loss = Σ|abs(X W1) W2|² / batch, X (256, 512), W1 (512, 512) and
+     W2 (512, 10) complex64: forward, value_and_grad w.r.t. (W1, W2), their ratio; riesz's
+     gradient (the Riesz representer ∂L/∂Re W + i ∂L/∂Im W) checked against torch's.
   fft grad of ``sum(abs(ifft(fft(x) * h))**2)``, x in C^(2^16), h a complex filter (ms):
      riesz vs autograd and torch, gradients checked (autograd's conjugated, SPEC §13).
   dask  (not in the default set; needs the `dask` extra) logistic-regression gradient on
@@ -34,7 +37,7 @@ Everything runs on one core with one BLAS / intra-op thread; timings are medians
 repeats after warm-up, measured with time.perf_counter.
 
     python benchmarks/run.py                 # everything (a few minutes at most)
-    python benchmarks/run.py --only a,b      # a subset (a, b, c, w3, fft)
+    python benchmarks/run.py --only a,b      # a subset (a, b, c, w3, cx, fft)
     python benchmarks/run.py --quick         # smoke test: few repeats, short loop in (c)
 """
 
@@ -928,6 +931,72 @@ def bench_w3(libs: Libs, rep: Report, repeats: int, budget: float) -> None:
 
 
 # ----------------------------------------------------------------------------------------
+# (cx) complex MLP-like workload
+# ----------------------------------------------------------------------------------------
+
+CX_WL = "(cx) complex MLP 512x512, batch 256"
+
+
+def cx_loss(W1, W2, X, ns):
+    """Σ |abs(X W1) W2|² / batch: complex matmuls with an abs nonlinearity."""
+    h = ns.abs(X @ W1) + 0j  # back to complex (torch does not mix real and complex matmul)
+    return ns.sum(ns.abs(h @ W2) ** 2) / X.shape[0]
+
+
+def cx_data(seed: int = 0):
+    rng = np.random.default_rng(seed)
+
+    def c(*shape, scale=1.0):
+        return (scale * (rng.standard_normal(shape) + 1j * rng.standard_normal(shape))
+                ).astype(np.complex64)
+
+    return c(512, 512, scale=512 ** -0.5), c(512, 10, scale=512 ** -0.5), c(256, 512)
+
+
+def bench_cx(libs: Libs, rep: Report, repeats: int, budget: float) -> None:
+    section(f"{CX_WL}: forward and value_and_grad, ms")
+    W1, W2, X = cx_data()
+    ms = 1e3
+    riesz, rnp = libs.riesz, libs.rnp
+    vg_r = riesz.value_and_grad(lambda a, b: cx_loss(a, b, X, rnp), argnums=(0, 1))
+    loss_r, g_r = vg_r(W1, W2)
+    assert all(g.dtype == np.complex64 for g in g_r), "riesz gradient dtype"
+
+    def add_pair(lib, fwd, vg, fwd_note=""):
+        f = rep.add(CX_WL, lib, "forward", measure(fwd, repeats, 2, budget), "ms", ms, fwd_note)
+        v = rep.add(CX_WL, lib, "value_and_grad", measure(vg, repeats, 2, budget), "ms", ms)
+        rep.add(CX_WL, lib, "vag/forward", v / f, "x")
+
+    add_pair("riesz", lambda: cx_loss(W1, W2, X, rnp), lambda: vg_r(W1, W2))
+    if libs.torch is not None:
+        torch = libs.torch
+        tW1, tW2 = torch.from_numpy(W1.copy()), torch.from_numpy(W2.copy())
+        tW1.requires_grad_(True)
+        tW2.requires_grad_(True)
+        tX = torch.from_numpy(X)
+
+        def fwd_t():
+            with torch.no_grad():
+                return cx_loss(tW1, tW2, tX, torch).item()
+
+        def vg_t():
+            loss = cx_loss(tW1, tW2, tX, torch)
+            return loss.item(), torch.autograd.grad(loss, (tW1, tW2))
+
+        loss_t, g_t = vg_t()
+        add_pair("torch", fwd_t, vg_t, fwd_note="under torch.no_grad()")
+        errs = [float(np.max(np.abs(a - b.numpy())) / np.max(np.abs(b.numpy())))
+                for a, b in zip(g_r, g_t, strict=True)]
+        ok = max(errs) < 1e-4
+        msg = (f"{'PASS' if ok else 'FAIL'} vs torch (same convention, no conjugate): max rel. "
+               f"gradient error {max(errs):.2e}, loss rel. error "
+               f"{abs(float(loss_r) - loss_t) / abs(loss_t):.2e}")
+        print(f"  gradient check: {msg}")
+        rep.lines.append(f"(cx) riesz gradient check: {msg}")
+        r, t = rep.value(CX_WL, "riesz", "value_and_grad"), rep.value(CX_WL, "torch",
+                                                                        "value_and_grad")
+        rep.lines.append(f"(cx) riesz value_and_grad / torch value_and_grad: {r / t:.2f}; "
+                         f"riesz vag/forward {rep.value(CX_WL, 'riesz', 'vag/forward'):.2f}")
 # (fft) a spectral filter: grad of sum(abs(ifft(fft(x) * h))**2)
 # ----------------------------------------------------------------------------------------
 
@@ -1232,10 +1301,10 @@ def bench_special(libs: Libs, rep: Report, repeats: int, n: int = 10**6) -> None
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--only", default="a,b,c,w3,fft",
-                   help="comma-separated workloads to run, from a,b,c,w3,fft,special,ode,"
+    p.add_argument("--only", default="a,b,c,w3,cx,fft",
+                   help="comma-separated workloads to run, from a,b,c,w3,cx,fft,special,ode,"
                         "dask,gpu "
-                        "(default: a,b,c,w3,fft)")
+                        "(default: a,b,c,w3,cx,fft)")
     p.add_argument("--repeats", type=int, default=None,
                    help="timed repeats per measurement (default: a=50, b=20, c=3, w3=30, "
                    "fft=30)")
@@ -1246,20 +1315,20 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
 
     only = {s.strip().lower() for s in args.only.split(",") if s.strip()}
-    unknown = only - {"a", "b", "c", "w3", "fft", "special", "ode", "dask", "gpu"}
+    unknown = only - {"a", "b", "c", "w3", "cx", "fft", "special", "ode", "dask", "gpu"}
     if unknown:
         p.error(f"--only: unknown workload(s) {sorted(unknown)}; "
-                "choose from a,b,c,w3,fft,special,ode,dask,gpu")
+                "choose from a,b,c,w3,cx,fft,special,ode,dask,gpu")
     if args.repeats is not None and args.repeats < 1:
         p.error("--repeats must be >= 1")
 
     if args.quick:
-        reps = {"a": 5, "b": 3, "c": 1, "w3": 3, "fft": 3, "special": 1, "ode": 1,
+        reps = {"a": 5, "b": 3, "c": 1, "w3": 3, "cx": 3, "fft": 3, "special": 1, "ode": 1,
                 "dask": 1, "gpu": 5}
         budget, c_n, jax_n = 2.0, 10_000, 200
     else:
-        reps = {"a": 50, "b": 20, "c": 3, "w3": 30, "fft": 30, "special": 3, "ode": 3,
-                "dask": 3, "gpu": 50}
+        reps = {"a": 50, "b": 20, "c": 3, "w3": 30, "cx": 20, "fft": 30, "special": 3,
+                "ode": 3, "dask": 3, "gpu": 50}
         budget, c_n, jax_n = 8.0, 100_000, 1_000
     if args.repeats is not None:
         reps = dict.fromkeys(reps, args.repeats)
@@ -1287,6 +1356,8 @@ def main(argv: list[str] | None = None) -> int:
         bench_c(libs, rep, reps["c"], c_n, jax_n)
     if "w3" in only:
         bench_w3(libs, rep, reps["w3"], budget)
+    if "cx" in only:
+        bench_cx(libs, rep, reps["cx"], budget)
     if "fft" in only:
         bench_fft(libs, rep, reps["fft"], budget)
     if "special" in only:

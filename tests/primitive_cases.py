@@ -391,14 +391,31 @@ CASES += [
 ]
 
 
+def _apart(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """x and y with real parts 0.5 apart (NumPy orders complex numbers by real part
+    first): no ties for finite differences to cross."""
+    x = x.copy()
+    x.real = y.real + np.where(np.indices(x.shape).sum(axis=0) % 2, 0.5, -0.5)
+    return x, y
+
+
+# The complex cases draw from their own generator: the real cases' inputs stay as they were.
+_crng = np.random.default_rng(1)
+
+
 def C(*shape: int) -> np.ndarray:
     """Complex standard normal test input."""
-    return _rng.standard_normal(shape) + 1j * _rng.standard_normal(shape)
+    return _crng.standard_normal(shape) + 1j * _crng.standard_normal(shape)
+
+
+def RC(*shape: int) -> np.ndarray:
+    """A real standard normal input of a complex case (from the complex cases' generator)."""
+    return _crng.standard_normal(shape)
 
 
 def CP(*shape: int) -> np.ndarray:
     """Complex test input away from 0 and from the negative real axis (log's cut)."""
-    return _rng.uniform(0.5, 2.0, shape) * np.exp(1j * _rng.uniform(-2.0, 2.0, shape))
+    return _crng.uniform(0.5, 2.0, shape) * np.exp(1j * _crng.uniform(-2.0, 2.0, shape))
 
 
 # -- complex: Cⁿ as a real space under Re vdot (check_grads perturbs along real and
@@ -406,22 +423,22 @@ def CP(*shape: int) -> np.ndarray:
 CASES += [
     *[Case(c.prim, c.fn, tuple(C(*np.shape(a)) for a in c.args), "complex-" + c.label)
       for c in _binary("add", lambda x, y: x + y)[:3]],
-    Case("add", lambda x, y: x + y, (R(3), C(2, 3)), "complex-mixed"),
-    Case("subtract", lambda x, y: x - y, (C(2, 3), R(3)), "complex-mixed"),
+    Case("add", lambda x, y: x + y, (RC(3), C(2, 3)), "complex-mixed"),
+    Case("subtract", lambda x, y: x - y, (C(2, 3), RC(3)), "complex-mixed"),
     Case("multiply", lambda x, y: x * y, (C(2, 3), C(3)), "complex"),
-    Case("multiply", lambda x, y: x * y, (R(2, 3), C(3)), "complex-mixed"),
-    Case("multiply", lambda x: (1 + 2j) * x, (R(3),), "complex-constant"),
-    Case("multiply", lambda x, y: x + 1j * y, (R(3), R(3)), "complex-x-plus-iy"),
+    Case("multiply", lambda x, y: x * y, (RC(2, 3), C(3)), "complex-mixed"),
+    Case("multiply", lambda x: (1 + 2j) * x, (RC(3),), "complex-constant"),
+    Case("multiply", lambda x, y: x + 1j * y, (RC(3), RC(3)), "complex-x-plus-iy"),
     Case("divide", lambda x, y: x / y, (C(2, 3), CP(3)), "complex"),
-    Case("divide", lambda x, y: x / y, (R(3), CP(3)), "complex-mixed"),
+    Case("divide", lambda x, y: x / y, (RC(3), CP(3)), "complex-mixed"),
     Case("power", lambda x, y: x ** y, (CP(3), C(3)), "complex"),
     Case("power", lambda x: x ** 3, (C(4),), "complex-int-exponent"),
     Case("negative", lambda x: -x, (C(3),), "complex"),
-    Case("astype", lambda x: rnp.astype(x, np.result_type(x.dtype, np.complex64)), (R(3),),
+    Case("astype", lambda x: rnp.astype(x, np.result_type(x.dtype, np.complex64)), (RC(3),),
          "to-complex"),
     Case("astype", lambda x: rnp.astype(x * (1 - 1j), np.finfo(x.dtype).dtype), (C(3),),
          "complex-to-real"),
-    Case("where", lambda x, y: rnp.where(np.array([True, False, True]), x, y), (C(3), R(3)),
+    Case("where", lambda x, y: rnp.where(np.array([True, False, True]), x, y), (C(3), RC(3)),
          "complex"),
     Case("conj", rnp.conj, (C(2, 3),), "complex"),
     Case("conj", lambda x: x.conj() * x, (C(3),), "complex-product"),
@@ -432,7 +449,7 @@ CASES += [
     Case("abs", rnp.abs, (C(2, 3),), "complex"),
     Case("abs", lambda x: rnp.abs(x) ** 2, (C(3),), "complex-squared"),
     Case("arctan2", rnp.angle, (C(2, 3),), "complex-angle"),
-    Case("abs", rnp.sign, (C(3),), "complex-sign"),
+    Case("abs", rnp.sign, (CP(3),), "complex-sign"),
     *[Case(name, getattr(rnp, name), (gen(2, 3),), "complex") for name, gen in (
         ("exp", C), ("exp2", C), ("expm1", C), ("log", CP), ("log2", CP), ("log10", CP),
         ("log1p", CP), ("sqrt", CP), ("square", C), ("reciprocal", CP), ("sin", C),
@@ -450,25 +467,25 @@ CASES += [
     Case("cumprod", rnp.cumprod, (_with_zeros(C(4), (1,)),), "complex-zeros"),
     # products
     Case("matmul", lambda a, b: a @ b, (C(2, 3), C(3, 4)), "complex-mm"),
-    Case("matmul", lambda a, b: a @ b, (R(2, 3), C(3)), "complex-mixed-mv"),
-    Case("matmul", lambda a, b: a @ b, (C(3), R(3, 2)), "complex-mixed-vm"),
+    Case("matmul", lambda a, b: a @ b, (RC(2, 3), C(3)), "complex-mixed-mv"),
+    Case("matmul", lambda a, b: a @ b, (C(3), RC(3, 2)), "complex-mixed-vm"),
     Case("matmul", lambda a, b: a @ b, (C(2, 2, 3), C(3, 2)), "complex-batched"),
     Case("matmul", rnp.vdot, (C(2, 3), C(2, 3)), "complex-vdot"),
     Case("matmul", lambda a, b: rnp.tensordot(a, b, axes=([0, 2], [1, 0])),
-         (C(2, 3, 4), R(4, 2, 3)), "complex-tensordot"),
+         (C(2, 3, 4), RC(4, 2, 3)), "complex-tensordot"),
     Case("einsum", lambda a, b: rnp.einsum("ij,jk->ik", a, b), (C(2, 3), C(3, 4)), "complex-mm"),
     Case("einsum", lambda a: rnp.einsum("ii->i", a), (C(3, 3),), "complex-diagonal"),
     Case("einsum", lambda a, b, c: rnp.einsum("ij,jk,kl->il", a, b, c),
-         (C(2, 3), R(3, 2), C(2, 2)), "complex-three-operands"),
-    Case("einsum", lambda a, b: rnp.einsum("ij,k", a, b), (R(2, 3), C(2)), "complex-mixed-outer"),
+         (C(2, 3), RC(3, 2), C(2, 2)), "complex-three-operands"),
+    Case("einsum", lambda a, b: rnp.einsum("ij,k", a, b), (RC(2, 3), C(2)), "complex-mixed-outer"),
     Case("multiply", lambda a, b: rnp.outer(a, b), (C(3), C(2)), "complex-outer"),
-    Case("multiply", lambda a, b: rnp.kron(a, b), (C(2, 2), R(3)), "complex-kron"),
+    Case("multiply", lambda a, b: rnp.kron(a, b), (C(2, 2), RC(3)), "complex-kron"),
     # numpy.fft on complex inputs and outputs
     Case("fft", rnp.fft.fft, (C(5),), "complex"),
     Case("fft", lambda x: rnp.fft.ifft2(x, s=(3, 4), norm="ortho"), (C(2, 3),), "complex-ifft2"),
-    Case("fft", lambda x: rnp.fft.fftn(x, axes=(0,), norm="forward"), (R(3, 2),), "real-in"),
-    Case("rfft", lambda x: rnp.fft.rfft(x, n=5), (R(4),), "complex-out"),
-    Case("rfft", lambda x: rnp.fft.ihfft(x, axis=0, norm="ortho"), (R(4, 2),), "ihfft-out"),
+    Case("fft", lambda x: rnp.fft.fftn(x, axes=(0,), norm="forward"), (RC(3, 2),), "real-in"),
+    Case("rfft", lambda x: rnp.fft.rfft(x, n=5), (RC(4),), "complex-out"),
+    Case("rfft", lambda x: rnp.fft.ihfft(x, axis=0, norm="ortho"), (RC(4, 2),), "ihfft-out"),
     Case("irfft", lambda x: rnp.fft.irfft(x, n=6), (C(4),), "complex"),
     Case("irfft", lambda x: rnp.fft.hfft(x, n=5, norm="forward"), (C(2, 3),), "hfft-complex"),
     Case("irfft", lambda x: rnp.fft.irfft2(x, s=(3, 4)), (C(3, 3),), "irfft2-complex"),
@@ -521,6 +538,134 @@ _softplus_both.defjvp(lambda p, t: (_softplus_both(p[0]), t[0] * (1 - 1 / (1 + r
 CASES += [
     Case("custom_call", _softplus_vjp_only, (R(2, 3),), "vjp-rule"),
     Case("custom_call", lambda x, y: _softplus_both(x * y), (R(3), R(2, 1)), "both-rules"),
+]
+
+def CW(*shape: int) -> np.ndarray:
+    """Well-conditioned complex square matrices."""
+    return 0.3 * C(*shape) + np.eye(shape[-1]) * 2.0
+
+
+def HPD(n: int) -> np.ndarray:
+    """A Hermitian positive-definite matrix."""
+    b = C(n, n)
+    return b @ b.conj().T + n * np.eye(n)
+
+
+def _eigh_proj_c(a: Any) -> Any:
+    w, v = rnp.linalg.eigh(a)
+    return (v * rnp.tanh(w)[..., None, :]) @ rnp.conj(rnp.swapaxes(v, -1, -2))
+
+
+CASES += [  # linear algebra on complex matrices (adjoints with conjugate transposes)
+    Case("solve", rnp.linalg.solve, (CW(3, 3), C(3)), "complex-vector"),
+    Case("solve", rnp.linalg.solve, (CW(2, 3, 3), C(3, 2)), "complex-broadcast-b"),
+    Case("solve", rnp.linalg.solve, (0.3 * RC(3, 3) + 2 * np.eye(3), C(3)),
+         "complex-mixed-real-a"),
+    Case("solve", rnp.linalg.solve, (CW(3, 3), RC(3)), "complex-mixed-real-b"),
+    Case("inv", rnp.linalg.inv, (CW(3, 3),), "complex"),
+    Case("det", rnp.linalg.det, (CW(3, 3),), "complex"),
+    Case("det", rnp.linalg.det, (np.array([[1.0, 1j, 0.5], [0.0, 0.0, 0.0], [2.0, 1.0, 3.0j]]),),
+         "complex-singular"),
+    Case("slogdet", lambda a: rnp.linalg.slogdet(a)[1], (CW(3, 3),), "complex-logdet"),
+    Case("slogdet", lambda a: rnp.linalg.slogdet(a)[0], (CW(3, 3),), "complex-sign"),
+    Case("slogdet", lambda a: rnp.linalg.slogdet(a)[0] * rnp.linalg.slogdet(a)[1],
+         (CW(2, 3, 3),), "complex-both"),
+    Case("cholesky", rnp.linalg.cholesky, (HPD(3),), "complex-hpd"),
+    Case("cholesky", lambda b: rnp.linalg.cholesky(b @ rnp.conj(b.T) + 3 * _eye(b)),
+         (C(3, 3),), "complex-gram"),
+    Case("eigh", lambda a: rnp.linalg.eigh(a)[0], (HPD(3),), "complex-eigenvalues"),
+    Case("eigh", _eigh_proj_c, (HPD(3),), "complex-function-of-a"),
+    Case("pinv", rnp.linalg.pinv, (C(4, 2),), "complex-tall"),
+    Case("pinv", rnp.linalg.pinv, (C(2, 3),), "complex-wide"),
+    Case("norm2", rnp.linalg.norm, (C(2, 3),), "complex-fro"),
+    Case("norm2", lambda x: rnp.linalg.norm(x, axis=1), (C(2, 3),), "complex-axis"),
+    Case("triangular_solve", lambda a, b: rsl.solve_triangular(a, b, lower=True),
+         (CW(3, 3), C(3)), "complex-lower"),
+    Case("triangular_solve", lambda a, b: rsl.solve_triangular(a, b, trans=1),
+         (CW(3, 3), C(3, 2)), "complex-upper-trans"),
+    Case("triangular_solve", lambda a, b: rsl.solve_triangular(a, b, trans="C", lower=True),
+         (CW(3, 3), C(3, 2)), "complex-lower-conj-trans"),
+    Case("triangular_solve", lambda a, b: rsl.solve_triangular(a, b, trans=1),
+         ((0.3 * RC(3, 3) + 2 * np.eye(3)), C(3, 2)), "complex-mixed-real-a"),
+]
+
+CASES += [  # SciPy functions, lexicographic extrema and expm on complex values
+    *[Case(name, getattr(rsp, name), (gen(2, 3),), "complex") for name, gen in (
+        ("erf", C), ("erfc", C), ("log_ndtr", C))],
+    Case("xlogy", rsp.xlogy, (C(3), CP(3)), "complex"),
+    Case("xlog1py", rsp.xlog1py, (C(3), CP(3)), "complex"),
+    Case("maximum", rnp.maximum, (_apart(C(2, 3), C(3)), None)[0], "complex"),
+    Case("minimum", rnp.minimum, (C(3), C(3)), "complex"),
+    Case("max", lambda x: rnp.max(x, axis=1), (C(2, 3),), "complex"),
+    Case("min", rnp.min, (C(4),), "complex"),
+    Case("expm", rsl.expm, (0.5 * C(3, 3),), "complex"),
+]
+
+def _svd_gauge_free(a: Any) -> Any:
+    """Phase-invariant functions of a complex SVD: s, U f(s) Vᴴ, |U|, |Vᴴ|."""
+    u, s, vh = rnp.linalg.svd(a, full_matrices=False)
+    f = (u * rnp.tanh(s)[..., None, :]) @ vh
+    return rnp.concatenate([s.astype(a.dtype), rnp.ravel(f), rnp.ravel(rnp.abs(u)).astype(a.dtype),
+                            rnp.ravel(rnp.abs(vh)).astype(a.dtype)])
+
+
+def _qr_gauge_free(a: Any) -> Any:
+    q, r = rnp.linalg.qr(a)
+    return rnp.concatenate([rnp.ravel(q), rnp.ravel(r)])
+
+
+CASES += [
+    Case("svd", lambda a: rnp.linalg.svd(a, compute_uv=False), (C(3, 2),), "complex-values"),
+    Case("svd", _svd_gauge_free, (C(3, 3),), "complex-square"),
+    Case("svd", _svd_gauge_free, (C(4, 2),), "complex-tall"),
+    Case("svd", _svd_gauge_free, (C(2, 4),), "complex-wide"),
+    Case("svd", lambda a: rnp.linalg.norm(a, "nuc"), (C(3, 2),), "complex-nuclear"),
+    Case("qr", _qr_gauge_free, (C(3, 3),), "complex-square"),
+    Case("qr", _qr_gauge_free, (C(4, 2),), "complex-tall"),
+    Case("qr", _qr_gauge_free, (C(2, 3),), "complex-wide"),
+]
+
+CASES += [  # added on main concurrently: complex checks of their rules
+    Case("jv", lambda x: rsp.jv(1.5, x), (CP(2, 3),), "complex"),
+    Case("yv", lambda x: rsp.yv(0.5, x), (CP(3),), "complex"),
+    Case("iv", lambda x: rsp.iv(2, x), (CP(3),), "complex"),
+    Case("kv", lambda x: rsp.kv(0.5, x), (CP(3),), "complex"),
+]
+
+def _eig_gauge_free(a: Any) -> Any:
+    """Eigenvalues and the phase-free |V| of a general eigendecomposition."""
+    w, v = rnp.linalg.eig(a)
+    return rnp.concatenate([w, rnp.ravel(rnp.abs(v)).astype(w.dtype)])
+
+
+CASES += [  # general eigendecomposition: complex results from real or complex matrices
+    Case("eig", rnp.linalg.eigvals, (RC(3, 3),), "real-eigvals"),
+    Case("eig", rnp.linalg.eigvals, (C(3, 3),), "complex-eigvals"),
+    Case("eig", _eig_gauge_free, (C(3, 3),), "complex-vectors"),
+    Case("eig", _eig_gauge_free, (RC(3, 3),), "real-vectors"),
+    Case("eig", lambda a: rnp.linalg.eigvals(a)[..., 0], (C(2, 3, 3),), "complex-batched"),
+]
+
+# Primitives whose implementation runs on complex values but whose complex derivatives
+# are not offered (the reason is the entry's value).
+COMPLEX_EXEMPT = {
+    "gamma": "Γ'(z) = Γ(z) ψ(z) works, but Γ'' needs polygamma(1, z): SciPy's is real-only",
+    "polygamma": "SciPy's polygamma(n >= 1, z) is real-only",
+    "rgamma": "as gamma: its second derivative needs SciPy's real-only polygamma(1, z)",
+}
+
+# Linear primitives with real coefficients (shape, indexing, scans, convolution-free):
+# their real cases again with complex inputs (the same index arrays and masks).
+_STRUCTURAL = {"reshape", "transpose", "broadcast_to", "concatenate", "getitem", "scatter_add",
+               "scatter_set", "split", "pad", "flip", "roll", "gather", "scatter_add_indexed",
+               "sum", "cumsum"}
+_ORDER_DEPENDENT = {"getitem-mask", "getitem-take_along_axis", "getitem-sort", "getitem-median",
+                    "scatter_set-at-max-mask"}  # compare values: real-only
+CASES += [
+    Case(c.prim, c.fn, tuple(C(*np.shape(a)) if np.asarray(a).dtype.kind == "f" else a
+                             for a in c.args), "complex-" + (c.label or "auto"), c.tolerances)
+    for c in list(CASES)
+    if c.prim in _STRUCTURAL and not c.label.startswith("complex") and c.id not in _ORDER_DEPENDENT
 ]
 
 # Primitives without a derivative to check: each case asserts the documented

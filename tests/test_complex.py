@@ -115,3 +115,127 @@ def test_jet_of_holomorphic_matches_nested_jvp() -> None:
     second = riesz.jvp(lambda z: riesz.jvp(f, (z,), (u,))[1], (z,), (u,))[1]
     np.testing.assert_allclose(d1, first, rtol=1e-12)
     np.testing.assert_allclose(d2, second, rtol=1e-12)
+
+
+Z = np.array([1.0 + 2.0j, -0.5 + 0.3j, 0.2 - 1.0j])
+A = np.array([[1.0, 2.0j, 0.5], [0.3 - 1.0j, -1.0, 1.0j], [0.0, 0.7, 2.0 + 1.0j]])
+
+
+def _loss(z):
+    return rnp.sum(rnp.abs(A @ z - 1.0) ** 2)
+
+
+def test_loss_gradient_matches_closed_form_and_vmap() -> None:
+    want = 2 * A.conj().T @ (A @ Z - 1.0)  # ∇ ‖Az - 1‖² = 2 Aᴴ (Az - 1)
+    np.testing.assert_allclose(riesz.grad(_loss)(Z), want, rtol=1e-12)
+    batch = np.stack([Z, 2 * Z])
+    got = riesz.vmap(riesz.grad(_loss))(batch)
+    np.testing.assert_allclose(got[1], 2 * A.conj().T @ (A @ (2 * Z) - 1.0), rtol=1e-12)
+
+
+def test_hvp_of_real_function_of_complex_input() -> None:
+    u = np.array([0.3 - 1.0j, 1.0j, 2.0])
+    # ∇ = 2 Aᴴ (Az - 1) is R-linear in z: its derivative along u is 2 Aᴴ A u
+    for mode in ("fwd-rev", "rev-fwd", "rev-rev", "fwd-fwd"):
+        (hv,) = riesz.hvp(_loss, (Z,), (u,), mode=mode)
+        np.testing.assert_allclose(hv, 2 * A.conj().T @ A @ u, rtol=1e-12, err_msg=mode)
+
+
+def test_linearize_and_linear_transpose_are_adjoint() -> None:
+    out, f_jvp = riesz.linearize(lambda z: rnp.exp(z) * rnp.conj(z), Z)
+    u = np.array([1.0 - 1.0j, 0.5j, 2.0])
+    np.testing.assert_allclose(f_jvp(u), np.exp(Z) * u * np.conj(Z) + np.exp(Z) * np.conj(u))
+    (t,) = riesz.linear_transpose(lambda u: A @ u, Z)(u)
+    np.testing.assert_allclose(t, A.conj().T @ u, rtol=1e-14)
+
+
+def test_jacobians_of_complex_need_holomorphic() -> None:
+    want = np.diag(np.exp(Z))
+    np.testing.assert_allclose(riesz.jacfwd(rnp.exp, holomorphic=True)(Z), want)
+    np.testing.assert_allclose(riesz.jacrev(rnp.exp, holomorphic=True)(Z), want)
+    with pytest.raises(TypeError, match="holomorphic=True.*hvp"):
+        riesz.hessian(_loss)(Z)
+
+
+def test_check_grads_catches_a_transpose_instead_of_an_adjoint() -> None:
+    @riesz.custom_vjp
+    def wrong(z):
+        return rnp.sin(z)
+
+    wrong.defvjp(lambda z: (wrong(z), z), lambda z, v: (v * rnp.cos(z),))  # JAX's transpose
+    with pytest.raises(riesz.GradientCheckError):
+        riesz.check_grads(wrong, (Z,), order=1, modes=("rev",))
+
+    @riesz.custom_vjp
+    def right(z):
+        return rnp.sin(z)
+
+    right.defvjp(lambda z: (right(z), z), lambda z, v: (v * rnp.conj(rnp.cos(z)),))
+    riesz.check_grads(right, (Z,), order=1, modes=("rev",))
+
+
+def test_custom_jvp_and_checkpoint_on_complex() -> None:
+    @riesz.custom_jvp
+    def h(z):
+        return rnp.sin(z)
+
+    h.defjvp(lambda p, t: (h(p[0]), t[0] * rnp.cos(p[0])))
+    want = 2 * np.conj(np.cos(Z)) * np.sin(Z)  # ∇ Σ|sin z|² = 2 conj(cos z) sin z
+    np.testing.assert_allclose(riesz.grad(lambda z: rnp.sum(rnp.abs(h(z)) ** 2))(Z), want)
+    np.testing.assert_allclose(
+        riesz.grad(lambda z: rnp.sum(rnp.abs(riesz.checkpoint(rnp.sin)(z)) ** 2))(Z), want)
+
+
+def test_complex_euclidean_space() -> None:
+    from riesz.spaces import Euclidean
+
+    S = Euclidean(3, dtype=np.complex128)
+    assert S.dim == 6
+    basis = list(S.basis())
+    gram = np.array([[float(S.inner(a, b)) for b in basis] for a in basis])
+    np.testing.assert_allclose(gram, np.eye(6))
+    np.testing.assert_allclose(riesz.grad(_loss, space=S)(Z), riesz.grad(_loss)(Z))
+    riesz.check_grads(lambda z: rnp.abs(z) ** 2 * z, (Z,), spaces=[S])
+    D = riesz.derivative(rnp.exp)(Z)
+    v = np.array([1.0j, 2.0, -1.0 + 1.0j])
+    np.testing.assert_allclose(D(v), np.exp(Z) * v)
+    np.testing.assert_allclose(D.adjoint(v), np.conj(np.exp(Z)) * v)
+
+
+def test_functions_without_complex_rules_refuse_complex() -> None:
+    import riesz.scipy.linalg as rsl
+    import riesz.scipy.special as rsp
+
+    a = np.eye(3) * 2 + 0.1j
+    for f in (lambda a: rsl.lu_factor(a)[0], lambda a: rsl.solve_sylvester(a, a, a),
+              lambda a: rsp.ive(1.0, a)):
+        with pytest.raises(NotImplementedError, match="complex"):
+            riesz.jvp(f, (a,), (a,))
+    with pytest.raises(NotImplementedError, match="complex"):
+        riesz.grad(lambda x: rnp.sum(rnp.abs(rnp.convolve(x * 1j, x))))(np.ones(3))
+
+
+def test_eig_matches_numpy_and_perturbation_theory() -> None:
+    rng = np.random.default_rng(5)
+    a = rng.standard_normal((4, 4))
+    w, v = rnp.linalg.eig(a)
+    np.testing.assert_allclose(w, np.linalg.eig(a).eigenvalues)
+    # ∂λ_k = (u_kᴴ ∂A v_k) / (u_kᴴ v_k), u_k the left eigenvectors (rows of V⁻¹)
+    t = rng.standard_normal((4, 4))
+    _, dw = riesz.jvp(rnp.linalg.eigvals, (a,), (t,))
+    vinv = np.linalg.inv(v)
+    np.testing.assert_allclose(dw, np.einsum("ki,ij,jk->k", vinv, t, v), rtol=1e-10)
+    # a real matrix gets a real cotangent
+    g = riesz.grad(lambda a: rnp.sum(rnp.abs(rnp.linalg.eigvals(a)) ** 2))(a)
+    assert g.dtype == np.float64
+
+
+def test_implicit_layers_refuse_complex_states() -> None:
+    from riesz import implicit
+
+    def loss(x):
+        y = implicit.fixed_point(lambda x, y: 0.5 * rnp.sin(y) + x, x, np.zeros(2, complex))
+        return rnp.sum(rnp.abs(y) ** 2)
+
+    with pytest.raises(NotImplementedError, match="complex"):
+        riesz.grad(loss)(np.array([0.3 + 0.2j, -0.1 + 0.4j]))

@@ -20,18 +20,25 @@ from riesz._core.trace import BackendError as riesz_backend_error  # noqa: E402
 # they raise riesz's BackendError naming the primitive and Dask.
 DASK_UNSUPPORTED = {
     # NumPy / SciPy functions Dask does not implement (Dask would warn and compute on host)
-    "det", "slogdet", "eigh", "pinv", "expm", "triangular_solve", "correlate_valid",
+    "det", "slogdet", "eigh", "eig", "pinv", "expm", "triangular_solve", "correlate_valid",
     "logm", "sqrtm", "lstsq", "lu_factor", "solve_banded", "solve_sylvester",
     "cholesky",  # its derivative solves triangular systems
     "getitem-sort", "getitem-median", "getitem-take_along_axis",  # argsort
     # Dask's linear algebra: 2-d only, svd of arrays chunked in one dimension, qr without mode
     "svd", "qr", "inv-batched", "solve-batched-vector", "solve-broadcast-b",
+    "solve-complex-broadcast-b",
     # Dask's indexing: no ufunc.at (scatter-add with repeated positions), no nd fancy
     # indexing, no list indices, no mask positions known before computing
     "scatter_add-3x2,3x2", "scatter_add-at-add", "getitem-advanced-repeat", "gather-repeat",
     "getitem-repeat-array", "scatter_add_indexed-repeat", "scatter_add-diag-embed",
     "getitem-diag-k", "getitem-trace", "getitem-take", "getitem-pad-edge",
     "getitem-pad-reflect", "getitem-pad-wrap", "scatter_set-at-max-mask",
+    # ... the same on the complex twins of those cases (primitive_cases' _STRUCTURAL)
+    "scatter_add-complex-auto", "scatter_add-complex-at-add", "getitem-complex-advanced-repeat",
+    "gather-complex-repeat", "getitem-complex-repeat-array", "scatter_add_indexed-complex-repeat",
+    "scatter_add-complex-diag-embed", "getitem-complex-diag-k", "getitem-complex-trace",
+    "getitem-complex-take", "getitem-complex-pad-edge", "getitem-complex-pad-reflect",
+    "getitem-complex-pad-wrap",
     # decisions taken on the host from the values: series depths of the incomplete gamma
     # and beta functions' derivatives in a, b; the ODE solvers (SciPy's integrators)
     "gammainc-in-a-and-x", "gammainc-in-a-tail", "gammaincc-in-a-and-x", "betainc-in-a-b-x",
@@ -41,7 +48,7 @@ DASK_UNSUPPORTED = {
     "fft-2d-ifft", "fft-complex", "fft-complex-ifft2", "fft-real-in", "rfft-complex-out",
     "rfft-ihfft-out", "irfft-complex", "irfft-hfft-complex", "irfft-irfft2-complex",
     # Dask's reshape splits or merges axes evenly only (here 2x3 -> 3x2 in 1x1 chunks)
-    "reshape-2x3",
+    "reshape-2x3", "reshape-complex-auto",  # (the complex twin of reshape-2x3)
 }
 
 

@@ -25,6 +25,7 @@ from riesz._core.primitive import DIFFERENTIABLE
 UNSUPPORTED: dict[str, str] = {
     "odeint": "the K-th Taylor term by nested sensitivity equations has 2^K copies of the "
               "state; nested riesz.jvp gives low orders",
+    "eig": "complex results with a non-holomorphic eigenvector gauge (jet refuses it)",
 }
 
 

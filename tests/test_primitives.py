@@ -8,7 +8,12 @@ import numpy as np
 import pytest
 
 import riesz
-from primitive_cases import CASES, NOT_DIFFERENTIABLE_CASES, ZERO_DERIVATIVE_CASES
+from primitive_cases import (
+    CASES,
+    COMPLEX_EXEMPT,
+    NOT_DIFFERENTIABLE_CASES,
+    ZERO_DERIVATIVE_CASES,
+)
 from riesz._core.primitive import CUSTOM, DIFFERENTIABLE, NOT_DIFFERENTIABLE, ZERO_DERIVATIVE
 from riesz._interpreters.reverse import recorded_primitives
 from riesz.transforms import _Recorded
@@ -85,3 +90,35 @@ def test_not_differentiable(name: str) -> None:
     riesz.grad(f)(x)
     assert type(seen[0]) is np.ndarray and seen[0].dtype.kind == kind
     np.testing.assert_array_equal(seen[0], fn(x))
+
+
+def _complexified(case):
+    """The case's float inputs with an imaginary part added."""
+    return tuple(np.asarray(a) + 0.25j if np.asarray(a).dtype.kind == "f" else a
+                 for a in case.args)
+
+
+def _runs_on_complex(case) -> bool:
+    """Whether case.prim's implementation ran on a complex operand when the case's
+    function is recorded with complexified inputs (NumPy/SciPy accept them)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        try:
+            rec = _Recorded(case.fn, _complexified(case), "test", False, case.fn)
+        except Exception:  # refused (a TypeError from NumPy, a ComplexWarning, ...)
+            return False
+    prim = riesz.registry()[case.prim]
+    return any(node is not None and node[0] == prim.index
+               and any(np.iscomplexobj(v) for v in node[4])
+               for node in rec.trace.tape)
+
+
+def test_every_primitive_accepting_complex_has_a_complex_case() -> None:
+    """SPEC §13: a primitive NumPy defines on complex arrays is checked on them."""
+    covered = {c.prim for c in CASES if any(np.iscomplexobj(a) for a in c.args)}
+    covered |= set(COMPLEX_EXEMPT)
+    accepting = {c.prim for c in CASES if c.prim not in covered and _runs_on_complex(c)}
+    assert not accepting, f"primitives that run on complex inputs without a complex case: " \
+        f"{sorted(accepting)}"

@@ -289,11 +289,11 @@ class _Linearized:
 
 
 def _is_float_tree(x: Any) -> bool:
-    """True if `x` is a pytree of floating-point arrays or numbers (something to
-    differentiate), False for ints, booleans and other constants."""
+    """True if `x` is a pytree of floating-point (real or complex) arrays or numbers
+    (something to differentiate), False for ints, booleans and other constants."""
     leaves = tree_flatten(x, strict=False)[0]
     return bool(leaves) and all(
-        (isinstance(v, float) or np.dtype(getattr(v, "dtype", object)).kind == "f")
+        (isinstance(v, (float, complex)) or np.dtype(getattr(v, "dtype", object)).kind in "fc")
         and not isinstance(v, bool) for v in leaves)
 
 

@@ -23,7 +23,7 @@ import numpy as np
 
 from . import numpy as rnp
 from ._core.pytree import tree_flatten, tree_map, tree_unflatten
-from ._core.trace import Tracer
+from ._core.trace import Tracer, raw_value
 from .linear import JacobianMap, LinearMap, LinearMaps
 from .spaces import Product, Space, space_of
 from .transforms import _argnums_tuple, _single, jvp, linearize_in_call, linearize_parts, vjp
@@ -191,15 +191,35 @@ def _blocks(M: Any, out: Any, ins: Any) -> Any:
     return tree_unflatten(out_def, result)
 
 
+def _check_complex(who: str, out: Any, primals: Any, holomorphic: bool) -> None:
+    """A complex Jacobian matrix represents a C-linear map only: complex values
+    need `holomorphic=True` (complex inputs, f holomorphic)."""
+    ins = [np.result_type(raw_value(x)).kind for x in tree_flatten(primals)[0]]
+    outs = [np.result_type(raw_value(x)).kind for x in tree_flatten(out)[0]]
+    if holomorphic:
+        if any(k != "c" for k in ins):
+            raise TypeError(f"{who}(holomorphic=True) requires complex inputs")
+        return
+    if "c" in ins or "c" in outs:
+        raise TypeError(
+            f"{who}: complex inputs or outputs. A complex Jacobian matrix f'(z) represents "
+            f"the derivative of a holomorphic f only: pass {who}(f, holomorphic=True). For "
+            "any other function of complex values (abs, conj, a real loss) use riesz.jvp, "
+            "riesz.vjp, riesz.hvp or riesz.derivative (R-linear maps on Cⁿ as a real space)"
+        )
+
+
 def _jacobian(f: Callable[..., Any], argnums: int | Sequence[int], mode: str,
-              who: str) -> Callable[..., Any]:
+              who: str, holomorphic: bool = False) -> Callable[..., Any]:
     def jacobian_of_f(*args: Any, **kwargs: Any) -> Any:
         nums = _argnums_tuple(argnums, len(args), who)
         g = _partial(f, args, nums, kwargs)
         primals = [args[k] for k in nums]
         with linearize_in_call(g, *primals) as (out, jvp_fn, vjp_fn):
+            _check_complex(who, out, primals, holomorphic)
             J = _map_from_parts(out, jvp_fn, vjp_fn, primals, False, None, None, who)
-            M = J._matrix(mode)
+            # holomorphic: the columns ∂f(z)[e_j] = f'(z) e_j (a row ∂f(z)*[e_i] is conj)
+            M = J._matrix("fwd" if holomorphic else mode)
         single = _single(argnums)
         return _blocks(M, out, primals[0] if single else tuple(primals))
 
@@ -207,22 +227,26 @@ def _jacobian(f: Callable[..., Any], argnums: int | Sequence[int], mode: str,
     return jacobian_of_f
 
 
-def jacfwd(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
+def jacfwd(f: Callable[..., Any], argnums: int | Sequence[int] = 0,
+           holomorphic: bool = False) -> Callable[..., Any]:
     """The Jacobian of f by forward mode, one column ∂f(x)[e_j] per input basis
-    vector; shape out.shape + in.shape (nested pytrees for pytree inputs/outputs)."""
-    return _jacobian(f, argnums, "fwd", "jacfwd")
+    vector; shape out.shape + in.shape (nested pytrees for pytree inputs/outputs).
+    Complex values: `holomorphic=True` gives f'(z) of a holomorphic f."""
+    return _jacobian(f, argnums, "fwd", "jacfwd", holomorphic)
 
 
-def jacrev(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
+def jacrev(f: Callable[..., Any], argnums: int | Sequence[int] = 0,
+           holomorphic: bool = False) -> Callable[..., Any]:
     """The Jacobian of f by reverse mode, one row ∂f(x)*[e_i] per output basis
-    vector; shape out.shape + in.shape."""
-    return _jacobian(f, argnums, "rev", "jacrev")
+    vector; shape out.shape + in.shape. Complex values: `holomorphic=True`."""
+    return _jacobian(f, argnums, "rev", "jacrev", holomorphic)
 
 
-def jacobian(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
+def jacobian(f: Callable[..., Any], argnums: int | Sequence[int] = 0,
+             holomorphic: bool = False) -> Callable[..., Any]:
     """The Jacobian of f, shape out.shape + in.shape: by reverse mode when the
     output is smaller than the input, else by forward mode."""
-    return _jacobian(f, argnums, "auto", "jacobian")
+    return _jacobian(f, argnums, "auto", "jacobian", holomorphic)
 
 
 def hessian(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:

@@ -134,6 +134,12 @@ class _FloatLeaves:
 
     def __init__(self, tree: Any):
         leaves, self.treedef = tree_flatten(tree, strict=False)
+        for v in leaves:
+            if isinstance(v, complex) or np.dtype(getattr(v, "dtype", object)).kind == "c":
+                raise NotImplementedError(
+                    "riesz.implicit: complex parameters or states are not supported yet "
+                    "(the solvers iterate on real vectors); pass the real and imaginary "
+                    "parts as separate real arrays (Cⁿ ≅ R²ⁿ) and combine them in the function")
         self.leaves = leaves
         self.idx = [i for i, v in enumerate(leaves) if _is_float(v)]
 

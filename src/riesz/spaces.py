@@ -208,14 +208,18 @@ def _as_shape(shape: int | Sequence[int]) -> tuple[int, ...]:
 class _ArraySpace(Space):
     """Elements are arrays of one shape; addition and scaling are the array ones.
     The inner product defaults to the standard (Frobenius) one, Σ x ⊙ y, whose
-    lowering map is the identity; metric spaces override both."""
+    lowering map is the identity; metric spaces override both. A complex dtype
+    makes Cⁿ a real space (SPEC §13): ⟨x, y⟩ = Re Σ conj(x) ⊙ y, dimension
+    2·size, a basis of the e_k and the i·e_k."""
 
     def __init__(self, shape: int | Sequence[int], dtype: Any = np.float64):
         self.shape = _as_shape(shape)
         self.dtype = np.dtype(dtype)
-        if self.dtype.kind != "f":
-            raise TypeError(f"{type(self).__name__}: dtype must be a real floating type, "
-                            f"got {self.dtype}")
+        if self.dtype.kind not in "fc" or (self.dtype.kind == "c" and not self._complex_ok):
+            raise TypeError(f"{type(self).__name__}: dtype must be a real floating type (or "
+                            f"complex, for Euclidean), got {self.dtype}")
+
+    _complex_ok = False
 
     @property
     def size(self) -> int:
@@ -223,7 +227,7 @@ class _ArraySpace(Space):
 
     @property
     def dim(self) -> int:
-        return self.size
+        return 2 * self.size if self.dtype.kind == "c" else self.size
 
     def zeros(self) -> np.ndarray:
         return np.zeros(self.shape, self.dtype)
@@ -235,6 +239,8 @@ class _ArraySpace(Space):
         return a * x
 
     def inner(self, x: Any, y: Any) -> Any:
+        if self.dtype.kind == "c":
+            return rnp.real(rnp.sum(rnp.conj(x) * y))
         return rnp.sum(x * y)
 
     def lower(self, x: Any) -> Any:
@@ -244,12 +250,17 @@ class _ArraySpace(Space):
         return self.standard_basis()
 
     def standard_basis(self) -> Iterator[Any]:
-        for i in range(self.size):
-            e = np.zeros(self.size, self.dtype)
-            e[i] = 1.0
-            yield e.reshape(self.shape)
+        units = (1.0, 1j) if self.dtype.kind == "c" else (1.0,)
+        for unit in units:  # complex: all e_k, then all i·e_k
+            for i in range(self.size):
+                e = np.zeros(self.size, self.dtype)
+                e[i] = unit
+                yield e.reshape(self.shape)
 
     def random(self, rng: np.random.Generator) -> np.ndarray:
+        if self.dtype.kind == "c":
+            return (rng.standard_normal(self.shape)
+                    + 1j * rng.standard_normal(self.shape)).astype(self.dtype)
         return rng.standard_normal(self.shape).astype(self.dtype)
 
     def flatten(self, x: Any) -> Any:
@@ -262,6 +273,8 @@ class _ArraySpace(Space):
         return Euclidean(self.shape, self.dtype)
 
     def pair(self, covector: Any, x: Any) -> Any:
+        if self.dtype.kind == "c":
+            return rnp.real(rnp.sum(rnp.conj(covector) * x))
         return rnp.sum(covector * x)
 
     def _why_not(self, x: Any) -> str | None:
@@ -271,8 +284,11 @@ class _ArraySpace(Space):
         if shape != self.shape:
             return f"it has shape {shape}, the space holds arrays of shape {self.shape}"
         kind = np.result_type(raw_value(x)).kind
-        if kind != "f":
-            return f"its dtype {np.result_type(raw_value(x))} is not real floating point"
+        if kind == "c" and self.dtype.kind != "c":
+            return (f"its dtype {np.result_type(raw_value(x))} is complex, the space is real "
+                    f"(use {type(self).__name__}(shape, dtype=complex128))")
+        if kind not in "fc":
+            return f"its dtype {np.result_type(raw_value(x))} is not floating point"
         return None
 
 
@@ -280,6 +296,8 @@ class _ArraySpace(Space):
 class Euclidean(_ArraySpace):
     """Arrays of `shape` with the standard product ⟨x, y⟩ = Σ x ⊙ y
     (for matrices the Frobenius product Tr(Xᵀ Y)); vectors and covectors coincide."""
+
+    _complex_ok = True
 
     def __init__(self, shape: int | Sequence[int] = (), dtype: Any = np.float64):
         super().__init__(shape, dtype)
@@ -932,5 +950,5 @@ def space_of(x: Any) -> Space:
     if shape is not None or hasattr(x, "__array_function__"):
         dtype = np.result_type(raw_value(x))
         return Euclidean(shape if shape is not None else np.shape(raw_value(x)),
-                         dtype if dtype.kind == "f" else np.float64)
+                         dtype if dtype.kind in "fc" else np.float64)
     return PyTreeSpace(x)

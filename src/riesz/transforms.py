@@ -591,7 +591,7 @@ def hvp(
             v_leaves = tree_flatten(tangents)[0]
             total = 0.0
             for g, v in zip(g_leaves, v_leaves, strict=True):
-                total = total + (g * v).sum()
+                total = total + (g.conj() * v).real.sum()  # ⟨g, v⟩ = Re vdot(g, v)
             return total
 
         return grad(directional, argnums=every)(*primals)
@@ -601,14 +601,19 @@ def hvp(
     leaves, treedef = tree_flatten(primals)
     out = []
     for k, x in enumerate(leaves):
-        entries = []
-        for i in np.ndindex(np.shape(x)):
-            e = [np.zeros(np.shape(y), np.result_type(y)) for y in leaves]
-            e[k][i] = 1.0
-            e_tree = tree_unflatten(treedef, e)
-            entries.append(jvp(lambda *xs, e_tree=e_tree: jvp(f, xs, e_tree)[1],
-                               primals, tangents)[1])
-        out.append(reshape(stack(entries), np.shape(x)))
+        # complex leaves: the basis e_i and i·e_i of Cⁿ as a real space
+        units = (1.0, 1j) if np.result_type(x).kind == "c" else (1.0,)
+        parts = []
+        for unit in units:
+            entries = []
+            for i in np.ndindex(np.shape(x)):
+                e = [np.zeros(np.shape(y), np.result_type(y)) for y in leaves]
+                e[k][i] = unit
+                e_tree = tree_unflatten(treedef, e)
+                entries.append(jvp(lambda *xs, e_tree=e_tree: jvp(f, xs, e_tree)[1],
+                                   primals, tangents)[1])
+            parts.append(reshape(stack(entries), np.shape(x)))
+        out.append(parts[0] if len(parts) == 1 else parts[0] + 1j * parts[1])
     return tree_unflatten(treedef, out)
 
 

@@ -55,8 +55,8 @@ def elementwise_binary(
 ) -> Primitive:
     """`prim(x, y)` acts elementwise with broadcasting and partial derivatives
     `dx(x, y, ans)`, `dy(x, y, ans)` (None: the partial is identically 0):
-    ∂f[(s, t)] = f_x ⊙ s + f_y ⊙ t, and ∂f*[g] = (unbroadcast(f_x ⊙ g),
-    unbroadcast(f_y ⊙ g))."""
+    ∂f[(s, t)] = f_x ⊙ s + f_y ⊙ t, and ∂f*[g] = (unbroadcast(conj(f_x) ⊙ g),
+    unbroadcast(conj(f_y) ⊙ g)) (conj: free on real partials)."""
     return elementwise_nary(prim, dx, dy, suffixes=("x", "y"))
 
 
@@ -74,7 +74,9 @@ def elementwise_nary(
 
         def vjp(g: Any, ans: Any, *args: Any) -> Any:
             a = args[i]
-            return None if d is None else unbroadcast(g * d(*args, ans), a.shape, a.dtype)
+            if d is None:
+                return None
+            return unbroadcast(g * conj(d(*args, ans)), a.shape, a.dtype)
 
         suffix = suffixes[i] if suffixes else str(i)
         jvp.__name__ = f"{prim.name}_jvp_{suffix}"
@@ -175,7 +177,7 @@ def _mul_jvp_x(t: Any, ans: Any, x: Any, y: Any) -> Any:
 
 
 def _mul_jvp_y(t: Any, ans: Any, x: Any, y: Any) -> Any:
-    return _fit(x * t, ans)
+    return _fit(t * x, ans)  # t first: Python complex * NumPy float64 is a Python complex
 
 
 def _mul_vjp_x(g: Any, ans: Any, x: Any, y: Any) -> Any:
@@ -183,7 +185,7 @@ def _mul_vjp_x(g: Any, ans: Any, x: Any, y: Any) -> Any:
 
 
 def _mul_vjp_y(g: Any, ans: Any, x: Any, y: Any) -> Any:
-    return unbroadcast(conj(x) * g, y.shape, y.dtype)
+    return unbroadcast(g * conj(x), y.shape, y.dtype)
 
 
 multiply_p.def_jvp(_mul_jvp_x, _mul_jvp_y).def_vjp(_mul_vjp_x, _mul_vjp_y)

@@ -48,15 +48,15 @@ import numpy as np
 import scipy.linalg
 
 from .._core.primitive import Primitive
-from .._core.trace import bind
+from .._core.trace import bind, raw_value
 from .._core.trace import strip_derivatives as _raw
 from .._core.zeros import is_foreign, zeros
 from .._interpreters import taylor
 from ._batch_axes import batch_size, broadcast_batch, leading_batch, shape_of
-from ._util import any_set, host_only, kept_shape, no_zeros, tri_mask, unbroadcast
-from .elementwise import safe_reciprocal, where_p
+from ._util import any_set, conj, host_only, is_complex, kept_shape, no_zeros, tri_mask, unbroadcast
+from .elementwise import astype_p, conj_p, imag_p, real_p, safe_reciprocal, where_p
 from .indexing import getitem_p
-from .products import _mT, matmul_p
+from .products import _mH, _mT, matmul_p
 from .reductions import sum_p
 from .shape import broadcast_to_p, concatenate_p, reshape_p
 
@@ -146,12 +146,19 @@ def _row(v: Any) -> Any:
 
 
 def _sym_lower(t: Any) -> Any:
-    """The symmetric matrix LAPACK sees when it reads the lower triangle of t."""
+    """The symmetric (complex: Hermitian) matrix LAPACK sees when it reads the
+    lower triangle of t (complex: and the real part of its diagonal)."""
+    if is_complex(t):
+        low = _tril(t, -1)
+        return low + _mH(low) + _diag_embed(bind(real_p, _diag_part(t)))
     return _tril(t) + _mT(_tril(t, -1))
 
 
 def _sym_lower_adjoint(s: Any) -> Any:
-    """The adjoint of `_sym_lower`: ⟨s, sym_lower(t)⟩ = ⟨adjoint(s), t⟩."""
+    """The adjoint of `_sym_lower`: ⟨s, sym_lower(t)⟩ = ⟨adjoint(s), t⟩ (Re⟨·,·⟩)."""
+    if is_complex(s):
+        diag = bind(real_p, _diag_part(s))
+        return _tril(s, -1) + _tril(_mH(s), -1) + _diag_embed(diag).astype(s.dtype)
     return _tril(s) + _tril(_mT(s), -1)
 
 
@@ -267,7 +274,7 @@ def _trs_jvp_a(t: Any, ans: Any, a: Any, b: Any, lower: bool, trans: int,
     # x = op(T)⁻¹ b  ⇒  ∂x = -op(T)⁻¹ op(∂T) x
     dT = _tri_part(t, lower, unit_diagonal)
     if trans:
-        dT = _mT(dT)
+        dT = _mH(dT) if trans == 2 else _mT(dT)
     return -_trisolve(a, _mm(dT, ans), lower, trans, unit_diagonal)
 
 
@@ -278,17 +285,32 @@ def _trs_jvp_b(t: Any, ans: Any, a: Any, b: Any, lower: bool, trans: int,
     return _trisolve(a, t, lower, trans, unit_diagonal)
 
 
+def _trs_adjoint_solve(a: Any, g: Any, lower: bool, trans: int, unit_diagonal: bool) -> Any:
+    """op(T)⁻ᴴ g: the adjoint of x ↦ op(T)⁻¹ x under Re⟨·,·⟩ (op: T, Tᵀ or Tᴴ)."""
+    if not is_complex(a):
+        return _trisolve(a, g, lower, 1 - min(trans, 1), unit_diagonal)
+    if trans == 1:  # (Tᵀ)ᴴ = conj(T)
+        return bind(conj_p, _trisolve(a, conj(g), lower, 0, unit_diagonal))
+    return _trisolve(a, g, lower, 2 - trans, unit_diagonal)
+
+
 def _trs_vjp_b(g: Any, ans: Any, a: Any, b: Any, lower: bool, trans: int,
                unit_diagonal: bool) -> Any:
-    gb = _trisolve(a, g, lower, 1 - trans, unit_diagonal)
+    gb = _trs_adjoint_solve(a, g, lower, trans, unit_diagonal)
     return unbroadcast(gb, b.shape, b.dtype)
 
 
 def _trs_vjp_a(g: Any, ans: Any, a: Any, b: Any, lower: bool, trans: int,
                unit_diagonal: bool) -> Any:
-    # ⟨g, -op(T)⁻¹ op(∂T) x⟩ = ⟨-b̄ xᵀ, op(∂T)⟩ with b̄ = op(T)⁻ᵀ g
-    gb = _trisolve(a, g, lower, 1 - trans, unit_diagonal)
-    ga = -_mm(ans, _mT(gb)) if trans else -_mm(gb, _mT(ans))
+    # ⟨g, -op(T)⁻¹ op(∂T) x⟩ = ⟨M, op(∂T)⟩ with M = -b̄ xᴴ, b̄ = op(T)⁻ᴴ g;
+    # ∂T gets M, Mᵀ or Mᴴ for op = T, Tᵀ, Tᴴ
+    gb = _trs_adjoint_solve(a, g, lower, trans, unit_diagonal)
+    if trans == 1:
+        ga = -_mm(conj(ans), _mT(gb))
+    elif trans == 2:
+        ga = -_mm(ans, _mH(gb))
+    else:
+        ga = -_mm(gb, _mH(ans))
     return unbroadcast(_tri_part(ga, lower, unit_diagonal), a.shape, a.dtype)
 
 
@@ -308,7 +330,8 @@ def _triangular_solve_jet(primals: list[Any], series: list[Any], lower: bool, tr
         for j in range(1, k + 1):
             if _coef(sa, j) is not None and xs[k - j] is not None:
                 dT = _tri_part(_coef(sa, j), lower, unit_diagonal)
-                rhs = taylor.add(rhs, -_mm(_mT(dT) if trans else dT, xs[k - j]))
+                op = (_mH(dT) if trans == 2 else _mT(dT)) if trans else dT
+                rhs = taylor.add(rhs, -_mm(op, xs[k - j]))
         if rhs is not None and rhs.shape != x0.shape:
             rhs = bind(broadcast_to_p, rhs, shape=x0.shape)
         xs.append(None if rhs is None else _trisolve(a, rhs, lower, trans, unit_diagonal))
@@ -318,7 +341,7 @@ def _triangular_solve_jet(primals: list[Any], series: list[Any], lower: bool, tr
 triangular_solve_p.def_jet(_triangular_solve_jet)
 
 # -- solve (Giles 2008, §2.3.1) ------------------------------------------------------
-# x = A⁻¹ b: ∂x = A⁻¹ (∂b - ∂A x); b̄ = A⁻ᵀ x̄, Ā = -b̄ xᵀ.
+# x = A⁻¹ b: ∂x = A⁻¹ (∂b - ∂A x); b̄ = A⁻ᴴ x̄, Ā = -b̄ xᴴ (ᴴ = ᵀ on real arrays).
 # `b` is a vector when b.ndim == 1 (NumPy 2 rule), else a (batch of) matrices.
 
 solve_p = Primitive("solve", np.linalg.solve, notes="undefined (inf/NaN) for singular A")
@@ -345,14 +368,14 @@ def _solve_jvp_b(t: Any, ans: Any, a: Any, b: Any) -> Any:
 
 def _solve_vjp_b(g: Any, ans: Any, a: Any, b: Any) -> Any:
     vec = b.ndim == 1
-    gb = _from_matrix(bind(solve_p, _mT(a), _as_matrix(g, vec)), vec)
+    gb = _from_matrix(bind(solve_p, _mH(a), _as_matrix(g, vec)), vec)
     return unbroadcast(gb, b.shape, b.dtype)
 
 
 def _solve_vjp_a(g: Any, ans: Any, a: Any, b: Any) -> Any:
     vec = b.ndim == 1
-    gb = bind(solve_p, _mT(a), _as_matrix(g, vec))
-    return unbroadcast(-_mm(gb, _mT(_as_matrix(ans, vec))), a.shape, a.dtype)
+    gb = bind(solve_p, _mH(a), _as_matrix(g, vec))
+    return unbroadcast(-_mm(gb, _mH(_as_matrix(ans, vec))), a.shape, a.dtype)
 
 
 solve_p.def_jvp(_solve_jvp_a, _solve_jvp_b).def_vjp(_solve_vjp_a, _solve_vjp_b)
@@ -376,7 +399,7 @@ def _solve_jet(primals: list[Any], series: list[Any]) -> tuple[Any, Any]:
 
 solve_p.def_jet(_solve_jet)
 
-# -- inverse (Giles 2008, §2.2.3): ∂Y = -Y ∂A Y, Ā = -Yᵀ Ȳ Yᵀ ------------------------
+# -- inverse (Giles 2008, §2.2.3): ∂Y = -Y ∂A Y, Ā = -Yᴴ Ȳ Yᴴ ------------------------
 
 inv_p = Primitive("inv", np.linalg.inv, notes="undefined (inf/NaN) for singular A")
 
@@ -386,7 +409,7 @@ def _inv_jvp(t: Any, ans: Any, a: Any) -> Any:
 
 
 def _inv_vjp(g: Any, ans: Any, a: Any) -> Any:
-    yt = _mT(ans)
+    yt = _mH(ans)
     return -_mm(yt, _mm(g, yt))
 
 
@@ -428,8 +451,8 @@ def _trace_inv_times(a: Any, t: Any) -> Any:
 
 
 def _scaled_inv_t(c: Any, a: Any) -> Any:
-    """c A⁻ᵀ (c: one scalar per matrix), the adjoint of `_trace_inv_times`."""
-    return bind(reshape_p, c, shape=(*c.shape, 1, 1)) * _mT(bind(inv_p, a))
+    """c A⁻ᴴ (c: one scalar per matrix), the adjoint of `_trace_inv_times`."""
+    return bind(reshape_p, c, shape=(*getattr(c, "shape", ()), 1, 1)) * _mH(bind(inv_p, a))
 
 
 def _cofactors(a: Any) -> Any:
@@ -453,8 +476,8 @@ def _det_jvp(t: Any, ans: Any, a: Any) -> Any:
 
 def _det_vjp(g: Any, ans: Any, a: Any) -> Any:
     if no_zeros(ans):
-        return _scaled_inv_t(g * ans, a)
-    return bind(reshape_p, g, shape=(*g.shape, 1, 1)) * _cofactors(a)
+        return _scaled_inv_t(g * conj(ans), a)
+    return bind(reshape_p, g, shape=(*g.shape, 1, 1)) * conj(_cofactors(a))
 
 
 det_p.def_jvp(_det_jvp).def_vjp(_det_vjp)
@@ -477,15 +500,24 @@ def _slogdet_jvp(primals: Any, tangents: Any, ans: Any) -> Any:
     (a,), (t,) = primals, tangents
     if t is None:
         return None
-    return None, _trace_inv_times(a, t)
+    tau = _trace_inv_times(a, t)  # ∂ log det A
+    if not is_complex(tau):
+        return None, tau
+    # complex A: sign = e^{iθ} moves with Im ∂log det, log|det| with its real part
+    return ans[0] * (bind(imag_p, tau) * 1j), bind(real_p, tau)
 
 
 def _slogdet_vjp(g: Any, ans: Any, primals: Any, argnums: Any) -> list[Any]:
     (a,) = primals
-    g_log = g[1]
-    if g_log is None:
-        return [None]
-    return [_scaled_inv_t(g_log, a)]
+    g_sign, g_log = g
+    if not is_complex(a):
+        return [None if g_log is None else _scaled_inv_t(g_log, a)]
+    # the adjoint of τ ↦ (sign i Im τ, Re τ): τ̄ = g_log + i Im(conj(sign) ḡ_sign)
+    tau = None if g_log is None else bind(astype_p, g_log, dtype=a.dtype)
+    if g_sign is not None:
+        s = bind(imag_p, bind(conj_p, ans[0]) * g_sign) * 1j
+        tau = s if tau is None else tau + s
+    return [None if tau is None else _scaled_inv_t(tau, a)]
 
 
 slogdet_p.def_joint_jvp(_slogdet_jvp).def_joint_vjp(_slogdet_vjp)
@@ -509,17 +541,18 @@ def _phi(x: Any) -> Any:
 
 def _cholesky_jvp(t: Any, ans: Any, a: Any) -> Any:
     s = _sym_lower(t)
-    # X = L⁻¹ S L⁻ᵀ by two triangular solves
+    # X = L⁻¹ S L⁻ᴴ by two triangular solves
     y = _trisolve(ans, s, True, 0, False)
-    x = _mT(_trisolve(ans, _mT(y), True, 0, False))
+    x = _mH(_trisolve(ans, _mH(y), True, 0, False))
     return _mm(ans, _phi(x))
 
 
 def _cholesky_vjp(g: Any, ans: Any, a: Any) -> Any:
-    p = _phi(_mm(_mT(ans), g))
-    # S = L⁻ᵀ P L⁻¹
-    y = _trisolve(ans, p, True, 1, False)
-    s = _mT(_trisolve(ans, _mT(y), True, 1, False))
+    p = _phi(_mm(_mH(ans), g))
+    # S = L⁻ᴴ P L⁻¹
+    trans = 2 if is_complex(ans) else 1
+    y = _trisolve(ans, p, True, trans, False)
+    s = _mH(_trisolve(ans, _mH(y), True, trans, False))
     return _sym_lower_adjoint(s)
 
 
@@ -551,11 +584,14 @@ def _eigh_jvp(primals: Any, tangents: Any, ans: Any) -> Any:
         return None
     w, v = ans
     degenerate, F = _gaps(w)
-    p = _mm(_mT(v), _mm(_sym_lower(t), v))
+    p = _mm(_mH(v), _mm(_sym_lower(t), v))
     if _offdiag_in_blocks(p, degenerate):
         _warn_degenerate(f"eigh: the eigenvalues and eigenvectors are not differentiable "
                          f"in this direction ({_SPLITS})")
-    return _diag_part(p), _mm(v, F * p)
+    dw = _diag_part(p)
+    if is_complex(dw):  # Hermitian: real eigenvalues; eigenvectors in the gauge diag(Vᴴ ∂V) = 0
+        dw = bind(real_p, dw)
+    return dw, _mm(v, F * p)
 
 
 def _eigh_vjp(g: Any, ans: Any, primals: Any, argnums: Any) -> list[Any]:
@@ -569,7 +605,7 @@ def _eigh_vjp(g: Any, ans: Any, primals: Any, argnums: Any) -> list[Any]:
             _warn_degenerate("eigh: the cotangent of the eigenvalues differs within a "
                              "repeated eigenvalue")
     if gv is not None:
-        vtg = _mm(_mT(v), gv)
+        vtg = _mm(_mH(v), gv)
         if _asym_in_blocks(vtg, degenerate):
             _warn_degenerate("eigh: the cotangent of the eigenvectors depends on their basis")
         elif gw is not None and _used_in_blocks(gw, vtg, degenerate):
@@ -578,12 +614,78 @@ def _eigh_vjp(g: Any, ans: Any, primals: Any, argnums: Any) -> list[Any]:
         inner = term if inner is None else inner + term
     if inner is None:
         return [None]
-    return [_sym_lower_adjoint(_mm(v, _mm(inner, _mT(v))))]
+    return [_sym_lower_adjoint(_mm(v, _mm(inner, _mH(v))))]
 
 
 eigh_p.def_joint_jvp(_eigh_jvp).def_joint_vjp(_eigh_vjp)
 leading_batch(eigh_p)
 taylor.jet_from_jvp(eigh_p)  # the general rule
+
+# -- general eigendecomposition (Giles 2008, §3.1; complex results) --------------------
+# A = V diag(w) V⁻¹, each column of V of unit norm (NumPy), its phase a free gauge.
+# P = V⁻¹ ∂A V: ∂w = diag(P) (holomorphic in A); ∂V = X - V Re diag(Vᴴ X) with
+# X = V (F ∘ P), F_ij = 1/(w_j - w_i) (0 on the diagonal): the norms stay 1, the phases
+# move as X says. Its adjoint under Re⟨·,·⟩: X̄ = V̄ - V Re diag(Vᴴ V̄),
+# Ā = V⁻ᴴ (diag(w̄) + conj(F) ∘ (Vᴴ X̄)) Vᴴ. Repeated eigenvalues: F is infinite there
+# (a DegenerateDerivativeWarning where the derivative uses it); functions of the
+# eigenvectors are only defined up to that gauge (use |v|, projectors, or eigenvalues).
+
+
+def _eig_impl(a: Any) -> tuple[Any, Any]:
+    w, v = np.linalg.eig(a)
+    dtype = np.result_type(a.dtype, np.complex64)
+    return w.astype(dtype, copy=False), v.astype(dtype, copy=False)
+
+
+eig_p = Primitive(
+    "eig", host_only(_eig_impl, "numpy.linalg.eig"), multiple_results=True,
+    notes="general A: complex eigenvalues and unit-norm eigenvectors (phase gauge: "
+    "Re diag(Vᴴ ∂V) = 0); undefined at repeated eigenvalues",
+)
+
+
+def _eig_gaps(w: Any) -> Any:
+    """F_ij = 1/(w_j - w_i), 0 on the diagonal and at (warned) repeated pairs."""
+    diff = _row(w) - _col(w)
+    bad = _raw(diff) == 0  # the diagonal, and repeated eigenvalues
+    every = raw_value(diff) == 0  # over the whole batch under vmap
+    if np.any(every & ~np.eye(every.shape[-1], dtype=bool)):
+        _warn_degenerate("eig: the eigenvalues and eigenvectors are not differentiable")
+    return bind(where_p, bad, 0, 1 / bind(where_p, bad, 1, diff))
+
+
+def _eig_jvp(primals: Any, tangents: Any, ans: Any) -> Any:
+    (t,) = tangents
+    if t is None:
+        return None
+    w, v = ans
+    p = _mm(bind(solve_p, v, t), v)
+    x = _mm(v, _eig_gaps(w) * p)
+    fix = bind(real_p, _diag_part(_mm(_mH(v), x)))
+    return _diag_part(p), x - v * _row(fix)
+
+
+def _eig_vjp(g: Any, ans: Any, primals: Any, argnums: Any) -> list[Any]:
+    gw, gv = g
+    w, v = ans
+    (a,) = primals
+    inner = None
+    if gv is not None:
+        fix = bind(real_p, _diag_part(_mm(_mH(v), gv)))
+        gx = gv - v * _row(fix)
+        inner = bind(conj_p, _eig_gaps(w)) * _mm(_mH(v), gx)
+    if gw is not None:
+        d = _diag_embed(gw)
+        inner = d if inner is None else inner + d
+    if inner is None:
+        return [None]
+    ga = bind(solve_p, _mH(v), _mm(inner, _mH(v)))  # V⁻ᴴ inner Vᴴ
+    return [ga if is_complex(a) else bind(real_p, ga)]
+
+
+eig_p.def_joint_jvp(_eig_jvp).def_joint_vjp(_eig_vjp)
+leading_batch(eig_p)
+# no Taylor rule: the eigenvector gauge is not holomorphic (tests/test_jet.py lists it)
 
 # -- singular value decomposition (Townsend 2016) -------------------------------------
 # A = U diag(s) Vᵀ (thin), P = Uᵀ ∂A V split into sym(P) = (P + Pᵀ)/2 and
@@ -624,11 +726,19 @@ def _svd_gaps(s: Any) -> tuple[np.ndarray, Any, Any]:
 
 
 def _sym(x: Any) -> Any:
-    return 0.5 * (x + _mT(x))
+    """The Hermitian part (x + xᴴ)/2 (symmetric on real x)."""
+    return 0.5 * (x + _mH(x))
 
 
 def _asym(x: Any) -> Any:
-    return 0.5 * (x - _mT(x))
+    """The anti-Hermitian part (x - xᴴ)/2."""
+    return 0.5 * (x - _mH(x))
+
+
+def _imag_diag_over(x: Any, s: Any) -> Any:
+    """diag(i Im x_ii / s_i): complex SVD's phase term, in the gauge diag(Vᴴ ∂V) = 0
+    (0 where s_i = 0)."""
+    return _diag_embed(bind(imag_p, _diag_part(x)) * safe_reciprocal(s)) * 1j
 
 
 def _svd_jvp(primals: Any, tangents: Any, ans: Any) -> Any:
@@ -636,11 +746,11 @@ def _svd_jvp(primals: Any, tangents: Any, ans: Any) -> Any:
     if t is None:
         return None
     u, s, vh = ans
-    v = _mT(vh)
+    v = _mH(vh)
     m, n = a.shape[-2:]
     degenerate, e, g = _svd_gaps(s)
     zero_pairs = degenerate & (_raw(s)[..., None, :] == 0)
-    p = _mm(_mT(u), _mm(t, v))
+    p = _mm(_mH(u), _mm(t, v))
     sym_p, asym_p = _sym(p), _asym(p)
     if _offdiag_in_blocks(sym_p, degenerate):
         _warn_degenerate(f"svd: the singular values and vectors are not differentiable "
@@ -650,21 +760,25 @@ def _svd_jvp(primals: Any, tangents: Any, ans: Any) -> Any:
                          "not differentiable in this direction")
     ds = _diag_part(p)
     rot = g * asym_p
-    du = _mm(u, e * sym_p + rot)
+    omega_u = e * sym_p + rot
+    if is_complex(ds):
+        omega_u = omega_u + _imag_diag_over(p, s)
+        ds = bind(real_p, ds)
+    du = _mm(u, omega_u)
     dv = _mm(v, e * sym_p - rot)
     if m > n:
         tv = _mm(t, v)
-        du = du + (tv - _mm(u, _mm(_mT(u), tv))) * _row(safe_reciprocal(s))
+        du = du + (tv - _mm(u, _mm(_mH(u), tv))) * _row(safe_reciprocal(s))
     if n > m:
-        tu = _mm(_mT(t), u)
+        tu = _mm(_mH(t), u)
         dv = dv + (tu - _mm(v, _mm(vh, tu))) * _row(safe_reciprocal(s))
-    return du, ds, _mT(dv)
+    return du, ds, _mH(dv)
 
 
 def _svd_vjp(g: Any, ans: Any, primals: Any, argnums: Any) -> list[Any]:
     gu, gs, gvh = g
     u, s, vh = ans
-    v = _mT(vh)
+    v = _mH(vh)
     (a,) = primals
     m, n = a.shape[-2:]
     degenerate, e, gg = _svd_gaps(s)
@@ -678,16 +792,16 @@ def _svd_vjp(g: Any, ans: Any, primals: Any, argnums: Any) -> list[Any]:
     x = y = None
     extra = None
     if gu is not None:
-        x = _mm(_mT(u), gu)
+        x = _mm(_mH(u), gu)
         if m > n:
             proj = gu - _mm(u, x)
             extra = _mm(proj * _row(safe_reciprocal(s)), vh)
     if gvh is not None:
-        gv = _mT(gvh)
+        gv = _mH(gvh)
         y = _mm(vh, gv)
         if n > m:
             proj = gv - _mm(v, y)
-            ex = _mm(u * _row(safe_reciprocal(s)), _mT(proj))
+            ex = _mm(u * _row(safe_reciprocal(s)), _mH(proj))
             extra = ex if extra is None else extra + ex
     if x is not None or y is not None:
         plus = x if y is None else (y if x is None else x + y)
@@ -701,6 +815,8 @@ def _svd_vjp(g: Any, ans: Any, primals: Any, argnums: Any) -> list[Any]:
             _warn_degenerate("svd: the cotangent of the singular vectors of a repeated zero "
                              "singular value")
         term = _sym(e * plus) + _asym(gg * minus)
+        if x is not None and is_complex(x):  # the adjoint of the phase term
+            term = term + _imag_diag_over(x, s)
         inner = term if inner is None else inner + term
     out = None if inner is None else _mm(u, _mm(inner, vh))
     if extra is not None:
@@ -741,11 +857,25 @@ def _right_solve_upper_t(x: Any, r: Any) -> Any:
     return _mT(_trisolve(r, _mT(x), False, 0, False))
 
 
+def _right_solve_upper_h(x: Any, r: Any) -> Any:
+    """x R⁻ᴴ for upper-triangular R."""
+    return _mH(_trisolve(r, _mH(x), False, 0, False))
+
+
+def _qr_omega(c: Any) -> Any:
+    """Qᴴ ∂Q from C = Qᴴ ∂A R⁻¹: anti-Hermitian with C's strictly lower triangle,
+    and on complex values i Im diag(C) (LAPACK's R has a real diagonal)."""
+    low = _tril(c, -1)
+    omega = low - _mH(low)
+    if is_complex(c):
+        omega = omega + _diag_embed(bind(imag_p, _diag_part(c))) * 1j
+    return omega
+
+
 def _qr_square_jvp(q: Any, r: Any, t: Any) -> tuple[Any, Any]:
     x = _right_solve_upper(t, r)
-    c = _mm(_mT(q), x)
-    low = _tril(c, -1)
-    omega = low - _mT(low)
+    c = _mm(_mH(q), x)
+    omega = _qr_omega(c)
     return _mm(q, omega - c) + x, _mm(c - omega, r)
 
 
@@ -767,11 +897,26 @@ def _qr_jvp(primals: Any, tangents: Any, ans: Any) -> Any:
     _, y = _split_columns(a, m)
     tx, ty = _split_columns(t, m)
     dq, du = _qr_square_jvp(q, u, tx)
-    dv = _mm(_mT(dq), y) + _mm(_mT(q), ty)
+    dv = _mm(_mH(dq), y) + _mm(_mH(q), ty)
     return dq, bind(concatenate_p, du, dv, axis=r.ndim - 1)
 
 
 def _qr_square_vjp(q: Any, r: Any, gq: Any, gr: Any) -> Any:
+    if is_complex(q):
+        # the adjoint of the JVP: with N = Qᴴ Q̄ - R̄ Rᴴ, C̄ = Ω*(N) - N and
+        # Ā = (Q̄ + Q C̄) R⁻ᴴ, Ω*(N) = tril(N, -1) - tril(Nᴴ, -1) + i diag(Im N)
+        n = None
+        if gq is not None:
+            n = _mm(_mH(q), gq)
+        if gr is not None:
+            term = _mm(gr, _mH(r))
+            n = -term if n is None else n - term
+        omega_adj = _tril(n, -1) - _tril(_mH(n), -1) \
+            + _diag_embed(bind(imag_p, _diag_part(n))) * 1j
+        lhs = _mm(q, omega_adj - n)
+        if gq is not None:
+            lhs = lhs + gq
+        return _right_solve_upper_h(lhs, r)
     m = None
     if gr is not None:
         m = _mm(r, _mT(gr))
@@ -797,7 +942,7 @@ def _qr_vjp(g: Any, ans: Any, primals: Any, argnums: Any) -> list[Any]:
     gu = gv = None
     if gr is not None:
         gu, gv = _split_columns(gr, m)
-        extra = _mm(y, _mT(gv))
+        extra = _mm(y, _mH(gv))
         gq = extra if gq is None else gq + extra
     gx = _qr_square_vjp(q, u, gq, gu)
     gy = zeros(y.shape, a.dtype, a) if gv is None else _mm(q, gv)
@@ -809,8 +954,8 @@ leading_batch(qr_p)
 taylor.jet_from_jvp(qr_p)  # the general rule
 
 # -- pseudo-inverse (Golub & Pereyra 1973), valid where the rank is locally constant --
-# ∂A⁺ = -A⁺ ∂A A⁺ + A⁺ A⁺ᵀ ∂Aᵀ (I - A A⁺) + (I - A⁺ A) ∂Aᵀ A⁺ᵀ A⁺;
-# Ā = -A⁺ᵀ Ḡ A⁺ᵀ + (I - A A⁺) Ḡᵀ A⁺ A⁺ᵀ + A⁺ᵀ A⁺ Ḡᵀ (I - A⁺ A).
+# ∂A⁺ = -A⁺ ∂A A⁺ + A⁺ A⁺ᴴ ∂Aᴴ (I - A A⁺) + (I - A⁺ A) ∂Aᴴ A⁺ᴴ A⁺;
+# Ā = -A⁺ᴴ Ḡ A⁺ᴴ + (I - A A⁺) Ḡᴴ A⁺ A⁺ᴴ + A⁺ᴴ A⁺ Ḡᴴ (I - A⁺ A) (ᴴ = ᵀ on real A).
 
 
 def _pinv_impl(a: Any, rcond: Any) -> Any:
@@ -824,7 +969,7 @@ pinv_p = Primitive(
 
 
 def _pinv_jvp(t: Any, ans: Any, a: Any, rcond: Any) -> Any:
-    p, pt, tt = ans, _mT(ans), _mT(t)
+    p, pt, tt = ans, _mH(ans), _mH(t)
     m, n = a.shape[-2:]
     left = np.eye(m, dtype=ans.dtype) - _mm(a, p)
     right = np.eye(n, dtype=ans.dtype) - _mm(p, a)
@@ -832,7 +977,7 @@ def _pinv_jvp(t: Any, ans: Any, a: Any, rcond: Any) -> Any:
 
 
 def _pinv_vjp(g: Any, ans: Any, a: Any, rcond: Any) -> Any:
-    p, pt, gt = ans, _mT(ans), _mT(g)
+    p, pt, gt = ans, _mH(ans), _mH(g)
     m, n = a.shape[-2:]
     left = np.eye(m, dtype=ans.dtype) - _mm(a, p)
     right = np.eye(n, dtype=ans.dtype) - _mm(p, a)
@@ -854,14 +999,15 @@ def _norm2_impl(x: Any, axis: Any, keepdims: bool) -> Any:
         return np.sqrt(np.sum(x * x, axis=axis, keepdims=keepdims))
     m = np.max(np.abs(x), axis=axis, keepdims=True)
     safe = np.where((m == 0) | np.isinf(m), 1, m)
-    out = m * np.sqrt(np.sum((x / safe) ** 2, axis=axis, keepdims=True))
+    out = m * np.sqrt(np.sum(np.abs(x / safe) ** 2, axis=axis, keepdims=True))
     # an infinite entry: the norm is inf (scaling by m = inf would give inf/inf = NaN)
     out = np.where(np.isinf(m) & ~np.isnan(out), np.inf, out)
     if not keepdims:
         out = np.squeeze(out, axis=axis) if axis is not None else out.reshape(())
         if axis is None:
             out = out[()]
-    return out.astype(x.dtype if x.dtype.kind == "f" else np.float64, copy=False)
+    real = np.finfo(x.dtype).dtype if x.dtype.kind in "fc" else np.float64
+    return out.astype(real, copy=False)
 
 
 norm2_p = Primitive(
@@ -878,6 +1024,9 @@ def _norm2_kept(v: Any, x: Any, axis: Any, keepdims: bool) -> Any:
 
 
 def _norm2_jvp(t: Any, ans: Any, x: Any, axis: Any, keepdims: bool) -> Any:
+    if is_complex(x):  # Re⟨x, t⟩ / ‖x‖
+        return bind(real_p, bind(sum_p, bind(conj_p, x) * t, axis=axis, keepdims=keepdims)) \
+            * safe_reciprocal(ans)
     return bind(sum_p, x * t, axis=axis, keepdims=keepdims) * safe_reciprocal(ans)
 
 
@@ -917,7 +1066,7 @@ def _expm_jvp(t: Any, ans: Any, a: Any) -> Any:
 
 
 def _expm_vjp(g: Any, ans: Any, a: Any) -> Any:
-    return _frechet(_mT(a), g)
+    return _frechet(_mH(a), g)  # the adjoint of L(A, ·) under Re⟨·,·⟩ is L(Aᴴ, ·)
 
 
 expm_p.def_jvp(_expm_jvp).def_vjp(_expm_vjp)

@@ -37,6 +37,11 @@ def _mT(x: Any) -> Any:
     return bind(transpose_p, x, axes=(*range(n - 2), n - 1, n - 2))
 
 
+def _mH(x: Any) -> Any:
+    """The conjugate transpose of the last two axes (the transpose on real x, at no cost)."""
+    return conj(_mT(x))
+
+
 def _expand(x: Any, axis: int) -> Any:
     shape = list(x.shape)
     shape.insert(axis % (len(shape) + 1), 1)
@@ -59,17 +64,17 @@ def _promote(a: Any, b: Any, g: Any) -> tuple[Any, Any, Any]:
 
 def _matmul_vjp_a(g: Any, ans: Any, a: Any, b: Any) -> Any:
     a2, b2, g2 = _promote(a, b, g)
-    ct = bind(matmul_p, g2, conj(_mT(b2)))
+    ct = bind(matmul_p, g2, _mH(b2))
     if a.ndim == 1:
         ct = bind(reshape_p, unbroadcast(ct, (1, a.shape[0]), a.dtype), shape=a.shape)
     return unbroadcast(ct, a.shape, a.dtype)
 
 
 def _matmul_vjp_b(g: Any, ans: Any, a: Any, b: Any) -> Any:
-    if b.ndim == 1 and a.ndim == 2:  # matrix-vector: Aᵀ g, with no reshapes (which cost
-        return unbroadcast(bind(matmul_p, _mT(a), g), b.shape, b.dtype)  # Dask rechunks)
+    if b.ndim == 1 and a.ndim == 2:  # matrix-vector: Aᴴ g, with no reshapes (which cost
+        return unbroadcast(bind(matmul_p, _mH(a), g), b.shape, b.dtype)  # Dask rechunks)
     a2, b2, g2 = _promote(a, b, g)
-    ct = bind(matmul_p, conj(_mT(a2)), g2)
+    ct = bind(matmul_p, _mH(a2), g2)
     if b.ndim == 1:
         ct = bind(reshape_p, unbroadcast(ct, (b.shape[0], 1), b.dtype), shape=b.shape)
     return unbroadcast(ct, b.shape, b.dtype)

@@ -76,7 +76,7 @@ def _polygamma_impl(x: Any, n: int) -> Any:
             (-1.0) ** (n + 1) * math.factorial(n) * _sp.zeta(n + 1.0, x))
         return out.astype(dtype)
     x = np.asarray(x)
-    dtype = x.dtype if x.dtype.kind == "f" else np.dtype(np.float64)
+    dtype = x.dtype if x.dtype.kind in "fc" else np.dtype(np.float64)
     out = _sp.digamma(x) if n == 0 else _sp.polygamma(n, x)
     return np.asarray(out).astype(dtype, copy=False)[()]
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from .._core.trace import bind
+from .._core.trace import Tracer, bind
 from .._primitives._util import as_array
 from .._primitives.convolution import correlate_p
 from .._primitives.indexing import getitem_p
@@ -21,6 +21,11 @@ from ._shape import flip
 def _float_pair(x: Any, k: Any) -> tuple[Any, Any]:
     x, k = as_array(x), as_array(k)
     d = np.result_type(x.dtype, k.dtype)
+    if d.kind == "c" and (isinstance(x, Tracer) or isinstance(k, Tracer)):
+        raise NotImplementedError(
+            "convolve / correlate of traced complex arrays is not supported yet (NumPy's "
+            "correlate conjugates its second argument); convolve the real and imaginary "
+            "parts, or use riesz.numpy.fft")
     if d.kind != "f":
         d = np.dtype(np.float64)
     return (x if x.dtype == d else astype(x, d)), (k if k.dtype == d else astype(k, d))

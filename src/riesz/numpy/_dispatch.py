@@ -150,12 +150,13 @@ _FUNCTION_NAMES = (
     "concat stack vstack hstack dstack column_stack append split array_split hsplit vsplit "
     "dsplit tile repeat pad flip fliplr flipud roll rot90 diagonal diag diagflat tril triu "
     "trace diff argsort sort copy zeros_like ones_like empty_like full_like shape ndim size "
-    "take take_along_axis nonzero where clip round around nan_to_num real imag angle "
+    "take take_along_axis nonzero where clip round around nan_to_num real imag "
     "dot vdot inner outer tensordot einsum kron convolve correlate unique flatnonzero argwhere "
     "astype fix"
 )
 _LINALG_NAMES = (
-    "solve inv det slogdet cholesky eigh eigvalsh svd svdvals qr pinv lstsq matrix_power "
+    "solve inv det slogdet cholesky eig eigvals eigh eigvalsh svd svdvals qr pinv lstsq "
+    "matrix_power "
     "multi_dot matrix_rank norm vector_norm matrix_norm cond vecdot outer matmul tensordot "
     "trace diagonal matrix_transpose"
 )

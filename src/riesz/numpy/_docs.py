@@ -237,6 +237,37 @@ def generate() -> str:
         "",
         ", ".join(f"`{n}`" for n in sorted({_np_name(f) for f in _dispatch.PRIMAL_ONLY})),
         "",
+        "## Complex numbers (SPEC §13)",
+        "",
+        "Cⁿ is a real inner-product space, ⟨x, y⟩ = Re vdot(x, y): `jvp` is the R-linear "
+        "∂f(z)[u], `vjp` its adjoint (conj(f'(z)) v for holomorphic f, as PyTorch; JAX "
+        "returns the transpose), `grad` of a real f the Riesz representer "
+        "∂f/∂Re z + i ∂f/∂Im z (`grad(|z|²) = 2z`), `grad(f, holomorphic=True)` f'(z). "
+        "A real input gets a real cotangent, a real output a real tangent.",
+        "",
+        "- Complex rules, checked in the registry sweep along real and imaginary "
+        "directions: arithmetic and powers, exp/log/trig/hyperbolic and their inverses "
+        "(NumPy's branch cuts), `sqrt`, `conj`, `real`, `imag`, `abs`, `angle`, `sign`, "
+        "`astype` (complex to real keeps the real part), `maximum`/`minimum`/`max`/`min` "
+        "(NumPy's lexicographic order), `sum`, `prod`, `cumsum`, `cumprod`, `mean`, `var`, "
+        "`std`, shape and indexing operations, `matmul`, `dot`, `vdot` (conjugates its first "
+        "argument), `einsum`, `tensordot`, `outer`, `kron`; `linalg`: `solve`, `inv`, `det`, "
+        "`slogdet` (the complex sign moves too), `cholesky` and `eigh` (Hermitian; they read "
+        "the lower triangle and the real part of the diagonal), `svd`, `qr`, `pinv`, `norm`, "
+        "`eig`/`eigvals` (general; complex results, also from real matrices); "
+        "`scipy.linalg`: `solve_triangular` (`trans='C'` too), `cho_solve`, `expm`; "
+        "`scipy.special`: `erf`, `erfc`, `log_ndtr`, `xlogy`, `xlog1py`, `jv`, `yv`, `iv`, "
+        "`kv` (in z).",
+        "- Gauges: eigenvectors (`eigh`, `eig`) and singular vectors have a free phase; "
+        "differentiate phase-free functions of them (|v|, projectors, U f(s) Vᴴ).",
+        "- `jet` covers holomorphic primitives and refuses `conj`, `real`, `imag`, `abs`, "
+        "`angle` on complex values (and `eig`).",
+        "- Not yet on complex values (a clear error): `convolve`/`correlate`, `logsumexp`, "
+        "`lu_factor`/`lu_solve`, `solve_sylvester`, `solve_banded`, `ive`, implicit layers; "
+        "`gamma`, `rgamma`, `polygamma` have complex first derivatives only (SciPy's "
+        "`polygamma` is real-only). `jacfwd`/`jacrev`/`hessian` need `holomorphic=True` on "
+        "complex values (use `hvp`, `jvp`, `vjp`, `derivative` otherwise).",
+        "",
         "## Derivative conventions at non-differentiable points",
         "",
         "- `maximum`/`minimum`/`clip` and the `max`/`min` reductions share the derivative "

@@ -259,19 +259,6 @@ def imag(val: Any) -> Any:
     return np.zeros(val.shape, val.dtype)
 
 
-def angle(z: Any, deg: bool = False) -> Any:
-    """`numpy.angle`: arg z = arctan2(Im z, Re z) (derivative 0 at z = 0); on real z,
-    arctan2(0, z): 0 for z ≥ +0 and π for z ≤ -0, with derivative 0."""
-    z = asarray(z)
-    if not isinstance(z, Tracer):
-        return np.angle(z, deg)
-    if z.dtype.kind != "c":
-        a = arctan2(np.zeros((), z.dtype), z)
-        return a * (180 / np.pi) if deg else a
-    a = bind(arctan2_p, bind(imag_p, z), bind(real_p, z))
-    return a * (180 / np.pi) if deg else a
-
-
 def deg2rad(x: Any, /, out: Any = None, **kwargs: Any) -> Any:
     """Degrees to radians: x π/180 (linear)."""
     (x,) = _ufunc_options("deg2rad", (x,), out, kwargs)
@@ -425,3 +412,16 @@ def iscomplexobj(x: Any) -> bool:
 def isrealobj(x: Any) -> bool:
     """Whether x does not have a complex dtype (from its dtype only)."""
     return not iscomplexobj(x)
+
+
+def angle(z: Any, deg: bool = False) -> Any:
+    """The argument of z: arctan2(Im z, Re z) on complex z (derivative taken as 0 at
+    z = 0); for real z, arctan2(0, z): 0 for z ≥ +0 and π for z ≤ -0, with derivative 0."""
+    z = as_array(z)
+    if not isinstance(z, Tracer):
+        return np.angle(z, deg=deg)
+    if z.dtype.kind == "c":
+        out = bind(arctan2_p, bind(imag_p, z), bind(real_p, z))
+    else:
+        out = arctan2(np.zeros((), z.dtype), z)
+    return out * (180.0 / np.pi) if deg else out

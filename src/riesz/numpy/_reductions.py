@@ -262,6 +262,9 @@ def logsumexp(
     overflows; -inf with derivative 0 where the sum is 0. With `return_sign`,
     also the sign of Σ b e^a (for negative b)."""
     a = as_array(a)
+    if a.dtype.kind == "c":
+        raise TypeError("logsumexp: complex inputs are not supported (the maximum that "
+                        "keeps it stable is not defined); pass a real array")
     if a.dtype.kind != "f":
         a = astype(a, np.float64)
     axes = normalize_axis(axis, a.ndim)

@@ -22,6 +22,7 @@ from .._primitives.linalg import (
     DegenerateDerivativeWarning,
     cholesky_p,
     det_p,
+    eig_p,
     eigh_p,
     inv_p,
     lstsq_p,
@@ -43,14 +44,16 @@ from ._shape import matrix_transpose, moveaxis, reshape, tril
 from ._shape import trace as _trace
 
 __all__ = [
-    "DegenerateDerivativeWarning", "LinAlgError", "cholesky", "cond", "det", "diagonal", "eigh",
-    "eigvalsh", "inv", "lstsq", "matmul", "matrix_norm", "matrix_power", "matrix_rank",
+    "DegenerateDerivativeWarning", "LinAlgError", "cholesky", "cond", "det", "diagonal", "eig",
+    "eigh", "eigvals", "eigvalsh", "inv", "lstsq", "matmul", "matrix_norm", "matrix_power",
+    "matrix_rank",
     "matrix_transpose", "multi_dot", "norm", "outer", "pinv", "qr", "slogdet", "solve",
     "svd", "svdvals", "tensordot", "trace", "vecdot", "vector_norm",
 ]
 
 _x = np.eye(2)
 EighResult = type(np.linalg.eigh(_x))
+EigResult = type(np.linalg.eig(_x))
 SVDResult = type(np.linalg.svd(_x))
 QRResult = type(np.linalg.qr(_x))
 SlogdetResult = type(np.linalg.slogdet(_x))
@@ -61,7 +64,7 @@ def _square(name: str, a: Any) -> Any:
     a = as_array(a)
     if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
         raise LinAlgError(f"{name}: last 2 dimensions of the array must be square")
-    if a.dtype.kind != "f":
+    if a.dtype.kind not in "fc":
         a = astype(a, np.float64)
     return a
 
@@ -110,6 +113,21 @@ def eigh(a: Any, UPLO: str = "L") -> Any:
         a = _mT(a)
     w, v = bind(eigh_p, a)
     return EighResult(w, v)
+
+
+def eig(a: Any) -> Any:
+    """Eigenvalues and unit-norm eigenvectors of a general square matrix, complex
+    (NumPy's EigResult). Derivatives hold away from repeated eigenvalues; an
+    eigenvector's phase is a gauge: differentiate phase-free functions of it
+    (|v|, projectors v vᴴ / ‖v‖², or the eigenvalues)."""
+    a = _square("eig", a)
+    w, v = bind(eig_p, a)
+    return EigResult(w, v)
+
+
+def eigvals(a: Any) -> Any:
+    """Eigenvalues of a general square matrix (complex), as `eig(a).eigenvalues`."""
+    return eig(a).eigenvalues
 
 
 def eigvalsh(a: Any, UPLO: str = "L") -> Any:
@@ -322,7 +340,7 @@ def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> A
     and matrix norms ('fro', 'nuc', 1, -1, 2, -2, inf, -inf). The 2-norm is
     computed without overflow and its derivative x/‖x‖ is taken as 0 at x = 0."""
     x = as_array(x)
-    if x.dtype.kind != "f":
+    if x.dtype.kind not in "fc":
         x = astype(x, np.float64)
     if axis is None:
         if ord is None:

@@ -52,7 +52,16 @@ inv = _rla.inv
 
 def _float(a: Any) -> Any:
     a = as_array(a)
-    return a if a.dtype.kind == "f" else astype(a, np.float64)
+    return a if a.dtype.kind in "fc" else astype(a, np.float64)
+
+
+def _real_only(who: str, *xs: Any) -> None:
+    """Refuse traced complex arguments where complex rules are not implemented yet."""
+    if any(isinstance(x, Tracer) for x in xs) and any(
+            np.result_type(_raw(x)).kind == "c" for x in xs):
+        raise NotImplementedError(
+            f"{who}: complex arrays are not supported under differentiation yet (its rules "
+            "are written for real arrays); use the real and imaginary parts, or np.linalg")
 
 
 def solve_triangular(
@@ -60,9 +69,9 @@ def solve_triangular(
     overwrite_b: bool = False, check_finite: bool = True,
 ) -> Any:
     """x with op(T) x = b for the triangle T of `a` (op = identity, or transpose
-    for trans = 1 / 'T' / 'C'); ∂x = op(T)⁻¹ (∂b - op(∂T) x)."""
+    for trans = 1 / "T", conjugate transpose for 2 / "C"); ∂x = op(T)⁻¹ (∂b - op(∂T) x)."""
     a, b = _float(a), _float(b)
-    t = {0: 0, 1: 1, 2: 1, "N": 0, "T": 1, "C": 1}[trans]
+    t = {0: 0, 1: 1, 2: 2, "N": 0, "T": 1, "C": 2}[trans]
     if b.ndim == 1:
         x = bind(triangular_solve_p, a, bind(reshape_p, b, shape=(b.shape[0], 1)),
                  lower=bool(lower), trans=t, unit_diagonal=bool(unit_diagonal))
@@ -153,6 +162,7 @@ def solve_sylvester(a: Any, b: Any, q: Any) -> Any:
     equation with right-hand side ∂q - ∂a X - X ∂b)."""
     a, b = _square("solve_sylvester", "a", a), _square("solve_sylvester", "b", b)
     q = _float(q)
+    _real_only("solve_sylvester", a, b, q)
     if q.shape[-2:] != (a.shape[-1], b.shape[-1]):
         raise ValueError(f"solve_sylvester: q must have shape {(a.shape[-1], b.shape[-1])} "
                          f"in its last two axes, got {q.shape}")
@@ -171,6 +181,7 @@ def solve_banded(l_and_u: tuple[int, int], ab: Any, b: Any, overwrite_ab: bool =
     super-diagonals); differentiable in ab and b."""
     lower, upper = (int(v) for v in l_and_u)
     ab, b = _float(ab), _float(b)
+    _real_only("solve_banded", ab, b)
     if ab.ndim != 2 or ab.shape[0] != lower + upper + 1:
         raise ValueError(f"solve_banded: ab must have shape (l + u + 1, n) = "
                          f"({lower + upper + 1}, n), got {ab.shape}")
@@ -196,7 +207,9 @@ def lu_factor(a: Any, overwrite_a: bool = False, check_finite: bool = True) -> L
     """(lu, piv) with P A = L U, L unit lower and U upper stored together in lu, as
     SciPy. lu is differentiable in a (∂lu = L tril(F, -1) + triu(F) U, F = L⁻¹ P ∂A U⁻¹),
     so `lu_solve` on the result is differentiable in a and b."""
-    lu, piv, perm = bind(lu_factor_p, _square("lu_factor", "a", a))
+    a = _square("lu_factor", "a", a)
+    _real_only("lu_factor", a)
+    lu, piv, perm = bind(lu_factor_p, a)
     return LUFactor(lu, piv, perm)
 
 
@@ -213,6 +226,7 @@ def lu_solve(lu_and_piv: tuple[Any, Any], b: Any, trans: int = 0, overwrite_b: b
                              "(its pivots are traced)")
         perm = _pivots_to_permutation(np.asarray(piv))
     b = _float(b)
+    _real_only("lu_solve", lu, b)
     if trans not in (0, 1, 2, "N", "T", "C"):
         raise ValueError(f"lu_solve: trans must be 0, 1 or 2, got {trans!r}")
     if trans in (0, "N"):

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import engine, higher, implicit, ode, spaces, staging, taylor, tensor
+from . import complex_numbers, engine, higher, implicit, ode, spaces, staging, taylor, tensor
 
 WIDTH = 100
 
@@ -117,7 +117,8 @@ class Tour:
 
 SECTIONS: list[Callable[[Tour], None]] = [*engine.SECTIONS, *spaces.SECTIONS, *higher.SECTIONS,
                                           *taylor.SECTIONS, *implicit.SECTIONS, *tensor.SECTIONS,
-                                          *ode.SECTIONS, *staging.SECTIONS]
+                                          *ode.SECTIONS, *staging.SECTIONS,
+                                          *complex_numbers.SECTIONS]
 
 
 class _Listed(Exception):
