@@ -799,3 +799,20 @@ CASES += [
     *_unary("i1e", rsp.i1e, _SPM),
 ]
 ZERO_DERIVATIVE_CASES["gammasgn"] = (rsp.gammasgn, _SU(-3.0, 3.0)(5))
+
+# Drawn last, from the complex generator: earlier cases keep their inputs.
+CASES += [  # convolutions of complex arrays (the public correlations conjugate their 2nd argument)
+    Case("correlate_valid", lambda a, v: rnp.convolve(a, v), (C(5), C(3)), "complex-convolve-full"),
+    Case("correlate_valid", lambda a, v: rnp.correlate(a, v, "same"), (C(5), C(3)),
+         "complex-correlate-same"),
+    Case("correlate_valid", lambda a, v: rnp.correlate(a, v, "full"), (C(3), C(5)),
+         "complex-correlate-swapped"),
+    Case("correlate_valid", lambda a, v: rnp.correlate(a, v), (RC(5), C(2)),
+         "complex-mixed-real-a"),
+    Case("correlate_valid", lambda x, k: rss.correlate(x, k, mode="valid"), (C(4, 5), RC(2, 3)),
+         "complex-2d-valid-real-k"),
+    Case("correlate_valid", lambda x, k: rss.correlate2d(x, k, mode="valid"), (C(2, 3), C(3, 4)),
+         "complex-2d-valid-swapped"),
+    Case("correlate_valid", lambda x, k: rss.convolve2d(x, k, mode="same"), (C(3, 4), C(2, 2)),
+         "complex-2d-same"),
+]

@@ -1,7 +1,9 @@
 """Public convolutions: `numpy.convolve` / `numpy.correlate` (1-D) and the
 N-d `correlate_nd` / `convolve_nd` behind `riesz.scipy.signal`. All are the
-valid-mode correlation primitive applied to a zero-padded input, then cropped;
-convolution is correlation with the flipped kernel."""
+valid-mode correlation primitive (which conjugates nothing) applied to a
+zero-padded input, then cropped; convolution is correlation with the flipped
+kernel, and the public correlations conjugate their second argument first, as
+NumPy and SciPy do on complex arrays."""
 
 from __future__ import annotations
 
@@ -9,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from .._core.trace import Tracer, bind
-from .._primitives._util import as_array
+from .._core.trace import bind
+from .._primitives._util import as_array, conj
 from .._primitives.convolution import correlate_p
 from .._primitives.indexing import getitem_p
 from .._primitives.shape import pad_p
@@ -21,12 +23,7 @@ from ._shape import flip
 def _float_pair(x: Any, k: Any) -> tuple[Any, Any]:
     x, k = as_array(x), as_array(k)
     d = np.result_type(x.dtype, k.dtype)
-    if d.kind == "c" and (isinstance(x, Tracer) or isinstance(k, Tracer)):
-        raise NotImplementedError(
-            "convolve / correlate of traced complex arrays is not supported yet (NumPy's "
-            "correlate conjugates its second argument); convolve the real and imaginary "
-            "parts, or use riesz.numpy.fft")
-    if d.kind != "f":
+    if d.kind not in "fc":
         d = np.dtype(np.float64)
     return (x if x.dtype == d else astype(x, d)), (k if k.dtype == d else astype(k, d))
 
@@ -41,9 +38,14 @@ def _crop(y: Any, shape: tuple[int, ...]) -> Any:
 
 
 def correlate_nd(in1: Any, in2: Any, mode: str = "full") -> Any:
-    """`scipy.signal.correlate(in1, in2, mode)` for real arrays:
-    z[n] = Σ_m in1[n + m] in2[m] over the overlap, bilinear in (in1, in2)."""
+    """`scipy.signal.correlate(in1, in2, mode)`:
+    z[n] = Σ_m in1[n + m] conj(in2[m]) over the overlap, R-bilinear in (in1, in2)."""
     x, k = _float_pair(in1, in2)
+    return _correlate_plain(x, conj(k), mode)
+
+
+def _correlate_plain(x: Any, k: Any, mode: str) -> Any:
+    """z[n] = Σ_m x[n + m] k[m] (no conjugation) in SciPy's modes."""
     if x.ndim != k.ndim:
         raise ValueError("in1 and in2 should have the same dimensionality")
     if mode == "valid":
@@ -68,7 +70,7 @@ def convolve_nd(in1: Any, in2: Any, mode: str = "full") -> Any:
     x, k = _float_pair(in1, in2)
     if mode == "valid" and not all(a >= b for a, b in zip(x.shape, k.shape, strict=True)):
         x, k = k, x  # convolution commutes
-    return correlate_nd(x, flip(k), mode)
+    return _correlate_plain(x, flip(k), mode)
 
 
 def convolve(a: Any, v: Any, mode: str = "full") -> Any:
@@ -82,20 +84,21 @@ def convolve(a: Any, v: Any, mode: str = "full") -> Any:
 
 
 def correlate(a: Any, v: Any, mode: str = "valid") -> Any:
-    """`numpy.correlate` of two 1-D arrays: c[k] = Σ_n a[n + k] v[n]."""
+    """`numpy.correlate` of two 1-D arrays: c[k] = Σ_n a[n + k] conj(v[n])."""
     a, v = _float_pair(a, v)
     if a.ndim != 1 or v.ndim != 1:
         raise ValueError("object too deep for desired array")
+    v = conj(v)
     if v.shape[0] > a.shape[0]:
-        return flip(correlate(v, a, mode))
+        return flip(_correlate_1d(v, a, mode))
     return _correlate_1d(a, v, mode)
 
 
 def _correlate_1d(a: Any, v: Any, mode: str) -> Any:
-    """NumPy's 1-D correlation of a with v (no longer than a); "same" mode
+    """NumPy's 1-D correlation of a with v (no longer than a; no conjugation); "same" mode
     keeps len(a) entries starting at (len(v) - 1) // 2 of the full result."""
     if mode != "same":
-        return correlate_nd(a, v, mode)
+        return _correlate_plain(a, v, mode)
     start = (v.shape[0] - 1) // 2
-    full = correlate_nd(a, v, "full")
+    full = _correlate_plain(a, v, "full")
     return bind(getitem_p, full, index=(slice(start, start + a.shape[0]),))

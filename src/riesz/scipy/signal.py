@@ -1,4 +1,4 @@
-"""`riesz.scipy.signal`: differentiable N-d convolution and correlation of real
+"""`riesz.scipy.signal`: differentiable N-d convolution and correlation of real or complex
 arrays (the valid-mode correlation primitive of `riesz._primitives.convolution`,
 applied to zero-padded inputs). `method` is accepted for compatibility; SciPy
 picks direct or FFT evaluation for the values."""
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._primitives._util import as_array
+from .._primitives._util import as_array, conj
 from ..numpy._convolution import convolve_nd, correlate_nd
 from ..numpy._indexing import getitem
 
@@ -42,6 +42,9 @@ def correlate2d(in1: Any, in2: Any, mode: str = "full", boundary: str = "fill",
     differently from `correlate` for even kernel sizes (start K // 2, not
     (K - 1) // 2); riesz follows it."""
     _check_2d("correlate2d", boundary, fillvalue)
+    if mode == "valid" and not all(
+            a >= b for a, b in zip(as_array(in1).shape, as_array(in2).shape, strict=True)):
+        return conj(correlate_nd(in1, in2, mode))  # SciPy swaps the operands: conj moves to in1
     if mode != "same":
         return correlate_nd(in1, in2, mode)
     full = correlate_nd(in1, in2, "full")
