@@ -816,3 +816,8 @@ CASES += [  # convolutions of complex arrays (the public correlations conjugate 
     Case("correlate_valid", lambda x, k: rss.convolve2d(x, k, mode="same"), (C(3, 4), C(2, 2)),
          "complex-2d-same"),
 ]
+CASES += [  # logsumexp (a composite) on complex values: the principal log of Σ b e^a
+    Case("log", lambda x: rsp.logsumexp(x, axis=1), (C(2, 3),), "complex-logsumexp"),
+    Case("log", lambda x, b: rsp.logsumexp(x, b=b), (C(3), RC(3)), "complex-logsumexp-b"),
+    Case("log", lambda x: rsp.softmax(x), (C(3),), "complex-softmax"),
+]

@@ -237,3 +237,17 @@ def test_implicit_layers_refuse_complex_states() -> None:
 
     with pytest.raises(NotImplementedError, match="complex"):
         riesz.grad(loss)(np.array([0.3 + 0.2j, -0.1 + 0.4j]))
+
+
+def test_complex_logsumexp_is_scipys_principal_log() -> None:
+    import scipy.special
+
+    import riesz.scipy.special as rsp
+
+    a = np.array([[1 + 2j, 3 - 1j, 0.5 + 4j], [700 + 1j, 699 - 2j, -1j]])
+    np.testing.assert_allclose(rsp.logsumexp(a, axis=1), scipy.special.logsumexp(a, axis=1))
+    # ∂/∂a of the holomorphic log Σ e^a is the softmax; the adjoint conjugates it
+    g = riesz.vjp(lambda x: rsp.logsumexp(x, axis=1), a)[1](np.ones(2, complex))[0]
+    np.testing.assert_allclose(g, np.conj(scipy.special.softmax(a, axis=1)), rtol=1e-12)
+    with pytest.raises(NotImplementedError, match="return_sign"):
+        rsp.logsumexp(a, return_sign=True)

@@ -262,7 +262,7 @@ def generate() -> str:
         "differentiate phase-free functions of them (|v|, projectors, U f(s) Vᴴ).",
         "- `jet` covers holomorphic primitives and refuses `conj`, `real`, `imag`, `abs`, "
         "`angle` on complex values (and `eig`).",
-        "- Not yet on complex values (a clear error): `convolve`/`correlate`, `logsumexp`, "
+        "- Not yet on complex values (a clear error): "
         "`lu_factor`/`lu_solve`, `solve_sylvester`, `solve_banded`, `ive`, implicit layers; "
         "`gamma`, `rgamma`, `polygamma` have complex first derivatives only (SciPy's "
         "`polygamma` is real-only). `jacfwd`/`jacrev`/`hessian` need `holomorphic=True` on "

@@ -260,18 +260,19 @@ def logsumexp(
     """log Σ b e^a over `axis`, computed as m + log Σ b e^(a - m) with the
     constant m = max a, so neither the value nor the derivative (a softmax)
     overflows; -inf with derivative 0 where the sum is 0. With `return_sign`,
-    also the sign of Σ b e^a (for negative b)."""
+    also the sign of Σ b e^a (for negative b). On complex a (or b) it is the
+    principal log of the sum, holomorphic in a, with m = max Re a (as SciPy)."""
     a = as_array(a)
-    if a.dtype.kind == "c":
-        raise TypeError("logsumexp: complex inputs are not supported (the maximum that "
-                        "keeps it stable is not defined); pass a real array")
-    if a.dtype.kind != "f":
+    if return_sign and (a.dtype.kind == "c" or np.iscomplexobj(_raw(b))):
+        raise NotImplementedError("logsumexp: return_sign=True is not supported on complex "
+                                  "values; use the complex result (its log is principal)")
+    if a.dtype.kind not in "fc":
         a = astype(a, np.float64)
     axes = normalize_axis(axis, a.ndim)
     if a.size == 0:  # empty sums: -inf as in SciPy (max has no value to offer)
         m = np.zeros(np.shape(np.sum(_raw(a), axis=axes, keepdims=True)), a.dtype)
-    else:
-        m = np.max(_raw(a), axis=axes, keepdims=True)
+    else:  # a real shift: log(Σ e^(a - m)) + m stays the principal log on complex a
+        m = np.max(np.real(_raw(a)), axis=axes, keepdims=True)
         m = np.where(np.isfinite(m), m, 0).astype(a.dtype)
     e = exp(a - m)
     if b is not None:
