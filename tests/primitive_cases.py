@@ -821,3 +821,9 @@ CASES += [  # logsumexp (a composite) on complex values: the principal log of Σ
     Case("log", lambda x, b: rsp.logsumexp(x, b=b), (C(3), RC(3)), "complex-logsumexp-b"),
     Case("log", lambda x: rsp.softmax(x), (C(3),), "complex-softmax"),
 ]
+CASES += [  # Sylvester equations on complex matrices (the adjoint solves with Aᴴ, Bᴴ)
+    Case("solve_sylvester", rsl.solve_sylvester, (CW(3, 3), CW(2, 2), C(3, 2)), "complex"),
+    Case("solve_sylvester", rsl.solve_sylvester, (CW(2, 3, 3), RC(3, 3) + 2 * np.eye(3), C(3, 3)),
+         "complex-batched-mixed-real-b"),
+    Case("solve_sylvester", rsl.solve_continuous_lyapunov, (CW(3, 3), C(3, 3)), "complex-lyapunov"),
+]

@@ -1154,19 +1154,20 @@ def _as_double(a: np.ndarray) -> np.ndarray:
 
 # -- Sylvester equation A X + X B = Q (scipy.linalg.solve_sylvester) ---------------------
 # Differentiating the equation: A ∂X + ∂X B = ∂Q - ∂A X - X ∂B, another Sylvester solve
-# with the same A and B. Its adjoint is the transposed equation: with Aᵀ Y + Y Bᵀ = X̄,
-# Q̄ = Y, Ā = -Y Xᵀ, B̄ = -Xᵀ Y.
+# with the same A and B. Its adjoint (under Re⟨·,·⟩) is the conjugate-transposed
+# equation: with Aᴴ Y + Y Bᴴ = X̄, Q̄ = Y, Ā = -Y Xᴴ, B̄ = -Xᴴ Y (ᴴ = ᵀ on real arrays).
 
 
 def _sylvester_impl(a: Any, b: Any, q: Any) -> Any:
-    x = _over_leading(scipy.linalg.solve_sylvester, a, b, q)
-    return x.astype(np.result_type(a, b, q), copy=False)
+    d = np.result_type(a, b, q)  # one dtype: SciPy's solver is wrong on complex a with real b
+    a, b, q = (np.asarray(v).astype(d, copy=False) for v in (a, b, q))
+    return _over_leading(scipy.linalg.solve_sylvester, a, b, q).astype(d, copy=False)
 
 
 solve_sylvester_p = Primitive(
     "solve_sylvester", host_only(_sylvester_impl, "scipy.linalg.solve_sylvester"),
     notes="X with A X + X B = Q (Bartels-Stewart); defined when A and -B share no "
-    "eigenvalue; ∂X and X̄ are Sylvester solves with (A, B) and (Aᵀ, Bᵀ)",
+    "eigenvalue; ∂X and X̄ are Sylvester solves with (A, B) and (Aᴴ, Bᴴ)",
 )
 
 
@@ -1192,13 +1193,13 @@ def _sylvester_jvp(primals: Any, tangents: Any, ans: Any) -> Any:
 
 def _sylvester_vjp(g: Any, ans: Any, primals: Any, argnums: Any) -> list[Any]:
     a, b, q = primals
-    y = _sylvester(_mT(a), _mT(b), g)
+    y = _sylvester(_mH(a), _mH(b), g)
     out: list[Any] = []
     for k in argnums:
         if k == 0:
-            out.append(unbroadcast(-_mm(y, _mT(ans)), a.shape, a.dtype))
+            out.append(unbroadcast(-_mm(y, _mH(ans)), a.shape, a.dtype))
         elif k == 1:
-            out.append(unbroadcast(-_mm(_mT(ans), y), b.shape, b.dtype))
+            out.append(unbroadcast(-_mm(_mH(ans), y), b.shape, b.dtype))
         else:
             out.append(unbroadcast(y, q.shape, q.dtype))
     return out

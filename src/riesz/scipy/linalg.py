@@ -21,7 +21,7 @@ import numpy as np
 
 from .._core.trace import Tracer, bind
 from .._core.trace import strip_derivatives as _raw
-from .._primitives._util import as_array
+from .._primitives._util import as_array, conj
 from .._primitives.linalg import (
     _pivots_to_permutation,
     expm_p,
@@ -162,7 +162,6 @@ def solve_sylvester(a: Any, b: Any, q: Any) -> Any:
     equation with right-hand side ∂q - ∂a X - X ∂b)."""
     a, b = _square("solve_sylvester", "a", a), _square("solve_sylvester", "b", b)
     q = _float(q)
-    _real_only("solve_sylvester", a, b, q)
     if q.shape[-2:] != (a.shape[-1], b.shape[-1]):
         raise ValueError(f"solve_sylvester: q must have shape {(a.shape[-1], b.shape[-1])} "
                          f"in its last two axes, got {q.shape}")
@@ -170,9 +169,9 @@ def solve_sylvester(a: Any, b: Any, q: Any) -> Any:
 
 
 def solve_continuous_lyapunov(a: Any, q: Any) -> Any:
-    """X with a X + X aᵀ = q: `solve_sylvester(a, aᵀ, q)`."""
+    """X with a X + X aᴴ = q: `solve_sylvester(a, aᴴ, q)` (aᴴ = aᵀ on real a)."""
     a = _square("solve_continuous_lyapunov", "a", a)
-    return solve_sylvester(a, matrix_transpose(a), q)
+    return solve_sylvester(a, conj(matrix_transpose(a)), q)
 
 
 def solve_banded(l_and_u: tuple[int, int], ab: Any, b: Any, overwrite_ab: bool = False,
