@@ -827,3 +827,18 @@ CASES += [  # Sylvester equations on complex matrices (the adjoint solves with A
          "complex-batched-mixed-real-b"),
     Case("solve_sylvester", rsl.solve_continuous_lyapunov, (CW(3, 3), C(3, 3)), "complex-lyapunov"),
 ]
+
+
+def _CB(lower: int, upper: int, n: int) -> np.ndarray:
+    """Complex band storage of a diagonally dominant matrix."""
+    ab = 0.3 * C(lower + upper + 1, n)
+    ab[upper] += 3.0
+    return ab
+
+
+CASES += [  # banded solves on complex values (the adjoint solves with Aᴴ)
+    Case("solve_banded", lambda ab, b: rsl.solve_banded((1, 2), ab, b), (_CB(1, 2, 5), C(5)),
+         "complex"),
+    Case("solve_banded", lambda ab, b: rsl.solve_banded((2, 1), ab, b), (_CB(2, 1, 4), RC(4, 2)),
+         "complex-matrix-real-b"),
+]

@@ -1394,7 +1394,7 @@ taylor.jet_from_jvp(lu_factor_p)  # the general rule
 
 # -- banded solve (scipy.linalg.solve_banded) ---------------------------------------------
 # ab holds A's diagonals: ab[u + i - j, j] = A[i, j]. x = A⁻¹ b: ∂x = A⁻¹ (∂b - ∂A x),
-# b̄ = A⁻ᵀ x̄, ab̄[r, j] = -b̄[j + r - u] · x[j] (the band of -b̄ xᵀ). A⁻ᵀ is the same
+# b̄ = A⁻ᴴ x̄, ab̄[r, j] = -b̄[j + r - u] · conj(x[j]) (the band of -b̄ xᴴ). A⁻ᵀ is the same
 # primitive with `trans`; ∂A x is a banded product of O(n (l + u + 1)) operations.
 
 
@@ -1507,19 +1507,23 @@ def _solve_banded_jvp_b(t: Any, ans: Any, ab: Any, b: Any, lower: int, upper: in
     return bind(solve_banded_p, ab, t, lower=lower, upper=upper, trans=trans)
 
 
+def _banded_adjoint_solve(g: Any, ab: Any, lower: int, upper: int, trans: int) -> Any:
+    """b̄ = op(A)⁻ᴴ g = conj(op(A)⁻ᵀ conj(g)) (the transposed solve on real arrays)."""
+    return conj(bind(solve_banded_p, ab, conj(g), lower=lower, upper=upper, trans=1 - trans))
+
+
 def _solve_banded_vjp_b(g: Any, ans: Any, ab: Any, b: Any, lower: int, upper: int,
                         trans: int) -> Any:
-    gb = bind(solve_banded_p, ab, g, lower=lower, upper=upper, trans=1 - trans)
-    return unbroadcast(gb, b.shape, b.dtype)
+    return unbroadcast(_banded_adjoint_solve(g, ab, lower, upper, trans), b.shape, b.dtype)
 
 
 def _solve_banded_vjp_ab(g: Any, ans: Any, ab: Any, b: Any, lower: int, upper: int,
                          trans: int) -> Any:
-    gb = bind(solve_banded_p, ab, g, lower=lower, upper=upper, trans=1 - trans)
-    if trans:  # ∂(Aᵀ) x: the band of -x b̄ᵀ
-        gab = -_band_outer(ans, gb, lower, upper)
-    else:
-        gab = -_band_outer(gb, ans, lower, upper)
+    gb = _banded_adjoint_solve(g, ab, lower, upper, trans)
+    if trans:  # ∂(Aᵀ) x: the band of -conj(x) b̄ᵀ
+        gab = -_band_outer(conj(ans), gb, lower, upper)
+    else:  # the band of -b̄ xᴴ
+        gab = -_band_outer(gb, conj(ans), lower, upper)
     return unbroadcast(gab, ab.shape, ab.dtype)
 
 

@@ -180,7 +180,6 @@ def solve_banded(l_and_u: tuple[int, int], ab: Any, b: Any, overwrite_ab: bool =
     super-diagonals); differentiable in ab and b."""
     lower, upper = (int(v) for v in l_and_u)
     ab, b = _float(ab), _float(b)
-    _real_only("solve_banded", ab, b)
     if ab.ndim != 2 or ab.shape[0] != lower + upper + 1:
         raise ValueError(f"solve_banded: ab must have shape (l + u + 1, n) = "
                          f"({lower + upper + 1}, n), got {ab.shape}")
