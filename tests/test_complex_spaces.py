@@ -152,3 +152,24 @@ def test_metric_validation_names_the_argument() -> None:
         Weighted(metric=riesz.LinearMap.from_matrix(-W_DENSE, C, C))
     with pytest.raises(ValueError, match=r"DenseMetric.*must be Hermitian"):
         DenseMetric(W_DENSE + 1j * np.triu(np.ones((N, N)), 1), "DenseMetric")
+
+
+def test_map_metric_riesz_is_a_matrix_free_solve_on_complex_vectors() -> None:
+    calls = []
+
+    def apply(x):
+        calls.append(1)
+        return W_DENSE @ x
+
+    S = Weighted(metric=riesz.LinearMap(apply, C, C))
+    c = _crandn(N)
+    calls.clear()
+    np.testing.assert_allclose(S.riesz(c), np.linalg.solve(W_DENSE, c), rtol=1e-10)
+    assert calls  # by CG through the map, not a stored matrix
+    assert S._metric._inverse is None
+
+
+def test_map_metric_solver_failure_names_the_space_on_complex_vectors() -> None:
+    S = Weighted(metric=riesz.LinearMap.from_matrix(W_DENSE, C, C), maxiter=1)
+    with pytest.raises(riesz.SolverError, match=r"Weighted.*riesz: solving W g = c"):
+        S.riesz(_crandn(N))

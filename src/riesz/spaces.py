@@ -437,15 +437,31 @@ class MapMetric(_SolvedMetric):
         return self.W(x)
 
     def _solve(self, space: _ArraySpace, c: np.ndarray) -> np.ndarray:
-        if space.dtype.kind == "c":  # the Krylov solvers are real: W⁻¹ once, materialised
-            return (self.inverse_matrix(space) @ c.reshape(-1)).reshape(space.shape)
         try:
+            if space.dtype.kind == "c":
+                return self._solve_complex(space, c)
             return self._cg(self.W, c)
         except SolverError as e:
             raise SolverError(
                 f"{space!r}.riesz: solving W g = c with the metric map failed ({e}); pass rtol= "
                 f"or maxiter= to {type(space).__name__}", method=e.method, residual=e.residual,
                 iterations=e.iterations, history=e.history, x=e.x) from e
+
+    def _solve_complex(self, space: _ArraySpace, c: np.ndarray) -> np.ndarray:
+        """W⁻¹ c on Cⁿ by real CG on R²ⁿ ∋ (Re x, Im x), where a Hermitian positive W
+        is the symmetric positive [[Re W, -Im W], [Im W, Re W]]."""
+        from .linear import LinearMap
+
+        n = space.size
+
+        def real_W(v: np.ndarray) -> np.ndarray:
+            w = np.asarray(self.W(space.unflatten(v[:n] + 1j * v[n:]))).reshape(-1)
+            return np.concatenate([w.real, w.imag])
+
+        R = Euclidean(2 * n)
+        c = c.reshape(-1)
+        x = self._cg(LinearMap(real_W, R, R), np.concatenate([c.real, c.imag]))
+        return (x[:n] + 1j * x[n:]).reshape(space.shape)
 
     def _inverse_unsymmetrised(self, space: _ArraySpace) -> np.ndarray:
         M = np.asarray(self.W.materialize()).reshape(space.size, space.size)
