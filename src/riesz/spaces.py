@@ -450,17 +450,9 @@ class MapMetric(_SolvedMetric):
     def _solve_complex(self, space: _ArraySpace, c: np.ndarray) -> np.ndarray:
         """W⁻¹ c on Cⁿ by real CG on R²ⁿ ∋ (Re x, Im x), where a Hermitian positive W
         is the symmetric positive [[Re W, -Im W], [Im W, Re W]]."""
-        from .linear import LinearMap
-
         n = space.size
-
-        def real_W(v: np.ndarray) -> np.ndarray:
-            w = np.asarray(self.W(space.unflatten(v[:n] + 1j * v[n:]))).reshape(-1)
-            return np.concatenate([w.real, w.imag])
-
-        R = Euclidean(2 * n)
         c = c.reshape(-1)
-        x = self._cg(LinearMap(real_W, R, R), np.concatenate([c.real, c.imag]))
+        x = self._cg(_RealView(self.W, space), np.concatenate([c.real, c.imag]))
         return (x[:n] + 1j * x[n:]).reshape(space.shape)
 
     def _inverse_unsymmetrised(self, space: _ArraySpace) -> np.ndarray:
@@ -472,6 +464,21 @@ class MapMetric(_SolvedMetric):
 
     def fits(self, shape: tuple[int, ...]) -> bool:
         return self.W.domain.shape == shape and self.W.codomain.shape == shape
+
+
+class _RealView:
+    """A map W on a complex array space seen as a map on R²ⁿ ∋ (Re x, Im x): the
+    domain / codomain / mv protocol the Krylov solvers use (spaces cannot import
+    riesz.linear, which imports them)."""
+
+    def __init__(self, W: Any, space: _ArraySpace):
+        self.W, self.space = W, space
+        self.domain = self.codomain = Euclidean(2 * space.size)
+
+    def mv(self, v: np.ndarray) -> np.ndarray:
+        n = self.space.size
+        w = np.asarray(self.W(self.space.unflatten(v[:n] + 1j * v[n:]))).reshape(-1)
+        return np.concatenate([w.real, w.imag])
 
 
 def _is_linear_map(x: Any) -> bool:
