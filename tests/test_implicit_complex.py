@@ -107,9 +107,10 @@ def test_non_holomorphic_jvp_closed_form():
         onp.testing.assert_allclose(tangent, closed_form_conj(u), atol=1e-10)
 
 
-def test_vmap_over_complex_parameters():
+@pytest.mark.parametrize("backward", ["gmres", "direct", "fixed_point"])
+def test_vmap_over_complex_parameters(backward):
     thetas = onp.stack([THETA, 2 * THETA, -THETA])
-    f = layer(g_conj, "fixed_point", "anderson", "gmres")
+    f = layer(g_conj, "fixed_point", "anderson", backward)
     z = onp.asarray(riesz.vmap(f)(thetas))
     onp.testing.assert_allclose(z, onp.stack([closed_form_conj(t) for t in thetas]), atol=1e-10)
 
@@ -150,3 +151,14 @@ def test_argmin_of_real_objective_of_complex_state(backward):
     for u in directions():
         expected = fd(lambda t: onp.sum(onp.abs(onp.asarray(f(t))) ** 2), THETA, u)
         onp.testing.assert_allclose(onp.real(onp.vdot(gr, u)), expected, rtol=1e-6, atol=1e-7)
+
+
+def test_krylov_with_a_space_on_complex_state_is_a_clear_error():
+    from riesz.spaces import Euclidean
+
+    def loss(th):
+        z = fixed_point(g_conj, th, Z0, backward="gmres", space=Euclidean((N,), complex))
+        return np.sum(np.abs(z) ** 2)
+
+    with pytest.raises(NotImplementedError, match="gmres.*space.*complex"):
+        riesz.grad(loss)(THETA)

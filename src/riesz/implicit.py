@@ -54,6 +54,13 @@ examples' own in `Solution.examples`. This holds forward and in both
 derivative modes, for `vmap(grad(...))`, `grad(vmap(...))` and nested vmaps
 (consecutive vmaps are folded into one batch of all their examples).
 
+Complex states and parameters (SPEC §13: Cⁿ is a real space with Re vdot) are
+solved on the real view R²ⁿ (real parts, then imaginary parts): every forward
+solver works, and a derivative's linear solve is the R-linear system it is
+(for a non-holomorphic residual A is not C-linear); "direct" materialises its
+2n x 2n real matrix. A `space` with a complex y needs backward "fixed_point"
+or "anderson".
+
 Non-convergence, forward or in a derivative's linear solve, raises
 `riesz.solvers.SolverError` with the residual history, or with
 `on_failure="warn"` warns (`SolverWarning`) and goes on with the last iterate.
