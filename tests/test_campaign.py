@@ -241,21 +241,10 @@ def check_program(prog: Program) -> None:
         _close(np.concatenate([np.ravel(c) for c in h_fr]), fd2[0], max(fd2[1], prog.fd_rtol),
                "hessian-vector product vs finite differences of grad", prog)
 
-    # jet vs repeated jvp (orders 1..3 along us).
-    zeros = [np.zeros_like(u) for u in us]
-    _, series = riesz.jet(f, tuple(xs), tuple([u, z, z] for u, z in zip(us, zeros, strict=True)))
-
-    def j1(*z: Any) -> Any:
-        return riesz.jvp(f, z, tuple(us))[1]
-
-    def j2(*z: Any) -> Any:
-        return riesz.jvp(j1, z, tuple(us))[1]
-
-    def j3(*z: Any) -> Any:
-        return riesz.jvp(j2, z, tuple(us))[1]
-
-    for k, (jk, fn) in enumerate(zip(series, (j1, j2, j3), strict=True)):
-        _close(jk, fn(*xs), 1e-8, f"jet order {k + 1} vs repeated jvp", prog)
+    # jet vs repeated jvp (orders 1..3 along us). Primitives without a Taylor rule
+    # (odeint, eig: listed in test_jet) raise NotImplementedError by design.
+    if prog.fixed is None or riesz.registry()[prog.fixed.prim].jet is not None:
+        _check_jet(f, xs, us, prog)
 
     # vmap vs a Python loop (the program and its gradient).
     rng = np.random.default_rng(prog.seed + 2)
@@ -540,3 +529,21 @@ def test_composition_long(comp: tuple[str, ...]) -> None:
         check_composition(comp, prog)
 
     run()
+
+
+def _check_jet(f: Callable, xs: list[Any], us: list[Any], prog: Any) -> None:
+    zeros = [np.zeros_like(u) for u in us]
+    _, series = riesz.jet(f, tuple(xs), tuple([u, z, z] for u, z in zip(us, zeros, strict=True)))
+
+    def j1(*z: Any) -> Any:
+        return riesz.jvp(f, z, tuple(us))[1]
+
+    def j2(*z: Any) -> Any:
+        return riesz.jvp(j1, z, tuple(us))[1]
+
+    def j3(*z: Any) -> Any:
+        return riesz.jvp(j2, z, tuple(us))[1]
+
+    for k, (jk, fn) in enumerate(zip(series, (j1, j2, j3), strict=True)):
+        _close(jk, fn(*xs), 1e-8, f"jet order {k + 1} vs repeated jvp", prog)
+

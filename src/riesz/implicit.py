@@ -54,6 +54,13 @@ examples' own in `Solution.examples`. This holds forward and in both
 derivative modes, for `vmap(grad(...))`, `grad(vmap(...))` and nested vmaps
 (consecutive vmaps are folded into one batch of all their examples).
 
+Complex states and parameters (SPEC §13: Cⁿ is a real space with Re vdot) are
+solved on the real view R²ⁿ (real parts, then imaginary parts): every forward
+solver works, and a derivative's linear solve is the R-linear system it is
+(for a non-holomorphic residual A is not C-linear); "direct" materialises its
+2n x 2n real matrix. A `space` with a complex y needs backward "fixed_point"
+or "anderson".
+
 Non-convergence, forward or in a derivative's linear solve, raises
 `riesz.solvers.SolverError` with the residual history, or with
 `on_failure="warn"` warns (`SolverWarning`) and goes on with the last iterate.
@@ -88,7 +95,7 @@ from .solvers import (
     solve_fixed_point,
     solve_root,
 )
-from .spaces import Space, space_of
+from .spaces import Euclidean, Space, space_of
 from .transforms import grad, jvp, linearize_parts, vjp, vmap
 
 __all__ = ["LINEAR_METHODS", "argmin", "fixed_point", "root"]
@@ -122,24 +129,25 @@ def _is_float(v: Any) -> bool:
         return False
     if isinstance(v, float):
         return True
+    if isinstance(v, complex):
+        return True
     dtype = getattr(v, "dtype", None)
-    return dtype is not None and np.dtype(dtype).kind == "f"
+    return dtype is not None and np.dtype(dtype).kind in "fc"
+
+
+def _is_complex(tree: Any) -> bool:
+    return any(np.result_type(v).kind == "c" for v in tree_flatten(tree, strict=False)[0])
 
 
 class _FloatLeaves:
-    """The real floating-point leaves of a pytree, which derivatives flow through;
-    the other leaves (integers, flags, ...) are constants. The implicit function
-    and its rules take the float leaves as a flat tuple, so every argument they
-    see is a float array and cotangents match their structure."""
+    """The floating-point leaves (real or complex) of a pytree, which derivatives
+    flow through; the other leaves (integers, flags, ...) are constants. The
+    implicit function and its rules take the float leaves as a flat tuple, so
+    every argument they see is a float array and cotangents match their
+    structure."""
 
     def __init__(self, tree: Any):
         leaves, self.treedef = tree_flatten(tree, strict=False)
-        for v in leaves:
-            if isinstance(v, complex) or np.dtype(getattr(v, "dtype", object)).kind == "c":
-                raise NotImplementedError(
-                    "riesz.implicit: complex parameters or states are not supported yet "
-                    "(the solvers iterate on real vectors); pass the real and imaginary "
-                    "parts as separate real arrays (Cⁿ ≅ R²ⁿ) and combine them in the function")
         self.leaves = leaves
         self.idx = [i for i, v in enumerate(leaves) if _is_float(v)]
 
@@ -376,6 +384,8 @@ class _Implicit:
         opts = self.opts
         if self.batch is not None:
             return self._batched_linear_solve(x, y, b, transposed)
+        if opts.backward not in ("fixed_point", "anderson") and _is_complex(y):
+            return self._complex_linear_solve(p, b, transposed)
         S = opts.space if opts.space is not None else space_of(y)
         if opts.backward == "direct":
             return self._direct_solve(p, b, S, transposed)
@@ -388,6 +398,43 @@ class _Implicit:
             f" ({opts.backward})"
         u = self._run_linear(M, rhs, S, what)
         return S.lower(u) if transposed else u
+
+    def _complex_linear_solve(self, p: tuple[Any, Any], b: Any, transposed: bool) -> Any:
+        """A u = b or A* λ = b for a complex y, as a real system on R²ⁿ (`_Packer`'s
+        view: real parts, then imaginary parts). A is R-linear, not C-linear, for a
+        non-holomorphic residual, and riesz's VJP is its adjoint under Re vdot,
+        which is R²ⁿ's dot product: so the real matrix of A* is that of A
+        transposed, and "direct" materialises the 2n x 2n real matrix."""
+        x, y = p
+        opts = self.opts
+        if opts.space is not None:
+            raise NotImplementedError(
+                f"{opts.who}: backward={opts.backward!r} with a space for a complex y is not "
+                "supported; leave space=None (Cⁿ with Re vdot) or use backward='fixed_point'")
+        _, jvp_fn, vjp_fn = linearize_parts(lambda y_: self.residual(x, y_), y)
+        P = _Packer(y, f"{opts.who}: y*")
+        M = (lambda u: vjp_fn(u)[0]) if transposed else jvp_fn
+        what = ("the adjoint solve Aᵀ λ = v" if transposed else "the tangent solve A ẏ = b") + \
+            f" ({opts.backward}, complex y as a real system)"
+        rhs = P.pack(b, "the right-hand side")
+
+        def matvec(v: np.ndarray) -> np.ndarray:
+            return P.pack(M(P.unpack(v)), "A u")
+
+        if opts.backward == "direct":
+            A = np.stack([matvec(e) for e in np.eye(P.size)], axis=1)
+            try:
+                u = np.linalg.solve(A, rhs)
+            except np.linalg.LinAlgError as e:
+                raise SolverError(f"{opts.who}: {what} failed: the matrix is singular ({e})",
+                                  method="direct", residual=float("nan"), iterations=0,
+                                  history=[], x=None) from None
+            norms = [float(np.linalg.norm(rhs)), float(np.linalg.norm(rhs - A @ u))]
+            self._record("linear", Solution(P.unpack(u), 1, norms, True, "direct"))
+            return P.unpack(u)
+        R = Euclidean((P.size,))
+        op = LinearMap(matvec, R, R, transpose=None, name="∂_y r (real view)")
+        return P.unpack(self._run_linear(op, rhs, R, what))
 
     def _jacobian(self, p: tuple[Any, Any], S: Space) -> list[Any]:
         """[A, direct state] at concrete p = (x, y): A = ∂_y r(x, y) recorded once per

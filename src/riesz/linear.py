@@ -284,8 +284,9 @@ class LinearMap:
                     codomain: Space | None = None) -> LinearMap:
         """The map u ↦ M u, with M of shape codomain.shape + domain.shape (or
         (codomain.size, domain.size)). Without spaces, M is a matrix between
-        Euclidean spaces R^m -> R^n."""
-        M = np.asarray(M, dtype=np.float64)
+        Euclidean spaces R^m -> R^n. A complex M (between complex spaces) is kept
+        complex; its transpose under the pairing Re Σ conj(c) u is Mᴴ."""
+        M = np.asarray(M, dtype=np.complex128 if np.iscomplexobj(M) else np.float64)
         if domain is None or codomain is None:
             if M.ndim != 2:
                 raise ValueError(f"from_matrix: M has shape {M.shape}; pass domain and codomain "
@@ -382,7 +383,8 @@ class MatrixMap(LinearMap):
 
     def _mt(self) -> np.ndarray:
         if self._MT is None:
-            self._MT = np.ascontiguousarray(self.matrix.T)
+            M = self.matrix  # the transpose under pair(c, u) = Re Σ conj(c) u: Mᴴ
+            self._MT = np.ascontiguousarray(M.conj().T if M.dtype.kind == "c" else M.T)
         return self._MT
 
     def mv(self, u: Any) -> Any:

@@ -343,6 +343,7 @@ class DiagonalMetric(Metric):
     kind = "diagonal"
 
     def __init__(self, w: np.ndarray, what: str):
+        w = _real_array(w, what, "a diagonal metric is real (Hermitian)")
         _validate_positive(w, what)
         self.W = w
 
@@ -386,16 +387,20 @@ class _SolvedMetric(Metric):
         """W⁻¹ (symmetrised), built once."""
         if self._inverse is None:
             inv = self._inverse_unsymmetrised(space)
-            self._inverse = (inv + inv.T) / 2
+            self._inverse = (inv + inv.conj().T) / 2
         return self._inverse
 
 
 class DenseMetric(_SolvedMetric):
-    """An SPD matrix W on the flattened coordinates, Cholesky-factorised once."""
+    """An SPD (or, on complex spaces, Hermitian positive-definite) matrix W on the
+    flattened coordinates, Cholesky-factorised once."""
 
     kind = "dense"
 
     def __init__(self, W: np.ndarray, what: str):
+        W = np.asarray(W)
+        if W.dtype.kind != "c":
+            W = np.asarray(W, dtype=np.float64)
         self._chol = _validate_spd(W, what)
         self.W = W
 
@@ -433,12 +438,22 @@ class MapMetric(_SolvedMetric):
 
     def _solve(self, space: _ArraySpace, c: np.ndarray) -> np.ndarray:
         try:
+            if space.dtype.kind == "c":
+                return self._solve_complex(space, c)
             return self._cg(self.W, c)
         except SolverError as e:
             raise SolverError(
                 f"{space!r}.riesz: solving W g = c with the metric map failed ({e}); pass rtol= "
                 f"or maxiter= to {type(space).__name__}", method=e.method, residual=e.residual,
                 iterations=e.iterations, history=e.history, x=e.x) from e
+
+    def _solve_complex(self, space: _ArraySpace, c: np.ndarray) -> np.ndarray:
+        """W⁻¹ c on Cⁿ by real CG on R²ⁿ ∋ (Re x, Im x), where a Hermitian positive W
+        is the symmetric positive [[Re W, -Im W], [Im W, Re W]]."""
+        n = space.size
+        c = c.reshape(-1)
+        x = self._cg(_RealView(self.W, space), np.concatenate([c.real, c.imag]))
+        return (x[:n] + 1j * x[n:]).reshape(space.shape)
 
     def _inverse_unsymmetrised(self, space: _ArraySpace) -> np.ndarray:
         M = np.asarray(self.W.materialize()).reshape(space.size, space.size)
@@ -449,6 +464,21 @@ class MapMetric(_SolvedMetric):
 
     def fits(self, shape: tuple[int, ...]) -> bool:
         return self.W.domain.shape == shape and self.W.codomain.shape == shape
+
+
+class _RealView:
+    """A map W on a complex array space seen as a map on R²ⁿ ∋ (Re x, Im x): the
+    domain / codomain / mv protocol the Krylov solvers use (spaces cannot import
+    riesz.linear, which imports them)."""
+
+    def __init__(self, W: Any, space: _ArraySpace):
+        self.W, self.space = W, space
+        self.domain = self.codomain = Euclidean(2 * space.size)
+
+    def mv(self, v: np.ndarray) -> np.ndarray:
+        n = self.space.size
+        w = np.asarray(self.W(self.space.unflatten(v[:n] + 1j * v[n:]))).reshape(-1)
+        return np.concatenate([w.real, w.imag])
 
 
 def _is_linear_map(x: Any) -> bool:
@@ -467,7 +497,9 @@ def _metric(shape: tuple[int, ...], metric: Any, what: str, rtol: float,
         return metric
     if _is_linear_map(metric):
         return MapMetric(metric, shape, what, rtol, maxiter)
-    W = np.asarray(metric, dtype=np.float64)
+    W = np.asarray(metric)
+    if W.dtype.kind not in "fc":
+        W = W.astype(np.float64)
     if W.shape == shape:
         return DiagonalMetric(W, what)
     n = math.prod(shape)
@@ -485,13 +517,16 @@ class _MetricSpace(_ArraySpace):
     (solved by CG). `what` names the argument holding W in error messages."""
 
     def __init__(self, shape: Sequence[int], metric: Any, what: str, *, rtol: float = 1e-12,
-                 maxiter: int | None = None):
-        super().__init__(shape)
+                 maxiter: int | None = None, dtype: Any = np.float64):
+        super().__init__(shape, dtype)
         self._metric = _metric(self.shape, metric, what, rtol, maxiter)
         self.metric = self._metric.W
+        if self.dtype.kind != "c" and np.result_type(_metric_dtype(self._metric.W)).kind == "c":
+            raise ValueError(f"{what} is complex but the space is real; pass "
+                             f"dtype=complex128 for a Hermitian metric on Cⁿ")
 
     def inner(self, x: Any, y: Any) -> Any:
-        return rnp.sum(x * self.lower(y))
+        return self.pair(x, self.lower(y))
 
     def lower(self, x: Any) -> Any:
         return self._metric.lower(self, x)
@@ -506,6 +541,23 @@ class _MetricSpace(_ArraySpace):
     def _metric_key(self) -> Any:
         return self._metric.key()
 
+def _metric_dtype(W: Any) -> Any:
+    """The dtype of a metric as given (a map's: that of its domain's elements)."""
+    if _is_linear_map(W):
+        return getattr(W.domain, "dtype", np.float64)
+    return np.asarray(W).dtype
+
+
+def _real_array(w: np.ndarray, what: str, why: str) -> np.ndarray:
+    """w as a float64 array; a complex w must have a zero imaginary part."""
+    w = np.asarray(w)
+    if w.dtype.kind == "c":
+        if np.any(w.imag != 0):
+            raise ValueError(f"{what} must be real: {why} (it has a nonzero imaginary part)")
+        w = w.real
+    return np.asarray(w, dtype=np.float64)
+
+
 def _validate_positive(w: np.ndarray, what: str) -> None:
     """A diagonal metric (or quadrature weights) must be finite and positive."""
     ok = np.isfinite(w) & (w > 0)
@@ -516,12 +568,14 @@ def _validate_positive(w: np.ndarray, what: str) -> None:
 
 
 def _validate_spd(W: np.ndarray, what: str) -> Any:
-    """Check that the dense metric W is symmetric positive definite; return its
-    Cholesky factorisation (scipy.linalg.cho_factor)."""
+    """Check that the dense metric W is symmetric (Hermitian, if complex) positive
+    definite; return its Cholesky factorisation (scipy.linalg.cho_factor)."""
     if not np.all(np.isfinite(W)):
         raise ValueError(f"{what} must be finite (it has NaN or infinite entries)")
-    asym = float(np.max(np.abs(W - W.T))) if W.size else 0.0
+    asym = float(np.max(np.abs(W - W.conj().T))) if W.size else 0.0
     if asym > 1e-10 * max(1.0, float(np.max(np.abs(W), initial=0.0))):
+        if W.dtype.kind == "c":
+            raise ValueError(f"{what} must be Hermitian (max |W - Wᴴ| = {asym:.3g})")
         raise ValueError(f"{what} must be symmetric (max |W - Wᵀ| = {asym:.3g})")
     try:
         return scipy.linalg.cho_factor(W, lower=True)
@@ -541,13 +595,25 @@ def _validate_metric_map(M: LinearMap, shape: tuple[int, ...], what: str) -> Non
         )
     rng = np.random.default_rng(0)
     u, v = rng.standard_normal(shape), rng.standard_normal(shape)
+    cplx = np.dtype(getattr(M.domain, "dtype", np.float64)).kind == "c"
+    if cplx:  # Hermitian: C-linear and self-adjoint under the complex vdot
+        u = u + 1j * rng.standard_normal(shape)
+        v = v + 1j * rng.standard_normal(shape)
     Mu, Mv = np.asarray(M(u)), np.asarray(M(v))
-    a, b = float(np.sum(Mu * v)), float(np.sum(u * Mv))
     scale = np.linalg.norm(Mu) * np.linalg.norm(v) + np.linalg.norm(Mv) * np.linalg.norm(u)
+    if cplx:
+        Miu = np.asarray(M(1j * u))
+        if np.linalg.norm(Miu - 1j * Mu) > 1e-8 * max(float(np.linalg.norm(Mu)), 1e-300):
+            raise ValueError(f"{what}: the map is not Hermitian: it is not complex-linear "
+                             "(M(i u) != i M(u))")
+        a, b = complex(np.vdot(Mu, v)), complex(np.vdot(u, Mv))
+    else:
+        a, b = float(np.sum(Mu * v)), float(np.sum(u * Mv))
     if abs(a - b) > 1e-8 * max(scale, 1e-300):
-        raise ValueError(f"{what}: the map is not symmetric: ⟨M u, v⟩ = {a!r} but "
+        kind = "Hermitian" if cplx else "symmetric"
+        raise ValueError(f"{what}: the map is not {kind}: ⟨M u, v⟩ = {a!r} but "
                          f"⟨u, M v⟩ = {b!r}")
-    if float(np.sum(Mu * u)) <= 0 or float(np.sum(Mv * v)) <= 0:
+    if float(np.real(np.vdot(u, Mu))) <= 0 or float(np.real(np.vdot(v, Mv))) <= 0:
         raise ValueError(f"{what}: the map is not positive definite (⟨M u, u⟩ <= 0)")
 
 
@@ -560,10 +626,17 @@ class Weighted(_MetricSpace):
     Riesz map W⁻¹ c is then a CG solve), or a `Metric` object (these three are
     `DiagonalMetric`, `DenseMetric`, `MapMetric`). `shape` may be omitted and inferred
     from the metric. The constructor checks the claim cheaply: positivity,
-    symmetry and a successful Cholesky factorisation (two random probes for maps)."""
+    symmetry and a successful Cholesky factorisation (two random probes for maps).
+
+    With `dtype` complex (the default when the metric is complex) the space is Cⁿ
+    as a real space (SPEC §13): ⟨x, y⟩ = Re(xᴴ W y) with W Hermitian positive
+    definite (a diagonal W is real and positive), `dim` = 2·size, `riesz(c) =
+    W⁻¹ c` (so `grad(f, space=S)` is W⁻¹ (∂f/∂Re z + i ∂f/∂Im z))."""
+
+    _complex_ok = True
 
     def __init__(self, shape: int | Sequence[int] | None = None, metric: Any = None, *,
-                 rtol: float = 1e-12, maxiter: int | None = None):
+                 rtol: float = 1e-12, maxiter: int | None = None, dtype: Any = None):
         if metric is None:
             raise TypeError("Weighted: the metric argument is required (an SPD matrix, a "
                             "positive vector, or a LinearMap)")
@@ -583,14 +656,19 @@ class Weighted(_MetricSpace):
                 else:
                     raise ValueError(f"Weighted: cannot infer shape from a metric of shape "
                                      f"{W.shape}; pass shape=")
+        if dtype is None:
+            given = metric.W if isinstance(metric, Metric) else metric
+            cplx = np.result_type(_metric_dtype(given)).kind == "c"
+            dtype = np.complex128 if cplx else np.float64
         super().__init__(_as_shape(shape), metric, "Weighted: metric", rtol=rtol,
-                         maxiter=maxiter)
+                         maxiter=maxiter, dtype=dtype)
 
     def _key(self) -> tuple[Any, ...]:
-        return (self.shape, self._metric_key())
+        return (self.shape, self.dtype.str, self._metric_key())
 
     def __repr__(self) -> str:
-        return f"Weighted(shape={self.shape}, metric={self._metric.kind})"
+        dtype = "" if self.dtype == np.float64 else f", dtype={self.dtype.name}"
+        return f"Weighted(shape={self.shape}, metric={self._metric.kind}{dtype})"
 
 
 @final

@@ -263,7 +263,7 @@ def generate() -> str:
         "- `jet` covers holomorphic primitives and refuses `conj`, `real`, `imag`, `abs`, "
         "`angle` on complex values (and `eig`).",
         "- Not yet on complex values (a clear error): "
-        "`lu_factor`/`lu_solve`, `ive`, implicit layers; "
+        "`lu_factor`/`lu_solve`, `ive`; "
         "`gamma`, `rgamma`, `polygamma` have complex first derivatives only (SciPy's "
         "`polygamma` is real-only). `jacfwd`/`jacrev`/`hessian` need `holomorphic=True` on "
         "complex values (use `hvp`, `jvp`, `vjp`, `derivative` otherwise).",
