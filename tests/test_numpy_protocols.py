@@ -407,3 +407,19 @@ def test_random_passes_through_and_is_constant() -> None:
     np.testing.assert_allclose(riesz.grad(f)(mu), fd_grad(f, mu), rtol=1e-6)
     with pytest.raises(TypeError, match="cannot be converted"):
         riesz.grad(lambda m: np.sum(np.random.default_rng(0).normal(m)))(mu)
+
+
+def test_bitwise_ufuncs_on_boolean_masks_are_logical_under_vmap():
+    # a NumPy mask combined with a per-example traced mask (found by the campaign)
+    mask = np.array([True, False, True])
+    X = np.array([[1.0, -2.0, 3.0], [-1.0, 2.0, -3.0]])
+
+    def f(x):
+        keep = (mask & (x > 0)) | ~(x < -2.5) ^ mask
+        return np.where(keep, x, 0.0)
+
+    out = riesz.vmap(f)(X)
+    expected = np.stack([f(x) for x in X])
+    np.testing.assert_array_equal(out, expected)
+    with pytest.raises(TypeError, match="bitwise_and"):
+        riesz.vmap(lambda x: np.arange(3) & (x > 0).astype(int))(X)

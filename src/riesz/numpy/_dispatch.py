@@ -182,6 +182,16 @@ def register_ufunc(ufunc: Any, impl: Any) -> None:
     UFUNCS[ufunc] = impl
 
 
+def _on_booleans_only(name: str, logical: Any) -> Any:
+    def op(*args: Any, **kwargs: Any) -> Any:
+        if all(np.result_type(getattr(a, "dtype", a)) == np.bool_ for a in args):
+            return logical(*args, **kwargs)
+        raise _unsupported(f"numpy.{name} (on non-boolean values)")
+
+    op.__name__ = name
+    return op
+
+
 def install() -> None:
     """Fill the tables (riesz.numpy registers the protocols for `Tracer`)."""
     from . import (
@@ -202,6 +212,11 @@ def install() -> None:
         ns.update({k: v for k, v in vars(mod).items() if not k.startswith("_")})
     for name in _UFUNC_NAMES.split():
         UFUNCS[getattr(np, name)] = ns[name]
+    # bitwise ufuncs on booleans are the logical ones (`mask & traced_mask` under vmap);
+    # on integers they have no riesz rule
+    for name, logical in (("bitwise_and", "logical_and"), ("bitwise_or", "logical_or"),
+                          ("bitwise_xor", "logical_xor"), ("invert", "logical_not")):
+        UFUNCS[getattr(np, name)] = _on_booleans_only(name, ns[logical])
     for name in _FUNCTION_NAMES.split():
         func = getattr(np, name, None)
         if func is not None:
