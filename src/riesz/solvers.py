@@ -134,6 +134,11 @@ class _Packer:
         self.size = int(sum(sizes))
 
     def pack(self, tree: Any, what: str) -> np.ndarray:
+        return self._pack(tree, what, ())
+
+    def _pack(self, tree: Any, what: str, lead: tuple[int, ...]) -> np.ndarray:
+        """The leaves as one real vector per leading index (complex leaves as real parts,
+        then imaginary parts), shape `lead + (size,)`."""
         leaves, treedef = tree_flatten(tree)
         if treedef != self.treedef:
             raise ValueError(f"{what} has structure {treedef}, expected {self.treedef} "
@@ -142,12 +147,13 @@ class _Packer:
         parts = []
         for k, (x, shape) in enumerate(zip(leaves, self.shapes, strict=True)):
             a = self._real(x, k)
-            if a.shape != shape:
-                raise ValueError(f"{what}: leaf {k} has shape {a.shape}, expected {shape} "
-                                 "(that of y0)")
-            parts.append(np.concatenate([a.real.reshape(-1), a.imag.reshape(-1)])
-                         if self.complex[k] else a.reshape(-1))
-        return parts[0].copy() if len(parts) == 1 else np.concatenate(parts)
+            if a.shape != (*lead, *shape):
+                raise ValueError(f"{what}: leaf {k} has shape {a.shape}, expected "
+                                 f"{(*lead, *shape)} (that of y0)")
+            parts.append(np.concatenate([a.real.reshape(*lead, -1), a.imag.reshape(*lead, -1)],
+                                        axis=-1)
+                         if self.complex[k] else a.reshape(*lead, -1))
+        return parts[0].copy() if len(parts) == 1 else np.concatenate(parts, axis=-1)
 
     def _real(self, x: Any, k: int) -> np.ndarray:
         """Leaf k as float64, or complex128 for a complex leaf (a complex value for a
@@ -178,21 +184,7 @@ class _Packer:
         """The B x n matrix of a batch (B = 1 for an unbatched packer)."""
         if self.batch is None:
             return self.pack(tree, what)[None]
-        leaves, treedef = tree_flatten(tree)
-        if treedef != self.treedef:
-            raise ValueError(f"{what} has structure {treedef}, expected {self.treedef} "
-                             "(that of y0)")
-        _no_tracers(leaves, what)
-        parts = []
-        for k, (x, shape) in enumerate(zip(leaves, self.shapes, strict=True)):
-            a = self._real(x, k)
-            if a.shape != (self.batch, *shape):
-                raise ValueError(f"{what}: leaf {k} has shape {a.shape}, expected "
-                                 f"{(self.batch, *shape)} (that of y0)")
-            parts.append(np.concatenate([a.real.reshape(self.batch, -1),
-                                         a.imag.reshape(self.batch, -1)], axis=1)
-                         if self.complex[k] else a.reshape(self.batch, -1))
-        return parts[0].copy() if len(parts) == 1 else np.concatenate(parts, axis=1)
+        return self._pack(tree, what, (self.batch,))
 
     def unpack_rows(self, v: np.ndarray) -> Any:
         if self.batch is None:
