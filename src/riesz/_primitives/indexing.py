@@ -231,12 +231,13 @@ def _scatter_add_vjp_x(g: Any, ans: Any, x: Any, v: Any, index: tuple[Any, ...])
     return unbroadcast(g, x.shape, x.dtype)
 
 
-def _scatter_add_vjp_v(g: Any, ans: Any, x: Any, v: Any, index: tuple[Any, ...]) -> Any:
+def _scatter_vjp_v(g: Any, ans: Any, x: Any, v: Any, index: tuple[Any, ...]) -> Any:
+    """∂v of scatter_add and scatter_set alike: the cotangent read at the index."""
     return unbroadcast(bind(getitem_p, g, index=index), np.shape(_raw(v)), _raw(v).dtype)
 
 
 scatter_add_p.def_jvp(_scatter_add_jvp_x, _scatter_add_jvp_v)
-scatter_add_p.def_vjp(_scatter_add_vjp_x, _scatter_add_vjp_v)
+scatter_add_p.def_vjp(_scatter_add_vjp_x, _scatter_vjp_v)
 _scatter_batching(scatter_add_p)
 taylor.linear_jet(scatter_add_p)  # linear in (x, v)
 
@@ -269,12 +270,8 @@ def _scatter_set_vjp_x(g: Any, ans: Any, x: Any, v: Any, index: tuple[Any, ...])
                        x.shape, x.dtype)
 
 
-def _scatter_set_vjp_v(g: Any, ans: Any, x: Any, v: Any, index: tuple[Any, ...]) -> Any:
-    return unbroadcast(bind(getitem_p, g, index=index), np.shape(_raw(v)), _raw(v).dtype)
-
-
 scatter_set_p.def_jvp(_scatter_set_jvp_x, _scatter_set_jvp_v)
-scatter_set_p.def_vjp(_scatter_set_vjp_x, _scatter_set_vjp_v)
+scatter_set_p.def_vjp(_scatter_set_vjp_x, _scatter_vjp_v)
 _scatter_batching(scatter_set_p)
 taylor.linear_jet(scatter_set_p)  # linear in (x, v)
 
