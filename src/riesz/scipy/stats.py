@@ -866,7 +866,21 @@ def _squeeze(v: Any) -> Any:
     return _out(rnp.squeeze(v))
 
 
-class multivariate_normal_gen:
+class _multivariate:
+    """logpdf and pdf of a multivariate distribution from its `_logpdf(x, args, kwds)`."""
+
+    @_quiet
+    def logpdf(self, x: Any, *args: Any, **kwds: Any) -> Any:
+        """log density at x."""
+        return _squeeze(self._logpdf(x, args, kwds))  # type: ignore[attr-defined]
+
+    @_quiet
+    def pdf(self, x: Any, *args: Any, **kwds: Any) -> Any:
+        """The density at x."""
+        return _squeeze(rnp.exp(self._logpdf(x, args, kwds)))  # type: ignore[attr-defined]
+
+
+class multivariate_normal_gen(_multivariate):
     """The multivariate normal N(mean, cov), through the Cholesky factor of `cov`
     (a scalar, a vector (the diagonal) or a matrix, as in SciPy; its lower triangle
     is read). Differentiable in x, mean and cov. A covariance that is not positive
@@ -952,16 +966,6 @@ class multivariate_normal_gen:
         return -0.5 * (dim * _LOG_2PI + logdet + maha)
 
     @_quiet
-    def logpdf(self, x: Any, *args: Any, **kwds: Any) -> Any:
-        """log density at x (the last axis holds the components)."""
-        return _squeeze(self._logpdf(x, args, kwds))
-
-    @_quiet
-    def pdf(self, x: Any, *args: Any, **kwds: Any) -> Any:
-        """The density at x (the last axis holds the components)."""
-        return _squeeze(rnp.exp(self._logpdf(x, args, kwds)))
-
-    @_quiet
     def entropy(self, *args: Any, **kwds: Any) -> Any:
         """½ (dim (1 + log 2π) + log det cov)."""
         dim, _, chol, var = self._parse(args, kwds)
@@ -970,7 +974,7 @@ class multivariate_normal_gen:
         return 0.5 * (dim * (1.0 + _LOG_2PI) + logdet)
 
 
-class dirichlet_gen:
+class dirichlet_gen(_multivariate):
     """The Dirichlet distribution with concentrations `alpha` (a vector of K > 0).
     As in SciPy, x holds the components along its FIRST axis, (K,) or (K, n), and
     may omit the last one (1 - the sum of the others); x off the simplex raises."""
@@ -1029,16 +1033,6 @@ class dirichlet_gen:
         x = self._check_input(alpha, x)
         a = rnp.reshape(alpha, (alpha.shape[0],) + (1,) * (x.ndim - 1))
         return -self._lnB(alpha) + rnp.sum(_sp.xlogy(a - 1.0, x), axis=0)
-
-    @_quiet
-    def logpdf(self, x: Any, *args: Any, **kwds: Any) -> Any:
-        """log density at x."""
-        return _squeeze(self._logpdf(x, args, kwds))
-
-    @_quiet
-    def pdf(self, x: Any, *args: Any, **kwds: Any) -> Any:
-        """The density at x."""
-        return _squeeze(rnp.exp(self._logpdf(x, args, kwds)))
 
     @_quiet
     def entropy(self, *args: Any, **kwds: Any) -> Any:
