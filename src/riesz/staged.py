@@ -16,7 +16,7 @@ implementation directly (`v3 = f2(v1, v2, axis=p2_axis)`), compiled once with
 `exec`: a later call with the same signature runs it with no tracer, no
 `bind` and no per-operation dispatch. A NumPy ufunc writes into the buffer of
 an input that dies with it where that is provably safe (`_buffer_reuse`).
-Elementwise chains are not fused into one kernel (no numexpr / Numba path).
+With Numba installed, elementwise regions run as fused kernels (`riesz.fusion`).
 
 Called on tracers (inside `grad`, `vmap`, `jet`, another `jit`), a jitted
 function evaluates its graph by binding each equation's primitive, so the
@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from . import fusion
 from ._core.primitive import CUSTOM
 from ._core.pytree import tree_flatten, tree_unflatten
 from ._core.trace import Tracer, new_trace
@@ -233,12 +234,18 @@ def optimize(graph: Graph) -> Graph:
 # -- code generation --------------------------------------------------------------------
 
 
-def compile_graph(graph: Graph) -> Callable[..., list[Any]]:
+def compile_graph(graph: Graph, fuse: bool | None = False) -> Callable[..., list[Any]]:
     """Straight-line Python source calling each primitive's implementation
     directly, compiled once; returns `run(*flat_args) -> flat outputs`.
+    `fuse=True`: elementwise regions first become Numba kernels (`riesz.fusion`);
+    `None`: that once the calls have taken as long as compiling them would.
     Implementations, literals and parameters are module globals of the source
     (one name per distinct object); a value is deleted after its last use, so
     memory is freed as the eager call frees it."""
+    if fuse is None:
+        return fusion.tiered(graph, compile_graph(graph), lambda: compile_graph(graph, True))
+    if fuse:
+        graph = fusion.fuse(graph)
     namespace: dict[str, Any] = {"_copy": np.copy}
     names: dict[int, str] = {}
     for v, c in zip(graph.constvars, graph.consts, strict=True):
@@ -354,8 +361,9 @@ class Jitted:
     """A function compiled per input signature (see `jit`)."""
 
     def __init__(self, fn: Callable[..., Any], static_argnums: tuple[int, ...],
-                 static_argnames: tuple[str, ...]):
+                 static_argnames: tuple[str, ...], fuse: bool | None = False):
         self.fn = fn
+        self.fuse = fuse
         self.static_argnums = static_argnums
         self.static_argnames = static_argnames
         self.compiles = 0  # how many signatures were traced and compiled
@@ -384,7 +392,7 @@ class Jitted:
             run = entry[1]
             if run is None:
                 with _no_gc():
-                    run = entry[1] = compile_graph(graph)
+                    run = entry[1] = compile_graph(graph, self.fuse)
             outs = run(*sig.leaves)
         return tree_unflatten(graph.out_def, outs)
 
@@ -399,7 +407,7 @@ class Jitted:
                                        self.static_argnames))
         if entry[1] is None:
             with _no_gc():
-                entry[1] = compile_graph(entry[0])
+                entry[1] = compile_graph(entry[0], self.fuse)
         return entry[1].source
 
     def __repr__(self) -> str:
@@ -407,9 +415,13 @@ class Jitted:
 
 
 def jit(f: Callable[..., Any], static_argnums: int | Sequence[int] = (),
-        static_argnames: str | Sequence[str] = ()) -> Jitted:
+        static_argnames: str | Sequence[str] = (), fuse: bool | None = None) -> Jitted:
     """`f` compiled per input signature: traced once on shapes and dtypes,
-    optimised, and run later as straight-line NumPy code. Python control flow
+    optimised, and run later as straight-line NumPy code. `fuse=True` runs each
+    elementwise region as one compiled kernel (`riesz.fusion`, needs Numba: the
+    `jit` extra); the default, with Numba installed, compiles them once the
+    calls have taken about as long as that compile (a function called a few
+    times never pays it); `fuse=False` never. Python control flow
     on traced values raises `ConcretizationError`: mark such arguments static
     or use `riesz.cond` / `while_loop` / `fori_loop` / `scan`.
 
@@ -419,4 +431,8 @@ def jit(f: Callable[..., Any], static_argnums: int | Sequence[int] = (),
     0.0
     """
     nums, names = _statics(static_argnums, static_argnames)
-    return Jitted(f, nums, names)
+    if fuse is None and not fusion.available():
+        fuse = False
+    elif fuse and not fusion.available():
+        raise ImportError("jit(fuse=True) needs Numba: pip install 'riesz[jit]' (or numba)")
+    return Jitted(f, nums, names, None if fuse is None else bool(fuse))
