@@ -66,7 +66,9 @@ _INFIX = {"add": "({0} + {1})", "subtract": "({0} - {1})", "multiply": "({0} * {
           "divide": "({0} / {1})", "true_divide": "({0} / {1})", "negative": "(-{0})",
           "square": "({0} * {0})", "greater": "({0} > {1})", "greater_equal": "({0} >= {1})",
           "less": "({0} < {1})", "less_equal": "({0} <= {1})", "equal": "({0} == {1})",
-          "not_equal": "({0} != {1})"}
+          "not_equal": "({0} != {1})",
+          # NumPy's sign of ±0 is +0 (Numba's np.sign keeps the zero's sign)
+          "sign": "(1.0 if {0} > 0 else (-1.0 if {0} < 0 else {0} * 0.0 + 0.0))"}
 _MATH = {"sin": "sin", "cos": "cos", "tan": "tan", "arcsin": "asin", "arccos": "acos",
          "arctan": "atan", "sinh": "sinh", "cosh": "cosh", "tanh": "tanh", "arcsinh": "asinh",
          "arccosh": "acosh", "arctanh": "atanh", "exp": "exp", "expm1": "expm1", "log": "log",
