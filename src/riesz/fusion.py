@@ -315,9 +315,11 @@ def _kernel_source(eqns: list[Eqn], plans: list[Any], ins: list[Any], outs: list
         argtypes.append(types.Array(from_dtype(d), 2, "C"))
         params.append(f"{_DTYPES[d]}_out")
     # independent elements interleaved in the loop body (LANES of them), so that
-    # the latency of a chain of libm calls overlaps across elements
+    # the latency of a chain of libm calls overlaps across elements (arithmetic
+    # alone gains little from it and would pay LANES times the compile time)
     size = math.prod(shape)
-    lanes = next(b for b in (LANES, 2, 1) if size % b == 0)
+    calls = sum(1 for s in body if "_m_" in s or "_u_" in s)
+    lanes = next(b for b in (LANES, 2, 1) if size % b == 0) if calls * 10 >= len(body) else 1
     lines = [f"def kernel({', '.join(params)}):", f"    for i in range(0, n, {lanes}):"]
     for s in loads + body + stores:
         if lanes == 1:
