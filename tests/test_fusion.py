@@ -211,3 +211,18 @@ def test_without_numba_fuse_true_is_a_clear_error_and_default_is_unfused(monkeyp
     for _ in range(3):
         np.testing.assert_allclose(f(x), np.tanh(np.sin(x) * 3.0), rtol=1e-15)
     assert fusion.fuse(f.graph(x)) is f.graph(x)
+
+
+def test_strided_read_only_and_fortran_inputs() -> None:
+    pytest.importorskip("numba")
+
+    def f(x, y):
+        return rnp.sin(x) * 2.0 + y
+
+    fused = riesz.jit(f, fuse=True)
+    base = np.linspace(-1, 1, 32)
+    ro = np.linspace(0, 1, 16)
+    ro.flags.writeable = False
+    for x, y in ((base[::2], ro), (base[:16], np.broadcast_to(0.5, (16,))),
+                 (np.asfortranarray(base.reshape(4, 8)), base.reshape(8, 4).T)):
+        np.testing.assert_allclose(fused(x, y), np.sin(x) * 2.0 + y, rtol=1e-15)
