@@ -226,3 +226,20 @@ def test_strided_read_only_and_fortran_inputs() -> None:
     for x, y in ((base[::2], ro), (base[:16], np.broadcast_to(0.5, (16,))),
                  (np.asfortranarray(base.reshape(4, 8)), base.reshape(8, 4).T)):
         np.testing.assert_allclose(fused(x, y), np.sin(x) * 2.0 + y, rtol=1e-15)
+
+
+def test_a_group_runs_after_every_input_of_any_of_its_members() -> None:
+    # exp(x) + 1 joins the group of `cos(x) * s`, which runs after s = sum(sin x):
+    # the final multiply reads that group, so it must not join the group of sin
+    # even though its own inputs do not depend on the sum
+    pytest.importorskip("numba")
+    x = np.linspace(-1, 1, 8)
+
+    def f(x):
+        a = rnp.sin(x) * 2.0
+        b = rnp.cos(x) * rnp.sum(a)
+        c = rnp.exp(x) + 1.0
+        return a * c + b
+
+    fused = riesz.jit(f, fuse=True)
+    np.testing.assert_allclose(fused(x), f(x), rtol=1e-14)

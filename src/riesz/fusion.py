@@ -168,7 +168,10 @@ def _groups(graph: Graph) -> tuple[list[int], list[list[Any]]]:
     An equation joins a group of its shape (a producer's, or the latest one)
     unless that would make a cycle: `taint[v]` holds the groups from which a
     path to `v` leaves the group, and an equation reading such a value cannot
-    join that group (the group would have to run both before and after it)."""
+    join that group (the group would have to run both before and after it).
+    A group runs as one unit after the inputs of all its members, so a value
+    made in a group carries the group's taint (`gtaint`, kept up to date as
+    members join), not only that of its own inputs."""
     eqns = graph.eqns
     group_of = [-1] * len(eqns)
     producer: dict[int, int] = {}  # var -> equation index
@@ -177,18 +180,21 @@ def _groups(graph: Graph) -> tuple[list[int], list[list[Any]]]:
     plans: list[Any] = [None] * len(eqns)
     latest: dict[tuple[int, ...], int] = {}
     first: list[int] = []  # each group's first equation
+    gtaint: list[tuple[int, frozenset[int]]] = []  # per group: the union over its members
     for i, e in enumerate(eqns):
         t_in = _NO_TAINT
         direct: set[int] = set()
         for x in e.invars:
             if type(x) is not Var:
                 continue
-            t = taint.get(x.n)
-            if t is not None:
-                t_in = _taint_union(t_in, t)
             p = producer.get(x.n)
-            if p is not None and group_of[p] >= 0:
+            if p is not None and group_of[p] >= 0:  # a group runs after all its inputs
                 direct.add(group_of[p])
+                t = gtaint[group_of[p]]
+            else:
+                t = taint.get(x.n, _NO_TAINT)
+            if t is not _NO_TAINT:
+                t_in = _taint_union(t_in, t)
         plan = _plan(e)
         g = -1
         if plan is not None:
@@ -207,15 +213,18 @@ def _groups(graph: Graph) -> tuple[list[int], list[list[Any]]]:
                 g = len(sizes)
                 sizes.append(0)
                 first.append(i)
+                gtaint.append(_NO_TAINT)
                 latest[shape] = g
             sizes[g] += 1
         group_of[i] = g
         leaving = frozenset(d for d in direct if d != g)
         if leaving:
             t_in = _taint_union(t_in, (0, leaving))
+        if g >= 0:
+            gtaint[g] = _taint_union(gtaint[g], t_in)
         for v in e.outvars:
             producer[v.n] = i
-            if t_in != _NO_TAINT:
+            if g < 0 and t_in != _NO_TAINT:
                 taint[v.n] = t_in
     return group_of, plans
 
