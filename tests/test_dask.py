@@ -137,10 +137,16 @@ def test_jvp_vjp_adjoint_on_dask(data, lazy) -> None:
                                rtol=1e-6, atol=1e-8)
 
 
-def test_hvp_on_dask(data, lazy) -> None:
+@pytest.mark.parametrize("mode", ["fwd-rev", "rev-rev", "rev-fwd", "fwd-fwd"])
+def test_hvp_on_dask(data, lazy, mode) -> None:
     w, x, y, xd, yd = data
     t = np.random.default_rng(6).standard_normal(4)
-    (hv,) = riesz.hvp(_logistic_loss, (w, xd, yd), (t, np.zeros(x.shape), np.zeros(y.shape)))[:1]
+    if mode == "fwd-fwd":  # O(size) passes: differentiate in w only (on Dask too)
+        (hv,) = riesz.hvp(lambda w: _logistic_loss(w, xd, yd), (_chunked(w),), (t,),
+                          mode=mode)
+    else:
+        (hv,) = riesz.hvp(_logistic_loss, (w, xd, yd),
+                          (t, np.zeros(x.shape), np.zeros(y.shape)), mode=mode)[:1]
     assert isinstance(hv, da.Array)
     z = x @ w[1:] + w[0]  # closed form: H = X1ᵀ diag(σ(1-σ)) X1 / n, X1 = [1, x]
     s = 1 / (1 + np.exp(-z))
