@@ -24,6 +24,7 @@ import numpy as np
 from . import numpy as rnp
 from ._core.pytree import tree_flatten, tree_map, tree_unflatten
 from ._core.trace import Tracer, raw_value
+from ._core.zeros import is_foreign
 from .linear import JacobianMap, LinearMap, LinearMaps, columns
 from .spaces import Euclidean, Product, Space, space_of
 from .transforms import _argnums_tuple, _single, jvp, linearize_in_call, linearize_parts, vjp
@@ -58,12 +59,20 @@ def _partial(f: Callable[..., Any], args: Sequence[Any], nums: tuple[int, ...],
     return f_of_selected
 
 
+def _backend_like(leaves: Sequence[Any]) -> Any:
+    """An array of the leaves' backend where it is not NumPy (CuPy, Dask), else None:
+    materialised derivatives build their basis there."""
+    return next((c for c in map(raw_value, leaves) if is_foreign(c)), None)
+
+
 def _map_from_parts(out: Any, jvp_fn: Callable[..., Any], vjp_fn: Callable[..., Any],
                     primals: Sequence[Any], single: bool, domain: Space | None,
                     codomain: Space | None, name: str) -> LinearMap:
     """The JacobianMap of a recorded linearization, between the given spaces."""
     dom = space_of(primals[0]) if single else Product(*(space_of(p) for p in primals))
-    return JacobianMap(jvp_fn, vjp_fn, domain or dom, codomain or space_of(out), single, name)
+    like = _backend_like(tree_flatten(primals)[0])
+    return JacobianMap(jvp_fn, vjp_fn, domain or dom, codomain or space_of(out), single, name,
+                       like)
 
 
 def linearize(f: Callable[..., Any], *primals: Any, domain: Space | None = None,
@@ -174,8 +183,13 @@ def _shape(x: Any) -> tuple[int, ...]:
     return x.shape if isinstance(x, Tracer) else tuple(np.shape(x))
 
 
+def _dtype(x: Any) -> np.dtype:
+    r = raw_value(x)
+    return np.result_type(getattr(r, "dtype", r))  # by the dtype: a Dask array stays lazy
+
+
 def _is_complex(x: Any) -> bool:
-    return np.result_type(raw_value(x)).kind == "c"
+    return _dtype(x).kind == "c"
 
 
 class _Coordinates:
@@ -187,7 +201,7 @@ class _Coordinates:
 
     def __init__(self, leaves: Sequence[Any], split: Sequence[bool]):
         self.shapes = [_shape(x) for x in leaves]
-        self.dtypes = [np.result_type(raw_value(x)) for x in leaves]
+        self.dtypes = [_dtype(x) for x in leaves]
         self.split = list(split)
         self.coord_shapes = [(2, *s) if c else s for s, c in zip(self.shapes, self.split,
                                                                     strict=True)]
@@ -243,7 +257,7 @@ def _blocks(M: Any, out_shapes: list[tuple[int, ...]], out_def: Any, out_real: l
     for each output leaf, the input pytree of arrays of shape out_shape + in_shape
     (real where both leaves are real)."""
     result, r0 = [], 0
-    cplx = np.result_type(raw_value(M)).kind == "c"
+    cplx = _dtype(M).kind == "c"
     for os_, o_real in zip(out_shapes, out_real, strict=True):
         r1 = r0 + int(np.prod(os_, dtype=int))
         row, c0 = [], 0
@@ -294,6 +308,7 @@ def _jacobian_matrix(who: str, jvp_fn: Callable[..., Any], vjp_fn: Callable[...,
     vec_in = _Coordinates(ins, in_c if real else [False] * len(ins))
     vec_out = _Coordinates(outs, out_c if real else [False] * len(outs))
     basis_in, basis_out = _Coordinates(ins, split_in), _Coordinates(outs, split_out)
+    like = _backend_like(ins)  # the basis on the inputs' backend (CuPy, Dask)
     if mode == "auto":
         mode = "rev" if basis_out.dim < basis_in.dim else "fwd"
     if mode == "fwd":  # columns ∂f(x)[b] over the real basis b of the input space
@@ -302,14 +317,15 @@ def _jacobian_matrix(who: str, jvp_fn: Callable[..., Any], vjp_fn: Callable[...,
             return vec_out.vector(tree_flatten(jvp_fn(*tree_unflatten(in_def,
                                                                       basis_in.leaves(v))))[0])
 
-        M = columns(column, Euclidean((basis_in.dim,)), Euclidean((vec_out.dim,)))
+        M = columns(column, Euclidean((basis_in.dim,)), Euclidean((vec_out.dim,)), like)
         return (M if real else basis_in.merged(M, 1)), vec_out, vec_in
 
     def row(w: Any) -> Any:  # rows ∂f(x)*[b] over the real basis b of the output space
         return vec_in.vector(tree_flatten(vjp_fn(tree_unflatten(out_def,
                                                                 basis_out.leaves(w))))[0])
 
-    M = rnp.transpose(columns(row, Euclidean((basis_out.dim,)), Euclidean((vec_in.dim,))))
+    M = rnp.transpose(columns(row, Euclidean((basis_out.dim,)), Euclidean((vec_in.dim,)),
+                              like))
     if holomorphic:  # ∂f(z)*[e_i] = conj(row i of f'(z))
         M = rnp.conj(M)
     return (M if real else basis_out.merged(M, 0)), vec_out, vec_in
