@@ -401,6 +401,7 @@ def hessian(f: Callable[..., Any], argnums: int | Sequence[int] = 0,
     if holomorphic:
         h = jacfwd(jacrev(f, argnums, holomorphic=True), argnums, holomorphic=True)
     else:
-        h = _jacobian(jacrev(f, argnums), argnums, "fwd", "hessian", real=True)
+        h = _jacobian(_jacobian(f, argnums, "rev", "hessian"), argnums, "fwd", "hessian",
+                      real=True)
     h.__name__ = f"hessian_of_{getattr(f, '__name__', 'f')}"
     return h
