@@ -215,3 +215,12 @@ def test_hessian_holomorphic_is_the_second_derivative() -> None:
 def test_hessian_of_complex_valued_function_raises() -> None:
     with pytest.raises(TypeError, match=r"hessian: f maps complex.*hessian\(f, holomorphic=True\)"):
         riesz.hessian(lambda z: rnp.sum(rnp.conj(z) * z ** 2))(Z)
+
+
+def test_jacobians_and_hessian_under_vmap_and_jit() -> None:
+    Zb = rng.standard_normal((3, 3)) + 1j * rng.standard_normal((3, 3))
+    for jac in (riesz.jacfwd(real_of_complex), riesz.jacrev(real_of_complex),
+                riesz.jacrev(holo, holomorphic=True), riesz.hessian(loss)):
+        want = np.stack([jac(z) for z in Zb])
+        np.testing.assert_allclose(riesz.vmap(jac)(Zb), want, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(riesz.jit(jac)(Zb[0]), want[0], rtol=1e-12, atol=1e-12)
