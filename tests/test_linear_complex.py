@@ -208,3 +208,14 @@ def test_from_matrix_of_a_complex_matrix_is_between_complex_spaces() -> None:
     A = LinearMap.from_matrix(K)
     assert A.domain == C and A.codomain == C
     np.testing.assert_allclose(riesz.solve(A, B, "direct"), np.linalg.solve(K, B), rtol=1e-12)
+
+
+def test_complex64_spaces_iterate_in_double_precision() -> None:
+    """As a float32 space's solve (float64 coordinates), a complex64 one converges to
+    rtol 1e-10 and returns complex128."""
+    C64 = Euclidean(N, dtype=np.complex64)
+    for method in METHODS:
+        M = H if method == "cg" else K
+        x = riesz.solve(LinearMap.from_matrix(M, C64, C64), B.astype(np.complex64), method)
+        assert x.dtype == np.complex128, method
+        np.testing.assert_allclose(M @ x, B.astype(np.complex64), rtol=1e-9, err_msg=method)

@@ -30,7 +30,7 @@ import numpy as np
 import scipy.linalg
 import scipy.sparse.linalg as spla
 
-from ._core.pytree import tree_flatten, tree_unflatten
+from ._core.pytree import tree_flatten, tree_map, tree_unflatten
 from ._core.trace import Tracer
 
 __all__ = [
@@ -82,6 +82,10 @@ def is_complex_space(space: Any) -> bool:
     return any(is_complex_space(s) for s in getattr(space, "spaces", ()))
 
 
+def _widened(a: Any) -> np.ndarray:
+    return np.asarray(a, np.complex128 if np.asarray(a).dtype.kind == "c" else np.float64)
+
+
 class Coordinates:
     """The real coordinate vectors (float64) a solver iterates on for the elements of
     a space. A real space: its flattened storage. A complex one (SPEC §13: Cⁿ is the
@@ -92,7 +96,9 @@ class Coordinates:
     def __init__(self, space: Any):
         self.space = space
         self.complex = is_complex_space(space)
-        self._packer = _Packer(space.zeros(), repr(space)) if self.complex else None
+        # elements in double precision, as a real space's (its float64 coordinates reshaped)
+        self._packer = _Packer(tree_map(_widened, space.zeros()), repr(space)) \
+            if self.complex else None
         self.dim = self._packer.size if self._packer is not None else space.size
 
     def flat(self, x: Any) -> np.ndarray:
