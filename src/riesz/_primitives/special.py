@@ -551,6 +551,7 @@ ive_p, _IE = _bessel_v("ive", _sp.ive, 1.0, 1.0, scaled=True,
 # family's derivative without the scaling term) and s = sign(Re z),
 # ∂ive[t] = D t - s ive Re(t), whose adjoint under Re⟨·,·⟩ is g ↦ conj(D) g - s Re(conj(ive) g).
 # On real x, Re t = t and this is the real rule. No Taylor mode on complex z.
+assert ive_p.jvps is not None and ive_p.vjps is not None  # set by elementwise_binary
 _ive_jvp_v, _ive_vjp_v = ive_p.jvps[0], ive_p.vjps[0]
 _ive_jvp_real, _ive_vjp_real = ive_p.jvps[1], ive_p.vjps[1]
 
