@@ -413,6 +413,8 @@ def jit(f: Callable[..., Any], static_argnums: int | Sequence[int] = (),
     on traced values raises `ConcretizationError`: mark such arguments static
     or use `riesz.cond` / `while_loop` / `fori_loop` / `scan`.
 
+    Examples
+    --------
     >>> import riesz, riesz.numpy as rnp
     >>> f = riesz.jit(lambda x: rnp.sum(rnp.sin(x) ** 2))
     >>> float(f(rnp.zeros(3)))
