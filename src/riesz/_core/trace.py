@@ -38,7 +38,18 @@ _depth: contextvars.ContextVar[int] = contextvars.ContextVar("riesz_depth", defa
 
 
 class EscapedTracerError(RuntimeError):
-    """A tracer was used after the transformation that made it had returned."""
+    """A tracer was used after the transformation that made it had returned.
+
+    Examples
+    --------
+    >>> leaked = []
+    >>> _ = riesz.grad(lambda x: leaked.append(x) or x * x)(1.0)
+    >>> try:
+    ...     leaked[0] * 2.0
+    ... except riesz.EscapedTracerError:
+    ...     print("return values from f instead of storing tracers")
+    return values from f instead of storing tracers
+    """
 
 
 class Trace:
