@@ -121,3 +121,38 @@ class _Collect:
 
     def __call__(self, text: str) -> None:
         self.text += text
+
+
+def test_generated_raises_sections_hold() -> None:
+    """The ``Raises`` sections the generator writes are true: each wrapper documented to
+    refuse `out=` (TypeError) or a `where=` mask (NotImplementedError) does, when called
+    as in its example."""
+    from riesz.numpy import _examples as gen
+
+    namespaces = [("riesz.numpy", "rnp", gen.NUMPY), ("riesz.numpy.linalg", "rnp.linalg",
+                  gen.NUMPY_LINALG), ("riesz.numpy.fft", "rnp.fft", gen.NUMPY_FFT),
+                  ("riesz.scipy.special", "riesz.scipy.special", gen.SCIPY_SPECIAL)]
+    checked, wrong = 0, []
+    for modname, ns, specs in namespaces:
+        module = importlib.import_module(modname)
+        for name, (setup, call, _, _) in specs.items():
+            doc = _doc(getattr(module, name))
+            if not (call.startswith("{f}(") and call.endswith(")")):
+                assert "For `out=`" not in doc and "For `where=`" not in doc, name
+                continue
+            globs = _globs()
+            for line in gen._setup_lines(setup):
+                exec(line, globs)
+            for keyword, error, marker in (("out=np.empty(0)", TypeError, "For `out=`"),
+                                           ("where=np.zeros(1, bool)", NotImplementedError,
+                                            "For `where=`")):
+                if marker not in doc:
+                    continue
+                checked += 1
+                try:
+                    eval(call.format(f=f"{ns}.{name}")[:-1] + f", {keyword})", globs)
+                    wrong.append(f"{name}({keyword}) raised nothing")
+                except error:
+                    pass
+    assert checked > 200
+    assert not wrong, wrong

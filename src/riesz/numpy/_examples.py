@@ -288,9 +288,45 @@ def document(module: ModuleType, ns: str, ref: str, ref_module: str,
         if "Examples\n" in doc:
             continue
         doc = inspect.cleandoc(doc)  # continuation lines unindented, as the new sections
+        math = "" if "∂" in doc else _MATH.get(name, "")
         target.__doc__ = (
-            f"{doc}\n\nThe differentiable counterpart of `{ref_module}.{name}` (same "
-            f"signature and values): {_url(ref_module, name)}\n\n"
-            + example(ns, ref, name, spec)
+            f"{doc}\n\n{math + chr(10) * 2 if math else ''}"
+            f"The differentiable counterpart of `{ref_module}.{name}` (same signature and "
+            f"values); its documentation:\n{_url(ref_module, name)}\n\n"
+            + example(ns, ref, name, spec) + _raises(obj)
         )
+
+
+def _raises(obj: Any) -> str:
+    """The ``Raises`` section for the errors riesz adds to NumPy's: `out=` (riesz
+    never writes into an existing array) and the ufunc keywords it does not support."""
+    try:
+        params = inspect.signature(obj).parameters
+    except (TypeError, ValueError):
+        return ""
+    items = []
+    if "out" in params:
+        items.append("TypeError\n    For `out=` other than None: use the returned array.")
+    if getattr(getattr(obj, "__code__", None), "co_name", "") == "f" and "kwargs" in params:
+        items.append("NotImplementedError\n    For `where=` masks (use `riesz.numpy.where`) and "
+                     "`signature=`.")
+    return "\nRaises\n------\n" + "\n".join(items) + "\n" if items else ""
+
+
+_LINEAR = (
+    "asanyarray asarray ascontiguousarray atleast_1d atleast_2d atleast_3d copy diagonal diff "
+    "flip fliplr flipud matrix_transpose ravel rot90 trace transpose tril triu concat "
+    "concatenate stack hstack vstack dstack row_stack append array array_split split hsplit "
+    "vsplit dsplit broadcast_arrays broadcast_to column_stack diag diagflat expand_dims "
+    "moveaxis permute_dims repeat reshape roll squeeze swapaxes tile take take_along_axis "
+    "sum mean cumsum nansum nanmean nancumsum average gradient trapezoid real imag conj "
+    "conjugate deg2rad degrees rad2deg radians negative positive fft ifft rfft irfft hfft "
+    "ihfft fftn ifftn rfftn irfftn fft2 ifft2 rfft2 irfft2 fftshift ifftshift pad"
+)
+_BILINEAR = ("dot matmul inner vdot kron outer einsum tensordot convolve correlate "
+             "fftconvolve convolve2d correlate2d multiply")
+_MATH: dict[str, str] = {
+    **dict.fromkeys(_LINEAR.split(), "Linear: ∂f(x)[u] = f(u), and ∂f(x)*[v] = fᵀ v."),
+    **dict.fromkeys(_BILINEAR.split(), "Bilinear: ∂f(x, y)[(u, w)] = f(u, y) + f(x, w)."),
+}
 
