@@ -587,7 +587,16 @@ BACKEND_ERRORS = (TypeError, NotImplementedError, AttributeError, ValueError)
 
 
 class BackendError(NotImplementedError):
-    """A primitive that the backend of its arrays (CuPy, Dask) does not implement."""
+    """A primitive that the backend of its arrays (CuPy, Dask) does not implement.
+
+    Raised where NumPy code would work but the arrays' library (CuPy, Dask) lacks the
+    operation; catch `NotImplementedError` to fall back to NumPy arrays.
+
+    Examples
+    --------
+    >>> issubclass(riesz.BackendError, NotImplementedError)
+    True
+    """
 
 
 class BackendValueError(BackendError, ValueError):
