@@ -466,6 +466,8 @@ def jit(f: Callable[..., Any], static_argnums: int | Sequence[int] = (),
     TypeError
         If an argument is neither an array nor a number, a static argument is not
         hashable, or `static_argnums` / `static_argnames` are not ints / strings.
+    ImportError
+        If `fuse=True` and Numba is not installed.
     """
     nums, names = _statics(static_argnums, static_argnames)
     if fuse is None and not fusion.available():
