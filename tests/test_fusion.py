@@ -16,6 +16,15 @@ from riesz._core.primitive import _REGISTRY
 from riesz._core.trace import bind
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _kernel_cache_in_a_temporary_folder(tmp_path_factory):
+    """Compiled kernels go to a fresh folder, not the user's ~/.cache/riesz."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("RIESZ_CACHE_DIR", str(tmp_path_factory.mktemp("riesz-cache")))
+    yield
+    mp.undo()
+
+
 def _fused_kernels(jitted, *args) -> int:
     """How many fused equations `jitted` runs for these arguments."""
     return sum(isinstance(e.prim, fusion._Kernel) for e in fusion.fuse(jitted.graph(*args)).eqns)
@@ -243,3 +252,31 @@ def test_a_group_runs_after_every_input_of_any_of_its_members() -> None:
 
     fused = riesz.jit(f, fuse=True)
     np.testing.assert_allclose(fused(x), f(x), rtol=1e-14)
+
+
+def test_kernels_persist_on_disk_and_load_in_a_later_session(tmp_path, monkeypatch) -> None:
+    pytest.importorskip("numba")
+    import sys
+
+    monkeypatch.setenv("RIESZ_CACHE_DIR", str(tmp_path))
+    x = np.linspace(-1, 1, 8)
+
+    def f(x):
+        return rnp.exp(rnp.cos(x) * 0.5) - x
+
+    def session():
+        monkeypatch.setattr(fusion, "_CACHE", {})  # a new process: nothing in memory
+        for name in [m for m in sys.modules if m.startswith("riesz_kernel_")]:
+            monkeypatch.delitem(sys.modules, name)
+        fused = riesz.jit(f, fuse=True)
+        np.testing.assert_allclose(fused(x), np.exp(np.cos(x) * 0.5) - x, rtol=1e-15)
+        (kern,) = [k for k in fusion._CACHE.values() if k is not None]
+        return kern.stats
+
+    first = session()
+    assert sum(first.cache_misses.values()) == 1 and not first.cache_hits
+    assert len(list((tmp_path / "fusion").glob("riesz_kernel_*.py"))) == 1
+    later = session()
+    assert sum(later.cache_hits.values()) == 1 and not later.cache_misses
+    monkeypatch.setenv("RIESZ_CACHE_DIR", "")
+    assert fusion.cache_dir() is None

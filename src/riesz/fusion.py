@@ -16,7 +16,9 @@ call per operation); at n = 16 the kernel runs in the time of the scalar math
 faster than linearly in a kernel's length, so groups are capped at
 `MAX_GROUP` operations and a graph compiles at most `BUDGET` new operations
 (the rest runs unfused, as NumPy calls); kernels are cached by their source, so
-a repeated structure (the links of an unrolled chain) compiles once.
+a repeated structure (the links of an unrolled chain) compiles once, and their
+machine code is kept on disk (`cache_dir()`, Numba's `cache=True`), so a later
+process loads it instead of compiling.
 
 Semantics are NumPy's: each operation runs in the loop dtype NumPy would pick
 (`ufunc.resolve_dtypes`, Python scalars weak), its result is cast to the
@@ -28,19 +30,23 @@ returns the graph unchanged.
 
 from __future__ import annotations
 
+import hashlib
 import heapq
 import importlib.util
 import math
+import os
 import re
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ._interpreters.staging import Eqn, Graph, Var
 
-__all__ = ["BUDGET", "MAX_GROUP", "available", "fuse", "tiered"]
+__all__ = ["BUDGET", "MAX_GROUP", "available", "cache_dir", "fuse", "tiered"]
 
 MAX_GROUP = 128  # operations per kernel (Numba's compile time is superlinear in it)
 BUDGET = 2000  # operations compiled afresh per graph; beyond it groups stay unfused
@@ -341,18 +347,65 @@ def _kernel_source(eqns: list[Eqn], plans: list[Any], ins: list[Any], outs: list
     return "\n".join(lines), argtypes
 
 
+_PRELUDE = "\n".join([
+    "import math", "import numpy as np", "from numba import njit",
+    "f8, f4, b1 = np.float64, np.float32, np.bool_",
+    *(f"_m_{f} = math.{f}" for f in sorted(set(_MATH.values()))),
+    *(f"_u_{f} = np.{f}" for f in sorted(_UFUNCS)),
+    "",
+    "",
+    '@njit(error_model="numpy", nogil=True, cache={cache})',
+])
+
+
+def cache_dir() -> Path | None:
+    """Where compiled kernels persist across processes: `$RIESZ_CACHE_DIR`, else
+    `~/.cache/riesz`; None (compile in memory only) if it cannot be written or
+    `RIESZ_CACHE_DIR` is empty. Files are named by the hash of their source
+    (never rewritten), and Numba's cache index checks the CPU and Numba version."""
+    env = os.environ.get("RIESZ_CACHE_DIR")
+    if env == "":
+        return None
+    root = Path(env) if env else Path.home() / ".cache" / "riesz"
+    path = root / "fusion"
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return path if os.access(path, os.W_OK) else None
+
+
+def _load(src: str) -> Callable[..., Any]:
+    """The kernel's function: from a module file in `cache_dir()` (so that Numba
+    caches its machine code on disk), or executed in memory."""
+    folder = cache_dir()
+    text = _PRELUDE.format(cache=folder is not None) + "\n" + src + "\n"
+    if folder is None:
+        namespace: dict[str, Any] = {}
+        exec(compile(text, "<riesz.fusion>", "exec"), namespace)  # noqa: S102 - generated
+        return namespace["kernel"]
+    name = "riesz_kernel_" + hashlib.sha256(text.encode()).hexdigest()[:24]
+    file = folder / f"{name}.py"
+    if not file.exists():
+        tmp = folder / f".{name}.{os.getpid()}.tmp"
+        tmp.write_text(text)
+        os.replace(tmp, file)  # atomic: a concurrent process sees all of it or nothing
+    spec = importlib.util.spec_from_file_location(name, file)
+    assert spec is not None and spec.loader is not None
+    module = sys.modules.get(name)
+    if module is None:
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        sys.modules[name] = module  # Numba's cache reloads the function by module name
+    return module.kernel
+
+
 def _compile(src: str, argtypes: list[Any]) -> Callable[..., Any] | None:
     key = src + repr(argtypes)
     if key in _CACHE:
         return _CACHE[key]
-    import numba
-
-    namespace: dict[str, Any] = {"np": np, "f8": np.float64, "f4": np.float32, "b1": np.bool_}
-    namespace.update({f"_m_{f}": getattr(math, f) for f in _MATH.values()})
-    namespace.update({f"_u_{f}": getattr(np, f) for f in _UFUNCS})
-    exec(compile(src, "<riesz.fusion>", "exec"), namespace)  # noqa: S102 - generated above
     try:
-        kern = numba.njit(error_model="numpy", nogil=True)(namespace["kernel"])
+        kern = _load(src)
         kern.compile(tuple(argtypes))
     except Exception:  # noqa: BLE001 - a construct Numba rejects: this group runs unfused
         kern = None
