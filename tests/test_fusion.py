@@ -280,3 +280,12 @@ def test_kernels_persist_on_disk_and_load_in_a_later_session(tmp_path, monkeypat
     assert sum(later.cache_hits.values()) == 1 and not later.cache_misses
     monkeypatch.setenv("RIESZ_CACHE_DIR", "")
     assert fusion.cache_dir() is None
+
+
+def test_returned_arrays_own_their_memory() -> None:
+    pytest.importorskip("numba")
+    x = np.linspace(-1, 1, 8)
+    f = riesz.jit(lambda x: (rnp.sin(x) * 2.0, rnp.cos(x) * 3.0), fuse=True)
+    assert _fused_kernels(f, x) == 1
+    for y in f(x):  # not rows of the kernel's (2, 8) output buffer
+        assert y.base is None or y.base.size == y.size

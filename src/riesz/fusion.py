@@ -414,9 +414,11 @@ def _compile(src: str, argtypes: list[Any]) -> Callable[..., Any] | None:
 
 
 def _wrapper(kern: Callable[..., Any], ins: list[Var], outs: list[Var],
-             shape: tuple[int, ...], source: str) -> Callable[..., Any]:
+             shape: tuple[int, ...], source: str, returned: set[int]) -> Callable[..., Any]:
     """A Python function taking the group's inputs as arrays and returning its
-    outputs in the equations' shapes (a kernel sees flat arrays and scalars)."""
+    outputs in the equations' shapes (a kernel sees flat arrays and scalars).
+    Outputs are rows of one buffer per dtype; those the graph returns (`returned`)
+    are copied out, so that a caller's array does not hold the whole buffer."""
     args = [] if not shape else [str(math.prod(shape))]
     for k, v in enumerate(ins):
         if v.aval.shape:
@@ -432,7 +434,8 @@ def _wrapper(kern: Callable[..., Any], ins: list[Var], outs: list[Var],
         rets = []
         for o in outs:
             d = o.aval.dtype
-            rets.append(f"{_DTYPES[d]}_out[{counts.get(d, 0)}]")
+            row = f"{_DTYPES[d]}_out[{counts.get(d, 0)}]"
+            rets.append(f"{row}.copy()" if o.n in returned else row)
             counts[d] = counts.get(d, 0) + 1
         body = [f"    {_DTYPES[d]}_out = _empty(({k}, *_shape), _{_DTYPES[d]})"
                 for d, k in counts.items()]
@@ -502,7 +505,7 @@ def fuse(graph: Graph) -> Graph:
         kern = _compile(src, argtypes)
         if kern is None:
             continue
-        fn = _wrapper(kern, ins, outs, shape, src)
+        fn = _wrapper(kern, ins, outs, shape, src, graph_outs)
         fused[g] = Eqn(_Kernel(fn, src, len(idx)), list(ins), outs, {})  # type: ignore[arg-type]
     if not fused:
         return graph
