@@ -60,7 +60,7 @@ def _partial(f: Callable[..., Any], args: Sequence[Any], nums: tuple[int, ...],
 
 def _map_from_parts(out: Any, jvp_fn: Callable[..., Any], vjp_fn: Callable[..., Any],
                     primals: Sequence[Any], single: bool, domain: Space | None,
-                    codomain: Space | None, name: str) -> LinearMap:
+                    codomain: Space | None, name: str) -> JacobianMap:
     """The JacobianMap of a recorded linearization, between the given spaces."""
     dom = space_of(primals[0]) if single else Product(*(space_of(p) for p in primals))
     return JacobianMap(jvp_fn, vjp_fn, domain or dom, codomain or space_of(out), single, name)
