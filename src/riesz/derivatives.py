@@ -108,6 +108,7 @@ def derivative(f: Callable[..., Any], argnums: int | Sequence[int] = 0, *,
                                f"∂{getattr(f, '__name__', 'f')}")
 
     derivative_of_f.__name__ = f"derivative_of_{getattr(f, '__name__', 'f')}"
+    # a function attribute (mypy has no type for it): derivative() of this function reads it
     derivative_of_f._riesz_derivative_of = (f, argnums)  # type: ignore[attr-defined]
     return derivative_of_f
 

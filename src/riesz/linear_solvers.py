@@ -138,7 +138,7 @@ def _singular(message: str) -> SolverError:
 class LUFactorization(Factorization):
     """P L U = A (scipy.linalg.lu_factor), computed once; solves with A or Aᵀ."""
 
-    def __init__(self, matrix: np.ndarray, trans: int = 0, lu: Any = None):
+    def __init__(self, matrix: np.ndarray | None, trans: int = 0, lu: Any = None):
         if lu is None:
             M = np.asarray(matrix, dtype=np.float64)
             if not np.all(np.isfinite(M)):
@@ -158,7 +158,7 @@ class LUFactorization(Factorization):
         return scipy.linalg.lu_solve(self.lu, b, trans=self.trans, check_finite=False)
 
     def transposed(self) -> LUFactorization:
-        return LUFactorization(None, 1 - self.trans, self.lu)  # type: ignore[arg-type]
+        return LUFactorization(None, 1 - self.trans, self.lu)
 
 
 class DiagonalFactorization(Factorization):
@@ -352,8 +352,8 @@ class GMRES(_Krylov):
                           callback_type="pr_norm")
 
 
-_SOLVERS: dict[str, type[LinearSolver]] = {"cg": CG, "gmres": GMRES, "bicgstab": BiCGSTAB,
-                                           "direct": Direct}
+_KRYLOV: dict[str, type[_Krylov]] = {"cg": CG, "gmres": GMRES, "bicgstab": BiCGSTAB}
+_SOLVERS: dict[str, type[LinearSolver]] = {**_KRYLOV, "direct": Direct}
 METHODS = tuple(_SOLVERS)
 
 
@@ -369,8 +369,7 @@ def solver_for(method: str | LinearSolver, *, rtol: float = 1e-10, atol: float =
                          f"{method!r}")
     if method == "direct":
         return Direct(rtol=rtol)
-    return _SOLVERS[method](rtol=rtol, atol=atol, maxiter=maxiter, x0=x0, M=M,  # type: ignore[call-arg]
-                            restart=restart)
+    return _KRYLOV[method](rtol=rtol, atol=atol, maxiter=maxiter, x0=x0, M=M, restart=restart)
 
 
 def check_problem(A: Any, b: Any) -> None:

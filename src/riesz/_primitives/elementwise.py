@@ -290,7 +290,8 @@ def _integer_power(x: list[Any], n: int, K: int) -> list[Any]:
             result = base if result is None else taylor.series_product(result, base, K)
         n >>= 1
         if not n:
-            return result  # type: ignore[return-value]
+            assert result is not None  # (n >= 1: its highest bit set it)
+            return result
         base = taylor.series_product(base, base, K)
 
 

@@ -888,12 +888,15 @@ class _multivariate:
     @_quiet
     def logpdf(self, x: Any, *args: Any, **kwds: Any) -> Any:
         """log density at x."""
-        return _squeeze(self._logpdf(x, args, kwds))  # type: ignore[attr-defined]
+        return _squeeze(self._logpdf(x, args, kwds))
 
     @_quiet
     def pdf(self, x: Any, *args: Any, **kwds: Any) -> Any:
         """The density at x."""
-        return _squeeze(rnp.exp(self._logpdf(x, args, kwds)))  # type: ignore[attr-defined]
+        return _squeeze(rnp.exp(self._logpdf(x, args, kwds)))
+
+    def _logpdf(self, x: Any, args: tuple[Any, ...], kwds: dict[str, Any]) -> Any:
+        raise NotImplementedError  # (each distribution's own)
 
 
 class multivariate_normal_gen(_multivariate):
