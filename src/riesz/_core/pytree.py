@@ -53,7 +53,7 @@ def register_pytree_node(
     return cls
 
 
-def register_dataclass(cls: type[_T]) -> type[_T]:
+def register_dataclass(cls: type) -> type:
     """Register a dataclass whose fields are all children (use as a decorator)."""
     if not dataclasses.is_dataclass(cls):
         raise TypeError(f"register_dataclass: {cls.__name__} is not a dataclass")
