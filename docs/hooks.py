@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import inspect
 import re
 import sys
 import textwrap
@@ -153,7 +154,7 @@ def tour_page() -> str:
 
     sections: list[tuple[str, str, str]] = []
 
-    class _Text(tour.Tour):
+    class _Text(tour.Tour):  # records a section's text, then stops it before its checks
         def section(self, title: str, idea: str, code: str = "") -> None:
             title = re.sub(r"^\d+\.\s*", "", title)
             sections.append((title, " ".join(ln.strip() for ln in idea.strip().splitlines()),
@@ -173,6 +174,8 @@ def tour_page() -> str:
         out.append(f"\n## {number}. {title}\n\n{idea}\n")
         if code:
             out.append(f"\n```python\n{code}\n```\n")
+        figures = _figures(ast.parse(textwrap.dedent(inspect.getsource(tour.SECTIONS[number - 1]))))
+        out += [_figure(png, "riesz tour --plots", ".") for png in figures]
         out.append(f"\n`riesz tour --section {number}` runs it.\n")
     return "".join(out)
 
@@ -208,25 +211,31 @@ section draws before the lines shown.
 
 def example_pages() -> dict[str, str]:
     pages = {}
-    figures = ROOT / "docs" / "figures"
     index = [EXAMPLES_INTRO]
     for path in sorted((ROOT / "examples").glob("*.py")):
         source = path.read_text(encoding="utf-8")
         tree = ast.parse(source)
         doc = ast.get_docstring(tree) or ""
-        summary, _, body = doc.partition("\n")
-        end = tree.body[0].end_lineno if ast.get_docstring(tree) else 0
+        summary, _, body = doc.partition("\n\n")
+        summary = " ".join(summary.split())
+        end = tree.body[0].end_lineno if doc else 0
         code = "\n".join(source.splitlines()[end:]).strip("\n")
-        out = [f"# {path.stem.replace('_', ' ').capitalize()}\n\n",
-               f"`examples/{path.name}`: {summary.strip()}\n\n{_markdown(body)}\n"]
-        for png in sorted(figures.glob(f"{path.stem}*.png")):
-            out.append(f"\n![{png.stem}](../figures/{png.name})\n")
+        out = [f"# `{path.name}`\n\n{summary}\n\n{_markdown(body)}\n"]
+        out += [_figure(png, f"examples/{path.name}", "..") for png in _figures(tree)]
         out.append(f"\n## Run it\n\n```bash\npython examples/{path.name}\n```\n"
                    f"\n## The code\n\n```python\n{code}\n```\n")
         pages[f"examples/{path.stem}.md"] = "".join(out)
-        index.append(f"| [`{path.name}`]({path.stem}.md) | {summary.strip()} |\n")
+        index.append(f"| [`{path.name}`]({path.stem}.md) | {summary} |\n")
     pages["examples/index.md"] = "".join(index)
     return pages
+
+
+def _figure(png: str, writer: str, up: str) -> str:
+    """A figure of docs/figures/, which must exist (it is committed, not built)."""
+    if not (ROOT / "docs" / "figures" / png).is_file():
+        raise FileNotFoundError(f"docs/figures/{png} (written by {writer}) is missing: "
+                                "run `python docs/make_figures.py`")
+    return f"\n![{png}]({up}/figures/{png})\n"
 
 
 EXAMPLES_INTRO = """# Examples
@@ -239,6 +248,13 @@ independent reference where one exists) and writes a figure into the folder name
 | script | what it shows |
 |---|---|
 """
+
+
+def _figures(tree: ast.Module) -> list[str]:
+    """The PNG files an example writes: the `"NAME.png"` string literals of its code."""
+    names = {node.value for node in ast.walk(tree) if isinstance(node, ast.Constant)
+             and isinstance(node.value, str) and re.fullmatch(r"[\w.-]+\.png", node.value)}
+    return sorted(names)
 
 
 def _markdown(docstring: str) -> str:
@@ -321,5 +337,9 @@ def on_files(files: Any, config: Any) -> Any:
     pages.update(example_pages())
     for path, content in pages.items():
         files.append(File.generated(config, path, content=content))
+    listed = set(re.findall(r"[\w./-]+\.md", str(config["nav"])))
+    missing = sorted(p for p in pages if p.startswith("examples/") and p not in listed)
+    if missing:
+        raise ValueError(f"mkdocs.yml: add {', '.join(missing)} to the nav")
     return files
 

@@ -1,0 +1,56 @@
+"""The code shown in the documentation's hand-written pages runs and its assertions hold.
+
+Every ```python block of a page runs, in order, in one namespace per page (a page reads
+as one session). A ```text block right after it is what it prints, and must match.
+Blocks meant to be read but not run (they need a GPU, say) are marked ```py instead.
+The site itself is built by `mkdocs build --strict` (the `docs` extra).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+from pathlib import Path
+
+import pytest
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+PAGES = ["index.md", "concepts.md", "migrating.md", "staging.md", "backends.md"]
+NEEDS = {"backends.md": "dask"}
+
+
+def _blocks(text: str) -> list[tuple[str, str | None]]:
+    """The python blocks of a page, each with the text block that follows it (or None)."""
+    fences = list(re.finditer(r"^```(\w*)\n(.*?)^```\n?", text, flags=re.M | re.S))
+    out = []
+    for i, m in enumerate(fences):
+        if m.group(1) != "python":
+            continue
+        after = fences[i + 1] if i + 1 < len(fences) else None
+        printed = (after.group(2) if after is not None and after.group(1) == "text"
+                   and not text[m.end():after.start()].strip() else None)
+        out.append((m.group(2), printed))
+    return out
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_code_runs(page: str) -> None:
+    if page in NEEDS:
+        pytest.importorskip(NEEDS[page])
+    blocks = _blocks((DOCS / page).read_text(encoding="utf-8"))
+    assert blocks, f"{page} has no python block"
+    namespace: dict[str, object] = {"__name__": f"docs_{page[:-3]}"}
+    for number, (block, printed) in enumerate(blocks, start=1):
+        where = f"docs/{page} (python block {number})"
+        stdout = io.StringIO()
+        with contextlib.redirect_stdout(stdout):
+            exec(compile(block, where, "exec"), namespace)
+        if printed is not None:
+            assert stdout.getvalue().strip() == printed.strip(), f"{where} prints otherwise"
+
+
+def test_blocks_are_found() -> None:
+    text = ("a\n```python\nx = 1\n```\n```py\nnot run\n```\n```python\nprint(2)\n```\n"
+            "\n```text\n2\n```\nb\n```python\ny = 2\n```\nc\n```text\nnot output\n```\n")
+    assert _blocks(text) == [("x = 1\n", None), ("print(2)\n", "2\n"), ("y = 2\n", None)]
