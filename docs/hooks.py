@@ -26,26 +26,27 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 SRC = str(ROOT / "src")  # document this checkout, installed or not
 
-# (module, page file, what it holds). `inspect`: read the module by importing it rather
-# than by parsing its source, for modules whose functions are built by factories.
-API: list[tuple[str, str, str, bool]] = [
-    ("riesz", "riesz", "The transformations and the top-level names.", False),
-    ("riesz.numpy", "numpy", "Differentiable NumPy: `import riesz.numpy as rnp`.", True),
-    ("riesz.numpy.linalg", "numpy.linalg", "Linear algebra.", True),
-    ("riesz.numpy.fft", "numpy.fft", "Discrete Fourier transforms.", True),
-    ("riesz.numpy.random", "numpy.random", "Random numbers (NumPy's, passed through).", True),
-    ("riesz.scipy.special", "scipy.special", "Special functions.", True),
-    ("riesz.scipy.linalg", "scipy.linalg", "SciPy's linear algebra.", True),
-    ("riesz.scipy.stats", "scipy.stats", "Probability distributions.", True),
-    ("riesz.scipy.integrate", "scipy.integrate", "ODE solvers (adjoint method).", True),
-    ("riesz.scipy.signal", "scipy.signal", "Convolution and correlation.", True),
-    ("riesz.spaces", "spaces", "Inner-product spaces.", False),
-    ("riesz.linear", "linear", "Linear maps.", False),
-    ("riesz.linear_solvers", "linear_solvers", "Linear solvers as objects.", False),
-    ("riesz.solvers", "solvers", "Nonlinear solvers.", False),
-    ("riesz.implicit", "implicit", "Implicit layers.", False),
-    ("riesz.tensor", "tensor", "Tensors with co- and contravariant indices.", False),
-    ("riesz.optim", "optim", "Optimisers and a training loop.", False),
+# (module, page file under api/). mkdocstrings reads the package by importing
+# it (`force_inspection` in mkdocs.yml), because many functions are built by factories
+# (`erf = _unary(erf_p, "erf")`) and have their docstrings and signatures only at run time.
+API: list[tuple[str, str]] = [
+    ("riesz", "riesz"),
+    ("riesz.numpy", "numpy"),
+    ("riesz.numpy.linalg", "numpy.linalg"),
+    ("riesz.numpy.fft", "numpy.fft"),
+    ("riesz.numpy.random", "numpy.random"),
+    ("riesz.scipy.special", "scipy.special"),
+    ("riesz.scipy.linalg", "scipy.linalg"),
+    ("riesz.scipy.stats", "scipy.stats"),
+    ("riesz.scipy.integrate", "scipy.integrate"),
+    ("riesz.scipy.signal", "scipy.signal"),
+    ("riesz.spaces", "spaces"),
+    ("riesz.linear", "linear"),
+    ("riesz.linear_solvers", "linear_solvers"),
+    ("riesz.solvers", "solvers"),
+    ("riesz.implicit", "implicit"),
+    ("riesz.tensor", "tensor"),
+    ("riesz.optim", "optim"),
 ]
 
 # The top-level page, by topic. A public name of `riesz` missing here is listed under
@@ -66,47 +67,48 @@ TOP_GROUPS: dict[str, list[str]] = {
 }
 
 
-def _riesz_defined(obj: Any) -> bool:
-    """True for a function or class written in riesz (not one passed through from NumPy)."""
-    return str(getattr(obj, "__module__", "") or "").startswith("riesz")
+def _from_numpy(name: str, obj: Any) -> bool:
+    """True for NumPy's own object re-exported unchanged (`rnp.pi`, `rnp.arange`, ...)."""
+    import numpy as np
+
+    return any(vars(ns).get(name) is obj for ns in (np, np.linalg, np.fft, np.random))
 
 
 def _home(name: str, obj: Any) -> str | None:
     """The API page (module name) that documents `obj` when it is not `riesz` itself."""
-    for module, _, _, _ in API[1:]:
+    for module, _ in API[1:]:
         mod = importlib.import_module(module)
         if name in getattr(mod, "__all__", ()) and getattr(mod, name) is obj:
             return module
     return None
 
 
-def _directive(target: str, members: list[str] | None, inspect_: bool, level: int,
+def _directive(target: str, members: list[str] | None, level: int,
                show_heading: bool = True) -> str:
     options = [f"heading_level: {level}", f"show_root_heading: {str(show_heading).lower()}"]
     if members is not None:
         options.append(f"members: {members!r}" if members else "members: false")
-    if inspect_:
-        options.append("force_inspection: true")
     return f"::: {target}\n    options:\n" + "".join(f"      {o}\n" for o in options)
 
 
-def api_page(module: str, title: str, inspect_: bool) -> str:
+def api_page(module: str) -> str:
+    """The page of one module: its docstring, then its public functions and classes."""
     mod = importlib.import_module(module)
     names = [n for n in getattr(mod, "__all__", dir(mod)) if not n.startswith("_")]
-    out = [f"# `{module}`\n\n{title}\n"]
+    out = [f"# `{module}`\n\n"]
     if module == "riesz":
-        return "".join(out) + _top_page(mod, names)
-    own = [n for n in names if _riesz_defined(getattr(mod, n))
+        return "".join(out) + _directive(module, [], level=2, show_heading=False) + \
+            _top_page(mod, names)
+    passed = sorted((n for n in names if _from_numpy(n, getattr(mod, n))), key=str.lower)
+    own = [n for n in names if n not in passed
            and not isinstance(getattr(mod, n), types.ModuleType)]
-    passed = sorted(set(names) - set(own), key=str.lower)
-    if module in ("riesz.numpy",):
+    if len(own) > 40:  # a long namespace (riesz.numpy) reads best in alphabetical order
         own.sort(key=str.lower)
-    out.append(_directive(module, own, inspect_, level=2, show_heading=False))
+    out.append(_directive(module, own, level=2, show_heading=False))
     if passed:
         listed = ", ".join(f"`{n}`" for n in passed)
-        out.append(f"\n## Passed through from NumPy\n\nThese names are NumPy's own objects, "
-                   f"re-exported unchanged (their values are constants to every "
-                   f"transformation): {listed}.\n")
+        out.append(f"\n## Passed through from NumPy\n\nNumPy's own objects, re-exported "
+                   f"unchanged (see NumPy's documentation): {listed}.\n")
     return "".join(out)
 
 
@@ -131,14 +133,14 @@ def _top_page(mod: types.ModuleType, names: list[str]) -> str:
             if home:
                 elsewhere.append((n, home))
             else:
-                out.append("\n" + _directive(f"riesz.{n}", None, False, level=3))
+                out.append("\n" + _directive(f"riesz.{n}", None, level=3))
         for n, home in elsewhere:
             out.append(f"\n`riesz.{n}` is [`{home}.{n}`]({_page_of(home)}#{home}.{n}).\n")
     return "".join(out)
 
 
 def _page_of(module: str) -> str:
-    for m, page, _, _ in API:
+    for m, page in API:
         if m == module:
             return f"{page}.md"
     return ""
@@ -331,8 +333,7 @@ def on_files(files: Any, config: Any) -> Any:
     if SRC not in sys.path:
         sys.path.insert(0, SRC)
 
-    pages = {f"api/{page}.md": api_page(module, title, inspect_)
-             for module, page, title, inspect_ in API}
+    pages = {f"api/{page}.md": api_page(module) for module, page in API}
     pages["tour.md"] = tour_page()
     pages.update(example_pages())
     for path, content in pages.items():

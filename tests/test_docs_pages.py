@@ -9,8 +9,11 @@ The site itself is built by `mkdocs build --strict` (the `docs` extra).
 from __future__ import annotations
 
 import contextlib
+import importlib
 import io
+import pickle
 import re
+import types
 from pathlib import Path
 
 import pytest
@@ -54,3 +57,34 @@ def test_blocks_are_found() -> None:
     text = ("a\n```python\nx = 1\n```\n```py\nnot run\n```\n```python\nprint(2)\n```\n"
             "\n```text\n2\n```\nb\n```python\ny = 2\n```\nc\n```text\nnot output\n```\n")
     assert _blocks(text) == [("x = 1\n", None), ("print(2)\n", "2\n"), ("y = 2\n", None)]
+
+
+API_MODULES = ["riesz", "riesz.numpy", "riesz.numpy.linalg", "riesz.numpy.fft",
+               "riesz.scipy.special", "riesz.scipy.linalg", "riesz.scipy.stats",
+               "riesz.scipy.integrate", "riesz.scipy.signal", "riesz.spaces", "riesz.linear",
+               "riesz.linear_solvers", "riesz.solvers", "riesz.implicit", "riesz.tensor",
+               "riesz.optim"]
+
+
+@pytest.mark.parametrize("module", API_MODULES)
+def test_public_functions_are_found_where_they_say(module: str) -> None:
+    """Each public function or class of riesz is reachable as `__module__.__qualname__`:
+    the API reference (and `pickle`, and `help`) find it there. Functions built by a
+    factory in another module (`erf = _unary(erf_p, "erf")`) once named the factory's
+    module, where no `erf` exists."""
+    mod = importlib.import_module(module)
+    lost = []
+    for name in mod.__all__:
+        obj = getattr(mod, name)
+        if not isinstance(obj, (types.FunctionType, type)) or not obj.__module__.startswith(
+                "riesz"):
+            continue
+        home: object = importlib.import_module(obj.__module__)
+        for part in obj.__qualname__.split("."):
+            home = getattr(home, part, None)
+        if home is not obj:
+            lost.append(f"{name} ({obj.__module__}.{obj.__qualname__})")
+    assert not lost, f"{module}: not found where they say they are: {lost}"
+    if module == "riesz.scipy.special":
+        erf = mod.erf
+        assert pickle.loads(pickle.dumps(erf)) is erf
