@@ -281,10 +281,11 @@ def _markdown(docstring: str) -> str:
 def fence_doctests(text: str) -> str:
     """Wrap bare `>>>` examples of a docstring in fenced `pycon` blocks.
 
-    Markdown would read `>>>` as three nested quotes. A docstring with a Google-style
-    `Examples:` section is left alone: mkdocstrings renders that section's examples itself.
+    Markdown would read `>>>` as three nested quotes. A docstring with an `Examples`
+    section (NumPy style: the title over a line of dashes) is left alone: mkdocstrings
+    renders that section's examples itself.
     """
-    if re.search(r"^\s*Examples?:\s*$", text, re.M):
+    if re.search(r"^\s*Examples?\s*\n\s*-{3,}\s*$", text, re.M):
         return text
     lines, out, i, fenced = text.split("\n"), [], 0, False
     while i < len(lines):
@@ -310,11 +311,19 @@ def _griffe_extension() -> Any:
     import griffe
 
     class DoctestBlocks(griffe.Extension):
-        """Fences the `>>>` examples of every docstring (see `fence_doctests`)."""
+        """Fences the `>>>` examples of every docstring (see `fence_doctests`), and drops
+        the docstring that an attribute only inherits from its value's type (read by
+        importing, `kind = "dense"` would otherwise show the documentation of `str`)."""
 
-        def on_instance(self, *, obj: Any, **kwargs: Any) -> None:
-            if obj.docstring is not None:
-                obj.docstring.value = fence_doctests(obj.docstring.value)
+        def on_instance(self, *, obj: Any, node: Any = None, **kwargs: Any) -> None:
+            if obj.is_alias or obj.docstring is None:
+                return
+            inherited = type(getattr(node, "obj", None)).__doc__
+            if obj.is_attribute and isinstance(inherited, str) and \
+                    obj.docstring.value == inspect.cleandoc(inherited):
+                obj.docstring = None
+                return
+            obj.docstring.value = fence_doctests(obj.docstring.value)
 
     return DoctestBlocks
 

@@ -116,6 +116,11 @@ def _caller_module() -> str:
     return str(sys._getframe(2).f_globals["__name__"])
 
 
+def _mirrored(f: Any) -> str:
+    """The NumPy / SciPy namespace that `f`'s public module mirrors."""
+    return "scipy.special" if f.__module__.startswith("riesz.scipy") else "numpy"
+
+
 def _unary(prim: Primitive, name: str) -> Any:
     def f(x: Any, /, out: Any = None, **kwargs: Any) -> Any:
         if out is not None or kwargs:
@@ -128,7 +133,7 @@ def _unary(prim: Primitive, name: str) -> Any:
     f.__module__ = _caller_module()
     rule = {"differentiable": "; ∂f(x)[u] = f'(x) ⊙ u", "zero derivative": ": ∂f(x)[u] = 0",
             "not differentiable": ": a boolean array"}[prim.kind]
-    f.__doc__ = f"Elementwise `numpy.{name}` ({prim.kind}){rule}."
+    f.__doc__ = f"Elementwise `{_mirrored(f)}.{name}` ({prim.kind}){rule}."
     return f
 
 
@@ -147,7 +152,7 @@ def _binary(prim: Primitive, name: str) -> Any:
     f.__module__ = _caller_module()
     rule = {"differentiable": "; ∂f[(u, v)] = ∂₁f ⊙ u + ∂₂f ⊙ v",
             "zero derivative": ": ∂f = 0", "not differentiable": ": a boolean array"}[prim.kind]
-    f.__doc__ = f"Elementwise `numpy.{name}` with broadcasting ({prim.kind}){rule}."
+    f.__doc__ = f"Elementwise `{_mirrored(f)}.{name}` with broadcasting ({prim.kind}){rule}."
     return f
 
 
