@@ -62,8 +62,11 @@ TOP_GROUPS: dict[str, list[str]] = {
     "Checking derivatives": ["check_grads", "GradientCheckError"],
     "Pytrees": ["tree_map", "tree_flatten", "tree_unflatten", "tree_leaves",
                 "tree_structure", "register_pytree_node", "register_dataclass"],
+    "Linear maps": ["LinearMap", "identity", "rank1", "solve"],
+    "Nonlinear solvers": ["fixed_point_iteration", "anderson", "broyden", "newton",
+                          "Solution", "SolverError", "SolverWarning"],
     "Primitives and errors": ["Primitive", "registry", "EscapedTracerError",
-                              "SavedValueModifiedError"],
+                              "SavedValueModifiedError", "BackendError"],
 }
 
 
