@@ -351,7 +351,7 @@ def on_files(files: Any, config: Any) -> Any:
     for path, content in pages.items():
         files.append(File.generated(config, path, content=content))
     listed = set(re.findall(r"[\w./-]+\.md", str(config["nav"])))
-    missing = sorted(p for p in pages if p.startswith("examples/") and p not in listed)
+    missing = sorted(p for p in pages if p not in listed)
     if missing:
         raise ValueError(f"mkdocs.yml: add {', '.join(missing)} to the nav")
     return files

@@ -8,8 +8,10 @@ The site itself is built by `mkdocs build --strict` (the `docs` extra).
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import importlib
+import importlib.util
 import io
 import pickle
 import re
@@ -88,3 +90,47 @@ def test_public_functions_are_found_where_they_say(module: str) -> None:
     if module == "riesz.scipy.special":
         erf = mod.erf
         assert pickle.loads(pickle.dumps(erf)) is erf
+
+
+def _hooks() -> types.ModuleType:
+    """docs/hooks.py, which generates the site's API, tour and example pages."""
+    spec = importlib.util.spec_from_file_location("docs_hooks", DOCS / "hooks.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_doctest_blocks_are_fenced() -> None:
+    fence = _hooks().fence_doctests
+    text = "What it does.\n>>> f(1)\n2\n\nMore text.\n```python\n>>> kept\n```"
+    fenced = fence(text)
+    assert "What it does.\n\n```pycon\n>>> f(1)\n2\n```\n" in fenced
+    assert fenced.endswith("More text.\n```python\n>>> kept\n```")   # a code block: untouched
+    numpy_style = "What.\n\nExamples\n--------\n>>> f(1)\n2"
+    assert fence(numpy_style) == numpy_style   # mkdocstrings renders that section itself
+
+
+def test_generated_pages_cover_the_examples_the_tour_and_the_api() -> None:
+    hooks = _hooks()
+    examples = hooks.example_pages()
+    for script in sorted((DOCS.parent / "examples").glob("*.py")):
+        page = examples[f"examples/{script.stem}.md"]
+        assert "![" in page, f"{script.name}: no figure on its page"
+        assert script.stem in examples["examples/index.md"]
+    tour_text = hooks.tour_page()
+    from riesz import tour
+
+    for number, title in enumerate(tour.titles(), start=1):
+        assert f"## {number}. {title}" in tour_text
+    written = re.findall(r'\.save\(\w+, "(\w+\.png)"\)', "".join(
+        p.read_text(encoding="utf-8") for p in (DOCS.parent / "src/riesz/tour").glob("*.py")
+        if p.name != "__init__.py"))  # (its docstring shows the call with "name.png")
+    assert written, "the tour writes no figure?"
+    for png in written:
+        assert f"(./figures/{png})" in tour_text, f"the tour's {png} is not on its page"
+    api = hooks.api_page("riesz.scipy.special")
+    import riesz.scipy.special as special
+
+    members = re.search(r"members: (\[.*\])", api)
+    assert members and set(ast.literal_eval(members.group(1))) == set(special.__all__)
