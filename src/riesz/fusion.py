@@ -85,7 +85,10 @@ _MATH = {"sin": "sin", "cos": "cos", "tan": "tan", "arcsin": "asin", "arccos": "
 def available() -> bool:
     """Whether Numba is installed (fusion is then on by default); it is
     imported only when a graph is fused."""
-    return importlib.util.find_spec("numba") is not None
+    try:
+        return importlib.util.find_spec("numba") is not None
+    except (ImportError, ValueError):  # an import of numba that failed before
+        return False
 
 
 class _Kernel:
@@ -461,6 +464,10 @@ def fuse(graph: Graph) -> Graph:
     kernel each), in an order that respects every dependency; unchanged when
     Numba is absent or nothing fuses."""
     if not available():
+        return graph
+    try:
+        import numba  # noqa: F401
+    except ImportError:  # found but broken: NumPy code, as without it
         return graph
     eqns = graph.eqns
     group_of, plans = _groups(graph)
