@@ -344,7 +344,7 @@ def _kernel_source(eqns: list[Eqn], plans: list[Any], ins: list[Any], outs: list
             lines.append(f"        {s}")
             continue
         for b in range(lanes):
-            lane = _LOCAL.sub(lambda m, b=b: f"{m.group(0)}_{b}", s)
+            lane = _LOCAL.sub(rf"\g<0>_{b}", s)
             lane = lane.replace(", i]", f", i + {b}]").replace("[i]", f"[i + {b}]")
             lines.append(f"        {lane}")
     return "\n".join(lines), argtypes
@@ -378,7 +378,7 @@ def cache_dir() -> Path | None:
     return path if os.access(path, os.W_OK) else None
 
 
-def _load(src: str) -> Callable[..., Any]:
+def _load(src: str) -> Any:
     """The kernel's function: from a module file in `cache_dir()` (so that Numba
     caches its machine code on disk), or executed in memory."""
     folder = cache_dir()
@@ -513,6 +513,7 @@ def fuse(graph: Graph) -> Graph:
         if kern is None:
             continue
         fn = _wrapper(kern, ins, outs, shape, src, graph_outs)
+        # a _Kernel stands in for a Primitive (code generation reads the same fields)
         fused[g] = Eqn(_Kernel(fn, src, len(idx)), list(ins), outs, {})  # type: ignore[arg-type]
     if not fused:
         return graph
@@ -578,8 +579,10 @@ def tiered(graph: Graph, plain: Callable[..., Any], make_fused: Callable[[], Cal
         state[1] -= clock() - t
         if state[1] <= 0:
             state[0], state[1] = make_fused(), None
+            # a function attribute (mypy has no type for it), as compile_graph sets
             run.source = state[0].source  # type: ignore[attr-defined]
         return out
 
+    # a function attribute (mypy has no type for it): Jitted.source reads it
     run.source = plain.source  # type: ignore[attr-defined]
     return run
