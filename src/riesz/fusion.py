@@ -564,10 +564,11 @@ def tiered(graph: Graph, plain: Callable[..., Any], make_fused: Callable[[], Cal
     compiling the fused code would (ski rental: never more than twice the
     better choice's cost), then `make_fused()`. A function called a few times
     never pays Numba's compile time; a hot one gets its kernels."""
-    ops = sum(1 for e in graph.eqns if _plan(e) is not None)
+    # an estimate, cheap on a 10^5-equation graph: the ufuncs and selects
+    ops = sum(1 for e in graph.eqns if isinstance(e.prim.impl, np.ufunc) or e.prim.name == "where")
     if ops < 2 or not available():
         return plain
-    state: list[Any] = [plain, ops * COMPILE_S_PER_OP]
+    state: list[Any] = [plain, min(ops, BUDGET) * COMPILE_S_PER_OP]
     clock = time.perf_counter
 
     def run(*args: Any) -> Any:
