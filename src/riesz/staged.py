@@ -258,13 +258,19 @@ def optimize(graph: Graph) -> Graph:
 def compile_graph(graph: Graph) -> Callable[..., list[Any]]:
     """Straight-line Python source calling each primitive's implementation
     directly, compiled once; returns `run(*flat_args) -> flat outputs`.
-    Implementations, literals and parameters are module globals of the source
-    (one name per distinct object); a value is deleted after its last use, so
-    memory is freed as the eager call frees it."""
+    Implementations, literals, parameters and constants are module globals of
+    the source (one name per distinct object). Values live in local names
+    allocated as registers: a name is reused as soon as its value is dead, which
+    frees the value as the eager call would (large dead values are deleted at
+    once), without a `del` per equation. A long graph becomes a sequence of
+    functions of `_CHUNK` equations (Python's compiler slows down on one huge
+    function) passing the values that cross them through a list `R`."""
     namespace: dict[str, Any] = {"_copy": np.copy}
     names: dict[int, str] = {}
+    consts: dict[int, str] = {}
     for v, c in zip(graph.constvars, graph.consts, strict=True):
-        namespace[f"v{v.n}"] = c
+        consts[v.n] = f"c{v.n}"
+        namespace[f"c{v.n}"] = c
 
     def glob(x: Any, prefix: str) -> str:
         s = names.get(id(x))
@@ -273,48 +279,125 @@ def compile_graph(graph: Graph) -> Callable[..., list[Any]]:
             namespace[s] = x
         return s
 
-    def name(x: Any) -> str:
-        return f"v{x.n}" if type(x) is Var else glob(x, "k")
-
-    consts = {v.n for v in graph.constvars}
-    keep = consts | {o.n for o in graph.outvars if type(o) is Var}
+    eqns = graph.eqns
+    chunked = len(eqns) > _CHUNK
+    size = _CHUNK if chunked else max(len(eqns), 1)
+    outs = {o.n for o in graph.outvars if type(o) is Var}
+    # where each variable is defined (-1: an input) and last used, by function
+    home = {v.n: -1 for v in graph.invars}
     last: dict[int, int] = {}
-    for i, e in enumerate(graph.eqns):
+    last_here: dict[tuple[int, int], int] = {}
+    cross: dict[int, int] = {}  # variables read by another function than their own: R slots
+    for i, e in enumerate(eqns):
+        c = i // size
         for x in e.invars:
-            if type(x) is Var:
+            if type(x) is Var and x.n not in consts:
                 last[x.n] = i
-    dies: dict[int, list[int]] = {}
-    for n, i in last.items():
-        if n not in keep:
-            dies.setdefault(i, []).append(n)
+                last_here[x.n, c] = i
+                if chunked and home[x.n] != c:
+                    cross.setdefault(x.n, len(cross))
+        for v in e.outvars:
+            home[v.n] = c
+    if chunked:
+        for o in graph.outvars:
+            if type(o) is Var and o.n not in consts:
+                cross.setdefault(o.n, len(cross))
+    dying: dict[int, set[int]] = {}
+    for (n, _), i in last_here.items():
+        if chunked or n not in outs:
+            dying.setdefault(i, set()).add(n)
+    none: set[int] = set()
     reuse = _buffer_reuse(graph)
-    lines = [f"def run({', '.join(f'v{v.n}' for v in graph.invars)}):"]
-    for i, e in enumerate(graph.eqns):
+    reg: dict[int, str] = {}  # variable -> its local name now
+    free: list[str] = []
+    count = [0]
+
+    def alloc(n: int) -> str:
+        if free:
+            r = reg[n] = free.pop()
+            return r
+        r = reg[n] = f"r{count[0]}"
+        count[0] += 1
+        return r
+
+    def name(x: Any) -> str:
+        if type(x) is not Var:
+            return glob(x, "k")
+        return consts.get(x.n) or reg[x.n]
+
+    params = [alloc(v.n) for v in graph.invars]
+    functions: list[list[str]] = []
+    lines: list[str] = []
+    for i, e in enumerate(eqns):
+        if chunked and i % size == 0:  # a new function: its registers start afresh
+            reg.clear()
+            free.clear()
+            count[0] = 0
+            lines = [f"def chunk{i // size}(R):"]
+            functions.append(lines)
+        for x in e.invars:  # a value of another function: read from R before its first use
+            if type(x) is Var and x.n not in reg and x.n not in consts:
+                lines.append(f"    {alloc(x.n)} = R[{cross[x.n]}]")
         args = [name(x) for x in e.invars]
         if i in reuse:
-            args.append(f"out=v{reuse[i]}")
+            args.append(f"out={reg[reuse[i]]}")
         args.extend(f"{k}={glob(p, 'p')}" for k, p in e.params.items())
         call = f"{glob(e.prim.impl, 'f')}({', '.join(args)})"
-        if e.prim.multiple_results:
-            lines.append(f"    {''.join(f'v{v.n}, ' for v in e.outvars)}= {call}")
-        else:
-            lines.append(f"    v{e.outvars[0].n} = {call}")
-        dead = dies.get(i, []) + [v.n for v in e.outvars if v.n not in last and v.n not in keep]
-        if dead:
-            lines.append(f"    del {', '.join(f'v{n}' for n in dead)}")
-    outs = []
+        ending = dying.get(i, none)
+        dead = {x.n: x for x in e.invars if type(x) is Var and x.n in ending and x.n in reg}
+        big = [reg[n] for n, x in dead.items() if x.aval.size >= _LARGE]
+        for n in dead:
+            free.append(reg.pop(n))
+        targets = [alloc(v.n) for v in e.outvars]
+        lines.append(f"    {targets[0]} = {call}" if not e.prim.multiple_results else
+                     f"    {''.join(t + ', ' for t in targets)}= {call}")
+        if chunked:
+            lines.extend(f"    R[{cross[v.n]}] = {t}"
+                         for v, t in zip(e.outvars, targets, strict=True) if v.n in cross)
+            lines.extend(f"    R[{cross[n]}] = None" for n in dead
+                         if last[n] == i and n not in outs and n in cross)
+        for v in e.outvars:  # an output nothing reads
+            if v.n not in last and (chunked or v.n not in outs):
+                if v.aval.size >= _LARGE:
+                    big.append(reg[v.n])
+                free.append(reg.pop(v.n))
+        big = [r for r in big if r not in targets]  # (a reused name holds the new value)
+        if big:  # a large dead value is deleted now, not when its name is reused
+            lines.append(f"    del {', '.join(big)}")
+    results = []
     for o in graph.outvars:
-        s = name(o)
+        if type(o) is not Var:
+            s = glob(o, "k")
+        elif o.n in consts:
+            s = consts[o.n]
+        else:
+            s = f"R[{cross[o.n]}]" if chunked else reg[o.n]
         # an array constant returned to the caller is copied, as eager calls give fresh arrays
         if (type(o) is Var and o.n in consts) or isinstance(o, np.ndarray):
             s = f"_copy({s})"
-        outs.append(s)
-    lines.append(f"    return [{', '.join(outs)}]")
-    src = "\n".join(lines)
+        results.append(s)
+    head = f"def run({', '.join(params)}):"
+    if chunked:
+        run_lines = [head, f"    R = [None] * {len(cross)}"]
+        run_lines += [f"    R[{cross[v.n]}] = {p}"
+                      for v, p in zip(graph.invars, params, strict=True) if v.n in cross]
+        run_lines += [f"    chunk{c}(R)" for c in range(len(functions))]
+        run_lines.append(f"    return [{', '.join(results)}]")
+        src = "\n".join(["\n".join(f) for f in functions] + ["\n".join(run_lines)])
+    else:
+        src = "\n".join([head, *lines, f"    return [{', '.join(results)}]"])
     exec(compile(src, "<riesz.jit>", "exec"), namespace)  # noqa: S102 - generated above
     run = namespace["run"]
     run.source = src
     return run
+
+
+# equations per generated function: Python's compiler takes superlinear time in the
+# size of one function, so long graphs become a sequence of functions of this size
+_CHUNK = 500
+# values of at least this many entries are deleted at their last use (smaller ones
+# when their name is reused): a del per equation would slow compilation down
+_LARGE = 4096
 
 
 @contextmanager
@@ -345,6 +428,7 @@ def _buffer_reuse(graph: Graph) -> dict[int, int]:
     fresh: set[int] = set()
     shared: set[int] = {o.n for o in graph.outvars if type(o) is Var}
     last: dict[int, int] = {}
+    ufuncs = []
     for i, e in enumerate(eqns):
         uf = _is_ufunc(e)
         for x in e.invars:
@@ -352,15 +436,13 @@ def _buffer_reuse(graph: Graph) -> dict[int, int]:
                 last[x.n] = i
                 if not uf:
                     shared.add(x.n)
-        if uf and e.outvars[0].aval.ndim:
+        if uf and e.outvars[0].aval.shape:
             fresh.add(e.outvars[0].n)
+            ufuncs.append(i)
     plan: dict[int, int] = {}
-    for i, e in enumerate(eqns):
-        if not _is_ufunc(e):
-            continue
+    for i in ufuncs:
+        e = eqns[i]
         out = e.outvars[0].aval
-        if not out.ndim:
-            continue
         for x in e.invars:
             if (type(x) is Var and x.n in fresh and x.n not in shared and last[x.n] == i
                     and x.aval.shape == out.shape and x.aval.dtype == out.dtype):

@@ -27,6 +27,7 @@ Reading a value of an abstract array (`bool(x)`, `float(x)`, `int(x)`,
 
 from __future__ import annotations
 
+import math
 import warnings
 from typing import Any
 
@@ -75,7 +76,7 @@ class ShapedArray:
 
     @property
     def size(self) -> int:
-        return int(np.prod(self.shape, dtype=np.int64))
+        return math.prod(self.shape)
 
     def __len__(self) -> int:
         if not self.shape:
