@@ -35,6 +35,8 @@ from __future__ import annotations
 
 import functools
 import gc
+import re
+import types
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -383,13 +385,52 @@ def compile_graph(graph: Graph) -> Callable[..., list[Any]]:
                       for v, p in zip(graph.invars, params, strict=True) if v.n in cross]
         run_lines += [f"    chunk{c}(R)" for c in range(len(functions))]
         run_lines.append(f"    return [{', '.join(results)}]")
+        for c, f in enumerate(functions):
+            namespace[f"chunk{c}"] = _chunk_function(f, namespace)
         src = "\n".join(["\n".join(f) for f in functions] + ["\n".join(run_lines)])
+        code = "\n".join(run_lines)
     else:
-        src = "\n".join([head, *lines, f"    return [{', '.join(results)}]"])
-    exec(compile(src, "<riesz.jit>", "exec"), namespace)  # noqa: S102 - generated above
+        src = code = "\n".join([head, *lines, f"    return [{', '.join(results)}]"])
+    exec(compile(code, "<riesz.jit>", "exec"), namespace)  # noqa: S102 - generated above
     run = namespace["run"]
     run.source = src
     return run
+
+
+_GLOBAL = re.compile(r"\b[fkpc]\d+\b(?!=)|R\[\d+\]")
+_CODE: dict[str, Any] = {}  # canonical source of a chunk -> its compiled code
+
+
+def _chunk_function(lines: list[str], namespace: dict[str, Any]) -> Callable[..., Any]:
+    """One function of a long graph. Its source is made canonical (the globals it
+    reads and the slots of R it uses renamed in order of appearance, g0, g1, ...
+    and R[s0], ...), compiled once per distinct canonical source (a long chain
+    repeats a few shapes of chunk), and bound to its own globals."""
+    names: dict[str, str] = {}
+    env: dict[str, Any] = {}
+
+    def canonical(m: re.Match[str]) -> str:
+        tok = m.group(0)
+        new = names.get(tok)
+        if new is None:
+            if tok[0] == "R":
+                new = names[tok] = f"R[s{len(names)}]"
+                env[f"s{len(names) - 1}"] = int(tok[2:-1])
+            else:
+                new = names[tok] = f"g{len(names)}"
+                env[new] = namespace[tok]
+        return new
+
+    text = _GLOBAL.sub(canonical, "\n".join(["def chunk(R):", *lines[1:]]))
+    code = _CODE.get(text)
+    if code is None:
+        scratch: dict[str, Any] = {}
+        exec(compile(text, "<riesz.jit>", "exec"), scratch)  # noqa: S102 - generated above
+        code = scratch["chunk"].__code__
+        if len(_CODE) >= 1024:
+            _CODE.clear()
+        _CODE[text] = code
+    return types.FunctionType(code, env)
 
 
 # equations per generated function: Python's compiler takes superlinear time in the
