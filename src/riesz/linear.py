@@ -41,12 +41,15 @@ import numpy as np
 from . import numpy as rnp
 from ._core.trace import Tracer
 from .linear_solvers import (
+    ComplexFactorization,
+    Coordinates,
     DiagonalFactorization,
     Factorization,
     LinearSolver,
     LUFactorization,
     ScaledFactorization,
     check_problem,
+    is_complex_space,
     solver_for,
 )
 from .spaces import Euclidean, Space, space_of
@@ -81,7 +84,13 @@ __all__ = [
 
 class NotVectorizable(NotImplementedError):
     """Raised by an operation that vmap cannot batch but that works one example
-    at a time: materialisation then applies the map to one basis vector at a time."""
+    at a time: materialisation then applies the map to one basis vector at a time.
+
+    Examples
+    --------
+    >>> issubclass(riesz.linear.NotVectorizable, NotImplementedError)
+    True
+    """
 
 
 def _is_scalar(a: Any) -> bool:
@@ -103,7 +112,28 @@ class LinearMap:
     `LinearMap(fn, domain, codomain, transpose=None, name=None)` builds a
     `FunctionMap`; the other classes of this module are LinearMaps too. `A(u)`
     applies the map; `A(u, v)` applies a map whose values are maps (a bilinear
-    map, e.g. a second derivative) twice."""
+    map, e.g. a second derivative) twice.
+
+    Math: A(u) for u in the domain; A.T(c) = Aᵀ c with pair(Aᵀ c, u) = pair(c, A u);
+    A.adjoint = R_X ∘ Aᵀ ∘ L_Y in the spaces' geometry.
+
+    Examples
+    --------
+    >>> A = riesz.LinearMap.from_matrix(np.array([[2.0, 1.0], [0.0, 3.0]]))
+    >>> print(A(np.array([1.0, 1.0])), A.T(np.array([1.0, 0.0])))
+    [3. 3.] [2. 1.]
+    >>> print((2 * A @ A).materialize())
+    [[ 8. 10.]
+     [ 0. 18.]]
+
+    Raises
+    ------
+    TypeError
+        If `domain` / `codomain` are not `riesz.spaces.Space`s, or the map is applied to
+        the wrong number of arguments.
+    ValueError
+        If an input's shape does not fit the domain.
+    """
 
     __array_ufunc__ = None  # `array * A` and `array @ A` defer to LinearMap's reflected methods
     domain: Space
@@ -148,7 +178,11 @@ class LinearMap:
         return FunctionMap(self.mv, domain, codomain, transpose=self.tmv, name=self.name)
 
     def factorize(self) -> Factorization:
-        """The factorisation a direct solve uses (LU of the materialised matrix)."""
+        """The factorisation a direct solve uses: LU of the materialised matrix; on
+        complex spaces, where a map is R-linear (holomorphic or not), of its real
+        matrix in the solvers' real coordinates (`Coordinates`)."""
+        if is_complex_space(self.domain) or is_complex_space(self.codomain):
+            return LUFactorization(_real_matrix(self))
         return LUFactorization(np.asarray(self._matrix(), dtype=np.float64))
 
     def diagonal(self) -> Any:
@@ -291,8 +325,8 @@ class LinearMap:
             if M.ndim != 2:
                 raise ValueError(f"from_matrix: M has shape {M.shape}; pass domain and codomain "
                                  "for arrays that are not matrices")
-            domain = domain or Euclidean((M.shape[1],))
-            codomain = codomain or Euclidean((M.shape[0],))
+            domain = domain or Euclidean((M.shape[1],), M.dtype)
+            codomain = codomain or Euclidean((M.shape[0],), M.dtype)
         if M.size != codomain.size * domain.size:
             raise ValueError(f"from_matrix: M has shape {M.shape}, which does not fit {codomain!r}"
                              f" x {domain!r}")
@@ -348,7 +382,20 @@ class FunctionMap(LinearMap):
     """A map given by a function `fn`; `transpose`, if given, is its metric-free
     transpose as a function of a codomain covector, otherwise derived from `fn`
     by reverse mode (at 0: a VJP of a linear function is its transpose) the first
-    time it is needed."""
+    time it is needed.
+
+    Examples
+    --------
+    >>> X = riesz.spaces.Euclidean(3)
+    >>> A = riesz.LinearMap(np.cumsum, X, X)  # transpose derived by reverse mode
+    >>> print(A.T(np.array([1.0, 0.0, 0.0])), A.T(np.array([0.0, 0.0, 1.0])))
+    [1. 0. 0.] [1. 1. 1.]
+
+    Raises
+    ------
+    TypeError
+        If `fn` is not callable or the spaces are not `Space`s.
+    """
 
     def __init__(self, fn: Callable[[Any], Any], domain: Space, codomain: Space, *,
                  transpose: Callable[[Any], Any] | None = None, name: str | None = None):
@@ -374,7 +421,15 @@ class FunctionMap(LinearMap):
 @final
 class MatrixMap(LinearMap):
     """u ↦ M u for a concrete (codomain.size, domain.size) matrix M on the
-    flattened coordinates."""
+    flattened coordinates.
+
+    Examples
+    --------
+    >>> X = riesz.spaces.Euclidean(2)
+    >>> A = riesz.linear.MatrixMap(np.array([[1.0, 2.0], [3.0, 4.0]]), X, X)
+    >>> print(A(np.array([1.0, 0.0])), A.T(np.array([1.0, 0.0])))
+    [1. 3.] [1. 2.]
+    """
 
     def __init__(self, M: np.ndarray, domain: Space, codomain: Space, name: str = "M"):
         self._set_spaces(domain, codomain, name)
@@ -404,19 +459,50 @@ class MatrixMap(LinearMap):
         return MatrixMap(self.matrix, domain, codomain, self.name)
 
     def factorize(self) -> Factorization:
-        return LUFactorization(self.matrix)
+        dom, cod = self.domain, self.codomain
+        if not (is_complex_space(dom) or is_complex_space(cod)):
+            return LUFactorization(self.matrix)
+        if _complex_array_space(dom) and _complex_array_space(cod):  # C-linear on Cⁿ
+            return ComplexFactorization(LUFactorization(self.matrix))
+        return super().factorize()
+
+
+def _complex_array_space(space: Space) -> bool:
+    """An array space of complex dtype (whose solver coordinates are Re, Im of its storage)."""
+    return space.shape is not None and np.dtype(getattr(space, "dtype", float)).kind == "c"
 
 
 @final
 class DiagonalMap(LinearMap):
-    """u ↦ d ⊙ u on an array space of d's shape."""
+    """u ↦ d ⊙ u on an array space of d's shape. A complex d needs a complex space
+    (the default for it); its transpose under Re Σ conj(c) u is c ↦ conj(d) ⊙ c.
+
+    Examples
+    --------
+    >>> D = riesz.linear.DiagonalMap(np.array([2.0, 4.0]))
+    >>> print(D(np.array([1.0, 1.0])), riesz.linear.direct(D, np.array([2.0, 2.0])))
+    [2. 4.] [1.  0.5]
+
+    Raises
+    ------
+    ValueError
+        If the diagonal's shape differs from the space's, or d is complex and the
+        space real.
+    """
 
     def __init__(self, d: Any, space: Space | None = None, name: str = "D"):
-        d = np.asarray(d, dtype=np.float64)
-        space = Euclidean(d.shape) if space is None else space
+        d = np.asarray(d)
+        cplx = d.dtype.kind == "c"
+        d = d.astype(np.complex128 if cplx else np.float64, copy=False)
+        if space is None:
+            space = Euclidean(d.shape, np.complex128 if cplx else np.float64)
         if space.shape != d.shape:
             raise ValueError(f"DiagonalMap: the diagonal has shape {d.shape}, the space "
                              f"{space!r} holds shape {space.shape}")
+        if cplx and not is_complex_space(space):
+            raise ValueError(f"DiagonalMap: the diagonal d is complex but the space {space!r} "
+                             "is real; pass a complex space, e.g. "
+                             f"Euclidean({d.shape}, dtype=complex128)")
         self._set_spaces(space, space, name)
         self.d = d
 
@@ -424,7 +510,10 @@ class DiagonalMap(LinearMap):
         return self.d * u
 
     def tmv(self, c: Any) -> Any:
-        return self.d * c
+        return self._conj_d() * c
+
+    def _conj_d(self) -> np.ndarray:
+        return self.d.conj() if self.d.dtype.kind == "c" else self.d
 
     def _matrix(self) -> Any:
         return np.diag(self.d.reshape(-1))
@@ -433,15 +522,24 @@ class DiagonalMap(LinearMap):
         return self.d
 
     def _transpose(self) -> LinearMap:
-        return DiagonalMap(self.d, self.domain.ambient(), f"{self.name}.T")
+        return DiagonalMap(self._conj_d(), self.domain.ambient(), f"{self.name}.T")
 
     def factorize(self) -> Factorization:
+        if is_complex_space(self.domain):
+            return ComplexFactorization(DiagonalFactorization(self.d))
         return DiagonalFactorization(self.d)
 
 
 @final
 class IdentityMap(LinearMap):
-    """The identity of a space: its adjoint in every geometry is itself."""
+    """The identity of a space: its adjoint in every geometry is itself.
+
+    Examples
+    --------
+    >>> I = riesz.identity(riesz.spaces.Weighted(2, np.array([1.0, 4.0])))
+    >>> print(I(np.array([1.0, 2.0])), I.adjoint(np.array([1.0, 2.0])))
+    [1. 2.] [1. 2.]
+    """
 
     def __init__(self, space: Space):
         self._set_spaces(space, space, "I")
@@ -468,12 +566,19 @@ class IdentityMap(LinearMap):
         return IdentityMap(domain) if domain == codomain else super()._respace(domain, codomain)
 
     def factorize(self) -> Factorization:
-        return DiagonalFactorization(np.ones(self.domain.size))
+        return DiagonalFactorization(np.ones(1))  # x = b in any coordinates
 
 
 @final
 class ScaledMap(LinearMap):
-    """c A for a real scalar c (possibly traced)."""
+    """c A for a real scalar c (possibly traced).
+
+    Examples
+    --------
+    >>> A = riesz.identity(riesz.spaces.Euclidean(2))
+    >>> print(type(3.0 * A).__name__, (3.0 * A)(np.array([1.0, 2.0])))
+    ScaledMap [3. 6.]
+    """
 
     def __init__(self, c: Any, A: LinearMap):
         if isinstance(A, ScaledMap):  # c (d B) = (c d) B
@@ -505,7 +610,19 @@ class ScaledMap(LinearMap):
 
 @final
 class SumMap(LinearMap):
-    """A_1 + A_2 + ... (maps between the same spaces)."""
+    """A_1 + A_2 + ... (maps between the same spaces).
+
+    Examples
+    --------
+    >>> A = riesz.identity(riesz.spaces.Euclidean(2))
+    >>> print(type(A + A).__name__, (A + A)(np.array([1.0, 2.0])))
+    SumMap [2. 4.]
+
+    Raises
+    ------
+    ValueError
+        If the maps do not share their domain and codomain.
+    """
 
     def __init__(self, terms: Sequence[LinearMap], name: str | None = None):
         terms = tuple(terms)
@@ -547,7 +664,19 @@ class SumMap(LinearMap):
 
 @final
 class ComposedMap(LinearMap):
-    """A @ B: u ↦ A(B(u)); its matrix is the product of the parts' matrices."""
+    """A @ B: u ↦ A(B(u)); its matrix is the product of the parts' matrices.
+
+    Examples
+    --------
+    >>> A = riesz.LinearMap.from_matrix(np.array([[0.0, 1.0], [1.0, 0.0]]))
+    >>> print(type(A @ A).__name__, (A @ A)(np.array([1.0, 2.0])))
+    ComposedMap [1. 2.]
+
+    Raises
+    ------
+    ValueError
+        If the inner map's codomain is not the outer map's domain.
+    """
 
     def __init__(self, A: LinearMap, B: LinearMap):
         self._set_spaces(B.domain, A.codomain, f"({A.name} @ {B.name})")
@@ -572,7 +701,15 @@ class ComposedMap(LinearMap):
 @final
 class TransposeMap(LinearMap):
     """Aᵀ, between the covector spaces (the ambient Euclidean spaces) of A's
-    codomain and domain; a direct solve transposes A's factorisation."""
+    codomain and domain; a direct solve transposes A's factorisation.
+
+    Examples
+    --------
+    >>> X = riesz.spaces.Euclidean(3)
+    >>> A = riesz.LinearMap(np.cumsum, X, X)  # a matrix map's transpose is a matrix map
+    >>> print(type(A.T).__name__, A.T(np.array([0.0, 0.0, 1.0])))
+    TransposeMap [1. 1. 1.]
+    """
 
     def __init__(self, A: LinearMap):
         self._set_spaces(A.codomain.ambient(), A.domain.ambient(), f"{A.name}.T")
@@ -603,7 +740,15 @@ class TransposeMap(LinearMap):
 @final
 class AdjointMap(LinearMap):
     """A* = riesz_X ∘ Aᵀ ∘ lower_Y for A: X -> Y; its transpose is
-    lower_Y ∘ A ∘ riesz_X (R and L are symmetric), its adjoint A."""
+    lower_Y ∘ A ∘ riesz_X (R and L are symmetric), its adjoint A.
+
+    Examples
+    --------
+    >>> X = riesz.spaces.Weighted(2, np.array([1.0, 2.0]))  # ⟨x, y⟩ = x₀y₀ + 2 x₁y₁
+    >>> A = riesz.LinearMap.from_matrix(np.eye(2), X, X)
+    >>> print(A.adjoint(np.array([1.0, 1.0])))  # W⁻¹ Aᵀ W = I
+    [1. 1.]
+    """
 
     def __init__(self, A: LinearMap):
         self._set_spaces(A.codomain, A.domain, f"{A.name}.adjoint")
@@ -625,12 +770,21 @@ class AdjointMap(LinearMap):
 class JacobianMap(LinearMap):
     """∂f(x) from one recorded evaluation of f: `jvp_fn` applies it and `vjp_fn`
     its transpose by replaying the tape (f is not run again). With `single`
-    the domain holds one primal, else a tuple of them (a `Product`)."""
+    the domain holds one primal, else a tuple of them (a `Product`).
+
+    Examples
+    --------
+    >>> _, J = riesz.linearize(lambda x: x**2, np.array([1.0, 3.0]))
+    >>> print(type(J).__name__, J(np.array([1.0, 1.0])), J.T(np.array([1.0, 1.0])))
+    JacobianMap [2. 6.] [2. 6.]
+    """
 
     def __init__(self, jvp_fn: Callable[..., Any], vjp_fn: Callable[[Any], Any],
-                 domain: Space, codomain: Space, single: bool, name: str):
+                 domain: Space, codomain: Space, single: bool, name: str,
+                 like: Any = None):
         self._set_spaces(domain, codomain, name)
         self._jvp, self._vjp, self.single = jvp_fn, vjp_fn, single
+        self._like = like  # an array of the primals' backend where not NumPy
 
     def mv(self, u: Any) -> Any:
         return self._jvp(u) if self.single else self._jvp(*u)
@@ -643,11 +797,12 @@ class JacobianMap(LinearMap):
         mode (one vectorised VJP over the codomain's); "auto": the smaller basis."""
         dom, cod = self.domain.ambient(), self.codomain.ambient()
         if mode == "rev" or (mode == "auto" and cod.size < dom.size):
-            return rnp.transpose(columns(self.tmv, cod, dom))
-        return columns(self.mv, self.domain, self.codomain)
+            return rnp.transpose(columns(self.tmv, cod, dom, self._like))
+        return columns(self.mv, self.domain, self.codomain, self._like)
 
     def _respace(self, domain: Space, codomain: Space) -> LinearMap:
-        return JacobianMap(self._jvp, self._vjp, domain, codomain, self.single, self.name)
+        return JacobianMap(self._jvp, self._vjp, domain, codomain, self.single, self.name,
+                           self._like)
 
 
 # -- functions on maps ----------------------------------------------------------------
@@ -655,17 +810,54 @@ class JacobianMap(LinearMap):
 
 def materialize(A: LinearMap, basis: Sequence[Any] | str | None = None, *,
                 out_basis: Sequence[Any] | str | None = None) -> Any:
-    """The array of `A` (see `LinearMap.materialize`)."""
+    """The array of `A` (see `LinearMap.materialize`).
+
+    Math: M[i, j] = ⟨f_i, A e_j⟩ for bases e of the domain and f of the codomain.
+
+    Examples
+    --------
+    >>> _, J = riesz.linearize(lambda x: x[0] * x, np.array([1.0, 2.0]))
+    >>> print(riesz.linear.materialize(J))
+    [[2. 0.]
+     [2. 1.]]
+
+    Raises
+    ------
+    ValueError
+        For an unknown basis name.
+    """
     return A.materialize(basis, out_basis=out_basis)
 
 
 def diagonal(A: LinearMap) -> Any:
-    """The diagonal of a square map (free for diagonal, identity and scaled maps)."""
+    """The diagonal of a square map (free for diagonal, identity and scaled maps).
+
+    Examples
+    --------
+    >>> A = riesz.LinearMap.from_matrix(np.array([[1.0, 2.0], [3.0, 4.0]]))
+    >>> print(riesz.linear.diagonal(A))
+    [1. 4.]
+
+    Raises
+    ------
+    ValueError
+        If the map is not square.
+    """
     return A.diagonal()
 
 
 def adjoint(A: LinearMap) -> LinearMap:
-    """The adjoint of `A` in its spaces' geometry (`LinearMap.adjoint`)."""
+    """The adjoint of `A` in its spaces' geometry (`LinearMap.adjoint`).
+
+    Math: ⟨A* v, u⟩_X = ⟨v, A u⟩_Y.
+
+    Examples
+    --------
+    >>> X = riesz.spaces.Weighted(2, np.array([1.0, 2.0]))
+    >>> A = riesz.LinearMap.from_matrix(np.array([[0.0, 1.0], [0.0, 0.0]]), X, X)
+    >>> print(riesz.linear.adjoint(A)(np.array([1.0, 0.0])))  # W⁻¹ Aᵀ W e₀
+    [0.  0.5]
+    """
     return A.adjoint
 
 
@@ -691,9 +883,32 @@ def solve(A: LinearMap | Callable[[Any], Any], b: Any, method: str | LinearSolve
     ‖r‖ <= max(rtol ‖r0‖, atol) with r0 its right-hand side: r = b - A x, or
     r = W (b - A x) for CG in a domain with metric W. `M` is an optional
     preconditioner approximating A⁻¹ (for CG: self-adjoint and positive in the
-    domain's geometry). Raises `SolverError` on non-convergence, reporting
-    ‖b - A x‖ / ‖b‖. To solve with one A for many b, use the solver object:
-    `state = solver.init(A)` once, then `solver.compute(state, b)`."""
+    domain's geometry). On complex spaces (Cⁿ real under Re vdot) the solvers
+    iterate on real coordinates (real parts, then imaginary parts), so every
+    R-linear A, holomorphic or not, is solved; CG needs A self-adjoint under
+    Re⟨·,·⟩ and positive (a Hermitian positive definite matrix), and complex
+    matrices and diagonals factorise in complex arithmetic. Raises `SolverError` on
+    non-convergence, reporting ‖b - A x‖ / ‖b‖. To solve with one A for many b, use
+    the solver object: `state = solver.init(A)` once, then `solver.compute(state, b)`.
+
+    Math: x = A⁻¹ b, iterated on A only through products A u (and Aᵀ c for some methods).
+
+    Examples
+    --------
+    >>> A = riesz.LinearMap.from_matrix(np.array([[4.0, 1.0], [1.0, 3.0]]))
+    >>> x = riesz.linear.solve(A, np.array([1.0, 2.0]), method="cg")
+    >>> print(np.round(x, 6))
+    [0.090909 0.636364]
+
+    Raises
+    ------
+    riesz.SolverError
+        If the method does not converge within `maxiter`.
+    TypeError
+        If `A` is neither a LinearMap nor a callable.
+    ValueError
+        For an unknown `method`, or `b` not in A's codomain.
+    """
     solver = solver_for(method, rtol=rtol, atol=atol, maxiter=maxiter, x0=x0, restart=restart,
                         M=M)
     A = _as_map(A, b)
@@ -702,23 +917,71 @@ def solve(A: LinearMap | Callable[[Any], Any], b: Any, method: str | LinearSolve
 
 
 def cg(A: LinearMap | Callable[[Any], Any], b: Any, **kwargs: Any) -> Any:
-    """Conjugate gradients (A self-adjoint and positive); see `solve`."""
+    """Conjugate gradients (A self-adjoint and positive); see `solve`.
+
+    Examples
+    --------
+    >>> A = riesz.LinearMap.from_matrix(np.array([[2.0, 0.0], [0.0, 4.0]]))
+    >>> print(riesz.linear.cg(A, np.array([2.0, 2.0])))
+    [1.  0.5]
+
+    Raises
+    ------
+    riesz.SolverError
+        As `solve`: no convergence (A not positive definite, too few iterations).
+    """
     return solve(A, b, "cg", **kwargs)
 
 
 def gmres(A: LinearMap | Callable[[Any], Any], b: Any, **kwargs: Any) -> Any:
-    """Restarted GMRES for a general square A; see `solve`."""
+    """Restarted GMRES for a general square A; see `solve`.
+
+    Examples
+    --------
+    >>> A = riesz.LinearMap.from_matrix(np.array([[1.0, 2.0], [0.0, 1.0]]))
+    >>> print(np.round(riesz.linear.gmres(A, np.array([3.0, 1.0])), 6))
+    [1. 1.]
+
+    Raises
+    ------
+    riesz.SolverError
+        As `solve`.
+    """
     return solve(A, b, "gmres", **kwargs)
 
 
 def bicgstab(A: LinearMap | Callable[[Any], Any], b: Any, **kwargs: Any) -> Any:
-    """BiCGSTAB for a general square A; see `solve`."""
+    """BiCGSTAB for a general square A; see `solve`.
+
+    Examples
+    --------
+    >>> A = riesz.LinearMap.from_matrix(np.array([[1.0, 2.0], [0.0, 1.0]]))
+    >>> print(np.round(riesz.linear.bicgstab(A, np.array([3.0, 1.0])), 6))
+    [1. 1.]
+
+    Raises
+    ------
+    riesz.SolverError
+        As `solve`.
+    """
     return solve(A, b, "bicgstab", **kwargs)
 
 
 def direct(A: LinearMap | Callable[[Any], Any], b: Any, **kwargs: Any) -> Any:
     """Factorise A and solve by substitution (small problems, or as a reference); see
-    `solve`."""
+    `solve`.
+
+    Examples
+    --------
+    >>> A = riesz.LinearMap.from_matrix(np.array([[1.0, 2.0], [0.0, 1.0]]))
+    >>> print(riesz.linear.direct(A, np.array([3.0, 1.0])))
+    [1. 1.]
+
+    Raises
+    ------
+    numpy.linalg.LinAlgError
+        If the factorisation finds A singular.
+    """
     return solve(A, b, "direct", **kwargs)
 
 
@@ -735,11 +998,16 @@ def _resolve_basis(space: Space, basis: Sequence[Any] | str | None) -> list[Any]
     return list(basis)
 
 
-def columns(fn: Callable[[Any], Any], domain: Space, codomain: Space) -> Any:
+def columns(fn: Callable[[Any], Any], domain: Space, codomain: Space,
+            like: Any = None) -> Any:
     """The matrix (codomain.size, domain.size) whose column j is the flattened
     fn(e_j) for the domain's standard basis e_j: one vectorised call of fn on the
     whole basis (vmap). A function that raises `NotVectorizable` under vmap is
-    applied to one basis vector at a time instead."""
+    applied to one basis vector at a time instead.
+
+    `like`, an array of another backend (CuPy, Dask), puts the basis on that
+    backend, so the columns stay there (a CuPy function cannot take NumPy
+    tangents) and a Dask result stays lazy."""
 
     def column(v: Any) -> Any:
         return codomain.flatten(fn(domain.unflatten(v)))
@@ -747,11 +1015,21 @@ def columns(fn: Callable[[Any], Any], domain: Space, codomain: Space) -> Any:
     basis = np.eye(domain.size, dtype=getattr(domain, "dtype", np.float64))
     if domain.size == 0:
         return np.zeros((codomain.size, 0))
+    if like is not None:
+        basis = np.asarray(basis, like=like)  # one explicit copy of the basis
     try:
         rows = vmap(column)(basis)
     except NotVectorizable:
         rows = _stack([column(e) for e in basis], codomain.size, axis=0)
-    return rnp.transpose(rows) if isinstance(rows, Tracer) else np.asarray(rows).T
+    return rnp.transpose(rows)
+
+
+def _real_matrix(A: LinearMap) -> np.ndarray:
+    """The real (codomain dim, domain dim) matrix of A in the solvers' real coordinates
+    (complex parts split into real and imaginary parts), column by column."""
+    X, Y = Coordinates(A.domain), Coordinates(A.codomain)
+    cols = [Y.flat(A.mv(X.element(e))) for e in np.eye(X.dim)]
+    return np.stack(cols, axis=1) if cols else np.zeros((Y.dim, 0))
 
 
 def _stack(vecs: list[Any], length: int, axis: int) -> Any:
@@ -759,9 +1037,7 @@ def _stack(vecs: list[Any], length: int, axis: int) -> Any:
     matrix, with riesz ops when any is traced (so materialisation is differentiable)."""
     if not vecs:
         return np.zeros((length, 0) if axis == 1 else (0, length))
-    if any(isinstance(v, Tracer) for v in vecs):
-        return rnp.stack(vecs, axis=axis)
-    return np.stack([np.asarray(v) for v in vecs], axis=axis)
+    return rnp.stack(vecs, axis=axis)
 
 
 def _transpose_by_vjp(fn: Callable[[Any], Any], domain: Space) -> Callable[[Any], Any]:
@@ -776,13 +1052,30 @@ def _transpose_by_vjp(fn: Callable[[Any], Any], domain: Space) -> Callable[[Any]
 
 
 def identity(space: Space) -> LinearMap:
-    """The identity map of `space` (its transpose is the identity of the covectors)."""
+    """The identity map of `space` (its transpose is the identity of the covectors).
+
+    Examples
+    --------
+    >>> I = riesz.identity(riesz.spaces.Euclidean(2))
+    >>> print(I(np.array([1.0, 2.0])), I.materialize())
+    [1. 2.] [[1. 0.]
+     [0. 1.]]
+    """
     return IdentityMap(space)
 
 
 def rank1(y: Any, v: Any, domain: Space | None = None, codomain: Space | None = None) -> LinearMap:
     """The rank-one map x ↦ ⟨v, x⟩ y, with ⟨·,·⟩ the domain's inner product
-    (default spaces: those of v and y). Its transpose is c ↦ pair(c, y) lower(v)."""
+    (default spaces: those of v and y). Its transpose is c ↦ pair(c, y) lower(v).
+
+    Math: x ↦ ⟨v, x⟩ y; transpose c ↦ pair(c, y) L(v).
+
+    Examples
+    --------
+    >>> A = riesz.rank1(np.array([1.0, 2.0]), np.array([1.0, 1.0]))
+    >>> print(A(np.array([3.0, 4.0])))  # (3 + 4) y
+    [ 7. 14.]
+    """
     dom = domain or space_of(v)
     cod = codomain or space_of(y)
     dom.check(v, "rank1: v")
@@ -806,7 +1099,20 @@ class LinearMaps(Space):
     """The space of linear maps `domain` -> `codomain` (the codomain of a second
     derivative), with the Hilbert–Schmidt product ⟨A, B⟩ = Σ_j ⟨A e_j, B e_j⟩
     over an orthonormal basis e of the domain. Elements are LinearMaps; their
-    coordinates are their materialised arrays."""
+    coordinates are their materialised arrays.
+
+    Examples
+    --------
+    >>> X = riesz.spaces.Euclidean(2)
+    >>> S = riesz.linear.LinearMaps(X, X)
+    >>> print(S.dim, S.inner(riesz.identity(X), riesz.identity(X)))  # ⟨I, I⟩ = Tr I
+    4 2.0
+
+    Raises
+    ------
+    NotImplementedError
+        From `riesz` / `lower`: covectors of spaces of maps are not represented.
+    """
 
     def __init__(self, domain: Space, codomain: Space):
         self.map_domain = domain

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import functools
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,9 +32,8 @@ import numpy as np
 import scipy.sparse.linalg as spla
 
 from ._core.pytree import tree_flatten, tree_unflatten
-from ._core.trace import Tracer
 from .linear import bicgstab, cg, direct, gmres, solve
-from .linear_solvers import SolverError
+from .linear_solvers import SolverError, _Packer
 
 __all__ = [
     "Solution",
@@ -62,7 +61,18 @@ __all__ = [
 
 
 class SolverWarning(RuntimeWarning):
-    """A solver did not converge; with `on_failure="warn"` it returned its last iterate."""
+    """A solver did not converge; with `on_failure="warn"` it returned its last iterate.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as w:
+    ...     warnings.simplefilter("always")
+    ...     sol = riesz.fixed_point_iteration(lambda y: 2.0 * y + 1.0, 0.0, max_iter=3,
+    ...                                       on_failure="warn")
+    >>> print(sol.converged, w[0].category.__name__)
+    False SolverWarning
+    """
 
 
 @dataclass(frozen=True)
@@ -76,7 +86,14 @@ class Solution:
     A batched solve (`batched=True`) holds one Solution per example in
     `examples`; then `value` is the whole batch, `iterations` the most any
     example took, `history` the largest residual over the examples, and
-    `converged` whether all converged."""
+    `converged` whether all converged.
+
+    Examples
+    --------
+    >>> sol = riesz.newton(lambda y: y**2 - 2.0, 1.0)
+    >>> print(round(float(sol.value), 6), sol.converged, sol.method)
+    1.414214 True newton
+    """
 
     value: Any
     iterations: int
@@ -89,114 +106,6 @@ class Solution:
     def residual(self) -> float:
         """The residual norm of `value`."""
         return self.history[-1] if self.history else float("nan")
-
-
-def _no_tracers(leaves: Sequence[Any], what: str) -> None:
-    if any(isinstance(x, Tracer) for x in leaves):
-        raise TypeError(
-            f"{what} is a traced value: riesz's nonlinear solvers run on concrete arrays and "
-            "are not differentiated through. To differentiate a solution with respect to "
-            "parameters, use riesz.implicit.fixed_point / root / argmin (implicit function "
-            "theorem), which call these solvers on concrete values")
-
-
-class _Packer:
-    """A pytree of float arrays <-> one flat float64 vector (concrete values only).
-
-    A complex leaf of n entries takes 2n coordinates, its real parts then its
-    imaginary parts (Cⁿ viewed as R²ⁿ): the Euclidean inner product there is
-    SPEC's Re vdot, so every solver, and riesz's R-linear JVPs and their
-    adjoints, work unchanged on complex states (non-holomorphic ones included).
-
-    With `batched`, every leaf has a leading batch axis of one size B and the
-    batch is packed into a B x n matrix, one row per example (`pack_rows`)."""
-
-    def __init__(self, example: Any, what: str, batched: bool = False):
-        leaves, self.treedef = tree_flatten(example)
-        _no_tracers(leaves, what)
-        if not leaves:
-            raise ValueError(f"{what} has no array leaves")
-        arrays = [np.asarray(x) for x in leaves]
-        self.batch = None
-        if batched:
-            sizes_b = {a.shape[0] if a.ndim else None for a in arrays}
-            if len(sizes_b) != 1 or None in sizes_b:
-                raise ValueError(f"{what}: a batched solve needs every leaf to have the same "
-                                 f"leading batch axis, got shapes {[a.shape for a in arrays]}")
-            self.batch = sizes_b.pop()
-            arrays = [a[0] for a in arrays]
-        self.shapes = [a.shape for a in arrays]
-        self.dtypes = [a.dtype if a.dtype.kind in "fc" else np.dtype(np.float64)
-                       for a in arrays]
-        self.complex = [dt.kind == "c" for dt in self.dtypes]
-        sizes = [2 * a.size if c else a.size for a, c in zip(arrays, self.complex, strict=True)]
-        self.splits = np.cumsum(sizes)[:-1]
-        self.size = int(sum(sizes))
-
-    def pack(self, tree: Any, what: str) -> np.ndarray:
-        return self._pack(tree, what, ())
-
-    def _pack(self, tree: Any, what: str, lead: tuple[int, ...]) -> np.ndarray:
-        """The leaves as one real vector per leading index (complex leaves as real parts,
-        then imaginary parts), shape `lead + (size,)`."""
-        leaves, treedef = tree_flatten(tree)
-        if treedef != self.treedef:
-            raise ValueError(f"{what} has structure {treedef}, expected {self.treedef} "
-                             "(that of y0)")
-        _no_tracers(leaves, what)
-        parts = []
-        for k, (x, shape) in enumerate(zip(leaves, self.shapes, strict=True)):
-            a = self._real(x, k)
-            if a.shape != (*lead, *shape):
-                raise ValueError(f"{what}: leaf {k} has shape {a.shape}, expected "
-                                 f"{(*lead, *shape)} (that of y0)")
-            parts.append(np.concatenate([a.real.reshape(*lead, -1), a.imag.reshape(*lead, -1)],
-                                        axis=-1)
-                         if self.complex[k] else a.reshape(*lead, -1))
-        return parts[0].copy() if len(parts) == 1 else np.concatenate(parts, axis=-1)
-
-    def _real(self, x: Any, k: int) -> np.ndarray:
-        """Leaf k as float64, or complex128 for a complex leaf (a complex value for a
-        real leaf is an error, not a silently dropped imaginary part)."""
-        if self.complex[k]:
-            return np.asarray(x, dtype=np.complex128)
-        a = np.asarray(x)
-        if a.dtype.kind == "c":
-            raise TypeError(f"leaf {k} is complex ({a.dtype}) where y0's is real "
-                            f"({self.dtypes[k]}): start from a complex y0")
-        return a.astype(np.float64, copy=False)
-
-    @staticmethod
-    def _leaf(p: np.ndarray, shape: tuple[int, ...], dt: np.dtype, lead: tuple[int, ...]
-              ) -> np.ndarray:
-        if dt.kind == "c":  # real parts, then imaginary parts
-            half = p.shape[-1] // 2
-            p = p[..., :half] + 1j * p[..., half:]
-        return p.reshape((*lead, *shape)).astype(dt, copy=False)
-
-    def unpack(self, v: np.ndarray) -> Any:
-        parts = np.split(v, self.splits) if len(self.shapes) > 1 else [v]
-        return tree_unflatten(self.treedef, [
-            self._leaf(p, s, dt, ())
-            for p, s, dt in zip(parts, self.shapes, self.dtypes, strict=True)])
-
-    def pack_rows(self, tree: Any, what: str) -> np.ndarray:
-        """The B x n matrix of a batch (B = 1 for an unbatched packer)."""
-        if self.batch is None:
-            return self.pack(tree, what)[None]
-        return self._pack(tree, what, (self.batch,))
-
-    def unpack_rows(self, v: np.ndarray) -> Any:
-        if self.batch is None:
-            return self.unpack(v[0])
-        parts = np.split(v, self.splits, axis=1) if len(self.shapes) > 1 else [v]
-        return tree_unflatten(self.treedef, [
-            self._leaf(p, s, dt, (len(v),))
-            for p, s, dt in zip(parts, self.shapes, self.dtypes, strict=True)])
-
-    def example(self, v: np.ndarray, b: int) -> Any:
-        """Example `b` of the packed batch `v` as a pytree."""
-        return self.unpack(v[b])
 
 
 _ON_FAILURE = ("raise", "warn")
@@ -292,7 +201,21 @@ def fixed_point_iteration(g: Callable[[Any], Any], y0: Any, *, tol: float = 1e-1
     Stops at the first iterate with ‖g(y) - y‖ <= max(tol, rtol ‖g(y0) - y0‖);
     raises `SolverError` (or warns, `on_failure="warn"`) after `max_iter` updates.
     With `batched`, the leaves of y0 have a leading batch axis, g maps a batch to
-    a batch, and each example is tested (and frozen once converged) on its own."""
+    a batch, and each example is tested (and frozen once converged) on its own.
+
+    Examples
+    --------
+    >>> sol = riesz.fixed_point_iteration(lambda y: 0.5 * y + 1.0, 0.0)  # y = 2
+    >>> print(round(float(sol.value), 6), sol.iterations > 0)
+    2.0 True
+
+    Raises
+    ------
+    riesz.SolverError
+        If it does not converge within `max_iter` (with `on_failure="raise"`).
+    ValueError
+        For a bad `on_failure` or `max_iter`.
+    """
     return _mixing("fixed_point_iteration", g, y0, 0, damping, tol, rtol, max_iter, 0.0,
                    on_failure, batched)
 
@@ -311,7 +234,23 @@ def anderson(g: Callable[[Any], Any], y0: Any, *, m: int = 5, damping: float = 1
         γ = argmin ‖f_k - ΔF γ‖² + λ ‖γ‖²,   y+ = y_k + β f_k - (ΔY + β ΔF) γ,
     with a small Tikhonov term λ = regularization · tr(ΔFᵀ ΔF) against
     ill-conditioning. m = 0 is the damped fixed-point iteration. Stopping and
-    failure, and `batched`, as in `fixed_point_iteration`."""
+    failure, and `batched`, as in `fixed_point_iteration`.
+
+    Examples
+    --------
+    >>> sol = riesz.anderson(np.cos, np.array([1.0]))  # y = cos y
+    >>> print(np.round(sol.value, 6), sol.converged)
+    [0.739085] True
+
+    Raises
+    ------
+    riesz.SolverError
+        If it does not converge within `max_iter` (with `on_failure="raise"`).
+    ValueError
+        For a negative memory `m`, a bad `on_failure` or `max_iter`.
+    TypeError
+        If `y0` is a traced value (differentiate through solves with `riesz.implicit`).
+    """
     if m < 0:
         raise ValueError(f"anderson: the memory m must be >= 0, got {m}")
     return _mixing("anderson", g, y0, m, damping, tol, rtol, max_iter, regularization,
@@ -414,7 +353,21 @@ def broyden(f: Callable[[Any], Any], y0: Any, *, tol: float = 1e-10, rtol: float
     Stops when ‖f(y)‖ <= max(tol, rtol ‖f(y0)‖); raises `SolverError` (or
     warns) after `max_iter` steps. With `batched` (f maps a batch to a batch,
     examples independent), every example has its own H, step length and
-    convergence test, and converged examples stop changing."""
+    convergence test, and converged examples stop changing.
+
+    Examples
+    --------
+    >>> sol = riesz.broyden(lambda y: y**3 - 8.0, np.array([1.5]))
+    >>> print(np.round(sol.value, 6))
+    [2.]
+
+    Raises
+    ------
+    riesz.SolverError
+        If it does not converge within `max_iter` (with `on_failure="raise"`).
+    TypeError
+        If `y0` is a traced value.
+    """
     _check_options("broyden", max_iter, on_failure)
     if batched:
         return _broyden_rows(f, y0, tol, rtol, max_iter, jacobian0, memory, line_search,
@@ -599,7 +552,23 @@ def newton(f: Callable[[Any], Any], y0: Any, *, tol: float = 1e-10, rtol: float 
     With `batched` (f maps a batch to a batch, examples independent), every
     example takes its own Newton steps, line search and convergence test; the
     Newton equations are solved together by a batched GMRES (whatever
-    `linear_solver`), and converged examples stop changing."""
+    `linear_solver`), and converged examples stop changing.
+
+    Math: solves ∂f(y)[δ] = -f(y) by Krylov iterations on JVPs, y ← y + δ.
+
+    Examples
+    --------
+    >>> sol = riesz.newton(lambda y: rnp.stack([y[0] ** 2 - 4.0, y[1] - y[0]]), np.ones(2))
+    >>> print(np.round(sol.value, 6))
+    [2. 2.]
+
+    Raises
+    ------
+    riesz.SolverError
+        If it does not converge within `max_iter` (with `on_failure="raise"`).
+    ValueError
+        For an unknown `linear_solver`.
+    """
     from .transforms import linearize_parts
 
     _check_options("newton", max_iter, on_failure)
@@ -807,7 +776,21 @@ def solve_fixed_point(g: Callable[[Any], Any], y0: Any, method: str = "anderson"
                       **options: Any) -> Solution:
     """y = g(y) by `method`: "anderson", "fixed_point" (damped iteration), or a
     root solver ("broyden", "newton") applied to f(y) = g(y) - y. `options` go
-    to the solver; its residual is ‖g(y) - y‖ in every case."""
+    to the solver; its residual is ‖g(y) - y‖ in every case.
+
+    Examples
+    --------
+    >>> sol = riesz.solvers.solve_fixed_point(lambda y: 0.5 * y + 1.0, 0.0)
+    >>> print(round(float(sol.value), 6), sol.method)
+    2.0 anderson
+
+    Raises
+    ------
+    ValueError
+        For an unknown method.
+    riesz.SolverError
+        If the solver does not converge.
+    """
     if method == "anderson":
         return anderson(g, y0, **options)
     if method == "fixed_point":
@@ -826,7 +809,21 @@ def solve_root(f: Callable[[Any], Any], y0: Any, method: str = "newton",
                **options: Any) -> Solution:
     """f(y) = 0 by `method`: "newton", "broyden", or a fixed-point solver
     ("anderson", "fixed_point") applied to g(y) = y - f(y), which converges when
-    I - ∂f is a contraction (scale f, or pass damping=β, otherwise)."""
+    I - ∂f is a contraction (scale f, or pass damping=β, otherwise).
+
+    Examples
+    --------
+    >>> sol = riesz.solvers.solve_root(lambda y: y**2 - 9.0, 2.0, method="broyden")
+    >>> print(round(float(sol.value), 6))
+    3.0
+
+    Raises
+    ------
+    ValueError
+        For an unknown method.
+    riesz.SolverError
+        If the solver does not converge.
+    """
     if method == "newton":
         return newton(f, y0, **options)
     if method == "broyden":
