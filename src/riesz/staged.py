@@ -29,6 +29,12 @@ splits a linearised jaxpr. So `grad(jit(f))`, `hessian(jit(f))` and
 `jet(jit(f))` run compiled code, as `jit(grad(f))` does. Where a rule needs
 concrete values (a series whose length depends on a parameter) the graph is
 evaluated by binding each equation instead, as the eager call would.
+
+Code generation is linear in the graph's size: values live in local names
+reused as registers (no `del` per equation), a long graph becomes functions of
+`_CHUNK` equations passing crossing values through a list, and chunks with the
+same canonical source share one compiled code object (a long unrolled chain
+compiles a few distinct chunks).
 """
 
 from __future__ import annotations
