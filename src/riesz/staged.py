@@ -659,7 +659,8 @@ def _jvp_body(graph: Graph, mask: tuple[bool, ...]) -> Callable[..., list[Any]]:
 
 def _batch_rule(st: _Staged, trace: BatchTrace, leaves: list[Any]) -> list[Any]:
     """vmap: the staged batched graph on the values with their batch axes."""
-    vals, dims = [], []
+    vals: list[Any] = []
+    dims: list[int | None] = []
     for x in leaves:
         if type(x) is BatchTracer and x._trace is trace:
             vals.append(x._value)
@@ -698,7 +699,9 @@ def _jet_rule(st: _Staged, trace: JetTrace, leaves: list[Any]) -> list[Any]:
     """jet: the staged Taylor propagation of the graph (order K), on the primals
     and the nonzero input coefficients."""
     K = trace.order
-    primals, masks, coeffs = [], [], []
+    primals: list[Any] = []
+    masks: list[tuple[bool, ...] | None] = []
+    coeffs: list[Any] = []
     for x in leaves:
         if type(x) is JetTracer and x._trace is trace:
             primals.append(x._value)
