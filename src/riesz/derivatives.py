@@ -67,7 +67,7 @@ def _backend_like(leaves: Sequence[Any]) -> Any:
 
 def _map_from_parts(out: Any, jvp_fn: Callable[..., Any], vjp_fn: Callable[..., Any],
                     primals: Sequence[Any], single: bool, domain: Space | None,
-                    codomain: Space | None, name: str) -> LinearMap:
+                    codomain: Space | None, name: str) -> JacobianMap:
     """The JacobianMap of a recorded linearization, between the given spaces."""
     dom = space_of(primals[0]) if single else Product(*(space_of(p) for p in primals))
     like = _backend_like(tree_flatten(primals)[0])
@@ -147,6 +147,7 @@ def derivative(f: Callable[..., Any], argnums: int | Sequence[int] = 0, *,
                                f"∂{getattr(f, '__name__', 'f')}")
 
     derivative_of_f.__name__ = f"derivative_of_{getattr(f, '__name__', 'f')}"
+    # a function attribute (mypy has no type for it): derivative() of this function reads it
     derivative_of_f._riesz_derivative_of = (f, argnums)  # type: ignore[attr-defined]
     return derivative_of_f
 

@@ -256,7 +256,8 @@ class LinearMap:
             raise ValueError(f"{self.name}.riesz(): only a linear functional (codomain of shape "
                              f"()) has a Riesz representer; this map's codomain is "
                              f"{self.codomain!r}")
-        return self.domain.riesz(self.tmv(np.ones((), self.codomain.dtype)))
+        # (a codomain of shape () is an array space: it has a dtype)
+        return self.domain.riesz(self.tmv(np.ones((), self.codomain.dtype)))  # type: ignore[attr-defined]
 
     def with_spaces(self, domain: Space | None = None, codomain: Space | None = None) -> LinearMap:
         """The same map between other spaces with the same storage (other geometry)."""
@@ -401,7 +402,8 @@ class FunctionMap(LinearMap):
                  transpose: Callable[[Any], Any] | None = None, name: str | None = None):
         if not callable(fn):
             raise TypeError(f"LinearMap: fn must be callable, got {type(fn).__name__}")
-        self._set_spaces(domain, codomain, name or getattr(fn, "__name__", "A"))
+        fn_name: str = getattr(fn, "__name__", "A")
+        self._set_spaces(domain, codomain, name or fn_name)
         self._fn = fn
         self._tfn = transpose
 
@@ -579,6 +581,9 @@ class ScaledMap(LinearMap):
     >>> print(type(3.0 * A).__name__, (3.0 * A)(np.array([1.0, 2.0])))
     ScaledMap [3. 6.]
     """
+
+    c: Any
+    inner: LinearMap
 
     def __init__(self, c: Any, A: LinearMap):
         if isinstance(A, ScaledMap):  # c (d B) = (c d) B

@@ -330,7 +330,7 @@ class LUFactorization(Factorization):
     [1. 1.] [1. 0.]
     """
 
-    def __init__(self, matrix: np.ndarray, trans: int = 0, lu: Any = None):
+    def __init__(self, matrix: np.ndarray | None, trans: int = 0, lu: Any = None):
         if lu is None:
             M = np.asarray(matrix)
             M = M.astype(np.complex128 if M.dtype.kind == "c" else np.float64, copy=False)
@@ -354,7 +354,7 @@ class LUFactorization(Factorization):
 
     def transposed(self) -> LUFactorization:
         transposed = 2 if self.lu[0].dtype.kind == "c" else 1  # Aᴴ, or Aᵀ
-        return LUFactorization(None, 0 if self.trans else transposed, self.lu)  # type: ignore[arg-type]
+        return LUFactorization(None, 0 if self.trans else transposed, self.lu)
 
 
 class DiagonalFactorization(Factorization):
@@ -635,8 +635,8 @@ class GMRES(_Krylov):
                           callback_type="pr_norm")
 
 
-_SOLVERS: dict[str, type[LinearSolver]] = {"cg": CG, "gmres": GMRES, "bicgstab": BiCGSTAB,
-                                           "direct": Direct}
+_KRYLOV: dict[str, type[_Krylov]] = {"cg": CG, "gmres": GMRES, "bicgstab": BiCGSTAB}
+_SOLVERS: dict[str, type[LinearSolver]] = {**_KRYLOV, "direct": Direct}
 METHODS = tuple(_SOLVERS)
 
 
@@ -663,8 +663,7 @@ def solver_for(method: str | LinearSolver, *, rtol: float = 1e-10, atol: float =
                          f"{method!r}")
     if method == "direct":
         return Direct(rtol=rtol)
-    return _SOLVERS[method](rtol=rtol, atol=atol, maxiter=maxiter, x0=x0, M=M,  # type: ignore[call-arg]
-                            restart=restart)
+    return _KRYLOV[method](rtol=rtol, atol=atol, maxiter=maxiter, x0=x0, M=M, restart=restart)
 
 
 def check_problem(A: Any, b: Any) -> None:

@@ -750,10 +750,10 @@ def _batched_gmres(matvec: Callable[[np.ndarray], np.ndarray], b: np.ndarray,
                 if not live.any():
                     break
             steps_done += int(used.max())
-            for i in np.flatnonzero(used):
-                k = used[i]
-                z = np.linalg.lstsq(np.triu(H[i, :k, :k]), g[i, :k], rcond=None)[0]
-                u[i] += z @ V[:k, i]
+            for row in np.flatnonzero(used):
+                k = used[row]
+                z = np.linalg.lstsq(np.triu(H[row, :k, :k]), g[row, :k], rcond=None)[0]
+                u[row] += z @ V[:k, row]
             R = b - matvec(u)
             res = _row_norms(R)
             active = res > goal

@@ -21,7 +21,7 @@ from __future__ import annotations
 import contextvars
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import numpy as np
 
@@ -236,10 +236,10 @@ class Tracer:
     def __ge__(self, other: Any) -> Any:
         return bind(ops.greater_equal_p, self, _arg(other))
 
-    def __eq__(self, other: Any) -> Any:  # type: ignore[override]
+    def __eq__(self, other: Any) -> Any:
         return bind(ops.equal_p, self, _arg(other))
 
-    def __ne__(self, other: Any) -> Any:  # type: ignore[override]
+    def __ne__(self, other: Any) -> Any:
         return bind(ops.not_equal_p, self, _arg(other))
 
     __hash__ = object.__hash__  # (defining __eq__ removes it)
@@ -556,9 +556,23 @@ def new_trace(cls: type[T]) -> Iterator[T]:
     trace = cls(level)
     try:
         yield trace
+    except ValueError as e:
+        _explain_numpy_assignment(e)
+        raise
     finally:
         trace.active = False
         _depth.reset(token)
+
+
+def _explain_numpy_assignment(e: ValueError) -> None:
+    """`y[i] = x` with y a NumPy array and x traced: NumPy calls float(x), whose
+    error (with the fix) becomes the *cause* of its own bare "setting an array
+    element with a sequence". Raise that error with the fix in its message."""
+    cause = e.__cause__
+    if (isinstance(cause, TypeError) and "traced" in str(cause)
+            and "setting an array element" in str(e)):
+        hint = "" if _SETITEM_HINT in str(cause) else _SETITEM_HINT
+        raise ValueError(f"{e} The value is traced: {cause}{hint}") from cause
 
 
 def bind(prim: Primitive, *args: Any, **params: Any) -> Any:
@@ -603,7 +617,7 @@ class BackendValueError(BackendError, ValueError):
     """A backend's ValueError for a primitive (its arguments' chunks, shapes, sizes)."""
 
 
-def raise_backend_error(prim: Any, args: Any) -> None:
+def raise_backend_error(prim: Any, args: Any) -> NoReturn:
     """Called in an `except BACKEND_ERRORS` block around `prim.impl(*args)`: re-raises
     the error as a `BackendError` naming the primitive and the backend where an
     argument is an array of another library than NumPy, else re-raises it as it is."""

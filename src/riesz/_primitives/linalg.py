@@ -1133,12 +1133,12 @@ _primary_function_jet(expm_p)
 def _over_leading(fn: Any, *arrays: Any) -> Any:
     """fn on the trailing matrices of `arrays`, mapped over their (broadcast) leading
     axes, for SciPy functions that take one matrix at a time; tuples are stacked."""
-    arrays = [np.asarray(x) for x in arrays]
-    lead = np.broadcast_shapes(*[x.shape[:-2] for x in arrays])
+    mats = [np.asarray(x) for x in arrays]
+    lead = np.broadcast_shapes(*[x.shape[:-2] for x in mats])
     if not lead:
-        return fn(*arrays)
-    arrays = [np.broadcast_to(x, lead + x.shape[-2:]) for x in arrays]
-    outs = [fn(*[x[i] for x in arrays]) for i in np.ndindex(lead)]
+        return fn(*mats)
+    mats = [np.broadcast_to(x, lead + x.shape[-2:]) for x in mats]
+    outs = [fn(*[x[i] for x in mats]) for i in np.ndindex(lead)]
     if isinstance(outs[0], tuple):
         return tuple(np.stack(o).reshape(lead + o[0].shape) for o in zip(*outs, strict=True))
     return np.stack(outs).reshape(lead + outs[0].shape)

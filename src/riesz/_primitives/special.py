@@ -523,6 +523,7 @@ def _bessel_v(name: str, ufunc: Any, p: float, q: float, *, scaled: bool = False
                        lambda v, x, ans: family.derivative(v, x, ans))
 
     general = prim.jet  # the rule from the JVP: at x = 0, where 1/x(t) has no series
+    assert general is not None  # (elementwise_binary registered it)
 
     def jet(primals: list[Any], series: list[Any]) -> tuple[Any, Any]:
         (v, x), (sv, sx) = primals, series
@@ -592,6 +593,7 @@ def _bessel_fixed(name: str, ufunc: Any, order: int, family: _Bessel,
 
     general = taylor.jet_from_jvp(
         elementwise_unary(prim, lambda x, ans: fixed.derivative(order, x, ans))).jet
+    assert general is not None
 
     def jet(primals: list[Any], series: list[Any]) -> tuple[Any, Any]:
         (x,), (sx,) = primals, series
