@@ -933,6 +933,7 @@ class Jitted:
         if entry.run is None:
             with _no_gc():
                 entry.run = compile_graph(entry.graph)
+        # the generated function carries its source as an attribute
         return entry.run.source  # type: ignore[attr-defined]
 
     def __repr__(self) -> str:
