@@ -23,6 +23,18 @@ solver steps. It is the continuous-time sibling of implicit differentiation:
 the adjoint solves the transposed linearised equation, as λ = (∂_y g)*λ + v
 does for a fixed point (`riesz.implicit`).
 
+Speed: the right-hand sides of the derived ODEs (a `vjp` or `jvp` of f per
+evaluation) are traced once per solve into a graph (`riesz.make_graph`) and run
+as compiled NumPy code; a func that cannot be staged (Python control flow on a
+value) is evaluated eagerly instead, with the same result. For a small state
+(n (1 + n + P) ≤ 2048 numbers, P the differentiated parameters) and an
+explicit `adjoint_method`, the backward solves of many intervals run as one:
+on [t_{i-1}, t_i] the adjoint map a(t_i) ↦ (a(t_{i-1}), Δθ̄) is linear, so the
+adjoint ODE is solved for the n basis vectors on K intervals at once (their
+transition maps, in each interval's own time s ∈ [0, 1], to the tolerances
+divided by √K so that each interval meets them), then chained from t_N down
+with the jumps g_i; K is bounded, so memory stays that of the outputs.
+
 Forward mode solves the **sensitivity equations** for s(t) = ∂y(t)[ẏ0, ṫ, θ̇]
 alongside y:
 
