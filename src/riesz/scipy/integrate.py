@@ -27,7 +27,7 @@ Speed: the right-hand sides of the derived ODEs (a `vjp` or `jvp` of f per
 evaluation) are traced once per solve into a graph (`riesz.make_graph`) and run
 as compiled NumPy code; a func that cannot be staged (Python control flow on a
 value) is evaluated eagerly instead, with the same result. For a small state
-(n (1 + n + P) ≤ 2048 numbers, P the differentiated parameters) and an
+(n (1 + n + P) ≤ 512 numbers, P the differentiated parameters) and an
 explicit `adjoint_method`, the backward solves of many intervals run as one:
 on [t_{i-1}, t_i] the adjoint map a(t_i) ↦ (a(t_{i-1}), Δθ̄) is linear, so the
 adjoint ODE is solved for the n basis vectors on K intervals at once (their
@@ -328,11 +328,10 @@ class _Problem:
         return self._derived[key]
 
 
-# Reverse mode runs the backward solves of many output intervals as one vectorised solve
-# (`_adjoint_by_transitions`) when the state is small: n (1 + n + P) numbers per interval
-# at most _BATCH_WIDTH, at most _BATCH_FLOATS numbers per solve (its memory, whatever the
-# number of output times), and an explicit adjoint_method.
-_BATCH_WIDTH = 2048
+# Reverse mode runs the backward solves of K ≥ 2 output intervals as one vectorised solve
+# (`_adjoint_by_transitions`) when the state is small: n (1 + n + P) numbers per interval,
+# at most _BATCH_FLOATS per solve (its memory, whatever the number of output times), and
+# an explicit adjoint_method.
 _BATCH_FLOATS = 1024
 _EXPLICIT = ("RK45", "RK23", "DOP853")
 
@@ -353,8 +352,7 @@ def _adjoint_by_transitions(problem: _Problem, g: np.ndarray, ys: np.ndarray, t:
     eps100 = 100 * np.finfo(np.float64).eps
     k_tol = int((min(rtol / eps100, 1e6)) ** 2)  # the shared solve tightens tol by sqrt(K)
     k_max = min(_BATCH_FLOATS // m, k_tol, intervals)
-    if (method not in _EXPLICIT or m > _BATCH_WIDTH or intervals < 3 or k_max < 2
-            or not STAGE_DERIVATIVES):
+    if method not in _EXPLICIT or intervals < 3 or k_max < 2 or not STAGE_DERIVATIVES:
         return None
     chunks = -(-intervals // k_max)
     K = -(-intervals // chunks)  # equal chunks; the last is padded with empty intervals
