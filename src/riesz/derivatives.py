@@ -24,6 +24,7 @@ import numpy as np
 from . import numpy as rnp
 from ._core.pytree import tree_flatten, tree_map, tree_unflatten
 from ._core.trace import Tracer, raw_value
+from ._core.zeros import is_foreign
 from .linear import JacobianMap, LinearMap, LinearMaps
 from .spaces import Product, Space, space_of
 from .transforms import _argnums_tuple, _single, jvp, linearize_in_call, linearize_parts, vjp
@@ -63,7 +64,9 @@ def _map_from_parts(out: Any, jvp_fn: Callable[..., Any], vjp_fn: Callable[..., 
                     codomain: Space | None, name: str) -> LinearMap:
     """The JacobianMap of a recorded linearization, between the given spaces."""
     dom = space_of(primals[0]) if single else Product(*(space_of(p) for p in primals))
-    return JacobianMap(jvp_fn, vjp_fn, domain or dom, codomain or space_of(out), single, name)
+    like = next((c for c in map(raw_value, tree_flatten(primals)[0]) if is_foreign(c)), None)
+    return JacobianMap(jvp_fn, vjp_fn, domain or dom, codomain or space_of(out), single, name,
+                       like)
 
 
 def linearize(f: Callable[..., Any], *primals: Any, domain: Space | None = None,

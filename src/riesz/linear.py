@@ -628,9 +628,11 @@ class JacobianMap(LinearMap):
     the domain holds one primal, else a tuple of them (a `Product`)."""
 
     def __init__(self, jvp_fn: Callable[..., Any], vjp_fn: Callable[[Any], Any],
-                 domain: Space, codomain: Space, single: bool, name: str):
+                 domain: Space, codomain: Space, single: bool, name: str,
+                 like: Any = None):
         self._set_spaces(domain, codomain, name)
         self._jvp, self._vjp, self.single = jvp_fn, vjp_fn, single
+        self._like = like  # an array of the primals' backend where not NumPy
 
     def mv(self, u: Any) -> Any:
         return self._jvp(u) if self.single else self._jvp(*u)
@@ -643,11 +645,12 @@ class JacobianMap(LinearMap):
         mode (one vectorised VJP over the codomain's); "auto": the smaller basis."""
         dom, cod = self.domain.ambient(), self.codomain.ambient()
         if mode == "rev" or (mode == "auto" and cod.size < dom.size):
-            return rnp.transpose(columns(self.tmv, cod, dom))
-        return columns(self.mv, self.domain, self.codomain)
+            return rnp.transpose(columns(self.tmv, cod, dom, self._like))
+        return columns(self.mv, self.domain, self.codomain, self._like)
 
     def _respace(self, domain: Space, codomain: Space) -> LinearMap:
-        return JacobianMap(self._jvp, self._vjp, domain, codomain, self.single, self.name)
+        return JacobianMap(self._jvp, self._vjp, domain, codomain, self.single, self.name,
+                           self._like)
 
 
 # -- functions on maps ----------------------------------------------------------------
@@ -735,11 +738,16 @@ def _resolve_basis(space: Space, basis: Sequence[Any] | str | None) -> list[Any]
     return list(basis)
 
 
-def columns(fn: Callable[[Any], Any], domain: Space, codomain: Space) -> Any:
+def columns(fn: Callable[[Any], Any], domain: Space, codomain: Space,
+            like: Any = None) -> Any:
     """The matrix (codomain.size, domain.size) whose column j is the flattened
     fn(e_j) for the domain's standard basis e_j: one vectorised call of fn on the
     whole basis (vmap). A function that raises `NotVectorizable` under vmap is
-    applied to one basis vector at a time instead."""
+    applied to one basis vector at a time instead.
+
+    `like`, an array of another backend (CuPy, Dask), puts the basis on that
+    backend, so the columns stay there (a CuPy function cannot take NumPy
+    tangents) and a Dask result stays lazy."""
 
     def column(v: Any) -> Any:
         return codomain.flatten(fn(domain.unflatten(v)))
@@ -747,11 +755,13 @@ def columns(fn: Callable[[Any], Any], domain: Space, codomain: Space) -> Any:
     basis = np.eye(domain.size, dtype=getattr(domain, "dtype", np.float64))
     if domain.size == 0:
         return np.zeros((codomain.size, 0))
+    if like is not None:
+        basis = np.asarray(basis, like=like)  # one explicit copy of the basis
     try:
         rows = vmap(column)(basis)
     except NotVectorizable:
         rows = _stack([column(e) for e in basis], codomain.size, axis=0)
-    return rnp.transpose(rows) if isinstance(rows, Tracer) else np.asarray(rows).T
+    return rnp.transpose(rows)
 
 
 def _stack(vecs: list[Any], length: int, axis: int) -> Any:
@@ -759,9 +769,7 @@ def _stack(vecs: list[Any], length: int, axis: int) -> Any:
     matrix, with riesz ops when any is traced (so materialisation is differentiable)."""
     if not vecs:
         return np.zeros((length, 0) if axis == 1 else (0, length))
-    if any(isinstance(v, Tracer) for v in vecs):
-        return rnp.stack(vecs, axis=axis)
-    return np.stack([np.asarray(v) for v in vecs], axis=axis)
+    return rnp.stack(vecs, axis=axis)
 
 
 def _transpose_by_vjp(fn: Callable[[Any], Any], domain: Space) -> Callable[[Any], Any]:

@@ -14,8 +14,8 @@ from typing import Any, cast
 import numpy as np
 
 from ._core.pytree import tree_flatten, tree_map, tree_unflatten
-from ._core.trace import Tracer, new_trace
-from ._core.zeros import full, instantiate
+from ._core.trace import Tracer, new_trace, raw_value
+from ._core.zeros import full, instantiate, is_foreign
 from ._interpreters.forward import JVPTrace
 from ._interpreters.reverse import (
     LazyCotangent,
@@ -609,12 +609,20 @@ def hvp(
             for i in np.ndindex(np.shape(x)):
                 e = [np.zeros(np.shape(y), np.result_type(y)) for y in leaves]
                 e[k][i] = unit
+                e = [_on_backend_of(y, ej) for y, ej in zip(leaves, e, strict=True)]
                 e_tree = tree_unflatten(treedef, e)
                 entries.append(jvp(lambda *xs, e_tree=e_tree: jvp(f, xs, e_tree)[1],
                                    primals, tangents)[1])
             parts.append(reshape(stack(entries), np.shape(x)))
         out.append(parts[0] if len(parts) == 1 else parts[0] + 1j * parts[1])
     return tree_unflatten(treedef, out)
+
+
+def _on_backend_of(x: Any, host: np.ndarray) -> Any:
+    """The host array `host` on the backend of `x` (CuPy, Dask: one explicit copy),
+    or `host` itself where x is a NumPy array, a scalar or a tracer of one."""
+    c = raw_value(x)
+    return np.asarray(host, like=c) if is_foreign(c) else host
 
 
 # -- vectorising map ------------------------------------------------------------------
