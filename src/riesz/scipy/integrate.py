@@ -167,12 +167,19 @@ class _Problem:
 
         return rhs
 
-    def staged(self, y: np.ndarray, theta: Sequence[Any]) -> Callable[..., list[Any]] | None:
-        """The RHS traced once (per shapes of y and θ) into a graph compiled to
-        straight-line NumPy (`riesz.staged`), or None where fun cannot be staged."""
-        key = (np.shape(y), *((np.shape(v), np.result_type(v).str) for v in theta))
+    def staged(self, y: np.ndarray, theta: Sequence[Any], jacobian: bool = False
+               ) -> Callable[..., list[Any]] | None:
+        """The RHS (or its Jacobian ∂_y f) traced once per shapes of y and θ into a
+        graph compiled to straight-line NumPy (`riesz.staged`), or None where fun
+        cannot be staged."""
+        key = (jacobian, np.shape(y), *((np.shape(v), np.result_type(v).str) for v in theta))
         if key not in self._staged:
-            self._staged[key] = _stage(self.fun, y, 0.0, *theta)
+            fun = self.fun
+
+            def jac(y: Any, s: Any, *theta: Any) -> Any:
+                return jacfwd(lambda y_: fun(y_, s, *theta))(y)
+
+            self._staged[key] = _stage(jac if jacobian else fun, y, 0.0, *theta)
         return self._staged[key]
 
     def solve(self, y0: np.ndarray, t: np.ndarray, theta: Sequence[Any],
@@ -208,7 +215,7 @@ class _Problem:
         if first_step is not None and np.isfinite(first_step) and first_step > 0:
             kw["first_step"] = min(first_step, abs(t[-1] - t[0]))
         if method in _IMPLICIT:
-            kw["jac"] = self.jacobian(theta)
+            kw["jac"] = self.jacobian(theta, y0)
         solver = IVP_METHODS[method](lambda s, y: rhs(y, s), t[0], y0, t[-1],
                                      rtol=rtol, atol=atol, **kw)
         out = np.empty((len(t), len(y0)))
@@ -235,9 +242,18 @@ class _Problem:
         _release(solver)
         return out, step
 
-    def jacobian(self, theta: Sequence[Any]) -> Callable[[float, np.ndarray], np.ndarray]:
-        """∂_y f(y, t) by riesz's forward mode, for the implicit methods."""
+    def jacobian(self, theta: Sequence[Any], y0: np.ndarray
+                 ) -> Callable[[float, np.ndarray], np.ndarray]:
+        """∂_y f(y, t) by riesz's forward mode, for the implicit methods (staged
+        once per solve, as the derived RHS are)."""
         fun = self.fun
+        run = self.staged(np.asarray(y0, np.float64), theta, True) if STAGE_DERIVATIVES \
+            else None
+        if run is not None:
+            def staged_jac(s: float, y: np.ndarray) -> np.ndarray:
+                return np.asarray(run(y, float(s), *theta)[0], dtype=np.float64)
+
+            return staged_jac
 
         def jac(s: float, y: np.ndarray) -> np.ndarray:
             return np.asarray(jacfwd(lambda y_: fun(y_, s, *theta))(y), dtype=np.float64)
@@ -749,7 +765,7 @@ def _step_times(problem: _Problem, y0: np.ndarray, t0: float, t1: float,
     rhs = problem.rhs_concrete(theta, y0)
     kw: dict[str, Any] = dict(problem.options)
     if problem.method in _IMPLICIT:
-        kw["jac"] = problem.jacobian(theta)
+        kw["jac"] = problem.jacobian(theta, y0)
     solver = IVP_METHODS[problem.method](lambda s, y: rhs(y, s), t0, y0, t1,
                                          rtol=problem.rtol, atol=problem.atol, **kw)
     ts, ys = [t0], [np.asarray(y0, np.float64)]
