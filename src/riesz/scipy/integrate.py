@@ -104,13 +104,14 @@ def _stage(fun: Callable[..., Any], *example: Any) -> Callable[..., list[Any]] |
     `optimize`, `compile_graph`): run(*args) -> [outputs]. None where fun cannot
     be staged: Python control flow on a value (`ConcretizationError`, or the
     `TypeError` of `float(t)` on the batched times of `_Problem.transitions`),
-    or a value it closes over that a transformation is following. The caller
-    then evaluates it eagerly: the same result, a trace per evaluation (and a
-    genuine error of fun is raised there)."""
+    any other failure to trace it on abstract values, or a value it closes over
+    that a transformation is following. The caller then evaluates it eagerly:
+    the same result, a trace per evaluation (a genuine error of fun is raised
+    there, from the code the user wrote)."""
     with _no_gc():  # a graph's many small objects would set off full collections
         try:
             graph = optimize(make_graph(fun)(*example))
-        except TypeError:  # ConcretizationError is one
+        except Exception:  # the eager path is the reference, and reports a real error
             return None
         return None if graph.has_tracer_consts else compile_graph(graph)
 
