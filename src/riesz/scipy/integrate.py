@@ -27,7 +27,7 @@ Speed: the right-hand sides of the derived ODEs (a `vjp` or `jvp` of f per
 evaluation) are traced once per solve into a graph (`riesz.make_graph`) and run
 as compiled NumPy code; a func that cannot be staged (Python control flow on a
 value) is evaluated eagerly instead, with the same result. For a small state
-(n (1 + n + P) ≤ 512 numbers, P the differentiated parameters) and an
+(n (1 + n + P) ≤ 1024 numbers, P the differentiated parameters) and an
 explicit `adjoint_method`, the backward solves of many intervals run as one:
 on [t_{i-1}, t_i] the adjoint map a(t_i) ↦ (a(t_{i-1}), Δθ̄) is linear, so the
 adjoint ODE is solved for the n basis vectors on K intervals at once (their
@@ -349,7 +349,7 @@ class _Problem:
 # (`_adjoint_by_transitions`) when the state is small: n (1 + n + P) numbers per interval,
 # at most _BATCH_FLOATS per solve (its memory, whatever the number of output times), and
 # an explicit adjoint_method.
-_BATCH_FLOATS = 1024
+_BATCH_FLOATS = 2048
 _EXPLICIT = ("RK45", "RK23", "DOP853")
 
 
