@@ -317,7 +317,6 @@ class _Problem:
                                           self.adjoint_opts, True)
         return self._derived[key]
 
-
     def transitions(self, n: int, diff: tuple[int, ...]) -> Callable[..., Any]:
         """The adjoint ODE of K intervals at once, for the n basis vectors.
 
