@@ -1374,7 +1374,7 @@ def main(argv: list[str] | None = None) -> int:
         budget, c_n, jax_n = 2.0, 10_000, 200
     else:
         reps = {"a": 50, "b": 20, "c": 3, "w3": 30, "cx": 20, "fft": 30, "special": 3,
-                "ode": 3, "dask": 3, "gpu": 50}
+                "ode": 7, "dask": 3, "gpu": 50}
         budget, c_n, jax_n = 8.0, 100_000, 1_000
     if args.repeats is not None:
         reps = dict.fromkeys(reps, args.repeats)
