@@ -32,12 +32,14 @@ from ._batch_axes import elementwise as batch_elementwise
 from ._util import any_set, concrete_max, unbroadcast
 from .elementwise import (
     _fit,
+    conj_p,
     cos_p,
     elementwise_binary,
     elementwise_nary,
     exp_p,
     log1p_p,
     log_p,
+    real_p,
     sign_p,
     sin_p,
     where_p,
@@ -70,6 +72,13 @@ log_ndtr_p = taylor.jet_from_jvp(elementwise_unary(
 
 
 def _polygamma_impl(x: Any, n: int) -> Any:
+    if n >= 1 and np.dtype(x.dtype if hasattr(x, "dtype") else type(x)).kind == "c":
+        raise NotImplementedError(
+            f"polygamma({n}, z) on complex z: SciPy computes polygamma of order n >= 1 for "
+            "real arguments only. It is the derivative of digamma, so digamma has no "
+            "derivative at complex z, and gamma and rgamma have their first derivative there "
+            "but not the second or higher ones (hessian, hvp, jet, nested jvp/grad); "
+            "differentiate gamma or rgamma of a complex argument once only")
     if is_foreign(x):  # CuPy, Dask: through ufuncs (scipy's polygamma converts to NumPy)
         dtype = x.dtype if x.dtype.kind == "f" else np.dtype(np.float64)
         out = _sp.digamma(x) if n == 0 else (
@@ -446,10 +455,11 @@ class _Bessel:
     def __init__(self, value: Any, p: float, q: float, scaled: bool, regular: bool):
         self.value, self.p, self.q, self.scaled, self.regular = value, p, q, scaled, regular
 
-    def derivative(self, v: Any, x: Any, ans: Any) -> Any:
+    def derivative(self, v: Any, x: Any, ans: Any, scaling: bool = True) -> Any:
         """F_v'(x), written with riesz operations: from F_(v-1) when every v >= 1 (lower
         orders are the cheaper ones to evaluate, and j1, y1, i1, i1e then use SciPy's
-        dedicated order-0 routine), from F_(v+1) otherwise."""
+        dedicated order-0 routine), from F_(v+1) otherwise. Without `scaling`, a scaled
+        family's derivative leaves out the term -sign(x) F_v of its factor e^-|x|."""
         vr = _raw(v)
         rv = raw_value(v)  # (any choice is exact; abstract under jit: the upper one)
         lower = (not isinstance(rv, ShapedArray) and not is_foreign(rv)
@@ -477,7 +487,7 @@ class _Bessel:
                     q_prev, p_next = self.q * self.value(v - 1, x), d - term
                 sym = 0.5 * (q_prev + p_next)
                 d = bind(where_p, np.broadcast_to(mask, np.shape(sym)), sym, d)
-        if self.scaled:
+        if self.scaled and scaling:
             d = d - bind(sign_p, x) * ans
         return d
 
@@ -534,7 +544,36 @@ yv_p, _Y = _bessel_v("yv", _sp.yv, -1.0, 1.0, regular=False,
                      notes="Y_v(x); ∂x = (v/x) Y_v - Y_(v+1)")
 iv_p, _I = _bessel_v("iv", _sp.iv, 1.0, 1.0, notes="I_v(x); ∂x = (v/x) I_v + I_(v+1)")
 ive_p, _IE = _bessel_v("ive", _sp.ive, 1.0, 1.0, scaled=True,
-                       notes="I_v(x) e^-|x|; ∂x = (v/x - sign x) ive_v + ive_(v+1)")
+                       notes="I_v(x) e^-|x|; ∂x = (v/x - sign x) ive_v + ive_(v+1); on "
+                       "complex z, I_v(z) e^-|Re z|: ∂z[t] = ive'_v t - sign(Re z) ive_v Re t")
+
+# On complex z, ive = I_v(z) e^-|Re z| is not holomorphic: with D = I_v'(z) e^-|Re z| (the
+# family's derivative without the scaling term) and s = sign(Re z),
+# ∂ive[t] = D t - s ive Re(t), whose adjoint under Re⟨·,·⟩ is g ↦ conj(D) g - s Re(conj(ive) g).
+# On real x, Re t = t and this is the real rule. No Taylor mode on complex z.
+assert ive_p.jvps is not None and ive_p.vjps is not None  # set by elementwise_binary
+_ive_jvp_v, _ive_vjp_v = ive_p.jvps[0], ive_p.vjps[0]
+_ive_jvp_real, _ive_vjp_real = ive_p.jvps[1], ive_p.vjps[1]
+
+
+def _ive_jvp_z(t: Any, ans: Any, v: Any, z: Any) -> Any:
+    if z.dtype.kind != "c":
+        return _ive_jvp_real(t, ans, v, z)
+    s = bind(sign_p, bind(real_p, z))
+    return _fit(t * _IE.derivative(v, z, ans, scaling=False) - s * ans * bind(real_p, t), ans)
+
+
+def _ive_vjp_z(g: Any, ans: Any, v: Any, z: Any) -> Any:
+    if z.dtype.kind != "c":
+        return _ive_vjp_real(g, ans, v, z)
+    s = bind(sign_p, bind(real_p, z))
+    d = _IE.derivative(v, z, ans, scaling=False)
+    ct = g * bind(conj_p, d) - s * bind(real_p, bind(conj_p, ans) * g)
+    return unbroadcast(ct, z.shape, z.dtype)
+
+
+ive_p.def_jvp(_ive_jvp_v, _ive_jvp_z).def_vjp(_ive_vjp_v, _ive_vjp_z)
+taylor.not_holomorphic(ive_p, ive_p.jet)
 kv_p, _K = _bessel_v("kv", _sp.kv, -1.0, -1.0, regular=False,
                      notes="K_v(x); ∂x = (v/x) K_v - K_(v+1)")
 yn_p, _YN = _bessel_v("yn", _sp.yn, -1.0, 1.0, regular=False,
