@@ -222,6 +222,30 @@ def test_inverse_error_functions_rgamma_and_gammasgn_match_scipy() -> None:
     np.testing.assert_array_equal(g, sp.gammasgn(z[:-1]))
 
 
+def test_rgamma_derivative_matches_mpmath_up_to_its_zeros(request) -> None:
+    # -ψ(x)/Γ(x) with SciPy's ψ loses ~ε/δ at a distance δ from a zero -n of 1/Γ; the rule
+    # must stay accurate up to the zeros (and be (-1)^n n! on them), in any shape
+    mp = pytest.importorskip("mpmath")
+    mp.mp.dps = 40
+    request.addfinalizer(lambda: setattr(mp.mp, "dps", 15))
+    d = np.array([0.0, 1e-15, 1e-12, 1e-9, 1e-6, 1e-3, 0.049, 0.051, 0.3, 0.5, -1e-12, -1e-6,
+                  -0.1, -0.4])
+    x = np.concatenate([(-n + d) for n in (0, 1, 2, 3, 10, 30)] + [[0.3, 2.5, 30.0, 150.0]])
+    g = riesz.grad(lambda x: np.sum(rsp.rgamma(x)))(x.reshape(-1, 2)).ravel()
+    want = np.array([float(mp.diff(mp.rgamma, mp.mpf(float(v)))) for v in x])
+    np.testing.assert_allclose(g, want, rtol=1e-13)
+
+
+def test_polygamma_values_equal_scipys() -> None:
+    # evaluated as SciPy's formula (-1)^(n+1) n! ζ(n+1, x) without its discarded digamma
+    x = np.array([-2.0, -1.5, 0.0, 1e-300, 0.3, 2.0, 25.5, np.inf, np.nan])
+    for n in (0, 1, 2, 3, 7):
+        np.testing.assert_array_equal(rsp.polygamma(n, x), sp.polygamma(n, x))
+        x32 = x.astype(np.float32)
+        want = sp.polygamma(n, x32).astype(np.float32)
+        np.testing.assert_array_equal(rsp.polygamma(n, x32), want)
+
+
 def test_multigammaln_matches_scipy_and_its_derivative_is_a_digamma_sum() -> None:
     a = np.array([1.6, 3.0, 12.5])
     for d in (1, 2, 3, 7):
