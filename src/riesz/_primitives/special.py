@@ -880,6 +880,22 @@ yv_p, _Y = _bessel_v("yv", _sp.yv, -1.0, 1.0, regular=False,
 iv_p, _I = _bessel_v("iv", _sp.iv, 1.0, 1.0, notes="I_v(x); ∂x = (v/x) I_v + I_(v+1)")
 ive_p, _IE = _bessel_v("ive", _sp.ive, 1.0, 1.0, scaled=True,
                        notes="I_v(x) e^-|x|; ∂x = (v/x - sign x) ive_v + ive_(v+1)")
+
+
+def _ive_other_order(v: Any, x: Any) -> Any:
+    """ive_v(x) for the orders the rules add (v ± 1): SciPy's iv (Cephes) times e^-|x| costs
+    a third of its ive (AMOS) and agrees with it to ~5e-14 for |v| <= 20 and
+    1e-8 <= |x| <= 700 (outside, iv under- or overflows): taken when every element is in
+    that range (under jit, unknown: ive)."""
+    vr, xr = raw_value(v), raw_value(x)
+    if not any(isinstance(r, ShapedArray) or is_foreign(r) for r in (vr, xr)):
+        ax = np.abs(xr)
+        if np.all(np.abs(vr) <= 20) and np.all((ax >= 1e-8) & (ax <= 700)):
+            return bind(iv_p, v, x) * bind(exp_p, -(bind(sign_p, x) * x))
+    return bind(ive_p, v, x)
+
+
+_IE.value = _ive_other_order
 kv_p, _K = _bessel_v("kv", _sp.kv, -1.0, -1.0, regular=False,
                      notes="K_v(x); ∂x = (v/x) K_v - K_(v+1)")
 yn_p, _YN = _bessel_v("yn", _sp.yn, -1.0, 1.0, regular=False,
