@@ -321,6 +321,16 @@ def test_bessel_derivatives_against_the_symmetric_recurrence(name: str) -> None:
         riesz.grad(lambda v: np.sum(getattr(rsp, name)(v, x)))(1.5)
 
 
+def test_ive_derivative_outside_the_range_of_cephes_iv() -> None:
+    # the rule takes ive_(v-1) as iv e^-|x| only where iv neither over- nor underflows
+    for v, x in ((0.5, [800.0, 3.0]), (1.5, [1e-10, 2.0]), (30.0, [5.0, 60.0]),
+                 (2.0, [-3.0, 1000.0])):
+        x = np.array(x)
+        g = riesz.grad(lambda x, v=v: np.sum(rsp.ive(v, x)))(x)
+        want = (sp.ive(v - 1, x) + sp.ive(v + 1, x)) / 2 - np.sign(x) * sp.ive(v, x)
+        np.testing.assert_allclose(g, want, rtol=1e-11)
+
+
 def test_bessel_derivatives_at_zero_are_finite_and_right() -> None:
     # J_v'(0) = 1/2 (v = 1), 0 (v = 0 or v >= 2); I likewise; J_1''(0) = 0, J_2''(0) = 1/4
     x = np.zeros(4)

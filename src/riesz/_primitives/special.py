@@ -212,12 +212,30 @@ def _elementwise_joint(prim: Primitive, partials: Any) -> Primitive:
     return taylor.jet_from_jvp(prim.def_joint_jvp(jvp).def_joint_vjp(vjp))
 
 
+def _in_place(op: Any, d: Any, other: Any) -> Any:
+    """op(d, other), into `d` (a fresh array) when it has the result's shape and dtype."""
+    if (isinstance(d, np.ndarray) and d.ndim and d.dtype == np.result_type(d, other)
+            and d.shape == np.broadcast_shapes(d.shape, np.shape(other))):
+        return op(d, other, out=d)
+    return op(d, other)
+
+
 def _beta_family(prim: Primitive, times_ans: bool) -> Primitive:
     """Joint rules for log B(a, b) (∂a = ψ(a) - ψ(a + b), ∂b = ψ(b) - ψ(a + b)) and, with
     `times_ans`, B(a, b) (the same times B): ψ(a + b) is evaluated once for both partials."""
 
     def partials(primals: Any, which: list[bool], ans: Any) -> list[Any]:
         a, b = primals
+        if _first_order(a, b, ans):  # NumPy, in place where the shapes allow
+            common = _sp.digamma(np.add(a, b))
+            ds: list[Any] = []
+            for arg, w in zip((a, b), which, strict=True):
+                d = None
+                if w:
+                    d = _in_place(np.subtract, _sp.digamma(arg), common)
+                    d = _in_place(np.multiply, d, ans) if times_ans else d
+                ds.append(d)
+            return ds
         common = _digamma(a + b)
         out = []
         for arg, w in zip((a, b), which, strict=True):
