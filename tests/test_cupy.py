@@ -71,3 +71,32 @@ def test_mixed_numpy_and_cupy_raise() -> None:
     # CuPy's own TypeError, re-raised by riesz naming both types: no silent host copy
     with pytest.raises((TypeError, BackendError), match="cupy|numpy"):
         riesz.grad(lambda w, x: rnp.sum(x @ w))(np.ones(3), cp.ones((2, 3)))
+
+
+def test_hessian_jacobian_and_hvp_stay_on_device() -> None:
+    """Materialised derivatives build their basis on the device (a CuPy function
+    cannot take NumPy tangents); hvp in every mode stays there too."""
+    cp = _cupy()
+    import riesz
+    import riesz.numpy as rnp
+
+    xh = np.linspace(0.1, 1.0, 6)
+    x = cp.asarray(xh)
+
+    def f(x):
+        return rnp.sum(rnp.sin(x) ** 2 * x)
+
+    want = np.diag(2 * np.sin(2 * xh) + 2 * xh * np.cos(2 * xh))  # f'' of Σ x sin²x
+    H = riesz.hessian(f)(x)
+    assert isinstance(H, cp.ndarray)
+    np.testing.assert_allclose(cp.asnumpy(H), want, rtol=1e-12, atol=1e-14)
+    J = riesz.jacrev(lambda x: rnp.sin(x) * x[::-1])(x)
+    assert isinstance(J, cp.ndarray)
+    np.testing.assert_allclose(
+        cp.asnumpy(J), np.diag(np.cos(xh) * xh[::-1]) + np.sin(xh)[:, None] * np.eye(6)[::-1],
+        rtol=1e-12, atol=1e-14)
+    u = np.arange(6.0)
+    for mode in ("fwd-rev", "rev-rev", "rev-fwd", "fwd-fwd"):
+        (hv,) = riesz.hvp(f, (x,), (cp.asarray(u),), mode=mode)[:1]
+        assert isinstance(hv, cp.ndarray), mode
+        np.testing.assert_allclose(cp.asnumpy(hv), want @ u, rtol=1e-12, err_msg=mode)

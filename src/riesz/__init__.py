@@ -18,7 +18,7 @@ from ._core.pytree import (
     tree_structure,
     tree_unflatten,
 )
-from ._core.trace import EscapedTracerError
+from ._core.trace import BackendError, EscapedTracerError
 from ._interpreters.reverse import SavedValueModifiedError
 from .checks import GradientCheckError, check_grads
 from .control_flow import cond, fori_loop, scan, while_loop
@@ -52,6 +52,7 @@ from .transforms import elementwise_grad, grad, hvp, jvp, value_and_grad, vjp, v
 __version__ = "0.1.0"
 
 __all__ = [
+    "BackendError",
     "cond",
     "fori_loop",
     "scan",

@@ -30,7 +30,18 @@ __all__ = ["GradientCheckError", "check_grads"]
 
 
 class GradientCheckError(AssertionError):
-    """A derivative disagreed with its finite-difference or adjoint reference."""
+    """A derivative disagreed with its finite-difference or adjoint reference.
+
+    Examples
+    --------
+    >>> bad = riesz.custom_jvp(lambda x: x**2)
+    >>> _ = bad.defjvp(lambda p, t: (p[0] ** 2, 3.0 * t[0]))  # wrong: should be 2 x u
+    >>> try:
+    ...     riesz.check_grads(bad, (1.0,), order=1)
+    ... except riesz.GradientCheckError:
+    ...     print("JVP disagrees with finite differences")
+    JVP disagrees with finite differences
+    """
 
 
 def _float_leaves(tree: Any) -> list[np.ndarray]:
@@ -124,7 +135,23 @@ def check_grads(
     optionally one more for the output) adds the adjoint test under those
     inner products, ⟨v, ∂f(x)[u]⟩_out = ⟨∂f(x)*[v], u⟩_in with the
     metric-aware adjoint ∂f(x)* = riesz_in ∘ VJP ∘ lower_out, for directions
-    u, v drawn from the spaces."""
+    u, v drawn from the spaces.
+
+    Math: ∂f(x)[u] ≈ (f(x + εu) - f(x - εu)) / 2ε and ⟨v, ∂f(x)[u]⟩ = ⟨∂f(x)*[v], u⟩.
+
+    Examples
+    --------
+    >>> riesz.check_grads(lambda x: rnp.sin(x) * x, (np.array([0.5, 1.0]),), order=2)
+
+    Raises
+    ------
+    riesz.GradientCheckError
+        If a derivative disagrees with its reference (naming the composition and entry).
+    TypeError
+        If `args` is not a tuple or list of arguments.
+    ValueError
+        If `modes` is not a non-empty subset of ("fwd", "rev").
+    """
     if not isinstance(args, (tuple, list)):
         raise TypeError("check_grads: args must be a tuple of arguments, e.g. (x,)")
     bad = set(modes) - {"fwd", "rev"}

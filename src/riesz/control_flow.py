@@ -68,9 +68,19 @@ def cond(pred: Any, true_fn: Callable[..., Any], false_fn: Callable[..., Any],
          *operands: Any) -> Any:
     """`true_fn(*operands)` if `pred` else `false_fn(*operands)` (`jax.lax.cond`).
 
+    Examples
+    --------
     >>> import riesz
     >>> riesz.cond(3.0 > 0, lambda x: 2 * x, lambda x: -x, 1.5)
     3.0
+
+    Math: ∂cond(p, f, g, x)[u] = ∂f(x)[u] if p else ∂g(x)[u] (the predicate has no derivative).
+
+    Raises
+    ------
+    TypeError
+        If the predicate is not a scalar, or the branches return different structures,
+        shapes or dtypes.
     """
     p = _predicate("cond", pred)
     if isinstance(p, Tracer):  # per example (vmap) or unknown (jit): both, then select
@@ -83,9 +93,17 @@ def while_loop(cond_fn: Callable[[Any], Any], body_fn: Callable[[Any], Any],
     """`while cond_fn(val): val = body_fn(val)`; returns `val` (`jax.lax.while_loop`).
     Differentiable in both modes: reverse mode records the iterations that ran.
 
+    Examples
+    --------
     >>> import riesz
     >>> riesz.while_loop(lambda v: v < 10, lambda v: 2 * v, 1)
     16
+
+    Raises
+    ------
+    riesz.ConcretizationError
+        Under `jit`, if the predicate depends on a traced value (the trip count is
+        unknown when the graph is built: use `fori_loop` / `scan` with a bound).
     """
     val = init_val
     while True:
@@ -111,9 +129,16 @@ def fori_loop(lower: Any, upper: Any, body_fn: Callable[[Any, Any], Any], init_v
     """`for i in range(lower, upper): val = body_fn(i, val)` (`jax.lax.fori_loop`).
     Under jit the bounds must be concrete (the loop is unrolled into the graph).
 
+    Examples
+    --------
     >>> import riesz
     >>> riesz.fori_loop(0, 4, lambda i, v: v + i, 0)
     6
+
+    Raises
+    ------
+    riesz.ConcretizationError
+        For traced bounds under `jit`.
     """
     lo, hi = strip_derivatives(lower), strip_derivatives(upper)
     if isinstance(lo, Tracer) or isinstance(hi, Tracer):
@@ -134,9 +159,19 @@ def scan(f: Callable[[Any, Any], tuple[Any, Any]], init: Any, xs: Any = None,
     """`jax.lax.scan`: `carry, y = f(carry, x)` for each leading slice `x` of `xs`;
     returns the final carry and the `y`s stacked along a new leading axis.
 
+    Examples
+    --------
     >>> import numpy as np, riesz
     >>> riesz.scan(lambda c, x: (c + x, 2 * c), 0.0, np.arange(3.0))
     (np.float64(3.0), array([0., 0., 2.]))
+
+    Raises
+    ------
+    ValueError
+        If a leaf of `xs` has no leading axis, the leaves and `length` disagree, or the
+        length is 0.
+    TypeError
+        If f does not return a pair `(carry, y)` or changes the carry's structure.
     """
     x_leaves, x_def = tree_flatten(xs)
     lengths = {np.shape(x)[0] if np.ndim(x) else None for x in x_leaves}

@@ -24,6 +24,7 @@ import numpy as np
 from . import numpy as rnp
 from ._core.pytree import tree_flatten, tree_map, tree_unflatten
 from ._core.trace import Tracer, raw_value
+from ._core.zeros import is_foreign
 from .linear import JacobianMap, LinearMap, LinearMaps
 from .spaces import Product, Space, space_of
 from .transforms import _argnums_tuple, _single, jvp, linearize_in_call, linearize_parts, vjp
@@ -63,7 +64,9 @@ def _map_from_parts(out: Any, jvp_fn: Callable[..., Any], vjp_fn: Callable[..., 
                     codomain: Space | None, name: str) -> LinearMap:
     """The JacobianMap of a recorded linearization, between the given spaces."""
     dom = space_of(primals[0]) if single else Product(*(space_of(p) for p in primals))
-    return JacobianMap(jvp_fn, vjp_fn, domain or dom, codomain or space_of(out), single, name)
+    like = next((c for c in map(raw_value, tree_flatten(primals)[0]) if is_foreign(c)), None)
+    return JacobianMap(jvp_fn, vjp_fn, domain or dom, codomain or space_of(out), single, name,
+                       like)
 
 
 def linearize(f: Callable[..., Any], *primals: Any, domain: Space | None = None,
@@ -74,7 +77,21 @@ def linearize(f: Callable[..., Any], *primals: Any, domain: Space | None = None,
     transpose by sweeping it backward, without re-running f. With several
     primals its domain is their `Product` and it is applied to a tuple.
     `domain` / `codomain` attach other geometries (e.g. a `Weighted` space) to
-    the map, which changes its `adjoint`, not its values."""
+    the map, which changes its `adjoint`, not its values.
+
+    Math: (f(x), u ↦ ∂f(x)[u]); `.T` applies v ↦ ∂f(x)*[v].
+
+    Examples
+    --------
+    >>> y, df = riesz.linearize(lambda x: x**3, np.array([1.0, 2.0]))
+    >>> print(df(np.array([1.0, 1.0])), df.T(np.array([1.0, 0.0])))  # 3 x² ⊙ u
+    [ 3. 12.] [3. 0.]
+
+    Raises
+    ------
+    TypeError
+        If no primal is passed.
+    """
     if not primals:
         raise TypeError("linearize: pass at least one primal, e.g. linearize(f, x)")
     out, jvp_fn, vjp_fn = linearize_parts(f, *primals)
@@ -93,7 +110,23 @@ def derivative(f: Callable[..., Any], argnums: int | Sequence[int] = 0, *,
     covector ∂f(x)*[1] and its `.riesz()` the gradient in the domain's geometry.
     Applied to a function that returns LinearMaps (such as `derivative(f)`), it
     gives a map whose values are maps: B = derivative(derivative(f))(x) with
-    B(u) a LinearMap and B(u, v) = ∂²f(x)[u, v]."""
+    B(u) a LinearMap and B(u, v) = ∂²f(x)[u, v].
+
+    Math: derivative(f)(x) = ∂f(x), the LinearMap u ↦ ∂f(x)[u] with transpose v ↦ ∂f(x)*[v].
+
+    Examples
+    --------
+    >>> D = riesz.derivative(lambda x: (x**2).sum())(np.array([1.0, 2.0]))
+    >>> print(D(np.array([1.0, 1.0])), D.T(1.0))  # ⟨2x, u⟩ and the covector 2x
+    6.0 [2. 4.]
+
+    Raises
+    ------
+    NotImplementedError
+        For third and higher derivatives as multilinear maps (nest `jvp` instead).
+    TypeError
+        If `argnums` is malformed or an input is an integer array.
+    """
     map_valued = getattr(f, "_riesz_derivative_of", None)
     single = _single(argnums)
 
@@ -152,7 +185,22 @@ def linear_transpose(f: Callable[..., Any],
     one entry per primal, pair(fᵀ c, u) = pair(c, f(u)).
 
     The examples give shapes and dtypes only; f is linear, so its VJP at any point
-    (riesz uses zeros) is its transpose."""
+    (riesz uses zeros) is its transpose.
+
+    Math: fᵀ with pair(fᵀ c, u) = pair(c, f(u)) for a linear f.
+
+    Examples
+    --------
+    >>> M = np.array([[1.0, 2.0], [3.0, 4.0]])
+    >>> fT = riesz.linear_transpose(lambda u: M @ u, np.zeros(2))
+    >>> print(fT(np.array([1.0, 0.0])))  # (Mᵀ c,)
+    (array([1., 2.]),)
+
+    Raises
+    ------
+    TypeError
+        If no example primal is given.
+    """
     if not example_primals:
         raise TypeError("linear_transpose: pass example primals giving the input shapes")
     zeros = [tree_unflatten(d, [np.zeros(np.shape(x), getattr(x, "dtype", np.float64))
@@ -231,27 +279,85 @@ def jacfwd(f: Callable[..., Any], argnums: int | Sequence[int] = 0,
            holomorphic: bool = False) -> Callable[..., Any]:
     """The Jacobian of f by forward mode, one column ∂f(x)[e_j] per input basis
     vector; shape out.shape + in.shape (nested pytrees for pytree inputs/outputs).
-    Complex values: `holomorphic=True` gives f'(z) of a holomorphic f."""
+    Complex values: `holomorphic=True` gives f'(z) of a holomorphic f.
+
+    Math: J[:, j] = ∂f(x)[e_j].
+
+    Examples
+    --------
+    >>> print(riesz.jacfwd(lambda x: x[0] * x)(np.array([1.0, 2.0])))  # x e₀ᵀ + x₀ I
+    [[2. 0.]
+     [2. 1.]]
+
+    Raises
+    ------
+    TypeError
+        For complex inputs or outputs without `holomorphic=True` (a complex Jacobian
+        matrix represents a holomorphic derivative only), or `holomorphic=True` with real
+        inputs.
+    """
     return _jacobian(f, argnums, "fwd", "jacfwd", holomorphic)
 
 
 def jacrev(f: Callable[..., Any], argnums: int | Sequence[int] = 0,
            holomorphic: bool = False) -> Callable[..., Any]:
     """The Jacobian of f by reverse mode, one row ∂f(x)*[e_i] per output basis
-    vector; shape out.shape + in.shape. Complex values: `holomorphic=True`."""
+    vector; shape out.shape + in.shape. Complex values: `holomorphic=True`.
+
+    Math: J[i, :] = ∂f(x)*[e_i].
+
+    Examples
+    --------
+    >>> print(riesz.jacrev(lambda x: x[0] * x)(np.array([1.0, 2.0])))
+    [[2. 0.]
+     [2. 1.]]
+
+    Raises
+    ------
+    TypeError
+        As `jacfwd`: complex values without `holomorphic=True`.
+    """
     return _jacobian(f, argnums, "rev", "jacrev", holomorphic)
 
 
 def jacobian(f: Callable[..., Any], argnums: int | Sequence[int] = 0,
              holomorphic: bool = False) -> Callable[..., Any]:
     """The Jacobian of f, shape out.shape + in.shape: by reverse mode when the
-    output is smaller than the input, else by forward mode."""
+    output is smaller than the input, else by forward mode.
+
+    Math: J = [∂f(x)[e_j]]_j (= [∂f(x)*[e_i]]_i).
+
+    Examples
+    --------
+    >>> print(riesz.jacobian(lambda x: np.sin(x) * 2.0)(np.zeros(2)))  # diag(2 cos x)
+    [[2. 0.]
+     [0. 2.]]
+
+    Raises
+    ------
+    TypeError
+        As `jacfwd`: complex values without `holomorphic=True`.
+    """
     return _jacobian(f, argnums, "auto", "jacobian", holomorphic)
 
 
 def hessian(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
     """The Hessian of a scalar f, shape in.shape + in.shape: forward mode over
-    reverse mode (jacfwd of jacrev)."""
+    reverse mode (jacfwd of jacrev).
+
+    Math: H[i, j] = ∂²f(x)[e_i, e_j].
+
+    Examples
+    --------
+    >>> print(riesz.hessian(lambda x: x[0] ** 2 * x[1])(np.array([1.0, 3.0])))
+    [[6. 2.]
+     [2. 0.]]
+
+    Raises
+    ------
+    TypeError
+        If f is not a real scalar function.
+    """
     h = jacfwd(jacrev(f, argnums), argnums)
     h.__name__ = f"hessian_of_{getattr(f, '__name__', 'f')}"
     return h

@@ -732,7 +732,21 @@ def fixed_point(g: Callable[[Any, Any], Any], x: Any, y0: Any, *, solver: str = 
     `solver`: "anderson", "fixed_point" (plain iteration), "broyden" or
     "newton" (on g(x, y) - y). The default backward method iterates the
     adjoint equation like the forward iteration (it converges when g is a
-    contraction in y)."""
+    contraction in y).
+
+    Examples
+    --------
+    >>> y = lambda x: riesz.implicit.fixed_point(lambda x, y: 0.5 * y + x, x, 0.0)  # y* = 2x
+    >>> print(round(float(y(1.0)), 6), round(float(riesz.grad(y)(1.0)), 6))
+    2.0 2.0
+
+    Raises
+    ------
+    ValueError
+        For an unknown `solver`, `backward` or `on_failure`.
+    riesz.SolverError
+        If the forward or the backward (adjoint) solve does not converge.
+    """
     opts = _options("fixed_point", solver, FIXED_POINT_METHODS, tol, max_iter, backward,
                     backward_tol, backward_max_iter, space, on_failure, solver_options, info, y0)
 
@@ -752,7 +766,23 @@ def root(f: Callable[[Any, Any], Any], x: Any, y0: Any, *, solver: str = "newton
 
     forward mode: ∂_y f ẏ = -∂_x f[ẋ]; reverse mode: (∂_y f)ᵀ λ = v, then
     x̄ = -(∂_x f)ᵀ λ. `solver`: "newton" (Newton–Krylov), "broyden", or
-    "anderson" / "fixed_point" on y - f(x, y)."""
+    "anderson" / "fixed_point" on y - f(x, y).
+
+    Examples
+    --------
+    >>> sqrt = lambda x: riesz.implicit.root(lambda x, y: y**2 - x, x, 1.0)  # y* = √x
+    >>> print(round(float(sqrt(4.0)), 6), round(float(riesz.grad(sqrt)(4.0)), 6))  # 1/(2√x)
+    2.0 0.25
+
+    Raises
+    ------
+    ValueError
+        For an unknown `solver`, `backward` or `on_failure`.
+    TypeError
+        If `space` is not a Space or `info` not a dict.
+    riesz.SolverError
+        If the forward or the backward (adjoint) solve does not converge.
+    """
     opts = _options("root", solver, ROOT_METHODS, tol, max_iter, backward, backward_tol,
                     backward_max_iter, space, on_failure, solver_options, info, y0)
     return _Implicit("root", f, f, opts, x)(x, y0)
@@ -772,7 +802,25 @@ def argmin(objective: Callable[[Any, Any], Any], x: Any, y0: Any, *, solver: str
     definite at a strict minimum). With `space` the stationarity is
     S.riesz(∇_y objective) = 0, whose Jacobian W⁻¹ H is self-adjoint in S, so
     CG works in S's geometry. Only stationarity is solved for: at a saddle
-    point or maximum the result is that point (check the objective)."""
+    point or maximum the result is that point (check the objective).
+
+    Examples
+    --------
+    >>> obj = lambda x, y: ((y - x) ** 2).sum() + (y**2).sum()  # y* = x / 2
+    >>> ystar = lambda x: riesz.implicit.argmin(obj, x, np.zeros(2))
+    >>> print(np.round(ystar(np.array([2.0, 4.0])), 6))
+    [1. 2.]
+    >>> print(np.round(riesz.jacobian(ystar)(np.array([2.0, 4.0])), 6))
+    [[0.5 0. ]
+     [0.  0.5]]
+
+    Raises
+    ------
+    ValueError
+        For an unknown `solver`, `backward` or `on_failure`.
+    riesz.SolverError
+        If the forward or the backward (CG on the Hessian) solve does not converge.
+    """
     opts = _options("argmin", solver, ROOT_METHODS, tol, max_iter, backward, backward_tol,
                     backward_max_iter, space, on_failure, solver_options, info, y0)
     gradient = grad(objective, argnums=1)

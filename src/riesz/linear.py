@@ -81,7 +81,13 @@ __all__ = [
 
 class NotVectorizable(NotImplementedError):
     """Raised by an operation that vmap cannot batch but that works one example
-    at a time: materialisation then applies the map to one basis vector at a time."""
+    at a time: materialisation then applies the map to one basis vector at a time.
+
+    Examples
+    --------
+    >>> issubclass(riesz.linear.NotVectorizable, NotImplementedError)
+    True
+    """
 
 
 def _is_scalar(a: Any) -> bool:
@@ -103,7 +109,28 @@ class LinearMap:
     `LinearMap(fn, domain, codomain, transpose=None, name=None)` builds a
     `FunctionMap`; the other classes of this module are LinearMaps too. `A(u)`
     applies the map; `A(u, v)` applies a map whose values are maps (a bilinear
-    map, e.g. a second derivative) twice."""
+    map, e.g. a second derivative) twice.
+
+    Math: A(u) for u in the domain; A.T(c) = Aᵀ c with pair(Aᵀ c, u) = pair(c, A u);
+    A.adjoint = R_X ∘ Aᵀ ∘ L_Y in the spaces' geometry.
+
+    Examples
+    --------
+    >>> A = riesz.LinearMap.from_matrix(np.array([[2.0, 1.0], [0.0, 3.0]]))
+    >>> print(A(np.array([1.0, 1.0])), A.T(np.array([1.0, 0.0])))
+    [3. 3.] [2. 1.]
+    >>> print((2 * A @ A).materialize())
+    [[ 8. 10.]
+     [ 0. 18.]]
+
+    Raises
+    ------
+    TypeError
+        If `domain` / `codomain` are not `riesz.spaces.Space`s, or the map is applied to
+        the wrong number of arguments.
+    ValueError
+        If an input's shape does not fit the domain.
+    """
 
     __array_ufunc__ = None  # `array * A` and `array @ A` defer to LinearMap's reflected methods
     domain: Space
@@ -348,7 +375,20 @@ class FunctionMap(LinearMap):
     """A map given by a function `fn`; `transpose`, if given, is its metric-free
     transpose as a function of a codomain covector, otherwise derived from `fn`
     by reverse mode (at 0: a VJP of a linear function is its transpose) the first
-    time it is needed."""
+    time it is needed.
+
+    Examples
+    --------
+    >>> X = riesz.spaces.Euclidean(3)
+    >>> A = riesz.LinearMap(np.cumsum, X, X)  # transpose derived by reverse mode
+    >>> print(A.T(np.array([1.0, 0.0, 0.0])), A.T(np.array([0.0, 0.0, 1.0])))
+    [1. 0. 0.] [1. 1. 1.]
+
+    Raises
+    ------
+    TypeError
+        If `fn` is not callable or the spaces are not `Space`s.
+    """
 
     def __init__(self, fn: Callable[[Any], Any], domain: Space, codomain: Space, *,
                  transpose: Callable[[Any], Any] | None = None, name: str | None = None):
@@ -374,7 +414,15 @@ class FunctionMap(LinearMap):
 @final
 class MatrixMap(LinearMap):
     """u ↦ M u for a concrete (codomain.size, domain.size) matrix M on the
-    flattened coordinates."""
+    flattened coordinates.
+
+    Examples
+    --------
+    >>> X = riesz.spaces.Euclidean(2)
+    >>> A = riesz.linear.MatrixMap(np.array([[1.0, 2.0], [3.0, 4.0]]), X, X)
+    >>> print(A(np.array([1.0, 0.0])), A.T(np.array([1.0, 0.0])))
+    [1. 3.] [1. 2.]
+    """
 
     def __init__(self, M: np.ndarray, domain: Space, codomain: Space, name: str = "M"):
         self._set_spaces(domain, codomain, name)
@@ -409,7 +457,19 @@ class MatrixMap(LinearMap):
 
 @final
 class DiagonalMap(LinearMap):
-    """u ↦ d ⊙ u on an array space of d's shape."""
+    """u ↦ d ⊙ u on an array space of d's shape.
+
+    Examples
+    --------
+    >>> D = riesz.linear.DiagonalMap(np.array([2.0, 4.0]))
+    >>> print(D(np.array([1.0, 1.0])), riesz.linear.direct(D, np.array([2.0, 2.0])))
+    [2. 4.] [1.  0.5]
+
+    Raises
+    ------
+    ValueError
+        If the diagonal's shape differs from the space's.
+    """
 
     def __init__(self, d: Any, space: Space | None = None, name: str = "D"):
         d = np.asarray(d, dtype=np.float64)
@@ -441,7 +501,14 @@ class DiagonalMap(LinearMap):
 
 @final
 class IdentityMap(LinearMap):
-    """The identity of a space: its adjoint in every geometry is itself."""
+    """The identity of a space: its adjoint in every geometry is itself.
+
+    Examples
+    --------
+    >>> I = riesz.identity(riesz.spaces.Weighted(2, np.array([1.0, 4.0])))
+    >>> print(I(np.array([1.0, 2.0])), I.adjoint(np.array([1.0, 2.0])))
+    [1. 2.] [1. 2.]
+    """
 
     def __init__(self, space: Space):
         self._set_spaces(space, space, "I")
@@ -473,7 +540,14 @@ class IdentityMap(LinearMap):
 
 @final
 class ScaledMap(LinearMap):
-    """c A for a real scalar c (possibly traced)."""
+    """c A for a real scalar c (possibly traced).
+
+    Examples
+    --------
+    >>> A = riesz.identity(riesz.spaces.Euclidean(2))
+    >>> print(type(3.0 * A).__name__, (3.0 * A)(np.array([1.0, 2.0])))
+    ScaledMap [3. 6.]
+    """
 
     def __init__(self, c: Any, A: LinearMap):
         if isinstance(A, ScaledMap):  # c (d B) = (c d) B
@@ -505,7 +579,19 @@ class ScaledMap(LinearMap):
 
 @final
 class SumMap(LinearMap):
-    """A_1 + A_2 + ... (maps between the same spaces)."""
+    """A_1 + A_2 + ... (maps between the same spaces).
+
+    Examples
+    --------
+    >>> A = riesz.identity(riesz.spaces.Euclidean(2))
+    >>> print(type(A + A).__name__, (A + A)(np.array([1.0, 2.0])))
+    SumMap [2. 4.]
+
+    Raises
+    ------
+    ValueError
+        If the maps do not share their domain and codomain.
+    """
 
     def __init__(self, terms: Sequence[LinearMap], name: str | None = None):
         terms = tuple(terms)
@@ -547,7 +633,19 @@ class SumMap(LinearMap):
 
 @final
 class ComposedMap(LinearMap):
-    """A @ B: u ↦ A(B(u)); its matrix is the product of the parts' matrices."""
+    """A @ B: u ↦ A(B(u)); its matrix is the product of the parts' matrices.
+
+    Examples
+    --------
+    >>> A = riesz.LinearMap.from_matrix(np.array([[0.0, 1.0], [1.0, 0.0]]))
+    >>> print(type(A @ A).__name__, (A @ A)(np.array([1.0, 2.0])))
+    ComposedMap [1. 2.]
+
+    Raises
+    ------
+    ValueError
+        If the inner map's codomain is not the outer map's domain.
+    """
 
     def __init__(self, A: LinearMap, B: LinearMap):
         self._set_spaces(B.domain, A.codomain, f"({A.name} @ {B.name})")
@@ -572,7 +670,15 @@ class ComposedMap(LinearMap):
 @final
 class TransposeMap(LinearMap):
     """Aᵀ, between the covector spaces (the ambient Euclidean spaces) of A's
-    codomain and domain; a direct solve transposes A's factorisation."""
+    codomain and domain; a direct solve transposes A's factorisation.
+
+    Examples
+    --------
+    >>> X = riesz.spaces.Euclidean(3)
+    >>> A = riesz.LinearMap(np.cumsum, X, X)  # a matrix map's transpose is a matrix map
+    >>> print(type(A.T).__name__, A.T(np.array([0.0, 0.0, 1.0])))
+    TransposeMap [1. 1. 1.]
+    """
 
     def __init__(self, A: LinearMap):
         self._set_spaces(A.codomain.ambient(), A.domain.ambient(), f"{A.name}.T")
@@ -603,7 +709,15 @@ class TransposeMap(LinearMap):
 @final
 class AdjointMap(LinearMap):
     """A* = riesz_X ∘ Aᵀ ∘ lower_Y for A: X -> Y; its transpose is
-    lower_Y ∘ A ∘ riesz_X (R and L are symmetric), its adjoint A."""
+    lower_Y ∘ A ∘ riesz_X (R and L are symmetric), its adjoint A.
+
+    Examples
+    --------
+    >>> X = riesz.spaces.Weighted(2, np.array([1.0, 2.0]))  # ⟨x, y⟩ = x₀y₀ + 2 x₁y₁
+    >>> A = riesz.LinearMap.from_matrix(np.eye(2), X, X)
+    >>> print(A.adjoint(np.array([1.0, 1.0])))  # W⁻¹ Aᵀ W = I
+    [1. 1.]
+    """
 
     def __init__(self, A: LinearMap):
         self._set_spaces(A.codomain, A.domain, f"{A.name}.adjoint")
@@ -625,12 +739,21 @@ class AdjointMap(LinearMap):
 class JacobianMap(LinearMap):
     """∂f(x) from one recorded evaluation of f: `jvp_fn` applies it and `vjp_fn`
     its transpose by replaying the tape (f is not run again). With `single`
-    the domain holds one primal, else a tuple of them (a `Product`)."""
+    the domain holds one primal, else a tuple of them (a `Product`).
+
+    Examples
+    --------
+    >>> _, J = riesz.linearize(lambda x: x**2, np.array([1.0, 3.0]))
+    >>> print(type(J).__name__, J(np.array([1.0, 1.0])), J.T(np.array([1.0, 1.0])))
+    JacobianMap [2. 6.] [2. 6.]
+    """
 
     def __init__(self, jvp_fn: Callable[..., Any], vjp_fn: Callable[[Any], Any],
-                 domain: Space, codomain: Space, single: bool, name: str):
+                 domain: Space, codomain: Space, single: bool, name: str,
+                 like: Any = None):
         self._set_spaces(domain, codomain, name)
         self._jvp, self._vjp, self.single = jvp_fn, vjp_fn, single
+        self._like = like  # an array of the primals' backend where not NumPy
 
     def mv(self, u: Any) -> Any:
         return self._jvp(u) if self.single else self._jvp(*u)
@@ -643,11 +766,12 @@ class JacobianMap(LinearMap):
         mode (one vectorised VJP over the codomain's); "auto": the smaller basis."""
         dom, cod = self.domain.ambient(), self.codomain.ambient()
         if mode == "rev" or (mode == "auto" and cod.size < dom.size):
-            return rnp.transpose(columns(self.tmv, cod, dom))
-        return columns(self.mv, self.domain, self.codomain)
+            return rnp.transpose(columns(self.tmv, cod, dom, self._like))
+        return columns(self.mv, self.domain, self.codomain, self._like)
 
     def _respace(self, domain: Space, codomain: Space) -> LinearMap:
-        return JacobianMap(self._jvp, self._vjp, domain, codomain, self.single, self.name)
+        return JacobianMap(self._jvp, self._vjp, domain, codomain, self.single, self.name,
+                           self._like)
 
 
 # -- functions on maps ----------------------------------------------------------------
@@ -655,17 +779,54 @@ class JacobianMap(LinearMap):
 
 def materialize(A: LinearMap, basis: Sequence[Any] | str | None = None, *,
                 out_basis: Sequence[Any] | str | None = None) -> Any:
-    """The array of `A` (see `LinearMap.materialize`)."""
+    """The array of `A` (see `LinearMap.materialize`).
+
+    Math: M[i, j] = ⟨f_i, A e_j⟩ for bases e of the domain and f of the codomain.
+
+    Examples
+    --------
+    >>> _, J = riesz.linearize(lambda x: x[0] * x, np.array([1.0, 2.0]))
+    >>> print(riesz.linear.materialize(J))
+    [[2. 0.]
+     [2. 1.]]
+
+    Raises
+    ------
+    ValueError
+        For an unknown basis name.
+    """
     return A.materialize(basis, out_basis=out_basis)
 
 
 def diagonal(A: LinearMap) -> Any:
-    """The diagonal of a square map (free for diagonal, identity and scaled maps)."""
+    """The diagonal of a square map (free for diagonal, identity and scaled maps).
+
+    Examples
+    --------
+    >>> A = riesz.LinearMap.from_matrix(np.array([[1.0, 2.0], [3.0, 4.0]]))
+    >>> print(riesz.linear.diagonal(A))
+    [1. 4.]
+
+    Raises
+    ------
+    ValueError
+        If the map is not square.
+    """
     return A.diagonal()
 
 
 def adjoint(A: LinearMap) -> LinearMap:
-    """The adjoint of `A` in its spaces' geometry (`LinearMap.adjoint`)."""
+    """The adjoint of `A` in its spaces' geometry (`LinearMap.adjoint`).
+
+    Math: ⟨A* v, u⟩_X = ⟨v, A u⟩_Y.
+
+    Examples
+    --------
+    >>> X = riesz.spaces.Weighted(2, np.array([1.0, 2.0]))
+    >>> A = riesz.LinearMap.from_matrix(np.array([[0.0, 1.0], [0.0, 0.0]]), X, X)
+    >>> print(riesz.linear.adjoint(A)(np.array([1.0, 0.0])))  # W⁻¹ Aᵀ W e₀
+    [0.  0.5]
+    """
     return A.adjoint
 
 
@@ -693,7 +854,26 @@ def solve(A: LinearMap | Callable[[Any], Any], b: Any, method: str | LinearSolve
     preconditioner approximating A⁻¹ (for CG: self-adjoint and positive in the
     domain's geometry). Raises `SolverError` on non-convergence, reporting
     ‖b - A x‖ / ‖b‖. To solve with one A for many b, use the solver object:
-    `state = solver.init(A)` once, then `solver.compute(state, b)`."""
+    `state = solver.init(A)` once, then `solver.compute(state, b)`.
+
+    Math: x = A⁻¹ b, iterated on A only through products A u (and Aᵀ c for some methods).
+
+    Examples
+    --------
+    >>> A = riesz.LinearMap.from_matrix(np.array([[4.0, 1.0], [1.0, 3.0]]))
+    >>> x = riesz.linear.solve(A, np.array([1.0, 2.0]), method="cg")
+    >>> print(np.round(x, 6))
+    [0.090909 0.636364]
+
+    Raises
+    ------
+    riesz.SolverError
+        If the method does not converge within `maxiter`.
+    TypeError
+        If `A` is neither a LinearMap nor a callable.
+    ValueError
+        For an unknown `method`, or `b` not in A's codomain.
+    """
     solver = solver_for(method, rtol=rtol, atol=atol, maxiter=maxiter, x0=x0, restart=restart,
                         M=M)
     A = _as_map(A, b)
@@ -702,23 +882,71 @@ def solve(A: LinearMap | Callable[[Any], Any], b: Any, method: str | LinearSolve
 
 
 def cg(A: LinearMap | Callable[[Any], Any], b: Any, **kwargs: Any) -> Any:
-    """Conjugate gradients (A self-adjoint and positive); see `solve`."""
+    """Conjugate gradients (A self-adjoint and positive); see `solve`.
+
+    Examples
+    --------
+    >>> A = riesz.LinearMap.from_matrix(np.array([[2.0, 0.0], [0.0, 4.0]]))
+    >>> print(riesz.linear.cg(A, np.array([2.0, 2.0])))
+    [1.  0.5]
+
+    Raises
+    ------
+    riesz.SolverError
+        As `solve`: no convergence (A not positive definite, too few iterations).
+    """
     return solve(A, b, "cg", **kwargs)
 
 
 def gmres(A: LinearMap | Callable[[Any], Any], b: Any, **kwargs: Any) -> Any:
-    """Restarted GMRES for a general square A; see `solve`."""
+    """Restarted GMRES for a general square A; see `solve`.
+
+    Examples
+    --------
+    >>> A = riesz.LinearMap.from_matrix(np.array([[1.0, 2.0], [0.0, 1.0]]))
+    >>> print(np.round(riesz.linear.gmres(A, np.array([3.0, 1.0])), 6))
+    [1. 1.]
+
+    Raises
+    ------
+    riesz.SolverError
+        As `solve`.
+    """
     return solve(A, b, "gmres", **kwargs)
 
 
 def bicgstab(A: LinearMap | Callable[[Any], Any], b: Any, **kwargs: Any) -> Any:
-    """BiCGSTAB for a general square A; see `solve`."""
+    """BiCGSTAB for a general square A; see `solve`.
+
+    Examples
+    --------
+    >>> A = riesz.LinearMap.from_matrix(np.array([[1.0, 2.0], [0.0, 1.0]]))
+    >>> print(np.round(riesz.linear.bicgstab(A, np.array([3.0, 1.0])), 6))
+    [1. 1.]
+
+    Raises
+    ------
+    riesz.SolverError
+        As `solve`.
+    """
     return solve(A, b, "bicgstab", **kwargs)
 
 
 def direct(A: LinearMap | Callable[[Any], Any], b: Any, **kwargs: Any) -> Any:
     """Factorise A and solve by substitution (small problems, or as a reference); see
-    `solve`."""
+    `solve`.
+
+    Examples
+    --------
+    >>> A = riesz.LinearMap.from_matrix(np.array([[1.0, 2.0], [0.0, 1.0]]))
+    >>> print(riesz.linear.direct(A, np.array([3.0, 1.0])))
+    [1. 1.]
+
+    Raises
+    ------
+    numpy.linalg.LinAlgError
+        If the factorisation finds A singular.
+    """
     return solve(A, b, "direct", **kwargs)
 
 
@@ -735,11 +963,16 @@ def _resolve_basis(space: Space, basis: Sequence[Any] | str | None) -> list[Any]
     return list(basis)
 
 
-def columns(fn: Callable[[Any], Any], domain: Space, codomain: Space) -> Any:
+def columns(fn: Callable[[Any], Any], domain: Space, codomain: Space,
+            like: Any = None) -> Any:
     """The matrix (codomain.size, domain.size) whose column j is the flattened
     fn(e_j) for the domain's standard basis e_j: one vectorised call of fn on the
     whole basis (vmap). A function that raises `NotVectorizable` under vmap is
-    applied to one basis vector at a time instead."""
+    applied to one basis vector at a time instead.
+
+    `like`, an array of another backend (CuPy, Dask), puts the basis on that
+    backend, so the columns stay there (a CuPy function cannot take NumPy
+    tangents) and a Dask result stays lazy."""
 
     def column(v: Any) -> Any:
         return codomain.flatten(fn(domain.unflatten(v)))
@@ -747,11 +980,13 @@ def columns(fn: Callable[[Any], Any], domain: Space, codomain: Space) -> Any:
     basis = np.eye(domain.size, dtype=getattr(domain, "dtype", np.float64))
     if domain.size == 0:
         return np.zeros((codomain.size, 0))
+    if like is not None:
+        basis = np.asarray(basis, like=like)  # one explicit copy of the basis
     try:
         rows = vmap(column)(basis)
     except NotVectorizable:
         rows = _stack([column(e) for e in basis], codomain.size, axis=0)
-    return rnp.transpose(rows) if isinstance(rows, Tracer) else np.asarray(rows).T
+    return rnp.transpose(rows)
 
 
 def _stack(vecs: list[Any], length: int, axis: int) -> Any:
@@ -759,9 +994,7 @@ def _stack(vecs: list[Any], length: int, axis: int) -> Any:
     matrix, with riesz ops when any is traced (so materialisation is differentiable)."""
     if not vecs:
         return np.zeros((length, 0) if axis == 1 else (0, length))
-    if any(isinstance(v, Tracer) for v in vecs):
-        return rnp.stack(vecs, axis=axis)
-    return np.stack([np.asarray(v) for v in vecs], axis=axis)
+    return rnp.stack(vecs, axis=axis)
 
 
 def _transpose_by_vjp(fn: Callable[[Any], Any], domain: Space) -> Callable[[Any], Any]:
@@ -776,13 +1009,30 @@ def _transpose_by_vjp(fn: Callable[[Any], Any], domain: Space) -> Callable[[Any]
 
 
 def identity(space: Space) -> LinearMap:
-    """The identity map of `space` (its transpose is the identity of the covectors)."""
+    """The identity map of `space` (its transpose is the identity of the covectors).
+
+    Examples
+    --------
+    >>> I = riesz.identity(riesz.spaces.Euclidean(2))
+    >>> print(I(np.array([1.0, 2.0])), I.materialize())
+    [1. 2.] [[1. 0.]
+     [0. 1.]]
+    """
     return IdentityMap(space)
 
 
 def rank1(y: Any, v: Any, domain: Space | None = None, codomain: Space | None = None) -> LinearMap:
     """The rank-one map x ↦ ⟨v, x⟩ y, with ⟨·,·⟩ the domain's inner product
-    (default spaces: those of v and y). Its transpose is c ↦ pair(c, y) lower(v)."""
+    (default spaces: those of v and y). Its transpose is c ↦ pair(c, y) lower(v).
+
+    Math: x ↦ ⟨v, x⟩ y; transpose c ↦ pair(c, y) L(v).
+
+    Examples
+    --------
+    >>> A = riesz.rank1(np.array([1.0, 2.0]), np.array([1.0, 1.0]))
+    >>> print(A(np.array([3.0, 4.0])))  # (3 + 4) y
+    [ 7. 14.]
+    """
     dom = domain or space_of(v)
     cod = codomain or space_of(y)
     dom.check(v, "rank1: v")
@@ -806,7 +1056,20 @@ class LinearMaps(Space):
     """The space of linear maps `domain` -> `codomain` (the codomain of a second
     derivative), with the Hilbert–Schmidt product ⟨A, B⟩ = Σ_j ⟨A e_j, B e_j⟩
     over an orthonormal basis e of the domain. Elements are LinearMaps; their
-    coordinates are their materialised arrays."""
+    coordinates are their materialised arrays.
+
+    Examples
+    --------
+    >>> X = riesz.spaces.Euclidean(2)
+    >>> S = riesz.linear.LinearMaps(X, X)
+    >>> print(S.dim, S.inner(riesz.identity(X), riesz.identity(X)))  # ⟨I, I⟩ = Tr I
+    4 2.0
+
+    Raises
+    ------
+    NotImplementedError
+        From `riesz` / `lower`: covectors of spaces of maps are not represented.
+    """
 
     def __init__(self, domain: Space, codomain: Space):
         self.map_domain = domain

@@ -56,7 +56,17 @@ class SolverError(RuntimeError):
     `residual` is the final residual (for linear solves the relative residual
     ‖b - A x‖ / ‖b‖, for nonlinear ones the residual norm ‖g(y) - y‖ or
     ‖f(y)‖), `iterations` the iterations taken, `history` the residual norms
-    where the method reports them, and `x` the last iterate."""
+    where the method reports them, and `x` the last iterate.
+
+    Examples
+    --------
+    >>> A = riesz.LinearMap.from_matrix(np.array([[1.0, 2.0], [2.0, 1.0]]))  # indefinite
+    >>> try:
+    ...     riesz.solve(A, np.array([1.0, 0.0]), method="cg", maxiter=1)
+    ... except riesz.SolverError as e:
+    ...     print(e.method, e.iterations)
+    cg 1
+    """
 
     def __init__(self, message: str, *, method: str, residual: float, iterations: int,
                  history: list[float], x: Any):
@@ -94,7 +104,23 @@ def _check_square(A: Any, who: str) -> None:
 
 class LinearSolver(abc.ABC):
     """Solves A x = b for linear maps A: `init(A)` -> state, `compute(state, b)` -> x,
-    `transpose(state)` -> the state of Aᵀ. `solver(A, b)` does init and compute."""
+    `transpose(state)` -> the state of Aᵀ. `solver(A, b)` does init and compute.
+
+    Examples
+    --------
+    >>> solver = riesz.linear_solvers.CG(rtol=1e-12)
+    >>> A = riesz.LinearMap.from_matrix(np.array([[2.0, 0.0], [0.0, 4.0]]))
+    >>> state = solver.init(A)  # once per A, then one compute per right-hand side
+    >>> print(solver.compute(state, np.array([2.0, 4.0])), solver(A, np.array([4.0, 4.0])))
+    [1. 1.] [2. 1.]
+
+    Raises
+    ------
+    ValueError
+        From `init` if A is not square.
+    riesz.SolverError
+        From `compute` if the method does not converge.
+    """
 
     name: str
 
@@ -119,7 +145,14 @@ class LinearSolver(abc.ABC):
 
 class Factorization(abc.ABC):
     """A factorised square matrix on flattened coordinates: `solve(b)` is A⁻¹ b,
-    `transposed()` the factorisation of Aᵀ (sharing the work)."""
+    `transposed()` the factorisation of Aᵀ (sharing the work).
+
+    Examples
+    --------
+    >>> F = riesz.linear_solvers.LUFactorization(np.array([[1.0, 2.0], [0.0, 1.0]]))
+    >>> print(isinstance(F, riesz.linear_solvers.Factorization), F.solve(np.array([3.0, 1.0])))
+    True [1. 1.]
+    """
 
     @abc.abstractmethod
     def solve(self, b: np.ndarray) -> np.ndarray:
@@ -136,7 +169,14 @@ def _singular(message: str) -> SolverError:
 
 
 class LUFactorization(Factorization):
-    """P L U = A (scipy.linalg.lu_factor), computed once; solves with A or Aᵀ."""
+    """P L U = A (scipy.linalg.lu_factor), computed once; solves with A or Aᵀ.
+
+    Examples
+    --------
+    >>> F = riesz.linear_solvers.LUFactorization(np.array([[1.0, 2.0], [0.0, 1.0]]))
+    >>> print(F.solve(np.array([3.0, 1.0])), F.transposed().solve(np.array([1.0, 2.0])))
+    [1. 1.] [1. 0.]
+    """
 
     def __init__(self, matrix: np.ndarray, trans: int = 0, lu: Any = None):
         if lu is None:
@@ -162,7 +202,14 @@ class LUFactorization(Factorization):
 
 
 class DiagonalFactorization(Factorization):
-    """A = diag(d): A⁻¹ b = b / d, and Aᵀ = A."""
+    """A = diag(d): A⁻¹ b = b / d, and Aᵀ = A.
+
+    Examples
+    --------
+    >>> F = riesz.linear_solvers.DiagonalFactorization(np.array([2.0, 4.0]))
+    >>> print(F.solve(np.array([2.0, 2.0])))
+    [1.  0.5]
+    """
 
     def __init__(self, d: np.ndarray):
         self.d = np.asarray(d, dtype=np.float64).reshape(-1)
@@ -178,7 +225,14 @@ class DiagonalFactorization(Factorization):
 
 
 class ScaledFactorization(Factorization):
-    """A = c B: A⁻¹ b = B⁻¹ b / c."""
+    """A = c B: A⁻¹ b = B⁻¹ b / c.
+
+    Examples
+    --------
+    >>> D = riesz.linear_solvers.DiagonalFactorization(np.array([2.0, 4.0]))
+    >>> print(riesz.linear_solvers.ScaledFactorization(2.0, D).solve(np.array([4.0, 8.0])))
+    [1. 1.]
+    """
 
     def __init__(self, c: float, inner: Factorization):
         if c == 0.0:
@@ -202,7 +256,19 @@ class Direct(LinearSolver):
     """Factorise A once (`A.factorize()`: LU of its matrix, or the structure's own:
     a diagonal, a scaled or an identity map need no LU), then solve by
     substitution; the transpose reuses the factors. `rtol` bounds the relative
-    residual ‖b - A x‖ / ‖b‖ accepted (a numerically singular matrix raises)."""
+    residual ‖b - A x‖ / ‖b‖ accepted (a numerically singular matrix raises).
+
+    Examples
+    --------
+    >>> A = riesz.LinearMap.from_matrix(np.array([[1.0, 2.0], [0.0, 1.0]]))
+    >>> print(riesz.linear_solvers.Direct()(A, np.array([3.0, 1.0])))
+    [1. 1.]
+
+    Raises
+    ------
+    riesz.SolverError
+        If the residual exceeds `rtol` (a numerically singular matrix).
+    """
 
     name = "direct"
 
@@ -319,7 +385,21 @@ class _Krylov(LinearSolver):
 
 
 class CG(_Krylov):
-    """Conjugate gradients, for A self-adjoint and positive in its domain's geometry."""
+    """Conjugate gradients, for A self-adjoint and positive in its domain's geometry.
+
+    Math: minimises ‖x - A⁻¹ b‖_A over Krylov spaces; needs ⟨A u, u⟩ > 0.
+
+    Examples
+    --------
+    >>> A = riesz.LinearMap.from_matrix(np.array([[2.0, 0.0], [0.0, 4.0]]))
+    >>> print(riesz.linear_solvers.CG()(A, np.array([2.0, 2.0])))
+    [1.  0.5]
+
+    Raises
+    ------
+    riesz.SolverError
+        If it does not converge within `maxiter` (e.g. A indefinite).
+    """
 
     name = "cg"
 
@@ -330,7 +410,19 @@ class CG(_Krylov):
 
 
 class BiCGSTAB(_Krylov):
-    """BiCGSTAB, for a general square A."""
+    """BiCGSTAB, for a general square A.
+
+    Examples
+    --------
+    >>> A = riesz.LinearMap.from_matrix(np.array([[1.0, 2.0], [0.0, 1.0]]))
+    >>> print(np.round(riesz.linear_solvers.BiCGSTAB()(A, np.array([3.0, 1.0])), 6))
+    [1. 1.]
+
+    Raises
+    ------
+    riesz.SolverError
+        If it does not converge within `maxiter` or breaks down.
+    """
 
     name = "bicgstab"
 
@@ -341,7 +433,19 @@ class BiCGSTAB(_Krylov):
 
 
 class GMRES(_Krylov):
-    """Restarted GMRES, for a general square A (records the residual history)."""
+    """Restarted GMRES, for a general square A (records the residual history).
+
+    Examples
+    --------
+    >>> A = riesz.LinearMap.from_matrix(np.array([[1.0, 2.0], [0.0, 1.0]]))
+    >>> print(np.round(riesz.linear_solvers.GMRES()(A, np.array([3.0, 1.0])), 6))
+    [1. 1.]
+
+    Raises
+    ------
+    riesz.SolverError
+        If it does not converge within `maxiter`.
+    """
 
     name = "gmres"
 
@@ -361,7 +465,18 @@ def solver_for(method: str | LinearSolver, *, rtol: float = 1e-10, atol: float =
                maxiter: int | None = None, x0: Any = None, restart: int | None = None,
                M: Any = None) -> LinearSolver:
     """The solver object for `method` ("cg", "gmres", "bicgstab", "direct", or a
-    LinearSolver, returned as it is) with these options."""
+    LinearSolver, returned as it is) with these options.
+
+    Examples
+    --------
+    >>> print(type(riesz.linear_solvers.solver_for("gmres", rtol=1e-8)).__name__)
+    GMRES
+
+    Raises
+    ------
+    ValueError
+        For an unknown method name.
+    """
     if isinstance(method, LinearSolver):
         return method
     if method not in _SOLVERS:
@@ -374,7 +489,24 @@ def solver_for(method: str | LinearSolver, *, rtol: float = 1e-10, atol: float =
 
 
 def check_problem(A: Any, b: Any) -> None:
-    """A must be square and b a concrete element of its codomain."""
+    """A must be square and b a concrete element of its codomain.
+
+    Examples
+    --------
+    >>> A = riesz.LinearMap.from_matrix(np.ones((2, 3)))
+    >>> try:
+    ...     riesz.linear_solvers.check_problem(A, np.ones(2))
+    ... except ValueError:
+    ...     print("not square")
+    not square
+
+    Raises
+    ------
+    ValueError
+        If A is not square.
+    TypeError
+        If b is a traced value (use `riesz.implicit` to differentiate through a solve).
+    """
     _concrete(b, "solve")
     _check_square(A, "solve")
     A.codomain.check(b, "solve: b")

@@ -62,7 +62,18 @@ __all__ = [
 
 
 class SolverWarning(RuntimeWarning):
-    """A solver did not converge; with `on_failure="warn"` it returned its last iterate."""
+    """A solver did not converge; with `on_failure="warn"` it returned its last iterate.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as w:
+    ...     warnings.simplefilter("always")
+    ...     sol = riesz.fixed_point_iteration(lambda y: 2.0 * y + 1.0, 0.0, max_iter=3,
+    ...                                       on_failure="warn")
+    >>> print(sol.converged, w[0].category.__name__)
+    False SolverWarning
+    """
 
 
 @dataclass(frozen=True)
@@ -76,7 +87,14 @@ class Solution:
     A batched solve (`batched=True`) holds one Solution per example in
     `examples`; then `value` is the whole batch, `iterations` the most any
     example took, `history` the largest residual over the examples, and
-    `converged` whether all converged."""
+    `converged` whether all converged.
+
+    Examples
+    --------
+    >>> sol = riesz.newton(lambda y: y**2 - 2.0, 1.0)
+    >>> print(round(float(sol.value), 6), sol.converged, sol.method)
+    1.414214 True newton
+    """
 
     value: Any
     iterations: int
@@ -292,7 +310,21 @@ def fixed_point_iteration(g: Callable[[Any], Any], y0: Any, *, tol: float = 1e-1
     Stops at the first iterate with ‖g(y) - y‖ <= max(tol, rtol ‖g(y0) - y0‖);
     raises `SolverError` (or warns, `on_failure="warn"`) after `max_iter` updates.
     With `batched`, the leaves of y0 have a leading batch axis, g maps a batch to
-    a batch, and each example is tested (and frozen once converged) on its own."""
+    a batch, and each example is tested (and frozen once converged) on its own.
+
+    Examples
+    --------
+    >>> sol = riesz.fixed_point_iteration(lambda y: 0.5 * y + 1.0, 0.0)  # y = 2
+    >>> print(round(float(sol.value), 6), sol.iterations > 0)
+    2.0 True
+
+    Raises
+    ------
+    riesz.SolverError
+        If it does not converge within `max_iter` (with `on_failure="raise"`).
+    ValueError
+        For a bad `on_failure` or `max_iter`.
+    """
     return _mixing("fixed_point_iteration", g, y0, 0, damping, tol, rtol, max_iter, 0.0,
                    on_failure, batched)
 
@@ -311,7 +343,23 @@ def anderson(g: Callable[[Any], Any], y0: Any, *, m: int = 5, damping: float = 1
         γ = argmin ‖f_k - ΔF γ‖² + λ ‖γ‖²,   y+ = y_k + β f_k - (ΔY + β ΔF) γ,
     with a small Tikhonov term λ = regularization · tr(ΔFᵀ ΔF) against
     ill-conditioning. m = 0 is the damped fixed-point iteration. Stopping and
-    failure, and `batched`, as in `fixed_point_iteration`."""
+    failure, and `batched`, as in `fixed_point_iteration`.
+
+    Examples
+    --------
+    >>> sol = riesz.anderson(np.cos, np.array([1.0]))  # y = cos y
+    >>> print(np.round(sol.value, 6), sol.converged)
+    [0.739085] True
+
+    Raises
+    ------
+    riesz.SolverError
+        If it does not converge within `max_iter` (with `on_failure="raise"`).
+    ValueError
+        For a negative memory `m`, a bad `on_failure` or `max_iter`.
+    TypeError
+        If `y0` is a traced value (differentiate through solves with `riesz.implicit`).
+    """
     if m < 0:
         raise ValueError(f"anderson: the memory m must be >= 0, got {m}")
     return _mixing("anderson", g, y0, m, damping, tol, rtol, max_iter, regularization,
@@ -414,7 +462,21 @@ def broyden(f: Callable[[Any], Any], y0: Any, *, tol: float = 1e-10, rtol: float
     Stops when ‖f(y)‖ <= max(tol, rtol ‖f(y0)‖); raises `SolverError` (or
     warns) after `max_iter` steps. With `batched` (f maps a batch to a batch,
     examples independent), every example has its own H, step length and
-    convergence test, and converged examples stop changing."""
+    convergence test, and converged examples stop changing.
+
+    Examples
+    --------
+    >>> sol = riesz.broyden(lambda y: y**3 - 8.0, np.array([1.5]))
+    >>> print(np.round(sol.value, 6))
+    [2.]
+
+    Raises
+    ------
+    riesz.SolverError
+        If it does not converge within `max_iter` (with `on_failure="raise"`).
+    TypeError
+        If `y0` is a traced value.
+    """
     _check_options("broyden", max_iter, on_failure)
     if batched:
         return _broyden_rows(f, y0, tol, rtol, max_iter, jacobian0, memory, line_search,
@@ -599,7 +661,23 @@ def newton(f: Callable[[Any], Any], y0: Any, *, tol: float = 1e-10, rtol: float 
     With `batched` (f maps a batch to a batch, examples independent), every
     example takes its own Newton steps, line search and convergence test; the
     Newton equations are solved together by a batched GMRES (whatever
-    `linear_solver`), and converged examples stop changing."""
+    `linear_solver`), and converged examples stop changing.
+
+    Math: solves ∂f(y)[δ] = -f(y) by Krylov iterations on JVPs, y ← y + δ.
+
+    Examples
+    --------
+    >>> sol = riesz.newton(lambda y: rnp.stack([y[0] ** 2 - 4.0, y[1] - y[0]]), np.ones(2))
+    >>> print(np.round(sol.value, 6))
+    [2. 2.]
+
+    Raises
+    ------
+    riesz.SolverError
+        If it does not converge within `max_iter` (with `on_failure="raise"`).
+    ValueError
+        For an unknown `linear_solver`.
+    """
     from .transforms import linearize_parts
 
     _check_options("newton", max_iter, on_failure)
@@ -807,7 +885,21 @@ def solve_fixed_point(g: Callable[[Any], Any], y0: Any, method: str = "anderson"
                       **options: Any) -> Solution:
     """y = g(y) by `method`: "anderson", "fixed_point" (damped iteration), or a
     root solver ("broyden", "newton") applied to f(y) = g(y) - y. `options` go
-    to the solver; its residual is ‖g(y) - y‖ in every case."""
+    to the solver; its residual is ‖g(y) - y‖ in every case.
+
+    Examples
+    --------
+    >>> sol = riesz.solvers.solve_fixed_point(lambda y: 0.5 * y + 1.0, 0.0)
+    >>> print(round(float(sol.value), 6), sol.method)
+    2.0 anderson
+
+    Raises
+    ------
+    ValueError
+        For an unknown method.
+    riesz.SolverError
+        If the solver does not converge.
+    """
     if method == "anderson":
         return anderson(g, y0, **options)
     if method == "fixed_point":
@@ -826,7 +918,21 @@ def solve_root(f: Callable[[Any], Any], y0: Any, method: str = "newton",
                **options: Any) -> Solution:
     """f(y) = 0 by `method`: "newton", "broyden", or a fixed-point solver
     ("anderson", "fixed_point") applied to g(y) = y - f(y), which converges when
-    I - ∂f is a contraction (scale f, or pass damping=β, otherwise)."""
+    I - ∂f is a contraction (scale f, or pass damping=β, otherwise).
+
+    Examples
+    --------
+    >>> sol = riesz.solvers.solve_root(lambda y: y**2 - 9.0, 2.0, method="broyden")
+    >>> print(round(float(sol.value), 6))
+    3.0
+
+    Raises
+    ------
+    ValueError
+        For an unknown method.
+    riesz.SolverError
+        If the solver does not converge.
+    """
     if method == "newton":
         return newton(f, y0, **options)
     if method == "broyden":

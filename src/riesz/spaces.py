@@ -59,7 +59,22 @@ class Space(abc.ABC):
     Elements are stored as arrays (or containers of arrays); `shape` is the
     array shape for array spaces and None for containers. `size` counts the
     stored coordinates (the ambient dimension), `dim` the dimension of the
-    space itself (smaller for a subspace such as `Symmetric`)."""
+    space itself (smaller for a subspace such as `Symmetric`).
+
+    Math: riesz(c) = R c with ⟨riesz(c), u⟩ = pair(c, u); lower(x) = L x with pair(L x, u) = ⟨x, u⟩.
+
+    Examples
+    --------
+    >>> X = riesz.spaces.Weighted(2, np.array([1.0, 4.0]))
+    >>> x = np.array([1.0, 1.0])
+    >>> print(X.inner(x, x), X.lower(x), X.riesz(X.lower(x)))
+    5.0 [1. 4.] [1. 1.]
+
+    Raises
+    ------
+    ValueError
+        From `check`: a value that is not an element of the space.
+    """
 
     shape: tuple[int, ...] | None
 
@@ -295,7 +310,19 @@ class _ArraySpace(Space):
 @final
 class Euclidean(_ArraySpace):
     """Arrays of `shape` with the standard product ⟨x, y⟩ = Σ x ⊙ y
-    (for matrices the Frobenius product Tr(Xᵀ Y)); vectors and covectors coincide."""
+    (for matrices the Frobenius product Tr(Xᵀ Y)); vectors and covectors coincide.
+
+    Examples
+    --------
+    >>> X = riesz.spaces.Euclidean((2, 2))
+    >>> print(X.dim, X.inner(np.eye(2), np.ones((2, 2))))  # Tr(Xᵀ Y)
+    4 2.0
+
+    Raises
+    ------
+    TypeError
+        If `dtype` is not a real or complex floating type.
+    """
 
     _complex_ok = True
 
@@ -315,7 +342,13 @@ class Euclidean(_ArraySpace):
 
 class Metric(abc.ABC):
     """The W of ⟨x, y⟩ = xᵀ W y on a metric space's flattened coordinates: it lowers
-    vectors (x ↦ W x) and raises covectors (c ↦ W⁻¹ c). `kind` names it in reprs."""
+    vectors (x ↦ W x) and raises covectors (c ↦ W⁻¹ c). `kind` names it in reprs.
+
+    Examples
+    --------
+    >>> print(riesz.spaces.Weighted(2, np.array([1.0, 4.0])))  # a DiagonalMetric
+    Weighted(shape=(2,), metric=diagonal)
+    """
 
     kind: str
     W: Any  # the metric as given: a positive array, an SPD matrix or a LinearMap
@@ -338,7 +371,19 @@ class Metric(abc.ABC):
 
 
 class DiagonalMetric(Metric):
-    """W = diag(w) for a positive array w of the space's shape: W⁻¹ c = c / w."""
+    """W = diag(w) for a positive array w of the space's shape: W⁻¹ c = c / w.
+
+    Examples
+    --------
+    >>> X = riesz.spaces.Weighted(2, riesz.spaces.DiagonalMetric(np.array([1.0, 4.0]), "w"))
+    >>> print(X.riesz(np.array([1.0, 4.0])))  # W⁻¹ c = c / w
+    [1. 1.]
+
+    Raises
+    ------
+    ValueError
+        If the weights are not finite and positive.
+    """
 
     kind = "diagonal"
 
@@ -393,7 +438,19 @@ class _SolvedMetric(Metric):
 
 class DenseMetric(_SolvedMetric):
     """An SPD (or, on complex spaces, Hermitian positive-definite) matrix W on the
-    flattened coordinates, Cholesky-factorised once."""
+    flattened coordinates, Cholesky-factorised once.
+
+    Examples
+    --------
+    >>> X = riesz.spaces.Weighted(2, np.array([[2.0, 1.0], [1.0, 2.0]]))
+    >>> print(X, X.lower(np.array([1.0, 0.0])))  # W x
+    Weighted(shape=(2,), metric=dense) [2. 1.]
+
+    Raises
+    ------
+    ValueError
+        If W is not finite, symmetric (Hermitian) and positive definite.
+    """
 
     kind = "dense"
 
@@ -423,7 +480,22 @@ class DenseMetric(_SolvedMetric):
 
 class MapMetric(_SolvedMetric):
     """A symmetric positive linear map W applied matrix-free; W⁻¹ c by CG to
-    relative residual `rtol` (materialised once for traced covectors)."""
+    relative residual `rtol` (materialised once for traced covectors).
+
+    Examples
+    --------
+    >>> W = riesz.linear.DiagonalMap(np.array([1.0, 4.0]))
+    >>> X = riesz.spaces.Weighted(2, W)  # W⁻¹ c by CG
+    >>> print(X, np.round(X.riesz(np.array([1.0, 4.0])), 6))
+    Weighted(shape=(2,), metric=map) [1. 1.]
+
+    Raises
+    ------
+    ValueError
+        If the map is not symmetric and positive definite on probe vectors.
+    riesz.SolverError
+        If the CG solve for W⁻¹ c does not converge.
+    """
 
     kind = "map"
 
@@ -631,7 +703,24 @@ class Weighted(_MetricSpace):
     With `dtype` complex (the default when the metric is complex) the space is Cⁿ
     as a real space (SPEC §13): ⟨x, y⟩ = Re(xᴴ W y) with W Hermitian positive
     definite (a diagonal W is real and positive), `dim` = 2·size, `riesz(c) =
-    W⁻¹ c` (so `grad(f, space=S)` is W⁻¹ (∂f/∂Re z + i ∂f/∂Im z))."""
+    W⁻¹ c` (so `grad(f, space=S)` is W⁻¹ (∂f/∂Re z + i ∂f/∂Im z)).
+
+    Math: ⟨x, y⟩ = xᵀ W y, riesz(c) = W⁻¹ c, so `grad(f, space=X)` = W⁻¹ ∂f(x)*[1].
+
+    Examples
+    --------
+    >>> X = riesz.spaces.Weighted(2, np.array([1.0, 4.0]))
+    >>> print(riesz.grad(lambda x: x.sum(), space=X)(np.zeros(2)))
+    [1.   0.25]
+
+    Raises
+    ------
+    TypeError
+        If `metric` is missing.
+    ValueError
+        If the metric is not positive definite (or symmetric), does not fit `shape`, or
+        is complex for a real space.
+    """
 
     _complex_ok = True
 
@@ -674,7 +763,22 @@ class Weighted(_MetricSpace):
 @final
 class L2(_MetricSpace):
     """Functions sampled at `points`, with the quadrature inner product
-    ⟨f, g⟩ = Σ_i w_i f(t_i) g(t_i) ≈ ∫ f g. Elements are the sample values."""
+    ⟨f, g⟩ = Σ_i w_i f(t_i) g(t_i) ≈ ∫ f g. Elements are the sample values.
+
+    Math: ⟨f, g⟩ = Σ_i w_i f(t_i) g(t_i) ≈ ∫ f g.
+
+    Examples
+    --------
+    >>> X = riesz.spaces.L2.gauss_legendre(3)
+    >>> f = X.sample(lambda t: t)
+    >>> print(round(float(X.inner(f, f)), 6))  # ∫_{-1}^{1} t² dt = 2/3
+    0.666667
+
+    Raises
+    ------
+    ValueError
+        If `points` are not 1-D or `weights` do not match them.
+    """
 
     def __init__(self, points: Any, weights: Any):
         t = np.asarray(points, dtype=np.float64)
@@ -727,7 +831,21 @@ class Polynomials(_MetricSpace):
     Elements are coefficient vectors in ascending order, c0 + c1 t + ... (as
     `numpy.polynomial.Polynomial`). The metric is the exact Gram matrix of the
     monomials, G_ij = ∫_a^b t^(i+j) dt = (b^(i+j+1) - a^(i+j+1)) / (i+j+1), so the
-    Riesz gradient of a functional F is G⁻¹ ∂F*[1], not the coefficient gradient."""
+    Riesz gradient of a functional F is G⁻¹ ∂F*[1], not the coefficient gradient.
+
+    Math: ⟨p, q⟩ = ∫_a^b p q dt = cᵀ G d with the Gram matrix G of the monomials.
+
+    Examples
+    --------
+    >>> P = riesz.spaces.Polynomials(1)  # c0 + c1 t on [-1, 1]
+    >>> print(round(float(P.inner(np.array([0.0, 1.0]), np.array([0.0, 1.0]))), 6))
+    0.666667
+
+    Raises
+    ------
+    ValueError
+        If `degree` is not a non-negative int or the interval is not a < b.
+    """
 
     def __init__(self, degree: int, interval: tuple[float, float] = (-1.0, 1.0)):
         if not isinstance(degree, (int, np.integer)) or degree < 0:
@@ -770,7 +888,22 @@ class Symmetric(_ArraySpace):
     A covector G (e.g. the VJP of f at a symmetric X) pairs with symmetric U as
     Tr(Gᵀ U); only its symmetric part matters there, so the Riesz map is the
     projection sym(G) = (G + Gᵀ)/2. The basis is orthonormal: E_ii and
-    (E_ij + E_ji)/√2 for i < j."""
+    (E_ij + E_ji)/√2 for i < j.
+
+    Math: riesz(G) = (G + Gᵀ)/2.
+
+    Examples
+    --------
+    >>> S = riesz.spaces.Symmetric(2)
+    >>> print(S.dim, S.riesz(np.array([[0.0, 2.0], [0.0, 0.0]])))
+    3 [[0. 1.]
+     [1. 0.]]
+
+    Raises
+    ------
+    ValueError
+        If `n` is not a non-negative int.
+    """
 
     def __init__(self, n: int, dtype: Any = np.float64):
         if not isinstance(n, (int, np.integer)) or n < 0:
@@ -940,7 +1073,21 @@ class _ContainerSpace(Space):
 @final
 class Product(_ContainerSpace):
     """The product space X1 × X2 × ...; elements are tuples (x1, x2, ...) and
-    ⟨x, y⟩ = Σ_i ⟨x_i, y_i⟩_i."""
+    ⟨x, y⟩ = Σ_i ⟨x_i, y_i⟩_i.
+
+    Math: ⟨(x₁, x₂), (y₁, y₂)⟩ = ⟨x₁, y₁⟩₁ + ⟨x₂, y₂⟩₂.
+
+    Examples
+    --------
+    >>> X = riesz.spaces.Product(riesz.spaces.Euclidean(2), riesz.spaces.Euclidean())
+    >>> print(X.dim, X.inner((np.ones(2), 3.0), (np.ones(2), 2.0)))
+    3 8.0
+
+    Raises
+    ------
+    TypeError
+        If a factor is not a Space.
+    """
 
     _child = "factor"
 
@@ -973,7 +1120,21 @@ class PyTreeSpace(_ContainerSpace):
     """Pytrees with the structure of `example` (tuples, lists, dicts, registered
     classes), each leaf in its own array space: by default `Euclidean` of the
     leaf's shape, or the spaces in `spaces`, a pytree of array spaces with the
-    same structure (e.g. a `Weighted` space for one parameter)."""
+    same structure (e.g. a `Weighted` space for one parameter).
+
+    Examples
+    --------
+    >>> X = riesz.spaces.PyTreeSpace({"w": np.zeros(2), "b": 0.0})
+    >>> print(X.dim, X.inner({"w": np.ones(2), "b": 1.0}, {"w": np.ones(2), "b": 2.0}))
+    3 4.0
+
+    Raises
+    ------
+    ValueError
+        If `spaces` does not have the example's structure.
+    TypeError
+        If a leaf's space is not an array space.
+    """
 
     _child = "leaf"
 
@@ -1023,7 +1184,13 @@ class PyTreeSpace(_ContainerSpace):
 
 
 def space_of(x: Any) -> Space:
-    """The Euclidean space of an array (or scalar), or the PyTreeSpace of a pytree."""
+    """The Euclidean space of an array (or scalar), or the PyTreeSpace of a pytree.
+
+    Examples
+    --------
+    >>> print(riesz.spaces.space_of(np.zeros((2, 3))))
+    Euclidean(shape=(2, 3))
+    """
     shape = _shape_of(x)
     if shape is not None or hasattr(x, "__array_function__"):
         dtype = np.result_type(raw_value(x))

@@ -51,6 +51,22 @@ def jet(f: Callable[..., Any], primals: Sequence[Any],
     coefficients come from the rules of the primitives `f` calls; e.g.
     `jet(f, (x,), ([v] + [0] * (K - 1),))` gives the directional derivatives
     of order 1..K of f at x along v.
+
+    Math: y(t) = f(x(t)); returns y(0) and [y'(0), ..., y^(K)(0)].
+
+    Examples
+    --------
+    >>> y, (d1, d2) = riesz.jet(lambda x: x**3, (2.0,), ([1.0, 0.0],))
+    >>> print(y, d1, d2)  # 8, 3 x², 6 x
+    8.0 12.0 12.0
+
+    Raises
+    ------
+    TypeError
+        If `primals` / `series` are not tuples or lists, or a series is not a list.
+    ValueError
+        If their lengths differ, the arguments have different orders K, or a term's
+        structure differs from its primal's.
     """
     if not isinstance(primals, (tuple, list)) or not isinstance(series, (tuple, list)):
         raise TypeError(

@@ -42,7 +42,19 @@ _LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 def einsum(subscripts: str, *operands: Any, **kwargs: Any) -> Any:
     """`riesz.numpy.einsum`: differentiable, any number of operands, JVP and VJP
     are einsums. It works on arrays; for a `Tensor` pass `T.array` (einsum does
-    not track kinds — use `tensordot` / `contract` for kind-checked contractions)."""
+    not track kinds — use `tensordot` / `contract` for kind-checked contractions).
+
+    Examples
+    --------
+    >>> a = np.array([[1.0, 2.0], [3.0, 4.0]])
+    >>> print(riesz.tensor.einsum("ij,j->i", a, np.array([1.0, 1.0])))
+    [3. 7.]
+
+    Raises
+    ------
+    TypeError
+        If an operand is a `Tensor` (pass `T.array`).
+    """
     for k, x in enumerate(operands):
         if isinstance(x, Tensor):
             raise TypeError(f"einsum: operand {k} is a Tensor; einsum works on arrays (pass "
@@ -109,7 +121,21 @@ class Tensor:
     `T.array`, `T.kinds`, `T.shape`, `T.order`, `T.type` = (m, p) = (#co, #contra).
     Tensors of the same kinds and shape add and subtract; scalars scale them.
     `T(u, v, ...)` fills T's co slots with vectors (a form's value, a map's image).
-    Tensors are not pytrees: differentiate with respect to `T.array`."""
+    Tensors are not pytrees: differentiate with respect to `T.array`.
+
+    Examples
+    --------
+    >>> M = riesz.tensor.Tensor(np.array([[1.0, 2.0], [3.0, 4.0]]), ("contra", "co"))
+    >>> print(M.type, M(np.array([1.0, 0.0])).array)  # a (1, 1) tensor maps vectors
+    (1, 1) [1. 3.]
+
+    Raises
+    ------
+    TypeError
+        If `array` is a Tensor or not numeric, or `kinds` is not a sequence of kinds.
+    ValueError
+        If a kind is not "co" / "contra" or their number differs from the array's rank.
+    """
 
     __slots__ = ("array", "kinds")
     __array_ufunc__ = None  # `ndarray + T` must not silently drop the kinds
@@ -410,7 +436,16 @@ def _solve_along(C: Any, X: Any, k: int) -> Any:
 
 
 def tensor_product(a: Tensor, b: Tensor, *more: Tensor) -> Tensor:
-    """a ⊗ b: (a ⊗ b)[i.., j..] = a[i..] b[j..], kinds concatenated (u ⊗ v = u vᵀ)."""
+    """a ⊗ b: (a ⊗ b)[i.., j..] = a[i..] b[j..], kinds concatenated (u ⊗ v = u vᵀ).
+
+    Examples
+    --------
+    >>> u = riesz.tensor.Tensor(np.array([1.0, 2.0]), ("contra",))
+    >>> w = riesz.tensor.Tensor(np.array([3.0, 4.0]), ("co",))
+    >>> p = riesz.tensor.tensor_product(u, w)
+    >>> print(p.kinds, p.array.tolist())
+    ('contra', 'co') [[3.0, 4.0], [6.0, 8.0]]
+    """
     out = a
     for n, t in enumerate((a, b, *more)):
         if not isinstance(t, Tensor):
@@ -425,7 +460,19 @@ def contract(T: Tensor, i: int, j: int) -> Tensor:
     """Σ_a T[.., a (index i), .., a (index j), ..]: the contraction of one co and
     one contra index (the trace of a (1, 1) tensor), a basis-independent
     operation. Pairing two co or two contra indices is refused: the sum would
-    change with the basis."""
+    change with the basis.
+
+    Examples
+    --------
+    >>> M = riesz.tensor.Tensor(np.array([[1.0, 2.0], [3.0, 4.0]]), ("contra", "co"))
+    >>> print(float(riesz.tensor.contract(M, 0, 1)))  # the trace
+    5.0
+
+    Raises
+    ------
+    ValueError
+        If the indices are out of range or of the same kind.
+    """
     if not isinstance(T, Tensor):
         raise TypeError(f"contract: expected a Tensor, got {type(T).__name__}")
     i, j = _axis(i, T.order, "contract", "i"), _axis(j, T.order, "contract", "j")
@@ -439,7 +486,20 @@ def contract(T: Tensor, i: int, j: int) -> Tensor:
 def tensordot(a: Tensor, b: Tensor, axes: Sequence[tuple[int, int]]) -> Tensor:
     """Contract index i of a with index j of b for each pair (i, j) in `axes`
     (each pair one co and one contra index), by one einsum; the remaining
-    indices of a then of b. tensordot(a, b, []) is tensor_product(a, b)."""
+    indices of a then of b. tensordot(a, b, []) is tensor_product(a, b).
+
+    Examples
+    --------
+    >>> u = riesz.tensor.Tensor(np.array([1.0, 2.0]), ("contra",))
+    >>> w = riesz.tensor.Tensor(np.array([3.0, 4.0]), ("co",))
+    >>> print(float(riesz.tensor.tensordot(w, u, [(0, 0)])))  # w(u)
+    11.0
+
+    Raises
+    ------
+    ValueError
+        If a pair joins two indices of the same kind, or lengths differ.
+    """
     for n, t in enumerate((a, b)):
         if not isinstance(t, Tensor):
             raise TypeError(f"tensordot: argument {n} is {type(t).__name__}, not a Tensor")

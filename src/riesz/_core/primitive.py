@@ -64,7 +64,18 @@ BY_INDEX: list[Primitive] = []
 
 
 class Primitive:
-    """A named operation with an implementation and differentiation rules."""
+    """A named operation with an implementation and differentiation rules.
+
+    Each primitive carries its impl, its JVP ∂f(x)[u] and VJP ∂f(x)*[v] rules, its batching
+    rule and its Taylor rule; constructing one registers it (docs/architecture.md, "Adding a
+    primitive").
+
+    Examples
+    --------
+    >>> p = riesz.registry()["sin"]
+    >>> print(p.name, p.kind, p.impl is np.sin)
+    sin differentiable True
+    """
 
     __slots__ = (
         "name", "impl", "kind", "multiple_results", "jvps", "vjps", "jvp", "vjp",
@@ -173,7 +184,14 @@ def apply_jvp(prim: Primitive, primals: Any, tangents: Any, ans: Any,
 
 
 def registry() -> dict[str, Primitive]:
-    """All registered primitives by name (a copy)."""
+    """All registered primitives by name (a copy).
+
+    Examples
+    --------
+    >>> prims = riesz.registry()
+    >>> print("exp" in prims, prims["argmax"].kind)
+    True not differentiable
+    """
     return dict(_REGISTRY)
 
 

@@ -38,7 +38,18 @@ _depth: contextvars.ContextVar[int] = contextvars.ContextVar("riesz_depth", defa
 
 
 class EscapedTracerError(RuntimeError):
-    """A tracer was used after the transformation that made it had returned."""
+    """A tracer was used after the transformation that made it had returned.
+
+    Examples
+    --------
+    >>> leaked = []
+    >>> _ = riesz.grad(lambda x: leaked.append(x) or x * x)(1.0)
+    >>> try:
+    ...     leaked[0] * 2.0
+    ... except riesz.EscapedTracerError:
+    ...     print("return values from f instead of storing tracers")
+    return values from f instead of storing tracers
+    """
 
 
 class Trace:
@@ -576,7 +587,16 @@ BACKEND_ERRORS = (TypeError, NotImplementedError, AttributeError, ValueError)
 
 
 class BackendError(NotImplementedError):
-    """A primitive that the backend of its arrays (CuPy, Dask) does not implement."""
+    """A primitive that the backend of its arrays (CuPy, Dask) does not implement.
+
+    Raised where NumPy code would work but the arrays' library (CuPy, Dask) lacks the
+    operation; catch `NotImplementedError` to fall back to NumPy arrays.
+
+    Examples
+    --------
+    >>> issubclass(riesz.BackendError, NotImplementedError)
+    True
+    """
 
 
 class BackendValueError(BackendError, ValueError):

@@ -57,7 +57,19 @@ class SavedValueModifiedError(RuntimeError, ValueError):
     """An array saved for the backward pass was modified in place.
 
     A ValueError too: inside a call the write itself fails, as NumPy's writes to
-    read-only arrays do."""
+    read-only arrays do.
+
+    Examples
+    --------
+    >>> x = np.array([1.0, 2.0])
+    >>> y, vjp_fn = riesz.vjp(lambda x: x * x, x)
+    >>> x[0] = 5.0  # the VJP 2 x ⊙ v needs the old x
+    >>> try:
+    ...     vjp_fn(np.ones(2))
+    ... except riesz.SavedValueModifiedError:
+    ...     print("copy x before modifying it")
+    copy x before modifying it
+    """
 
 
 class LazyCotangent:

@@ -50,7 +50,16 @@ FIXES = (
 
 
 class ConcretizationError(TypeError):
-    """A concrete value was needed from a value that is only traced abstractly (under jit)."""
+    """A concrete value was needed from a value that is only traced abstractly (under jit).
+
+    Examples
+    --------
+    >>> try:
+    ...     riesz.jit(lambda x: x if x > 0 else -x)(1.0)
+    ... except riesz.ConcretizationError:
+    ...     print("use riesz.cond or a static argument")
+    use riesz.cond or a static argument
+    """
 
 
 def concretization_error(what: str, shape: Any = None, dtype: Any = None) -> ConcretizationError:
@@ -194,7 +203,14 @@ def _short(x: Any) -> str:
 
 class Graph:
     """A staged function: inputs, constants, equations and outputs (flat lists;
-    `in_def` / `out_def` hold the pytree structures)."""
+    `in_def` / `out_def` hold the pytree structures).
+
+    Examples
+    --------
+    >>> g = riesz.make_graph(lambda x: x * x + 1.0)(np.ones(2))
+    >>> print(len(g.invars), [e.prim.name for e in g.eqns])
+    1 ['multiply', 'add']
+    """
 
     __slots__ = ("invars", "constvars", "consts", "eqns", "outvars", "in_def", "out_def")
 

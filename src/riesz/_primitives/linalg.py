@@ -68,7 +68,20 @@ class DegenerateDerivativeWarning(RuntimeWarning):
     vectors) at a repeated eigenvalue (singular value) may be wrong: the
     result depends on the basis inside the repeated eigenspace, or combines
     its eigenvalues with its eigenvectors (e.g. U f(w) Uᵀ: use a matrix-function
-    primitive such as riesz.scipy.linalg.expm). See riesz._primitives.linalg."""
+    primitive such as riesz.scipy.linalg.expm). See riesz._primitives.linalg.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> def expm_sum(a):  # U exp(w) Uᵀ: use riesz.scipy.linalg.expm instead
+    ...     w, u = rnp.linalg.eigh(a)
+    ...     return (u @ rnp.diag(rnp.exp(w)) @ u.T).sum()
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     _ = riesz.grad(expm_sum)(np.eye(2))  # eigenvalue 1 is repeated
+    >>> print(caught[0].category.__name__)
+    DegenerateDerivativeWarning
+    """
 
 
 # -- helpers written with differentiable operations -------------------------------

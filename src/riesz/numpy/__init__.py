@@ -17,6 +17,8 @@ Traced values also implement NumPy's protocols (`__array_ufunc__`,
 
 from __future__ import annotations
 
+import sys as _sys
+
 from numpy import (  # constants, dtypes and constructors of constants pass through
     arange,
     bool_,
@@ -56,7 +58,7 @@ from numpy import (  # constants, dtypes and constructors of constants pass thro
 from .._core import ops as _ops
 from .._core.pytree import register_leaf_type as _register_leaf_type
 from .._core.trace import Tracer as _Tracer
-from . import _dispatch, fft, linalg, random
+from . import _dispatch, _examples, fft, linalg, random
 from ._convolution import (
     convolve,
     correlate,
@@ -307,3 +309,8 @@ _ops.register(
     array_ufunc=_dispatch.array_ufunc, array_function=_dispatch.array_function,
 )
 _register_leaf_type(_Tracer)
+
+# docstring examples of the mirrored functions (a link to NumPy's page, a runnable check)
+_examples.document(_sys.modules[__name__], "rnp", "np", "numpy", _examples.NUMPY)
+_examples.document(linalg, "rnp.linalg", "np.linalg", "numpy.linalg", _examples.NUMPY_LINALG)
+_examples.document(fft, "rnp.fft", "np.fft", "numpy.fft", _examples.NUMPY_FFT)

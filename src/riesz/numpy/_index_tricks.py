@@ -89,6 +89,20 @@ class _AxisConcatenator:
 
 
 r_ = _AxisConcatenator(0, 1, -1, np.r_)
-r_.__doc__ = "`numpy.r_` on traced values: concatenation along the first axis."
+r_.__doc__ = """`numpy.r_` on traced values: concatenation along the first axis.
+
+Examples
+--------
+>>> print(riesz.grad(lambda x: (rnp.r_[x, 2.0 * x] ** 2).sum())(1.0))  # d/dx 5x²
+10.0
+"""
 c_ = _AxisConcatenator(-1, 2, 0, np.c_)
-c_.__doc__ = "`numpy.c_` on traced values: 1-D items become columns, stacked along the last axis."
+c_.__doc__ = """`numpy.c_` on traced values: 1-D items become columns, stacked along the
+last axis.
+
+Examples
+--------
+>>> print(rnp.c_[np.array([1.0, 2.0]), np.array([3.0, 4.0])])
+[[1. 3.]
+ [2. 4.]]
+"""

@@ -12,6 +12,17 @@ convert their arguments with `np.asarray`: use `riesz.scipy.stats`).
 
 from __future__ import annotations
 
+from ..numpy import _examples
 from . import linalg, signal, special, stats
+
+# docstring examples of the mirrored functions (a link to SciPy's page, a runnable check)
+_examples.document(special, "riesz.scipy.special", "scipy.special", "scipy.special",
+                   _examples.SCIPY_SPECIAL)
+_examples.document(linalg, "riesz.scipy.linalg", "scipy.linalg", "scipy.linalg",
+                   _examples.SCIPY_LINALG)
+_examples.document(signal, "riesz.scipy.signal", "scipy.signal", "scipy.signal",
+                   _examples.SCIPY_SIGNAL)
+_examples.document(stats, "riesz.scipy.stats", "scipy.stats", "scipy.stats",
+                   _examples.SCIPY_STATS)
 
 __all__ = ["linalg", "signal", "special", "stats"]

@@ -191,7 +191,15 @@ def solve_banded(l_and_u: tuple[int, int], ab: Any, b: Any, overwrite_ab: bool =
 
 class LUFactor(tuple):
     """(lu, piv) as SciPy's `lu_factor` returns them, plus `perm`, the row order with
-    A[perm] = L U, which `lu_solve` uses (it stays traced under vmap)."""
+    A[perm] = L U, which `lu_solve` uses (it stays traced under vmap).
+
+    Examples
+    --------
+    >>> a = np.array([[1.0, 2.0], [3.0, 4.0]])
+    >>> lu = riesz.scipy.linalg.lu_factor(a)
+    >>> print(lu.perm, riesz.scipy.linalg.lu_solve(lu, np.array([5.0, 11.0])))
+    [1 0] [1. 2.]
+    """
 
     perm: Any
 

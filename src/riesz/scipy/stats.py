@@ -151,7 +151,20 @@ def _log1mexp(x: Any) -> Any:
 
 
 class rv_frozen:
-    """A distribution with its parameters fixed: `norm(loc, scale).logpdf(x)`."""
+    """A distribution with its parameters fixed: `norm(loc, scale).logpdf(x)`.
+
+    Examples
+    --------
+    >>> d = riesz.scipy.stats.norm(1.0, 2.0)
+    >>> x = np.array([0.0, 1.0])
+    >>> np.allclose(d.logpdf(x), scipy.stats.norm(1.0, 2.0).logpdf(x))
+    True
+
+    Raises
+    ------
+    AttributeError
+        For a method the distribution does not have.
+    """
 
     def __init__(self, dist: Any, *args: Any, **kwds: Any) -> None:
         dist._parse(args, kwds)  # reject bad arguments now, as SciPy does
@@ -174,7 +187,24 @@ class rv_frozen:
 
 class rv_continuous:
     """A continuous distribution in SciPy's location-scale form: the density of
-    `x` is f((x - loc) / scale; shapes) / scale for the standard density f."""
+    `x` is f((x - loc) / scale; shapes) / scale for the standard density f.
+
+    Math: logpdf(x; shapes, loc, scale) = log f((x - loc) / scale; shapes) - log scale.
+
+    Examples
+    --------
+    >>> norm = riesz.scipy.stats.norm
+    >>> print(isinstance(norm, riesz.scipy.stats.rv_continuous))
+    True
+    >>> g = riesz.grad(lambda mu: norm.logpdf(2.0, mu, 1.0))(0.0)  # (x - μ) / σ²
+    >>> print(round(float(g), 6))
+    2.0
+
+    Raises
+    ------
+    NotImplementedError
+        For `ppf` where it has no closed form.
+    """
 
     name: str = ""
     shapes: tuple[str, ...] = ()
@@ -722,7 +752,17 @@ beta = beta_gen()
 
 class rv_discrete:
     """A discrete distribution on the integers, shifted by `loc`. The data `k` and
-    `loc` are integers: their derivative is 0; the shape parameters are differentiable."""
+    `loc` are integers: their derivative is 0; the shape parameters are differentiable.
+
+    Examples
+    --------
+    >>> poisson = riesz.scipy.stats.poisson
+    >>> print(isinstance(poisson, riesz.scipy.stats.rv_discrete))
+    True
+    >>> g = riesz.grad(lambda mu: poisson.logpmf(3, mu))(2.0)  # k / μ - 1
+    >>> print(round(float(g), 6))
+    0.5
+    """
 
     name: str = ""
     shapes: tuple[str, ...] = ()
