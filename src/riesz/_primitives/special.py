@@ -8,7 +8,9 @@ one order lower; xlogy and xlog1py get it from the binary family).
 
 SPEC §14 adds erfinv, erfcinv, rgamma and gammasgn (zero derivative); beta, betaln and the
 regularized incomplete functions gammainc, gammaincc, betainc (derivative in x: the
-density; in the shape parameters: series / continued fractions); the Bessel
+density; in the shape parameters: series / continued fractions, written with riesz
+operations so that higher orders follow, and run vectorised in NumPy for a first derivative
+on concrete arrays, where nothing will differentiate them again); the Bessel
 functions jv, yv, iv, ive, kv, yn and SciPy's dedicated j0, j1, y0, y1, i0, i1, i0e, i1e,
 whose rules come from the recurrences of their family (`_Bessel`), with a Taylor rule that
 integrates the pair (F_v, F_(v+1)) along the input's series.
@@ -813,6 +815,8 @@ class _Bessel:
         """F_v'(x), written with riesz operations: from F_(v-1) when every v >= 1 (lower
         orders are the cheaper ones to evaluate, and j1, y1, i1, i1e then use SciPy's
         dedicated order-0 routine), from F_(v+1) otherwise."""
+        if _first_order(v, x, ans) and not np.any(np.asarray(x) == 0):
+            return self._derivative_np(v, np.asarray(x), ans)
         vr = _raw(v)
         rv = raw_value(v)  # (any choice is exact; abstract under jit: the upper one)
         lower = (not isinstance(rv, ShapedArray) and not is_foreign(rv)
@@ -842,6 +846,24 @@ class _Bessel:
                 d = bind(where_p, np.broadcast_to(mask, np.shape(sym)), sym, d)
         if self.scaled:
             d = d - bind(sign_p, x) * ans
+        return d
+
+    def _derivative_np(self, v: Any, x: Any, ans: Any) -> Any:
+        """`derivative` on concrete arrays with no x = 0, in place on the fresh F_(v±1)."""
+        lower = bool(np.all(np.asarray(v) >= 1))
+        d = np.asarray(self.value(v - 1, x) if lower else self.value(v + 1, x))
+        negate = (self.q if lower else self.p) < 0
+        if not (np.ndim(v) == 0 and v == 0):
+            term = np.divide(v, x)
+            term *= ans
+            if negate:  # d = -F -+ term
+                d = _in_place(np.add if lower else np.subtract, d, term)
+            else:
+                d = _in_place(np.subtract if lower else np.add, d, term)
+        if negate:
+            d = np.negative(d, out=d) if d.ndim else -d
+        if self.scaled:
+            d = _in_place(np.subtract, d, np.sign(x) * ans)
         return d
 
     def jet(self, v: Any, x: Any, sx: list[Any], y0: Any) -> list[Any]:
