@@ -649,8 +649,10 @@ CASES += [  # general eigendecomposition: complex results from real or complex m
 # Primitives whose implementation runs on complex values but whose complex derivatives
 # are not offered (the reason is the entry's value).
 COMPLEX_EXEMPT = {
-    "gamma": "Γ'(z) = Γ(z) ψ(z) works, but Γ'' needs polygamma(1, z): SciPy's is real-only",
-    "polygamma": "SciPy's polygamma(n >= 1, z) is real-only",
+    "gamma": "Γ'(z) = Γ(z) ψ(z) works, but Γ'' needs polygamma(1, z): SciPy's is real-only "
+             "(the second derivative raises naming it: tests/test_complex_special.py)",
+    "polygamma": "SciPy's polygamma(n >= 1, z) is real-only (it raises, naming the functions "
+                 "whose derivatives need it)",
     "rgamma": "as gamma: its second derivative needs SciPy's real-only polygamma(1, z)",
 }
 
@@ -841,4 +843,25 @@ CASES += [  # banded solves on complex values (the adjoint solves with Aᴴ)
          "complex"),
     Case("solve_banded", lambda ab, b: rsl.solve_banded((2, 1), ab, b), (_CB(2, 1, 4), RC(4, 2)),
          "complex-matrix-real-b"),
+]
+
+
+def _CZ(*shape: int) -> np.ndarray:
+    """Complex input whose real parts have both signs, away from 0 (ive's e^-|Re z|)."""
+    return (_crng.choice([-1.0, 1.0], shape) * _crng.uniform(0.3, 2.0, shape)
+            + 1j * _crng.standard_normal(shape))
+
+
+CASES += [  # LU factorisation (the adjoint conjugates: Aᴴ, Uᴴ, Lᴴ) and ive on complex values
+    Case("lu_factor", lambda a: rsl.lu_factor(a)[0], (CW(3, 3),), "complex-lu"),
+    Case("lu_factor", lambda a, b: rsl.lu_solve(rsl.lu_factor(a), b), (CW(3, 3), C(3)),
+         "complex-lu_solve"),
+    Case("lu_factor", lambda a, b: rsl.lu_solve(rsl.lu_factor(a), b, trans=1), (CW(3, 3), C(3, 2)),
+         "complex-lu_solve-trans"),
+    Case("lu_factor", lambda a, b: rsl.lu_solve(rsl.lu_factor(a), b, trans=2), (CW(3, 3), C(3, 2)),
+         "complex-lu_solve-conj-trans"),
+    Case("lu_factor", lambda a, b: rsl.lu_solve(rsl.lu_factor(a), b), (CW(3, 3), RC(3)),
+         "complex-lu_solve-real-b"),
+    Case("ive", lambda x: rsp.ive(_V, x), (_CZ(2, 3),), "complex"),
+    Case("ive", lambda x: rsp.ive(1, x), (_CZ(4),), "complex-int-order"),
 ]

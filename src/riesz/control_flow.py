@@ -174,9 +174,9 @@ def scan(f: Callable[[Any, Any], tuple[Any, Any]], init: Any, xs: Any = None,
         If f does not return a pair `(carry, y)` or changes the carry's structure.
     """
     x_leaves, x_def = tree_flatten(xs)
-    lengths = {np.shape(x)[0] if np.ndim(x) else None for x in x_leaves}
-    if None in lengths:
+    if any(np.ndim(x) == 0 for x in x_leaves):
         raise ValueError("scan: every leaf of xs needs a leading axis to scan over")
+    lengths = {np.shape(x)[0] for x in x_leaves}
     if length is not None:
         lengths.add(int(length))
     if len(lengths) != 1:

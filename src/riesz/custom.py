@@ -185,6 +185,7 @@ class _CustomFunction:
             leaves, in_def = tree_flatten(args, strict=False)
         out = _OutStructure()
         outs = bind(custom_call_p, *leaves, fn=self, in_def=in_def, out=out)
+        assert out.treedef is not None  # (learned when the function ran)
         return tree_unflatten(out.treedef, outs)
 
     def __repr__(self) -> str:
@@ -196,6 +197,7 @@ class _CustomFunction:
 
     def fwd_flat(self, leaves: Sequence[Any], in_def: PyTreeDef,
                  out: _OutStructure) -> tuple[tuple, Any]:
+        assert self.fwd is not None  # (the traces call it only where defvjp gave it)
         primal, residuals = _pair(self.fwd(*tree_unflatten(in_def, leaves)), "the fwd rule")
         return out.flatten(primal, "fwd's output"), residuals
 
@@ -203,6 +205,7 @@ class _CustomFunction:
                  out: _OutStructure) -> tuple[tuple, list]:
         """The JVP rule on leaves; `None` tangents (symbolic zeros) are given to the
         rule as zeros, and zero output tangents come back as `None`."""
+        assert self.jvp_rule is not None  # (the traces call it only where defjvp gave it)
         tangents = [_zero_tangent(p) if t is None else t
                     for p, t in zip(primals, tangents, strict=True)]
         primal, tangent = _pair(
@@ -211,10 +214,12 @@ class _CustomFunction:
             "the JVP rule",
         )
         outs = out.flatten(primal, "the JVP rule's primal output")
+        assert out.treedef is not None  # (learned by the flatten above)
         return outs, _flatten_like(tangent, out.treedef, "the JVP rule's tangent")
 
     def bwd_flat(self, residuals: Any, cts: Sequence[Any], in_def: PyTreeDef,
                  out: _OutStructure) -> list[Any]:
+        assert self.bwd is not None and out.treedef is not None  # (after fwd_flat)
         res = self.bwd(residuals, tree_unflatten(out.treedef, cts))
         arg_defs = in_def.children
         if not isinstance(res, tuple) or len(res) != len(arg_defs):
@@ -314,7 +319,7 @@ def _batch_flat(f: Callable[..., Sequence[Any]], vals: Sequence[Any],
         trace.size = size
         ins = [v if d is None else trace.new_input(v, d) for v, d in zip(vals, dims, strict=True)]
         outs = f(*ins)
-        result = []
+        result: list[tuple[Any, int | None]] = []
         for k, o in enumerate(outs):
             if o is not None and front(k):
                 result.append((trace.unbatched(o, 0), 0))

@@ -237,8 +237,8 @@ class _Batch:
         values = [fold(v) if m else v for v, m in zip(values, mapped, strict=True)]
         self.xs = tuple(values[:len(xs)])
         self.x_axes = tuple(0 if m else None for m in mapped[:len(xs)])
-        rest = iter(values[len(xs):])
-        self.others = tuple(tree_unflatten(d, [next(rest) for _ in range(d.num_leaves)])
+        other_leaves = iter(values[len(xs):])
+        self.others = tuple(tree_unflatten(d, [next(other_leaves) for _ in range(d.num_leaves)])
                             for d in self.o_defs)
 
     def wrap(self, tree: Any) -> Any:

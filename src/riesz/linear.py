@@ -41,12 +41,15 @@ import numpy as np
 from . import numpy as rnp
 from ._core.trace import Tracer
 from .linear_solvers import (
+    ComplexFactorization,
+    Coordinates,
     DiagonalFactorization,
     Factorization,
     LinearSolver,
     LUFactorization,
     ScaledFactorization,
     check_problem,
+    is_complex_space,
     solver_for,
 )
 from .spaces import Euclidean, Space, space_of
@@ -175,7 +178,11 @@ class LinearMap:
         return FunctionMap(self.mv, domain, codomain, transpose=self.tmv, name=self.name)
 
     def factorize(self) -> Factorization:
-        """The factorisation a direct solve uses (LU of the materialised matrix)."""
+        """The factorisation a direct solve uses: LU of the materialised matrix; on
+        complex spaces, where a map is R-linear (holomorphic or not), of its real
+        matrix in the solvers' real coordinates (`Coordinates`)."""
+        if is_complex_space(self.domain) or is_complex_space(self.codomain):
+            return LUFactorization(_real_matrix(self))
         return LUFactorization(np.asarray(self._matrix(), dtype=np.float64))
 
     def diagonal(self) -> Any:
@@ -249,7 +256,8 @@ class LinearMap:
             raise ValueError(f"{self.name}.riesz(): only a linear functional (codomain of shape "
                              f"()) has a Riesz representer; this map's codomain is "
                              f"{self.codomain!r}")
-        return self.domain.riesz(self.tmv(np.ones((), self.codomain.dtype)))
+        # (a codomain of shape () is an array space: it has a dtype)
+        return self.domain.riesz(self.tmv(np.ones((), self.codomain.dtype)))  # type: ignore[attr-defined]
 
     def with_spaces(self, domain: Space | None = None, codomain: Space | None = None) -> LinearMap:
         """The same map between other spaces with the same storage (other geometry)."""
@@ -318,8 +326,8 @@ class LinearMap:
             if M.ndim != 2:
                 raise ValueError(f"from_matrix: M has shape {M.shape}; pass domain and codomain "
                                  "for arrays that are not matrices")
-            domain = domain or Euclidean((M.shape[1],))
-            codomain = codomain or Euclidean((M.shape[0],))
+            domain = domain or Euclidean((M.shape[1],), M.dtype)
+            codomain = codomain or Euclidean((M.shape[0],), M.dtype)
         if M.size != codomain.size * domain.size:
             raise ValueError(f"from_matrix: M has shape {M.shape}, which does not fit {codomain!r}"
                              f" x {domain!r}")
@@ -394,7 +402,8 @@ class FunctionMap(LinearMap):
                  transpose: Callable[[Any], Any] | None = None, name: str | None = None):
         if not callable(fn):
             raise TypeError(f"LinearMap: fn must be callable, got {type(fn).__name__}")
-        self._set_spaces(domain, codomain, name or getattr(fn, "__name__", "A"))
+        fn_name: str = getattr(fn, "__name__", "A")
+        self._set_spaces(domain, codomain, name or fn_name)
         self._fn = fn
         self._tfn = transpose
 
@@ -452,12 +461,23 @@ class MatrixMap(LinearMap):
         return MatrixMap(self.matrix, domain, codomain, self.name)
 
     def factorize(self) -> Factorization:
-        return LUFactorization(self.matrix)
+        dom, cod = self.domain, self.codomain
+        if not (is_complex_space(dom) or is_complex_space(cod)):
+            return LUFactorization(self.matrix)
+        if _complex_array_space(dom) and _complex_array_space(cod):  # C-linear on Cⁿ
+            return ComplexFactorization(LUFactorization(self.matrix))
+        return super().factorize()
+
+
+def _complex_array_space(space: Space) -> bool:
+    """An array space of complex dtype (whose solver coordinates are Re, Im of its storage)."""
+    return space.shape is not None and np.dtype(getattr(space, "dtype", float)).kind == "c"
 
 
 @final
 class DiagonalMap(LinearMap):
-    """u ↦ d ⊙ u on an array space of d's shape.
+    """u ↦ d ⊙ u on an array space of d's shape. A complex d needs a complex space
+    (the default for it); its transpose under Re Σ conj(c) u is c ↦ conj(d) ⊙ c.
 
     Examples
     --------
@@ -468,15 +488,23 @@ class DiagonalMap(LinearMap):
     Raises
     ------
     ValueError
-        If the diagonal's shape differs from the space's.
+        If the diagonal's shape differs from the space's, or d is complex and the
+        space real.
     """
 
     def __init__(self, d: Any, space: Space | None = None, name: str = "D"):
-        d = np.asarray(d, dtype=np.float64)
-        space = Euclidean(d.shape) if space is None else space
+        d = np.asarray(d)
+        cplx = d.dtype.kind == "c"
+        d = d.astype(np.complex128 if cplx else np.float64, copy=False)
+        if space is None:
+            space = Euclidean(d.shape, np.complex128 if cplx else np.float64)
         if space.shape != d.shape:
             raise ValueError(f"DiagonalMap: the diagonal has shape {d.shape}, the space "
                              f"{space!r} holds shape {space.shape}")
+        if cplx and not is_complex_space(space):
+            raise ValueError(f"DiagonalMap: the diagonal d is complex but the space {space!r} "
+                             "is real; pass a complex space, e.g. "
+                             f"Euclidean({d.shape}, dtype=complex128)")
         self._set_spaces(space, space, name)
         self.d = d
 
@@ -484,7 +512,10 @@ class DiagonalMap(LinearMap):
         return self.d * u
 
     def tmv(self, c: Any) -> Any:
-        return self.d * c
+        return self._conj_d() * c
+
+    def _conj_d(self) -> np.ndarray:
+        return self.d.conj() if self.d.dtype.kind == "c" else self.d
 
     def _matrix(self) -> Any:
         return np.diag(self.d.reshape(-1))
@@ -493,9 +524,11 @@ class DiagonalMap(LinearMap):
         return self.d
 
     def _transpose(self) -> LinearMap:
-        return DiagonalMap(self.d, self.domain.ambient(), f"{self.name}.T")
+        return DiagonalMap(self._conj_d(), self.domain.ambient(), f"{self.name}.T")
 
     def factorize(self) -> Factorization:
+        if is_complex_space(self.domain):
+            return ComplexFactorization(DiagonalFactorization(self.d))
         return DiagonalFactorization(self.d)
 
 
@@ -535,7 +568,7 @@ class IdentityMap(LinearMap):
         return IdentityMap(domain) if domain == codomain else super()._respace(domain, codomain)
 
     def factorize(self) -> Factorization:
-        return DiagonalFactorization(np.ones(self.domain.size))
+        return DiagonalFactorization(np.ones(1))  # x = b in any coordinates
 
 
 @final
@@ -548,6 +581,9 @@ class ScaledMap(LinearMap):
     >>> print(type(3.0 * A).__name__, (3.0 * A)(np.array([1.0, 2.0])))
     ScaledMap [3. 6.]
     """
+
+    c: Any
+    inner: LinearMap
 
     def __init__(self, c: Any, A: LinearMap):
         if isinstance(A, ScaledMap):  # c (d B) = (c d) B
@@ -852,9 +888,13 @@ def solve(A: LinearMap | Callable[[Any], Any], b: Any, method: str | LinearSolve
     ‖r‖ <= max(rtol ‖r0‖, atol) with r0 its right-hand side: r = b - A x, or
     r = W (b - A x) for CG in a domain with metric W. `M` is an optional
     preconditioner approximating A⁻¹ (for CG: self-adjoint and positive in the
-    domain's geometry). Raises `SolverError` on non-convergence, reporting
-    ‖b - A x‖ / ‖b‖. To solve with one A for many b, use the solver object:
-    `state = solver.init(A)` once, then `solver.compute(state, b)`.
+    domain's geometry). On complex spaces (Cⁿ real under Re vdot) the solvers
+    iterate on real coordinates (real parts, then imaginary parts), so every
+    R-linear A, holomorphic or not, is solved; CG needs A self-adjoint under
+    Re⟨·,·⟩ and positive (a Hermitian positive definite matrix), and complex
+    matrices and diagonals factorise in complex arithmetic. Raises `SolverError` on
+    non-convergence, reporting ‖b - A x‖ / ‖b‖. To solve with one A for many b, use
+    the solver object: `state = solver.init(A)` once, then `solver.compute(state, b)`.
 
     Math: x = A⁻¹ b, iterated on A only through products A u (and Aᵀ c for some methods).
 
@@ -987,6 +1027,14 @@ def columns(fn: Callable[[Any], Any], domain: Space, codomain: Space,
     except NotVectorizable:
         rows = _stack([column(e) for e in basis], codomain.size, axis=0)
     return rnp.transpose(rows)
+
+
+def _real_matrix(A: LinearMap) -> np.ndarray:
+    """The real (codomain dim, domain dim) matrix of A in the solvers' real coordinates
+    (complex parts split into real and imaginary parts), column by column."""
+    X, Y = Coordinates(A.domain), Coordinates(A.codomain)
+    cols = [Y.flat(A.mv(X.element(e))) for e in np.eye(X.dim)]
+    return np.stack(cols, axis=1) if cols else np.zeros((Y.dim, 0))
 
 
 def _stack(vecs: list[Any], length: int, axis: int) -> Any:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import abc
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,7 +30,7 @@ import numpy as np
 import scipy.linalg
 import scipy.sparse.linalg as spla
 
-from ._core.pytree import tree_flatten
+from ._core.pytree import tree_flatten, tree_map, tree_unflatten
 from ._core.trace import Tracer
 
 __all__ = [
@@ -78,8 +78,47 @@ class SolverError(RuntimeError):
         self.x = x
 
 
-def _flat(space: Any, x: Any) -> np.ndarray:
-    return np.asarray(space.flatten(x), dtype=np.float64)
+
+
+def is_complex_space(space: Any) -> bool:
+    """Whether a space holds complex arrays (an array space of complex dtype, or a
+    container with one), by the spaces' protocol (`dtype`, `spaces`)."""
+    dtype = getattr(space, "dtype", None)
+    if dtype is not None:
+        return np.dtype(dtype).kind == "c"
+    return any(is_complex_space(s) for s in getattr(space, "spaces", ()))
+
+
+def _widened(a: Any) -> np.ndarray:
+    return np.asarray(a, np.complex128 if np.asarray(a).dtype.kind == "c" else np.float64)
+
+
+class Coordinates:
+    """The real coordinate vectors (float64) a solver iterates on for the elements of
+    a space. A real space: its flattened storage. A complex one (SPEC §13: Cⁿ is the
+    real space R²ⁿ under Re vdot): `_Packer`'s, each complex leaf as its real parts
+    then its imaginary parts, in which the dot product is the pairing
+    Re Σ conj(c) x and every R-linear map, holomorphic or not, is a real matrix."""
+
+    def __init__(self, space: Any):
+        self.space = space
+        self.complex = is_complex_space(space)
+        # elements in double precision, as a real space's (its float64 coordinates reshaped)
+        self._packer = _Packer(tree_map(_widened, space.zeros()), repr(space)) \
+            if self.complex else None
+        self.dim = self._packer.size if self._packer is not None else space.size
+
+    def flat(self, x: Any) -> np.ndarray:
+        """The coordinates of the element (or covector) x."""
+        if self._packer is None:
+            return np.asarray(self.space.flatten(x), dtype=np.float64)
+        return self._packer.pack(x, f"an element of {self.space!r}")
+
+    def element(self, v: np.ndarray) -> Any:
+        """The element with coordinates v."""
+        if self._packer is None:
+            return self.space.unflatten(v)
+        return self._packer.unpack(v)
 
 
 def _fresh(out: np.ndarray, v: np.ndarray) -> np.ndarray:
@@ -97,9 +136,120 @@ def _concrete(b: Any, who: str) -> None:
 
 
 def _check_square(A: Any, who: str) -> None:
-    if A.domain.size != A.codomain.size:
+    if Coordinates(A.domain).dim != Coordinates(A.codomain).dim:
         raise ValueError(f"{who}: A maps {A.domain!r} -> {A.codomain!r}; a square map is "
                          "required")
+
+
+# -- coordinates ------------------------------------------------------------------------
+
+
+def _no_tracers(leaves: Sequence[Any], what: str) -> None:
+    if any(isinstance(x, Tracer) for x in leaves):
+        raise TypeError(
+            f"{what} is a traced value: riesz's nonlinear solvers run on concrete arrays and "
+            "are not differentiated through. To differentiate a solution with respect to "
+            "parameters, use riesz.implicit.fixed_point / root / argmin (implicit function "
+            "theorem), which call these solvers on concrete values")
+
+
+class _Packer:
+    """A pytree of float arrays <-> one flat float64 vector (concrete values only).
+
+    A complex leaf of n entries takes 2n coordinates, its real parts then its
+    imaginary parts (Cⁿ viewed as R²ⁿ): the Euclidean inner product there is
+    SPEC's Re vdot, so every solver, and riesz's R-linear JVPs and their
+    adjoints, work unchanged on complex states (non-holomorphic ones included).
+
+    With `batched`, every leaf has a leading batch axis of one size B and the
+    batch is packed into a B x n matrix, one row per example (`pack_rows`)."""
+
+    def __init__(self, example: Any, what: str, batched: bool = False):
+        leaves, self.treedef = tree_flatten(example)
+        _no_tracers(leaves, what)
+        if not leaves:
+            raise ValueError(f"{what} has no array leaves")
+        arrays = [np.asarray(x) for x in leaves]
+        self.batch = None
+        if batched:
+            sizes_b = {a.shape[0] if a.ndim else None for a in arrays}
+            if len(sizes_b) != 1 or None in sizes_b:
+                raise ValueError(f"{what}: a batched solve needs every leaf to have the same "
+                                 f"leading batch axis, got shapes {[a.shape for a in arrays]}")
+            self.batch = sizes_b.pop()
+            arrays = [a[0] for a in arrays]
+        self.shapes = [a.shape for a in arrays]
+        self.dtypes = [a.dtype if a.dtype.kind in "fc" else np.dtype(np.float64)
+                       for a in arrays]
+        self.complex = [dt.kind == "c" for dt in self.dtypes]
+        sizes = [2 * a.size if c else a.size for a, c in zip(arrays, self.complex, strict=True)]
+        self.splits = np.cumsum(sizes)[:-1]
+        self.size = int(sum(sizes))
+
+    def pack(self, tree: Any, what: str) -> np.ndarray:
+        return self._pack(tree, what, ())
+
+    def _pack(self, tree: Any, what: str, lead: tuple[int, ...]) -> np.ndarray:
+        """The leaves as one real vector per leading index (complex leaves as real parts,
+        then imaginary parts), shape `lead + (size,)`."""
+        leaves, treedef = tree_flatten(tree)
+        if treedef != self.treedef:
+            raise ValueError(f"{what} has structure {treedef}, expected {self.treedef} "
+                             "(that of y0)")
+        _no_tracers(leaves, what)
+        parts = []
+        for k, (x, shape) in enumerate(zip(leaves, self.shapes, strict=True)):
+            a = self._real(x, k)
+            if a.shape != (*lead, *shape):
+                raise ValueError(f"{what}: leaf {k} has shape {a.shape}, expected "
+                                 f"{(*lead, *shape)} (that of y0)")
+            parts.append(np.concatenate([a.real.reshape(*lead, -1), a.imag.reshape(*lead, -1)],
+                                        axis=-1)
+                         if self.complex[k] else a.reshape(*lead, -1))
+        return parts[0].copy() if len(parts) == 1 else np.concatenate(parts, axis=-1)
+
+    def _real(self, x: Any, k: int) -> np.ndarray:
+        """Leaf k as float64, or complex128 for a complex leaf (a complex value for a
+        real leaf is an error, not a silently dropped imaginary part)."""
+        if self.complex[k]:
+            return np.asarray(x, dtype=np.complex128)
+        a = np.asarray(x)
+        if a.dtype.kind == "c":
+            raise TypeError(f"leaf {k} is complex ({a.dtype}) where y0's is real "
+                            f"({self.dtypes[k]}): start from a complex y0")
+        return a.astype(np.float64, copy=False)
+
+    @staticmethod
+    def _leaf(p: np.ndarray, shape: tuple[int, ...], dt: np.dtype, lead: tuple[int, ...]
+              ) -> np.ndarray:
+        if dt.kind == "c":  # real parts, then imaginary parts
+            half = p.shape[-1] // 2
+            p = p[..., :half] + 1j * p[..., half:]
+        return p.reshape((*lead, *shape)).astype(dt, copy=False)
+
+    def unpack(self, v: np.ndarray) -> Any:
+        parts = np.split(v, self.splits) if len(self.shapes) > 1 else [v]
+        return tree_unflatten(self.treedef, [
+            self._leaf(p, s, dt, ())
+            for p, s, dt in zip(parts, self.shapes, self.dtypes, strict=True)])
+
+    def pack_rows(self, tree: Any, what: str) -> np.ndarray:
+        """The B x n matrix of a batch (B = 1 for an unbatched packer)."""
+        if self.batch is None:
+            return self.pack(tree, what)[None]
+        return self._pack(tree, what, (self.batch,))
+
+    def unpack_rows(self, v: np.ndarray) -> Any:
+        if self.batch is None:
+            return self.unpack(v[0])
+        parts = np.split(v, self.splits, axis=1) if len(self.shapes) > 1 else [v]
+        return tree_unflatten(self.treedef, [
+            self._leaf(p, s, dt, (len(v),))
+            for p, s, dt in zip(parts, self.shapes, self.dtypes, strict=True)])
+
+    def example(self, v: np.ndarray, b: int) -> Any:
+        """Example `b` of the packed batch `v` as a pytree."""
+        return self.unpack(v[b])
 
 
 class LinearSolver(abc.ABC):
@@ -169,7 +319,9 @@ def _singular(message: str) -> SolverError:
 
 
 class LUFactorization(Factorization):
-    """P L U = A (scipy.linalg.lu_factor), computed once; solves with A or Aᵀ.
+    """P L U = A (scipy.linalg.lu_factor), computed once; solves with A or Aᵀ. A
+    complex A is a C-linear map whose transpose under the pairing Re Σ conj(c) x
+    is Aᴴ, so its transposed factorisation solves with Aᴴ.
 
     Examples
     --------
@@ -178,9 +330,10 @@ class LUFactorization(Factorization):
     [1. 1.] [1. 0.]
     """
 
-    def __init__(self, matrix: np.ndarray, trans: int = 0, lu: Any = None):
+    def __init__(self, matrix: np.ndarray | None, trans: int = 0, lu: Any = None):
         if lu is None:
-            M = np.asarray(matrix, dtype=np.float64)
+            M = np.asarray(matrix)
+            M = M.astype(np.complex128 if M.dtype.kind == "c" else np.float64, copy=False)
             if not np.all(np.isfinite(M)):
                 raise _singular(f"solve(direct): the {M.shape[0]}x{M.shape[1]} matrix has "
                                 "non-finite entries")
@@ -195,14 +348,18 @@ class LUFactorization(Factorization):
     def solve(self, b: np.ndarray) -> np.ndarray:
         if b.size == 0:
             return b.copy()
+        if b.dtype.kind == "c" and self.lu[0].dtype.kind != "c":  # a real A on Cⁿ
+            return self.solve(b.real) + 1j * self.solve(b.imag)
         return scipy.linalg.lu_solve(self.lu, b, trans=self.trans, check_finite=False)
 
     def transposed(self) -> LUFactorization:
-        return LUFactorization(None, 1 - self.trans, self.lu)  # type: ignore[arg-type]
+        transposed = 2 if self.lu[0].dtype.kind == "c" else 1  # Aᴴ, or Aᵀ
+        return LUFactorization(None, 0 if self.trans else transposed, self.lu)
 
 
 class DiagonalFactorization(Factorization):
-    """A = diag(d): A⁻¹ b = b / d, and Aᵀ = A.
+    """A = diag(d): A⁻¹ b = b / d, and Aᵀ = diag(conj d). A d of one entry (the
+    identity's) applies to every coordinate.
 
     Examples
     --------
@@ -212,7 +369,9 @@ class DiagonalFactorization(Factorization):
     """
 
     def __init__(self, d: np.ndarray):
-        self.d = np.asarray(d, dtype=np.float64).reshape(-1)
+        d = np.asarray(d)
+        self.d = d.astype(np.complex128 if d.dtype.kind == "c" else np.float64,
+                          copy=False).reshape(-1)
         if np.any(self.d == 0.0):
             raise _singular(f"solve(direct): the diagonal map is singular (a zero entry at "
                             f"{int(np.argmin(np.abs(self.d)))})")
@@ -221,7 +380,24 @@ class DiagonalFactorization(Factorization):
         return b / self.d
 
     def transposed(self) -> DiagonalFactorization:
-        return self
+        return DiagonalFactorization(self.d.conj()) if self.d.dtype.kind == "c" else self
+
+
+class ComplexFactorization(Factorization):
+    """A factorisation of a C-linear map of one complex array space to another (a
+    complex LU, a complex diagonal) solving in complex arithmetic, used on the real
+    coordinates (Re b, Im b) that the solvers iterate on (`Coordinates`)."""
+
+    def __init__(self, inner: Factorization):
+        self.inner = inner
+
+    def solve(self, b: np.ndarray) -> np.ndarray:
+        n = b.shape[0] // 2
+        x = self.inner.solve(b[:n] + 1j * b[n:])
+        return np.concatenate([x.real, x.imag])
+
+    def transposed(self) -> ComplexFactorization:
+        return ComplexFactorization(self.inner.transposed())
 
 
 class ScaledFactorization(Factorization):
@@ -281,15 +457,15 @@ class Direct(LinearSolver):
 
     def compute(self, state: _DirectState, b: Any) -> Any:
         A = state.A
-        dom, cod = A.domain, A.codomain
-        b_flat = _flat(cod, b)
+        dom, cod = Coordinates(A.domain), Coordinates(A.codomain)
+        b_flat = cod.flat(b)
         b_norm = float(np.linalg.norm(b_flat))
         if b_norm == 0.0:
-            return dom.zeros()
+            return A.domain.zeros()
         x_flat = state.factor.solve(b_flat)
-        x = dom.unflatten(x_flat)
+        x = dom.element(x_flat)
         with np.errstate(all="ignore"):
-            r = float(np.linalg.norm(b_flat - _flat(cod, A.mv(x)))) / b_norm
+            r = float(np.linalg.norm(b_flat - cod.flat(A.mv(x)))) / b_norm
         if not np.isfinite(r) or r > max(1e-6, self.rtol * 1e3):
             raise SolverError(f"solve(direct): residual {r:.3g} (the matrix is numerically "
                               "singular)", method="direct", residual=r, iterations=1,
@@ -325,12 +501,13 @@ class _Krylov(LinearSolver):
     def compute(self, state: Any, b: Any) -> Any:
         A, method = state, self.name
         dom, cod = A.domain, A.codomain
-        n = dom.size
+        X, Y = Coordinates(dom), Coordinates(cod)  # complex spaces: real coordinates
+        n = X.dim
 
         def apply(v: np.ndarray) -> np.ndarray:
-            return _fresh(_flat(cod, A.mv(dom.unflatten(v))), v)
+            return _fresh(Y.flat(A.mv(X.element(v))), v)
 
-        b_flat = _flat(cod, b)
+        b_flat = Y.flat(b)
         b_norm = float(np.linalg.norm(b_flat))
         if b_norm == 0.0:
             return dom.zeros()
@@ -339,10 +516,12 @@ class _Krylov(LinearSolver):
             # CG in the domain's geometry: (W A) x = W b, symmetric if A is self-adjoint.
             # Its residuals W (b - A x) are covectors, so a preconditioner M ≈ A⁻¹ of
             # this system is M W⁻¹ = M ∘ riesz ≈ (W A)⁻¹ (symmetric if M is self-adjoint).
+            # On Cⁿ the coordinates' dot product is Re vdot: A Hermitian (self-adjoint
+            # under Re⟨·,·⟩) and positive makes this a real SPD system.
             def op(v: np.ndarray) -> np.ndarray:
-                return _fresh(_flat(dom, dom.lower(A.mv(dom.unflatten(v)))), v)
+                return _fresh(X.flat(dom.lower(A.mv(X.element(v)))), v)
 
-            rhs = _flat(dom, dom.lower(b))
+            rhs = X.flat(dom.lower(b))
         else:
             op, rhs = apply, b_flat
         lin = spla.LinearOperator((n, n), matvec=op, dtype=np.float64)
@@ -351,13 +530,13 @@ class _Krylov(LinearSolver):
             M = self.M
 
             def prec_op(v: np.ndarray) -> np.ndarray:
-                r = cod.unflatten(v)
+                r = Y.element(v)
                 if in_geometry:
                     r = dom.riesz(r)
-                return _fresh(_flat(dom, M.mv(r)), v)
+                return _fresh(X.flat(M.mv(r)), v)
 
             prec = spla.LinearOperator((n, n), matvec=prec_op, dtype=np.float64)
-        x_init = None if self.x0 is None else _flat(dom, self.x0)
+        x_init = None if self.x0 is None else X.flat(self.x0)
         history: list[float] = []
         count = [0]
 
@@ -380,8 +559,8 @@ class _Krylov(LinearSolver):
                 f"‖b - A x‖/‖b‖ = {r:.3g} (asked rtol {self.rtol:g}, atol {self.atol:g}); "
                 "raise maxiter, precondition, or check that A suits the method (CG needs A "
                 "self-adjoint and positive)", method=method, residual=r, iterations=count[0],
-                history=history, x=dom.unflatten(x_flat))
-        return dom.unflatten(x_flat)
+                history=history, x=X.element(x_flat))
+        return X.element(x_flat)
 
 
 class CG(_Krylov):
@@ -456,8 +635,8 @@ class GMRES(_Krylov):
                           callback_type="pr_norm")
 
 
-_SOLVERS: dict[str, type[LinearSolver]] = {"cg": CG, "gmres": GMRES, "bicgstab": BiCGSTAB,
-                                           "direct": Direct}
+_KRYLOV: dict[str, type[_Krylov]] = {"cg": CG, "gmres": GMRES, "bicgstab": BiCGSTAB}
+_SOLVERS: dict[str, type[LinearSolver]] = {**_KRYLOV, "direct": Direct}
 METHODS = tuple(_SOLVERS)
 
 
@@ -484,8 +663,7 @@ def solver_for(method: str | LinearSolver, *, rtol: float = 1e-10, atol: float =
                          f"{method!r}")
     if method == "direct":
         return Direct(rtol=rtol)
-    return _SOLVERS[method](rtol=rtol, atol=atol, maxiter=maxiter, x0=x0, M=M,  # type: ignore[call-arg]
-                            restart=restart)
+    return _KRYLOV[method](rtol=rtol, atol=atol, maxiter=maxiter, x0=x0, M=M, restart=restart)
 
 
 def check_problem(A: Any, b: Any) -> None:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import functools
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,9 +32,8 @@ import numpy as np
 import scipy.sparse.linalg as spla
 
 from ._core.pytree import tree_flatten, tree_unflatten
-from ._core.trace import Tracer
 from .linear import bicgstab, cg, direct, gmres, solve
-from .linear_solvers import SolverError
+from .linear_solvers import SolverError, _Packer
 
 __all__ = [
     "Solution",
@@ -107,114 +106,6 @@ class Solution:
     def residual(self) -> float:
         """The residual norm of `value`."""
         return self.history[-1] if self.history else float("nan")
-
-
-def _no_tracers(leaves: Sequence[Any], what: str) -> None:
-    if any(isinstance(x, Tracer) for x in leaves):
-        raise TypeError(
-            f"{what} is a traced value: riesz's nonlinear solvers run on concrete arrays and "
-            "are not differentiated through. To differentiate a solution with respect to "
-            "parameters, use riesz.implicit.fixed_point / root / argmin (implicit function "
-            "theorem), which call these solvers on concrete values")
-
-
-class _Packer:
-    """A pytree of float arrays <-> one flat float64 vector (concrete values only).
-
-    A complex leaf of n entries takes 2n coordinates, its real parts then its
-    imaginary parts (Cⁿ viewed as R²ⁿ): the Euclidean inner product there is
-    SPEC's Re vdot, so every solver, and riesz's R-linear JVPs and their
-    adjoints, work unchanged on complex states (non-holomorphic ones included).
-
-    With `batched`, every leaf has a leading batch axis of one size B and the
-    batch is packed into a B x n matrix, one row per example (`pack_rows`)."""
-
-    def __init__(self, example: Any, what: str, batched: bool = False):
-        leaves, self.treedef = tree_flatten(example)
-        _no_tracers(leaves, what)
-        if not leaves:
-            raise ValueError(f"{what} has no array leaves")
-        arrays = [np.asarray(x) for x in leaves]
-        self.batch = None
-        if batched:
-            sizes_b = {a.shape[0] if a.ndim else None for a in arrays}
-            if len(sizes_b) != 1 or None in sizes_b:
-                raise ValueError(f"{what}: a batched solve needs every leaf to have the same "
-                                 f"leading batch axis, got shapes {[a.shape for a in arrays]}")
-            self.batch = sizes_b.pop()
-            arrays = [a[0] for a in arrays]
-        self.shapes = [a.shape for a in arrays]
-        self.dtypes = [a.dtype if a.dtype.kind in "fc" else np.dtype(np.float64)
-                       for a in arrays]
-        self.complex = [dt.kind == "c" for dt in self.dtypes]
-        sizes = [2 * a.size if c else a.size for a, c in zip(arrays, self.complex, strict=True)]
-        self.splits = np.cumsum(sizes)[:-1]
-        self.size = int(sum(sizes))
-
-    def pack(self, tree: Any, what: str) -> np.ndarray:
-        return self._pack(tree, what, ())
-
-    def _pack(self, tree: Any, what: str, lead: tuple[int, ...]) -> np.ndarray:
-        """The leaves as one real vector per leading index (complex leaves as real parts,
-        then imaginary parts), shape `lead + (size,)`."""
-        leaves, treedef = tree_flatten(tree)
-        if treedef != self.treedef:
-            raise ValueError(f"{what} has structure {treedef}, expected {self.treedef} "
-                             "(that of y0)")
-        _no_tracers(leaves, what)
-        parts = []
-        for k, (x, shape) in enumerate(zip(leaves, self.shapes, strict=True)):
-            a = self._real(x, k)
-            if a.shape != (*lead, *shape):
-                raise ValueError(f"{what}: leaf {k} has shape {a.shape}, expected "
-                                 f"{(*lead, *shape)} (that of y0)")
-            parts.append(np.concatenate([a.real.reshape(*lead, -1), a.imag.reshape(*lead, -1)],
-                                        axis=-1)
-                         if self.complex[k] else a.reshape(*lead, -1))
-        return parts[0].copy() if len(parts) == 1 else np.concatenate(parts, axis=-1)
-
-    def _real(self, x: Any, k: int) -> np.ndarray:
-        """Leaf k as float64, or complex128 for a complex leaf (a complex value for a
-        real leaf is an error, not a silently dropped imaginary part)."""
-        if self.complex[k]:
-            return np.asarray(x, dtype=np.complex128)
-        a = np.asarray(x)
-        if a.dtype.kind == "c":
-            raise TypeError(f"leaf {k} is complex ({a.dtype}) where y0's is real "
-                            f"({self.dtypes[k]}): start from a complex y0")
-        return a.astype(np.float64, copy=False)
-
-    @staticmethod
-    def _leaf(p: np.ndarray, shape: tuple[int, ...], dt: np.dtype, lead: tuple[int, ...]
-              ) -> np.ndarray:
-        if dt.kind == "c":  # real parts, then imaginary parts
-            half = p.shape[-1] // 2
-            p = p[..., :half] + 1j * p[..., half:]
-        return p.reshape((*lead, *shape)).astype(dt, copy=False)
-
-    def unpack(self, v: np.ndarray) -> Any:
-        parts = np.split(v, self.splits) if len(self.shapes) > 1 else [v]
-        return tree_unflatten(self.treedef, [
-            self._leaf(p, s, dt, ())
-            for p, s, dt in zip(parts, self.shapes, self.dtypes, strict=True)])
-
-    def pack_rows(self, tree: Any, what: str) -> np.ndarray:
-        """The B x n matrix of a batch (B = 1 for an unbatched packer)."""
-        if self.batch is None:
-            return self.pack(tree, what)[None]
-        return self._pack(tree, what, (self.batch,))
-
-    def unpack_rows(self, v: np.ndarray) -> Any:
-        if self.batch is None:
-            return self.unpack(v[0])
-        parts = np.split(v, self.splits, axis=1) if len(self.shapes) > 1 else [v]
-        return tree_unflatten(self.treedef, [
-            self._leaf(p, s, dt, (len(v),))
-            for p, s, dt in zip(parts, self.shapes, self.dtypes, strict=True)])
-
-    def example(self, v: np.ndarray, b: int) -> Any:
-        """Example `b` of the packed batch `v` as a pytree."""
-        return self.unpack(v[b])
 
 
 _ON_FAILURE = ("raise", "warn")
@@ -859,10 +750,10 @@ def _batched_gmres(matvec: Callable[[np.ndarray], np.ndarray], b: np.ndarray,
                 if not live.any():
                     break
             steps_done += int(used.max())
-            for i in np.flatnonzero(used):
-                k = used[i]
-                z = np.linalg.lstsq(np.triu(H[i, :k, :k]), g[i, :k], rcond=None)[0]
-                u[i] += z @ V[:k, i]
+            for row in np.flatnonzero(used):
+                k = used[row]
+                z = np.linalg.lstsq(np.triu(H[row, :k, :k]), g[row, :k], rcond=None)[0]
+                u[row] += z @ V[:k, row]
             R = b - matvec(u)
             res = _row_norms(R)
             active = res > goal

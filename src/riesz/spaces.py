@@ -197,7 +197,7 @@ class Space(abc.ABC):
             raise ValueError(f"{what} is not an element of {self!r}: {why}")
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and self._key() == other._key()  # type: ignore[attr-defined]
+        return type(other) is type(self) and self._key() == other._key()
 
     def __hash__(self) -> int:
         return hash((type(self).__name__, self._key()))
@@ -226,6 +226,8 @@ class _ArraySpace(Space):
     lowering map is the identity; metric spaces override both. A complex dtype
     makes Cⁿ a real space (SPEC §13): ⟨x, y⟩ = Re Σ conj(x) ⊙ y, dimension
     2·size, a basis of the e_k and the i·e_k."""
+
+    shape: tuple[int, ...]  # (never None: an array space)
 
     def __init__(self, shape: int | Sequence[int], dtype: Any = np.float64):
         self.shape = _as_shape(shape)

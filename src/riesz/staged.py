@@ -71,9 +71,9 @@ class _Signature:
         statics = []
         for i in static_pos:
             statics.append(_static(who, f"argument {i}", args[i]))
-        for k in sorted(kwargs):
-            if k in static_argnames:
-                statics.append((k, _static(who, f"argument {k!r}", kwargs[k])))
+        for name in sorted(kwargs):
+            if name in static_argnames:
+                statics.append((name, _static(who, f"argument {name!r}", kwargs[name])))
         dyn_args = tuple(None if i in static_pos else a for i, a in enumerate(args))
         dyn_kwargs = {k: v for k, v in kwargs.items() if k not in static_argnames}
         leaves, in_def = tree_flatten((dyn_args, dyn_kwargs), strict=False)

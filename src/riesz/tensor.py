@@ -376,17 +376,17 @@ class Tensor:
                     "materialise it in the standard basis and use change_basis")
             return cls._make(A.materialize(basis, out_basis=out_basis), ("contra", "co"))
         M = A.materialize()
-        if A.shape is None:  # container spaces: a matrix over flattened coordinates
+        cod, dom = A.codomain.shape, A.domain.shape
+        if cod is None or dom is None:  # container spaces: a matrix over flattened coordinates
             return cls._make(M, ("contra", "co"))
-        if not bilinear:
-            return cls._make(M, ("contra",) * len(A.codomain.shape) + ("co",) * len(
-                A.domain.shape))
+        if not isinstance(A.codomain, LinearMaps):
+            return cls._make(M, ("contra",) * len(cod) + ("co",) * len(dom))
         inner_cod, inner_dom = A.codomain.map_codomain.shape, A.codomain.map_domain.shape
         if inner_cod is None or inner_dom is None:
             raise NotImplementedError("from_linear_map: second derivatives between container "
                                       "spaces are not supported")
         # M[out, v, u] (component out of B(e_u)(e_v)) -> [out, u, v], slots in call order
-        p, q, r = len(inner_cod), len(inner_dom), len(A.domain.shape)
+        p, q, r = len(inner_cod), len(inner_dom), len(dom)
         perm = tuple(range(p)) + tuple(range(p + q, p + q + r)) + tuple(range(p, p + q))
         return cls._make(rnp.transpose(M, perm), ("contra",) * p + ("co",) * (q + r))
 

@@ -512,7 +512,7 @@ def value_and_grad(
                     "f.real, or use riesz.vjp / riesz.jacrev for the full R-linear map"
                 )
             ct = full((), 1, getattr(out, "dtype", np.float64), out)  # on out's backend
-            g = rec.pullback([ct], release=True, user_ct=False)
+            g: Any = rec.pullback([ct], release=True, user_ct=False)  # leaves, then a tree
             if holomorphic:  # ∂f(z)*[1] = conj(f'(z))
                 g = [np.conj(c) for c in g]
             g = tree_unflatten(rec.in_def, g)
@@ -765,7 +765,9 @@ def _children(x: Any) -> list[Any]:
         return list(x)
     from ._core.pytree import _node_type
 
-    return list(_node_type(x).flatten(x)[0])
+    node = _node_type(x)
+    assert node is not None  # (x is an inner node of the tree being expanded)
+    return list(node.flatten(x)[0])
 
 
 def _check_axis(ax: Any, ndim: int, what: str, which: str) -> int | None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import numbers
 from collections.abc import Callable, Hashable, Iterable
-from typing import Any, NamedTuple, cast
+from typing import Any, NamedTuple, TypeVar
 
 __all__ = [
     "PyTreeDef",
@@ -29,19 +29,22 @@ __all__ = [
 
 
 class _NodeType(NamedTuple):
+    # (the registry holds every class's callbacks: their types are erased here)
     flatten: Callable[[Any], tuple[Iterable[Any], Hashable]]
-    unflatten: Callable[[Hashable, list[Any]], Any]
+    unflatten: Callable[[Any, list[Any]], Any]
 
 
 _registry: dict[type, _NodeType] = {}
+_T = TypeVar("_T")
+_Aux = TypeVar("_Aux", bound=Hashable)  # what flatten returns and unflatten is given
 _leaf_types: tuple[type, ...] = (numbers.Number,)
 
 
 def register_pytree_node(
-    cls: type,
-    flatten: Callable[[Any], tuple[Iterable[Any], Hashable]],
-    unflatten: Callable[[Hashable, list[Any]], Any],
-) -> type:
+    cls: type[_T],
+    flatten: Callable[[_T], tuple[Iterable[Any], _Aux]],
+    unflatten: Callable[[_Aux, list[Any]], _T],
+) -> type[_T]:
     """Register `cls` as a container: `flatten(x) -> (children, aux)` and
     `unflatten(aux, children) -> x`. Returns `cls` so it can decorate.
 
@@ -111,7 +114,7 @@ register_pytree_node(list, lambda x: (x, None), lambda _, c: list(c))
 register_pytree_node(
     dict,
     lambda x: ([x[k] for k in sorted(x)], tuple(sorted(x))),
-    lambda keys, c: dict(zip(cast(tuple[Any, ...], keys), c, strict=True)),
+    lambda keys, c: dict(zip(keys, c, strict=True)),
 )
 register_pytree_node(type(None), lambda x: ((), None), lambda _, c: None)
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import contextvars
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import numpy as np
 
@@ -236,10 +236,10 @@ class Tracer:
     def __ge__(self, other: Any) -> Any:
         return bind(ops.greater_equal_p, self, _arg(other))
 
-    def __eq__(self, other: Any) -> Any:  # type: ignore[override]
+    def __eq__(self, other: Any) -> Any:
         return bind(ops.equal_p, self, _arg(other))
 
-    def __ne__(self, other: Any) -> Any:  # type: ignore[override]
+    def __ne__(self, other: Any) -> Any:
         return bind(ops.not_equal_p, self, _arg(other))
 
     __hash__ = object.__hash__  # (defining __eq__ removes it)
@@ -603,7 +603,7 @@ class BackendValueError(BackendError, ValueError):
     """A backend's ValueError for a primitive (its arguments' chunks, shapes, sizes)."""
 
 
-def raise_backend_error(prim: Any, args: Any) -> None:
+def raise_backend_error(prim: Any, args: Any) -> NoReturn:
     """Called in an `except BACKEND_ERRORS` block around `prim.impl(*args)`: re-raises
     the error as a `BackendError` naming the primitive and the backend where an
     argument is an array of another library than NumPy, else re-raises it as it is."""

@@ -18,6 +18,7 @@ or `None`, into an array of the right shape and dtype. User rules may return
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -42,7 +43,7 @@ def is_foreign(x: Any) -> bool:
             and not type(x).__module__.startswith("riesz."))  # riesz's own placeholders
 
 
-def zeros(shape: tuple[int, ...], dtype: Any, like: Any = None) -> Any:
+def zeros(shape: Sequence[int], dtype: Any, like: Any = None) -> Any:
     """Zeros of `shape` and `dtype` on the backend of `like` (an array or a tracer;
     NumPy for NumPy arrays, scalars and None). Lazy on Dask, on the device on CuPy."""
     if like is not None and type(like) is not np.ndarray:
@@ -54,7 +55,7 @@ def zeros(shape: tuple[int, ...], dtype: Any, like: Any = None) -> Any:
     return np.zeros(shape, dtype)
 
 
-def full(shape: tuple[int, ...], fill: Any, dtype: Any, like: Any = None) -> Any:
+def full(shape: Sequence[int], fill: Any, dtype: Any, like: Any = None) -> Any:
     """`fill` in an array of `shape` and `dtype` on the backend of `like` (as `zeros`)."""
     if like is not None and type(like) is not np.ndarray:
         c = raw_value(like)

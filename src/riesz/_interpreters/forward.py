@@ -39,7 +39,8 @@ class JVPTrace(Trace):
             if isinstance(a, Tracer):
                 if a._trace is self:
                     primals[i] = a._value
-                    tangents[i] = a._tangent
+                    # `a._trace is self`: a JVPTracer (a cast would cost a call per operand)
+                    tangents[i] = a._tangent  # type: ignore[attr-defined]
                 else:
                     lower = True
         if prim.kind is not DIFFERENTIABLE:

@@ -135,7 +135,7 @@ class ShapedArray:
         raise concretization_error("computing with the value outside riesz's operations",
                                    self.shape, self.dtype)
 
-    __eq__ = __ne__ = __lt__ = __le__ = __gt__ = __ge__ = _compare  # type: ignore[assignment]
+    __eq__ = __ne__ = __lt__ = __le__ = __gt__ = __ge__ = _compare
     __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = _compare
     __truediv__ = __rtruediv__ = __neg__ = __abs__ = _compare
     __hash__ = object.__hash__
@@ -313,7 +313,8 @@ class GraphTrace(Trace):
         for a in args:
             if isinstance(a, Tracer):
                 if a._trace is self:
-                    v = a._var
+                    # `a._trace is self`: a GraphTracer (a cast would cost a call per operand)
+                    v = a._var  # type: ignore[attr-defined]
                     examples.append(v.aval)
                 else:  # a value of a transformation below this one: a constant here
                     v = self.const(a)

@@ -337,7 +337,7 @@ class _Unknown:
     __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = _raise
     __truediv__ = __rtruediv__ = __pow__ = __rpow__ = __matmul__ = __rmatmul__ = _raise
     __neg__ = __pos__ = __abs__ = __getitem__ = __iter__ = __len__ = __bool__ = _raise
-    __eq__ = __ne__ = __lt__ = __le__ = __gt__ = __ge__ = __float__ = __index__ = _raise  # type: ignore[assignment]
+    __eq__ = __ne__ = __lt__ = __le__ = __gt__ = __ge__ = __float__ = __index__ = _raise
     __floordiv__ = __rfloordiv__ = __mod__ = __rmod__ = _raise
 
     def __getattr__(self, name: str) -> Any:
@@ -467,6 +467,7 @@ def general_jet_rule(prim: Primitive) -> Callable[..., Any]:
                 reads_output[which] = True
         if result is None:
             if K > 1 and any(s is not None for s in lowered):
+                assert prim.jet is not None  # registered: this rule, or one falling back to it
                 _, y_series = prim.jet(primals, lowered, **params)
                 y_series = y_series if prim.multiple_results else [y_series]
             else:

@@ -8,8 +8,8 @@ is imported."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, overload
 
 import numpy as np
 
@@ -32,7 +32,13 @@ class _NoValue:
 NoValue: Any = _NoValue()
 
 
-def normalize_axis(axis: int | tuple[int, ...] | None, ndim: int, name: str = "axis") -> Axis:
+@overload
+def normalize_axis(axis: None, ndim: int, name: str = "axis") -> None: ...
+@overload
+def normalize_axis(axis: int | np.integer[Any] | Iterable[int], ndim: int,
+                   name: str = "axis") -> tuple[int, ...]: ...
+def normalize_axis(axis: int | np.integer[Any] | Iterable[int] | None, ndim: int,
+                   name: str = "axis") -> Axis:
     """`axis` as a sorted tuple of non-negative ints (None stays None)."""
     if axis is None:
         return None
@@ -49,7 +55,7 @@ def normalize_axis(axis: int | tuple[int, ...] | None, ndim: int, name: str = "a
     return tuple(sorted(out))
 
 
-def one_axis(axis: int, ndim: int) -> int:
+def one_axis(axis: object, ndim: int) -> int:
     """A single axis as a non-negative int."""
     if not isinstance(axis, (int, np.integer)):
         raise TypeError(f"axis must be an int, got {axis!r}")

@@ -290,7 +290,8 @@ def _integer_power(x: list[Any], n: int, K: int) -> list[Any]:
             result = base if result is None else taylor.series_product(result, base, K)
         n >>= 1
         if not n:
-            return result  # type: ignore[return-value]
+            assert result is not None  # (n >= 1: its highest bit set it)
+            return result
         base = taylor.series_product(base, base, K)
 
 
@@ -415,7 +416,7 @@ cbrt_p = _unary(
 square_p = _unary("square", np.square, lambda x, ans: 2 * x)
 reciprocal_p = _unary("reciprocal", np.reciprocal, lambda x, ans: -(ans * ans))
 sin_p = _unary("sin", np.sin, lambda x, ans: bind(cos_p, x))
-cos_p = _unary("cos", np.cos, lambda x, ans: -bind(sin_p, x))
+cos_p: Primitive = _unary("cos", np.cos, lambda x, ans: -bind(sin_p, x))
 tan_p = _unary("tan", np.tan, lambda x, ans: 1 + ans * ans)
 arcsin_p = _unary(
     "arcsin", np.arcsin, lambda x, ans: 1 / bind(sqrt_p, 1 - x * x), notes="inf at |x| = 1"
@@ -425,7 +426,7 @@ arccos_p = _unary(
 )
 arctan_p = _unary("arctan", np.arctan, lambda x, ans: 1 / (1 + x * x))
 sinh_p = _unary("sinh", np.sinh, lambda x, ans: bind(cosh_p, x))
-cosh_p = _unary("cosh", np.cosh, lambda x, ans: bind(sinh_p, x))
+cosh_p: Primitive = _unary("cosh", np.cosh, lambda x, ans: bind(sinh_p, x))
 tanh_p = _unary("tanh", np.tanh, lambda x, ans: 1 - ans * ans)
 arcsinh_p = _unary("arcsinh", np.arcsinh, lambda x, ans: 1 / bind(sqrt_p, x * x + 1))
 arccosh_p = _unary(
@@ -671,9 +672,9 @@ fmod_p = elementwise_binary(
 # -- zero derivative: defined everywhere it is finite, and equal to 0 ----------
 
 sign_p = Primitive("sign", np.sign, kind=ZERO_DERIVATIVE, notes="derivative 0 (not defined at 0)")
-floor_p = Primitive("floor", np.floor, kind=ZERO_DERIVATIVE)
+floor_p: Primitive = Primitive("floor", np.floor, kind=ZERO_DERIVATIVE)
 ceil_p = Primitive("ceil", np.ceil, kind=ZERO_DERIVATIVE)
-trunc_p = Primitive("trunc", np.trunc, kind=ZERO_DERIVATIVE)
+trunc_p: Primitive = Primitive("trunc", np.trunc, kind=ZERO_DERIVATIVE)
 rint_p = Primitive("rint", np.rint, kind=ZERO_DERIVATIVE)
 round_p = Primitive(
     "round", lambda x, decimals: np.round(x, decimals), kind=ZERO_DERIVATIVE,

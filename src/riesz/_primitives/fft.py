@@ -32,7 +32,7 @@ the axis parameters past the batch axis, and jet transforms each coefficient.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -41,11 +41,12 @@ from .._core.trace import bind
 from .._interpreters import taylor
 from ._batch_axes import axis_params
 
+Norm = Literal["backward", "ortho", "forward"]  # (riesz.numpy.fft checks the argument)
 NORMS = ("backward", "ortho", "forward")
 SWAP = {"backward": "forward", "ortho": "ortho", "forward": "backward"}
 
 
-def _fft_impl(x: Any, axes: tuple[int, ...], norm: str, inverse: bool) -> Any:
+def _fft_impl(x: Any, axes: tuple[int, ...], norm: Norm, inverse: bool) -> Any:
     return (np.fft.ifftn if inverse else np.fft.fftn)(x, axes=axes, norm=norm)
 
 
@@ -55,7 +56,7 @@ fft_p = Primitive(
 )
 
 
-def _fft_transpose(g: Any, x: Any, axes: tuple[int, ...], norm: str, inverse: bool) -> Any:
+def _fft_transpose(g: Any, x: Any, axes: tuple[int, ...], norm: Norm, inverse: bool) -> Any:
     return bind(fft_p, g, axes=axes, norm=SWAP[norm], inverse=not inverse)
 
 
@@ -64,7 +65,7 @@ axis_params(fft_p, "axes")
 taylor.linear_jet(fft_p)
 
 
-def _rfft_impl(x: Any, axis: int, norm: str, hermitian: bool) -> Any:
+def _rfft_impl(x: Any, axis: int, norm: Norm, hermitian: bool) -> Any:
     return (np.fft.ihfft if hermitian else np.fft.rfft)(x, axis=axis, norm=norm)
 
 
@@ -75,7 +76,7 @@ rfft_p = Primitive(
 )
 
 
-def _irfft_impl(y: Any, axis: int, n: int, norm: str, hermitian: bool) -> Any:
+def _irfft_impl(y: Any, axis: int, n: int, norm: Norm, hermitian: bool) -> Any:
     return (np.fft.hfft if hermitian else np.fft.irfft)(y, n=n, axis=axis, norm=norm)
 
 
@@ -97,13 +98,13 @@ def bin_weights(n: int, axis: int, ndim: int, dtype: Any) -> np.ndarray:
     return w.reshape((-1,) + (1,) * (ndim - 1 - axis))
 
 
-def _rfft_transpose(g: Any, x: Any, axis: int, norm: str, hermitian: bool) -> Any:
+def _rfft_transpose(g: Any, x: Any, axis: int, norm: Norm, hermitian: bool) -> Any:
     n = x.shape[axis]
     half = g * (1.0 / bin_weights(n, axis, x.ndim, g.dtype))
     return bind(irfft_p, half, axis=axis, n=n, norm=SWAP[norm], hermitian=hermitian)
 
 
-def _irfft_transpose(g: Any, y: Any, axis: int, n: int, norm: str, hermitian: bool) -> Any:
+def _irfft_transpose(g: Any, y: Any, axis: int, n: int, norm: Norm, hermitian: bool) -> Any:
     spec = bind(rfft_p, g, axis=axis, norm=SWAP[norm], hermitian=hermitian)
     return spec * bin_weights(n, axis, y.ndim, g.dtype)
 

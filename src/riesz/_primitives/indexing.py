@@ -8,6 +8,7 @@ pass, not n.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -93,7 +94,7 @@ def normalize_index(index: Any) -> tuple[Any, ...]:
     return template
 
 
-def fill_index(template: tuple[Any, ...], arrays: tuple[Any, ...]) -> tuple[Any, ...]:
+def fill_index(template: tuple[Any, ...], arrays: Iterable[Any]) -> tuple[Any, ...]:
     """The template with its slots replaced by `arrays`, in order."""
     it = iter(arrays)
     return tuple(next(it) if i is SLOT else i for i in template)

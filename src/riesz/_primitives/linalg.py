@@ -1133,12 +1133,12 @@ _primary_function_jet(expm_p)
 def _over_leading(fn: Any, *arrays: Any) -> Any:
     """fn on the trailing matrices of `arrays`, mapped over their (broadcast) leading
     axes, for SciPy functions that take one matrix at a time; tuples are stacked."""
-    arrays = [np.asarray(x) for x in arrays]
-    lead = np.broadcast_shapes(*[x.shape[:-2] for x in arrays])
+    mats = [np.asarray(x) for x in arrays]
+    lead = np.broadcast_shapes(*[x.shape[:-2] for x in mats])
     if not lead:
-        return fn(*arrays)
-    arrays = [np.broadcast_to(x, lead + x.shape[-2:]) for x in arrays]
-    outs = [fn(*[x[i] for x in arrays]) for i in np.ndindex(lead)]
+        return fn(*mats)
+    mats = [np.broadcast_to(x, lead + x.shape[-2:]) for x in mats]
+    outs = [fn(*[x[i] for x in mats]) for i in np.ndindex(lead)]
     if isinstance(outs[0], tuple):
         return tuple(np.stack(o).reshape(lead + o[0].shape) for o in zip(*outs, strict=True))
     return np.stack(outs).reshape(lead + outs[0].shape)
@@ -1347,9 +1347,10 @@ def frechet_expm(a: Any, e: Any) -> Any:
 # P A = L U (P from the pivots, L unit lower, U upper, stored together in `lu`). With
 # F = L⁻¹ P ∂A U⁻¹: ∂L = L tril(F, -1), ∂U = triu(F) U, so ∂lu = ∂L + ∂U. Since
 # L⁻¹ P = U A⁻¹, F = U A⁻¹ ∂A U⁻¹ needs no permutation (which keeps the rules free of
-# integer data that vmap would batch). Adjoint, with M = tril(Lᵀ L̄, -1) + triu(Ū Uᵀ) for
-# L̄ = tril(lū, -1), Ū = triu(lū): Ā = A⁻ᵀ Uᵀ M U⁻ᵀ. Defined where A is nonsingular (and
-# the pivots do not change, which holds off a set of measure zero).
+# integer data that vmap would batch). Adjoint, with M = tril(Lᴴ L̄, -1) + triu(Ū Uᴴ) for
+# L̄ = tril(lū, -1), Ū = triu(lū): Ā = A⁻ᴴ Uᴴ M U⁻ᴴ (ᴴ = ᵀ on real A; on complex A the
+# factorisation is holomorphic and the adjoint under Re⟨·,·⟩ conjugates). Defined where A
+# is nonsingular (and the pivots do not change, which holds off a set of measure zero).
 
 
 def _pivots_to_permutation(piv: np.ndarray) -> np.ndarray:
@@ -1396,9 +1397,9 @@ def _lu_factor_vjp(g: Any, ans: Any, primals: Any, argnums: Any) -> list[Any]:
     glu = g[0]
     if glu is None:
         return [None]
-    low, up = _lu_parts(ans[0])
-    m = _tril(_mm(_mT(low), _tril(glu, -1)), -1) + _triu(_mm(_triu(glu), _mT(up)))
-    return [bind(solve_p, _mT(a), _mm(_mT(up), _right_solve_upper_t(m, up)))]
+    low, up = _lu_parts(ans[0])  # complex: every transpose of the real rule becomes ᴴ
+    m = _tril(_mm(_mH(low), _tril(glu, -1)), -1) + _triu(_mm(_triu(glu), _mH(up)))
+    return [bind(solve_p, _mH(a), _mm(_mH(up), _right_solve_upper_h(m, up)))]
 
 
 lu_factor_p.def_joint_jvp(_lu_factor_jvp).def_joint_vjp(_lu_factor_vjp)

@@ -192,7 +192,7 @@ def _prod_jet(primals: list[Any], series: list[Any], axis: Axis,
         return ans, list(sx)
     if any(x.shape[a] == 0 for a in axes):  # the empty product, 1
         return ans, None
-    full = [None if c is None else _to_last(c, axes)[0] for c in [x, *sx]]
+    full: list[Any] = [None if c is None else _to_last(c, axes)[0] for c in [x, *sx]]
     while full[0].shape[-1] > 1:
         if full[0].shape[-1] % 2:  # pad with the series of the constant 1
             full = [None if c is None else _pad_last(c, 1, 1.0 if k == 0 else 0.0, False)

@@ -128,7 +128,7 @@ def _split_impl(x: Any, bounds: tuple[int, ...], axis: int) -> tuple[Any, ...]:
     if is_foreign(x):  # Dask has no split: slices (lazy views on every backend)
         edges = (0, *bounds, x.shape[axis])
         lead = (slice(None),) * (axis % x.ndim)
-        return tuple(x[(*lead, slice(a, b))] for a, b in zip(edges, edges[1:], strict=False))
+        return tuple(x[lead + (slice(a, b),)] for a, b in zip(edges, edges[1:], strict=False))
     return tuple(np.split(x, list(bounds), axis=axis))
 
 

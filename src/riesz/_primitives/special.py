@@ -34,11 +34,13 @@ from ._batch_axes import elementwise as batch_elementwise
 from ._util import any_set, concrete_max, unbroadcast
 from .elementwise import (
     _fit,
+    conj_p,
     cos_p,
     elementwise_binary,
     exp_p,
     log1p_p,
     log_p,
+    real_p,
     sign_p,
     sin_p,
     where_p,
@@ -73,6 +75,13 @@ log_ndtr_p = taylor.jet_from_jvp(elementwise_unary(
 def _polygamma_impl(x: Any, n: int) -> Any:
     """digamma for n = 0, else SciPy's polygamma formula (-1)^(n+1) n! ζ(n+1, x) evaluated
     directly (scipy.special.polygamma computes digamma too, and discards it)."""
+    if n >= 1 and np.dtype(x.dtype if hasattr(x, "dtype") else type(x)).kind == "c":
+        raise NotImplementedError(
+            f"polygamma({n}, z) on complex z: SciPy computes polygamma of order n >= 1 for "
+            "real arguments only. It is the derivative of digamma, so digamma has no "
+            "derivative at complex z, and gamma and rgamma have their first derivative there "
+            "but not the second or higher ones (hessian, hvp, jet, nested jvp/grad); "
+            "differentiate gamma or rgamma of a complex argument once only")
     if n == 0:
         out = _sp.digamma(x)
     else:
@@ -335,9 +344,9 @@ def _by_chunks(fn: Any, nout: int, arrays: tuple[Any, ...], like: tuple[Any, ...
     """`fn` on float64 chunks of the broadcast `arrays` -> `nout` arrays of the broadcast
     shape, in the dtype of `like` (NumPy's promotion, Python scalars weak)."""
     dtype = np.result_type(*like, 1.0)
-    flat = np.broadcast_arrays(*(np.asarray(v, dtype=np.float64) for v in arrays))
-    shape = flat[0].shape
-    flat = [v.reshape(-1) for v in flat]
+    full = np.broadcast_arrays(*(np.asarray(v, dtype=np.float64) for v in arrays))
+    shape = full[0].shape
+    flat = [v.reshape(-1) for v in full]
     outs = [np.empty(flat[0].size) for _ in range(nout)]
     for lo in range(0, flat[0].size, _CHUNK):
         for o, r in zip(outs, fn(*(v[lo:lo + _CHUNK] for v in flat)), strict=True):
@@ -763,7 +772,7 @@ def _rgamma_derivative(x: Any, ans: Any) -> Any:
     -1, -2, ... of 1/Γ (where -ψ/Γ is 0 · ∞, and inaccurate nearby: relative error ~ε/δ at a
     distance δ). Higher derivatives are right at the zeros too. A first derivative on
     concrete arrays: `_rgamma_derivative_np`."""
-    if _first_order(x, ans):
+    if _first_order(x, ans) and np.result_type(x).kind == "f":
         return _rgamma_derivative_np(np.asarray(x), ans)
     xr = _raw(x)
     neg = xr <= 0
@@ -811,12 +820,14 @@ class _Bessel:
     def __init__(self, value: Any, p: float, q: float, scaled: bool, regular: bool):
         self.value, self.p, self.q, self.scaled, self.regular = value, p, q, scaled, regular
 
-    def derivative(self, v: Any, x: Any, ans: Any) -> Any:
+    def derivative(self, v: Any, x: Any, ans: Any, scaling: bool = True) -> Any:
         """F_v'(x), written with riesz operations: from F_(v-1) when every v >= 1 (lower
         orders are the cheaper ones to evaluate, and j1, y1, i1, i1e then use SciPy's
-        dedicated order-0 routine), from F_(v+1) otherwise."""
-        if _first_order(v, x, ans) and not np.any(np.asarray(x) == 0):
-            return self._derivative_np(v, np.asarray(x), ans)
+        dedicated order-0 routine), from F_(v+1) otherwise. Without `scaling`, a scaled
+        family's derivative leaves out the term -sign(x) F_v of its factor e^-|x|."""
+        if (_first_order(v, x, ans) and np.result_type(x).kind == "f"
+                and not np.any(np.asarray(x) == 0)):
+            return self._derivative_np(v, np.asarray(x), ans, scaling)
         vr = _raw(v)
         rv = raw_value(v)  # (any choice is exact; abstract under jit: the upper one)
         lower = (not isinstance(rv, ShapedArray) and not is_foreign(rv)
@@ -844,12 +855,13 @@ class _Bessel:
                     q_prev, p_next = self.q * self.value(v - 1, x), d - term
                 sym = 0.5 * (q_prev + p_next)
                 d = bind(where_p, np.broadcast_to(mask, np.shape(sym)), sym, d)
-        if self.scaled:
+        if self.scaled and scaling:
             d = d - bind(sign_p, x) * ans
         return d
 
-    def _derivative_np(self, v: Any, x: Any, ans: Any) -> Any:
-        """`derivative` on concrete arrays with no x = 0, in place on the fresh F_(v±1)."""
+    def _derivative_np(self, v: Any, x: Any, ans: Any, scaling: bool) -> Any:
+        """`derivative` on concrete real arrays with no x = 0, in place on the fresh
+        F_(v±1)."""
         lower = bool(np.all(np.asarray(v) >= 1))
         d = np.asarray(self.value(v - 1, x) if lower else self.value(v + 1, x))
         negate = (self.q if lower else self.p) < 0
@@ -862,7 +874,7 @@ class _Bessel:
                 d = _in_place(np.subtract if lower else np.add, d, term)
         if negate:
             d = np.negative(d, out=d) if d.ndim else -d
-        if self.scaled:
+        if self.scaled and scaling:
             d = _in_place(np.subtract, d, np.sign(x) * ans)
         return d
 
@@ -898,6 +910,7 @@ def _bessel_v(name: str, ufunc: Any, p: float, q: float, *, scaled: bool = False
                        lambda v, x, ans: family.derivative(v, x, ans))
 
     general = prim.jet  # the rule from the JVP: at x = 0, where 1/x(t) has no series
+    assert general is not None  # (elementwise_binary registered it)
 
     def jet(primals: list[Any], series: list[Any]) -> tuple[Any, Any]:
         (v, x), (sv, sx) = primals, series
@@ -919,7 +932,36 @@ yv_p, _Y = _bessel_v("yv", _sp.yv, -1.0, 1.0, regular=False,
                      notes="Y_v(x); ∂x = (v/x) Y_v - Y_(v+1)")
 iv_p, _I = _bessel_v("iv", _sp.iv, 1.0, 1.0, notes="I_v(x); ∂x = (v/x) I_v + I_(v+1)")
 ive_p, _IE = _bessel_v("ive", _sp.ive, 1.0, 1.0, scaled=True,
-                       notes="I_v(x) e^-|x|; ∂x = (v/x - sign x) ive_v + ive_(v+1)")
+                       notes="I_v(x) e^-|x|; ∂x = (v/x - sign x) ive_v + ive_(v+1); on "
+                       "complex z, I_v(z) e^-|Re z|: ∂z[t] = ive'_v t - sign(Re z) ive_v Re t")
+
+# On complex z, ive = I_v(z) e^-|Re z| is not holomorphic: with D = I_v'(z) e^-|Re z| (the
+# family's derivative without the scaling term) and s = sign(Re z),
+# ∂ive[t] = D t - s ive Re(t), whose adjoint under Re⟨·,·⟩ is g ↦ conj(D) g - s Re(conj(ive) g).
+# On real x, Re t = t and this is the real rule. No Taylor mode on complex z.
+assert ive_p.jvps is not None and ive_p.vjps is not None  # set by elementwise_binary
+_ive_jvp_v, _ive_vjp_v = ive_p.jvps[0], ive_p.vjps[0]
+_ive_jvp_real, _ive_vjp_real = ive_p.jvps[1], ive_p.vjps[1]
+
+
+def _ive_jvp_z(t: Any, ans: Any, v: Any, z: Any) -> Any:
+    if z.dtype.kind != "c":
+        return _ive_jvp_real(t, ans, v, z)
+    s = bind(sign_p, bind(real_p, z))
+    return _fit(t * _IE.derivative(v, z, ans, scaling=False) - s * ans * bind(real_p, t), ans)
+
+
+def _ive_vjp_z(g: Any, ans: Any, v: Any, z: Any) -> Any:
+    if z.dtype.kind != "c":
+        return _ive_vjp_real(g, ans, v, z)
+    s = bind(sign_p, bind(real_p, z))
+    d = _IE.derivative(v, z, ans, scaling=False)
+    ct = g * bind(conj_p, d) - s * bind(real_p, bind(conj_p, ans) * g)
+    return unbroadcast(ct, z.shape, z.dtype)
+
+
+ive_p.def_jvp(_ive_jvp_v, _ive_jvp_z).def_vjp(_ive_vjp_v, _ive_vjp_z)
+taylor.not_holomorphic(ive_p, ive_p.jet)
 
 
 def _ive_other_order(v: Any, x: Any) -> Any:
@@ -928,7 +970,8 @@ def _ive_other_order(v: Any, x: Any) -> Any:
     1e-8 <= |x| <= 700 (outside, iv under- or overflows): taken when every element is in
     that range (under jit, unknown: ive)."""
     vr, xr = raw_value(v), raw_value(x)
-    if not any(isinstance(r, ShapedArray) or is_foreign(r) for r in (vr, xr)):
+    if not any(isinstance(r, ShapedArray) or is_foreign(r) for r in (vr, xr)) and \
+            np.result_type(xr).kind == "f":  # (real x only: on complex z, e^-|Re z|)
         ax = np.abs(xr)
         if np.all(np.abs(vr) <= 20) and np.all((ax >= 1e-8) & (ax <= 700)):
             return bind(iv_p, v, x) * bind(exp_p, -(bind(sign_p, x) * x))
@@ -936,6 +979,8 @@ def _ive_other_order(v: Any, x: Any) -> Any:
 
 
 _IE.value = _ive_other_order
+
+
 kv_p, _K = _bessel_v("kv", _sp.kv, -1.0, -1.0, regular=False,
                      notes="K_v(x); ∂x = (v/x) K_v - K_(v+1)")
 yn_p, _YN = _bessel_v("yn", _sp.yn, -1.0, 1.0, regular=False,
@@ -954,6 +999,7 @@ def _bessel_fixed(name: str, ufunc: Any, order: int, family: _Bessel,
 
     general = taylor.jet_from_jvp(
         elementwise_unary(prim, lambda x, ans: fixed.derivative(order, x, ans))).jet
+    assert general is not None
 
     def jet(primals: list[Any], series: list[Any]) -> tuple[Any, Any]:
         (x,), (sx,) = primals, series

@@ -42,11 +42,12 @@ _ACCUMULATE: dict[Any, Any] = {}
 
 def _name(func: Any) -> str:
     if isinstance(func, np.ufunc):
-        if getattr(np, func.__name__, None) is func:
-            return f"numpy.{func.__name__}"
+        name = func.__name__
+        if getattr(np, name, None) is func:
+            return f"numpy.{name}"
         if _is_scipy_ufunc(func):
-            return f"scipy.special.{func.__name__}"
-        return f"the ufunc {func.__name__!r}"
+            return f"scipy.special.{name}"
+        return f"the ufunc {name!r}"
     module = getattr(func, "__module__", "numpy") or "numpy"
     if module.startswith("numpy.") and module.count(".") > 1:
         module = module.rsplit(".", 1)[0]

@@ -255,18 +255,22 @@ def generate() -> str:
         "`slogdet` (the complex sign moves too), `cholesky` and `eigh` (Hermitian; they read "
         "the lower triangle and the real part of the diagonal), `svd`, `qr`, `pinv`, `norm`, "
         "`eig`/`eigvals` (general; complex results, also from real matrices); "
-        "`scipy.linalg`: `solve_triangular` (`trans='C'` too), `cho_solve`, `expm`; "
+        "`scipy.linalg`: `solve_triangular` (`trans='C'` too), `cho_solve`, `expm`, "
+        "`lu_factor`/`lu_solve` (`trans=2`: Aᴴ); "
         "`scipy.special`: `erf`, `erfc`, `log_ndtr`, `xlogy`, `xlog1py`, `jv`, `yv`, `iv`, "
-        "`kv` (in z).",
+        "`kv` (in z), `ive` (in z; I_v(z) e^-|Re z| is not holomorphic: no `jet`).",
         "- Gauges: eigenvectors (`eigh`, `eig`) and singular vectors have a free phase; "
         "differentiate phase-free functions of them (|v|, projectors, U f(s) Vᴴ).",
         "- `jet` covers holomorphic primitives and refuses `conj`, `real`, `imag`, `abs`, "
         "`angle` on complex values (and `eig`).",
-        "- Not yet on complex values (a clear error): "
-        "`lu_factor`/`lu_solve`, `ive`; "
-        "`gamma`, `rgamma`, `polygamma` have complex first derivatives only (SciPy's "
-        "`polygamma` is real-only). `jacfwd`/`jacrev`/`hessian` need `holomorphic=True` on "
-        "complex values (use `hvp`, `jvp`, `vjp`, `derivative` otherwise).",
+        "- `jacfwd`/`jacrev`/`jacobian`: with `holomorphic=True` f'(z); a real output of "
+        "complex inputs gives the Riesz representers as rows, a complex output of real "
+        "inputs the tangents as columns; a non-holomorphic complex-to-complex map raises "
+        "(use `derivative`, `jvp`, `vjp`). `hessian` of a real f of complex z is the real "
+        "Hessian in (Re z, Im z), shape (2, *z.shape, 2, *z.shape).",
+        "- Not yet on complex values (a clear error): `gamma` and `rgamma` have complex "
+        "first derivatives only and `digamma`/`polygamma` none (SciPy's `polygamma` of "
+        "order >= 1 is real-only).",
         "",
         "## Derivative conventions at non-differentiable points",
         "",

@@ -39,7 +39,9 @@ def linspace(start: Any, stop: Any, num: int = 50, endpoint: bool = True,
     start, the last value set to stop); differentiable in start and stop."""
     start, stop = asarray(start), asarray(stop)
     if not _traced(start, stop):
-        return np.linspace(start, stop, num, endpoint, retstep, dtype, axis, device=device)
+        # NumPy's overloads take retstep as a literal True or False only
+        return np.linspace(start, stop, num, endpoint, retstep, dtype, axis,  # type: ignore[call-overload]
+                           device=device)
     num = operator.index(num)
     if num < 0:
         raise ValueError(f"Number of samples, {num}, must be non-negative.")
@@ -303,7 +305,8 @@ def polyfit(x: Any, y: Any, deg: int, rcond: Any = None, full: bool = False, w: 
     singular values, rcond); cov is not supported."""
     x, y = as_array(x), as_array(y)
     if not _traced(x, y, w):
-        return np.polyfit(x, y, deg, rcond, full, w, cov)
+        # NumPy's overloads take full as a literal True or False only
+        return np.polyfit(x, y, deg, rcond, full, w, cov)  # type: ignore[call-overload]
     if cov:
         raise NotImplementedError("polyfit: cov=True is not supported on traced values")
     order = operator.index(deg) + 1

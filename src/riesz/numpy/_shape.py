@@ -6,8 +6,8 @@ its VJP the transpose."""
 from __future__ import annotations
 
 import builtins
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, Literal
 
 import numpy as np
 
@@ -30,6 +30,9 @@ from .._primitives.shape import (
 from ._elementwise import astype, where
 
 Shape = int | Sequence[int]
+Order = Literal["K", "A", "C", "F"]
+PadMode = Literal["constant", "edge", "linear_ramp", "maximum", "mean", "median", "minimum",
+                  "reflect", "symmetric", "wrap", "empty"]
 
 
 def _shape_tuple(shape: Shape) -> tuple[int, ...]:
@@ -65,7 +68,7 @@ def asarray(a: Any, dtype: Any = None, order: Any = None, **kwargs: Any) -> Any:
 asanyarray = ascontiguousarray = asarray
 
 
-def copy(a: Any, order: str = "K", subok: bool = False) -> Any:
+def copy(a: Any, order: Order = "K", subok: bool = False) -> Any:
     """A copy: the identity on traced values (they are immutable)."""
     a = as_array(a)
     return a if isinstance(a, Tracer) else np.array(a, copy=True, order=order, subok=subok)
@@ -433,7 +436,8 @@ def _pad_widths(pad_width: Any, nd: int) -> tuple[tuple[int, int], ...]:
     return tuple((int(lo), int(hi)) for lo, hi in w)
 
 
-def pad(array: Any, pad_width: Any, mode: str = "constant", **kwargs: Any) -> Any:
+def pad(array: Any, pad_width: Any, mode: PadMode | Callable[..., Any] = "constant",
+        **kwargs: Any) -> Any:
     """`numpy.pad` for modes constant (differentiable in a scalar constant too),
     edge, reflect, symmetric and wrap (index selections; reflect_type='odd' is
     linear too)."""
@@ -468,7 +472,8 @@ def pad(array: Any, pad_width: Any, mode: str = "constant", **kwargs: Any) -> An
     )
 
 
-def _pad_odd(a: Any, widths: tuple[tuple[int, int], ...], mode: str) -> Any:
+def _pad_odd(a: Any, widths: tuple[tuple[int, int], ...],
+             mode: Literal["reflect", "symmetric"]) -> Any:
     """Odd reflection (2 · edge - mirror image) is linear but not a selection:
     along each axis in turn, multiply by the padding matrix M = pad(I), whose
     column j is the padded unit vector e_j (so pad(x) = M x)."""

@@ -10,7 +10,7 @@ same named tuples.
 from __future__ import annotations
 
 import builtins
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from numpy.linalg import LinAlgError
@@ -144,7 +144,8 @@ def svd(a: Any, full_matrices: bool = True, compute_uv: bool = True,
     hermitian=True, NumPy's construction from `eigh` (lower triangle of a)."""
     a = as_array(a)
     if not isinstance(a, Tracer):
-        return np.linalg.svd(a, full_matrices, compute_uv, hermitian)
+        # NumPy's overloads take compute_uv as a literal True or False only
+        return np.linalg.svd(a, full_matrices, compute_uv, hermitian)  # type: ignore[call-overload]
     if a.ndim < 2:
         raise LinAlgError("svd: the array must be at least two-dimensional")
     if hermitian:
@@ -180,7 +181,7 @@ def svdvals(x: Any, /) -> Any:
     return svd(x, compute_uv=False)
 
 
-def qr(a: Any, mode: str = "reduced") -> Any:
+def qr(a: Any, mode: Literal["reduced", "complete", "r", "raw"] = "reduced") -> Any:
     """Reduced QR factorisation a = Q R (mode 'reduced', 'r', or 'complete' when
     m <= n, where it is the same)."""
     a = as_array(a)

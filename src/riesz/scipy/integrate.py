@@ -291,7 +291,7 @@ def _odeint_vjp(g: Any, ans: Any, primals: Sequence[Any], argnums: Sequence[int]
     adj = problem.adjoint(n, diff)
     traced = _has_tracer([g, ys, t, *theta])
     a = g[N - 1]
-    theta_bar = rnp.zeros(sum(sizes), dtype=np.float64) if diff else None
+    theta_bar: Any = rnp.zeros(sum(sizes), dtype=np.float64) if diff else None  # traced later
     step = None
     for i in range(N - 1, 0, -1):
         if traced:  # a differentiable solve: higher derivatives differentiate it again

@@ -1,4 +1,5 @@
-"""`riesz.scipy.linalg`: solves, factorisations and matrix functions (real arrays).
+"""`riesz.scipy.linalg`: solves, factorisations and matrix functions (real arrays; also
+complex ones for `solve_triangular`, `expm`, `lu_factor` and `lu_solve`).
 
 `solve_triangular`, `expm`, `sqrtm`, `logm`, `solve_sylvester`, `solve_banded`,
 `lu_factor` and `lstsq` bind primitives of `riesz._primitives.linalg`, whose rules come
@@ -53,15 +54,6 @@ inv = _rla.inv
 def _float(a: Any) -> Any:
     a = as_array(a)
     return a if a.dtype.kind in "fc" else astype(a, np.float64)
-
-
-def _real_only(who: str, *xs: Any) -> None:
-    """Refuse traced complex arguments where complex rules are not implemented yet."""
-    if any(isinstance(x, Tracer) for x in xs) and any(
-            np.result_type(_raw(x)).kind == "c" for x in xs):
-        raise NotImplementedError(
-            f"{who}: complex arrays are not supported under differentiation yet (its rules "
-            "are written for real arrays); use the real and imaginary parts, or np.linalg")
 
 
 def solve_triangular(
@@ -214,15 +206,15 @@ def lu_factor(a: Any, overwrite_a: bool = False, check_finite: bool = True) -> L
     SciPy. lu is differentiable in a (∂lu = L tril(F, -1) + triu(F) U, F = L⁻¹ P ∂A U⁻¹),
     so `lu_solve` on the result is differentiable in a and b."""
     a = _square("lu_factor", "a", a)
-    _real_only("lu_factor", a)
     lu, piv, perm = bind(lu_factor_p, a)
     return LUFactor(lu, piv, perm)
 
 
 def lu_solve(lu_and_piv: tuple[Any, Any], b: Any, trans: int = 0, overwrite_b: bool = False,
              check_finite: bool = True) -> Any:
-    """x with A x = b (trans=0) or Aᵀ x = b (trans=1 or 2) from `lu_factor`'s result:
-    a permutation and two triangular solves, differentiable in lu and b."""
+    """x with A x = b (trans=0), Aᵀ x = b (trans=1) or Aᴴ x = b (trans=2) from
+    `lu_factor`'s result: a permutation and two triangular solves, differentiable in lu
+    and b (real or complex)."""
     lu, piv = lu_and_piv
     perm = getattr(lu_and_piv, "perm", None)
     if perm is None:
@@ -232,14 +224,15 @@ def lu_solve(lu_and_piv: tuple[Any, Any], b: Any, trans: int = 0, overwrite_b: b
                              "(its pivots are traced)")
         perm = _pivots_to_permutation(np.asarray(piv))
     b = _float(b)
-    _real_only("lu_solve", lu, b)
     if trans not in (0, 1, 2, "N", "T", "C"):
         raise ValueError(f"lu_solve: trans must be 0, 1 or 2, got {trans!r}")
     if trans in (0, "N"):
         y = solve_triangular(lu, getitem(b, perm), lower=True, unit_diagonal=True)
         return solve_triangular(lu, y, lower=False)
-    y = solve_triangular(lu, b, trans=1, lower=False)
-    y = solve_triangular(lu, y, trans=1, lower=True, unit_diagonal=True)
+    # Aᵀ x = b, or Aᴴ x = b (trans=2: the same on real lu)
+    t = 2 if trans in (2, "C") and np.result_type(_raw(lu)).kind == "c" else 1
+    y = solve_triangular(lu, b, trans=t, lower=False)
+    y = solve_triangular(lu, y, trans=t, lower=True, unit_diagonal=True)
     return getitem(y, argsort(perm))
 
 

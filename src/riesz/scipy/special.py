@@ -95,16 +95,7 @@ gammasgn = _unary(gammasgn_p, "gammasgn")
 jv = _binary(jv_p, "jv")
 yv = _binary(yv_p, "yv")
 iv = _binary(iv_p, "iv")
-_ive = _binary(ive_p, "ive")
-
-
-def ive(v: Any, z: Any) -> Any:
-    """`scipy.special.ive`: iv(v, z) e^(-|Re z|), differentiable in z (real z only:
-    on complex z the scaling |Re z| is not holomorphic)."""
-    if (isinstance(v, Tracer) or isinstance(z, Tracer)) and np.iscomplexobj(raw_value(z)):
-        raise NotImplementedError("ive: complex z is not supported under differentiation "
-                                  "(e^(-|Re z|) is not holomorphic); use iv(v, z) * exp(...)")
-    return _ive(v, z)
+ive = _binary(ive_p, "ive")
 kv = _binary(kv_p, "kv")
 j0 = _unary(j0_p, "j0")
 j1 = _unary(j1_p, "j1")

@@ -182,37 +182,13 @@ class rv_frozen:
         return f"<riesz.scipy.stats frozen {self.dist.name}>"
 
 
-# -- continuous distributions -----------------------------------------------------------
+class _Distribution:
+    """What rv_continuous and rv_discrete share: SciPy's argument parsing and the
+    guard on the shape parameters."""
 
-
-class rv_continuous:
-    """A continuous distribution in SciPy's location-scale form: the density of
-    `x` is f((x - loc) / scale; shapes) / scale for the standard density f.
-
-    Math: logpdf(x; shapes, loc, scale) = log f((x - loc) / scale; shapes) - log scale.
-
-    Examples
-    --------
-    >>> norm = riesz.scipy.stats.norm
-    >>> print(isinstance(norm, riesz.scipy.stats.rv_continuous))
-    True
-    >>> g = riesz.grad(lambda mu: norm.logpdf(2.0, mu, 1.0))(0.0)  # (x - μ) / σ²
-    >>> print(round(float(g), 6))
-    2.0
-
-    Raises
-    ------
-    NotImplementedError
-        For `ppf` where it has no closed form.
-    """
-
-    name: str = ""
-    shapes: tuple[str, ...] = ()
-    a: float = -_inf  # support of the standard distribution
-    b: float = _inf
-    _safe: float = 0.5  # a point inside the standard support, where everything is finite
-    _frozen_methods = frozenset(
-        {"pdf", "logpdf", "cdf", "logcdf", "sf", "logsf", "ppf", "entropy"})
+    name: str
+    shapes: tuple[str, ...]
+    _frozen_methods: frozenset[str]
 
     def __call__(self, *args: Any, **kwds: Any) -> rv_frozen:
         return rv_frozen(self, *args, **kwds)
@@ -253,6 +229,39 @@ class rv_continuous:
                     1.0 if type(v) is float else rnp.where(good, v, 1.0)
                     for v, good in zip(args, oks, strict=True))
         return _and(np.True_, *oks), out
+
+
+# -- continuous distributions -----------------------------------------------------------
+
+
+class rv_continuous(_Distribution):
+    """A continuous distribution in SciPy's location-scale form: the density of
+    `x` is f((x - loc) / scale; shapes) / scale for the standard density f.
+
+    Math: logpdf(x; shapes, loc, scale) = log f((x - loc) / scale; shapes) - log scale.
+
+    Examples
+    --------
+    >>> norm = riesz.scipy.stats.norm
+    >>> print(isinstance(norm, riesz.scipy.stats.rv_continuous))
+    True
+    >>> g = riesz.grad(lambda mu: norm.logpdf(2.0, mu, 1.0))(0.0)  # (x - μ) / σ²
+    >>> print(round(float(g), 6))
+    2.0
+
+    Raises
+    ------
+    NotImplementedError
+        For `ppf` where it has no closed form.
+    """
+
+    name: str = ""
+    shapes: tuple[str, ...] = ()
+    a: float = -_inf  # support of the standard distribution
+    b: float = _inf
+    _safe: float = 0.5  # a point inside the standard support, where everything is finite
+    _frozen_methods = frozenset(
+        {"pdf", "logpdf", "cdf", "logcdf", "sf", "logsf", "ppf", "entropy"})
 
     def _standardize(self, x: Any, args: Any, kwds: Any, closed: bool) -> Any:
         shapes, loc, scale = self._parse(args, kwds)
@@ -750,7 +759,7 @@ beta = beta_gen()
 # -- discrete distributions -------------------------------------------------------------
 
 
-class rv_discrete:
+class rv_discrete(_Distribution):
     """A discrete distribution on the integers, shifted by `loc`. The data `k` and
     `loc` are integers: their derivative is 0; the shape parameters are differentiable.
 
@@ -771,13 +780,10 @@ class rv_discrete:
     _frozen_methods = frozenset(
         {"pmf", "logpmf", "cdf", "logcdf", "sf", "logsf", "entropy"})
 
-    __call__ = rv_continuous.__call__
-    __repr__ = rv_continuous.__repr__
-
     def _parse(self, args: tuple[Any, ...], kwds: dict[str, Any]) -> Any:
         if "scale" in kwds:
             raise TypeError(f"{self.name}: unexpected keyword argument 'scale'")
-        shapes, loc, _ = rv_continuous._parse(self, args[: len(self.shapes) + 1], kwds)
+        shapes, loc, _ = super()._parse(args[: len(self.shapes) + 1], kwds)
         if len(args) > len(self.shapes) + 1:
             raise TypeError(f"{self.name}: too many positional arguments ({len(args)})")
         return shapes, loc
@@ -851,8 +857,18 @@ class rv_discrete:
         ok = _and(ok, rnp.equal(_c(loc), _c(loc)))
         return _finish(ok, self._entropy(*shapes), True, 0.0, dt)
 
-    _shape_ok = rv_continuous._shape_ok
-    _guard = rv_continuous._guard
+    # the standard distribution (loc 0), called at valid points only
+    def _logpmf(self, k: Any, *s: Any) -> Any:
+        raise NotImplementedError
+
+    def _cdf(self, k: Any, *s: Any) -> Any:
+        raise NotImplementedError(f"{self.name}.cdf is not implemented")
+
+    def _sf(self, k: Any, *s: Any) -> Any:
+        raise NotImplementedError(f"{self.name}.sf is not implemented")
+
+    def _entropy(self, *s: Any) -> Any:
+        raise NotImplementedError(f"{self.name}.entropy is not implemented")
 
 
 class poisson_gen(rv_discrete):
@@ -912,12 +928,15 @@ class _multivariate:
     @_quiet
     def logpdf(self, x: Any, *args: Any, **kwds: Any) -> Any:
         """log density at x."""
-        return _squeeze(self._logpdf(x, args, kwds))  # type: ignore[attr-defined]
+        return _squeeze(self._logpdf(x, args, kwds))
 
     @_quiet
     def pdf(self, x: Any, *args: Any, **kwds: Any) -> Any:
         """The density at x."""
-        return _squeeze(rnp.exp(self._logpdf(x, args, kwds)))  # type: ignore[attr-defined]
+        return _squeeze(rnp.exp(self._logpdf(x, args, kwds)))
+
+    def _logpdf(self, x: Any, args: tuple[Any, ...], kwds: dict[str, Any]) -> Any:
+        raise NotImplementedError  # (each distribution's own)
 
 
 class multivariate_normal_gen(_multivariate):

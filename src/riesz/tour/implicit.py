@@ -84,6 +84,7 @@ def deep_equilibrium_layer(t: Tour) -> None:
 
         plain = fixed_point_iteration(at_x, np.zeros(n), tol=1e-12)
         acc = anderson(at_x, np.zeros(n), tol=1e-12)
+        # a function attribute (mypy has no type for it), read by the section's plot
         forward_solve.histories = (plain.history, acc.history)  # type: ignore[attr-defined]
         res = float(np.max(np.abs(np.tanh(W @ acc.value + params["U"] @ x) - acc.value)))
         return (f"Anderson {acc.iterations} iterations, plain iteration {plain.iterations}; "
