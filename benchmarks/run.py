@@ -1149,7 +1149,7 @@ def bench_dask(libs: Libs, rep: Report, repeats: int, budget: float, rows: int) 
         return
     riesz, rnp = libs.riesz, libs.rnp
     with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
-                                  dashboard_address=None, memory_limit=0) as cluster, \
+                                  dashboard_address=":0", memory_limit=0) as cluster, \
             distributed.Client(cluster) as client:
         rs = da.random.RandomState(0)  # generated on the worker, then held there
         x = rs.standard_normal((rows, DASK_D), chunks=(DASK_CHUNK, DASK_D))

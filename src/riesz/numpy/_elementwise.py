@@ -7,6 +7,7 @@ kept thin: they are on the hot path of every traced computation.
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import numpy as np
@@ -109,6 +110,17 @@ def _ufunc_options(name: str, args: tuple[Any, ...], out: Any, kwargs: dict[str,
     return args
 
 
+def _caller_module() -> str:
+    """The module that called the factory (`_unary` / `_binary`), where the function is
+    public: `riesz.scipy.special.erf` belongs there, for `help`, `pickle` and the docs."""
+    return str(sys._getframe(2).f_globals["__name__"])
+
+
+def _mirrored(f: Any) -> str:
+    """The NumPy / SciPy namespace that `f`'s public module mirrors."""
+    return "scipy.special" if f.__module__.startswith("riesz.scipy") else "numpy"
+
+
 def _unary(prim: Primitive, name: str) -> Any:
     def f(x: Any, /, out: Any = None, **kwargs: Any) -> Any:
         if out is not None or kwargs:
@@ -118,9 +130,10 @@ def _unary(prim: Primitive, name: str) -> Any:
         return bind(prim, x)
 
     f.__name__ = f.__qualname__ = name
+    f.__module__ = _caller_module()
     rule = {"differentiable": "; ∂f(x)[u] = f'(x) ⊙ u", "zero derivative": ": ∂f(x)[u] = 0",
             "not differentiable": ": a boolean array"}[prim.kind]
-    f.__doc__ = f"Elementwise `numpy.{name}` ({prim.kind}){rule}."
+    f.__doc__ = f"Elementwise `{_mirrored(f)}.{name}` ({prim.kind}){rule}."
     return f
 
 
@@ -136,9 +149,10 @@ def _binary(prim: Primitive, name: str) -> Any:
         return bind(prim, x1, x2)
 
     f.__name__ = f.__qualname__ = name
+    f.__module__ = _caller_module()
     rule = {"differentiable": "; ∂f[(u, v)] = ∂₁f ⊙ u + ∂₂f ⊙ v",
             "zero derivative": ": ∂f = 0", "not differentiable": ": a boolean array"}[prim.kind]
-    f.__doc__ = f"Elementwise `numpy.{name}` with broadcasting ({prim.kind}){rule}."
+    f.__doc__ = f"Elementwise `{_mirrored(f)}.{name}` with broadcasting ({prim.kind}){rule}."
     return f
 
 
