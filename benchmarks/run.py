@@ -14,7 +14,7 @@ Workloads
   w3 grad and Hessian-vector product of ``sum(tanh(W2 @ tanh(W1 @ x)))``, n = 1000, W1 and
      W2 float64 constants closed over (ms): riesz.hvp vs torch double backward and JAX
      jvp-of-grad.
-  w6 (only with --only w6) Taylor mode: riesz.jet to order K = 8 of the tour's network
+  w6 Taylor mode: riesz.jet to order K = 8 of the tour's network
      sum(logaddexp(0, W x) sin(x W^T)), W 6x4 (us per call), against jax.experimental.jet.
   cx complex MLP-like: loss = Σ|abs(X W1) W2|² / batch, X (256, 512), W1 (512, 512) and
      W2 (512, 10) complex64: forward, value_and_grad w.r.t. (W1, W2), their ratio; riesz's
@@ -568,6 +568,13 @@ def bench_b(libs: Libs, rep: Report, repeats: int, budget: float) -> None:
         rep.add(B_WL, lib, "vag/forward", v / f, "x")
 
     add_pair("riesz", lambda: mlp_loss(params, X, Y, rnp), lambda: vg_r(params, X, Y))
+    if hasattr(riesz, "jit"):  # (w2) absent in riesz versions before staging
+        f_rj = riesz.jit(lambda p, X, Y: mlp_loss(p, X, Y, rnp))
+        vg_rj = riesz.jit(vg_r)
+        grads["riesz-jit"] = (float(vg_rj(params, X, Y)[0]), _flat(vg_rj(params, X, Y)[1]))
+        f_rj(params, X, Y)
+        add_pair("riesz-jit", lambda: f_rj(params, X, Y), lambda: vg_rj(params, X, Y),
+                 note="excl. compile")
 
     # autograd ---------------------------------------------------------------------
     if libs.autograd is not None:
@@ -641,6 +648,12 @@ def bench_b(libs: Libs, rep: Report, repeats: int, budget: float) -> None:
     rep.lines.append(f"(b) riesz gradient check (float32 tolerance 1e-4): {msg}")
 
     r = rep.value(B_WL, "riesz", "value_and_grad")
+    rj = rep.value(B_WL, "riesz-jit", "value_and_grad")
+    if rj:
+        rep.lines.append(
+            f"(w2) riesz-jit value_and_grad / riesz eager: {rj / r:.2f} (target <= 1); "
+            f"riesz-jit vag/forward {rep.value(B_WL, 'riesz-jit', 'vag/forward'):.2f} "
+            "(target <= 2.3)")
     t = rep.value(B_WL, "torch", "value_and_grad")
     if t:
         rep.lines.append(
@@ -864,6 +877,11 @@ def bench_ode(libs: Libs, rep: Report, repeats: int, n_out: int = 1000) -> None:
         for name in ("jax eager", "jax jit"):
             r = rep.value(wl, name, "gradient (adjoint)") / rep.value(wl, name, "forward solve")
             rep.add(wl, name, "gradient / forward", r, "x")
+        rep.lines.append(
+            f"(ode) riesz gradient / jax gradient = "
+            f"{rev / rep.value(wl, 'jax eager', 'gradient (adjoint)'):.1f}x (jax eager: "
+            "odeint is jax.jit-compiled inside, per function), "
+            f"{rev / rep.value(wl, 'jax jit', 'gradient (adjoint)'):.1f}x (jax.jit(grad))")
         gj = np.asarray(jgj(thj))
         ok = np.allclose(gj, g, rtol=1e-5)
         rep.lines.append(f"(ode) gradient riesz {g} vs jax {gj}: "
@@ -1007,6 +1025,183 @@ def bench_w3(libs: Libs, rep: Report, repeats: int, budget: float) -> None:
     rv = rep.value(W3_WL, "riesz", "vjp + vjp_fn")
     rep.lines.append(f"(w3) {'; '.join(parts) or 'no peer'} (riesz grad {fmt(r)} ms, "
                      f"hvp {fmt(rh)} ms; vjp + vjp_fn {fmt(rv)} ms, the fingerprints' cost)")
+
+
+# ----------------------------------------------------------------------------------------
+# (w4) Hessian, (w5) long chains under jit, (w7) scan: riesz eager / riesz-jit / JAX-jit
+# ----------------------------------------------------------------------------------------
+
+W4_N = 400
+W4_WL = f"(w4) hessian of sum tanh(W2 tanh(W1 x)) n={W4_N}"
+
+
+def bench_w4(libs: Libs, rep: Report, repeats: int, budget: float) -> None:
+    """The Hessian (jacfwd of jacrev) of the (w3) function at n = 400, W1 and W2 closed
+    over: riesz.hessian eager and under jit against jax.jit(jax.hessian)."""
+    section(f"{W4_WL}: ms")
+    rng = np.random.default_rng(1)
+    n = W4_N
+    W1 = rng.standard_normal((n, n)) / np.sqrt(n)
+    W2 = rng.standard_normal((n, n)) / np.sqrt(n)
+    x0 = rng.standard_normal(n)
+    ms = 1e3
+    riesz, rnp = libs.riesz, libs.rnp
+
+    def f_r(x):
+        return rnp.sum(rnp.tanh(W2 @ rnp.tanh(W1 @ x)))
+
+    h_r = riesz.hessian(f_r)
+    hs = {"riesz": h_r(x0)}
+    rep.add(W4_WL, "riesz", "hessian", measure(lambda: h_r(x0), repeats, 2, budget), "ms", ms)
+    if hasattr(riesz, "jit"):
+        h_rj = riesz.jit(riesz.hessian(f_r))
+        t0 = time.perf_counter()
+        hs["riesz-jit"] = h_rj(x0)
+        first = time.perf_counter() - t0
+        rep.add(W4_WL, "riesz-jit", "hessian", measure(lambda: h_rj(x0), repeats, 2, budget),
+                "ms", ms, note=f"jit(hessian); excl. compile ({first * 1e3:.0f} ms)")
+        h_jr = riesz.hessian(riesz.jit(f_r))
+        hs["riesz hessian(jit)"] = h_jr(x0)
+        rep.add(W4_WL, "riesz hessian(jit)", "hessian",
+                measure(lambda: h_jr(x0), repeats, 2, budget), "ms", ms,
+                note="staged derivative graphs")
+    if libs.jax is not None:
+        jax, jnp = libs.jax, libs.jnp
+        jW1, jW2, xj = jnp.asarray(W1), jnp.asarray(W2), jnp.asarray(x0)
+        h_j = jax.jit(jax.hessian(lambda x: jnp.sum(jnp.tanh(jW2 @ jnp.tanh(jW1 @ x)))))
+        hs["jax jit"] = np.asarray(jax.block_until_ready(h_j(xj)))
+        rep.add(W4_WL, "jax jit", "hessian",
+                measure(lambda: jax.block_until_ready(h_j(xj)), repeats, 2, budget), "ms", ms,
+                note="compiled; excl. compile")
+    bad = [k for k, h in hs.items() if not np.allclose(h, hs["riesz"], rtol=1e-8, atol=1e-10)]
+    msg = "all agree with riesz" if not bad else f"MISMATCH vs riesz: {', '.join(bad)}"
+    print(f"  hessian check: {msg}")
+    rj, jj = rep.value(W4_WL, "riesz-jit", "hessian"), rep.value(W4_WL, "jax jit", "hessian")
+    rep.lines.append(f"(w4) hessian check: {msg}" + (
+        f"; riesz-jit / JAX-jit {rj / jj:.2f} (target <= 1.5)" if rj and jj else ""))
+
+
+W5_LENGTHS = (1_000, 10_000, 100_000)
+W5_WL = "(w5) n-op chain, len-16 f64, jit"
+
+
+def bench_w5(libs: Libs, rep: Report, repeats: int, lengths: tuple[int, ...]) -> None:
+    """First call (trace + passes + code generation + run) of jit(f) and
+    jit(value_and_grad(f)) on the (a) chain of n elementwise ops, by n: linear in n is
+    the target (10^5 ops <= 10 s), and the warm call's time per op. JAX-jit at n = 10^3
+    only (its unrolled compile at 10^5 does not finish in minutes)."""
+    section(f"{W5_WL}: first call s, warm us/op")
+    riesz, rnp = libs.riesz, libs.rnp
+    if not hasattr(riesz, "jit"):
+        return
+    x0 = np.linspace(-1.0, 1.0, 16)
+
+    def long_chain(x, ns, n):
+        for _ in range(n // 3):
+            x = ns.tanh(ns.sin(x) * 1.01)
+        return ns.sum(x)
+
+    for n in lengths:
+        for what, make in (("jit", lambda f: f), ("jit vag", riesz.value_and_grad)):
+            fn = riesz.jit(make(lambda x, n=n: long_chain(x, rnp, n)))
+            c0, t0 = time.process_time(), time.perf_counter()
+            fn(x0)
+            wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+            rep.add(W5_WL, "riesz-jit", f"{what} first n={n:.0e}", wall, "s",
+                    note=f"cpu {cpu:.2f} s; {len(fn.graph(x0))} eqns")
+            rep.add(W5_WL, "riesz-jit", f"{what} warm n={n:.0e}",
+                    measure(lambda fn=fn: fn(x0), max(3, repeats // (n // 1000)), 1, 5.0),
+                    "us/op", 1e6 / n)
+            del fn
+    if libs.jax is not None:
+        jax, jnp = libs.jax, libs.jnp
+        n = lengths[0]
+        vg = jax.jit(jax.value_and_grad(lambda x: long_chain(x, jnp, n)))
+        xj = jnp.asarray(x0)
+        t0 = time.perf_counter()
+        jax.block_until_ready(vg(xj))
+        rep.add(W5_WL, "jax jit", f"jit vag first n={n:.0e}", time.perf_counter() - t0, "s")
+        rep.add(W5_WL, "jax jit", f"jit vag warm n={n:.0e}",
+                measure(lambda: jax.block_until_ready(vg(xj)), repeats, 2, 5.0), "us/op",
+                1e6 / n)
+    firsts = [rep.value(W5_WL, "riesz-jit", f"jit vag first n={n:.0e}") for n in lengths]
+    rep.lines.append("(w5) riesz-jit value_and_grad first call by length: " + ", ".join(
+        f"n={n:.0e} {t:.2f} s ({t / n * 1e6:.0f} us/op)" for n, t in zip(lengths, firsts,
+                                                                          strict=True)))
+
+
+W7_STEPS = 200
+W7_CONFIGS = ((1, 32), (32, 128))  # (batch of sequences, hidden size)
+
+
+def bench_w7(libs: Libs, rep: Report, repeats: int, budget: float) -> None:
+    """grad of an RNN written with scan over 200 steps (h <- tanh(h W + x_t U), loss = sum
+    of h_t^2) w.r.t. (W, U): riesz eager and jit(grad) (the scan unrolled into the graph)
+    against jax.jit(jax.grad) of lax.scan; one sequence of hidden size 32 (per-op
+    overhead bound) and a batch of 32 sequences of hidden size 128."""
+    if not hasattr(libs.riesz, "scan"):
+        return
+    for B, H in W7_CONFIGS:
+        _bench_w7_config(libs, rep, repeats, budget, B, H)
+
+
+def _bench_w7_config(libs: Libs, rep: Report, repeats: int, budget: float, B: int,
+                     H: int) -> None:
+    riesz, rnp = libs.riesz, libs.rnp
+    wl = f"(w7) RNN scan {W7_STEPS} steps, batch {B}, hidden {H}"
+    section(f"{wl}: grad, ms")
+    rng = np.random.default_rng(2)
+    W = rng.standard_normal((H, H)) / np.sqrt(H)
+    U = rng.standard_normal((8, H)) / np.sqrt(8)
+    xs = rng.standard_normal((W7_STEPS, B, 8))
+    h0 = np.zeros((B, H))
+
+    def loss_r(W, U):
+        def step(h, x):
+            h = rnp.tanh(h @ W + x @ U)
+            return h, rnp.sum(h * h)
+
+        _, ys = riesz.scan(step, h0, xs)
+        return rnp.sum(ys)
+
+    g_r = riesz.grad(loss_r, argnums=(0, 1))
+    gs = {"riesz": g_r(W, U)}
+    rep.add(wl, "riesz", "grad", measure(lambda: g_r(W, U), repeats, 2, budget),
+            "ms", 1e3)
+    g_rj = riesz.jit(g_r)
+    t0 = time.perf_counter()
+    gs["riesz-jit"] = g_rj(W, U)
+    first = time.perf_counter() - t0
+    rep.add(wl, "riesz-jit", "grad", measure(lambda: g_rj(W, U), repeats, 2,
+                                             budget), "ms", 1e3,
+            note=f"jit(grad); excl. compile ({first * 1e3:.0f} ms; "
+                 f"{len(g_rj.graph(W, U))} eqns)")
+    if libs.jax is not None:
+        jax, jnp = libs.jax, libs.jnp
+        xsj, h0j = jnp.asarray(xs), jnp.asarray(h0)
+
+        def loss_j(W, U):
+            def step(h, x):
+                h = jnp.tanh(h @ W + x @ U)
+                return h, jnp.sum(h * h)
+
+            _, ys = jax.lax.scan(step, h0j, xsj)
+            return jnp.sum(ys)
+
+        g_j = jax.jit(jax.grad(loss_j, argnums=(0, 1)))
+        Wj, Uj = jnp.asarray(W), jnp.asarray(U)
+        gs["jax jit"] = tuple(np.asarray(a) for a in jax.block_until_ready(g_j(Wj, Uj)))
+        rep.add(wl, "jax jit", "grad",
+                measure(lambda: jax.block_until_ready(g_j(Wj, Uj)),
+                        repeats, 2, budget),
+                "ms", 1e3, note="lax.scan; compiled; excl. compile")
+    bad = [k for k, g in gs.items() if not all(np.allclose(a, b, rtol=1e-8, atol=1e-10)
+                                               for a, b in zip(g, gs["riesz"], strict=True))]
+    msg = "all agree with riesz" if not bad else f"MISMATCH vs riesz: {', '.join(bad)}"
+    print(f"  gradient check: {msg}")
+    rj, jj = rep.value(wl, "riesz-jit", "grad"), rep.value(wl, "jax jit", "grad")
+    rep.lines.append(f"(w7 batch {B}, hidden {H}) gradient check: {msg}" + (
+        f"; riesz-jit / JAX-jit {rj / jj:.2f} (target <= 2)" if rj and jj else ""))
 
 
 # ----------------------------------------------------------------------------------------
@@ -1228,7 +1423,7 @@ def bench_dask(libs: Libs, rep: Report, repeats: int, budget: float, rows: int) 
         return
     riesz, rnp = libs.riesz, libs.rnp
     with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
-                                  dashboard_address=None, memory_limit=0) as cluster, \
+                                  dashboard_address=":0", memory_limit=0) as cluster, \
             distributed.Client(cluster) as client:
         rs = da.random.RandomState(0)  # generated on the worker, then held there
         x = rs.standard_normal((rows, DASK_D), chunks=(DASK_CHUNK, DASK_D))
@@ -1397,31 +1592,85 @@ def special_workloads(n: int) -> list[tuple[str, Callable[..., Any], Callable[..
     return out
 
 
+def stats_workloads(n: int) -> list[tuple[str, Callable[..., Any], Callable[..., Any], Any]]:
+    """(name, scipy.stats logpdf / logpmf, riesz's, arguments): data and every parameter
+    differentiated (Poisson: the rate only, its data being counts)."""
+    import scipy.stats as st
+
+    import riesz.scipy.stats as rst
+
+    rng = np.random.default_rng(1)
+
+    def u(lo: float, hi: float) -> np.ndarray:
+        return rng.uniform(lo, hi, n)
+
+    x, pos, unit = u(-5.0, 5.0), u(0.1, 10.0), u(0.01, 0.99)
+    loc, scale, shape = u(-1.0, 1.0), u(0.5, 2.0), u(0.5, 5.0)
+    out = [(name, getattr(st, name).logpdf, getattr(rst, name).logpdf, (x, loc, scale))
+           for name in ("norm", "laplace", "logistic", "cauchy")]
+    out += [
+        ("expon", st.expon.logpdf, rst.expon.logpdf, (pos, loc - 1.0, scale)),
+        ("t", st.t.logpdf, rst.t.logpdf, (x, shape, loc, scale)),
+        ("gamma", st.gamma.logpdf, rst.gamma.logpdf, (pos, shape, loc - 1.0, scale)),
+        ("chi2", st.chi2.logpdf, rst.chi2.logpdf, (pos, shape)),
+        ("beta", st.beta.logpdf, rst.beta.logpdf, (unit, shape, u(0.5, 5.0))),
+    ]
+    k = rng.poisson(3.0, n).astype(np.float64)
+    out.append(("poisson (logpmf)", lambda mu: st.poisson.logpmf(k, mu),
+                lambda mu: rst.poisson.logpmf(k, mu), (u(0.5, 6.0),)))
+    return out
+
+
+def _special_rows(libs: Libs, rep: Report, repeats: int, title: str, workloads: Any,
+                  target: float | None) -> None:
+    """riesz's value_and_grad (of the sum, w.r.t. every argument) against SciPy's value alone,
+    timed interleaved (SciPy, riesz, SciPy, ...) so that both see the same machine load; the
+    ratio is the median of the per-repeat ratios."""
+    riesz, rnp = libs.riesz, libs.rnp
+    within: list[str] = []
+    over: list[str] = []
+    for name, f_sp, f_r, args in workloads:
+        vg = riesz.value_and_grad(lambda *a, f=f_r: rnp.sum(f(*a)), argnums=tuple(range(len(args))))
+        f_sp(*args), vg(*args)  # warm-up
+        gc.collect()
+        t_sp, t_r = [], []
+        for _ in range(max(repeats, 1)):
+            t0 = time.perf_counter()
+            f_sp(*args)
+            t1 = time.perf_counter()
+            vg(*args)
+            t_sp.append(t1 - t0)
+            t_r.append(time.perf_counter() - t1)
+        ratio = statistics.median(r / s for r, s in zip(t_r, t_sp, strict=True))
+        rep.add(title, "scipy (value only)", name, Stat(statistics.median(t_sp), len(t_sp)),
+                "ms", 1e3)
+        rep.add(title, "riesz", name, Stat(statistics.median(t_r), len(t_r)), "ms", 1e3)
+        (within if target is None or ratio <= target else over).append(f"{name} {ratio:.2f}x")
+        flag = "" if target is None or ratio <= target else f"  (over the {target:g}x target)"
+        rep.lines.append(f"{title.split()[0]} {name:<16} riesz value_and_grad / SciPy value = "
+                         f"{ratio:.2f}x{flag}")
+    if target is not None:
+        rep.lines.append(f"{title.split()[0]} within {target:g}x ({len(within)}): "
+                         + ", ".join(within))
+        rep.lines.append(f"{title.split()[0]} over {target:g}x ({len(over)}): "
+                         + (", ".join(over) or "none"))
+
+
 def bench_special(libs: Libs, rep: Report, repeats: int, n: int = 10**6) -> None:
     section(f"{S_WL}: riesz value_and_grad vs SciPy value alone, ms")
-    riesz, rnp = libs.riesz, libs.rnp
-    worst = 0.0
-    for name, f_sp, f_r, args in special_workloads(n):
-        argnums = tuple(range(len(args)))
-        vg = riesz.value_and_grad(lambda *a, f=f_r: rnp.sum(f(*a)), argnums=argnums)
-        t_sp = rep.add(S_WL, "scipy (value only)", name,
-                       measure(lambda f=f_sp, a=args: f(*a), repeats, 1), "ms", 1e3)
-        t_r = rep.add(S_WL, "riesz", name,
-                      measure(lambda vg=vg, a=args: vg(*a), repeats, 1), "ms", 1e3)
-        ratio = t_r / t_sp
-        worst = max(worst, ratio)
-        rep.lines.append(f"special {name:<15} riesz value_and_grad / SciPy value = "
-                         f"{ratio:.2f}x{'' if ratio <= 2 else '  (over the 2x target)'}")
-    rep.lines.append(f"special: worst ratio {worst:.2f}x (target <= 2x)")
+    _special_rows(libs, rep, repeats, S_WL, special_workloads(n), 2.0)
+    title = S_WL.replace("(special)", "(stats)")
+    section(f"{title}: riesz logpdf value_and_grad vs scipy.stats logpdf value alone, ms "
+            "(no target)")
+    _special_rows(libs, rep, repeats, title, stats_workloads(n), None)
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--only", default="a,b,c,w3,cx,fft",
-                   help="comma-separated workloads to run, from a,b,c,w3,w6,cx,fft,special,"
-                        "ode,dask,gpu "
-                        "(default: a,b,c,w3,cx,fft)")
+    p.add_argument("--only", default="a,b,c,w3,w4,w6,w7,cx,fft",
+                   help="comma-separated workloads to run, from a,b,c,w3,w4,w5,w6,w7,cx,fft,"
+                        "special,ode,dask,gpu (default: a,b,c,w3,w4,w6,w7,cx,fft)")
     p.add_argument("--repeats", type=int, default=None,
                    help="timed repeats per measurement (default: a=50, b=20, c=3, w3=30, "
                    "fft=30)")
@@ -1435,21 +1684,24 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
 
     only = {s.strip().lower() for s in args.only.split(",") if s.strip()}
-    unknown = only - {"a", "b", "c", "w3", "w6", "cx", "fft", "special", "ode", "dask", "gpu"}
+    unknown = only - {"a", "b", "c", "w3", "w4", "w5", "w6", "w7", "cx", "fft", "special",
+                      "ode", "dask", "gpu"}
     if unknown:
         p.error(f"--only: unknown workload(s) {sorted(unknown)}; "
-                "choose from a,b,c,w3,w6,cx,fft,special,ode,dask,gpu")
+                "choose from a,b,c,w3,w4,w5,w6,w7,cx,fft,special,ode,dask,gpu")
     if args.repeats is not None and args.repeats < 1:
         p.error("--repeats must be >= 1")
 
     if args.quick:
-        reps = {"a": 5, "b": 3, "c": 1, "w3": 3, "w6": 5, "cx": 3, "fft": 3, "special": 1, "ode": 1,
+        reps = {"a": 5, "b": 3, "c": 1, "w3": 3, "cx": 3, "fft": 3, "special": 1, "ode": 1,
                 "dask": 1, "gpu": 5}
         budget, c_n, jax_n = 2.0, 10_000, 200
     else:
-        reps = {"a": 50, "b": 20, "c": 3, "w3": 30, "w6": 50, "cx": 20, "fft": 30, "special": 3,
-                "ode": 3, "dask": 3, "gpu": 50}
+        reps = {"a": 50, "b": 20, "c": 3, "w3": 30, "cx": 20, "fft": 30, "special": 3,
+                "ode": 7, "dask": 3, "gpu": 50}
         budget, c_n, jax_n = 8.0, 100_000, 1_000
+    reps.update({"w4": 3, "w5": 3, "w6": 5, "w7": 3} if args.quick else
+                {"w4": 10, "w5": 20, "w6": 30, "w7": 20})
     if args.repeats is not None:
         reps = dict.fromkeys(reps, args.repeats)
         budget = None  # the user asked for an exact count
@@ -1476,8 +1728,14 @@ def main(argv: list[str] | None = None) -> int:
         bench_c(libs, rep, reps["c"], c_n, jax_n)
     if "w3" in only:
         bench_w3(libs, rep, reps["w3"], budget)
+    if "w4" in only:
+        bench_w4(libs, rep, reps["w4"], budget)
+    if "w5" in only:
+        bench_w5(libs, rep, reps["w5"], W5_LENGTHS[:2] if args.quick else W5_LENGTHS)
     if "w6" in only:
         bench_w6(libs, rep, reps["w6"], budget)
+    if "w7" in only:
+        bench_w7(libs, rep, reps["w7"], budget)
     if "cx" in only:
         bench_cx(libs, rep, reps["cx"], budget)
     if "fft" in only:

@@ -75,7 +75,8 @@ def main() -> None:
     p.add_argument("--lr", type=float, default=2.0)
     p.add_argument("--check-rows", type=int, default=50_000,
                    help="rows of the slice run on NumPy and on Dask for the agreement check")
-    p.add_argument("--out", type=Path, default=Path("out"))
+    p.add_argument("--out", type=Path, default=Path("figures"),
+                   help="directory for the PNG (default: figures/, created)")
     p.add_argument("--no-plot", action="store_true")
     args = p.parse_args()
 
@@ -84,7 +85,7 @@ def main() -> None:
           f"{x.numblocks[0]} chunks of {args.chunk:,} rows (lazy: never stored)")
 
     with LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
-                      dashboard_address=None) as cluster, Client(cluster) as client:
+                      dashboard_address=":0") as cluster, Client(cluster) as client:
 
         def on_cluster(*lazy):
             return client.compute(list(lazy), sync=True)

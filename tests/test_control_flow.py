@@ -55,9 +55,57 @@ def test_vmap_while_loop_with_batched_predicate() -> None:
                                fd_grad(lambda v: sum(grow_py(x) for x in v), xs), rtol=1e-6)
 
 
-def test_while_loop_under_jit_raises_and_outside_jit_works() -> None:
-    with pytest.raises(riesz.ConcretizationError, match="while_loop under jit.*fori_loop"):
-        riesz.jit(grow)(0.7)
+@pytest.mark.parametrize("x0", [0.7, 3.0, 12.0])
+def test_while_loop_under_jit_is_one_staged_equation(x0) -> None:
+    j = riesz.jit(grow)
+    assert j(x0) == pytest.approx(grow_py(x0), rel=1e-15)
+    assert j(x0 / 3) == pytest.approx(grow_py(x0 / 3), rel=1e-15)  # another trip count
+    assert j.compiles == 1
+    graph = j.graph(x0)
+    assert len(graph) == 1 and "custom_call[fn=while_loop" in repr(graph)  # not unrolled
+    # transformations of the jitted function run the loop on their tracers: reverse mode
+    # records the trip count and the carries
+    fd = fd_grad(lambda x: grow_py(float(x)), np.array(x0))
+    assert riesz.grad(j)(x0) == pytest.approx(fd, rel=1e-6)
+    assert riesz.jvp(j, (x0,), (1.0,))[1] == pytest.approx(fd, rel=1e-6)
+    assert riesz.hessian(j)(x0) == pytest.approx(riesz.hessian(grow)(x0), rel=1e-12)
+    _, (d1, d2) = riesz.jet(j, (x0,), ((1.0, 0.0),))
+    _, (e1, e2) = riesz.jet(grow, (x0,), ((1.0, 0.0),))
+    assert (d1, d2) == pytest.approx((e1, e2), rel=1e-12)
+
+
+def test_vmap_of_a_jitted_while_loop_selects_per_example() -> None:
+    xs = np.array([0.7, 3.0, 12.0, 9.9])
+    j = riesz.jit(grow)
+    np.testing.assert_allclose(riesz.vmap(j)(xs), [grow_py(x) for x in xs], rtol=1e-15)
+    np.testing.assert_allclose(riesz.vmap(riesz.grad(j))(xs),
+                               [riesz.grad(grow)(float(x)) for x in xs], rtol=1e-12)
+
+
+def test_fori_loop_with_traced_bounds_under_jit() -> None:
+    def power(x, n):
+        return riesz.fori_loop(0, n, lambda i, v: v * x + i, 1.0)
+
+    def power_py(x, n):
+        v = 1.0
+        for i in range(n):
+            v = v * x + i
+        return v
+
+    j = riesz.jit(power)
+    for n in (0, 5, 7):  # the trip count is a run-time value: one compile
+        assert j(1.3, n) == pytest.approx(power_py(1.3, n), rel=1e-14)
+        fd = fd_grad(lambda x, n=n: power_py(float(x), n), np.array(1.3))
+        assert riesz.grad(j)(1.3, n) == pytest.approx(fd, rel=1e-7)
+    assert j.compiles == 2  # plain numbers, then grad's arrays
+
+
+def test_while_loop_under_jit_errors() -> None:
+    with pytest.raises(riesz.ConcretizationError, match=r"grad\(jit\(f\)\)"):
+        riesz.jit(riesz.grad(grow))(0.7)
+    with pytest.raises(TypeError, match="body_fn must return a carry"):
+        riesz.jit(lambda x: riesz.while_loop(lambda v: v < 1.0, lambda v: v.astype(
+            np.float32) + 1, x))(np.float64(0.5))
     # a predicate on a static value is fine under jit
     j = riesz.jit(lambda x, n: riesz.while_loop(lambda c: c[0] < n,
                                                  lambda c: (c[0] + 1, c[1] * x), (0, 1.0))[1],

@@ -210,7 +210,7 @@ def test_local_cluster_computes_the_gradient(data) -> None:
     distributed = pytest.importorskip("distributed")
     w, x, y, xd, yd = data
     with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
-                                  dashboard_address=None) as cluster, \
+                                  dashboard_address=":0") as cluster, \
             distributed.Client(cluster) as client:
         g = riesz.grad(_logistic_loss)(w, xd, yd)
         got = client.compute(g).result()

@@ -255,3 +255,49 @@ def test_implicit_layer_under_jit_both_orders() -> None:
     assert riesz.jit(f)(1.0) == pytest.approx(y_np(1.0), rel=1e-8)
     assert riesz.grad(riesz.jit(f))(1.0) == pytest.approx(fd, rel=1e-6)
     assert riesz.jit(riesz.grad(f))(1.0) == pytest.approx(fd, rel=1e-6)
+
+
+def test_long_graphs_compile_in_chunks_with_constants_and_crossing_values() -> None:
+    # > 500 equations: the code is split into functions passing values through a list;
+    # constants closed over, values used far from where they are made, several outputs
+    consts = [np.full(3, 0.1 * k) for k in range(40)]
+
+    def long(x, y):
+        keep = []
+        for k in range(300):
+            x = rnp.sin(x) * 0.99 + consts[k % 40]
+            if k % 50 == 0:
+                keep.append(x * y)
+        return x + sum(keep), keep[1], y
+
+    x0, y0 = np.linspace(0.1, 0.5, 3), np.array([1.0, -2.0, 0.5])
+    j = riesz.jit(long)
+    assert len(j.graph(x0, y0)) > 600 and "def chunk1(R)" in j.source(x0, y0)
+    _close(long(x0, y0), j(x0, y0), rtol=1e-14)
+    _close(long(x0 + 1, y0), j(x0 + 1, y0), rtol=1e-14)
+    g = riesz.jit(riesz.grad(lambda x: rnp.sum(long(x, y0)[0])))
+    assert "def chunk1(R)" in g.source(x0)
+    np.testing.assert_allclose(g(x0), riesz.grad(lambda x: rnp.sum(long(x, y0)[0]))(x0),
+                               rtol=1e-12)
+
+
+def test_matrix_times_a_batch_of_vectors_is_one_matrix_product() -> None:
+    # vmap of A @ x stacks the vectors as columns (B, n, 1); the code multiplies them
+    # in one matrix product (one GEMM instead of B GEMVs) with the same values
+    rng = np.random.default_rng(3)
+    A, B = rng.standard_normal((5, 4)), rng.standard_normal((4, 4))
+    xs = rng.standard_normal((6, 4))
+
+    def g(x):
+        return rnp.sum(rnp.tanh(A @ rnp.tanh(B @ x)))
+
+    j = riesz.jit(riesz.vmap(lambda x: A @ x))
+    np.testing.assert_allclose(j(xs), xs @ A.T, rtol=1e-14)
+    from riesz.staged import _matrix_times_columns
+
+    src_fns = {v.__name__ for v in j._cache[next(iter(j._cache))].run.__globals__.values()
+               if callable(v) and hasattr(v, "__name__")}
+    assert _matrix_times_columns.__name__ in src_fns
+    h = riesz.jit(riesz.hessian(g))(xs[0])
+    np.testing.assert_allclose(h, riesz.hessian(g)(xs[0]), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(h, h.T, rtol=1e-12, atol=1e-14)

@@ -161,6 +161,39 @@ def test_gammainc_shape_derivatives_against_scipy_differences_to_second_order() 
     np.testing.assert_array_equal(g, [0.0, 0.0, np.nan])
 
 
+def test_shape_derivatives_first_order_path_agrees_with_the_traced_expressions() -> None:
+    # A first derivative on concrete arrays runs the series / continued fractions in NumPy
+    # (chunked, elements leaving as they converge); under vmap (and at higher orders) the
+    # same functions are riesz expressions. Both must agree everywhere, edges and NaN
+    # outside the domain included, across several chunks.
+    rng = np.random.default_rng(7)
+    n = 70_000
+    a, b = rng.uniform(0.05, 60.0, n), rng.uniform(0.05, 60.0, n)
+    x, xg = rng.uniform(0.0, 1.0, n), rng.uniform(0.0, 90.0, n)
+    a[:4], b[:4], x[:4], xg[:4] = [1.0, -1.0, 2.0, 3.0], [2.0, 1.0, -0.5, 1.0], \
+        [0.0, 0.5, 0.5, 1.0], [0.0, 1.0, np.inf, -1.0]
+    m = 700  # the expressions under vmap cost a special function per term: a sample
+    for f in (rsp.betainc, rsp.betaincc):
+        got = riesz.grad(lambda a, b, f=f: np.sum(f(a, b, x)), argnums=(0, 1))(a, b)
+        want = riesz.vmap(riesz.grad(lambda a, b, x, f=f: f(a, b, x), argnums=(0, 1)))(
+            a[:m], b[:m], x[:m])
+        for g, w in zip(got, want, strict=True):
+            np.testing.assert_allclose(g[:m], w, rtol=1e-12, atol=1e-300)
+            assert np.all(np.isfinite(g[4:]))
+    for f in (rsp.gammainc, rsp.gammaincc):
+        got = riesz.grad(lambda a, f=f: np.sum(f(a, xg)))(a)
+        want = riesz.vmap(riesz.grad(lambda a, x, f=f: f(a, x)))(a[:m], xg[:m])
+        np.testing.assert_allclose(got[:m], want, rtol=1e-12, atol=1e-300)
+        assert np.all(np.isfinite(got[4:]))
+    # jointly with x (the density shares log Γ(a) / log B(a, b)), float32 stays float32
+    ga, gx = riesz.grad(lambda a, x: np.sum(rsp.gammainc(a, x)), argnums=(0, 1))(a[4:9], xg[4:9])
+    np.testing.assert_allclose(gx, np.exp(-xg[4:9]) * xg[4:9] ** (a[4:9] - 1) / sp.gamma(a[4:9]),
+                               rtol=1e-12)
+    g32 = riesz.grad(lambda a: np.sum(rsp.betainc(a, 2.0, np.float32(0.3))))(
+        a[4:9].astype(np.float32))
+    assert g32.dtype == np.float32
+
+
 # -- inverse error functions, rgamma, gammasgn, multigammaln, polygamma -------------------
 
 def test_inverse_error_functions_rgamma_and_gammasgn_match_scipy() -> None:
@@ -187,6 +220,30 @@ def test_inverse_error_functions_rgamma_and_gammasgn_match_scipy() -> None:
     np.testing.assert_allclose(h, _fd(lambda z: _grad(rsp.rgamma, z), zz), rtol=1e-7)
     g = riesz.grad(lambda z: np.sum(rsp.gammasgn(z) * z))(z[:-1])
     np.testing.assert_array_equal(g, sp.gammasgn(z[:-1]))
+
+
+def test_rgamma_derivative_matches_mpmath_up_to_its_zeros(request) -> None:
+    # -ψ(x)/Γ(x) with SciPy's ψ loses ~ε/δ at a distance δ from a zero -n of 1/Γ; the rule
+    # must stay accurate up to the zeros (and be (-1)^n n! on them), in any shape
+    mp = pytest.importorskip("mpmath")
+    mp.mp.dps = 40
+    request.addfinalizer(lambda: setattr(mp.mp, "dps", 15))
+    d = np.array([0.0, 1e-15, 1e-12, 1e-9, 1e-6, 1e-3, 0.049, 0.051, 0.3, 0.5, -1e-12, -1e-6,
+                  -0.1, -0.4])
+    x = np.concatenate([(-n + d) for n in (0, 1, 2, 3, 10, 30)] + [[0.3, 2.5, 30.0, 150.0]])
+    g = riesz.grad(lambda x: np.sum(rsp.rgamma(x)))(x.reshape(-1, 2)).ravel()
+    want = np.array([float(mp.diff(mp.rgamma, mp.mpf(float(v)))) for v in x])
+    np.testing.assert_allclose(g, want, rtol=1e-13)
+
+
+def test_polygamma_values_equal_scipys() -> None:
+    # evaluated as SciPy's formula (-1)^(n+1) n! ζ(n+1, x) without its discarded digamma
+    x = np.array([-2.0, -1.5, 0.0, 1e-300, 0.3, 2.0, 25.5, np.inf, np.nan])
+    for n in (0, 1, 2, 3, 7):
+        np.testing.assert_array_equal(rsp.polygamma(n, x), sp.polygamma(n, x))
+        x32 = x.astype(np.float32)
+        want = sp.polygamma(n, x32).astype(np.float32)
+        np.testing.assert_array_equal(rsp.polygamma(n, x32), want)
 
 
 def test_multigammaln_matches_scipy_and_its_derivative_is_a_digamma_sum() -> None:
@@ -262,6 +319,16 @@ def test_bessel_derivatives_against_the_symmetric_recurrence(name: str) -> None:
     np.testing.assert_allclose(g, want, rtol=1e-11)
     with pytest.raises(NotImplementedError, match=f"{name}: .* the order `v`"):
         riesz.grad(lambda v: np.sum(getattr(rsp, name)(v, x)))(1.5)
+
+
+def test_ive_derivative_outside_the_range_of_cephes_iv() -> None:
+    # the rule takes ive_(v-1) as iv e^-|x| only where iv neither over- nor underflows
+    for v, x in ((0.5, [800.0, 3.0]), (1.5, [1e-10, 2.0]), (30.0, [5.0, 60.0]),
+                 (2.0, [-3.0, 1000.0])):
+        x = np.array(x)
+        g = riesz.grad(lambda x, v=v: np.sum(rsp.ive(v, x)))(x)
+        want = (sp.ive(v - 1, x) + sp.ive(v + 1, x)) / 2 - np.sign(x) * sp.ive(v, x)
+        np.testing.assert_allclose(g, want, rtol=1e-11)
 
 
 def test_bessel_derivatives_at_zero_are_finite_and_right() -> None:

@@ -14,10 +14,16 @@ Where the predicate is not a concrete value:
   `fori_loop` with batched bounds becomes such a `while_loop`.
 * abstract (under `jit`): `cond` computes both branches and selects, as under
   vmap (a NaN or inf in the branch not taken does not reach the value, but can
-  reach a derivative, as with `where`); `fori_loop` and `scan` need concrete
-  trip counts and are unrolled into the graph; a `while_loop` whose predicate
-  depends on a traced value raises `ConcretizationError` (its trip count is
-  not known when the graph is built: use `fori_loop`/`scan` with a bound).
+  reach a derivative, as with `where`); `scan` and a `fori_loop` with concrete
+  bounds are unrolled into the graph; a `while_loop` whose predicate depends on
+  a traced value (and a `fori_loop` with traced bounds, a while_loop over the
+  index) is one equation of the graph whose predicate and body are staged
+  graphs, run by a Python loop over their compiled code. A transformation of
+  the jitted function (`grad(jit(f))`, `vmap`, `jvp`, `jet`, `hessian`) runs that
+  loop on its tracers, each iteration a staged call, so reverse mode records the
+  trip count and the carries; a transformation applied inside jit
+  (`jit(grad(f))`) cannot stage the loop's derivative (its trip count is
+  unknown when the graph is built) and raises `ConcretizationError`.
 """
 
 from __future__ import annotations
@@ -29,8 +35,9 @@ import numpy as np
 
 from . import numpy as rnp
 from ._core.pytree import tree_flatten, tree_unflatten
-from ._core.trace import Tracer, raw_value, strip_derivatives
+from ._core.trace import Tracer, bind, raw_value, strip_derivatives
 from ._interpreters.staging import FIXES, ConcretizationError, ShapedArray
+from .custom import _CustomFunction
 
 __all__ = ["cond", "fori_loop", "scan", "while_loop"]
 
@@ -113,16 +120,87 @@ def while_loop(cond_fn: Callable[[Any], Any], body_fn: Callable[[Any], Any],
                 return val
             val = body_fn(val)
             continue
-        if _abstract(p):
-            raise ConcretizationError(
-                "while_loop under jit with a predicate that depends on a traced value: its "
-                "trip count is unknown when the graph is built. Use fori_loop or scan with "
-                f"a bound (unrolled), or call the loop outside jit. {FIXES}"
-            )
+        if _abstract(p):  # under jit: one equation whose body is a graph
+            return _staged_while(cond_fn, body_fn, val)
         if not np.any(raw_value(p)):  # every example is done
             return val
         new = body_fn(val)
         val = _select("while_loop", p, new, val)  # finished examples stay frozen
+
+
+class _Loop(_CustomFunction):
+    """A staged while_loop as a function without rules (see `_staged_while`); its
+    output types are declared, so jit never runs it on placeholder values."""
+
+    def __init__(self, loop: Callable[..., Any], out_avals: list[ShapedArray]):
+        super().__init__(loop)
+        self.out_avals = out_avals
+
+    def batched(self, params: dict[str, Any], dims: Any, size: int) -> dict[str, Any]:
+        batched = super().batched(params, dims, size)
+        batched["fn"].out_avals = [ShapedArray((size, *a.shape), a.dtype)
+                                   for a in self.out_avals]
+        return batched
+
+
+def _staged_while(cond_fn: Callable[[Any], Any], body_fn: Callable[[Any], Any],
+                  val: Any) -> Any:
+    """A while_loop under jit whose trip count depends on traced values: the
+    predicate and the body are staged into graphs (values they close over become
+    arguments) and the loop is one `custom_call` equation of the enclosing graph,
+    with no rules of its own. The compiled code runs it as a Python loop over the
+    compiled graphs; a transformation of the jitted function (grad, jvp, vmap, jet)
+    runs the loop eagerly on its tracers, each iteration a staged call, so reverse
+    mode records the iterations that ran (the trip count and the carries)."""
+    from ._interpreters.staging import GraphTrace
+    from .custom import _flat_def, _OutStructure, custom_call_p
+    from .staged import _stage, _Staged, optimize
+
+    leaves, carry_def = tree_flatten(val)
+    leaves = [x if isinstance(x, Tracer) else np.asarray(x) for x in leaves]
+    avals = [ShapedArray(np.shape(x), x.dtype) for x in leaves]
+
+    def lift(fn: Callable[..., Any], what: str) -> tuple[Any, list[Any]]:
+        """`fn`'s graph on the carry, the tracers it closes over made leading inputs."""
+        def flat(*xs: Any) -> list[Any]:
+            return tree_flatten(fn(tree_unflatten(carry_def, list(xs))))[0]
+
+        g = _stage(flat, avals)
+        closed = [k for k, c in enumerate(g.consts) if isinstance(c, Tracer)]
+        if what == "body_fn":
+            outs = [ShapedArray(o.aval.shape, o.aval.dtype) if hasattr(o, "aval") else
+                    ShapedArray(np.shape(o), np.result_type(o)) for o in g.outvars]
+            if [(a.shape, a.dtype) for a in outs] != [(a.shape, a.dtype) for a in avals]:
+                raise TypeError(f"while_loop: body_fn must return a carry of the input's "
+                                f"shapes and dtypes {avals}, got {outs}")
+        g.invars = [g.constvars[k] for k in closed] + g.invars
+        kept = [k for k in range(len(g.consts)) if k not in closed]
+        args = [g.consts[k] for k in closed]
+        g.constvars, g.consts = [g.constvars[k] for k in kept], [g.consts[k] for k in kept]
+        return _Staged(optimize(g)), args
+
+    cond_g, cond_args = lift(cond_fn, "cond_fn")
+    body_g, body_args = lift(body_fn, "body_fn")
+    args = [*cond_args, *body_args, *leaves]
+    top = max((x._trace for x in args if isinstance(x, Tracer)), key=lambda t: t.level)
+    if not isinstance(top, GraphTrace):
+        raise ConcretizationError(
+            "while_loop with a predicate that depends on a traced value, under a "
+            f"{type(top).__name__} inside jit: only jit's own computation stages such a "
+            "loop. Apply the transformation outside jit (grad(jit(f)), vmap(jit(f)), ...: "
+            f"it runs the loop on the values), or use fori_loop / scan with a bound. {FIXES}")
+    nc, nb = len(cond_args), len(body_args)
+
+    def loop(*xs: Any) -> tuple[Any, ...]:
+        kc, kb = list(xs[:nc]), list(xs[nc:nc + nb])
+        return tuple(while_loop(lambda c: cond_g([*kc, *c])[0],
+                                lambda c: tuple(body_g([*kb, *c])), tuple(xs[nc + nb:])))
+
+    loop.__name__ = "while_loop"
+    fn = _Loop(loop, avals)
+    outs = bind(custom_call_p, *args, fn=fn, in_def=_flat_def(len(args)),
+                out=_OutStructure(_flat_def(len(leaves))))
+    return tree_unflatten(carry_def, list(outs))
 
 
 def fori_loop(lower: Any, upper: Any, body_fn: Callable[[Any, Any], Any], init_val: Any) -> Any:
@@ -142,9 +220,8 @@ def fori_loop(lower: Any, upper: Any, body_fn: Callable[[Any, Any], Any], init_v
     """
     lo, hi = strip_derivatives(lower), strip_derivatives(upper)
     if isinstance(lo, Tracer) or isinstance(hi, Tracer):
-        if _abstract(lo) or _abstract(hi):
-            raise ConcretizationError(f"fori_loop with traced bounds under jit. {FIXES}")
-        # batched bounds (vmap): a while_loop over (i, val), run until every example ends
+        # bounds known only at run time (jit) or per example (vmap): a while_loop over
+        # (i, val), run until every example ends
         _, val = while_loop(lambda c: c[0] < hi, lambda c: (c[0] + 1, body_fn(c[0], c[1])),
                             (lo, init_val))
         return val

@@ -556,9 +556,23 @@ def new_trace(cls: type[T]) -> Iterator[T]:
     trace = cls(level)
     try:
         yield trace
+    except ValueError as e:
+        _explain_numpy_assignment(e)
+        raise
     finally:
         trace.active = False
         _depth.reset(token)
+
+
+def _explain_numpy_assignment(e: ValueError) -> None:
+    """`y[i] = x` with y a NumPy array and x traced: NumPy calls float(x), whose
+    error (with the fix) becomes the *cause* of its own bare "setting an array
+    element with a sequence". Raise that error with the fix in its message."""
+    cause = e.__cause__
+    if (isinstance(cause, TypeError) and "traced" in str(cause)
+            and "setting an array element" in str(e)):
+        hint = "" if _SETITEM_HINT in str(cause) else _SETITEM_HINT
+        raise ValueError(f"{e} The value is traced: {cause}{hint}") from cause
 
 
 def bind(prim: Primitive, *args: Any, **params: Any) -> Any:

@@ -27,6 +27,7 @@ Reading a value of an abstract array (`bool(x)`, `float(x)`, `int(x)`,
 
 from __future__ import annotations
 
+import math
 import warnings
 from typing import Any
 
@@ -84,7 +85,7 @@ class ShapedArray:
 
     @property
     def size(self) -> int:
-        return int(np.prod(self.shape, dtype=np.int64))
+        return math.prod(self.shape)
 
     def __len__(self) -> int:
         if not self.shape:
@@ -355,7 +356,14 @@ class GraphTrace(Trace):
         """A function with user rules stays one equation (traces above the graph's
         evaluation apply its rules); its output types come from tracing its body
         into a scratch list of equations, or, for a body that needs concrete
-        values (an implicit layer's solver), from running it on placeholders."""
+        values (an implicit layer's solver), from running it on placeholders,
+        unless the function declares them (`out_avals`: a loop whose trip count
+        depends on the values, which placeholders could make endless)."""
+        avals = getattr(params["fn"], "out_avals", None)
+        if avals is not None:
+            tracers = [self.new_input(a) for a in avals]
+            self.eqns.append(Eqn(prim, invars, [t._var for t in tracers], params))
+            return tuple(tracers)
         eqns, self.eqns = self.eqns, []
         try:
             outs = params["fn"].call_flat(args, params["in_def"], params["out"])

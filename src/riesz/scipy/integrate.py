@@ -23,6 +23,18 @@ solver steps. It is the continuous-time sibling of implicit differentiation:
 the adjoint solves the transposed linearised equation, as λ = (∂_y g)*λ + v
 does for a fixed point (`riesz.implicit`).
 
+Speed: the right-hand sides of the derived ODEs (a `vjp` or `jvp` of f per
+evaluation) are traced once per solve into a graph (`riesz.make_graph`) and run
+as compiled NumPy code; a func that cannot be staged (Python control flow on a
+value) is evaluated eagerly instead, with the same result. For a small state
+(n (1 + n + P) ≤ 1024 numbers, P the differentiated parameters) and an
+explicit `adjoint_method`, the backward solves of many intervals run as one:
+on [t_{i-1}, t_i] the adjoint map a(t_i) ↦ (a(t_{i-1}), Δθ̄) is linear, so the
+adjoint ODE is solved for the n basis vectors on K intervals at once (their
+transition maps, in each interval's own time s ∈ [0, 1], to the tolerances
+divided by √K so that each interval meets them), then chained from t_N down
+with the jumps g_i; K is bounded, so memory stays that of the outputs.
+
 Forward mode solves the **sensitivity equations** for s(t) = ∂y(t)[ẏ0, ṫ, θ̇]
 alongside y:
 
@@ -64,6 +76,7 @@ from .._core.trace import Tracer, strip_derivatives
 from .._primitives._util import host_value
 from ..derivatives import jacfwd
 from ..implicit import _FloatLeaves
+from ..staged import _no_gc, compile_graph, make_graph, optimize
 from ..transforms import jvp, vjp, vmap
 
 __all__ = ["ODEError", "OdeResult", "odeint", "solve_ivp"]
@@ -71,6 +84,11 @@ __all__ = ["ODEError", "OdeResult", "odeint", "solve_ivp"]
 IVP_METHODS = {"RK45": _si.RK45, "RK23": _si.RK23, "DOP853": _si.DOP853,
                "Radau": _si.Radau, "BDF": _si.BDF, "LSODA": _si.LSODA}
 _IMPLICIT = ("Radau", "BDF", "LSODA")
+
+# The right-hand sides of the sensitivity and adjoint ODEs (a `jvp` / `vjp` of func at
+# each evaluation) are traced once per solve into a graph and run as compiled NumPy code;
+# False runs them eagerly (a trace per evaluation), as a func that cannot be staged does.
+STAGE_DERIVATIVES = True
 
 
 class ODEError(RuntimeError):
@@ -87,6 +105,29 @@ def _has_tracer(leaves: Sequence[Any]) -> bool:
     return any(isinstance(v, Tracer) for v in leaves)
 
 
+def _stage(fun: Callable[..., Any], *example: Any) -> Callable[..., list[Any]] | None:
+    """fun compiled for the shapes and dtypes of `example` (`make_graph`,
+    `optimize`, `compile_graph`): run(*args) -> [outputs]. None where fun cannot
+    be staged: Python control flow on a value (`ConcretizationError`, or the
+    `TypeError` of `float(t)` on the batched times of `_Problem.transitions`),
+    any other failure to trace it on abstract values, or a value it closes over
+    that a transformation is following. The caller then evaluates it eagerly:
+    the same result, a trace per evaluation (a genuine error of fun is raised
+    there, from the code the user wrote)."""
+    with _no_gc():  # a graph's many small objects would set off full collections
+        try:
+            graph = optimize(make_graph(fun)(*example))
+        except Exception:  # the eager path is the reference, and reports a real error
+            return None
+        return None if graph.has_tracer_consts else compile_graph(graph)
+
+
+def _release(solver: Any) -> None:
+    """Free a SciPy OdeSolver now: its `fun` closes over the solver (a reference
+    cycle), which would keep its stage arrays alive until the next collection."""
+    vars(solver).clear()
+
+
 class _Problem:
     """y' = fun(y, t, *θ) on flat float vectors y, with the solver's options.
 
@@ -96,19 +137,31 @@ class _Problem:
     cached, so a derivative taken twice reuses them."""
 
     def __init__(self, fun: Callable[..., Any], who: str, method: str, rtol: float,
-                 atol: float, options: dict[str, Any], adjoint: tuple[str, float, float]):
+                 atol: float, options: dict[str, Any], adjoint: tuple[str, float, float],
+                 stage: bool = False):
         self.fun = fun
+        self.stage = stage  # a derived problem: its concrete RHS runs as a staged graph
+        self._staged: dict[Any, Any] = {}
         self.who = who
         self.method = method
         self.rtol, self.atol = rtol, atol
         self.options = options
         self.adjoint_opts = adjoint
         self.stats: dict[str, Any] = {}
-        self._derived: dict[Any, _Problem] = {}
+        self._derived: dict[Any, Any] = {}  # the derived problems and functions
 
     # -- concrete numerics -------------------------------------------------------
-    def rhs_concrete(self, theta: Sequence[Any]) -> Callable[[np.ndarray, float], np.ndarray]:
+    def rhs_concrete(self, theta: Sequence[Any], y0: np.ndarray
+                     ) -> Callable[[np.ndarray, float], np.ndarray]:
         fun, who = self.fun, self.who
+        run = None
+        if self.stage and STAGE_DERIVATIVES:
+            run = self.staged(np.asarray(y0, np.float64), theta)
+        if run is not None:
+            def staged_rhs(y: np.ndarray, t: float) -> np.ndarray:
+                return np.asarray(run(y, float(t), *theta)[0], dtype=np.float64)
+
+            return staged_rhs
 
         def rhs(y: np.ndarray, t: float) -> np.ndarray:
             out = fun(y, t, *theta)
@@ -121,6 +174,21 @@ class _Problem:
 
         return rhs
 
+    def staged(self, y: np.ndarray, theta: Sequence[Any], jacobian: bool = False
+               ) -> Callable[..., list[Any]] | None:
+        """The RHS (or its Jacobian ∂_y f) traced once per shapes of y and θ into a
+        graph compiled to straight-line NumPy (`riesz.staged`), or None where fun
+        cannot be staged."""
+        key = (jacobian, np.shape(y), *((np.shape(v), np.result_type(v).str) for v in theta))
+        if key not in self._staged:
+            fun = self.fun
+
+            def jac(y: Any, s: Any, *theta: Any) -> Any:
+                return jacfwd(lambda y_: fun(y_, s, *theta))(y)
+
+            self._staged[key] = _stage(jac if jacobian else fun, y, 0.0, *theta)
+        return self._staged[key]
+
     def solve(self, y0: np.ndarray, t: np.ndarray, theta: Sequence[Any],
               first_step: float | None = None) -> tuple[np.ndarray, float | None]:
         """The solution at the times t (rows), and the last step size taken."""
@@ -129,7 +197,7 @@ class _Problem:
         # SciPy steps in float64: float32 parameters would round f to float32 and stall
         # the step-size control at tight tolerances
         theta = [np.asarray(v, dtype=np.float64) for v in theta]
-        rhs = self.rhs_concrete(theta)
+        rhs = self.rhs_concrete(theta, y0)
         if t[-1] == t[0]:  # one time, or repeated times: nothing to integrate
             return np.repeat(y0[None], len(t), axis=0), first_step
         if self.method == "odeint":  # (full_output would keep 11 arrays of len(t))
@@ -154,7 +222,7 @@ class _Problem:
         if first_step is not None and np.isfinite(first_step) and first_step > 0:
             kw["first_step"] = min(first_step, abs(t[-1] - t[0]))
         if method in _IMPLICIT:
-            kw["jac"] = self.jacobian(theta)
+            kw["jac"] = self.jacobian(theta, y0)
         solver = IVP_METHODS[method](lambda s, y: rhs(y, s), t[0], y0, t[-1],
                                      rtol=rtol, atol=atol, **kw)
         out = np.empty((len(t), len(y0)))
@@ -177,11 +245,22 @@ class _Problem:
                     out[k] = dense(t[k])
                 k += 1
         self.stats = {"nfev": solver.nfev, "njev": solver.njev, "nlu": solver.nlu}
-        return out, solver.step_size
+        step = solver.step_size
+        _release(solver)
+        return out, step
 
-    def jacobian(self, theta: Sequence[Any]) -> Callable[[float, np.ndarray], np.ndarray]:
-        """∂_y f(y, t) by riesz's forward mode, for the implicit methods."""
+    def jacobian(self, theta: Sequence[Any], y0: np.ndarray
+                 ) -> Callable[[float, np.ndarray], np.ndarray]:
+        """∂_y f(y, t) by riesz's forward mode, for the implicit methods (staged
+        once per solve, as the derived RHS are)."""
         fun = self.fun
+        run = self.staged(np.asarray(y0, np.float64), theta, True) if STAGE_DERIVATIVES \
+            else None
+        if run is not None:
+            def staged_jac(s: float, y: np.ndarray) -> np.ndarray:
+                return np.asarray(run(y, float(s), *theta)[0], dtype=np.float64)
+
+            return staged_jac
 
         def jac(s: float, y: np.ndarray) -> np.ndarray:
             return np.asarray(jacfwd(lambda y_: fun(y_, s, *theta))(y), dtype=np.float64)
@@ -209,7 +288,7 @@ class _Problem:
                 return rnp.concatenate([fy, fs])
 
             self._derived[key] = _Problem(sensitivity_rhs, self.who, self.method, self.rtol,
-                                          self.atol, self.options, self.adjoint_opts)
+                                          self.atol, self.options, self.adjoint_opts, True)
         return self._derived[key]
 
     def adjoint(self, n: int, diff: tuple[int, ...]) -> _Problem:
@@ -235,8 +314,128 @@ class _Problem:
                                           self.options if method == "odeint" else
                                           {k: v for k, v in self.options.items()
                                            if k == "max_step"},
-                                          self.adjoint_opts)
+                                          self.adjoint_opts, True)
         return self._derived[key]
+
+    def transitions(self, n: int, diff: tuple[int, ...]) -> Callable[..., Any]:
+        """The adjoint ODE of K intervals at once, for the n basis vectors.
+
+        Row k of Z holds y (n), A (n × n) and B (n × P) of the interval from
+        t_end[k] back to t_end[k] + h[k], in the time s ∈ [0, 1] of that interval
+        (t = t_end + s h): y' = h f, and for each basis vector e_j (row j of A, B)
+        a_j' = -h ∂_y f*[a_j], b_j' = -h ∂_θ f*[a_j]. From A = I, B = 0 at s = 0,
+        A and B at s = 1 map the adjoint a at t_end to a A at the interval's start
+        and to the increment a B of θ̄: the adjoint map is linear in a."""
+        key = ("transitions", n, diff)
+        if key not in self._derived:
+            fun = self.fun
+
+            def transition_rhs(Z: Any, s: Any, t_end: Any, h: Any, *theta: Any) -> Any:
+                def one(z: Any, te: Any, hk: Any) -> Any:
+                    tau = te + s * hk
+
+                    def f(y: Any, *sel: Any) -> Any:
+                        th = list(theta)
+                        for i, v in zip(diff, sel, strict=True):
+                            th[i] = v
+                        return fun(y, tau, *th)
+
+                    fy, pullback = vjp(f, z[:n], *(theta[i] for i in diff))
+                    cts = vmap(pullback)(rnp.reshape(z[n:n + n * n], (n, n)))
+                    return rnp.concatenate([hk * fy] + [-hk * rnp.ravel(c) for c in cts])
+
+                return vmap(one)(Z, t_end, h)
+
+            self._derived[key] = transition_rhs
+        return self._derived[key]
+
+
+# Reverse mode runs the backward solves of K ≥ 2 output intervals as one vectorised solve
+# (`_adjoint_by_transitions`) when the state is small: n (1 + n + P) numbers per interval,
+# at most _BATCH_FLOATS per solve (its memory, whatever the number of output times), and
+# an explicit adjoint_method.
+_BATCH_FLOATS = 2048
+_EXPLICIT = ("RK45", "RK23", "DOP853")
+
+
+def _adjoint_by_transitions(problem: _Problem, g: np.ndarray, ys: np.ndarray, t: np.ndarray,
+                            theta: Sequence[Any], diff: tuple[int, ...], sizes: Sequence[int]
+                            ) -> tuple[np.ndarray, np.ndarray] | None:
+    """a(t_0) (after the jump g_0) and θ̄(t_0) of the adjoint method, the backward
+    solves of the intervals [t_{i-1}, t_i] run K at a time for their transition
+    maps (`_Problem.transitions`), then chained from t_N down with the jumps g_i.
+    None where that does not pay (a large state, an implicit adjoint method,
+    few intervals, tolerances too tight to share) or fun cannot be staged."""
+    method, rtol, atol = problem.adjoint_opts
+    N, n = ys.shape
+    P = sum(sizes)
+    m = n * (1 + n + P)
+    intervals = N - 1
+    eps100 = 100 * np.finfo(np.float64).eps
+    k_tol = int((min(rtol / eps100, 1e6)) ** 2)  # the shared solve tightens tol by sqrt(K)
+    k_max = min(_BATCH_FLOATS // m, k_tol, intervals)
+    if method not in _EXPLICIT or intervals < 3 or k_max < 2 or not STAGE_DERIVATIVES:
+        return None
+    chunks = -(-intervals // k_max)
+    K = -(-intervals // chunks)  # equal chunks; the last is padded with empty intervals
+    theta = [np.asarray(v, dtype=np.float64) for v in theta]
+    fn = problem.transitions(n, diff)
+    Z0 = np.zeros((K, m))
+    Z0[:, n:n + n * n] = np.eye(n).ravel()
+    run = _stage(fn, Z0, 0.0, Z0[:, 0], Z0[:, 0], *theta)
+    if run is None:
+        return None
+    scale = float(np.sqrt(K))
+    kw: dict[str, Any] = {}
+    max_step = problem.options.get("max_step", np.inf)
+    a = np.asarray(g[N - 1], dtype=np.float64)
+    theta_bar = np.zeros(P)
+    eye = np.eye(n).ravel()
+    for c in range(chunks):
+        hi = N - 1 - c * K  # rows r = 0..K-1: the intervals i = hi - r (while i >= 1)
+        rows = min(K, hi)
+        i = np.arange(hi, hi - rows, -1)
+        t_end = np.zeros(K)
+        h = np.zeros(K)
+        t_end[:rows] = t[i]
+        h[:rows] = t[i - 1] - t[i]
+        Z = np.zeros((K, m))
+        Z[:rows, :n] = ys[i]
+        Z[:, n:n + n * n] = eye
+        span = float(np.max(np.abs(h)))
+        if span == 0.0:  # only repeated times: every map is the identity
+            A, B = Z[:, n:n + n * n], Z[:, n + n * n:]
+        else:
+            if np.isfinite(max_step):
+                kw["max_step"] = max_step / span
+
+            def rhs(s: float, z: np.ndarray, t_end: np.ndarray = t_end,
+                    h: np.ndarray = h) -> np.ndarray:
+                return run(z.reshape(K, m), float(s), t_end, h, *theta)[0].ravel()
+
+            solver = IVP_METHODS[method](rhs, 0.0, Z.ravel(), 1.0, rtol=rtol / scale,
+                                         atol=atol / scale, **kw)
+            while solver.status == "running":
+                message = solver.step()
+                if solver.status == "failed":
+                    raise ODEError(f"{problem.who}: the adjoint solve ({method}) failed on "
+                                   f"[{t[i[-1] - 1]:.6g}, {t[i[0]]:.6g}]: {message} (try other "
+                                   "adjoint tolerances or an implicit adjoint_method)")
+            Zf = solver.y.reshape(K, m)
+            _release(solver)
+            A, B = Zf[:, n:n + n * n], Zf[:, n + n * n:]
+        A = A.reshape(K, n, n)
+        if P:  # per parameter, (n × size) blocks: side by side as (n × P)
+            B = np.concatenate([b.reshape(K, n, sz) for b, sz in zip(
+                np.split(B, np.cumsum([n * sz for sz in sizes])[:-1], axis=1), sizes,
+                strict=True)], axis=2)
+        a_in = np.empty((rows, n))
+        for r in range(rows):
+            a_in[r] = a
+            a = a @ A[r] + g[i[r] - 1]
+        if P:
+            theta_bar += np.einsum("rj,rjp->p", a_in, B[:rows])
+    return a, theta_bar
 
 
 # -- the primitive: its impl, the sensitivity (JVP) and adjoint (VJP) rules ----------------
@@ -293,7 +492,12 @@ def _odeint_vjp(g: Any, ans: Any, primals: Sequence[Any], argnums: Sequence[int]
     a = g[N - 1]
     theta_bar: Any = rnp.zeros(sum(sizes), dtype=np.float64) if diff else None  # traced later
     step = None
-    for i in range(N - 1, 0, -1):
+    done = None if traced else _adjoint_by_transitions(
+        problem, np.asarray(g, np.float64), np.asarray(ys, np.float64),
+        np.asarray(t, np.float64), theta, diff, sizes)
+    if done is not None:
+        a, theta_bar = done
+    for i in range(N - 1, 0, -1) if done is None else ():
         if traced:  # a differentiable solve: higher derivatives differentiate it again
             z = rnp.concatenate([ys[i], a] + ([theta_bar] if diff else []))
             z = odeint_p(z, rnp.stack([t[i], t[i - 1]]), *theta, problem=adj)[-1]
@@ -611,10 +815,10 @@ def _result(t: Any, y: Any, problem: _Problem) -> OdeResult:
 def _step_times(problem: _Problem, y0: np.ndarray, t0: float, t1: float,
                 theta: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
     """The solver's own step times on [t0, t1] and y there (solve_ivp without t_eval)."""
-    rhs = problem.rhs_concrete(theta)
+    rhs = problem.rhs_concrete(theta, y0)
     kw: dict[str, Any] = dict(problem.options)
     if problem.method in _IMPLICIT:
-        kw["jac"] = problem.jacobian(theta)
+        kw["jac"] = problem.jacobian(theta, y0)
     solver = IVP_METHODS[problem.method](lambda s, y: rhs(y, s), t0, y0, t1,
                                          rtol=problem.rtol, atol=problem.atol, **kw)
     ts, ys = [t0], [np.asarray(y0, np.float64)]
@@ -625,4 +829,5 @@ def _step_times(problem: _Problem, y0: np.ndarray, t0: float, t1: float,
         ts.append(solver.t)
         ys.append(solver.y.copy())
     problem.stats = {"nfev": solver.nfev, "njev": solver.njev, "nlu": solver.nlu}
+    _release(solver)
     return np.array(ts), np.array(ys)

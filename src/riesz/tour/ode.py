@@ -92,8 +92,9 @@ def adjoint_method(t: Tour) -> None:
         ratio = peaks[1e-8] / peaks[1e-4]
         return (f"f evaluated {evals[1e-4]}x (rtol 1e-4) vs {evals[1e-8]}x (rtol 1e-8); "
                 f"peak memory {peaks[1e-4] / 1024:.0f} vs {peaks[1e-8] / 1024:.0f} KiB",
-                # a taped solver's memory would grow with the evaluations (~3.8x here)
-                evals[1e-8] > 3 * evals[1e-4] and ratio < 0.5 * evals[1e-8] / evals[1e-4])
+                # a taped solver's memory would grow with the evaluations (~2.8x here; the
+                # backward solve runs f staged, so only the forward solve's calls count)
+                evals[1e-8] > 2 * evals[1e-4] and ratio < 0.5 * evals[1e-8] / evals[1e-4])
 
     def modes_agree() -> tuple[str, bool]:
         u = rng.standard_normal(4)
