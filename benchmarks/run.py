@@ -14,6 +14,8 @@ Workloads
   w3 grad and Hessian-vector product of ``sum(tanh(W2 @ tanh(W1 @ x)))``, n = 1000, W1 and
      W2 float64 constants closed over (ms): riesz.hvp vs torch double backward and JAX
      jvp-of-grad.
+  w6 Taylor mode: riesz.jet to order K = 8 of the tour's network
+     sum(logaddexp(0, W x) sin(x W^T)), W 6x4 (us per call), against jax.experimental.jet.
   cx complex MLP-like: loss = Σ|abs(X W1) W2|² / batch, X (256, 512), W1 (512, 512) and
      W2 (512, 10) complex64: forward, value_and_grad w.r.t. (W1, W2), their ratio; riesz's
      gradient (the Riesz representer ∂L/∂Re W + i ∂L/∂Im W) checked against torch's.
@@ -68,6 +70,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import argparse  # noqa: E402
 import gc  # noqa: E402
+import importlib.util  # noqa: E402
+import inspect  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
@@ -326,6 +330,19 @@ def chain(x, ns):
     return ns.sum(x)
 
 
+def _jit_variants(riesz) -> list[tuple[str, dict[str, Any]]]:
+    """The riesz-jit rows: unfused NumPy code, and Numba-fused kernels where the
+    `jit` extra is installed (none where riesz predates staging: before/after runs)."""
+    if not hasattr(riesz, "jit"):
+        return []
+    if "fuse" not in inspect.signature(riesz.jit).parameters:
+        return [("riesz-jit", {})]
+    rows: list[tuple[str, dict[str, Any]]] = [("riesz-jit", {"fuse": False})]
+    if importlib.util.find_spec("numba") is not None:
+        rows.append(("riesz-jit (fused)", {"fuse": True}))
+    return rows
+
+
 def bench_a(libs: Libs, rep: Report, repeats: int, budget: float) -> None:
     section(f"{A_WL}: value_and_grad, us per op (time / {A_OPS})")
     x0 = np.linspace(-1.0, 1.0, 16)
@@ -337,13 +354,13 @@ def bench_a(libs: Libs, rep: Report, repeats: int, budget: float) -> None:
     results["riesz"] = vg_r(x0)
     rep.add(A_WL, "riesz", "value_and_grad", measure(lambda: vg_r(x0), repeats, 3, budget),
             "us/op", us)
-    if hasattr(riesz, "jit"):  # absent in riesz versions before staging (before/after runs)
-        vg_rj = riesz.jit(riesz.value_and_grad(lambda x: chain(x, rnp)))
+    for name, fuse in _jit_variants(riesz):
+        vg_rj = riesz.jit(riesz.value_and_grad(lambda x: chain(x, rnp)), **fuse)
         t0 = time.perf_counter()
-        results["riesz-jit"] = vg_rj(x0)  # traces and compiles
+        results[name] = vg_rj(x0)  # traces and compiles
         first = time.perf_counter() - t0
-        rep.add(A_WL, "riesz-jit", "value_and_grad",
-                measure(lambda: vg_rj(x0), repeats, 3, budget), "us/op", us,
+        rep.add(A_WL, name, "value_and_grad",
+                measure(lambda vg_rj=vg_rj: vg_rj(x0), repeats, 3, budget), "us/op", us,
                 note=f"excl. compile (first call {first * 1e3:.0f} ms; "
                      f"{len(vg_rj.graph(x0))} eqns)")
 
@@ -411,6 +428,68 @@ def bench_a(libs: Libs, rep: Report, repeats: int, budget: float) -> None:
             f"(riesz {fmt(r)} us/op, autograd {fmt(a)} us/op)")
     else:
         rep.lines.append("(a) riesz/autograd ratio: autograd not available")
+
+
+# ----------------------------------------------------------------------------------------
+# (w6) Taylor mode: jet of order K = 8
+# ----------------------------------------------------------------------------------------
+
+W6_K = 8
+W6_WL = f"(w6) jet K={W6_K} of sum(softplus(W x) sin(x W^T)), W 6x4 f64"
+
+
+def bench_w6(libs: Libs, rep: Report, repeats: int, budget: float) -> None:
+    """Taylor coefficients to order 8 along a line x0 + t v of the tour's network
+    f(x) = sum(logaddexp(0, W x) * sin(x W^T)) (riesz.jet vs jax.experimental.jet;
+    JAX writes softplus as log1p(exp(z)): its jet of logaddexp leaks a tracer)."""
+    section(f"{W6_WL}: us per call")
+    rng = np.random.default_rng(5)
+    W = rng.standard_normal((6, 4)) / 2
+    x0, v = rng.standard_normal(4), rng.standard_normal(4)
+    series = [v] + [np.zeros(4)] * (W6_K - 1)
+    riesz, rnp = libs.riesz, libs.rnp
+    results = {}
+
+    def f_r(x):
+        return rnp.sum(rnp.logaddexp(0.0, W @ x) * rnp.sin(x @ W.T))
+
+    def jet_r(x, s):
+        return riesz.jet(f_r, (x,), (s,))
+
+    results["riesz"] = jet_r(x0, series)
+    rep.add(W6_WL, "riesz", "jet", measure(lambda: jet_r(x0, series), repeats, 3, budget), "us",
+            1e6)
+    for name, fuse in _jit_variants(riesz):
+        j = riesz.jit(jet_r, **fuse)
+        t0 = time.perf_counter()
+        results[name] = j(x0, series)
+        first = time.perf_counter() - t0
+        rep.add(W6_WL, name, "jet", measure(lambda j=j: j(x0, series), repeats, 3, budget),
+                "us", 1e6, note=f"excl. compile (first call {first * 1e3:.0f} ms; "
+                                f"{len(j.graph(x0, series))} eqns)")
+    if libs.jax is not None:
+        jax, jnp = libs.jax, libs.jnp
+        from jax.experimental import jet as jjet
+
+        def f_j(x):
+            return jnp.sum(jnp.log1p(jnp.exp(W @ x)) * jnp.sin(x @ W.T))
+
+        jet_jj = jax.jit(lambda x, s: jjet.jet(f_j, (x,), (s,)))
+        xj, sj = jnp.asarray(x0), [jnp.asarray(t) for t in series]
+        t0 = time.perf_counter()
+        results["jax jit"] = jax.block_until_ready(jet_jj(xj, sj))
+        first = time.perf_counter() - t0
+        rep.add(W6_WL, "jax jit", "jet",
+                measure(lambda: jax.block_until_ready(jet_jj(xj, sj)), repeats, 3, budget),
+                "us", 1e6, note=f"excl. compile (first call {first * 1e3:.0f} ms)")
+    ref0, ref = results["riesz"]
+    bad = [k for k, (y0, ys) in results.items()
+           if not (np.allclose(float(y0), float(ref0), rtol=1e-10)
+                   and np.allclose(np.asarray(ys, dtype=float), np.asarray(ref, dtype=float),
+                                   rtol=1e-8, atol=1e-10))]
+    msg = "all agree with riesz" if not bad else f"MISMATCH vs riesz: {', '.join(bad)}"
+    print(f"  jet coefficients check across libraries: {msg}")
+    rep.lines.append(f"(w6) jet check: {msg}")
 
 
 # ----------------------------------------------------------------------------------------
@@ -1589,9 +1668,9 @@ def bench_special(libs: Libs, rep: Report, repeats: int, n: int = 10**6) -> None
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--only", default="a,b,c,w3,w4,w7,cx,fft",
-                   help="comma-separated workloads to run, from a,b,c,w3,w4,w5,w7,cx,fft,"
-                        "special,ode,dask,gpu (default: a,b,c,w3,w4,w7,cx,fft)")
+    p.add_argument("--only", default="a,b,c,w3,w4,w6,w7,cx,fft",
+                   help="comma-separated workloads to run, from a,b,c,w3,w4,w5,w6,w7,cx,fft,"
+                        "special,ode,dask,gpu (default: a,b,c,w3,w4,w6,w7,cx,fft)")
     p.add_argument("--repeats", type=int, default=None,
                    help="timed repeats per measurement (default: a=50, b=20, c=3, w3=30, "
                    "fft=30)")
@@ -1605,11 +1684,11 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
 
     only = {s.strip().lower() for s in args.only.split(",") if s.strip()}
-    unknown = only - {"a", "b", "c", "w3", "w4", "w5", "w7", "cx", "fft", "special", "ode",
-                      "dask", "gpu"}
+    unknown = only - {"a", "b", "c", "w3", "w4", "w5", "w6", "w7", "cx", "fft", "special",
+                      "ode", "dask", "gpu"}
     if unknown:
         p.error(f"--only: unknown workload(s) {sorted(unknown)}; "
-                "choose from a,b,c,w3,w4,w5,w7,cx,fft,special,ode,dask,gpu")
+                "choose from a,b,c,w3,w4,w5,w6,w7,cx,fft,special,ode,dask,gpu")
     if args.repeats is not None and args.repeats < 1:
         p.error("--repeats must be >= 1")
 
@@ -1621,7 +1700,8 @@ def main(argv: list[str] | None = None) -> int:
         reps = {"a": 50, "b": 20, "c": 3, "w3": 30, "cx": 20, "fft": 30, "special": 3,
                 "ode": 7, "dask": 3, "gpu": 50}
         budget, c_n, jax_n = 8.0, 100_000, 1_000
-    reps.update({"w4": 3, "w5": 3, "w7": 3} if args.quick else {"w4": 10, "w5": 20, "w7": 20})
+    reps.update({"w4": 3, "w5": 3, "w6": 5, "w7": 3} if args.quick else
+                {"w4": 10, "w5": 20, "w6": 30, "w7": 20})
     if args.repeats is not None:
         reps = dict.fromkeys(reps, args.repeats)
         budget = None  # the user asked for an exact count
@@ -1652,6 +1732,8 @@ def main(argv: list[str] | None = None) -> int:
         bench_w4(libs, rep, reps["w4"], budget)
     if "w5" in only:
         bench_w5(libs, rep, reps["w5"], W5_LENGTHS[:2] if args.quick else W5_LENGTHS)
+    if "w6" in only:
+        bench_w6(libs, rep, reps["w6"], budget)
     if "w7" in only:
         bench_w7(libs, rep, reps["w7"], budget)
     if "cx" in only:

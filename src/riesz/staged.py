@@ -16,7 +16,7 @@ implementation directly (`v3 = f2(v1, v2, axis=p2_axis)`), compiled once with
 `exec`: a later call with the same signature runs it with no tracer, no
 `bind` and no per-operation dispatch. A NumPy ufunc writes into the buffer of
 an input that dies with it where that is provably safe (`_buffer_reuse`).
-Elementwise chains are not fused into one kernel (no numexpr / Numba path).
+With Numba installed, elementwise regions run as fused kernels (`riesz.fusion`).
 
 Called on tracers (inside `grad`, `vmap`, `jet`, another `jit`), a jitted
 function stays staged (`_Staged`): under an enclosing jit its equations are
@@ -49,6 +49,7 @@ from typing import Any
 
 import numpy as np
 
+from . import fusion
 from ._core.primitive import CUSTOM
 from ._core.pytree import tree_flatten, tree_unflatten
 from ._core.trace import Tracer, bind, new_trace
@@ -280,7 +281,7 @@ def optimize(graph: Graph) -> Graph:
 # -- code generation --------------------------------------------------------------------
 
 
-def compile_graph(graph: Graph) -> Callable[..., list[Any]]:
+def compile_graph(graph: Graph, fuse: bool | None = False) -> Callable[..., list[Any]]:
     """Straight-line Python source calling each primitive's implementation
     directly, compiled once; returns `run(*flat_args) -> flat outputs`.
     Implementations, literals, parameters and constants are module globals of
@@ -289,7 +290,13 @@ def compile_graph(graph: Graph) -> Callable[..., list[Any]]:
     frees the value as the eager call would (large dead values are deleted at
     once), without a `del` per equation. A long graph becomes a sequence of
     functions of `_CHUNK` equations (Python's compiler slows down on one huge
-    function) passing the values that cross them through a list `R`."""
+    function) passing the values that cross them through a list `R`.
+    `fuse=True`: elementwise regions first become Numba kernels (`riesz.fusion`);
+    `None`: that once the calls have taken as long as compiling them would."""
+    if fuse is None:
+        return fusion.tiered(graph, compile_graph(graph), lambda: compile_graph(graph, True))
+    if fuse:
+        graph = fusion.fuse(graph)
     namespace: dict[str, Any] = {"_copy": np.copy}
     names: dict[int, str] = {}
     consts: dict[int, str] = {}
@@ -554,12 +561,13 @@ class _Staged:
     mode records one `custom_call` node whose forward and backward parts are
     staged. `grad(jit(f))` thus runs compiled code, as `jit(grad(f))` does."""
 
-    __slots__ = ("graph", "run", "derived")
+    __slots__ = ("graph", "run", "derived", "fuse")
 
-    def __init__(self, graph: Graph):
+    def __init__(self, graph: Graph, fuse: bool | None = False):
         self.graph = graph
         self.run: Callable[..., list[Any]] | None = None
         self.derived: dict[Any, Any] = {}
+        self.fuse = fuse  # compile_graph's `fuse`, inherited by the derived functions
 
     def __call__(self, leaves: Sequence[Any]) -> list[Any]:
         top = None
@@ -570,7 +578,7 @@ class _Staged:
             run = self.run
             if run is None:
                 with _no_gc():
-                    run = self.run = compile_graph(self.graph)
+                    run = self.run = compile_graph(self.graph, self.fuse)
             return run(*leaves)
         if not top.active:
             raise top._dead()
@@ -589,7 +597,7 @@ class _Staged:
             pass
         try:
             with _no_gc():
-                staged: Any = _Staged(optimize(_stage(body, avals)))
+                staged: Any = _Staged(optimize(_stage(body, avals)), self.fuse)
         except Exception:  # noqa: BLE001 - evaluated by bind instead, which raises the real error
             staged = None
         self.derived[key] = staged
@@ -789,14 +797,15 @@ def _vjp_split(st: _Staged, active: tuple[bool, ...], vals: list[Any]) -> Any:
     try:
         with _no_gc():
             joint_graph = optimize(_stage(joint, [_aval(x) for x in vals] + outs_like))
-            d = _split(joint_graph, n, m)
+            d = _split(joint_graph, n, m, st.fuse)
     except Exception:  # noqa: BLE001 - evaluated by bind instead, which raises the real error
         d = None
     st.derived[key] = d
     return d
 
 
-def _split(graph: Graph, n: int, m: int) -> tuple[_Staged, _Staged, int]:
+def _split(graph: Graph, n: int, m: int, fuse: bool | None = False
+           ) -> tuple[_Staged, _Staged, int]:
     """Split the joint graph (primals, output cotangents) -> (outputs, input
     cotangents) into a forward graph, primals -> (outputs, residuals), and a
     backward graph, (residuals, output cotangents) -> input cotangents: an
@@ -819,7 +828,7 @@ def _split(graph: Graph, n: int, m: int) -> tuple[_Staged, _Staged, int]:
                     graph.outvars[:m] + res)
     backward_ = Graph(res + graph.invars[n:], graph.constvars, graph.consts, bwd,
                       graph.outvars[m:])
-    return _Staged(optimize(forward)), _Staged(optimize(backward_)), len(res)
+    return _Staged(optimize(forward), fuse), _Staged(optimize(backward_), fuse), len(res)
 
 
 class _Residuals:
@@ -892,8 +901,9 @@ class Jitted:
     """
 
     def __init__(self, fn: Callable[..., Any], static_argnums: tuple[int, ...],
-                 static_argnames: tuple[str, ...]):
+                 static_argnames: tuple[str, ...], fuse: bool | None = False):
         self.fn = fn
+        self.fuse = fuse
         self.static_argnums = static_argnums
         self.static_argnames = static_argnames
         self.compiles = 0  # how many signatures were traced and compiled
@@ -904,7 +914,7 @@ class Jitted:
         entry = self._cache.get(sig.key)
         if entry is None:
             with _no_gc():
-                entry = _Staged(optimize(_trace(self.fn, sig)))
+                entry = _Staged(optimize(_trace(self.fn, sig)), self.fuse)
             self.compiles += 1
             if entry.graph.has_tracer_consts:  # closes over values of transformations active now
                 return entry
@@ -932,7 +942,7 @@ class Jitted:
                                        self.static_argnames))
         if entry.run is None:
             with _no_gc():
-                entry.run = compile_graph(entry.graph)
+                entry.run = compile_graph(entry.graph, entry.fuse)
         # the generated function carries its source as an attribute
         return entry.run.source  # type: ignore[attr-defined]
 
@@ -941,9 +951,13 @@ class Jitted:
 
 
 def jit(f: Callable[..., Any], static_argnums: int | Sequence[int] = (),
-        static_argnames: str | Sequence[str] = ()) -> Jitted:
+        static_argnames: str | Sequence[str] = (), fuse: bool | None = None) -> Jitted:
     """`f` compiled per input signature: traced once on shapes and dtypes,
-    optimised, and run later as straight-line NumPy code. Python control flow
+    optimised, and run later as straight-line NumPy code. `fuse=True` runs each
+    elementwise region as one compiled kernel (`riesz.fusion`, needs Numba: the
+    `jit` extra); the default, with Numba installed, compiles them once the
+    calls have taken about as long as that compile (a function called a few
+    times never pays it); `fuse=False` never. Python control flow
     on traced values raises `ConcretizationError`: mark such arguments static
     or use `riesz.cond` / `while_loop` / `fori_loop` / `scan`.
 
@@ -963,6 +977,12 @@ def jit(f: Callable[..., Any], static_argnums: int | Sequence[int] = (),
     TypeError
         If an argument is neither an array nor a number, a static argument is not
         hashable, or `static_argnums` / `static_argnames` are not ints / strings.
+    ImportError
+        If `fuse=True` and Numba is not installed.
     """
     nums, names = _statics(static_argnums, static_argnames)
-    return Jitted(f, nums, names)
+    if fuse is None and not fusion.available():
+        fuse = False
+    elif fuse and not fusion.available():
+        raise ImportError("jit(fuse=True) needs Numba: pip install 'riesz[jit]' (or numba)")
+    return Jitted(f, nums, names, None if fuse is None else bool(fuse))

@@ -1,0 +1,291 @@
+"""Fusion of elementwise regions into Numba kernels under `riesz.jit` (issue 11):
+fused code gives NumPy's values (special values included) and dtypes, and the
+eager values and gradients; the grouping never reorders a dependency."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import riesz
+import riesz.numpy as rnp
+from riesz import fusion
+from riesz._core.primitive import _REGISTRY
+from riesz._core.trace import bind
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _kernel_cache_in_a_temporary_folder(tmp_path_factory):
+    """Compiled kernels go to a fresh folder, not the user's ~/.cache/riesz."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("RIESZ_CACHE_DIR", str(tmp_path_factory.mktemp("riesz-cache")))
+    yield
+    mp.undo()
+
+
+def _fused_kernels(jitted, *args) -> int:
+    """How many fused equations `jitted` runs for these arguments."""
+    return sum(isinstance(e.prim, fusion._Kernel) for e in fusion.fuse(jitted.graph(*args)).eqns)
+
+
+def _eager(fn, *args):
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        return fn(*args)
+
+
+# special values: signed zeros, ±1, infinities, NaN, tiny and huge magnitudes
+_SPECIAL = [-np.inf, -1e300, -2.5, -1.0, -0.5, -1e-300, -0.0, 0.0, 1e-300, 0.5, 1.0, 2.5,
+            1e300, np.inf, np.nan, 0.75]
+_UNARY = sorted(n for n, p in _REGISTRY.items() if isinstance(p.impl, np.ufunc)
+                and p.impl.nin == 1 and p.impl.__name__ in fusion._UFUNCS)
+_BINARY = sorted(n for n, p in _REGISTRY.items() if isinstance(p.impl, np.ufunc)
+                 and p.impl.nin == 2 and p.impl.__name__ in fusion._UFUNCS)
+
+
+def _special(dtype, values=_SPECIAL):
+    with np.errstate(over="ignore"):  # ±1e300 become ±inf in float32
+        return np.array(values).astype(dtype)
+
+
+def _by_name(name):
+    return _REGISTRY[name].impl
+
+
+def test_every_supported_ufunc_has_a_primitive() -> None:
+    assert len(_UNARY) + len(_BINARY) >= 50
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_unary_ufuncs_fused_match_numpy_on_special_values(dtype) -> None:
+    pytest.importorskip("numba")
+    x = _special(dtype)  # 16 elements: the kernel's 4-lane loop
+
+    def all_unary(x):
+        y = x * 1  # a multiply first, so that each operation sits in the fused region
+        return [bind(_REGISTRY[n], y) for n in _UNARY]
+
+    f = riesz.jit(all_unary, fuse=True)
+    assert _fused_kernels(f, x) == 1
+    got = f(x)
+    for name, g in zip(_UNARY, got, strict=True):
+        want = _eager(_by_name(name), x * 1)
+        assert g.dtype == want.dtype, name
+        tol = 1e-13 if dtype == np.float64 else 2e-6
+        np.testing.assert_allclose(g, want, rtol=tol, atol=0, equal_nan=True, err_msg=name)
+        np.testing.assert_array_equal(np.signbit(g[g == 0]), np.signbit(want[g == 0]),
+                                      err_msg=name)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_binary_ufuncs_fused_match_numpy_on_special_value_pairs(dtype) -> None:
+    pytest.importorskip("numba")
+    a, b = np.meshgrid(_special(dtype, _SPECIAL[:-1]), _special(dtype, _SPECIAL[:-1]))
+    a, b = a.ravel(), b.ravel()  # 225 pairs: an odd length, the kernel's 1-lane loop
+
+    def all_binary(x, y):
+        x, y = x * 1, y * 1
+        return [bind(_REGISTRY[n], x, y) for n in _BINARY]
+
+    f = riesz.jit(all_binary, fuse=True)
+    assert _fused_kernels(f, a, b) == 1
+    for name, g in zip(_BINARY, f(a, b), strict=True):
+        want = _eager(_by_name(name), a, b)
+        assert g.dtype == want.dtype, name
+        tol = 1e-13 if dtype == np.float64 else 2e-6
+        np.testing.assert_allclose(g, want, rtol=tol, atol=0, equal_nan=True, err_msg=name)
+
+
+def _chain(x, links=10):
+    for _ in range(links):
+        x = rnp.sin(x)
+        x = x * 1.01
+        x = rnp.tanh(x)
+    return rnp.sum(x)
+
+
+def _mixed(x, y, s):
+    """where, maximum, abs, comparisons, casts, a scalar operand and a reduction."""
+    h = rnp.where(x > 0.25, rnp.exp(-x * x), rnp.maximum(x, y) * s)
+    m = (rnp.abs(y) < 0.5).astype(x.dtype)
+    return rnp.sum(rnp.log1p(h * h) + m * rnp.sqrt(rnp.abs(x * y) + 1.0) / (2.0 + y))
+
+
+@pytest.mark.parametrize("shape", [(16,), (3, 5), ()])
+def test_jit_value_and_grad_fused_match_eager(shape) -> None:
+    pytest.importorskip("numba")
+    rng = np.random.default_rng(1)
+    x, y = rng.standard_normal(shape), rng.standard_normal(shape)
+    for fn, args in ((_chain, (x,)), (_mixed, (x, y, 1.5))):
+        vg = riesz.value_and_grad(fn, argnums=tuple(range(len(args) - (fn is _mixed))))
+        want = vg(*args)
+        fused = riesz.jit(vg, fuse=True)
+        assert _fused_kernels(fused, *args) >= 1
+        got = fused(*args)
+        np.testing.assert_allclose(got[0], want[0], rtol=1e-13)
+        for g, w in zip(got[1], want[1], strict=True):
+            assert np.shape(g) == np.shape(w) and np.result_type(g) == np.result_type(w)
+            np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-14)
+
+
+def test_float32_stays_float32_and_weak_scalars_keep_numpy_promotion() -> None:
+    pytest.importorskip("numba")
+    x = np.linspace(-1, 1, 8, dtype=np.float32)
+
+    def f(x, s):
+        return rnp.tanh(x * 1.01 + s) - x / 3
+
+    got = riesz.jit(f, fuse=True)(x, 0.5)
+    want = np.tanh(x * 1.01 + 0.5) - x / 3
+    assert got.dtype == np.float32 and want.dtype == np.float32
+    np.testing.assert_allclose(got, want, rtol=2e-6)
+    g = riesz.jit(riesz.grad(lambda x: rnp.sum(f(x, 0.5))), fuse=True)(x)
+    assert g.dtype == np.float32
+    np.testing.assert_allclose(g, riesz.grad(lambda x: rnp.sum(f(x, 0.5)))(x), rtol=2e-6)
+
+
+def test_integer_and_bool_inputs_and_broadcast_scalars() -> None:
+    pytest.importorskip("numba")
+    k = np.arange(12).reshape(3, 4)
+    b = k % 3 == 0
+    x = np.linspace(0.1, 2, 12).reshape(3, 4)
+
+    def f(x, k, b, c):
+        return rnp.where(b, x * k + c, rnp.exp(-x) / (k + 1.0)), (x * k > 1) & b
+
+    fused = riesz.jit(f, fuse=True)
+    c = np.float64(0.25)
+    assert _fused_kernels(fused, x, k, b, c) >= 1
+    (y, m), (wy, wm) = fused(x, k, b, c), f(x, k, b, c)
+    assert y.dtype == wy.dtype and m.dtype == wm.dtype == np.bool_
+    np.testing.assert_allclose(y, wy, rtol=1e-14)
+    np.testing.assert_array_equal(m, wm)
+    x32 = x.astype(np.float32)  # an int64 array times float32 gives float64, as in NumPy
+    assert riesz.jit(lambda x, k: x * k + 1, fuse=True)(x32, k).dtype == (x32 * k + 1).dtype
+
+
+def test_no_group_runs_both_before_and_after_an_outside_equation() -> None:
+    # sin(x) and cos(x) fuse; s = sum(sin x) is read by the last multiply, so that
+    # multiply must not join the group of sin (the group would precede and follow
+    # the sum): the taint check starts a new group, and the schedule is valid
+    pytest.importorskip("numba")
+    x = np.linspace(-1, 1, 8)
+
+    def f(x):
+        a = rnp.sin(x) * 2.0
+        c = rnp.cos(x) + 1.0
+        s = rnp.sum(a)
+        return (c * s) * c + a
+
+    fused = riesz.jit(f, fuse=True)
+    assert _fused_kernels(fused, x) == 2
+    np.testing.assert_allclose(fused(x), f(x), rtol=1e-14)
+
+
+def test_group_size_cap_and_compile_budget(monkeypatch) -> None:
+    pytest.importorskip("numba")
+    x = np.linspace(-1, 1, 6)
+    want = riesz.value_and_grad(lambda x: _chain(x, 4))(x)
+    monkeypatch.setattr(fusion, "MAX_GROUP", 5)
+    capped = riesz.jit(riesz.value_and_grad(lambda x: _chain(x, 4)), fuse=True)
+    assert _fused_kernels(capped, x) >= 4
+    np.testing.assert_allclose(capped(x)[1], want[1], rtol=1e-13)
+    monkeypatch.setattr(fusion, "BUDGET", 0)
+    monkeypatch.setattr(fusion, "_CACHE", {})
+    none = riesz.jit(riesz.value_and_grad(lambda x: _chain(x, 4)), fuse=True)
+    assert _fused_kernels(none, x) == 0
+    np.testing.assert_allclose(none(x)[1], want[1], rtol=1e-13)
+
+
+def test_tiered_default_switches_to_fused_code(monkeypatch) -> None:
+    pytest.importorskip("numba")
+    monkeypatch.setattr(fusion, "COMPILE_S_PER_OP", 1e-9)
+    x = np.linspace(-1, 1, 4)
+    f = riesz.jit(lambda x: rnp.tanh(rnp.sin(x) * 3.0))
+    first = f.source(x)
+    assert "f0(v0)" not in first or "out=" in first  # NumPy calls first
+    for _ in range(3):
+        np.testing.assert_allclose(f(x), np.tanh(np.sin(x) * 3.0), rtol=1e-15)
+    assert f.source(x) != first
+
+
+def test_without_numba_fuse_true_is_a_clear_error_and_default_is_unfused(monkeypatch) -> None:
+    monkeypatch.setattr(fusion, "available", lambda: False)
+    with pytest.raises(ImportError, match=r"riesz\[jit\]"):
+        riesz.jit(lambda x: x, fuse=True)
+    f = riesz.jit(lambda x: rnp.tanh(rnp.sin(x) * 3.0))
+    x = np.linspace(-1, 1, 4)
+    for _ in range(3):
+        np.testing.assert_allclose(f(x), np.tanh(np.sin(x) * 3.0), rtol=1e-15)
+    assert fusion.fuse(f.graph(x)) is f.graph(x)
+
+
+def test_strided_read_only_and_fortran_inputs() -> None:
+    pytest.importorskip("numba")
+
+    def f(x, y):
+        return rnp.sin(x) * 2.0 + y
+
+    fused = riesz.jit(f, fuse=True)
+    base = np.linspace(-1, 1, 32)
+    ro = np.linspace(0, 1, 16)
+    ro.flags.writeable = False
+    for x, y in ((base[::2], ro), (base[:16], np.broadcast_to(0.5, (16,))),
+                 (np.asfortranarray(base.reshape(4, 8)), base.reshape(8, 4).T)):
+        np.testing.assert_allclose(fused(x, y), np.sin(x) * 2.0 + y, rtol=1e-15)
+
+
+def test_a_group_runs_after_every_input_of_any_of_its_members() -> None:
+    # exp(x) + 1 joins the group of `cos(x) * s`, which runs after s = sum(sin x):
+    # the final multiply reads that group, so it must not join the group of sin
+    # even though its own inputs do not depend on the sum
+    pytest.importorskip("numba")
+    x = np.linspace(-1, 1, 8)
+
+    def f(x):
+        a = rnp.sin(x) * 2.0
+        b = rnp.cos(x) * rnp.sum(a)
+        c = rnp.exp(x) + 1.0
+        return a * c + b
+
+    fused = riesz.jit(f, fuse=True)
+    np.testing.assert_allclose(fused(x), f(x), rtol=1e-14)
+
+
+def test_kernels_persist_on_disk_and_load_in_a_later_session(tmp_path, monkeypatch) -> None:
+    pytest.importorskip("numba")
+    import sys
+
+    monkeypatch.setenv("RIESZ_CACHE_DIR", str(tmp_path))
+    x = np.linspace(-1, 1, 8)
+
+    def f(x):
+        return rnp.exp(rnp.cos(x) * 0.5) - x
+
+    def session():
+        monkeypatch.setattr(fusion, "_CACHE", {})  # a new process: nothing in memory
+        for name in [m for m in sys.modules if m.startswith("riesz_kernel_")]:
+            monkeypatch.delitem(sys.modules, name)
+        fused = riesz.jit(f, fuse=True)
+        np.testing.assert_allclose(fused(x), np.exp(np.cos(x) * 0.5) - x, rtol=1e-15)
+        (kern,) = [k for k in fusion._CACHE.values() if k is not None]
+        return kern.stats
+
+    first = session()
+    assert sum(first.cache_misses.values()) == 1 and not first.cache_hits
+    assert len(list((tmp_path / "fusion").glob("riesz_kernel_*.py"))) == 1
+    later = session()
+    assert sum(later.cache_hits.values()) == 1 and not later.cache_misses
+    monkeypatch.setenv("RIESZ_CACHE_DIR", "")
+    assert fusion.cache_dir() is None
+
+
+def test_returned_arrays_own_their_memory() -> None:
+    pytest.importorskip("numba")
+    x = np.linspace(-1, 1, 8)
+    f = riesz.jit(lambda x: (rnp.sin(x) * 2.0, rnp.cos(x) * 3.0), fuse=True)
+    assert _fused_kernels(f, x) == 1
+    for y in f(x):  # not rows of the kernel's (2, 8) output buffer
+        assert y.base is None or y.base.size == y.size
