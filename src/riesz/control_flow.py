@@ -28,7 +28,7 @@ Where the predicate is not a concrete value:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -263,6 +263,9 @@ def scan(f: Callable[[Any, Any], tuple[Any, Any]], init: Any, xs: Any = None,
     if n == 0:
         raise ValueError("scan: length 0 is not supported (the stacked outputs' shapes are "
                          "known only from f's outputs)")
+    staged = _staged_scan(f, init, x_leaves, x_def, n, reverse)
+    if staged is not None:
+        return staged
     carry = init
     ys = []
     for i in (range(n - 1, -1, -1) if reverse else range(n)):
@@ -282,3 +285,270 @@ def scan(f: Callable[[Any, Any], tuple[Any, Any]], init: Any, xs: Any = None,
     stacked = [rnp.stack([leaves[k] for leaves in y_leaves]) for k in range(len(y_leaves[0]))]
     return carry, tree_unflatten(y_def, stacked)
 
+
+def _inexact(x: Any) -> bool:
+    return np.dtype(x.dtype).kind in "fc"
+
+
+class _Scan:
+    """A staged scan: one `custom_call` equation whose body is a staged graph
+    (consts, carry, x) -> (carry, y), compiled once and run by a Python loop over
+    the iterations. It has the interface of a `riesz.custom_vjp` function, and its
+    rules are scans again, over staged derived bodies (so higher orders stay loops):
+    the JVP scans the body's JVP over (carry, tangent carry); reverse mode's forward
+    part saves the carry of each iteration, its backward part scans the body's VJP
+    in the opposite direction, accumulating the cotangents of the consts."""
+
+    fwd = bwd = jvp_rule = True  # rules present: the traces call the *_flat methods
+
+    def __init__(self, body: Any, nc: int, nk: int, length: int, reverse: bool,
+                 in_avals: list[ShapedArray], out_avals: list[ShapedArray]):
+        self.body, self.nc, self.nk, self.length, self.reverse = body, nc, nk, length, reverse
+        self.in_avals, self.out_avals = in_avals, out_avals  # flat leaves, as called
+        self.derived: dict[str, _Scan] = {}
+        self.fun = lambda *leaves: self.call_flat(leaves, None, None)
+
+    def __repr__(self) -> str:
+        return f"<scan of length {self.length}{', reverse' if self.reverse else ''}>"
+
+    def __call__(self, leaves: Sequence[Any]) -> list[Any]:
+        """Bind the equation where a leaf is traced, else run the loop."""
+        from .custom import _flat_def, _OutStructure, custom_call_p
+
+        if any(isinstance(x, Tracer) for x in leaves):
+            return list(bind(custom_call_p, *leaves, fn=self, in_def=_flat_def(len(leaves)),
+                             out=_OutStructure(_flat_def(len(self.out_avals)))))
+        return list(self.call_flat(leaves, None, None))
+
+    def call_flat(self, leaves: Sequence[Any], in_def: Any, out: Any) -> tuple[Any, ...]:
+        nc, nk, n, body = self.nc, self.nk, self.length, self.body
+        consts, carry, xs = list(leaves[:nc]), list(leaves[nc:nc + nk]), leaves[nc + nk:]
+        concrete = not any(isinstance(x, Tracer) for x in leaves)
+        ys: list[Any] = [np.empty(a.shape, a.dtype) for a in self.out_avals[nk:]] \
+            if concrete else []
+        rows = []
+        for i in (range(n - 1, -1, -1) if self.reverse else range(n)):
+            outs = body([*consts, *carry, *[x[i] for x in xs]])
+            carry = outs[:nk]
+            if concrete:
+                for y, o in zip(ys, outs[nk:], strict=True):
+                    y[i] = o
+            else:
+                rows.append(outs[nk:])
+        if not concrete:
+            if self.reverse:
+                rows.reverse()
+            ys = [rnp.stack([r[k] for r in rows]) for k in range(len(self.out_avals) - nk)]
+        return (*carry, *ys)
+
+    def batched(self, params: dict[str, Any], dims: Sequence[int | None],
+                size: int) -> dict[str, Any]:
+        """vmap over a trace below (vmap inside jit, or of a derivative): the loop
+        and its rules mapped as a custom function's are (each iteration a call of
+        the body's staged batched form)."""
+        return _CustomFunction.batched(self, params, dims, size)  # type: ignore[arg-type]
+
+    def _derive(self, kind: str, fn: Callable[..., list[Any]], nc: int, nk: int,
+                in_avals: list[ShapedArray], reverse: bool) -> _Scan:
+        """The scan of the staged `fn` (consts, carry, x slices) over this length."""
+        d = self.derived.get(kind)
+        if d is None:
+            d = self.derived[kind] = _scan_of(fn, nc, nk, in_avals, self.length, reverse)
+        return d
+
+    # -- reverse mode ------------------------------------------------------------
+    def fwd_flat(self, leaves: Sequence[Any], in_def: Any, out: Any) -> tuple[tuple, Any]:
+        """Outputs, and as residuals the inputs and each iteration's carry."""
+        nc, nk, body = self.nc, self.nk, self.body
+
+        def with_carry(*a: Any) -> list[Any]:
+            outs = body(list(a))
+            return [*outs, *a[nc:nc + nk]]
+
+        fwd = self._derive("fwd", with_carry, nc, nk, self.in_avals, self.reverse)
+        outs = fwd(list(leaves))
+        m = len(self.out_avals)
+        return tuple(outs[:m]), list(leaves) + outs[m:]
+
+    def bwd_flat(self, residuals: Any, cts: Sequence[Any], in_def: Any, out: Any) -> list[Any]:
+        """∂scan*[v]: the body's VJP scanned in the opposite direction; carry =
+        (carry cotangent, accumulated consts cotangents), slices = (saved carry, x,
+        y cotangent)."""
+        from .transforms import vjp
+
+        nc, nk, body, avals = self.nc, self.nk, self.body, self.in_avals
+        m = len(self.out_avals)
+        leaves, saved = residuals[:len(avals)], residuals[len(avals):]
+        cts = [np.zeros(a.shape, a.dtype) if c is None else c
+               for c, a in zip(cts, self.out_avals, strict=True)]
+        nx = len(avals) - nc - nk
+        diff = [k for k, a in enumerate(avals) if _inexact(a)]
+        dconsts = [k for k in diff if k < nc]
+        out_float = [_inexact(a) for a in self.out_avals]
+
+        def back(*a: Any) -> list[Any]:
+            consts, ct_c, acc = a[:nc], a[nc:nc + nk], a[nc + nk:nc + nk + len(dconsts)]
+            rest = a[nc + nk + len(dconsts):]
+            c_in, x, ct_y = rest[:nk], rest[nk:nk + nx], rest[nk + nx:]
+            primal = [*consts, *c_in, *x]
+
+            def f(*d: Any) -> tuple[Any, ...]:
+                full = list(primal)
+                for k, v in zip(diff, d, strict=True):
+                    full[k] = v
+                outs = body(full)
+                return tuple(o for o, fl in zip(outs, out_float, strict=True) if fl)
+
+            pull = vjp(f, *[primal[k] for k in diff])[1]
+            g = [c for c, fl in zip([*ct_c, *ct_y], out_float, strict=True) if fl]
+            got = dict(zip(diff, pull(tuple(g)), strict=True))
+            new_ct_c = [got.get(nc + j, rnp.zeros_like(ct_c[j])) for j in range(nk)]
+            new_acc = [acc[i] + got[k] for i, k in enumerate(dconsts)]
+            ct_x = [got.get(nc + nk + j, rnp.zeros_like(x[j])) for j in range(nx)]
+            return [*new_ct_c, *new_acc, *ct_x]
+
+        b_avals = [*avals[:nc], *self.out_avals[:nk], *[avals[k] for k in dconsts],
+                   *[ShapedArray((self.length, *a.shape), a.dtype) for a in self.out_avals[:nk]],
+                   *avals[nc + nk:], *self.out_avals[nk:]]
+        bwd = self._derive("bwd", back, nc, nk + len(dconsts), b_avals, not self.reverse)
+        zeros = [np.zeros(avals[k].shape, avals[k].dtype) for k in dconsts]
+        outs = bwd([*leaves[:nc], *cts[:nk], *zeros, *saved, *leaves[nc + nk:], *cts[nk:m]])
+        result: list[Any] = [None] * len(avals)
+        for i, k in enumerate(dconsts):
+            result[k] = outs[nk + i]
+        for j in range(nk):
+            if _inexact(avals[nc + j]):
+                result[nc + j] = outs[j]
+        for j in range(nx):
+            if _inexact(avals[nc + nk + j]):
+                result[nc + nk + j] = outs[nk + len(dconsts) + j]
+        return result
+
+    # -- forward mode --------------------------------------------------------------
+    def jvp_flat(self, primals: Sequence[Any], tangents: Sequence[Any], in_def: Any,
+                 out: Any) -> tuple[tuple, list]:
+        """∂scan[u]: the body's JVP scanned, carry = (carry, tangent carry); every
+        floating-point input gets a tangent (zero where none is given)."""
+        from .transforms import jvp
+
+        nc, nk, body, avals = self.nc, self.nk, self.body, self.in_avals
+        diff = [k for k, a in enumerate(avals) if _inexact(a)]
+        out_float = [k for k, a in enumerate(self.out_avals) if _inexact(a)]
+        dc = [k for k in diff if k < nc]
+        dk = [k for k in diff if nc <= k < nc + nk]
+        dx = [k for k in diff if k >= nc + nk]
+        n_in = len(avals)
+
+        def tangent_body(*a: Any) -> list[Any]:
+            primal, ts = list(a[:n_in]), a[n_in:]
+            t_of = dict(zip(dc + dk + dx, ts, strict=True))
+
+            def f(*d: Any) -> tuple[Any, ...]:
+                full = list(primal)
+                for k, v in zip(diff, d, strict=True):
+                    full[k] = v
+                return tuple(body(full))
+
+            outs, t_outs = jvp(f, tuple(primal[k] for k in diff),
+                               tuple(t_of[k] for k in diff))
+            outs = list(outs)
+            return [*outs[:nk], *[t_outs[k] for k in out_float if k < nk], *outs[nk:],
+                    *[t_outs[k] for k in out_float if k >= nk]]
+
+        # inputs reordered (consts, tangent consts, carry, tangent carry, x, tangent x)
+        order = [*range(nc), *[n_in + i for i in range(len(dc))],
+                 *range(nc, nc + nk), *[n_in + len(dc) + i for i in range(len(dk))],
+                 *range(nc + nk, n_in), *[n_in + len(dc) + len(dk) + i for i in range(len(dx))]]
+        t_avals = [avals[k] for k in dc + dk + dx]
+        all_avals = [*avals, *t_avals]
+
+        def reordered(*a: Any) -> list[Any]:
+            full: list[Any] = [None] * len(a)
+            for pos, k in enumerate(order):
+                full[k] = a[pos]
+            return tangent_body(*full)
+
+        d = self._derive("jvp", reordered, nc + len(dc), nk + len(dk),
+                         [all_avals[k] for k in order], self.reverse)
+        t_in = {k: (np.zeros(avals[k].shape, avals[k].dtype) if tangents[k] is None
+                    else tangents[k]) for k in diff}
+        full_in = [*primals, *[t_in[k] for k in dc + dk + dx]]
+        outs = d([full_in[k] for k in order])
+        nkt = len([k for k in out_float if k < nk])
+        carry, t_carry = outs[:nk], outs[nk:nk + nkt]
+        rest = outs[nk + nkt:]
+        ny = len(self.out_avals) - nk
+        ys, t_ys = rest[:ny], rest[ny:]
+        t_iter = iter([*t_carry, *t_ys])
+        t_out = [next(t_iter) if k in out_float else None
+                 for k in range(len(self.out_avals))]
+        return (*carry, *ys), t_out
+
+
+def _scan_of(fn: Callable[..., list[Any]], nc: int, nk: int, in_avals: list[ShapedArray],
+             length: int, reverse: bool) -> _Scan:
+    """A `_Scan` of `fn` (flat (consts, carry, x slices) -> (carry, y slices)) on the
+    leaves of types `in_avals` (xs with their leading axis)."""
+    from .staged import _stage, _Staged, optimize
+
+    body_avals = [*in_avals[:nc + nk], *[ShapedArray(a.shape[1:], a.dtype)
+                                         for a in in_avals[nc + nk:]]]
+    g = _stage(lambda *a: [rnp.asarray(o) for o in fn(*a)], body_avals)
+    outs = [ShapedArray(o.aval.shape, o.aval.dtype) if hasattr(o, "aval") else
+            ShapedArray(np.shape(o), np.result_type(o)) for o in g.outvars]
+    out_avals = [*outs[:nk], *[ShapedArray((length, *a.shape), a.dtype) for a in outs[nk:]]]
+    return _Scan(_Staged(optimize(g)), nc, nk, length, reverse, in_avals, out_avals)
+
+
+def _staged_scan(f: Callable[[Any, Any], tuple[Any, Any]], init: Any, x_leaves: list[Any],
+                 x_def: Any, n: int, reverse: bool) -> tuple[Any, Any] | None:
+    """A scan under jit as one equation (see `_Scan`), or None where it runs as a
+    Python loop: no value involved is abstract (no jit), or the body cannot be
+    staged on its own (it changes the carry's type, or needs concrete values)."""
+    from ._core.trace import _depth
+    from .staged import _stage, _Staged, optimize
+
+    if _depth.get() == 0:  # nothing traced: the eager loop
+        return None
+    c_leaves, c_def = tree_flatten(init)
+    c_leaves = [x if isinstance(x, Tracer) else np.asarray(x) for x in c_leaves]
+    x_leaves = [x if isinstance(x, Tracer) else np.asarray(x) for x in x_leaves]
+    nk = len(c_leaves)
+    c_avals = [ShapedArray(np.shape(x), x.dtype) for x in c_leaves]
+    body_avals = c_avals + [ShapedArray(np.shape(x)[1:], x.dtype) for x in x_leaves]
+    y_def: list[Any] = []
+
+    def flat(*a: Any) -> list[Any]:
+        out = f(tree_unflatten(c_def, list(a[:nk])), tree_unflatten(x_def, list(a[nk:])))
+        if not (isinstance(out, (tuple, list)) and len(out) == 2):
+            raise TypeError("scan: f must return a pair (carry, y)")
+        k_leaves, k_def = tree_flatten(out[0])
+        if k_def != c_def:
+            raise TypeError("scan: f changed the structure of the carry")
+        y_leaves, d = tree_flatten(out[1])
+        y_def.append(d)
+        return [*[rnp.asarray(v) for v in k_leaves], *[rnp.asarray(v) for v in y_leaves]]
+
+    try:
+        g = _stage(flat, body_avals)
+    except ConcretizationError:
+        if any(_abstract(x) for x in [*c_leaves, *x_leaves]):
+            raise
+        return None  # value-dependent Python in the body, outside jit: the eager loop
+    closed = [k for k, c in enumerate(g.consts) if isinstance(c, Tracer)]
+    args = [g.consts[k] for k in closed]
+    if not any(_abstract(x) for x in [*args, *c_leaves, *x_leaves]):
+        return None
+    outs = [ShapedArray(o.aval.shape, o.aval.dtype) if hasattr(o, "aval") else
+            ShapedArray(np.shape(o), np.result_type(o)) for o in g.outvars]
+    if [(a.shape, a.dtype) for a in outs[:nk]] != [(a.shape, a.dtype) for a in c_avals]:
+        return None  # the carry changes type (e.g. an int init, a float body): unrolled
+    g.invars = [g.constvars[k] for k in closed] + g.invars
+    kept = [k for k in range(len(g.consts)) if k not in closed]
+    g.constvars, g.consts = [g.constvars[k] for k in kept], [g.consts[k] for k in kept]
+    leaves = [*args, *c_leaves, *x_leaves]
+    in_avals = [ShapedArray(np.shape(x), x.dtype) for x in leaves]
+    out_avals = [*outs[:nk], *[ShapedArray((n, *a.shape), a.dtype) for a in outs[nk:]]]
+    scan_fn = _Scan(_Staged(optimize(g)), len(args), nk, n, reverse, in_avals, out_avals)
+    res = scan_fn(leaves)
+    return tree_unflatten(c_def, res[:nk]), tree_unflatten(y_def[0], res[nk:])
