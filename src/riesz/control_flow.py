@@ -36,7 +36,7 @@ import numpy as np
 from . import numpy as rnp
 from ._core.pytree import tree_flatten, tree_unflatten
 from ._core.trace import Tracer, bind, raw_value, strip_derivatives
-from ._interpreters.staging import FIXES, ConcretizationError, ShapedArray
+from ._interpreters.staging import FIXES, ConcretizationError, Graph, ShapedArray, Var
 from .custom import _CustomFunction
 
 __all__ = ["cond", "fori_loop", "scan", "while_loop"]
@@ -306,6 +306,7 @@ class _Scan:
         self.body, self.nc, self.nk, self.length, self.reverse = body, nc, nk, length, reverse
         self.in_avals, self.out_avals = in_avals, out_avals  # flat leaves, as called
         self.derived: dict[str, _Scan] = {}
+        self.compiled: Any = None  # (invariant part, step), compiled at the first run
         self.fun = lambda *leaves: self.call_flat(leaves, None, None)
 
     def __repr__(self) -> str:
@@ -324,6 +325,12 @@ class _Scan:
         nc, nk, n, body = self.nc, self.nk, self.length, self.body
         consts, carry, xs = list(leaves[:nc]), list(leaves[nc:nc + nk]), leaves[nc + nk:]
         concrete = not any(isinstance(x, Tracer) for x in leaves)
+        if concrete:  # the compiled loop, its invariant part computed once
+            if self.compiled is None:
+                self.compiled = _hoisted(body, nc)
+            pre, step = self.compiled
+            consts = pre(*consts)
+            body = lambda a: step(*a)  # noqa: E731 - the compiled step, no dispatch
         ys: list[Any] = [np.empty(a.shape, a.dtype) for a in self.out_avals[nk:]] \
             if concrete else []
         rows = []
@@ -483,6 +490,35 @@ class _Scan:
         t_out = [next(t_iter) if k in out_float else None
                  for k in range(len(self.out_avals))]
         return (*carry, *ys), t_out
+
+
+def _hoisted(body: Any, nc: int) -> tuple[Callable[..., Any], Callable[..., Any]]:
+    """The body's graph split into the compiled code of its loop-invariant part
+    (consts -> the values of equations that depend on the consts only, e.g. a
+    transposed weight of the backward body) and of the step (those values, carry,
+    x -> carry, y): the loop runs only the step."""
+    from .staged import compile_graph, optimize
+
+    g = body.graph
+    invariant = {v.n for v in g.invars[:nc]} | {v.n for v in g.constvars}
+    pre, step = [], []
+    for e in g.eqns:
+        if all(type(x) is not Var or x.n in invariant for x in e.invars):
+            pre.append(e)
+            invariant.update(v.n for v in e.outvars)
+        else:
+            step.append(e)
+    used = {x.n for e in step for x in e.invars if type(x) is Var} | {
+        x.n for x in g.outvars if type(x) is Var}
+    const_ns = {v.n for v in g.constvars}
+    hoisted = [v for e in pre for v in e.outvars if v.n in used]
+    kept = [v for v in g.invars[:nc] if v.n in used]
+    ins = kept + hoisted
+    assert not any(v.n in const_ns for v in ins)
+    pre_g = Graph(g.invars[:nc], g.constvars, g.consts, pre, list(ins))
+    step_g = Graph(ins + g.invars[nc:], g.constvars, g.consts, step, g.outvars)
+    run_pre = compile_graph(optimize(pre_g), body.fuse)
+    return (lambda *c: run_pre(*c)), compile_graph(optimize(step_g), body.fuse)
 
 
 def _scan_of(fn: Callable[..., list[Any]], nc: int, nk: int, in_avals: list[ShapedArray],
