@@ -14,8 +14,14 @@ Where the predicate is not a concrete value:
   `fori_loop` with batched bounds becomes such a `while_loop`.
 * abstract (under `jit`): `cond` computes both branches and selects, as under
   vmap (a NaN or inf in the branch not taken does not reach the value, but can
-  reach a derivative, as with `where`); `scan` and a `fori_loop` with concrete
-  bounds are unrolled into the graph; a `while_loop` whose predicate depends on
+  reach a derivative, as with `where`); a `fori_loop` with concrete bounds is
+  unrolled into the graph; a `scan` is one equation whose body is staged once
+  and run by a loop over its compiled step (its loop-invariant part computed
+  once), so the graph and the compile time do not grow with the length; its
+  JVP, reverse mode (the forward loop stacks the body's residuals, the backward
+  loop runs the body's staged VJP in the opposite direction), batching and jet
+  are scans again, so `jit(grad(f))`, `grad(jit(f))`, `hessian`, `vmap` and
+  `jet` of a scan stay loops; a `while_loop` whose predicate depends on
   a traced value (and a `fori_loop` with traced bounds, a while_loop over the
   index) is one equation of the graph whose predicate and body are staged
   graphs, run by a Python loop over their compiled code. A transformation of
@@ -353,6 +359,7 @@ class _Scan:
         """vmap over a trace below (vmap inside jit, or of a derivative): the loop
         and its rules mapped as a custom function's are (each iteration a call of
         the body's staged batched form)."""
+        # a _Scan has the interface of a custom function (duck-typed, as staged._VJPCall)
         return _CustomFunction.batched(self, params, dims, size)  # type: ignore[arg-type]
 
     def _derive(self, kind: str, fn: Callable[..., list[Any]], nc: int, nk: int,
@@ -363,19 +370,112 @@ class _Scan:
             d = self.derived[kind] = _scan_of(fn, nc, nk, in_avals, self.length, reverse)
         return d
 
+    def _split(self) -> Any:
+        """The body's reverse mode split into staged parts (see `staged._vjp_split`):
+        (forward part, backward part, number of outputs, loop-invariant residual
+        positions, the invariant residuals' staged function of the consts, the
+        other residuals' positions), or None where the body cannot be split."""
+        if "split" in self.derived:
+            return self.derived["split"]
+        from .staged import _Staged, _vjp_split, optimize
+
+        nc, body = self.nc, self.body
+        b_avals = [a for a in body.graph.invars]
+        active = tuple(_inexact(v.aval) for v in b_avals)
+        parts = _vjp_split(body, active, [np.zeros(v.aval.shape, v.aval.dtype)
+                                          for v in b_avals])
+        d: Any = None
+        if parts is not None:
+            fwd, bwd, k = parts
+            g = fwd.graph
+            m = len(g.outvars) - k
+            invariant = {v.n for v in g.invars[:nc]} | {v.n for v in g.constvars}
+            pre = []
+            for e in g.eqns:
+                if all(type(x) is not Var or x.n in invariant for x in e.invars):
+                    pre.append(e)
+                    invariant.update(v.n for v in e.outvars)
+            res = g.outvars[m:]
+            inv = [j for j, r in enumerate(res) if type(r) is Var and r.n in invariant]
+            var = [j for j in range(k) if j not in inv]
+            pre_st = _Staged(optimize(Graph(g.invars[:nc], g.constvars, g.consts, pre,
+                                            [res[j] for j in inv])), body.fuse)
+            d = (fwd, bwd, m, inv, pre_st, var)
+        self.derived["split"] = d
+        return d
+
     # -- reverse mode ------------------------------------------------------------
     def fwd_flat(self, leaves: Sequence[Any], in_def: Any, out: Any) -> tuple[tuple, Any]:
-        """Outputs, and as residuals the inputs and each iteration's carry."""
+        """Outputs and residuals: where the body splits, its loop-invariant
+        residuals (computed once) and the others of each iteration, stacked;
+        else the inputs and each iteration's carry."""
         nc, nk, body = self.nc, self.nk, self.body
+        m = len(self.out_avals)
+        split = self._split()
+        if split is not None:
+            fwd, _, _, inv, pre, var = split
+
+            def forward(*a: Any) -> list[Any]:
+                outs = fwd(list(a))
+                return [*outs[:m], *[outs[m + j] for j in var]]
+
+            scan_fn = self._derive("fwd", forward, nc, nk, self.in_avals, self.reverse)
+            outs = scan_fn(list(leaves))
+            return tuple(outs[:m]), [pre(list(leaves[:nc])), outs[m:]]
 
         def with_carry(*a: Any) -> list[Any]:
             outs = body(list(a))
             return [*outs, *a[nc:nc + nk]]
 
-        fwd = self._derive("fwd", with_carry, nc, nk, self.in_avals, self.reverse)
-        outs = fwd(list(leaves))
-        m = len(self.out_avals)
+        fwd_c = self._derive("fwd", with_carry, nc, nk, self.in_avals, self.reverse)
+        outs = fwd_c(list(leaves))
         return tuple(outs[:m]), list(leaves) + outs[m:]
+
+    def _bwd_split(self, residuals: Any, cts: list[Any]) -> list[Any]:
+        """∂scan*[v] from the body's split reverse mode: the backward part scanned
+        in the opposite direction; consts = the invariant residuals, carry =
+        (carry cotangent, accumulated consts cotangents), slices = (the other
+        residuals, y cotangent)."""
+        _, bwd, m, inv, _, var = self._split()
+        nc, nk, avals = self.nc, self.nk, self.in_avals
+        inv_vals, stacked = residuals
+        active = [k for k, a in enumerate(avals) if _inexact(a)]
+        dconsts = [k for k in active if k < nc]
+        ni, nv, na = len(inv), len(var), len(dconsts)
+        k_res = ni + nv
+
+        def back(*a: Any) -> list[Any]:
+            iv, ct_c, acc = a[:ni], a[ni:ni + nk], a[ni + nk:ni + nk + na]
+            vr, ct_y = a[ni + nk + na:ni + nk + na + nv], a[ni + nk + na + nv:]
+            res: list[Any] = [None] * k_res
+            for j, v in zip(inv, iv, strict=True):
+                res[j] = v
+            for j, v in zip(var, vr, strict=True):
+                res[j] = v
+            got = dict(zip(active, bwd([*res, *ct_c, *ct_y]), strict=True))
+
+            def ct(k: int, like: Any) -> Any:
+                c = got.get(k)
+                return rnp.zeros_like(like) if c is None else c
+
+            return [*[ct(nc + j, ct_c[j]) for j in range(nk)],
+                    *[acc[i] + ct(k, acc[i]) for i, k in enumerate(dconsts)],
+                    *[ct(k, rnp.zeros(avals[k].shape[1:], avals[k].dtype))
+                      for k in range(nc + nk, len(avals))]]
+
+        inv_avals = [_aval_of(v) for v in inv_vals]
+        b_avals = [*inv_avals, *self.out_avals[:nk], *[avals[k] for k in dconsts],
+                   *[_aval_of(v) for v in stacked], *self.out_avals[nk:]]
+        bwd_fn = self._derive("bwd", back, ni, nk + na, b_avals, not self.reverse)
+        zeros = [np.zeros(avals[k].shape, avals[k].dtype) for k in dconsts]
+        outs = bwd_fn([*inv_vals, *cts[:nk], *zeros, *stacked, *cts[nk:m]])
+        result: list[Any] = [None] * len(avals)
+        for i, k in enumerate(dconsts):
+            result[k] = outs[nk + i]
+        for k in active:
+            if k >= nc:
+                result[k] = outs[k - nc] if k < nc + nk else outs[nk + na + k - nc - nk]
+        return result
 
     def bwd_flat(self, residuals: Any, cts: Sequence[Any], in_def: Any, out: Any) -> list[Any]:
         """∂scan*[v]: the body's VJP scanned in the opposite direction; carry =
@@ -385,9 +485,11 @@ class _Scan:
 
         nc, nk, body, avals = self.nc, self.nk, self.body, self.in_avals
         m = len(self.out_avals)
-        leaves, saved = residuals[:len(avals)], residuals[len(avals):]
         cts = [np.zeros(a.shape, a.dtype) if c is None else c
                for c, a in zip(cts, self.out_avals, strict=True)]
+        if self._split() is not None:
+            return self._bwd_split(residuals, cts)
+        leaves, saved = residuals[:len(avals)], residuals[len(avals):]
         nx = len(avals) - nc - nk
         diff = [k for k, a in enumerate(avals) if _inexact(a)]
         dconsts = [k for k in diff if k < nc]
@@ -490,6 +592,10 @@ class _Scan:
         t_out = [next(t_iter) if k in out_float else None
                  for k in range(len(self.out_avals))]
         return (*carry, *ys), t_out
+
+
+def _aval_of(x: Any) -> ShapedArray:
+    return ShapedArray(np.shape(x), x.dtype)
 
 
 def _hoisted(body: Any, nc: int) -> tuple[Callable[..., Any], Callable[..., Any]]:
