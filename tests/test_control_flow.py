@@ -242,6 +242,32 @@ def test_scan_under_jit_is_one_equation_compiled_once() -> None:
     assert len(jg.graph(0.2, long_xs, 0.9)) == len(jg.graph(0.2, XS, 0.9))
 
 
+def test_scan_unroll_stages_the_whole_loop_with_the_same_values() -> None:
+    """unroll=True (or an int >= length) puts every iteration in the graph; the values
+    and gradients equal the looped scan's; other unroll values are checked."""
+    def rnn_unrolled(h0, xs, w, unroll):
+        def step(h, x):
+            h = rnp.tanh(w * h + x)
+            return h, h * h
+
+        h, ys = riesz.scan(step, h0, xs, unroll=unroll)
+        return h + rnp.sum(ys)
+
+    for unroll in (True, len(XS)):
+        j = riesz.jit(lambda h0, xs, w, u=unroll: rnn_unrolled(h0, xs, w, u))
+        assert not _scan_eqns(j.graph(0.2, XS, 0.9))
+        assert j(0.2, XS, 0.9) == pytest.approx(rnn_py(0.2, XS, 0.9), rel=1e-14)
+        g = riesz.jit(riesz.grad(lambda h0, xs, w, u=unroll: rnn_unrolled(h0, xs, w, u),
+                                 argnums=(0, 2)))(0.2, XS, 0.9)
+        want = riesz.grad(rnn, argnums=(0, 2))(0.2, XS, 0.9)
+        np.testing.assert_allclose(g, want, rtol=1e-12)
+    looped = riesz.jit(lambda h0, xs, w: rnn_unrolled(h0, xs, w, 2))  # partial: a loop
+    assert len(_scan_eqns(looped.graph(0.2, XS, 0.9))) == 1
+    for bad in (0, -1, 1.5, "yes"):
+        with pytest.raises(TypeError, match="unroll"):
+            rnn_unrolled(0.2, XS, 0.9, bad)
+
+
 @pytest.mark.parametrize("reverse", [False, True])
 def test_jit_scan_derivatives_vs_finite_differences(reverse) -> None:
     """jit(grad), grad(jit), jvp(jit), hessian of a jitted scan against finite

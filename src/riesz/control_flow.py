@@ -238,9 +238,16 @@ def fori_loop(lower: Any, upper: Any, body_fn: Callable[[Any, Any], Any], init_v
 
 
 def scan(f: Callable[[Any, Any], tuple[Any, Any]], init: Any, xs: Any = None,
-         length: int | None = None, reverse: bool = False) -> tuple[Any, Any]:
+         length: int | None = None, reverse: bool = False,
+         unroll: int | bool = 1) -> tuple[Any, Any]:
     """`jax.lax.scan`: `carry, y = f(carry, x)` for each leading slice `x` of `xs`;
     returns the final carry and the `y`s stacked along a new leading axis.
+
+    Under `jit` the body is staged once and the scan is one graph equation run as a
+    loop (compile time independent of the length). `unroll=True` (or an int at least
+    the length) instead unrolls the whole loop into the graph: longer compiles, but no
+    per-iteration loop overhead, which pays for short scans of small arrays. Partial
+    unrolling (1 < unroll < length) is not implemented and runs the loop.
 
     Examples
     --------
@@ -269,9 +276,13 @@ def scan(f: Callable[[Any, Any], tuple[Any, Any]], init: Any, xs: Any = None,
     if n == 0:
         raise ValueError("scan: length 0 is not supported (the stacked outputs' shapes are "
                          "known only from f's outputs)")
-    staged = _staged_scan(f, init, x_leaves, x_def, n, reverse)
-    if staged is not None:
-        return staged
+    counted = not isinstance(unroll, bool)
+    if counted and (not isinstance(unroll, (int, np.integer)) or unroll < 1):
+        raise TypeError(f"scan: unroll must be a bool or a positive int, got {unroll!r}")
+    if not (unroll is True or (counted and unroll >= n)):
+        staged = _staged_scan(f, init, x_leaves, x_def, n, reverse)
+        if staged is not None:
+            return staged
     carry = init
     ys = []
     for i in (range(n - 1, -1, -1) if reverse else range(n)):
