@@ -1136,7 +1136,7 @@ W7_CONFIGS = ((1, 32), (32, 128))  # (batch of sequences, hidden size)
 
 def bench_w7(libs: Libs, rep: Report, repeats: int, budget: float) -> None:
     """grad of an RNN written with scan over 200 steps (h <- tanh(h W + x_t U), loss = sum
-    of h_t^2) w.r.t. (W, U): riesz eager and jit(grad) (the scan unrolled into the graph)
+    of h_t^2) w.r.t. (W, U): riesz eager and jit(grad) (the scan one equation, a loop)
     against jax.jit(jax.grad) of lax.scan; one sequence of hidden size 32 (per-op
     overhead bound) and a batch of 32 sequences of hidden size 128."""
     if not hasattr(libs.riesz, "scan"):
@@ -1156,12 +1156,12 @@ def _bench_w7_config(libs: Libs, rep: Report, repeats: int, budget: float, B: in
     xs = rng.standard_normal((W7_STEPS, B, 8))
     h0 = np.zeros((B, H))
 
-    def loss_r(W, U):
+    def loss_r(W, U, unroll=1):
         def step(h, x):
             h = rnp.tanh(h @ W + x @ U)
             return h, rnp.sum(h * h)
 
-        _, ys = riesz.scan(step, h0, xs)
+        _, ys = riesz.scan(step, h0, xs, unroll=unroll)
         return rnp.sum(ys)
 
     g_r = riesz.grad(loss_r, argnums=(0, 1))
@@ -1176,6 +1176,14 @@ def _bench_w7_config(libs: Libs, rep: Report, repeats: int, budget: float, B: in
                                              budget), "ms", 1e3,
             note=f"jit(grad); excl. compile ({first * 1e3:.0f} ms; "
                  f"{len(g_rj.graph(W, U))} eqns)")
+    g_ru = riesz.jit(riesz.grad(lambda W, U: loss_r(W, U, unroll=True), argnums=(0, 1)))
+    t0 = time.perf_counter()
+    gs["riesz-jit unroll=True"] = g_ru(W, U)
+    first = time.perf_counter() - t0
+    rep.add(wl, "riesz-jit unroll=True", "grad",
+            measure(lambda: g_ru(W, U), repeats, 2, budget), "ms", 1e3,
+            note=f"the scan unrolled into the graph; excl. compile ({first * 1e3:.0f} ms; "
+                 f"{len(g_ru.graph(W, U))} eqns)")
     if libs.jax is not None:
         jax, jnp = libs.jax, libs.jnp
         xsj, h0j = jnp.asarray(xs), jnp.asarray(h0)
@@ -1200,8 +1208,10 @@ def _bench_w7_config(libs: Libs, rep: Report, repeats: int, budget: float, B: in
     msg = "all agree with riesz" if not bad else f"MISMATCH vs riesz: {', '.join(bad)}"
     print(f"  gradient check: {msg}")
     rj, jj = rep.value(wl, "riesz-jit", "grad"), rep.value(wl, "jax jit", "grad")
+    ru = rep.value(wl, "riesz-jit unroll=True", "grad")
     rep.lines.append(f"(w7 batch {B}, hidden {H}) gradient check: {msg}" + (
-        f"; riesz-jit / JAX-jit {rj / jj:.2f} (target <= 2)" if rj and jj else ""))
+        f"; riesz-jit / JAX-jit {rj / jj:.2f}, unroll=True {ru / jj:.2f} (target <= 2)"
+        if rj and jj and ru else ""))
 
 
 # ----------------------------------------------------------------------------------------

@@ -222,3 +222,116 @@ def test_vmap_scan_matches_loop() -> None:
     ws = np.array([0.5, 0.9, -0.3])
     np.testing.assert_allclose(riesz.vmap(lambda w: rnn(0.2, XS, w))(ws),
                                [rnn_py(0.2, XS, w) for w in ws], rtol=1e-14)
+
+
+def _scan_eqns(graph) -> list:
+    return [e for e in graph.eqns if type(e.params.get("fn")).__name__ == "_Scan"]
+
+
+def test_scan_under_jit_is_one_equation_compiled_once() -> None:
+    """The body is staged once: the graph's size does not grow with the length."""
+    j = riesz.jit(rnn)
+    assert j(0.2, XS, 0.9) == pytest.approx(rnn_py(0.2, XS, 0.9), rel=1e-14)
+    long_xs = np.linspace(-1.0, 1.0, 200)
+    assert j(0.2, long_xs, 0.9) == pytest.approx(rnn_py(0.2, long_xs, 0.9), rel=1e-13)
+    short, long_ = j.graph(0.2, XS, 0.9), j.graph(0.2, long_xs, 0.9)
+    assert len(_scan_eqns(short)) == 1 and len(short) == len(long_) < 10
+    # reverse mode inside jit: one forward and one backward scan, not 200 bodies
+    jg = riesz.jit(riesz.grad(rnn, argnums=(0, 1, 2)))
+    assert len(_scan_eqns(jg.graph(0.2, long_xs, 0.9))) == 2
+    assert len(jg.graph(0.2, long_xs, 0.9)) == len(jg.graph(0.2, XS, 0.9))
+
+
+def test_scan_unroll_stages_the_whole_loop_with_the_same_values() -> None:
+    """unroll=True (or an int >= length) puts every iteration in the graph; the values
+    and gradients equal the looped scan's; other unroll values are checked."""
+    def rnn_unrolled(h0, xs, w, unroll):
+        def step(h, x):
+            h = rnp.tanh(w * h + x)
+            return h, h * h
+
+        h, ys = riesz.scan(step, h0, xs, unroll=unroll)
+        return h + rnp.sum(ys)
+
+    for unroll in (True, len(XS)):
+        j = riesz.jit(lambda h0, xs, w, u=unroll: rnn_unrolled(h0, xs, w, u))
+        assert not _scan_eqns(j.graph(0.2, XS, 0.9))
+        assert j(0.2, XS, 0.9) == pytest.approx(rnn_py(0.2, XS, 0.9), rel=1e-14)
+        g = riesz.jit(riesz.grad(lambda h0, xs, w, u=unroll: rnn_unrolled(h0, xs, w, u),
+                                 argnums=(0, 2)))(0.2, XS, 0.9)
+        want = riesz.grad(rnn, argnums=(0, 2))(0.2, XS, 0.9)
+        np.testing.assert_allclose(g, want, rtol=1e-12)
+    looped = riesz.jit(lambda h0, xs, w: rnn_unrolled(h0, xs, w, 2))  # partial: a loop
+    assert len(_scan_eqns(looped.graph(0.2, XS, 0.9))) == 1
+    for bad in (0, -1, 1.5, "yes"):
+        with pytest.raises(TypeError, match="unroll"):
+            rnn_unrolled(0.2, XS, 0.9, bad)
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_jit_scan_derivatives_vs_finite_differences(reverse) -> None:
+    """jit(grad), grad(jit), jvp(jit), hessian of a jitted scan against finite
+    differences of a plain loop, a pytree carry and pytree xs and ys, reverse too."""
+    rng = np.random.default_rng(3)
+    a, b = rng.standard_normal(5), rng.standard_normal((5, 2))
+
+    def f(w, a, b):
+        def step(c, x):
+            h, s = c["h"], c["s"]
+            h = rnp.tanh(w[0] * h + x[0] + w[1] * x[1])
+            return {"h": h, "s": s + rnp.sum(rnp.sin(h))}, (h * h, x[1] * h)
+
+        c, (y1, y2) = riesz.scan(step, {"h": np.zeros(2), "s": 0.5}, (a, b), reverse=reverse)
+        return rnp.sum(c["h"]) * c["s"] + rnp.sum(y1 * y1) + rnp.sum(y2)
+
+    def f_py(w, a, b):
+        h, s, total = np.zeros(2), 0.5, 0.0
+        for k in (range(4, -1, -1) if reverse else range(5)):
+            h = np.tanh(w[0] * h + a[k] + w[1] * b[k])
+            s = s + np.sum(np.sin(h))
+            total += np.sum(h ** 4) + np.sum(b[k] * h)
+        return np.sum(h) * s + total
+
+    w = np.array([0.7, -0.4])
+    assert riesz.jit(f)(w, a, b) == pytest.approx(f_py(w, a, b), rel=1e-13)
+    assert len(_scan_eqns(riesz.jit(f).graph(w, a, b))) == 1
+    for argnum, x in ((0, w), (1, a), (2, b)):
+        def g(v, argnum=argnum):
+            args = [w, a, b]
+            args[argnum] = v
+            return f_py(*args)
+
+        fd = fd_grad(g, x)
+        np.testing.assert_allclose(riesz.jit(riesz.grad(f, argnums=argnum))(w, a, b), fd,
+                                   rtol=1e-6, atol=1e-8)
+        np.testing.assert_allclose(riesz.grad(riesz.jit(f), argnums=argnum)(w, a, b), fd,
+                                   rtol=1e-6, atol=1e-8)
+    u = np.array([0.3, -1.1])
+    t_jit = riesz.jit(lambda w: riesz.jvp(lambda v: f(v, a, b), (w,), (u,))[1])(w)
+    assert t_jit == pytest.approx(fd_grad(lambda v: f_py(v, a, b), w) @ u, rel=1e-6)
+    h_eager = riesz.hessian(lambda v: f(v, a, b))(w)
+    np.testing.assert_allclose(riesz.jit(riesz.hessian(lambda v: f(v, a, b)))(w), h_eager,
+                               rtol=1e-10)
+    np.testing.assert_allclose(h_eager, h_eager.T, rtol=1e-10)
+    np.testing.assert_allclose(h_eager @ u, fd_grad(
+        lambda v: riesz.grad(lambda q: f(q, a, b))(v) @ u, w), rtol=1e-5)
+
+
+def test_jit_scan_vmap_jet_and_length_only() -> None:
+    ws = np.array([0.5, 0.9, -0.3])
+    expect = [rnn_py(0.2, XS, w) for w in ws]
+    np.testing.assert_allclose(riesz.vmap(riesz.jit(lambda w: rnn(0.2, XS, w)))(ws), expect,
+                               rtol=1e-14)
+    np.testing.assert_allclose(riesz.jit(riesz.vmap(lambda w: rnn(0.2, XS, w)))(ws), expect,
+                               rtol=1e-14)
+    # jet of the jitted scan against the eager jet (itself checked against nested JVPs)
+    coeffs = ([1.0, 0.5, -0.2],)
+    eager = riesz.jet(lambda w: rnn(0.2, XS, w), (0.9,), coeffs)
+    staged = riesz.jet(riesz.jit(lambda w: rnn(0.2, XS, w)), (0.9,), coeffs)
+    assert staged[0] == pytest.approx(eager[0], rel=1e-14)
+    np.testing.assert_allclose(staged[1], eager[1], rtol=1e-10)
+    # xs=None with a length; the carry's derivative through 5 doublings
+    j = riesz.jit(riesz.grad(lambda c: riesz.scan(lambda c, _: (c * c, None), c, None,
+                                                   length=3)[0]))
+    assert j(1.1) == pytest.approx(8 * 1.1 ** 7, rel=1e-14)
+    assert len(_scan_eqns(j.graph(1.1))) == 2
