@@ -345,8 +345,11 @@ def _tie_weights(x: Any, y: Any, ans: Any, pick_x: bool) -> Any:
     (a constant mask, so higher derivatives see it as such)."""
     xr, yr = _raw(x), _raw(y)
     win = (xr > yr) if pick_x else (yr > xr)
+    dtype = _raw(ans).dtype
+    if dtype.kind == "f":  # three passes: the half in ans's dtype makes where's result dtype
+        return np.where(xr == yr, dtype.type(0.5), win)
     w = np.where(win, 1.0, np.where(xr == yr, 0.5, 0.0))
-    return w.astype(_raw(ans).dtype, copy=False)
+    return w.astype(dtype, copy=False)
 
 
 def _minmax(name: str, impl: Any, larger: bool) -> Primitive:
