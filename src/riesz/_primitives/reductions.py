@@ -30,25 +30,9 @@ sum_p = Primitive("sum", np.sum)
 def _sum_transpose(g: Any, x: Any, axis: Axis, keepdims: bool) -> Any:
     if not keepdims:
         g = bind(reshape_p, g, shape=kept_shape(x.shape, axis))
-    c = raw_value(x)
-    if is_foreign(c):  # Dask: chunked like x (np.broadcast_to makes one chunk)
-        if type(g).__module__.startswith("dask.") and g.ndim == c.ndim \
-                and tuple(c.shape) == tuple(x.shape):  # (not under vmap: c has the batch)
-            return _dask_broadcast(g, c)
+    if is_foreign(raw_value(x)):  # Dask: chunked like x (a broadcast is one chunk)
         return g * full(x.shape, 1, g.dtype, x)
     return bind(broadcast_to_p, g, shape=x.shape)
-
-
-def _dask_broadcast(g: Any, c: Any) -> Any:
-    """The Dask array `g` broadcast to the shape of `c`, chunked like `c` along the
-    broadcast axes: lazy views, where `g * ones` would fill and multiply every chunk.
-    (`g` a plain Dask array: a traced cotangent takes the product, which its trace
-    differentiates.)"""
-    import dask.array as da
-
-    chunks = tuple(cc if gs == 1 and cs != 1 else gc
-                   for gs, cs, gc, cc in zip(g.shape, c.shape, g.chunks, c.chunks, strict=True))
-    return da.broadcast_to(g, c.shape, chunks=chunks)
 
 
 linear_unary(sum_p, _sum_transpose)
