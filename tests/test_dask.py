@@ -112,6 +112,29 @@ def test_grad_of_issue_loss_is_lazy_and_matches_numpy(data, lazy) -> None:
     np.testing.assert_allclose(_host(g[0]), np.concatenate([[r.sum()], x.T @ r]), rtol=1e-10)
 
 
+@pytest.mark.parametrize("axis", [None, 0, 1])
+def test_sum_cotangent_is_chunked_like_x(axis, lazy) -> None:
+    """sum's VJP broadcasts the cotangent back chunked like x (several chunks, not one
+    chunk the size of x), and the values match the closed form."""
+    x = np.random.default_rng(6).standard_normal((40, 6))
+    xd = da.from_array(x, chunks=(10, 3))
+    g = riesz.grad(lambda x: rnp.sum(rnp.sum(rnp.sin(x), axis=axis) ** 2))(xd)
+    assert isinstance(g, da.Array) and g.chunks == xd.chunks
+    s = np.sum(np.sin(x), axis=axis, keepdims=True)
+    np.testing.assert_allclose(_host(g), 2 * s * np.cos(x), rtol=1e-12)
+
+
+def test_maximum_tie_weights_on_dask(lazy) -> None:
+    """maximum's derivative on Dask: 1 for the winner, 1/2 at ties, 0 at NaN, float32 kept."""
+    x = np.array([1.0, 2.0, 3.0, np.inf, np.nan, 0.0], np.float32)
+    y = np.array([2.0, 2.0, 1.0, np.inf, 1.0, np.nan], np.float32)
+    gx, gy = riesz.grad(lambda x, y: rnp.sum(rnp.maximum(x, y)), argnums=(0, 1))(
+        da.from_array(x, chunks=3), da.from_array(y, chunks=3))
+    assert isinstance(gx, da.Array) and gx.dtype == np.float32
+    np.testing.assert_array_equal(_host(gx), [0.0, 0.5, 1.0, 0.5, 0.0, 0.0])
+    np.testing.assert_array_equal(_host(gy), [1.0, 0.5, 0.0, 0.5, 0.0, 0.0])
+
+
 def test_grad_wrt_dask_parameters(data, lazy) -> None:
     w, x, y, xd, yd = data
     g = riesz.grad(_logistic_loss)(da.from_array(w, chunks=2), xd, yd)

@@ -452,3 +452,26 @@ def test_gather_and_its_transpose_batch_without_a_loop(name: str, monkeypatch) -
     np.testing.assert_allclose(got, loop, rtol=1e-14)
     g = riesz.grad(lambda z: rnp.sum(riesz.vmap(f)(z, i, j) * w))(x)
     np.testing.assert_allclose(g, loop, rtol=1e-14)
+
+
+# -- maximum / minimum: ties get half, NaN gets 0, the dtype is kept --------------------
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", ["maximum", "minimum"])
+def test_maximum_minimum_tie_weights(name: str, dtype: Any) -> None:
+    """∂/∂x and ∂/∂y of sum(maximum(x, y)) against the closed form in NumPy: 1 for the
+    strict winner, 1/2 each at ties (infinite ties included), 0 for the loser and
+    wherever an operand is NaN; float32 operands keep float32 gradients."""
+    inf, nan = np.inf, np.nan
+    x = np.array([1.0, 2.0, 3.0, inf, -inf, nan, 1.0, nan, -0.0], dtype)
+    y = np.array([2.0, 2.0, 1.0, inf, -inf, 1.0, nan, nan, 0.0], dtype)
+    f = getattr(rnp, name)
+    gx, gy = riesz.grad(lambda x, y: rnp.sum(f(x, y)), argnums=(0, 1))(x, y)
+    wins = (x > y) if name == "maximum" else (x < y)
+    loses = (x < y) if name == "maximum" else (x > y)
+    want_x = np.where(wins, 1.0, np.where(x == y, 0.5, 0.0))
+    want_y = np.where(loses, 1.0, np.where(x == y, 0.5, 0.0))
+    assert gx.dtype == dtype and gy.dtype == dtype
+    np.testing.assert_array_equal(gx, want_x)
+    np.testing.assert_array_equal(gy, want_y)

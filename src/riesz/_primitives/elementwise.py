@@ -345,8 +345,11 @@ def _tie_weights(x: Any, y: Any, ans: Any, pick_x: bool) -> Any:
     (a constant mask, so higher derivatives see it as such)."""
     xr, yr = _raw(x), _raw(y)
     win = (xr > yr) if pick_x else (yr > xr)
+    dtype = _raw(ans).dtype
+    if dtype.kind == "f":  # three passes: the half in ans's dtype makes where's result dtype
+        return np.where(xr == yr, dtype.type(0.5), win)
     w = np.where(win, 1.0, np.where(xr == yr, 0.5, 0.0))
-    return w.astype(_raw(ans).dtype, copy=False)
+    return w.astype(dtype, copy=False)
 
 
 def _minmax(name: str, impl: Any, larger: bool) -> Primitive:
@@ -405,10 +408,27 @@ _LN10 = math.log(10.0)
 exp_p = _unary("exp", np.exp, lambda x, ans: ans)
 exp2_p = _unary("exp2", np.exp2, lambda x, ans: ans * _LN2)
 expm1_p = _unary("expm1", np.expm1, lambda x, ans: ans + 1)
-log_p = _unary("log", np.log, lambda x, ans: 1 / x)
-log2_p = _unary("log2", np.log2, lambda x, ans: 1 / (x * _LN2))
-log10_p = _unary("log10", np.log10, lambda x, ans: 1 / (x * _LN10))
-log1p_p = _unary("log1p", np.log1p, lambda x, ans: 1 / (x + 1))
+
+
+def _unary_quotient(name: str, impl: Any, denom: Callable[[Any], Any]) -> Primitive:
+    """A unary function with f'(x) = 1 / denom(x): its rules divide, ∂f(x)[t] = t / d
+    and ∂f(x)*[g] = g / conj(d), one pass per rule where t * (1 / d) takes two."""
+    prim = _unary(name, impl, lambda x, ans: 1 / denom(x))
+
+    def jvp(t: Any, ans: Any, x: Any) -> Any:
+        return t / denom(x)
+
+    def vjp(g: Any, ans: Any, x: Any) -> Any:
+        return g / conj(denom(x))
+
+    jvp.__name__, vjp.__name__ = f"{name}_jvp", f"{name}_vjp"
+    return prim.def_jvp(jvp).def_vjp(vjp)
+
+
+log_p = _unary_quotient("log", np.log, lambda x: x)
+log2_p = _unary_quotient("log2", np.log2, lambda x: x * _LN2)
+log10_p = _unary_quotient("log10", np.log10, lambda x: x * _LN10)
+log1p_p = _unary_quotient("log1p", np.log1p, lambda x: x + 1)
 sqrt_p = _unary("sqrt", np.sqrt, lambda x, ans: 0.5 / ans, notes="derivative inf at x = 0")
 cbrt_p = _unary(
     "cbrt", np.cbrt, lambda x, ans: 1 / (3 * ans * ans), notes="derivative inf at x = 0"
