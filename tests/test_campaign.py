@@ -436,8 +436,9 @@ TRANSFORMS = {t.name: t for t in [
     Transform("checkpoint", 0, lambda f, tag: riesz.checkpoint(f), lambda f, tag, h: f),
     Transform("custom_jvp", 0, _r_custom_jvp, lambda f, tag, h: f),
     Transform("custom_vjp", 0, _r_custom_vjp, lambda f, tag, h: f),
+    Transform("jit", 0, lambda f, tag: riesz.jit(f), lambda f, tag, h: f),
 ]}
-# Outermost first: ("vmap", "jvp") is vmap(jvp(f)). 8 + 64 + 512 = 584 compositions.
+# Outermost first: ("vmap", "jvp") is vmap(jvp(f)). 9 + 81 + 729 = 819 compositions.
 COMPOSITIONS = [c for depth in (1, 2, 3) for c in itertools.product(TRANSFORMS, repeat=depth)]
 
 
