@@ -186,6 +186,19 @@ def _row_norms(V: np.ndarray) -> np.ndarray:
         return np.sqrt(np.einsum("bn,bn->b", V, V))
 
 
+def _accept_rows(step: np.ndarray, k: int, old: tuple[np.ndarray, ...],
+                 new: tuple[np.ndarray, ...], iterations: np.ndarray,
+                 histories: list[list[float]]) -> tuple[np.ndarray, ...]:
+    """Take the new iterate, residual rows and residual norm (Y, F, r) of the rows that
+    stepped at iteration k, keep the others; log their iteration count and residual."""
+    Y, F, r = (np.where(step[:, None] if a.ndim == 2 else step, a_new, a)
+               for a, a_new in zip(old, new, strict=True))
+    iterations[step] = k + 1
+    for b in np.flatnonzero(step):
+        histories[b].append(float(r[b]))
+    return Y, F, r
+
+
 def _diverged(r: float) -> str:
     return "" if np.isfinite(r) else "the iterates diverged (non-finite residual)"
 
@@ -516,12 +529,8 @@ def _broyden_rows(f: Callable[[Any], Any], y0: Any, tol: float, rtol: float, max
             v = np.where(update[:, None], HT(dy), 0.0)
             us.append(np.where(update[:, None], (dy - Hdf) / safe[:, None], 0.0))
             vs.append(v)
-        Y = np.where(step[:, None], Y_new, Y)
-        FY = np.where(step[:, None], F_new, FY)
-        r = np.where(step, r_new, r)
-        iterations[step] = k + 1
-        for b in np.flatnonzero(step):
-            histories[b].append(float(r[b]))
+        Y, FY, r = _accept_rows(step, k, (Y, FY, r), (Y_new, F_new, r_new), iterations,
+                                histories)
         converged |= step & (r <= target)
         done |= converged | (step & ~np.isfinite(r))
     why = _diverged(float("inf")) if (~converged & ~np.isfinite(r)).any() else ""
@@ -680,12 +689,8 @@ def _newton_rows(f: Callable[[Any], Any], y0: Any, tol: float, rtol: float, max_
                    "another y0")
             done |= stuck
         step = ~done
-        Y = np.where(step[:, None], Y_new, Y)
-        FY = np.where(step[:, None], F_new, FY)
-        r = np.where(step, r_new, r)
-        iterations[step] = k + 1
-        for b in np.flatnonzero(step):
-            histories[b].append(float(r[b]))
+        Y, FY, r = _accept_rows(step, k, (Y, FY, r), (Y_new, F_new, r_new), iterations,
+                                histories)
         converged |= step & (r <= target)
         done |= converged | (step & ~np.isfinite(r))
     if (~converged & ~np.isfinite(r)).any() and not why:
