@@ -11,6 +11,7 @@ import pytest
 
 import riesz
 import riesz.numpy as rnp
+from finite_differences import fd_grad
 from riesz import implicit
 from riesz._core.trace import Tracer
 from riesz.solvers import SolverError, SolverWarning
@@ -55,15 +56,6 @@ def loss_np(x: np.ndarray, Wm: np.ndarray = W, Um: np.ndarray = U) -> float:
 def loss(x, **kwargs):
     y = implicit.fixed_point(deq(None), {"W": W, "U": U, "x": x}, np.zeros(N), **kwargs)
     return rnp.sum(rnp.sin(y))
-
-
-def fd_grad(f, x: np.ndarray, h: float = 1e-6) -> np.ndarray:
-    g = np.zeros_like(x)
-    for i in np.ndindex(x.shape):
-        e = np.zeros_like(x)
-        e[i] = h
-        g[i] = (f(x + e) - f(x - e)) / (2 * h)
-    return g
 
 
 def fd_hvp(f, x: np.ndarray, v: np.ndarray, h: float = 1e-4) -> np.ndarray:

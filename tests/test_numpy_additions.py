@@ -11,6 +11,7 @@ import pytest
 
 import riesz
 import riesz.numpy as rnp
+from finite_differences import fd_grad
 
 rng = np.random.default_rng(3)
 
@@ -18,15 +19,6 @@ rng = np.random.default_rng(3)
 def traced(f, *args):
     """f's value computed on traced inputs (inside riesz.vjp)."""
     return riesz.vjp(f, *args)[0]
-
-
-def fd_grad(f, x, eps=1e-6):
-    g = np.zeros_like(x)
-    for i in np.ndindex(x.shape):
-        e = np.zeros_like(x)
-        e[i] = eps
-        g[i] = (f(x + e) - f(x - e)) / (2 * eps)
-    return g
 
 
 # -- nan-reductions ------------------------------------------------------------------------

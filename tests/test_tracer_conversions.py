@@ -9,17 +9,7 @@ import pytest
 
 import riesz
 import riesz.numpy as rnp
-
-
-def fd_grad(f, x, h=1e-6):
-    """Central finite differences of a scalar f, in float64."""
-    g = np.zeros_like(x)
-    for i in np.ndindex(x.shape):
-        e = np.zeros_like(x)
-        e[i] = h
-        g[i] = (f(x + e) - f(x - e)) / (2 * h)
-    return g
-
+from finite_differences import fd_grad
 
 X = np.array([0.3, -1.2, 2.0])
 
