@@ -353,6 +353,27 @@ class _Implicit:
                            residual=e.residual, iterations=e.iterations, history=e.history,
                            x=e.x)
 
+    def _partial(self, e: SolverError, what: str) -> Any:
+        """The last iterate of a linear solve that did not converge, with a warning
+        (on_failure="warn"); raises where asked to or where there is no iterate."""
+        if self.opts.on_failure == "raise" or e.x is None:
+            raise self._failed(e, what) from e
+        warnings.warn(f"{self.opts.who}: {what} did not converge: {e}", SolverWarning,
+                      stacklevel=3)
+        return e.x
+
+    def _record_linear(self, u: Any, b: Any, A: Any, space: Space, iterations: int,
+                       converged: bool, method: str) -> None:
+        """With `info`, record a linear solve A u = b: residual norms at u = 0 and at u."""
+        if self.opts.info is None:
+            return
+
+        def norm(v: Any) -> float:
+            return float(np.linalg.norm(np.asarray(space.flatten(v))))
+
+        self._record("linear", Solution(u, iterations, [norm(b), norm(space.sub(b, A(u)))],
+                                        converged, method))
+
     def _solve_concrete(self, x: Any, y0: Any) -> Any:
         """y* for concrete x by the forward solver: no tape, nothing differentiated."""
         who = self.opts.who
@@ -469,7 +490,6 @@ class _Implicit:
     def _direct_solve(self, p: tuple[Any, Any], b: Any, S: Space, transposed: bool) -> Any:
         """A u = b, or Aᵀ λ = b for a covector b (then no Riesz maps are needed: the
         same factors solve with Aᵀ), by the direct method."""
-        opts = self.opts
         what = ("the adjoint solve Aᵀ λ = v" if transposed else "the tangent solve A ẏ = b") + \
             " (direct)"
         try:
@@ -478,19 +498,8 @@ class _Implicit:
                 state = self._direct.transpose(state)
             u, converged = self._direct.compute(state, b), True
         except SolverError as e:
-            if opts.on_failure == "raise" or e.x is None:
-                raise self._failed(e, what) from e
-            warnings.warn(f"{opts.who}: {what} did not converge: {e}", SolverWarning,
-                          stacklevel=2)
-            u, converged = e.x, False
-        if opts.info is not None:  # residual norms at u = 0 and at the solution
-            space = state.A.domain
-
-            def norm(v: Any) -> float:
-                return float(np.linalg.norm(np.asarray(space.flatten(v))))
-
-            self._record("linear", Solution(u, 1, [norm(b), norm(space.sub(b, state.A.mv(u)))],
-                                            converged, "direct"))
+            u, converged = self._partial(e, what), False
+        self._record_linear(u, b, state.A, state.A.domain, 1, converged, "direct")
         return u
 
     def _run_linear(self, M: LinearMap, rhs: Any, S: Space, what: str) -> Any:
@@ -520,17 +529,8 @@ class _Implicit:
             u = solve(op, rhs, opts.backward, rtol=opts.backward_tol,
                       maxiter=opts.backward_max_iter)
         except SolverError as e:
-            if opts.on_failure == "raise" or e.x is None:
-                raise self._failed(e, what) from e
-            warnings.warn(f"{opts.who}: {what} did not converge: {e}", SolverWarning,
-                          stacklevel=2)
-            u, converged = e.x, False
-        if opts.info is not None:  # residual norms at u = 0 and at the solution
-            def norm(v: Any) -> float:
-                return float(np.linalg.norm(np.asarray(S.flatten(v))))
-
-            self._record("linear", Solution(u, count[0], [norm(rhs), norm(S.sub(rhs, M(u)))],
-                                            converged, opts.backward))
+            u, converged = self._partial(e, what), False
+        self._record_linear(u, rhs, M, S, count[0], converged, opts.backward)
         return u
 
 
