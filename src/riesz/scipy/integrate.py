@@ -128,6 +128,19 @@ def _release(solver: Any) -> None:
     vars(solver).clear()
 
 
+def _in_y_and_selected(fun: Callable[..., Any], t: Any, theta: Sequence[Any],
+                       diff: tuple[int, ...]) -> Callable[..., Any]:
+    """`fun(y, t, *theta)` as a function of y and of the arguments `theta[i]`, i in
+    `diff` (the ones being differentiated; the others stay fixed)."""
+    def f(y: Any, *sel: Any) -> Any:
+        th = list(theta)
+        for i, v in zip(diff, sel, strict=True):
+            th[i] = v
+        return fun(y, t, *th)
+
+    return f
+
+
 class _Problem:
     """y' = fun(y, t, *θ) on flat float vectors y, with the solver's options.
 
@@ -278,11 +291,7 @@ class _Problem:
                 k = len(args) - len(diff)
                 theta, dtheta = args[:k], args[k:]
 
-                def f(y: Any, *sel: Any) -> Any:
-                    th = list(theta)
-                    for i, v in zip(diff, sel, strict=True):
-                        th[i] = v
-                    return fun(y, t, *th)
+                f = _in_y_and_selected(fun, t, theta, diff)
 
                 fy, fs = jvp(f, (z[:n], *(theta[i] for i in diff)), (z[n:], *dtheta))
                 return rnp.concatenate([fy, fs])
@@ -299,11 +308,7 @@ class _Problem:
             method, rtol, atol = self.adjoint_opts
 
             def adjoint_rhs(z: Any, t: Any, *theta: Any) -> Any:
-                def f(y: Any, *sel: Any) -> Any:
-                    th = list(theta)
-                    for i, v in zip(diff, sel, strict=True):
-                        th[i] = v
-                    return fun(y, t, *th)
+                f = _in_y_and_selected(fun, t, theta, diff)
 
                 fy, pullback = vjp(f, z[:n], *(theta[i] for i in diff))
                 cts = pullback(z[n:2 * n])
@@ -334,11 +339,7 @@ class _Problem:
                 def one(z: Any, te: Any, hk: Any) -> Any:
                     tau = te + s * hk
 
-                    def f(y: Any, *sel: Any) -> Any:
-                        th = list(theta)
-                        for i, v in zip(diff, sel, strict=True):
-                            th[i] = v
-                        return fun(y, tau, *th)
+                    f = _in_y_and_selected(fun, tau, theta, diff)
 
                     fy, pullback = vjp(f, z[:n], *(theta[i] for i in diff))
                     cts = vmap(pullback)(rnp.reshape(z[n:n + n * n], (n, n)))
