@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import scipy.special as _sp
 
-from .._core.primitive import ZERO_DERIVATIVE, Primitive, elementwise_unary
+from .._core.primitive import JOINT, ZERO_DERIVATIVE, Primitive, elementwise_unary
 from .._core.trace import Tracer, bind, raw_value
 from .._core.trace import strip_derivatives as _raw
 from .._core.zeros import is_foreign
@@ -987,11 +987,55 @@ yn_p, _YN = _bessel_v("yn", _sp.yn, -1.0, 1.0, regular=False,
                       notes="Y_n(x) for integer n; ∂x = (n/x) Y_n - Y_(n+1)")
 
 
+# Eager reverse and forward mode on large real arrays take F and F' from one compiled pass
+# (`special_kernels`, with Numba: the optional `jit` extra) instead of two SciPy calls.
+# Below JOINT_MIN_SIZE elements SciPy's two calls are cheap and not worth a first compile.
+JOINT_MIN_SIZE = 1 << 15
+_kernels: Any = None  # the special_kernels module once imported; False without Numba
+
+
+def _joint_kernel(name: str) -> Any:
+    """`forward(x)` for the JOINT primitive `name`: (F(x), F'(x)) from the compiled pair
+    kernel, or None where it does not apply (small, not a real NumPy array, no Numba)."""
+    def forward(x: Any) -> Any:
+        global _kernels
+        if type(x) is not np.ndarray or x.size < JOINT_MIN_SIZE or _kernels is False:
+            return None
+        if _kernels is None:
+            try:
+                from . import special_kernels
+            except ImportError:  # no Numba: SciPy for the value, the rules for F'
+                _kernels = False
+                return None
+            _kernels = special_kernels
+        return _kernels.joint(name, x)
+
+    forward.__name__ = f"{name}_forward"
+    return forward
+
+
+def _with_residual(prim: Primitive) -> None:
+    """Rules of a JOINT elementwise `prim` that use F'(x), when the forward pass computed
+    it (`residual`), instead of evaluating it again."""
+    assert prim.jvps is not None and prim.vjps is not None
+    (jvp0,), (vjp0,) = prim.jvps, prim.vjps
+
+    def jvp(t: Any, ans: Any, x: Any, residual: Any = None) -> Any:
+        return jvp0(t, ans, x) if residual is None else t * residual
+
+    def vjp(g: Any, ans: Any, x: Any, residual: Any = None) -> Any:
+        return vjp0(g, ans, x) if residual is None else g * residual
+
+    jvp.__name__, vjp.__name__ = jvp0.__name__, vjp0.__name__
+    prim.def_jvp(jvp).def_vjp(vjp)
+
+
 def _bessel_fixed(name: str, ufunc: Any, order: int, family: _Bessel,
                   table: dict[int, Primitive]) -> Primitive:
     """F_0 or F_1 of SciPy's dedicated routines; the other orders its rules need come from
-    `table` (the family's fixed-order primitives, filled below) or from `family`."""
-    prim = Primitive(name, _weak(ufunc), notes=f"order {order}")
+    `table` (the family's fixed-order primitives, filled below) or from `family`. JOINT:
+    its value and derivative come from one compiled pass where `_joint_kernel` applies."""
+    prim = Primitive(name, _weak(ufunc), kind=JOINT, notes=f"order {order}")
     table[order] = prim
     fixed = _Bessel(
         lambda v, x: bind(table[v], x) if v in table else family.value(v, x),
@@ -1000,6 +1044,8 @@ def _bessel_fixed(name: str, ufunc: Any, order: int, family: _Bessel,
     general = taylor.jet_from_jvp(
         elementwise_unary(prim, lambda x, ans: fixed.derivative(order, x, ans))).jet
     assert general is not None
+    _with_residual(prim)
+    prim.def_forward(_joint_kernel(name))
 
     def jet(primals: list[Any], series: list[Any]) -> tuple[Any, Any]:
         (x,), (sx,) = primals, series

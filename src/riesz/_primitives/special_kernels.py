@@ -1,0 +1,337 @@
+"""Compiled kernels that evaluate a special function and its derivative in one pass.
+
+Eager reverse (and forward) mode needs f(x) now and f'(x) later; with SciPy as the only
+kernel, f' costs a second call as expensive as the first (j0' = -j1, i0' = i1). The
+fixed-order Bessel functions come in pairs (F_0, F_1) whose Cephes algorithms (the ones
+SciPy uses; coefficients from Cephes 2.8, S. L. Moshier, BSD) share the argument
+reduction, the square root, the exponential or the sine and cosine, so one loop that
+evaluates both costs little more than one function:
+
+    j0' = -j1,  j1' = j0 - j1/x,  y0' = -y1,  y1' = y0 - y1/x,
+    i0' = i1,   i1' = i0 - i1/x,  i0e' = i1e - sign(x) i0e,
+    i1e' = i0e - (1/x + sign(x)) i1e,   with j1'(0) = i1'(0) = i1e'(0) = 1/2.
+
+This module imports Numba (the optional ``jit`` extra) when it is imported; riesz imports
+it only on the first call that can use it (`joint`), so without Numba nothing changes.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import scipy.special as _sp
+from numba import njit
+
+__all__ = ["joint"]
+
+# -- Cephes coefficients ------------------------------------------------------------------
+# j0.c: J0 on [0, 5] as (z - r1)(z - r2) RP(z)/RQ(z), z = x²; Hankel's expansion beyond.
+_J0_RP = (-4.79443220978201773821E9, 1.95617491946556577543E12, -2.49248344360967716204E14,
+          9.70862251047306323952E15)
+_J0_RQ = (4.99563147152651017219E2, 1.73785401676374683123E5, 4.84409658339962045305E7,
+          1.11855537045356834862E10, 2.11277520115489217587E12, 3.10518229857422583814E14,
+          3.18121955943204943306E16, 1.71086294081043136091E18)
+_J0_DR1, _J0_DR2 = 5.78318596294678452118E0, 3.04712623436620863991E1
+_J0_PP = (7.96936729297347051624E-4, 8.28352392107440799803E-2, 1.23953371646414299388E0,
+          5.44725003058768775090E0, 8.74716500199817011941E0, 5.30324038235394892183E0,
+          9.99999999999999997821E-1)
+_J0_PQ = (9.24408810558863637013E-4, 8.56288474354474431428E-2, 1.25352743901058953537E0,
+          5.47097740330417105182E0, 8.76190883237069594232E0, 5.30605288235394617618E0,
+          1.00000000000000000218E0)
+_J0_QP = (-1.13663838898469149931E-2, -1.28252718670509318512E0, -1.95539544257735972385E1,
+          -9.32060152123768231369E1, -1.77681167980488050595E2, -1.47077505154951170175E2,
+          -5.14105326766599330220E1, -6.05014350600728481186E0)
+_J0_QQ = (6.43178256118178023184E1, 8.56430025976980587198E2, 3.88240183605401609683E3,
+          7.24046774195652478189E3, 5.93072701187316984827E3, 2.06209331660327847417E3,
+          2.42005740240291393179E2)
+_Y0_YP = (1.55924367855235737965E4, -1.46639295903971606143E7, 5.43526477051876500413E9,
+          -9.82136065717911466409E11, 8.75906394395366999549E13, -3.46628303384729719441E15,
+          4.42733268572569800351E16, -1.84950800436986690637E16)
+_Y0_YQ = (1.04128353664259848412E3, 6.26107330137134956842E5, 2.68919633393814121987E8,
+          8.64002487103935000337E10, 2.02979612750105546709E13, 3.17157752842975028269E15,
+          2.50596256172653059228E17)
+# j1.c
+_J1_RP = (-8.99971225705559398224E8, 4.52228297998194034323E11, -7.27494245221818276015E13,
+          3.68295732863852883286E15)
+_J1_RQ = (6.20836478118054335476E2, 2.56987256757748830383E5, 8.35146791431949253037E7,
+          2.21511595479792499675E10, 4.74914122079991414898E12, 7.84369607876235854894E14,
+          8.95222336184627338078E16, 5.32278620332680085395E18)
+_J1_PP = (7.62125616208173112003E-4, 7.31397056940917570436E-2, 1.12719608129684925192E0,
+          5.11207951146807644818E0, 8.42404590141772420927E0, 5.21451598682361504063E0,
+          1.00000000000000000254E0)
+_J1_PQ = (5.71323128072548699714E-4, 6.88455908754495404082E-2, 1.10514232634061696926E0,
+          5.07386386128601488557E0, 8.39985554327604159757E0, 5.20982848682361821619E0,
+          9.99999999999999997461E-1)
+_J1_QP = (5.10862594750176621635E-2, 4.98213872951233449420E0, 7.58238284132545283818E1,
+          3.66779609360150777800E2, 7.10856304998926107277E2, 5.97489612400613639965E2,
+          2.11688757100572135698E2, 2.52070205858023719784E1)
+_J1_QQ = (7.42373277035675149943E1, 1.05644886038262816351E3, 4.98641058337653607651E3,
+          9.56231892404756170795E3, 7.99704160447350683650E3, 2.82619278517639096600E3,
+          3.36093607810698293419E2)
+_Y1_YP = (1.26320474790178026440E9, -6.47355876379160291031E11, 1.14509511541823727583E14,
+          -8.12770255501325109621E15, 2.02439475713594898196E17, -7.78877196265950026825E17)
+_Y1_YQ = (5.94301592346128195359E2, 2.35564092943068577943E5, 7.34811944459721705660E7,
+          1.87601316108706159478E10, 3.88231277496238566008E12, 6.20557727146953693363E14,
+          6.87141087355300489866E16, 3.97270608116560655612E18)
+_J1_Z1, _J1_Z2 = 1.46819706421238932572E1, 4.92184563216946036703E1
+# i0.c, i1.c: Chebyshev series of e^-x I(x) on [0, 8] and of e^-x sqrt(x) I(x) on [8, inf)
+_I0_A = (-4.41534164647933937950E-18, 3.33079451882223809783E-17, -2.43127984654795469359E-16,
+         1.71539128555513303061E-15, -1.16853328779934516808E-14, 7.67618549860493561688E-14,
+         -4.85644678311192946090E-13, 2.95505266312963983461E-12, -1.72682629144155570723E-11,
+         9.67580903537323691224E-11, -5.18979560163526290666E-10, 2.65982372468238665035E-9,
+         -1.30002500998624804212E-8, 6.04699502254191894932E-8, -2.67079385394061173391E-7,
+         1.11738753912010371815E-6, -4.41673835845875056359E-6, 1.64484480707288970893E-5,
+         -5.75419501008210370398E-5, 1.88502885095841655729E-4, -5.76375574538582365885E-4,
+         1.63947561694133579842E-3, -4.32430999505057594430E-3, 1.05464603945949983183E-2,
+         -2.37374148058994688156E-2, 4.93052842396707084878E-2, -9.49010970480476444210E-2,
+         1.71620901522208775349E-1, -3.04682672343198398683E-1, 6.76795274409476084995E-1)
+_I0_B = (-7.23318048787475395456E-18, -4.83050448594418207126E-18, 4.46562142029675999901E-17,
+         3.46122286769746109310E-17, -2.82762398051658348494E-16, -3.42548561967721913462E-16,
+         1.77256013305652638360E-15, 3.81168066935262242075E-15, -9.55484669882830764870E-15,
+         -4.15056934728722208663E-14, 1.54008621752140982691E-14, 3.85277838274214270114E-13,
+         7.18012445138366623367E-13, -1.79417853150680611778E-12, -1.32158118404477131188E-11,
+         -3.14991652796324136454E-11, 1.18891471078464383424E-11, 4.94060238822496958910E-10,
+         3.39623202570838634515E-9, 2.26666899049817806459E-8, 2.04891858946906374183E-7,
+         2.89137052083475648297E-6, 6.88975834691682398426E-5, 3.36911647825569408990E-3,
+         8.04490411014108831608E-1)
+_I1_A = (2.77791411276104639959E-18, -2.11142121435816608115E-17, 1.55363195773620046921E-16,
+         -1.10559694773538630805E-15, 7.60068429473540693410E-15, -5.04218550472791168711E-14,
+         3.22379336594557470981E-13, -1.98397439776494371520E-12, 1.17361862988909016308E-11,
+         -6.66348972350202774223E-11, 3.62559028155211703701E-10, -1.88724975172282928790E-9,
+         9.38153738649577178388E-9, -4.44505912879632808065E-8, 2.00329475355213526229E-7,
+         -8.56872026469545474066E-7, 3.47025130813767847674E-6, -1.32731636560394358279E-5,
+         4.78156510755005422638E-5, -1.61760815825896745588E-4, 5.12285956168575772895E-4,
+         -1.51357245063125314899E-3, 4.15642294431288815669E-3, -1.05640848946261981558E-2,
+         2.47264490306265168283E-2, -5.29459812080949914269E-2, 1.02643658689847095384E-1,
+         -1.76416518357834055153E-1, 2.52587186443633654823E-1)
+_I1_B = (7.51729631084210481353E-18, 4.41434832307170791151E-18, -4.65030536848935832153E-17,
+         -3.20952592199342395980E-17, 2.96262899764595013876E-16, 3.30820231092092828324E-16,
+         -1.88035477551078244854E-15, -3.81440307243700780478E-15, 1.04202769841288027642E-14,
+         4.27244001671195135429E-14, -2.10154184277266431302E-14, -4.08355111109219731823E-13,
+         -7.19855177624590851209E-13, 2.03562854414708950722E-12, 1.41258074366137813316E-11,
+         3.25260358301548823856E-11, -1.89749581235054123450E-11, -5.58974346219658380687E-10,
+         -3.83538038596423702205E-9, -2.63146884688951950684E-8, -2.51223623787020892529E-7,
+         -3.88256480887769039346E-6, -1.10588938762623716291E-4, -9.76109749136146840777E-3,
+         7.78576235018280120474E-1)
+_I01_A = tuple(zip(_I0_A, (0.0, *_I1_A), strict=True))
+_I01_B = tuple(zip(_I0_B, _I1_B, strict=True))
+
+# Numba reads global arrays as constants; a tuple indexed by a loop variable would be
+# copied to the stack on every access
+_g = globals()
+for _name in [n for n in _g if n[:3] in ("_J0", "_J1", "_Y0", "_Y1", "_I0", "_I1")
+              and isinstance(_g[n], tuple)]:
+    _g[_name] = np.array(_g[_name])
+del _g, _name
+
+_PIO4, _THPIO4 = 0.78539816339744830962, 2.35619449019234492885
+_SQ2OPI, _SQ1OPI = 7.9788456080286535587989E-1, 5.64189583547756286948E-1
+_SQRT1_2, _TWO_OVER_PI = 0.70710678118654752440, 0.63661977236758134308
+_SQRT_EPS, _MAXLOG = 1.490116119384765625e-8, 7.09782712893383996843E2
+
+
+# -- evaluation helpers (Horner, Horner with leading 1, Clenshaw) ---------------------------
+@njit(inline="always", cache=True, error_model="numpy")
+def _polevl(x: float, c: Any) -> float:
+    a = c[0]
+    for i in range(1, len(c)):
+        a = a * x + c[i]
+    return a
+
+
+@njit(inline="always", cache=True, error_model="numpy")
+def _p1evl(x: float, c: Any) -> float:
+    a = x + c[0]
+    for i in range(1, len(c)):
+        a = a * x + c[i]
+    return a
+
+
+@njit(inline="always", cache=True, error_model="numpy")
+def _chbevl(x: float, c: Any) -> float:
+    b0, b1, b2 = c[0], 0.0, 0.0
+    for i in range(1, len(c)):
+        b2 = b1
+        b1 = b0
+        b0 = x * b1 - b2 + c[i]
+    return 0.5 * (b0 - b2)
+
+
+@njit(inline="always", cache=True, error_model="numpy")
+def _chbevl2(x: float, c: Any) -> tuple[float, float]:
+    """Two Chebyshev series in one loop (`c`: pairs of coefficients, the shorter series
+    padded with leading zeros, which leave Clenshaw's recurrence unchanged): the two
+    dependency chains interleave instead of running one after the other."""
+    b0, b1, b2 = c[0][0], 0.0, 0.0
+    e0, e1, e2 = c[0][1], 0.0, 0.0
+    for i in range(1, len(c)):
+        b2 = b1
+        b1 = b0
+        b0 = x * b1 - b2 + c[i][0]
+        e2 = e1
+        e1 = e0
+        e0 = x * e1 - e2 + c[i][1]
+    return 0.5 * (b0 - b2), 0.5 * (e0 - e2)
+
+
+@njit(inline="always", cache=True, error_model="numpy")
+def _hankel(ax: float) -> tuple[float, float, float, float, float]:
+    """The asymptotic parts shared by J and Y for x > 5: w = 5/x and the rational
+    functions P0, Q0, P1, Q1 of (5/x)²."""
+    w = 5.0 / ax
+    z = 25.0 / (ax * ax)
+    p0 = _polevl(z, _J0_PP) / _polevl(z, _J0_PQ)
+    q0 = _polevl(z, _J0_QP) / _p1evl(z, _J0_QQ)
+    z1 = w * w
+    p1 = _polevl(z1, _J1_PP) / _polevl(z1, _J1_PQ)
+    q1 = _polevl(z1, _J1_QP) / _p1evl(z1, _J1_QQ)
+    return w, p0, q0, p1, q1
+
+
+@njit(inline="always", cache=True, error_model="numpy")
+def _j01_small(ax: float) -> tuple[float, float]:
+    """J0(x), J1(x) for 0 <= x <= 5."""
+    z = ax * ax
+    if ax < 1.0e-5:
+        a0 = 1.0 - z / 4.0
+    else:
+        a0 = (z - _J0_DR1) * (z - _J0_DR2)
+        a0 = a0 * _polevl(z, _J0_RP) / _p1evl(z, _J0_RQ)
+    if ax < _SQRT_EPS:
+        a1 = 0.5 * ax
+    else:
+        a1 = _polevl(z, _J1_RP) / _p1evl(z, _J1_RQ)
+        a1 = a1 * ax * (z - _J1_Z1) * (z - _J1_Z2)
+    return a0, a1
+
+
+# -- the pair kernels: f[k] = F_order(x[k]), d[k] = F_order'(x[k]) --------------------------
+@njit(cache=True, error_model="numpy")
+def _j01(x: Any, order: int, f: Any, d: Any) -> None:
+    for k in range(x.size):
+        xk = float(x[k])
+        ax = abs(xk)
+        if ax <= 5.0:
+            a0, a1 = _j01_small(ax)
+        else:
+            w, p0, q0, p1, q1 = _hankel(ax)
+            r = math.sqrt(ax)
+            if ax < 10.0:
+                # (deriving the second pair of cos, sin from the first measured slower)
+                xn = ax - _PIO4
+                a0 = (p0 * math.cos(xn) - w * q0 * math.sin(xn)) * _SQ2OPI / r
+                xn = ax - _THPIO4
+                a1 = (p1 * math.cos(xn) - w * q1 * math.sin(xn)) * _SQ2OPI / r
+            else:
+                c, s = math.cos(ax), math.sin(ax)
+                a0 = ((p0 + w * q0) * c + (p0 - w * q0) * s) * _SQ1OPI / r
+                a1 = (_SQRT1_2 * (w * q1 - p1) * c + _SQRT1_2 * (p1 + w * q1) * s) * _SQ2OPI / r
+        if xk < 0.0:
+            a1 = -a1
+        if order == 0:
+            f[k] = a0
+            d[k] = -a1
+        else:
+            f[k] = a1 if xk != 0.0 else xk  # J1(-0) = -0
+            d[k] = a0 - a1 / xk if xk != 0.0 else 0.5
+
+
+@njit(cache=True, error_model="numpy")
+def _y01(x: Any, order: int, f: Any, d: Any) -> None:
+    for k in range(x.size):
+        xk = float(x[k])
+        if xk <= 5.0:
+            if xk == 0.0:
+                b0 = b1 = -math.inf
+            elif xk < 0.0:
+                b0 = b1 = math.nan
+            else:
+                a0, a1 = _j01_small(xk)
+                z = xk * xk
+                lg = math.log(xk)
+                b0 = _polevl(z, _Y0_YP) / _p1evl(z, _Y0_YQ)
+                b0 += _TWO_OVER_PI * lg * a0
+                b1 = xk * (_polevl(z, _Y1_YP) / _p1evl(z, _Y1_YQ))
+                b1 += _TWO_OVER_PI * (a1 * lg - 1.0 / xk)
+        else:
+            w, p0, q0, p1, q1 = _hankel(xk)
+            r = math.sqrt(xk)
+            if xk < 10.0:
+                xn = xk - _PIO4  # cos, sin of x - 3π/4 from those of x - π/4
+                c, s = math.cos(xn), math.sin(xn)
+                b0 = (p0 * s + w * q0 * c) * _SQ2OPI / r
+                b1 = (w * q1 * s - p1 * c) * _SQ2OPI / r
+            else:
+                c, s = math.cos(xk), math.sin(xk)
+                b0 = ((w * q0 - p0) * c + (p0 + w * q0) * s) * _SQ1OPI / r
+                b1 = ((w * q1 - p1) * s - (p1 + w * q1) * c) * _SQ1OPI / r
+        if order == 0:
+            f[k] = b0
+            d[k] = -b1
+        else:
+            f[k] = b1
+            d[k] = b0 - b1 / xk if xk != 0.0 else math.nan  # (-inf - -inf, at ±0 alike)
+
+
+@njit(cache=True, error_model="numpy")
+def _i01(x: Any, order: int, scaled: bool, halves: bool, f: Any, d: Any) -> None:
+    for k in range(x.size):
+        xk = float(x[k])
+        ax = abs(xk)
+        if ax <= 8.0:  # e^-x I0 and e^-x I1
+            y = ax / 2.0 - 2.0
+            e0, e1 = _chbevl2(y, _I01_A)
+            e1 *= ax
+        else:  # e^-x sqrt(x) I0 and e^-x sqrt(x) I1, then / sqrt(x)
+            y = 32.0 / ax - 2.0
+            r = math.sqrt(ax)
+            e0, e1 = _chbevl2(y, _I01_B)
+            e0 /= r
+            e1 /= r
+        if not scaled:
+            if ax <= _MAXLOG or not halves:
+                e = math.exp(ax)
+                e0 *= e
+                e1 *= e
+            else:  # e^x overflows before I(x) does (up to x ~ 714): two halves
+                e = math.exp(ax / 2.0)
+                e0 = e0 * e * e
+                e1 = e1 * e * e
+        if xk < 0.0:
+            e1 = -e1
+        if order == 0:
+            v, g = e0, e1
+        else:
+            v, g = e1, (e0 - e1 / xk if xk != 0.0 else 0.5)
+        if scaled:  # the factor e^-|x| adds -sign(x) F to the derivative
+            g -= (1.0 if xk > 0.0 else (-1.0 if xk < 0.0 else 0.0)) * v
+        f[k] = v
+        d[k] = g
+
+
+# Newer SciPy (xsf) evaluates I0, I1 above log(max float) with e^(x/2) twice, older SciPy
+# overflows there: follow the installed one, so that values do not depend on the path.
+_HALVES = bool(np.isfinite(_sp.i0(710.0)))
+
+# name -> (kernel, order, extra arguments)
+_PAIRS: dict[str, tuple[Any, int, tuple[Any, ...]]] = {
+    "j0": (_j01, 0, ()), "j1": (_j01, 1, ()), "y0": (_y01, 0, ()), "y1": (_y01, 1, ()),
+    "i0": (_i01, 0, (False, _HALVES)), "i1": (_i01, 1, (False, _HALVES)),
+    "i0e": (_i01, 0, (True, False)), "i1e": (_i01, 1, (True, False)),
+}
+
+
+def joint(name: str, x: Any) -> tuple[np.ndarray, np.ndarray] | None:
+    """(F(x), F'(x)) for the fixed-order Bessel function `name` on a real NumPy array, in
+    x's dtype; None otherwise (the caller then uses SciPy). The first call per kernel and
+    dtype compiles (about a second; then read from Numba's on-disk cache)."""
+    if type(x) is not np.ndarray or x.dtype not in (np.float64, np.float32):
+        return None
+    kernel, order, extra = _PAIRS[name]
+    flat = x.reshape(-1)  # a view when x is contiguous
+    f = np.empty(flat.shape, x.dtype)
+    d = np.empty(flat.shape, x.dtype)
+    kernel(flat, order, *extra, f, d)
+    return f.reshape(x.shape), d.reshape(x.shape)

@@ -1,0 +1,180 @@
+"""The one-pass value-and-derivative kernels of the fixed-order Bessel functions
+(riesz/_primitives/special_kernels.py, kind JOINT): values and derivatives against SciPy's
+own functions on dense grids (branch boundaries, tiny and huge x, negative x, NaN/inf,
+float32), gradients against central finite differences with and without the kernel path,
+and the rules of nested transformations, which never see a residual."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.special as sp
+
+import riesz
+import riesz.scipy.special as rsp
+from riesz._primitives import special
+
+NAMES = ("j0", "j1", "y0", "y1", "i0", "i1", "i0e", "i1e")
+
+
+def _derivative_from_scipy(name: str, x: np.ndarray) -> np.ndarray:
+    """F'(x) from the recurrences, in NumPy on SciPy's values (the oracle)."""
+    with np.errstate(all="ignore"):
+        s = np.sign(x)
+        return {
+            "j0": lambda: -sp.j1(x), "j1": lambda: sp.j0(x) - sp.j1(x) / x,
+            "y0": lambda: -sp.y1(x), "y1": lambda: sp.y0(x) - sp.y1(x) / x,
+            "i0": lambda: sp.i1(x), "i1": lambda: sp.i0(x) - sp.i1(x) / x,
+            "i0e": lambda: sp.i1e(x) - s * sp.i0e(x),
+            "i1e": lambda: sp.i0e(x) - sp.i1e(x) / x - s * sp.i1e(x),
+        }[name]()
+
+
+def _grid() -> np.ndarray:
+    edges = np.array([5.0, 8.0, 10.0, 1e-5, 1.490116119384765625e-8])
+    near = np.concatenate([np.nextafter(edges, 0), edges, np.nextafter(edges, 20)])
+    return np.concatenate([
+        np.linspace(-30.0, 30.0, 60001), near, -near, np.geomspace(1e-300, 1e-3, 300),
+        -np.geomspace(1e-300, 1e-3, 300), np.geomspace(30.0, 1e3, 400),
+        [0.0, -0.0, 700.0, 709.0, 709.9, 713.9, 720.0, -713.9, np.nan, np.inf, -np.inf],
+    ])
+
+
+def _assert_close(got: np.ndarray, ref: np.ndarray, rtol: float, atol: float) -> None:
+    finite = np.isfinite(ref)
+    np.testing.assert_array_equal(got[~finite], ref[~finite])  # same NaN / inf positions
+    err = np.abs(got[finite] - ref[finite])
+    bad = err > atol + rtol * np.abs(ref[finite])
+    assert not bad.any(), (got[finite][bad][:5], ref[finite][bad][:5])
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_kernel_values_and_derivatives_match_scipy_float64(name: str) -> None:
+    kernels = pytest.importorskip("riesz._primitives.special_kernels")
+    x = _grid()
+    f, d = kernels.joint(name, x)
+    assert f.dtype == d.dtype == np.float64
+    # the oscillating J, Y: absolute accuracy (Cephes' own peak error is ~4e-16 absolute)
+    _assert_close(f, getattr(sp, name)(x), rtol=2e-15, atol=2e-15)
+    ref_d = _derivative_from_scipy(name, x)
+    if name in ("j1", "i1", "i1e"):  # 0/0 at x = 0: the limit 1/2
+        ref_d[x == 0] = 0.5
+    if name == "y1":  # -inf - (-inf / ±0): undefined at either zero, as the rules say
+        ref_d[x == 0] = np.nan
+    _assert_close(d, ref_d, rtol=4e-15, atol=4e-15)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_kernel_float32_rounds_the_float64_values(name: str) -> None:
+    kernels = pytest.importorskip("riesz._primitives.special_kernels")
+    x = _grid()
+    x = x[np.abs(x) < 80].astype(np.float32)  # (I overflows float32 beyond)
+    f, d = kernels.joint(name, x)
+    assert f.dtype == d.dtype == np.float32
+    _assert_close(f, getattr(sp, name)(x), rtol=2.4e-7, atol=1e-7)
+    ref_d = _derivative_from_scipy(name, x.astype(np.float64))
+    if name in ("j1", "i1", "i1e"):
+        ref_d[x == 0] = 0.5
+    if name == "y1":
+        ref_d[x == 0] = np.nan
+    with np.errstate(over="ignore"):  # (Y's derivative beyond float32 near 0: inf)
+        ref_d = ref_d.astype(np.float32)
+    _assert_close(d, ref_d, rtol=2.4e-7, atol=1e-6)
+
+
+def test_kernel_declines_what_it_does_not_compute() -> None:
+    kernels = pytest.importorskip("riesz._primitives.special_kernels")
+    assert kernels.joint("j0", np.arange(4)) is None  # integers
+    assert kernels.joint("j0", np.ones(3, complex)) is None
+    assert kernels.joint("j0", [1.0, 2.0]) is None
+    x = np.linspace(0.5, 9.0, 24).reshape(2, 3, 4)[:, ::2]  # strided: copied, shape kept
+    f, _ = kernels.joint("j1", x)
+    np.testing.assert_array_equal(f, sp.j1(x))
+
+
+@pytest.fixture(params=["kernel", "scipy"])
+def path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Eager mode with the compiled kernel on every array (kernel), or without it (as
+    without Numba)."""
+    if request.param == "kernel":
+        kernels = pytest.importorskip("riesz._primitives.special_kernels")
+        monkeypatch.setattr(special, "JOINT_MIN_SIZE", 0)
+        calls: list[str] = []
+        joint = kernels.joint
+        monkeypatch.setattr(kernels, "joint", lambda n, x: calls.append(n) or joint(n, x))
+        request.node.kernel_calls = calls
+    else:
+        monkeypatch.setattr(special, "_kernels", False)
+    return request.param
+
+
+def _points(name: str) -> np.ndarray:
+    x = np.array([-12.0, -7.5, -4.0, -0.3, 1e-4, 0.7, 4.999, 5.001, 7.9, 8.1, 9.5, 11.0, 25.0])
+    return np.abs(x) if name[0] == "y" else x  # Y is real for x > 0 only
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_grad_and_jvp_match_finite_differences(name: str, path: str,
+                                               request: pytest.FixtureRequest) -> None:
+    f_sp, f_r = getattr(sp, name), getattr(rsp, name)
+    x = _points(name)
+    h = 1e-6 * np.maximum(np.abs(x), 1e-2)  # (relative near Y's singularity at 0)
+    fd = (f_sp(x + h) - f_sp(x - h)) / (2 * h)
+    g = riesz.grad(lambda a: riesz.numpy.sum(f_r(a)))(x)
+    np.testing.assert_allclose(g, fd, rtol=1e-7, atol=1e-7)
+    y, t = riesz.jvp(f_r, (x,), (np.ones_like(x),))
+    np.testing.assert_allclose(y, f_sp(x), rtol=1e-14, atol=1e-15)
+    np.testing.assert_allclose(t, fd, rtol=1e-7, atol=1e-7)
+    v, vjp_fn = riesz.vjp(f_r, x)
+    (c1,), (c2,) = vjp_fn(np.ones_like(x)), vjp_fn(np.ones_like(x))  # the residual is reused
+    np.testing.assert_array_equal(c1, c2)
+    np.testing.assert_allclose(c1, fd, rtol=1e-7, atol=1e-7)
+    if path == "kernel":
+        assert request.node.kernel_calls.count(name) == 3  # grad, jvp, vjp
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_second_order_under_the_kernel_path(name: str, path: str) -> None:
+    """grad of grad: the inner trace is nested, so its rules run differentiably (no
+    residual), and the outer one sees the first derivative's own rules."""
+    f_sp, f_r = getattr(sp, name), getattr(rsp, name)
+    x = _points(name)
+    x = x[np.abs(x) > 0.1]
+    d2 = riesz.grad(lambda a: riesz.numpy.sum(riesz.grad(
+        lambda b: riesz.numpy.sum(f_r(b)))(a)))(x)
+    h = 1e-4
+    fd2 = (f_sp(x + h) - 2 * f_sp(x) + f_sp(x - h)) / h**2
+    np.testing.assert_allclose(d2, fd2, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_kernel_and_scipy_paths_agree_at_zero_negative_and_nonfinite(
+        name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("riesz._primitives.special_kernels")
+    x = np.array([0.0, -0.0, -2.0, 3.0, 1e-300, np.nan, np.inf, -np.inf, 50.0])
+    f_r = getattr(rsp, name)
+
+    def value_and_grad() -> tuple[np.ndarray, np.ndarray]:
+        with np.errstate(all="ignore"):
+            return riesz.value_and_grad(lambda a: riesz.numpy.sum(f_r(a) * np.arange(9.0)))(x)
+
+    monkeypatch.setattr(special, "_kernels", False)
+    v0, g0 = value_and_grad()
+    monkeypatch.setattr(special, "_kernels", None)
+    monkeypatch.setattr(special, "JOINT_MIN_SIZE", 0)
+    v1, g1 = value_and_grad()
+    np.testing.assert_allclose(g1, g0, rtol=1e-14, atol=1e-300)
+    assert np.isnan(v0) == np.isnan(v1)
+
+
+def test_small_arrays_and_jit_do_not_call_the_kernel(monkeypatch: pytest.MonkeyPatch) -> None:
+    kernels = pytest.importorskip("riesz._primitives.special_kernels")
+    calls: list[str] = []
+    joint = kernels.joint
+    monkeypatch.setattr(kernels, "joint", lambda n, x: calls.append(n) or joint(n, x))
+    x = np.linspace(0.5, 3.0, 7)
+    riesz.grad(lambda a: riesz.numpy.sum(rsp.j0(a)))(x)  # below JOINT_MIN_SIZE
+    monkeypatch.setattr(special, "JOINT_MIN_SIZE", 0)
+    g = riesz.jit(riesz.grad(lambda a: riesz.numpy.sum(rsp.j0(a))))(x)  # staged: abstract
+    np.testing.assert_allclose(g, -sp.j1(x), rtol=1e-15)
+    assert calls == []
