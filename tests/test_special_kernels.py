@@ -100,8 +100,12 @@ def path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str
         kernels = pytest.importorskip("riesz._primitives.special_kernels")
         monkeypatch.setattr(special, "JOINT_MIN_SIZE", 0)
         calls: list[str] = []
-        joint = kernels.joint
+        joint, beta, rgamma = kernels.joint, kernels.beta_partials, kernels.rgamma_derivative
         monkeypatch.setattr(kernels, "joint", lambda n, x: calls.append(n) or joint(n, x))
+        monkeypatch.setattr(kernels, "beta_partials",
+                            lambda *a: calls.append("beta_partials") or beta(*a))
+        monkeypatch.setattr(kernels, "rgamma_derivative",
+                            lambda *a: calls.append("rgamma_derivative") or rgamma(*a))
         request.node.kernel_calls = calls
     else:
         monkeypatch.setattr(special, "_kernels", False)
@@ -178,3 +182,99 @@ def test_small_arrays_and_jit_do_not_call_the_kernel(monkeypatch: pytest.MonkeyP
     g = riesz.jit(riesz.grad(lambda a: riesz.numpy.sum(rsp.j0(a))))(x)  # staged: abstract
     np.testing.assert_allclose(g, -sp.j1(x), rtol=1e-15)
     assert calls == []
+
+
+# -- ψ-based kernels: beta, betaln, rgamma ------------------------------------------------------
+
+def _psi_grid() -> np.ndarray:
+    return np.concatenate([np.geomspace(1e-300, 1e20, 4001), np.arange(1.0, 13.0),
+                           np.linspace(0.01, 30.0, 6001), [1.4616321449683623, np.inf]])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_beta_partials_match_scipy_digamma(dtype: type) -> None:
+    kernels = pytest.importorskip("riesz._primitives.special_kernels")
+    a = _psi_grid().astype(dtype)
+    if dtype is np.float32:  # (B in float32 over- and underflows beyond)
+        a = a[(a > 1e-3) & (a < 1e3)]
+    b = a[::-1].copy()
+    assert kernels.beta_accepts(a, b)
+    with np.errstate(all="ignore"):
+        ans = sp.beta(a, b)
+        ref_a = (sp.digamma(a.astype(float)) - sp.digamma(a.astype(float) + b))
+        ref_b = (sp.digamma(b.astype(float)) - sp.digamma(a.astype(float) + b))
+        scale = np.abs(sp.digamma(a.astype(float))) + np.abs(sp.digamma(b.astype(float))) + 1
+    for times_ans, rtol in ((False, 1e-15), (True, 1e-15)):
+        da, db = kernels.beta_partials(a, b, ans, times_ans)
+        assert da.dtype == db.dtype == dtype
+        for got, ref in ((da, ref_a), (db, ref_b)):
+            if times_ans:
+                with np.errstate(all="ignore"):
+                    ref, sc = ref * ans, scale * np.abs(ans)
+            else:
+                sc = scale
+            if dtype is np.float32:
+                rtol = 3e-7
+            ok = np.isfinite(ref)
+            tiny = 4 * np.finfo(dtype).tiny  # (float32 subnormals)
+            np.testing.assert_array_less(np.abs(got[ok] - ref[ok]), 4 * rtol * sc[ok] + tiny)
+
+
+def test_beta_kernel_declines_nonpositive_and_mismatched_arguments() -> None:
+    kernels = pytest.importorskip("riesz._primitives.special_kernels")
+    x = np.linspace(0.5, 3.0, 6)
+    assert not kernels.beta_accepts(x - 1.0, x)  # a <= 0: SciPy and the rules
+    assert not kernels.beta_accepts(x, np.append(x[:-1], np.nan))
+    assert not kernels.beta_accepts(x, x[:3])
+    assert not kernels.beta_accepts(x, 2.0)
+    assert not kernels.beta_accepts(x, x.astype(np.float32))
+
+
+def test_rgamma_kernel_derivative_against_digamma_and_at_the_zeros() -> None:
+    kernels = pytest.importorskip("riesz._primitives.special_kernels")
+    x = np.concatenate([np.linspace(-30.0, 30.0, 60011), -np.arange(0.0, 25.0),
+                        np.geomspace(1e-300, 1e2, 500), [np.nan, np.inf]])
+    ans = sp.rgamma(x)
+    d = kernels.rgamma_derivative(x, ans)
+    with np.errstate(all="ignore"):
+        ref = -sp.digamma(x) * ans  # (inaccurate near the zeros of 1/Γ: compared away from them)
+        r = np.abs(x - np.rint(x))
+    away = (x > 0) | (r > 1e-3)
+    ok = away & np.isfinite(ref)
+    np.testing.assert_allclose(d[ok], ref[ok], rtol=1e-11, atol=1e-300)
+    zeros = (x <= 0) & (r == 0)
+    n = -x[zeros]
+    np.testing.assert_allclose(d[zeros], (-1.0) ** n * sp.gamma(n + 1.0), rtol=1e-14)
+    assert np.isnan(d[np.isnan(x)]).all() and np.isnan(d[x == np.inf]).all()
+
+
+@pytest.mark.parametrize("name", ["beta", "betaln"])
+def test_beta_gradients_match_finite_differences(name: str, path: str,
+                                                 request: pytest.FixtureRequest) -> None:
+    f_sp, f_r = getattr(sp, name), getattr(rsp, name)
+    a = np.array([0.3, 0.9, 1.0, 2.5, 4.0, 7.5, 12.0, 40.0])
+    b = np.array([2.0, 0.4, 3.0, 2.5, 0.7, 9.0, 1.5, 30.0])
+    g = riesz.grad(lambda p, q: riesz.numpy.sum(f_r(p, q)), argnums=(0, 1))(a, b)
+    h = 1e-6
+    fd = ((f_sp(a + h, b) - f_sp(a - h, b)) / (2 * h), (f_sp(a, b + h) - f_sp(a, b - h)) / (2 * h))
+    for got, ref in zip(g, fd, strict=True):
+        np.testing.assert_allclose(got, ref, rtol=1e-7, atol=1e-9)
+    t = riesz.jvp(lambda p, q: f_r(p, q), (a, b), (np.ones_like(a), np.ones_like(b)))[1]
+    np.testing.assert_allclose(t, fd[0] + fd[1], rtol=1e-7, atol=1e-9)
+    # a negative a: the kernel declines, the rules take over
+    g_neg = riesz.grad(lambda p: riesz.numpy.sum(f_r(p, b)))(a - 0.45)
+    fd_neg = (f_sp(a - 0.45 + h, b) - f_sp(a - 0.45 - h, b)) / (2 * h)
+    np.testing.assert_allclose(g_neg, fd_neg, rtol=1e-6, atol=1e-8)
+    if path == "kernel":  # grad and jvp; not the negative a
+        assert request.node.kernel_calls == ["beta_partials"] * 2
+
+
+def test_rgamma_gradient_matches_finite_differences(path: str,
+                                                    request: pytest.FixtureRequest) -> None:
+    x = np.array([-4.5, -3.0, -2.2, -1.0, -0.6, 0.0, 0.3, 1.0, 1.4616, 2.5, 6.0, 11.0])
+    g = riesz.grad(lambda a: riesz.numpy.sum(rsp.rgamma(a)))(x)
+    h = 1e-6
+    np.testing.assert_allclose(g, (sp.rgamma(x + h) - sp.rgamma(x - h)) / (2 * h),
+                               rtol=1e-7, atol=1e-8)
+    if path == "kernel":
+        assert request.node.kernel_calls == ["rgamma_derivative"]

@@ -49,6 +49,7 @@ class JVPTrace(Trace):
             if prim.kind is not JOINT:
                 return bind(prim, *primals, **params)
             if not lower:  # concrete values: the value and its rules' factor in one pass
+                # (a JOINT primitive has a forward)
                 joint = prim.forward(*primals, **params)  # type: ignore[misc]
                 if joint is not None:
                     t_out = apply_jvp(prim, primals, tangents, joint[0],

@@ -261,6 +261,7 @@ class VJPTrace(Trace):
             if prim.kind is not JOINT:
                 return bind(prim, *vals, **params)
             if not lower:  # concrete values: the value and its rules' factor in one pass
+                # (a JOINT primitive has a forward)
                 joint = prim.forward(*vals, **params)  # type: ignore[misc]
                 if joint is not None:
                     tape = self.tape

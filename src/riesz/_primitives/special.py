@@ -182,6 +182,57 @@ def _weak(ufunc: Any) -> Any:
     return impl
 
 
+# -- JOINT primitives -----------------------------------------------------------------------
+# Eager reverse and forward mode on large real arrays take F and F' from one compiled pass
+# (`special_kernels`, with Numba: the optional `jit` extra) instead of two SciPy calls.
+# Below JOINT_MIN_SIZE elements SciPy's two calls are cheap and not worth a first compile.
+JOINT_MIN_SIZE = 1 << 15
+_kernels: Any = None  # the special_kernels module once imported; False without Numba
+
+
+def _kernel_module(x: Any) -> Any:
+    """The special_kernels module if it applies to `x` (a large NumPy array; Numba
+    installed), else None."""
+    global _kernels
+    if type(x) is not np.ndarray or x.size < JOINT_MIN_SIZE or _kernels is False:
+        return None
+    if _kernels is None:
+        try:
+            from . import special_kernels
+        except ImportError:  # no Numba: SciPy for the value, the rules for F'
+            _kernels = False
+            return None
+        _kernels = special_kernels
+    return _kernels
+
+
+def _joint_kernel(name: str) -> Any:
+    """`forward(x)` for the JOINT primitive `name`: (F(x), F'(x)) from the compiled pair
+    kernel, or None where it does not apply."""
+    def forward(x: Any) -> Any:
+        kernels = _kernel_module(x)
+        return None if kernels is None else kernels.joint(name, x)
+
+    forward.__name__ = f"{name}_forward"
+    return forward
+
+
+def _with_residual(prim: Primitive) -> None:
+    """Rules of a JOINT elementwise `prim` that use F'(x), when the forward pass computed
+    it (`residual`), instead of evaluating it again."""
+    assert prim.jvps is not None and prim.vjps is not None
+    (jvp0,), (vjp0,) = prim.jvps, prim.vjps
+
+    def jvp(t: Any, ans: Any, x: Any, residual: Any = None) -> Any:
+        return jvp0(t, ans, x) if residual is None else t * residual
+
+    def vjp(g: Any, ans: Any, x: Any, residual: Any = None) -> Any:
+        return vjp0(g, ans, x) if residual is None else g * residual
+
+    jvp.__name__, vjp.__name__ = jvp0.__name__, vjp0.__name__
+    prim.def_jvp(jvp).def_vjp(vjp)
+
+
 def _no_derivative(fname: str, what: str) -> Any:
     """A partial-derivative rule that refuses, naming the argument."""
 
@@ -202,10 +253,11 @@ def _elementwise_joint(prim: Primitive, partials: Any) -> Primitive:
     """Rules for an elementwise `prim` whose partial derivatives share work:
     `partials(primals, which, ans)` returns ∂f/∂primals[i] where `which[i]` (else None), so
     an argument that is not differentiated costs nothing. ∂f[t] = Σ_i f_i ⊙ t_i and the i-th
-    cotangent is unbroadcast(f_i ⊙ g), as `elementwise_nary`."""
+    cotangent is unbroadcast(f_i ⊙ g), as `elementwise_nary`. A JOINT `prim`'s forward pass
+    may have computed every partial already (`residual`, a tuple)."""
 
-    def jvp(primals: list[Any], tangents: list[Any], ans: Any) -> Any:
-        ds = partials(primals, [t is not None for t in tangents], ans)
+    def jvp(primals: list[Any], tangents: list[Any], ans: Any, residual: Any = None) -> Any:
+        ds = residual or partials(primals, [t is not None for t in tangents], ans)
         out = None
         for t, d in zip(tangents, ds, strict=True):
             if t is not None:
@@ -213,8 +265,8 @@ def _elementwise_joint(prim: Primitive, partials: Any) -> Primitive:
                 out = c if out is None else out + c
         return out
 
-    def vjp(g: Any, ans: Any, primals: Any, argnums: list[int]) -> list[Any]:
-        ds = partials(primals, [k in argnums for k in range(len(primals))], ans)
+    def vjp(g: Any, ans: Any, primals: Any, argnums: list[int], residual: Any = None) -> list[Any]:
+        ds = residual or partials(primals, [k in argnums for k in range(len(primals))], ans)
         return [unbroadcast(g * ds[k], primals[k].shape, primals[k].dtype) for k in argnums]
 
     jvp.__name__, vjp.__name__ = f"{prim.name}_jvp", f"{prim.name}_vjp"
@@ -254,14 +306,23 @@ def _beta_family(prim: Primitive, times_ans: bool) -> Primitive:
             out.append(d * ans if w and times_ans else d)
         return out
 
-    return _elementwise_joint(prim, partials)
+    def forward(a: Any, b: Any) -> Any:  # JOINT: the three ψ in one compiled pass
+        kernels = _kernel_module(a)
+        if kernels is None or not kernels.beta_accepts(a, b):
+            return None
+        ans = prim.impl(a, b)
+        return ans, kernels.beta_partials(a, b, ans, times_ans)
+
+    forward.__name__ = f"{prim.name}_forward"
+    return _elementwise_joint(prim, partials).def_forward(forward)
 
 
 betaln_p = _beta_family(
-    Primitive("betaln", _weak(_sp.betaln), notes="log|B(a, b)|; ∂a = ψ(a) - ψ(a + b)"),
+    Primitive("betaln", _weak(_sp.betaln), kind=JOINT,
+              notes="log|B(a, b)|; ∂a = ψ(a) - ψ(a + b)"),
     times_ans=False)
 beta_p = _beta_family(
-    Primitive("beta", _weak(_sp.beta),
+    Primitive("beta", _weak(_sp.beta), kind=JOINT,
               notes="B(a, b) = Γ(a)Γ(b)/Γ(a + b); ∂a = B (ψ(a) - ψ(a + b))"),
     times_ans=True)
 
@@ -791,10 +852,23 @@ def _rgamma_derivative(x: Any, ans: Any) -> Any:
 
 
 rgamma_p = taylor.jet_from_jvp(elementwise_unary(
-    Primitive("rgamma", _weak(_sp.rgamma),
+    Primitive("rgamma", _weak(_sp.rgamma), kind=JOINT,
               notes="1/Γ(x), entire; derivative -ψ(x)/Γ(x), by reflection for x < 0"),
     _rgamma_derivative,
 ))
+
+
+def _rgamma_forward(x: Any) -> Any:
+    """JOINT: SciPy's 1/Γ(x), and its derivative from one compiled pass (ψ in the kernel)."""
+    kernels = _kernel_module(x)
+    if kernels is None or x.dtype not in (np.float64, np.float32):
+        return None
+    ans = rgamma_p.impl(x)
+    return ans, kernels.rgamma_derivative(x, ans)
+
+
+_with_residual(rgamma_p)
+rgamma_p.def_forward(_rgamma_forward)
 gammasgn_p = Primitive("gammasgn", _weak(_sp.gammasgn), kind=ZERO_DERIVATIVE,
                        notes="the sign of Γ(x); derivative 0")
 batch_elementwise(gammasgn_p)
@@ -985,49 +1059,6 @@ kv_p, _K = _bessel_v("kv", _sp.kv, -1.0, -1.0, regular=False,
                      notes="K_v(x); ∂x = (v/x) K_v - K_(v+1)")
 yn_p, _YN = _bessel_v("yn", _sp.yn, -1.0, 1.0, regular=False,
                       notes="Y_n(x) for integer n; ∂x = (n/x) Y_n - Y_(n+1)")
-
-
-# Eager reverse and forward mode on large real arrays take F and F' from one compiled pass
-# (`special_kernels`, with Numba: the optional `jit` extra) instead of two SciPy calls.
-# Below JOINT_MIN_SIZE elements SciPy's two calls are cheap and not worth a first compile.
-JOINT_MIN_SIZE = 1 << 15
-_kernels: Any = None  # the special_kernels module once imported; False without Numba
-
-
-def _joint_kernel(name: str) -> Any:
-    """`forward(x)` for the JOINT primitive `name`: (F(x), F'(x)) from the compiled pair
-    kernel, or None where it does not apply (small, not a real NumPy array, no Numba)."""
-    def forward(x: Any) -> Any:
-        global _kernels
-        if type(x) is not np.ndarray or x.size < JOINT_MIN_SIZE or _kernels is False:
-            return None
-        if _kernels is None:
-            try:
-                from . import special_kernels
-            except ImportError:  # no Numba: SciPy for the value, the rules for F'
-                _kernels = False
-                return None
-            _kernels = special_kernels
-        return _kernels.joint(name, x)
-
-    forward.__name__ = f"{name}_forward"
-    return forward
-
-
-def _with_residual(prim: Primitive) -> None:
-    """Rules of a JOINT elementwise `prim` that use F'(x), when the forward pass computed
-    it (`residual`), instead of evaluating it again."""
-    assert prim.jvps is not None and prim.vjps is not None
-    (jvp0,), (vjp0,) = prim.jvps, prim.vjps
-
-    def jvp(t: Any, ans: Any, x: Any, residual: Any = None) -> Any:
-        return jvp0(t, ans, x) if residual is None else t * residual
-
-    def vjp(g: Any, ans: Any, x: Any, residual: Any = None) -> Any:
-        return vjp0(g, ans, x) if residual is None else g * residual
-
-    jvp.__name__, vjp.__name__ = jvp0.__name__, vjp0.__name__
-    prim.def_jvp(jvp).def_vjp(vjp)
 
 
 def _bessel_fixed(name: str, ufunc: Any, order: int, family: _Bessel,

@@ -24,7 +24,7 @@ import numpy as np
 import scipy.special as _sp
 from numba import njit
 
-__all__ = ["joint"]
+__all__ = ["beta_accepts", "beta_partials", "joint", "rgamma_derivative"]
 
 # -- Cephes coefficients ------------------------------------------------------------------
 # j0.c: J0 on [0, 5] as (z - r1)(z - r2) RP(z)/RQ(z), z = x²; Hankel's expansion beyond.
@@ -115,13 +115,29 @@ _I1_B = (7.51729631084210481353E-18, 4.41434832307170791151E-18, -4.650305368489
          -3.83538038596423702205E-9, -2.63146884688951950684E-8, -2.51223623787020892529E-7,
          -3.88256480887769039346E-6, -1.10588938762623716291E-4, -9.76109749136146840777E-3,
          7.78576235018280120474E-1)
+# psi.c: ψ on [1, 2] as (x - root)(Y + P(x - 1)/Q(x - 1)) (rational part from Boost, J.
+# Maddock), the asymptotic series beyond 10
+_PSI_A = (8.33333333333333333333E-2, -2.10927960927960927961E-2, 7.57575757575757575758E-3,
+          -4.16666666666666666667E-3, 3.96825396825396825397E-3, -8.33333333333333333333E-3,
+          8.33333333333333333333E-2)
+_PSI_P = (-0.0020713321167745952, -0.045251321448739056, -0.28919126444774784,
+          -0.65031853770896507, -0.32555031186804491, 0.25479851061131551)
+_PSI_Q = (-0.55789841321675513e-6, 0.0021284987017821144, 0.054151797245674225,
+          0.43593529692665969, 1.4606242909763515, 2.0767117023730469, 1.0)
+_PSI_Y = 0.99558162689208984  # (a float32 constant in Cephes: exact in float64)
+_PSI_ROOT1 = 1569415565.0 / 1073741824.0
+_PSI_ROOT2 = (381566830.0 / 1073741824.0) / 1073741824.0
+_PSI_ROOT3 = 0.9016312093258695918615325266959189453125e-19
+_EULER = 0.577215664901532860606512090082402431
+
 _I01_A = tuple(zip(_I0_A, (0.0, *_I1_A), strict=True))
 _I01_B = tuple(zip(_I0_B, _I1_B, strict=True))
 
 # Numba reads global arrays as constants; a tuple indexed by a loop variable would be
 # copied to the stack on every access
 _g = globals()
-for _name in [n for n in _g if n[:3] in ("_J0", "_J1", "_Y0", "_Y1", "_I0", "_I1")
+for _name in [n for n in _g if n[:4] in ("_J0_", "_J1_", "_Y0_", "_Y1_", "_I0_", "_I1_",
+                                         "_I01", "_PSI")
               and isinstance(_g[n], tuple)]:
     _g[_name] = np.array(_g[_name])
 del _g, _name
@@ -205,6 +221,71 @@ def _j01_small(ax: float) -> tuple[float, float]:
         a1 = _polevl(z, _J1_RP) / _p1evl(z, _J1_RQ)
         a1 = a1 * ax * (z - _J1_Z1) * (z - _J1_Z2)
     return a0, a1
+
+
+@njit(inline="always", cache=True, error_model="numpy")
+def _psi_positive(x: float) -> float:
+    """ψ(x) for x > 0 (finite or inf) as Cephes' psi: exact harmonic sums at the integers up
+    to 10, the recurrence into [1, 2] and a rational function there, the asymptotic series
+    from 10 on."""
+    y = 0.0
+    if x <= 10.0 and x == math.floor(x):
+        for i in range(1, int(x)):
+            y += 1.0 / i
+        return y - _EULER
+    if x < 1.0:
+        y = -1.0 / x
+        x += 1.0
+    elif x < 10.0:
+        while x > 2.0:
+            x -= 1.0
+            y += 1.0 / x
+    if x <= 2.0:
+        g = x - _PSI_ROOT1
+        g -= _PSI_ROOT2
+        g -= _PSI_ROOT3
+        r = _polevl(x - 1.0, _PSI_P) / _polevl(x - 1.0, _PSI_Q)
+        return y + (g * _PSI_Y + g * r)
+    if x < 1.0e17:
+        z = 1.0 / (x * x)
+        t = z * _polevl(z, _PSI_A)
+    else:
+        t = 0.0
+    return y + (math.log(x) - 0.5 / x - t)
+
+
+@njit(cache=True, error_model="numpy")
+def _beta_partials(a: Any, b: Any, ans: Any, times_ans: bool, da: Any, db: Any) -> None:
+    """∂a = ψ(a) - ψ(a + b), ∂b = ψ(b) - ψ(a + b) (of log B; times B(a, b) = `ans` for
+    B), for a, b > 0."""
+    for k in range(a.size):
+        ak, bk = float(a[k]), float(b[k])
+        common = _psi_positive(ak + bk)
+        pa = _psi_positive(ak) - common
+        pb = _psi_positive(bk) - common
+        if times_ans:
+            pa *= ans[k]
+            pb *= ans[k]
+        da[k] = pa
+        db[k] = pb
+
+
+@njit(cache=True, error_model="numpy")
+def _rgamma_derivative(x: Any, ans: Any, d: Any) -> None:
+    """(1/Γ)'(x) = -ψ(x)/Γ(x), `ans` = 1/Γ(x); for x <= 0 with ψ(x) = ψ(1-x) - π/tan(π r),
+    r = x - rint(x) (exact), and (-1)^n n! at the zeros x = -n (as riesz's NumPy rule)."""
+    for k in range(x.size):
+        xk = float(x[k])
+        positive = xk > 0.0
+        p = _psi_positive(xk if positive else 1.0 - xk)  # (one call site: fewer mispredictions)
+        if not positive:
+            r = xk - np.rint(xk)
+            if r == 0.0:
+                n = -xk
+                d[k] = (-1.0 if n % 2.0 == 1.0 else 1.0) * math.gamma(n + 1.0)
+                continue
+            p -= math.pi / math.tan(math.pi * r)
+        d[k] = -p * ans[k]
 
 
 # -- the pair kernels: f[k] = F_order(x[k]), d[k] = F_order'(x[k]) --------------------------
@@ -335,3 +416,30 @@ def joint(name: str, x: Any) -> tuple[np.ndarray, np.ndarray] | None:
     d = np.empty(flat.shape, x.dtype)
     kernel(flat, order, *extra, f, d)
     return f.reshape(x.shape), d.reshape(x.shape)
+
+
+def beta_accepts(a: Any, b: Any) -> bool:
+    """Whether `beta_partials` computes on (a, b): real NumPy arrays of one shape and dtype,
+    every entry positive."""
+    return (type(a) is np.ndarray and type(b) is np.ndarray and a.shape == b.shape
+            and a.dtype == b.dtype and a.dtype in (np.float64, np.float32)
+            and bool(a.min() > 0) and bool(b.min() > 0))  # (NaN fails too)
+
+
+def beta_partials(a: Any, b: Any, ans: Any, times_ans: bool) -> tuple[Any, Any]:
+    """(∂a, ∂b) of log B(a, b), or with `times_ans` of B(a, b) = `ans`, from one pass
+    (`beta_accepts(a, b)` holds)."""
+    da = np.empty(a.shape, a.dtype)
+    db = np.empty(a.shape, a.dtype)
+    _beta_partials(a.reshape(-1), b.reshape(-1), np.asarray(ans).reshape(-1), times_ans,
+                   da.reshape(-1), db.reshape(-1))
+    return da, db
+
+
+def rgamma_derivative(x: Any, ans: Any) -> Any:
+    """(1/Γ)'(x) given `ans` = 1/Γ(x), from one pass, for a real NumPy `x`; None otherwise."""
+    if type(x) is not np.ndarray or x.dtype not in (np.float64, np.float32):
+        return None
+    d = np.empty(x.shape, x.dtype)
+    _rgamma_derivative(x.reshape(-1), np.asarray(ans).reshape(-1), d.reshape(-1))
+    return d

@@ -151,9 +151,10 @@ def _binary(prim: Primitive, name: str) -> Any:
 
     f.__name__ = f.__qualname__ = name
     f.__module__ = _caller_module()
+    kind = DIFFERENTIABLE if prim.kind is JOINT else prim.kind
     rule = {"differentiable": "; ∂f[(u, v)] = ∂₁f ⊙ u + ∂₂f ⊙ v",
-            "zero derivative": ": ∂f = 0", "not differentiable": ": a boolean array"}[prim.kind]
-    f.__doc__ = f"Elementwise `{_mirrored(f)}.{name}` with broadcasting ({prim.kind}){rule}."
+            "zero derivative": ": ∂f = 0", "not differentiable": ": a boolean array"}[kind]
+    f.__doc__ = f"Elementwise `{_mirrored(f)}.{name}` with broadcasting ({kind}){rule}."
     return f
 
 
