@@ -106,6 +106,9 @@ def path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str
                             lambda *a: calls.append("beta_partials") or beta(*a))
         monkeypatch.setattr(kernels, "rgamma_derivative",
                             lambda *a: calls.append("rgamma_derivative") or rgamma(*a))
+        gammainc = kernels.gammainc
+        monkeypatch.setattr(kernels, "gammainc",
+                            lambda *a: calls.append("gammainc") or gammainc(*a))
         request.node.kernel_calls = calls
     else:
         monkeypatch.setattr(special, "_kernels", False)
@@ -278,3 +281,54 @@ def test_rgamma_gradient_matches_finite_differences(path: str,
                                rtol=1e-7, atol=1e-8)
     if path == "kernel":
         assert request.node.kernel_calls == ["rgamma_derivative"]
+
+
+# -- gammainc, gammaincc: value and both partials from one pass --------------------------------
+
+def _gamma_grid() -> tuple[np.ndarray, np.ndarray]:
+    a, x = np.meshgrid(np.concatenate([np.geomspace(1e-3, 20.0, 80), np.arange(1.0, 21.0)]),
+                       np.concatenate([np.geomspace(1e-3, 200.0, 120), np.arange(1.0, 22.0)]))
+    return a.ravel(), x.ravel()
+
+
+@pytest.mark.parametrize("upper", [False, True])
+def test_gammainc_kernel_values_and_partials(upper: bool) -> None:
+    kernels = pytest.importorskip("riesz._primitives.special_kernels")
+    a, x = _gamma_grid()
+    f_sp = sp.gammaincc if upper else sp.gammainc
+    v, (da, dx) = kernels.gammainc(a, x, upper)
+    np.testing.assert_allclose(v, f_sp(a, x), rtol=5e-14, atol=0)
+    sign = -1.0 if upper else 1.0
+    with np.errstate(under="ignore"):
+        density = np.exp((a - 1) * np.log(x) - x - sp.gammaln(a))
+    np.testing.assert_allclose(dx, sign * density, rtol=1e-13, atol=0)
+    h = 1e-6 * a  # ∂a: central differences of SciPy's own function
+    fd = (f_sp(a + h, x) - f_sp(a - h, x)) / (2 * h)
+    # (SciPy's own P is smooth in a to ~1e-13 only where it switches expansions: atol)
+    np.testing.assert_allclose(da, fd, rtol=2e-6, atol=1e-7)
+
+
+def test_gammainc_kernel_declines_outside_its_range() -> None:
+    kernels = pytest.importorskip("riesz._primitives.special_kernels")
+    a, x = np.array([0.5, 2.0]), np.array([1.0, 3.0])
+    assert kernels.gammainc(a, x, False) is not None
+    for bad_a, bad_x in ((a * 20, x), (a - 1.0, x), (a, x - 1.0), (a, x * np.inf), (a, x[:1])):
+        assert kernels.gammainc(bad_a, bad_x, False) is None
+    assert kernels.gammainc(a, 2.0, False) is None
+
+
+@pytest.mark.parametrize("name", ["gammainc", "gammaincc"])
+def test_gammainc_gradients_match_finite_differences(name: str, path: str,
+                                                     request: pytest.FixtureRequest) -> None:
+    f_sp, f_r = getattr(sp, name), getattr(rsp, name)
+    a = np.array([0.2, 0.9, 1.0, 2.5, 4.0, 7.5, 12.0, 19.0, 0.7])
+    x = np.array([0.05, 0.5, 3.0, 2.5, 9.0, 5.0, 30.0, 17.0, 0.69])
+    g = riesz.grad(lambda p, q: riesz.numpy.sum(f_r(p, q)), argnums=(0, 1))(a, x)
+    h = 1e-6
+    fd = ((f_sp(a + h, x) - f_sp(a - h, x)) / (2 * h), (f_sp(a, x + h) - f_sp(a, x - h)) / (2 * h))
+    for got, ref in zip(g, fd, strict=True):
+        np.testing.assert_allclose(got, ref, rtol=1e-6, atol=1e-9)
+    v = riesz.value_and_grad(lambda p, q: riesz.numpy.sum(f_r(p, q)))(a, x)[0]
+    np.testing.assert_allclose(v, np.sum(f_sp(a, x)), rtol=1e-14)
+    if path == "kernel":
+        assert request.node.kernel_calls == ["gammainc"] * 2

@@ -674,14 +674,27 @@ def _gammainc_partials(sign: float) -> Any:
     return partials
 
 
+def _gammainc_forward(name: str, upper: bool) -> Any:
+    """JOINT: the value and both partials from one compiled pass."""
+
+    def forward(a: Any, x: Any) -> Any:
+        kernels = _kernel_module(a)
+        return None if kernels is None else kernels.gammainc(a, x, upper)
+
+    forward.__name__ = f"{name}_forward"
+    return forward
+
+
 gammainc_p = _elementwise_joint(
-    Primitive("gammainc", _weak(_sp.gammainc),
+    Primitive("gammainc", _weak(_sp.gammainc), kind=JOINT,
               notes="P(a, x); ∂x = e^-x x^(a-1)/Γ(a); ∂a by a series / continued fraction"),
     _gammainc_partials(1.0))
 gammaincc_p = _elementwise_joint(
-    Primitive("gammaincc", _weak(_sp.gammaincc),
+    Primitive("gammaincc", _weak(_sp.gammaincc), kind=JOINT,
               notes="Q(a, x) = 1 - P(a, x); ∂x = -e^-x x^(a-1)/Γ(a); ∂a = -∂a P"),
     _gammainc_partials(-1.0))
+gammainc_p.def_forward(_gammainc_forward("gammainc", False))
+gammaincc_p.def_forward(_gammainc_forward("gammaincc", True))
 
 
 def _beta_density(a: Any, b: Any, x: Any, lbeta: Any = None) -> Any:

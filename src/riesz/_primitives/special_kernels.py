@@ -24,7 +24,7 @@ import numpy as np
 import scipy.special as _sp
 from numba import njit
 
-__all__ = ["beta_accepts", "beta_partials", "joint", "rgamma_derivative"]
+__all__ = ["beta_accepts", "beta_partials", "gammainc", "joint", "rgamma_derivative"]
 
 # -- Cephes coefficients ------------------------------------------------------------------
 # j0.c: J0 on [0, 5] as (z - r1)(z - r2) RP(z)/RQ(z), z = x²; Hankel's expansion beyond.
@@ -288,6 +288,67 @@ def _rgamma_derivative(x: Any, ans: Any, d: Any) -> None:
         d[k] = -p * ans[k]
 
 
+_EPS = 2.0 ** -53
+
+
+@njit(cache=True, error_model="numpy")
+def _gammainc_joint(a: Any, x: Any, upper: bool, f: Any, da: Any, dx: Any) -> None:
+    """P(a, x) (Q = 1 - P with `upper`) and its partials for a > 0, 0 < x < inf: ∂x P the
+    density e^-x x^(a-1)/Γ(a); P and ∂a P by riesz's series (x < a + 1), else Q and ∂a Q by
+    Legendre's continued fraction with its a-derivative alongside (Lentz), as
+    `special._gammainc_da_chunk` (Cephes' igam takes the same two expansions for a <= 20).
+    A value that would be 1 - (more than 1/2) is left NaN, for the caller to fill."""
+    for k in range(a.size):
+        ak, xk = float(a[k]), float(x[k])
+        lg, lx = math.lgamma(ak), math.log(xk)
+        lo = lx - _psi_positive(ak)
+        if xk < ak + 1.0:  # P = D Σ c_j, ∂a P = D (L S0 - S1)
+            lo -= 1.0 / ak
+            d = math.exp(ak * lx - xk - lg - math.log(ak))
+            aj, c, h, s0, s1 = ak, 1.0, 0.0, 1.0, 0.0
+            ab = abs(lo)
+            for _ in range(100_000):
+                aj += 1.0
+                r = 1.0 / aj
+                c *= xk * r
+                h += r
+                s0 += c
+                s1 += c * h
+                if c * (h + ab + 1.0) <= _EPS * (s1 + ab * s0):
+                    break
+            p, g = d * s0, d * (lo * s0 - s1)
+            v = p if not upper else (1.0 - p if p <= 0.5 else math.nan)  # (NaN: SciPy's Q)
+        else:  # Q = q0 h, ∂a Q = q0 h (L + h'/h)
+            q0 = math.exp(ak * lx - xk - lg)
+            b = xk + 1.0 - ak
+            dd = 1.0 / b
+            ud, inv_c, uc, lh, h = dd, 1e-300, 0.0, dd, dd
+            for i in range(1, 100_000):
+                ai = (ak - i) * i
+                b += 2.0
+                t2 = ai * dd
+                t3 = 1.0 / (t2 + b)
+                t4 = (1.0 - (dd * i + t2 * ud)) * t3
+                dd, ud = t3, t4
+                cn = ai * inv_c + b
+                inv_cn = 1.0 / cn
+                uc = ((i - ai * uc) * inv_c - 1.0) * inv_cn
+                inv_c = inv_cn
+                t4 += uc
+                lh += t4
+                delta = cn * t3
+                h *= delta
+                if abs(delta - 1.0) <= _EPS and abs(t4) <= _EPS * (abs(lh) + 1.0):
+                    break
+            q = q0 * h
+            g = -q * (lo + lh)
+            v = q if upper else (1.0 - q if q <= 0.5 else math.nan)
+        f[k] = v
+        sign = -1.0 if upper else 1.0
+        da[k] = sign * g
+        dx[k] = sign * math.exp((ak - 1.0) * lx - xk - lg)
+
+
 # -- the pair kernels: f[k] = F_order(x[k]), d[k] = F_order'(x[k]) --------------------------
 @njit(cache=True, error_model="numpy")
 def _j01(x: Any, order: int, f: Any, d: Any) -> None:
@@ -443,3 +504,20 @@ def rgamma_derivative(x: Any, ans: Any) -> Any:
     d = np.empty(x.shape, x.dtype)
     _rgamma_derivative(x.reshape(-1), np.asarray(ans).reshape(-1), d.reshape(-1))
     return d
+
+
+def gammainc(a: Any, x: Any, upper: bool) -> tuple[Any, tuple[Any, Any]] | None:
+    """(P(a, x), (∂a P, ∂x P)), or with `upper` the same of Q = 1 - P, from one pass on real
+    NumPy arrays of one shape and dtype with 0 < a <= 20 (beyond, Cephes' igam switches to
+    Temme's expansion) and 0 < x < inf; None otherwise (SciPy and NumPy's chunked series)."""
+    if (type(a) is not np.ndarray or type(x) is not np.ndarray or a.shape != x.shape
+            or a.dtype != x.dtype or a.dtype not in (np.float64, np.float32)
+            or not (a.min() > 0 and a.max() <= 20 and x.min() > 0 and x.max() < np.inf)):
+        return None
+    f, da, dx = (np.empty(a.shape, a.dtype) for _ in range(3))
+    _gammainc_joint(a.reshape(-1), x.reshape(-1), upper, f.reshape(-1), da.reshape(-1),
+                    dx.reshape(-1))
+    redo = np.isnan(f)  # where 1 - (the other one) would cancel: SciPy's value
+    if redo.any():
+        f[redo] = (_sp.gammaincc if upper else _sp.gammainc)(a[redo], x[redo])
+    return f, (da, dx)
