@@ -106,9 +106,11 @@ def path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str
                             lambda *a: calls.append("beta_partials") or beta(*a))
         monkeypatch.setattr(kernels, "rgamma_derivative",
                             lambda *a: calls.append("rgamma_derivative") or rgamma(*a))
-        gammainc = kernels.gammainc
+        gammainc, betainc = kernels.gammainc, kernels.betainc
         monkeypatch.setattr(kernels, "gammainc",
                             lambda *a: calls.append("gammainc") or gammainc(*a))
+        monkeypatch.setattr(kernels, "betainc",
+                            lambda *a: calls.append("betainc") or betainc(*a))
         request.node.kernel_calls = calls
     else:
         monkeypatch.setattr(special, "_kernels", False)
@@ -332,3 +334,90 @@ def test_gammainc_gradients_match_finite_differences(name: str, path: str,
     np.testing.assert_allclose(v, np.sum(f_sp(a, x)), rtol=1e-14)
     if path == "kernel":
         assert request.node.kernel_calls == ["gammainc"] * 2
+
+
+# -- betainc, betaincc: value and the three partials from one pass -----------------------------
+
+@pytest.mark.parametrize("upper", [False, True])
+def test_betainc_kernel_values_and_partials(upper: bool) -> None:
+    kernels = pytest.importorskip("riesz._primitives.special_kernels")
+    tails = np.geomspace(1e-9, 0.5, 12)
+    a, b, x = (v.ravel() for v in np.meshgrid(
+        np.geomspace(1e-3, 80.0, 16), np.geomspace(1e-3, 80.0, 16),
+        np.concatenate([tails, 1.0 - tails, np.linspace(0.05, 0.95, 7)])))
+    f_sp = sp.betaincc if upper else sp.betainc
+    v, (da, db, dx) = kernels.betainc(a, b, x, upper)
+    ref = f_sp(a, b, x)
+    # the prefactor x^a (1-x)^b / B is an exponential: its relative error grows with the
+    # size of its exponent, ~1e-13 deep in the tails
+    for lo, rtol in ((1e-20, 6e-14), (1e-300, 5e-13)):
+        m = ref > lo
+        np.testing.assert_allclose(v[m], ref[m], rtol=rtol)
+    sign = -1.0 if upper else 1.0
+    with np.errstate(under="ignore"):
+        density = np.exp((a - 1) * np.log(x) + (b - 1) * np.log1p(-x) - sp.betaln(a, b))
+    np.testing.assert_allclose(dx, sign * density, rtol=1e-12, atol=1e-300)
+    for got, shift in ((da, (1, 0)), (db, (0, 1))):  # central differences of SciPy's own
+        h = 1e-6 * (a if shift[0] else b)
+        fd = (f_sp(a + shift[0] * h, b + shift[1] * h, x)
+              - f_sp(a - shift[0] * h, b - shift[1] * h, x)) / (2 * h)
+        # (atol: SciPy's I_x is not smooth to better than ~1e-13 everywhere, e.g. at
+        # a = 0.002, b = 8.4, x = 0.5, where mpmath agrees with the kernel to 1e-15)
+        np.testing.assert_allclose(got, fd, rtol=2e-6, atol=2e-7)
+
+
+def test_betainc_kernel_partials_against_mpmath() -> None:
+    kernels = pytest.importorskip("riesz._primitives.special_kernels")
+    mpmath = pytest.importorskip("mpmath")
+    a = np.array([0.00212262202258059, 0.5, 2.5, 30.0, 7.0, 0.05])
+    b = np.array([8.365116420730178, 0.5, 1.5, 40.0, 0.3, 60.0])
+    x = np.array([0.5, 0.01, 0.9, 0.45, 0.999, 1e-4])
+    _, (da, db, _) = kernels.betainc(a, b, x, False)
+    with mpmath.workdps(30):
+        for ai, bi, xi, dai, dbi in zip(a, b, x, da, db, strict=True):
+            ref_a = mpmath.diff(lambda s, bi=bi, xi=xi: mpmath.betainc(
+                s, bi, 0, xi, regularized=True), ai)
+            ref_b = mpmath.diff(lambda t, ai=ai, xi=xi: mpmath.betainc(
+                ai, t, 0, xi, regularized=True), bi)
+            np.testing.assert_allclose([dai, dbi], [float(ref_a), float(ref_b)], rtol=1e-12)
+
+
+def test_betainc_kernel_declines_outside_its_range() -> None:
+    kernels = pytest.importorskip("riesz._primitives.special_kernels")
+    a, b, x = np.array([0.5, 2.0]), np.array([3.0, 1.0]), np.array([0.2, 0.9])
+    assert kernels.betainc(a, b, x, False) is not None
+    for args in ((a * 100, b, x), (a - 1.0, b, x), (a, b, x - 0.2), (a, b, x + 0.1),
+                 (a, b, x[:1]), (a, 2.0, x)):
+        assert kernels.betainc(*args, False) is None
+
+
+@pytest.mark.parametrize("name", ["betainc", "betaincc"])
+def test_betainc_gradients_match_finite_differences(name: str, path: str,
+                                                    request: pytest.FixtureRequest) -> None:
+    f_sp, f_r = getattr(sp, name), getattr(rsp, name)
+    a = np.array([0.2, 0.9, 1.0, 2.5, 4.0, 7.5, 12.0, 30.0])
+    b = np.array([3.0, 0.5, 1.0, 2.5, 0.8, 9.0, 2.0, 25.0])
+    x = np.array([0.05, 0.5, 0.3, 0.999, 0.9, 0.4, 0.85, 0.5])
+    g = riesz.grad(lambda p, q, r: riesz.numpy.sum(f_r(p, q, r)), argnums=(0, 1, 2))(a, b, x)
+    h = 1e-7
+    fd = ((f_sp(a + h, b, x) - f_sp(a - h, b, x)) / (2 * h),
+          (f_sp(a, b + h, x) - f_sp(a, b - h, x)) / (2 * h),
+          (f_sp(a, b, x + h) - f_sp(a, b, x - h)) / (2 * h))
+    for got, ref in zip(g, fd, strict=True):
+        np.testing.assert_allclose(got, ref, rtol=1e-6, atol=1e-8)
+    v = riesz.value_and_grad(lambda p, q, r: riesz.numpy.sum(f_r(p, q, r)))(a, b, x)[0]
+    np.testing.assert_allclose(v, np.sum(f_sp(a, b, x)), rtol=1e-14)
+    if path == "kernel":
+        assert request.node.kernel_calls == ["betainc"] * 2
+
+
+def test_gammainc_kernel_partial_in_a_against_mpmath() -> None:
+    kernels = pytest.importorskip("riesz._primitives.special_kernels")
+    mpmath = pytest.importorskip("mpmath")
+    a = np.array([0.01, 0.5, 2.5, 7.0, 19.5, 3.0])
+    x = np.array([0.3, 1.4, 2.0, 15.0, 18.0, 1e-3])
+    _, (da, _) = kernels.gammainc(a, x, False)
+    with mpmath.workdps(30):
+        for ai, xi, dai in zip(a, x, da, strict=True):
+            ref = mpmath.diff(lambda s, xi=xi: mpmath.gammainc(s, 0, xi, regularized=True), ai)
+            np.testing.assert_allclose(dai, float(ref), rtol=1e-12)

@@ -787,15 +787,28 @@ def _betainc_partials(sign: float) -> Any:
     return partials
 
 
+def _betainc_forward(name: str, upper: bool) -> Any:
+    """JOINT: the value and the three partials from one compiled pass."""
+
+    def forward(a: Any, b: Any, x: Any) -> Any:
+        kernels = _kernel_module(a)
+        return None if kernels is None else kernels.betainc(a, b, x, upper)
+
+    forward.__name__ = f"{name}_forward"
+    return forward
+
+
 betainc_p = _elementwise_joint(
-    Primitive("betainc", _weak(_sp.betainc),
+    Primitive("betainc", _weak(_sp.betainc), kind=JOINT,
               notes="I_x(a, b); ∂x = x^(a-1)(1-x)^(b-1)/B(a, b); ∂a, ∂b: continued fraction"),
     _betainc_partials(1.0))
 betaincc_p = _elementwise_joint(
-    Primitive("betaincc", _weak(_sp.betaincc),
+    Primitive("betaincc", _weak(_sp.betaincc), kind=JOINT,
               notes="1 - I_x(a, b), accurate where I_x is near 1; "
                     "∂x = -x^(a-1)(1-x)^(b-1)/B(a, b); ∂a, ∂b = -betainc's"),
     _betainc_partials(-1.0))
+betainc_p.def_forward(_betainc_forward("betainc", False))
+betaincc_p.def_forward(_betainc_forward("betaincc", True))
 
 
 # -- inverse error functions, 1/Γ, the sign of Γ ------------------------------------------
