@@ -456,7 +456,8 @@ def _faster(plain: Callable[..., Any], fused: Callable[..., Any], shown: list[An
         times[i].append(clock() - t)
         if len(times[0]) >= _TRIALS and len(times[1]) >= _TRIALS:
             pick = chosen[0] = fused if min(times[1]) < min(times[0]) else plain
-            for f in (run, *shown):  # function attributes, as compile_graph sets
+            for f in (run, *shown):
+                # a function attribute (mypy has no type for it), as compile_graph sets
                 f.source = pick.source  # type: ignore[attr-defined]
         return out
 
