@@ -293,7 +293,8 @@ def compile_graph(graph: Graph, fuse: bool | None = False) -> Callable[..., list
     functions of `_CHUNK` equations (Python's compiler slows down on one huge
     function) passing the values that cross them through a list `R`.
     `fuse=True`: elementwise regions first become Numba kernels (`riesz.fusion`);
-    `None`: that once the calls have taken as long as compiling them would."""
+    `None`: that once the calls have taken as long as compiling them would,
+    kept if it measures faster than the plain code (`_faster`)."""
     if fuse is None:
         plain = compile_graph(graph)
         shown: list[Any] = []  # tiered's function, whose `source` follows the choice
@@ -998,7 +999,8 @@ def jit(f: Callable[..., Any], static_argnums: int | Sequence[int] = (),
     elementwise region as one compiled kernel (`riesz.fusion`, needs Numba: the
     `jit` extra); the default, with Numba installed, compiles them once the
     calls have taken about as long as that compile (a function called a few
-    times never pays it); `fuse=False` never. Python control flow
+    times never pays it) and keeps them if they measure faster than the NumPy
+    code over the next calls; `fuse=False` never. Python control flow
     on traced values raises `ConcretizationError`: mark such arguments static
     or use `riesz.cond` / `while_loop` / `fori_loop` / `scan`.
 
