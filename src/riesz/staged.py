@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import functools
 import gc
+import heapq
 import re
 import types
 from collections.abc import Callable, Iterator, Sequence
@@ -50,6 +51,7 @@ from typing import Any
 import numpy as np
 
 from . import fusion
+from ._core import ops
 from ._core.primitive import CUSTOM
 from ._core.pytree import tree_flatten, tree_unflatten
 from ._core.trace import Tracer, bind, new_trace
@@ -230,11 +232,27 @@ def _literal_key(x: Any) -> Any:
 
 def optimize(graph: Graph) -> Graph:
     """Constant folding, common-subexpression elimination and dead-code
-    elimination, in one forward and one backward sweep."""
+    elimination, in one forward and one backward sweep; then independent small
+    sibling equations batched (`batch_siblings`), and the first sweeps again on
+    the batches (two batches may stack the same operands)."""
+    graph = _simplify(graph)
+    batched = batch_siblings(graph)
+    return graph if batched is graph else _simplify(batched)
+
+
+def _simplify(graph: Graph) -> Graph:
+    """Constant folding, common-subexpression elimination and dead-code
+    elimination, in one forward and one backward sweep. Constants that are the
+    same view of the same memory (`A.T` taken twice) are one constant."""
     known: dict[int, Any] = {v.n: c for v, c in zip(graph.constvars, graph.consts, strict=True)
                              if not isinstance(c, Tracer)}
     constvars, consts = list(graph.constvars), list(graph.consts)
     subst: dict[int, Any] = {}
+    views: dict[Any, Var] = {}
+    for v, c in zip(graph.constvars, graph.consts, strict=True):
+        if type(c) is np.ndarray:
+            view = (c.__array_interface__["data"][0], c.shape, c.strides, c.dtype.str)
+            subst[v.n] = views.setdefault(view, v)
     seen: dict[Any, list[Var]] = {}
     eqns: list[Eqn] = []
 
@@ -276,6 +294,195 @@ def optimize(graph: Graph) -> Graph:
     pairs = [(v, c) for v, c in zip(constvars, consts, strict=True) if v.n in live]
     return Graph(graph.invars, [v for v, _ in pairs], [c for _, c in pairs], kept, outvars,
                  graph.in_def, graph.out_def)
+
+
+# -- batching sibling equations ---------------------------------------------------------
+
+# primitives whose call on a small array costs more than stacking its operand and
+# slicing the result (NumPy's per-call overhead, ~1 µs), with batching rules that stay
+# one call: products and reductions
+_SIBLINGS = frozenset({"matmul", "einsum", "sum", "prod", "max", "min"})
+_SIBLING_MIN = 4  # equations per batch: fewer do not repay the stack and the slices
+_SIBLING_SIZE = 1024  # entries of the stacked operand of one equation, at most
+_SIBLING_CAP = 4096  # candidate equations per graph (their dependencies are bitsets)
+
+
+def batch_siblings(graph: Graph) -> Graph:
+    """Independent equations applying one primitive with the same parameters and
+    the same other operands to small arrays of one shape (a linear map of the K
+    Taylor coefficients, a reduction of each, a layer applied to several inputs)
+    become one call on the stacked operands, batched by the primitive's batching
+    rule, and slices of its result: K NumPy calls become about four. Linear in the
+    graph's size (dependencies between candidates are tracked as bitsets, at most
+    `_SIBLING_CAP` of them)."""
+    eqns = graph.eqns
+    buckets: dict[Any, list[int]] = {}
+    for i, e in enumerate(eqns):
+        if e.prim.name not in _SIBLINGS or e.prim.multiple_results or e.prim.batch is None:
+            continue
+        try:
+            params = tuple(e.params.items())
+            hash(params)
+        except TypeError:
+            continue
+        keys = [_literal_key(x) for x in e.invars]
+        for p, x in enumerate(e.invars):
+            if type(x) is Var and 1 <= x.aval.ndim and x.aval.size <= _SIBLING_SIZE:
+                key = (e.prim, params, p, x.aval.key(), tuple(keys[:p]), tuple(keys[p + 1:]))
+                buckets.setdefault(key, []).append(i)
+    chosen: dict[int, Any] = {}  # equation -> its bucket (the largest one it is in)
+    for key, members in sorted(buckets.items(), key=lambda kv: -len(kv[1])):
+        free = [i for i in members if i not in chosen]
+        if len(free) >= _SIBLING_MIN and len(chosen) + len(free) <= _SIBLING_CAP:
+            chosen.update((i, key) for i in free)
+    if not chosen:
+        return graph
+    # the candidates each equation depends on, as a bitset
+    bit = {i: 1 << k for k, i in enumerate(chosen)}
+    anc: dict[int, int] = {}
+    deps: dict[int, int] = {}
+    for i, e in enumerate(eqns[min(chosen):], min(chosen)):
+        a = 0
+        for x in e.invars:
+            if type(x) is Var:
+                a |= anc.get(x.n, 0)
+        if i in chosen:
+            deps[i] = a
+            a |= bit[i]
+        if a:
+            for v in e.outvars:
+                anc[v.n] = a
+    # each bucket in groups of mutually independent equations (in graph order, so a
+    # later equation can only depend on an earlier one)
+    groups: dict[Any, list[tuple[int, list[int]]]] = {}
+    for i, key in sorted(chosen.items()):
+        subs = groups.setdefault(key, [])
+        for k, (mask, members) in enumerate(subs):
+            if not deps[i] & mask:
+                members.append(i)
+                subs[k] = (mask | bit[i], members)
+                break
+        else:
+            subs.append((bit[i], [i]))
+    count = 1 + max([v.n for v in graph.invars] + [v.n for v in graph.constvars]
+                    + [v.n for e in eqns for v in e.outvars])
+    constvars, consts = list(graph.constvars), list(graph.consts)
+    built: list[tuple[list[int], list[Eqn]]] = []
+    for key, subs in groups.items():
+        for _, members in subs:
+            if len(members) >= _SIBLING_MIN:
+                made = _batched(eqns, members, key[2], count)
+                if made is not None:
+                    new, new_constvars, new_consts, count = made
+                    constvars += new_constvars
+                    consts += new_consts
+                    built.append((members, new))
+    if not built:
+        return graph
+    return Graph(graph.invars, constvars, consts, _schedule(graph, built), graph.outvars,
+                 graph.in_def, graph.out_def)
+
+
+def _batched(eqns: list[Eqn], members: list[int], p: int, count: int) -> Any:
+    """The equations computing `members` (one primitive, operand `p` varying) as one
+    batched call: stack the operands, the primitive's batching rule, one slice per
+    member (writing the member's own output variable). Returns (equations, new
+    constant variables, constants, next variable number), or None where the rule
+    does not give one call with the members' output types."""
+    first = eqns[members[0]]
+    prim, params = first.prim, first.params
+    K = len(members)
+    with new_trace(GraphTrace) as gt:
+        gt.count = count
+
+        def tracer(x: Any) -> Any:
+            return GraphTracer(x.aval, gt, x) if type(x) is Var else x
+
+        xs = [tracer(eqns[i].invars[p]) for i in members]
+        shape = eqns[members[0]].invars[p].aval.shape
+        stacked = bind(ops.reshape_p, bind(ops.concatenate_p, *xs, axis=0),
+                       shape=(K, *shape))
+        with new_trace(BatchTrace) as bt:
+            bt.size = K
+            args = [bt.new_input(stacked, 0) if k == p else tracer(x)
+                    for k, x in enumerate(first.invars)]
+            out = bind(prim, *args, **params)
+            if type(out) is not BatchTracer or out._trace is not bt:
+                return None
+            value, dim = out._value, out._bdim
+        index = (slice(None),) * dim
+        for k, i in enumerate(members):
+            bind(ops.getitem_p, value, index=(*index, k))
+            want, got = eqns[i].outvars[0], gt.eqns[-1].outvars[0]
+            if got.aval.key() != want.aval.key():
+                return None
+            gt.eqns[-1].outvars = [want]
+        if sum(e.prim is prim for e in gt.eqns) != 1:  # the rule mapped slice by slice
+            return None
+        return _fold_reshapes(gt.eqns), gt.constvars, gt.consts, gt.count
+
+
+def _fold_reshapes(eqns: list[Eqn]) -> list[Eqn]:
+    """A reshape of a reshape made by these equations reads the first one's input
+    (the stack is made in the shape a batching rule then asks for); reshapes no
+    longer read are dropped."""
+    source: dict[int, Any] = {}
+    uses: dict[int, int] = {}
+    for e in eqns:
+        if e.prim is ops.reshape_p and type(e.invars[0]) is Var and e.invars[0].n in source:
+            e.invars = [source[e.invars[0].n]]
+        if e.prim is ops.reshape_p:
+            source[e.outvars[0].n] = e.invars[0]
+        for x in e.invars:
+            if type(x) is Var:
+                uses[x.n] = uses.get(x.n, 0) + 1
+    return [e for e in eqns if e.prim is not ops.reshape_p or uses.get(e.outvars[0].n, 0)
+            or e.outvars[0].n not in source]
+
+
+def _schedule(graph: Graph, built: list[tuple[list[int], list[Eqn]]]) -> list[Eqn]:
+    """The equations with each batch in place of its members, in an order that
+    respects every dependency (Kahn's algorithm, the graph's order where it is
+    free; a batch goes at its last member's place). Two batches may depend on each
+    other through different members; then the later one is dropped and the order
+    computed again."""
+    eqns = graph.eqns
+    while True:
+        member_of = {i: g for g, (members, _) in enumerate(built) for i in members}
+        nodes: list[tuple[int, list[Eqn]]] = []  # (position, its equations)
+        for i, e in enumerate(eqns):
+            if i not in member_of:
+                nodes.append((i, [e]))
+        for members, new in built:
+            nodes.append((members[-1], new))
+        producer: dict[int, int] = {}
+        for k, (_, es) in enumerate(nodes):
+            for e in es:
+                for v in e.outvars:
+                    producer[v.n] = k
+        waiting = [0] * len(nodes)
+        users: list[list[int]] = [[] for _ in nodes]
+        for k, (_, es) in enumerate(nodes):
+            before = {producer[x.n] for e in es for x in e.invars
+                      if type(x) is Var and x.n in producer and producer[x.n] != k}
+            waiting[k] = len(before)
+            for b in before:
+                users[b].append(k)
+        ready = [(pos, k) for k, (pos, _) in enumerate(nodes) if not waiting[k]]
+        heapq.heapify(ready)
+        order: list[Eqn] = []
+        done = 0
+        while ready:
+            _, k = heapq.heappop(ready)
+            order.extend(nodes[k][1])
+            done += 1
+            for u in users[k]:
+                waiting[u] -= 1
+                if not waiting[u]:
+                    heapq.heappush(ready, (nodes[u][0], u))
+        if done == len(nodes):
+            return order
+        built = built[:-1]  # a cycle through two batches
 
 
 # -- code generation --------------------------------------------------------------------
@@ -373,8 +580,10 @@ def compile_graph(graph: Graph, fuse: bool | None = False) -> Callable[..., list
         args = [name(x) for x in e.invars]
         if i in reuse:
             args.append(f"out={reg[reuse[i]]}")
-        args.extend(f"{k}={glob(p, 'p')}" for k, p in e.params.items())
-        call = f"{glob(_impl(e, i in reuse), 'f')}({', '.join(args)})"
+        call = _expression(e, args, glob) if i not in reuse else None
+        if call is None:
+            args.extend(f"{k}={glob(p, 'p')}" for k, p in e.params.items())
+            call = f"{glob(_impl(e, i in reuse), 'f')}({', '.join(args)})"
         ending = dying.get(i, none)
         dead = {x.n: x for x in e.invars if type(x) is Var and x.n in ending and x.n in reg}
         big = [reg[n] for n, x in dead.items() if x.aval.size >= _LARGE]
@@ -461,6 +670,26 @@ def _chunk_function(lines: list[str], namespace: dict[str, Any]) -> Callable[...
             _CODE.clear()
         _CODE[text] = code
     return types.FunctionType(code, env)
+
+
+def _expression(e: Eqn, args: list[str], glob: Callable[[Any, str], str]) -> str | None:
+    """The Python expression for a basic index or a reshape of an array (what
+    batches of sibling equations and batching rules are made of): `x[i]` and
+    `x.reshape(s)` cost a tenth of a call of the primitive's implementation."""
+    x = e.invars[0] if e.invars else None
+    if type(x) is not Var or x.aval.weak:  # a Python number has no .reshape
+        return None
+    if e.prim is ops.getitem_p and _basic(e.params["index"]):
+        return f"{args[0]}[{glob(e.params['index'], 'p')}]"
+    if e.prim is ops.reshape_p and len(e.params) == 1 and "shape" in e.params:
+        return f"{args[0]}.reshape({glob(e.params['shape'], 'p')})"
+    return None
+
+
+def _basic(index: Any) -> bool:
+    """Whether `index` is a tuple of ints and slices (a view, the same with any
+    indexing call)."""
+    return type(index) is tuple and all(type(i) is int or type(i) is slice for i in index)
 
 
 def _impl(e: Eqn, out: bool) -> Any:
@@ -813,7 +1042,9 @@ def _vjp_split(st: _Staged, active: tuple[bool, ...], vals: list[Any]) -> Any:
                  ShapedArray((), np.float64) if v is None else aval_of(v) for v in graph.outvars]
     try:
         with _no_gc():
-            joint_graph = optimize(_stage(joint, [_aval(x) for x in vals] + outs_like))
+            # not batched before the split: a batch of forward and backward siblings
+            # would move forward values into the backward part
+            joint_graph = _simplify(_stage(joint, [_aval(x) for x in vals] + outs_like))
             d = _split(joint_graph, n, m, st.fuse)
     except Exception:  # noqa: BLE001 - evaluated by bind instead, which raises the real error
         d = None
