@@ -243,7 +243,9 @@ def optimize(graph: Graph) -> Graph:
 def _simplify(graph: Graph) -> Graph:
     """Constant folding, common-subexpression elimination and dead-code
     elimination, in one forward and one backward sweep. Constants that are the
-    same view of the same memory (`A.T` taken twice) are one constant."""
+    same view of the same memory (`A.T` taken twice) are one constant, and a
+    reshape of a reshape reads the first one's input (batching rules and stacks
+    reshape what was just reshaped)."""
     known: dict[int, Any] = {v.n: c for v, c in zip(graph.constvars, graph.consts, strict=True)
                              if not isinstance(c, Tracer)}
     constvars, consts = list(graph.constvars), list(graph.consts)
@@ -255,12 +257,16 @@ def _simplify(graph: Graph) -> Graph:
             subst[v.n] = views.setdefault(view, v)
     seen: dict[Any, list[Var]] = {}
     eqns: list[Eqn] = []
+    reshaped: dict[int, Var] = {}  # the output of a reshape -> the array it reshapes
 
     def read(x: Any) -> Any:
         return subst.get(x.n, x) if type(x) is Var else x
 
     for e in graph.eqns:
         ins = [read(x) for x in e.invars]
+        if e.prim is ops.reshape_p and type(ins[0]) is Var:
+            ins[0] = reshaped.get(ins[0].n, ins[0])
+            reshaped[e.outvars[0].n] = ins[0]
         if e.prim.kind is not CUSTOM and all(type(x) is not Var or x.n in known for x in ins):
             out = e.prim.impl(*[known[x.n] if type(x) is Var else x for x in ins], **e.params)
             outs = out if e.prim.multiple_results else (out,)
@@ -419,25 +425,7 @@ def _batched(eqns: list[Eqn], members: list[int], p: int, count: int) -> Any:
             gt.eqns[-1].outvars = [want]
         if sum(e.prim is prim for e in gt.eqns) != 1:  # the rule mapped slice by slice
             return None
-        return _fold_reshapes(gt.eqns), gt.constvars, gt.consts, gt.count
-
-
-def _fold_reshapes(eqns: list[Eqn]) -> list[Eqn]:
-    """A reshape of a reshape made by these equations reads the first one's input
-    (the stack is made in the shape a batching rule then asks for); reshapes no
-    longer read are dropped."""
-    source: dict[int, Any] = {}
-    uses: dict[int, int] = {}
-    for e in eqns:
-        if e.prim is ops.reshape_p and type(e.invars[0]) is Var and e.invars[0].n in source:
-            e.invars = [source[e.invars[0].n]]
-        if e.prim is ops.reshape_p:
-            source[e.outvars[0].n] = e.invars[0]
-        for x in e.invars:
-            if type(x) is Var:
-                uses[x.n] = uses.get(x.n, 0) + 1
-    return [e for e in eqns if e.prim is not ops.reshape_p or uses.get(e.outvars[0].n, 0)
-            or e.outvars[0].n not in source]
+        return gt.eqns, gt.constvars, gt.consts, gt.count
 
 
 def _schedule(graph: Graph, built: list[tuple[list[int], list[Eqn]]]) -> list[Eqn]:
@@ -697,7 +685,8 @@ def _impl(e: Eqn, out: bool) -> Any:
     one that computes the same values with less overhead: for a matrix times a
     stack of column vectors (what vmap makes of a matrix-vector product), one
     matrix product over the stack flattened (one GEMM instead of a loop of
-    GEMVs: 2x faster for a Hessian's 400 columns of length 400); for a product
+    GEMVs: 2x faster for a Hessian's 400 columns of length 400), and likewise
+    for a stack of rows times a matrix; for a product
     of vectors and matrices, `np.dot` (matmul's ufunc machinery costs ~0.3 µs
     more per call, the BLAS call is the same); for `np.sum` / `np.max` /
     `np.min`, the ufunc reduction they end in (their Python wrappers cost
@@ -708,6 +697,8 @@ def _impl(e: Eqn, out: bool) -> Any:
         if a is not None and b is not None:
             if a.ndim == 2 and b.ndim >= 3 and b.shape[-1] == 1:
                 return _matrix_times_columns
+            if b.ndim == 2 and a.ndim >= 3 and a.shape[-2] == 1:
+                return _rows_times_matrix
             if 1 <= a.ndim <= 2 and 1 <= b.ndim <= 2:
                 return np.dot
     if not out:
@@ -725,6 +716,12 @@ _REDUCTIONS = ((np.sum, np.add.reduce), (np.max, np.maximum.reduce), (np.min, np
 def _matrix_times_columns(a: Any, b: Any) -> Any:
     """np.matmul(a, b) for a 2-D `a` and a stack `b` of columns (shape (..., n, 1))."""
     return (b.reshape(-1, b.shape[-2]) @ a.T).reshape(*b.shape[:-2], a.shape[0], 1)
+
+
+def _rows_times_matrix(a: Any, b: Any) -> Any:
+    """np.matmul(a, b) for a stack `a` of rows (shape (..., 1, n)) and a 2-D `b`
+    (what vmap makes of a vector-matrix product): one matrix product."""
+    return (a.reshape(-1, a.shape[-1]) @ b).reshape(*a.shape[:-1], b.shape[1])
 
 
 # equations per generated function: Python's compiler takes superlinear time in the
