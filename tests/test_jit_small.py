@@ -184,3 +184,21 @@ def test_a_batch_of_rows_times_a_matrix_is_one_matrix_product() -> None:
     assert _rows_times_matrix in _globals(j, xs)
     # the reshapes vmap stacks up read the input: one before and one after the product
     assert _count(j.graph(xs), "reshape") == 2
+
+
+@pytest.mark.parametrize("name", ["sum", "max", "min", "prod", "einsum"])
+def test_batched_reductions_and_contractions_give_each_members_value(name) -> None:
+    rng = np.random.default_rng(7)
+    xs = list(rng.standard_normal((5, 3, 4)))
+    B = rng.standard_normal((3, 4))
+    ops_ = {"sum": lambda ns, x: ns.sum(x, axis=1), "max": lambda ns, x: ns.max(x, axis=0),
+            "min": lambda ns, x: ns.min(x, axis=(0, 1), keepdims=True),
+            "prod": lambda ns, x: ns.prod(x, axis=1),
+            "einsum": lambda ns, x: ns.einsum("ij,ij->i", x, B)}
+    op = ops_[name]
+    j = riesz.jit(lambda *xs: [op(rnp, x) for x in xs], fuse=False)
+    for g, x in zip(j(*xs), xs, strict=True):
+        w = op(np, x)
+        np.testing.assert_allclose(g, w, rtol=1e-14)
+        assert np.shape(g) == np.shape(w)
+    assert _count(j.graph(*xs), name) == 1

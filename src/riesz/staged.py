@@ -377,7 +377,10 @@ def batch_siblings(graph: Graph) -> Graph:
     for key, subs in groups.items():
         for _, members in subs:
             if len(members) >= _SIBLING_MIN:
-                made = _batched(eqns, members, key[2], count)
+                try:
+                    made = _batched(eqns, members, key[2], count)
+                except Exception:  # noqa: BLE001 - a batching rule that declines: kept apart
+                    made = None
                 if made is not None:
                     new, new_constvars, new_consts, count = made
                     constvars += new_constvars
@@ -413,12 +416,11 @@ def _batched(eqns: list[Eqn], members: list[int], p: int, count: int) -> Any:
             args = [bt.new_input(stacked, 0) if k == p else tracer(x)
                     for k, x in enumerate(first.invars)]
             out = bind(prim, *args, **params)
-            if type(out) is not BatchTracer or out._trace is not bt:
-                return None
-            value, dim = out._value, out._bdim
-        index = (slice(None),) * dim
+            if type(out) is not BatchTracer or out._trace is not bt or out._bdim != 0:
+                return None  # (slices along another axis would be strided views)
+            value = out._value
         for k, i in enumerate(members):
-            bind(ops.getitem_p, value, index=(*index, k))
+            bind(ops.getitem_p, value, index=(k,))
             want, got = eqns[i].outvars[0], gt.eqns[-1].outvars[0]
             if got.aval.key() != want.aval.key():
                 return None
