@@ -3,13 +3,16 @@
 `make_graph(f)(*args)` traces `f` on the shapes and dtypes of `args` into a
 `Graph` (see `riesz._interpreters.staging`). `jit(f)` traces once per input
 signature (pytree structure, shapes, dtypes, static argument values), runs
-three passes over the graph, each one sweep (linear in its size):
+four passes over the graph, each one sweep (linear in its size):
 
 * constant folding: an equation whose inputs are all constants is evaluated
   once, at compile time;
 * common-subexpression elimination: an equation equal to an earlier one
   (same primitive, inputs and parameters) reuses its outputs;
 * dead-code elimination: equations no output depends on are dropped;
+* batching of siblings (`batch_siblings`): independent small products and
+  reductions differing in one operand become one call on the stacked
+  operands and slices of its result (then the three passes again);
 
 and generates straight-line Python source that calls each primitive's NumPy
 implementation directly (`v3 = f2(v1, v2, axis=p2_axis)`), compiled once with
