@@ -12,9 +12,11 @@ Where the predicate is not a concrete value:
   both branches and selects per example (`where`); `while_loop` runs until
   every example is done, a finished example's carry frozen by `where`;
   `fori_loop` with batched bounds becomes such a `while_loop`.
-* abstract (under `jit`): `cond` computes both branches and selects, as under
-  vmap (a NaN or inf in the branch not taken does not reach the value, but can
-  reach a derivative, as with `where`); a `fori_loop` with concrete bounds is
+* abstract (under `jit`): `cond` is one equation holding both branches as
+  staged graphs, and the compiled code runs only the branch taken (a NaN or inf
+  the other branch would compute reaches neither the value nor a derivative);
+  its JVP, reverse mode, jet and batching with an unbatched predicate are conds
+  again (see `_Cond`); a `fori_loop` with concrete bounds is
   unrolled into the graph; a `scan` is one equation whose body is staged once
   and run by a loop over its compiled step (its loop-invariant part computed
   once), so the graph and the compile time do not grow with the length; its
@@ -42,7 +44,15 @@ import numpy as np
 from . import numpy as rnp
 from ._core.pytree import tree_flatten, tree_unflatten
 from ._core.trace import Tracer, bind, raw_value, strip_derivatives
-from ._interpreters.staging import FIXES, ConcretizationError, Graph, ShapedArray, Var
+from ._interpreters.staging import (
+    FIXES,
+    ConcretizationError,
+    Graph,
+    ShapedArray,
+    Var,
+    aval_of,
+    eval_graph,
+)
 from .custom import _CustomFunction
 
 __all__ = ["cond", "fori_loop", "scan", "while_loop"]
@@ -87,18 +97,407 @@ def cond(pred: Any, true_fn: Callable[..., Any], false_fn: Callable[..., Any],
     >>> riesz.cond(3.0 > 0, lambda x: 2 * x, lambda x: -x, 1.5)
     3.0
 
+    Under `jit` (a traced predicate) it is one graph equation and only the branch
+    taken runs, its derivatives are conds of the branches' derivatives; under `vmap`
+    with a predicate that differs per example both branches run and each example
+    selects its own (as `jax.lax.cond`).
+
     Math: ∂cond(p, f, g, x)[u] = ∂f(x)[u] if p else ∂g(x)[u] (the predicate has no derivative).
 
     Raises
     ------
     TypeError
-        If the predicate is not a scalar, or the branches return different structures,
-        shapes or dtypes.
+        If the predicate is not a scalar, or (where both branches are traced: jit,
+        vmap) the branches return different structures, shapes or dtypes.
     """
     p = _predicate("cond", pred)
-    if isinstance(p, Tracer):  # per example (vmap) or unknown (jit): both, then select
-        return _select("cond", p, true_fn(*operands), false_fn(*operands))
-    return true_fn(*operands) if p else false_fn(*operands)
+    if not isinstance(p, Tracer):
+        return true_fn(*operands) if p else false_fn(*operands)
+    if _abstract(p) and not _batched(p):  # under jit: one equation, the taken branch runs
+        out = _staged_cond(p, true_fn, false_fn, operands)
+        if out is not _UNSTAGED:
+            return out
+    # per example (vmap) or a branch that cannot be staged: both, then select
+    return _select("cond", p, true_fn(*operands), false_fn(*operands))
+
+
+def _batched(p: Any) -> bool:
+    """Whether a traced predicate differs per example of a vmap (at any level)."""
+    from ._interpreters.batching import BatchTracer
+
+    while isinstance(p, Tracer):
+        if isinstance(p, BatchTracer):
+            return True
+        p = p._value
+    return False
+
+
+_UNSTAGED = object()
+
+
+def _staged_cond(p: Any, true_fn: Callable[..., Any], false_fn: Callable[..., Any],
+                 operands: tuple[Any, ...]) -> Any:
+    """A cond under jit as one equation (see `_Cond`): each branch is staged on the
+    operands' types, the tracers it closes over made inputs of the equation shared
+    by both branches; `_UNSTAGED` where a branch needs concrete values of a
+    concrete operand (the caller then selects, as before)."""
+    leaves, in_def = tree_flatten(operands)
+    try:
+        avals = [_aval_of(x) if isinstance(x, Tracer) else aval_of(x) for x in leaves]
+    except (AttributeError, TypeError):  # a leaf that is no array or number
+        return _UNSTAGED
+    out_defs: list[Any] = [None, None]
+
+    def flat(k: int, fn: Callable[..., Any]) -> Callable[..., list[Any]]:
+        def run(*xs: Any) -> list[Any]:
+            out_leaves, out_defs[k] = tree_flatten(fn(*tree_unflatten(in_def, list(xs))))
+            return out_leaves
+        return run
+
+    try:
+        staged = [_stage_closed(flat(0, false_fn), avals), _stage_closed(flat(1, true_fn), avals)]
+    except ConcretizationError:
+        if any(_abstract(x) for x in leaves):
+            raise
+        return _UNSTAGED
+    if out_defs[0] != out_defs[1]:
+        raise TypeError(f"cond: true_fn and false_fn must return the same structure; true_fn "
+                        f"returns {out_defs[1]}, false_fn returns {out_defs[0]}")
+    dtypes = []
+    for j, (a, b) in enumerate(zip(_out_avals(staged[1][0]), _out_avals(staged[0][0]),
+                                   strict=True)):
+        if a.shape != b.shape or (a.dtype != b.dtype and a.weak == b.weak):
+            raise TypeError(f"cond: true_fn and false_fn must return the same shapes and "
+                            f"dtypes; output {j}: true_fn returns {a}, false_fn returns {b}")
+        dtypes.append(b.dtype if a.weak else a.dtype)  # a Python number takes the other's
+    closed: list[Any] = []
+    slot: dict[int, int] = {}
+    for _, args in staged:
+        for x in args:
+            if id(x) not in slot:
+                slot[id(x)] = len(closed)
+                closed.append(x)
+    nc = len(closed)
+
+    def branch(k: int) -> Callable[..., list[Any]]:
+        g, args = staged[k]
+        picks = [slot[id(x)] for x in args]
+
+        def run(*xs: Any) -> list[Any]:
+            outs = eval_graph(g, [*[xs[i] for i in picks], *xs[nc:]])
+            return [_as(o, d) for o, d in zip(outs, dtypes, strict=True)]
+        return run
+
+    fn = _cond_of([branch(0), branch(1)], [*[_aval_of(x) for x in closed], *avals])
+    if p.dtype != np.bool_:
+        p = p != 0
+    return tree_unflatten(out_defs[0], fn([p, *closed, *leaves]))
+
+
+def _as(x: Any, dtype: Any) -> Any:
+    """`x` as an array of `dtype` (a traced value of that dtype as it is)."""
+    if isinstance(x, Tracer) and x.dtype == dtype:
+        return x
+    return rnp.asarray(x, dtype=dtype)
+
+
+def _zeros(a: ShapedArray) -> Any:
+    return np.zeros(a.shape, a.dtype)
+
+
+def _out_avals(g: Graph) -> list[ShapedArray]:
+    """The types of a staged graph's outputs (of a literal output: its value's)."""
+    return [o.aval if type(o) is Var else aval_of(o) for o in g.outvars]
+
+
+def _stage_closed(flat: Callable[..., Sequence[Any]],
+                  avals: list[ShapedArray]) -> tuple[Graph, list[Any]]:
+    """The graph of `flat` on inputs of types `avals`, the tracers it closes over
+    (values of the traces below, e.g. of the enclosing jit) made its leading
+    inputs; returns the graph and those tracers."""
+    from .staged import _stage
+
+    g = _stage(flat, avals)
+    closed = [k for k, c in enumerate(g.consts) if isinstance(c, Tracer)]
+    args = [g.consts[k] for k in closed]
+    g.invars = [g.constvars[k] for k in closed] + g.invars
+    kept = [k for k in range(len(g.consts)) if k not in closed]
+    g.constvars, g.consts = [g.constvars[k] for k in kept], [g.consts[k] for k in kept]
+    return g, args
+
+
+def _cond_of(fns: list[Callable[..., Sequence[Any]]], in_avals: list[ShapedArray]) -> _Cond:
+    """The `_Cond` choosing between `fns` (false branch, true branch), each staged
+    on inputs of types `in_avals` and giving outputs of the same types."""
+    from .staged import _stage, _Staged, optimize
+
+    branches = tuple(_Staged(optimize(_stage(f, in_avals))) for f in fns)
+    f_avals, t_avals = (_out_avals(b.graph) for b in branches)
+    if [(a.shape, a.dtype) for a in f_avals] != [(a.shape, a.dtype) for a in t_avals]:
+        raise TypeError(f"cond: the branches' derived forms give different types, "
+                        f"{t_avals} (true_fn) and {f_avals} (false_fn)")
+    return _Cond(branches, in_avals, [ShapedArray(a.shape, a.dtype) for a in t_avals])
+
+
+class _Equation:
+    """A staged control-flow function (flat leaves in, flat leaves out, output types
+    `out_avals`) as one `custom_call` equation, with the interface of a
+    `riesz.custom_vjp` function whose rules are its `*_flat` methods."""
+
+    fwd = bwd = jvp_rule = True  # rules present: the traces call the *_flat methods
+    out_avals: list[ShapedArray]
+
+    def __call__(self, leaves: Sequence[Any]) -> list[Any]:
+        """Bind the equation where a leaf is traced, else run it."""
+        from .custom import _flat_def, _OutStructure, custom_call_p
+
+        if any(isinstance(x, Tracer) for x in leaves):
+            return list(bind(custom_call_p, *leaves, fn=self, in_def=_flat_def(len(leaves)),
+                             out=_OutStructure(_flat_def(len(self.out_avals)))))
+        return list(self.call_flat(leaves, None, None))
+
+    def call_flat(self, leaves: Sequence[Any], in_def: Any, out: Any) -> tuple[Any, ...]:
+        raise NotImplementedError
+
+
+class _Cond(_Equation):
+    """A staged cond: one `custom_call` equation whose leaves are the predicate and
+    the operands (those the branches close over first), holding the two branches
+    as staged graphs of the operands; the compiled code runs only the branch the
+    predicate picks. Its rules are conds again, over staged derived branches (so
+    higher orders stay conds): the JVP is the cond of the branches' JVPs; reverse
+    mode's forward part is the cond of the branches' forward parts, their
+    residuals side by side (zeros for the branch not taken), its backward part the
+    cond of the branches' backward parts on the saved predicate; jet is the cond of
+    the branches' Taylor propagations; vmap with an unbatched predicate is the cond
+    of the batched branches, with a batched one both branches and a per-example
+    select (as `jax.lax.cond` under vmap)."""
+
+    __name__ = "cond"
+
+    def __init__(self, branches: tuple[Any, ...], in_avals: list[ShapedArray],
+                 out_avals: list[ShapedArray]):
+        self.branches = branches  # (false branch, true branch): indexed by the predicate
+        self.in_avals, self.out_avals = in_avals, out_avals  # operands (no predicate), outputs
+        self.derived: dict[Any, Any] = {}
+        self.fun = lambda *leaves: self.call_flat(leaves, None, None)
+
+    def __repr__(self) -> str:
+        return "<cond>"
+
+    def call_flat(self, leaves: Sequence[Any], in_def: Any, out: Any) -> tuple[Any, ...]:
+        pred, ops = leaves[0], list(leaves[1:])
+        if not isinstance(pred, Tracer):  # the compiled branch taken
+            return tuple(self.branches[bool(pred)](ops))
+        t, f = self.branches[1], self.branches[0]  # values of a transformation: riesz.cond
+        return tuple(cond(pred, lambda *a: tuple(t(list(a))), lambda *a: tuple(f(list(a))),
+                          *ops))
+
+    def _derive(self, key: Any, bodies: Callable[[int], Callable[..., Sequence[Any]]],
+                in_avals: list[ShapedArray]) -> _Cond:
+        """The cond of the staged `bodies(0)` (false) and `bodies(1)` (true), cached."""
+        d = self.derived.get(key)
+        if d is None:
+            d = self.derived[key] = _cond_of([bodies(0), bodies(1)], in_avals)
+        return d
+
+    # -- forward mode --------------------------------------------------------------
+    def jvp_flat(self, primals: Sequence[Any], tangents: Sequence[Any], in_def: Any,
+                 out: Any) -> tuple[tuple, list]:
+        """∂cond[u] = cond(p, ∂true_fn[u], ∂false_fn[u]): the branches' staged JVPs
+        on (operands, nonzero tangents); every floating-point output gets a tangent."""
+        from .staged import _jvp_body
+
+        ts = list(tangents[1:])
+        mask = tuple(t is not None and _inexact(a) for t, a in zip(ts, self.in_avals,
+                                                                    strict=True))
+        t_in = [t for t, k in zip(ts, mask, strict=True) if k]
+        outs_avals, m = self.out_avals, len(self.out_avals)
+
+        def bodies(k: int) -> Callable[..., list[Any]]:
+            body = _jvp_body(self.branches[k].graph, mask)
+
+            def run(*xs: Any) -> list[Any]:
+                res = body(*xs)
+                return [*res[:m], *[_zeros(a) if t is None else _as(t, a.dtype) for t, a in
+                                    zip(res[m:], outs_avals, strict=True) if _inexact(a)]]
+            return run
+
+        d = self._derive(("jvp", mask, tuple(_aval_of(t).key() for t in t_in)), bodies,
+                         [*self.in_avals, *[_aval_of(t) for t in t_in]])
+        res = d([primals[0], *primals[1:], *t_in])
+        t_out = iter(res[m:])
+        return tuple(res[:m]), [next(t_out) if _inexact(a) else None for a in outs_avals]
+
+    # -- reverse mode --------------------------------------------------------------
+    def _vjp_parts(self) -> Any:
+        """Each branch's reverse mode split into staged forward and backward parts
+        (`staged._vjp_split`, all floating-point operands active), or None."""
+        if "vjp" not in self.derived:
+            from .staged import _vjp_split
+
+            active = tuple(_inexact(a) for a in self.in_avals)
+            zeros = [_zeros(a) for a in self.in_avals]
+            parts = [_vjp_split(b, active, zeros) for b in self.branches]
+            self.derived["vjp"] = None if None in parts else parts
+        return self.derived["vjp"]
+
+    def fwd_flat(self, leaves: Sequence[Any], in_def: Any, out: Any) -> tuple[tuple, Any]:
+        """Outputs and residuals: the predicate, then the residuals of the false
+        and of the true branch's forward part (zeros for the branch not taken)."""
+        parts, m = self._vjp_parts(), len(self.out_avals)
+        if parts is None:  # the backward part recomputes the branch's VJP
+            return tuple(self(list(leaves))), list(leaves)
+        res_avals = [[v.aval for v in fwd.graph.outvars[m:]] for fwd, _, _ in parts]
+
+        def bodies(k: int) -> Callable[..., list[Any]]:
+            def run(*xs: Any) -> list[Any]:
+                outs = parts[k][0](list(xs))
+                return [*outs[:m], *[r for j in (0, 1) for r in (
+                    outs[m:] if j == k else [_zeros(a) for a in res_avals[j]])]]
+            return run
+
+        outs = self._derive("fwd", bodies, self.in_avals)(list(leaves))
+        return tuple(outs[:m]), [leaves[0], *outs[m:]]
+
+    def bwd_flat(self, residuals: Any, cts: Sequence[Any], in_def: Any, out: Any) -> list[Any]:
+        """∂cond*[v] = cond(p, ∂true_fn*[v], ∂false_fn*[v]) on the saved predicate."""
+        parts = self._vjp_parts()
+        cts = [_zeros(a) if c is None else c for c, a in zip(cts, self.out_avals, strict=True)]
+        active = [j for j, a in enumerate(self.in_avals) if _inexact(a)]
+        if parts is None:
+            ops = list(residuals[1:])
+            t, f = (self._pullback(k, cts) for k in (1, 0))
+            got = iter(cond(residuals[0], t, f, *ops))
+        else:
+            n_res = [k for _, _, k in parts]
+
+            def bodies(k: int) -> Callable[..., list[Any]]:
+                def run(*xs: Any) -> list[Any]:
+                    start = 0 if k == 0 else n_res[0]
+                    own = list(xs[start:start + n_res[k]])
+                    grads = parts[k][1]([*own, *xs[n_res[0] + n_res[1]:]])
+                    return [_zeros(self.in_avals[j]) if g is None else g
+                            for g, j in zip(grads, active, strict=True)]
+                return run
+
+            m = len(self.out_avals)
+            res_avals = [v.aval for fwd, _, _ in parts for v in fwd.graph.outvars[m:]]
+            d = self._derive("bwd", bodies, [*res_avals, *self.out_avals])
+            got = iter(d([residuals[0], *residuals[1:], *cts]))
+        return [None, *[next(got) if j in active else None for j in range(len(self.in_avals))]]
+
+    def _pullback(self, k: int, cts: list[Any]) -> Callable[..., tuple[Any, ...]]:
+        """ops -> ∂branch_k(ops)*[cts] for the floating-point operands (recomputed)."""
+        from .transforms import vjp
+
+        active = [j for j, a in enumerate(self.in_avals) if _inexact(a)]
+        out_float = [_inexact(a) for a in self.out_avals]
+
+        def pull(*ops: Any) -> tuple[Any, ...]:
+            def f(*d: Any) -> tuple[Any, ...]:
+                full = list(ops)
+                for j, v in zip(active, d, strict=True):
+                    full[j] = v
+                outs = self.branches[k](full)
+                return tuple(o for o, fl in zip(outs, out_float, strict=True) if fl)
+
+            g = tuple(c for c, fl in zip(cts, out_float, strict=True) if fl)
+            return tuple(vjp(f, *[ops[j] for j in active])[1](g))
+        return pull
+
+    # -- batching --------------------------------------------------------------------
+    def batched(self, params: dict[str, Any], dims: Sequence[int | None],
+                size: int) -> dict[str, Any]:
+        """vmap over a trace below: with an unbatched predicate the cond of the
+        batched branches; with a batched one both batched branches and a select
+        per example. Every output has its batch axis at 0."""
+        from .custom import _always, _batch_flat, _flat_def, _OutStructure
+        from .staged import _stage, _Staged, optimize
+
+        pd, od = dims[0], list(dims[1:])
+        in_avals = [a if d is None else ShapedArray((*a.shape[:d], size, *a.shape[d:]),
+                                                       a.dtype)
+                    for a, d in zip(self.in_avals, od, strict=True)]
+        out_avals = [ShapedArray((size, *a.shape), a.dtype) for a in self.out_avals]
+        fn: Any
+        if pd is None:
+            def bodies(k: int) -> Callable[..., list[Any]]:
+                br = self.branches[k]
+                return lambda *xs: [v for v, _ in _batch_flat(lambda *a: br(list(a)), xs, od,
+                                                               size, _always)]
+
+            fn = self._derive(("batch", tuple(od), size), bodies, in_avals)
+        else:
+            key = ("select", tuple(dims), size)
+            fn = self.derived.get(key)
+            if fn is None:
+                t, f = self.branches[1], self.branches[0]
+
+                def select(p: Any, *ops: Any) -> list[Any]:
+                    return [rnp.where(p, a, b) for a, b in zip(t(list(ops)), f(list(ops)),
+                                                               strict=True)]
+
+                p_aval = ShapedArray((size,), np.bool_)
+                st = _Staged(optimize(_stage(
+                    lambda *xs: [v for v, _ in _batch_flat(select, xs, list(dims), size,
+                                                           _always)], [p_aval, *in_avals])))
+
+                def cond_select(*xs: Any) -> tuple[Any, ...]:
+                    return tuple(st(list(xs)))
+
+                fn = self.derived[key] = _Loop(cond_select, out_avals)
+        return {"fn": fn, "in_def": _flat_def(len(dims)),
+                "out": _OutStructure(_flat_def(len(out_avals)))}
+
+    # -- Taylor mode -----------------------------------------------------------------
+    def taylor_flat(self, trace: Any, args: Sequence[Any]) -> tuple[Any, ...]:
+        """jet: the cond of the branches' staged Taylor propagations (order K) on
+        the operands and their nonzero coefficients; an output's coefficient that
+        one branch leaves zero is a zero array in that branch."""
+        from .staged import _jet_body, _stage, _Staged, optimize
+
+        K, m = trace.order, len(self.out_avals)
+        ops, masks, coeffs = [], [], []
+        for x in args[1:]:
+            series = trace.series_of(x)
+            ops.append(trace.primal_of(x))
+            masks.append(None if series is None else tuple(c is not None for c in series))
+            coeffs.extend(c for c in series or () if c is not None)
+        in_avals = [*self.in_avals, *[_aval_of(c) for c in coeffs]]
+        key = ("jet", K, tuple(masks), tuple(a.key() for a in in_avals))
+        d = self.derived.get(key)
+        if d is None:
+            raw = []
+            for br in self.branches:
+                out_masks: list[Any] = []
+                st = _Staged(optimize(_stage(_jet_body(br.graph, K, masks, out_masks),
+                                             in_avals)))
+                raw.append((st, out_masks))
+            union = [None if a is None and b is None else
+                     tuple(bool(a and a[i]) or bool(b and b[i]) for i in range(K))
+                     for a, b in zip(raw[0][1], raw[1][1], strict=True)]
+
+            def bodies(k: int) -> Callable[..., list[Any]]:
+                st, own = raw[k]
+
+                def run(*xs: Any) -> list[Any]:
+                    flat = st(list(xs))
+                    rest, outs = iter(flat[m:]), list(flat[:m])
+                    for a, mk, um in zip(self.out_avals, own, union, strict=True):
+                        for i in range(K if um is not None else 0):
+                            c = next(rest) if mk is not None and mk[i] else None
+                            if um[i]:
+                                outs.append(_zeros(a) if c is None else c)
+                    return outs
+                return run
+
+            d = self.derived[key] = (_cond_of([bodies(0), bodies(1)], in_avals), union)
+        fn, union = d
+        flat = fn([trace.primal_of(args[0]), *ops, *coeffs])
+        rest = iter(flat[m:])
+        return tuple(o if um is None else trace._wrap(o, [next(rest) if u else None for u in um])
+                     for o, um in zip(flat[:m], union, strict=True))
 
 
 def while_loop(cond_fn: Callable[[Any], Any], body_fn: Callable[[Any], Any],
@@ -160,7 +559,7 @@ def _staged_while(cond_fn: Callable[[Any], Any], body_fn: Callable[[Any], Any],
     mode records the iterations that ran (the trip count and the carries)."""
     from ._interpreters.staging import GraphTrace
     from .custom import _flat_def, _OutStructure, custom_call_p
-    from .staged import _stage, _Staged, optimize
+    from .staged import _Staged, optimize
 
     leaves, carry_def = tree_flatten(val)
     leaves = [x if isinstance(x, Tracer) else np.asarray(x) for x in leaves]
@@ -171,18 +570,12 @@ def _staged_while(cond_fn: Callable[[Any], Any], body_fn: Callable[[Any], Any],
         def flat(*xs: Any) -> list[Any]:
             return tree_flatten(fn(tree_unflatten(carry_def, list(xs))))[0]
 
-        g = _stage(flat, avals)
-        closed = [k for k, c in enumerate(g.consts) if isinstance(c, Tracer)]
+        g, args = _stage_closed(flat, avals)
         if what == "body_fn":
-            outs = [ShapedArray(o.aval.shape, o.aval.dtype) if hasattr(o, "aval") else
-                    ShapedArray(np.shape(o), np.result_type(o)) for o in g.outvars]
+            outs = _out_avals(g)
             if [(a.shape, a.dtype) for a in outs] != [(a.shape, a.dtype) for a in avals]:
                 raise TypeError(f"while_loop: body_fn must return a carry of the input's "
                                 f"shapes and dtypes {avals}, got {outs}")
-        g.invars = [g.constvars[k] for k in closed] + g.invars
-        kept = [k for k in range(len(g.consts)) if k not in closed]
-        args = [g.consts[k] for k in closed]
-        g.constvars, g.consts = [g.constvars[k] for k in kept], [g.consts[k] for k in kept]
         return _Staged(optimize(g)), args
 
     cond_g, cond_args = lift(cond_fn, "cond_fn")
@@ -307,7 +700,7 @@ def _inexact(x: Any) -> bool:
     return np.dtype(x.dtype).kind in "fc"
 
 
-class _Scan:
+class _Scan(_Equation):
     """A staged scan: one `custom_call` equation whose body is a staged graph
     (consts, carry, x) -> (carry, y), compiled once and run by a Python loop over
     the iterations. It has the interface of a `riesz.custom_vjp` function, and its
@@ -315,8 +708,6 @@ class _Scan:
     the JVP scans the body's JVP over (carry, tangent carry); reverse mode's forward
     part saves the carry of each iteration, its backward part scans the body's VJP
     in the opposite direction, accumulating the cotangents of the consts."""
-
-    fwd = bwd = jvp_rule = True  # rules present: the traces call the *_flat methods
 
     def __init__(self, body: Any, nc: int, nk: int, length: int, reverse: bool,
                  in_avals: list[ShapedArray], out_avals: list[ShapedArray]):
@@ -328,15 +719,6 @@ class _Scan:
 
     def __repr__(self) -> str:
         return f"<scan of length {self.length}{', reverse' if self.reverse else ''}>"
-
-    def __call__(self, leaves: Sequence[Any]) -> list[Any]:
-        """Bind the equation where a leaf is traced, else run the loop."""
-        from .custom import _flat_def, _OutStructure, custom_call_p
-
-        if any(isinstance(x, Tracer) for x in leaves):
-            return list(bind(custom_call_p, *leaves, fn=self, in_def=_flat_def(len(leaves)),
-                             out=_OutStructure(_flat_def(len(self.out_avals)))))
-        return list(self.call_flat(leaves, None, None))
 
     def call_flat(self, leaves: Sequence[Any], in_def: Any, out: Any) -> tuple[Any, ...]:
         nc, nk, n, body = self.nc, self.nk, self.length, self.body
