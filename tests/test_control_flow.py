@@ -92,17 +92,17 @@ def test_fori_loop_with_traced_bounds_under_jit() -> None:
             v = v * x + i
         return v
 
-    j = riesz.jit(power)
+    j, jg = riesz.jit(power), riesz.jit(riesz.grad(power))
     for n in (0, 5, 7):  # the trip count is a run-time value: one compile
         assert j(1.3, n) == pytest.approx(power_py(1.3, n), rel=1e-14)
         fd = fd_grad(lambda x, n=n: power_py(float(x), n), np.array(1.3))
         assert riesz.grad(j)(1.3, n) == pytest.approx(fd, rel=1e-7)
+        assert jg(1.3, n) == pytest.approx(fd, rel=1e-7)
     assert j.compiles == 2  # plain numbers, then grad's arrays
+    assert jg.compiles == 1
 
 
 def test_while_loop_under_jit_errors() -> None:
-    with pytest.raises(riesz.ConcretizationError, match=r"grad\(jit\(f\)\)"):
-        riesz.jit(riesz.grad(grow))(0.7)
     with pytest.raises(TypeError, match="body_fn must return a carry"):
         riesz.jit(lambda x: riesz.while_loop(lambda v: v < 1.0, lambda v: v.astype(
             np.float32) + 1, x))(np.float64(0.5))
@@ -111,6 +111,66 @@ def test_while_loop_under_jit_errors() -> None:
                                                  lambda c: (c[0] + 1, c[1] * x), (0, 1.0))[1],
                   static_argnums=1)
     assert j(2.0, 5) == 32.0
+
+
+def _eqns_named(graph, name: str) -> list:
+    return [e for e in graph.eqns if getattr(e.params.get("fn"), "__name__", "") == name]
+
+
+@pytest.mark.parametrize("x0", [0.7, 3.0, 9.9, 12.0])
+def test_jit_grad_through_a_traced_while_loop(x0) -> None:
+    """Reverse mode inside jit: the backward part is one equation that records the
+    trip count and the body's residuals at run time; higher orders too."""
+    fd = fd_grad(lambda x: grow_py(float(x)), np.array(x0))
+    jg = riesz.jit(riesz.grad(grow))
+    assert jg(x0) == pytest.approx(fd, rel=1e-6)
+    assert jg(x0) == pytest.approx(riesz.grad(grow)(x0), rel=1e-14)
+    graph = jg.graph(x0)
+    assert len(_eqns_named(graph, "while_loop_vjp")) == 1 and len(graph) < 4  # not unrolled
+    g = riesz.grad(grow)
+    fd2 = fd_grad(lambda x: g(float(x)), np.array(x0))
+    second = riesz.grad(g)(x0)
+    assert second == pytest.approx(fd2, rel=1e-5, abs=1e-8)
+    for d2 in (riesz.jit(riesz.hessian(grow)), riesz.jit(riesz.grad(g)), riesz.grad(jg),
+               riesz.jit(lambda x: riesz.jvp(g, (x,), (1.0,))[1])):
+        assert d2(x0) == pytest.approx(second, rel=1e-12, abs=1e-14)
+    third = riesz.grad(riesz.grad(g))(x0)
+    assert riesz.jit(riesz.grad(riesz.grad(g)))(x0) == pytest.approx(third, rel=1e-12, abs=1e-14)
+
+
+def test_jit_grad_and_hessian_of_while_loop_with_closure_pytree_and_int_counter() -> None:
+    def f(x, w):
+        n, v = riesz.while_loop(lambda c: rnp.sum(c[1]) < 20.0,
+                                lambda c: (c[0] + 1, c[1] * w + 0.1 * rnp.sin(c[1])), (0, x))
+        return rnp.sum(v ** 2) * n
+
+    def f_py(x, w):
+        n, v = 0, x
+        while np.sum(v) < 20.0:
+            n, v = n + 1, v * w + 0.1 * np.sin(v)
+        return np.sum(v ** 2) * n
+
+    x, w = np.array([0.5, 1.0]), np.array([1.2, 1.1])
+    jg = riesz.jit(riesz.grad(f, argnums=(0, 1)))
+    np.testing.assert_allclose(jg(x, w)[0], fd_grad(lambda u: f_py(u, w), x), rtol=1e-6)
+    np.testing.assert_allclose(jg(x, w)[1], fd_grad(lambda u: f_py(x, u), w), rtol=1e-6)
+    assert jg.compiles == 1
+    x2 = np.array([3.0, 4.0])  # another trip count, the same compiled function
+    np.testing.assert_allclose(jg(x2, w)[0], fd_grad(lambda u: f_py(u, w), x2), rtol=1e-6)
+    assert jg.compiles == 1
+    h = riesz.jit(riesz.hessian(f, argnums=(0, 1)))(x, w)
+    h_eager = riesz.hessian(f, argnums=(0, 1))(x, w)
+    for a, b in zip(h, h_eager, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+    u = np.array([0.3, -0.7])
+    np.testing.assert_allclose(h[0][0] @ u, fd_grad(lambda y: riesz.grad(f)(y, w) @ u, x),
+                               rtol=1e-5)
+    np.testing.assert_allclose(u @ h[0][1], fd_grad(lambda q: riesz.grad(f)(x, q) @ u, w),
+                               rtol=1e-5)
+    # vmap of the jitted gradient: a predicate per example
+    xs = np.array([[0.5, 1.0], [3.0, 4.0], [15.0, 6.0]])
+    np.testing.assert_allclose(riesz.vmap(riesz.jit(riesz.grad(f)), in_axes=(0, None))(xs, w),
+                               [riesz.grad(f)(r, w) for r in xs], rtol=1e-12)
 
 
 def branchy(x):

@@ -26,12 +26,13 @@ Where the predicate is not a concrete value:
   `jet` of a scan stay loops; a `while_loop` whose predicate depends on
   a traced value (and a `fori_loop` with traced bounds, a while_loop over the
   index) is one equation of the graph whose predicate and body are staged
-  graphs, run by a Python loop over their compiled code. A transformation of
-  the jitted function (`grad(jit(f))`, `vmap`, `jvp`, `jet`, `hessian`) runs that
-  loop on its tracers, each iteration a staged call, so reverse mode records the
-  trip count and the carries; a transformation applied inside jit
-  (`jit(grad(f))`) cannot stage the loop's derivative (its trip count is
-  unknown when the graph is built) and raises `ConcretizationError`.
+  graphs, run by a Python loop over their compiled code (`_While`). Its JVP is
+  a while_loop over (carry, tangent carry); its reverse mode, in `jit(grad(f))`
+  and `grad(jit(f))` alike, is one more equation (`_WhileVJP`) whose outputs have
+  static shapes: at run time it records the trip count and the body's residuals
+  of each iteration in a forward loop, then runs the body's staged VJP backward.
+  Its own JVP and VJP use L'(x, ẋ) = (L(x), ∂L(x)[ẋ]), so `hessian` and
+  `grad(grad)` of such a loop stay staged under jit.
 """
 
 from __future__ import annotations
@@ -45,7 +46,6 @@ from . import numpy as rnp
 from ._core.pytree import tree_flatten, tree_unflatten
 from ._core.trace import Tracer, bind, raw_value, strip_derivatives
 from ._interpreters.staging import (
-    FIXES,
     ConcretizationError,
     Graph,
     ShapedArray,
@@ -53,7 +53,7 @@ from ._interpreters.staging import (
     aval_of,
     eval_graph,
 )
-from .custom import _CustomFunction
+from .custom import _BatchedCustom, _CustomFunction
 
 __all__ = ["cond", "fori_loop", "scan", "while_loop"]
 
@@ -458,7 +458,9 @@ class _Cond(_Equation):
         from .staged import _jet_body, _stage, _Staged, optimize
 
         K, m = trace.order, len(self.out_avals)
-        ops, masks, coeffs = [], [], []
+        ops: list[Any] = []
+        masks: list[tuple[bool, ...] | None] = []
+        coeffs: list[Any] = []
         for x in args[1:]:
             series = trace.series_of(x)
             ops.append(trace.primal_of(x))
@@ -485,9 +487,9 @@ class _Cond(_Equation):
                     flat = st(list(xs))
                     rest, outs = iter(flat[m:]), list(flat[:m])
                     for a, mk, um in zip(self.out_avals, own, union, strict=True):
-                        for i in range(K if um is not None else 0):
+                        for i, u in enumerate(um or ()):
                             c = next(rest) if mk is not None and mk[i] else None
-                            if um[i]:
+                            if u:
                                 outs.append(_zeros(a) if c is None else c)
                     return outs
                 return run
@@ -534,31 +536,42 @@ def while_loop(cond_fn: Callable[[Any], Any], body_fn: Callable[[Any], Any],
 
 
 class _Loop(_CustomFunction):
-    """A staged while_loop as a function without rules (see `_staged_while`); its
-    output types are declared, so jit never runs it on placeholder values."""
+    """A function without rules whose output types are declared, so jit never runs
+    it on placeholder values (a vmapped cond's per-example select)."""
 
     def __init__(self, loop: Callable[..., Any], out_avals: list[ShapedArray]):
         super().__init__(loop)
         self.out_avals = out_avals
 
     def batched(self, params: dict[str, Any], dims: Any, size: int) -> dict[str, Any]:
-        batched = super().batched(params, dims, size)
-        batched["fn"].out_avals = [ShapedArray((size, *a.shape), a.dtype)
-                                   for a in self.out_avals]
-        return batched
+        return _batched_declared(self, params, dims, size)
+
+
+def _batched_declared(fn: Any, params: dict[str, Any], dims: Any, size: int) -> dict[str, Any]:
+    """A custom function's mapped form (see `_CustomFunction.batched`), with its
+    output types declared (each output's batch axis first), mapped so again."""
+    from .custom import _flat_def, _OutStructure
+
+    return {"fn": _BatchedDeclared(fn, params, dims, size), "in_def": _flat_def(len(dims)),
+            "out": _OutStructure()}
+
+
+class _BatchedDeclared(_BatchedCustom):
+    """`fn` mapped over a batch (see `_BatchedCustom`), its output types declared."""
+
+    def __init__(self, fn: Any, params: dict[str, Any], dims: Any, size: int):
+        super().__init__(fn, params["in_def"], params["out"], list(dims), size)
+        self.out_avals = [ShapedArray((size, *a.shape), a.dtype) for a in fn.out_avals]
+
+    def batched(self, params: dict[str, Any], dims: Any, size: int) -> dict[str, Any]:
+        return _batched_declared(self, params, dims, size)
 
 
 def _staged_while(cond_fn: Callable[[Any], Any], body_fn: Callable[[Any], Any],
                   val: Any) -> Any:
     """A while_loop under jit whose trip count depends on traced values: the
     predicate and the body are staged into graphs (values they close over become
-    arguments) and the loop is one `custom_call` equation of the enclosing graph,
-    with no rules of its own. The compiled code runs it as a Python loop over the
-    compiled graphs; a transformation of the jitted function (grad, jvp, vmap, jet)
-    runs the loop eagerly on its tracers, each iteration a staged call, so reverse
-    mode records the iterations that ran (the trip count and the carries)."""
-    from ._interpreters.staging import GraphTrace
-    from .custom import _flat_def, _OutStructure, custom_call_p
+    arguments) and the loop is one equation of the enclosing graph (`_While`)."""
     from .staged import _Staged, optimize
 
     leaves, carry_def = tree_flatten(val)
@@ -581,25 +594,309 @@ def _staged_while(cond_fn: Callable[[Any], Any], body_fn: Callable[[Any], Any],
     cond_g, cond_args = lift(cond_fn, "cond_fn")
     body_g, body_args = lift(body_fn, "body_fn")
     args = [*cond_args, *body_args, *leaves]
-    top = max((x._trace for x in args if isinstance(x, Tracer)), key=lambda t: t.level)
-    if not isinstance(top, GraphTrace):
-        raise ConcretizationError(
-            "while_loop with a predicate that depends on a traced value, under a "
-            f"{type(top).__name__} inside jit: only jit's own computation stages such a "
-            "loop. Apply the transformation outside jit (grad(jit(f)), vmap(jit(f)), ...: "
-            f"it runs the loop on the values), or use fori_loop / scan with a bound. {FIXES}")
-    nc, nb = len(cond_args), len(body_args)
+    fn = _While(cond_g, body_g, len(cond_args), len(body_args), [_aval_of(x) for x in args])
+    return tree_unflatten(carry_def, fn(args))
 
-    def loop(*xs: Any) -> tuple[Any, ...]:
-        kc, kb = list(xs[:nc]), list(xs[nc:nc + nb])
+
+def _while_of(cond_fn: Callable[..., Sequence[Any]], body_fn: Callable[..., Sequence[Any]],
+              c_avals: list[ShapedArray], b_avals: list[ShapedArray],
+              k_avals: list[ShapedArray]) -> _While:
+    """The `_While` of `cond_fn` ((cond's values, carry) -> [predicate]) and
+    `body_fn` ((body's values, carry) -> carry), staged on these types."""
+    from .staged import _stage, _Staged, optimize
+
+    cond_g = _Staged(optimize(_stage(cond_fn, [*c_avals, *k_avals])))
+    body_g = _Staged(optimize(_stage(body_fn, [*b_avals, *k_avals])))
+    return _While(cond_g, body_g, len(c_avals), len(b_avals), [*c_avals, *b_avals, *k_avals])
+
+
+class _While(_Equation):
+    """A staged while_loop: one `custom_call` equation on the leaves (the values
+    the predicate closes over, those the body closes over, the carry), holding the
+    predicate and the body as staged graphs; the compiled code runs a Python loop
+    over their compiled code. Its JVP is a while_loop again, over (carry, tangent
+    carry). Reverse mode saves the inputs; its backward part is one more equation
+    (`_WhileVJP`) that at run time records what it needs of each iteration (the
+    body's residuals, their number the trip count) in a forward loop and runs the
+    body's staged VJP in a backward loop: the graph's values keep static shapes
+    while the trip count is known only at run time."""
+
+    __name__ = "while_loop"
+
+    def __init__(self, cond_g: Any, body_g: Any, nc: int, nb: int, in_avals: list[ShapedArray]):
+        self.cond_g, self.body_g, self.nc, self.nb = cond_g, body_g, nc, nb
+        self.in_avals, self.out_avals = in_avals, in_avals[nc + nb:]
+        self.derived: dict[Any, Any] = {}
+        self.fun = lambda *leaves: self.call_flat(leaves, None, None)
+
+    def __repr__(self) -> str:
+        return "<while_loop>"
+
+    def call_flat(self, leaves: Sequence[Any], in_def: Any, out: Any) -> tuple[Any, ...]:
+        nc, nb, cond_g, body_g = self.nc, self.nb, self.cond_g, self.body_g
+        kc, kb, carry = list(leaves[:nc]), list(leaves[nc:nc + nb]), list(leaves[nc + nb:])
+        if not any(isinstance(x, Tracer) for x in leaves):  # the compiled loop
+            while cond_g([*kc, *carry])[0]:
+                carry = body_g([*kb, *carry])
+            return tuple(carry)
+        # values of a transformation (vmap, or one with no staged rule): riesz.while_loop
         return tuple(while_loop(lambda c: cond_g([*kc, *c])[0],
-                                lambda c: tuple(body_g([*kb, *c])), tuple(xs[nc + nb:])))
+                                lambda c: tuple(body_g([*kb, *c])), tuple(carry)))
 
-    loop.__name__ = "while_loop"
-    fn = _Loop(loop, avals)
-    outs = bind(custom_call_p, *args, fn=fn, in_def=_flat_def(len(args)),
-                out=_OutStructure(_flat_def(len(leaves))))
-    return tree_unflatten(carry_def, list(outs))
+    def batched(self, params: dict[str, Any], dims: Any, size: int) -> dict[str, Any]:
+        """vmap over a trace below: the loop and its rules mapped as a custom
+        function's are (a batched predicate: run until every example is done)."""
+        return _batched_declared(self, params, dims, size)
+
+    def jvp_flat(self, primals: Sequence[Any], tangents: Sequence[Any], in_def: Any,
+                 out: Any) -> tuple[tuple, list]:
+        """∂while[u]: the while_loop over (carry, tangent carry) whose body is the
+        body's staged JVP (`_jvp_while`); every floating-point carry gets a tangent."""
+        nc, nb, k_avals = self.nc, self.nb, self.out_avals
+        nk = len(k_avals)
+        b_avals = self.in_avals[nc:nc + nb]
+        b_mask = tuple(t is not None and _inexact(a) for t, a in zip(tangents[nc:nc + nb],
+                                                                     b_avals, strict=True))
+        t_b = [t for t, k in zip(tangents[nc:nc + nb], b_mask, strict=True) if k]
+        t_k = [_zeros(a) if t is None else t for t, a in zip(tangents[nc + nb:], k_avals,
+                                                              strict=True) if _inexact(a)]
+        d = self._jvp_while(b_mask, [_aval_of(t) for t in t_b])
+        outs = d([*primals[:nc + nb], *t_b, *primals[nc + nb:], *t_k])
+        t_out = iter(outs[nk:])
+        return tuple(outs[:nk]), [next(t_out) if _inexact(a) else None for a in k_avals]
+
+    def _jvp_while(self, b_mask: tuple[bool, ...], t_avals: list[ShapedArray]) -> _While:
+        """The while_loop of (x, u) ↦ (loop(x), ∂loop(x)[u]), on the leaves (cond's
+        values, body's values, the tangents of those in `b_mask`, carry, tangent of
+        each floating-point carry)."""
+        key = ("jvp", b_mask, tuple(a.key() for a in t_avals))
+        d = self.derived.get(key)
+        if d is None:
+            from .staged import _jvp_body
+
+            nc, nb, k_avals = self.nc, self.nb, self.out_avals
+            nk, ntb = len(k_avals), len(t_avals)
+            floats = [j for j, a in enumerate(k_avals) if _inexact(a)]
+            body = _jvp_body(self.body_g.graph, (*b_mask, *[_inexact(a) for a in k_avals]))
+
+            def jvp_body(*xs: Any) -> list[Any]:  # (body's values, their tangents, carry, ...)
+                res = body(*xs[:nb], *xs[nb + ntb:nb + ntb + nk], *xs[nb:nb + ntb],
+                           *xs[nb + ntb + nk:])
+                return [*res[:nk], *[_zeros(k_avals[j]) if res[nk + j] is None else
+                                     _as(res[nk + j], k_avals[j].dtype) for j in floats]]
+
+            d = self.derived[key] = _while_of(
+                lambda *xs: self.cond_g(list(xs[:nc + nk])), jvp_body, self.in_avals[:nc],
+                [*self.in_avals[nc:nc + nb], *t_avals], [*k_avals, *[k_avals[j] for j in floats]])
+        return d
+
+    def _tangent_while(self) -> _While:
+        """`_jvp_while` with a tangent for every floating-point value of the body."""
+        b_avals = self.in_avals[self.nc:self.nc + self.nb]
+        return self._jvp_while(tuple(_inexact(a) for a in b_avals),
+                               [a for a in b_avals if _inexact(a)])
+
+    def _vjp_eq(self) -> _WhileVJP:
+        d = self.derived.get("vjp")
+        if d is None:
+            d = self.derived["vjp"] = _WhileVJP(self)
+        return d
+
+    def fwd_flat(self, leaves: Sequence[Any], in_def: Any, out: Any) -> tuple[tuple, Any]:
+        """The loop's outputs; the residuals are its inputs."""
+        return tuple(self(list(leaves))), list(leaves)
+
+    def bwd_flat(self, residuals: Any, cts: Sequence[Any], in_def: Any, out: Any) -> list[Any]:
+        """∂while*[v] for the body's values and the carry: one `_WhileVJP` equation."""
+        cts = [_zeros(a) if c is None else c for c, a in zip(cts, self.out_avals, strict=True)]
+        got = iter(self._vjp_eq()([*residuals, *cts]))
+        return [next(got) if j >= self.nc and _inexact(a) else None
+                for j, a in enumerate(self.in_avals)]
+
+
+class _WhileVJP(_Equation):
+    """∂while(x)*[v] as one equation on (the loop's inputs, the carry's
+    cotangents) -> the cotangents of the body's floating-point values and of the
+    floating-point carry. Run on arrays, a forward loop runs the staged forward
+    part of the body's reverse mode (`staged._vjp_split`), keeping each
+    iteration's residuals (a list as long as the trip count, known only now),
+    then a backward loop runs the staged backward part on them in the opposite
+    order, accumulating the body's values' cotangents. On the values of a
+    transformation it is riesz.vjp of the loop (the loop on those values)."""
+
+    __name__ = "while_loop_vjp"
+
+    def __init__(self, loop: _While):
+        self.loop = loop
+        nc = loop.nc
+        self.in_avals = [*loop.in_avals, *loop.out_avals]
+        self.out_avals = [a for j, a in enumerate(loop.in_avals) if j >= nc and _inexact(a)]
+        self.steps: Any = None
+        self.fun = lambda *leaves: self.call_flat(leaves, None, None)
+
+    def __repr__(self) -> str:
+        return "<while_loop_vjp>"
+
+    def batched(self, params: dict[str, Any], dims: Any, size: int) -> dict[str, Any]:
+        return _batched_declared(self, params, dims, size)
+
+    def call_flat(self, leaves: Sequence[Any], in_def: Any, out: Any) -> tuple[Any, ...]:
+        w = self.loop
+        nc, nb, n = w.nc, w.nb, len(w.in_avals)
+        x, cts = list(leaves[:n]), list(leaves[n:])
+        if any(isinstance(v, Tracer) for v in leaves):
+            return self._traced(x, cts)
+        kc, kb, carry = x[:nc], x[nc:nc + nb], x[nc + nb:]
+        if self.steps is None:
+            self.steps = self._steps()
+        step, back = self.steps
+        tape = []
+        while w.cond_g([*kc, *carry])[0]:
+            carry, res = step(kb, carry)
+            tape.append(res)
+        acc: list[Any] = [None] * nb
+        for res in reversed(tape):
+            g_b, cts = back(res, cts)
+            acc = [g if a is None else a if g is None else a + g
+                   for a, g in zip(acc, g_b, strict=True)]
+        b_avals = w.in_avals[nc:nc + nb]
+        return (*[_zeros(a) if g is None else g for g, a in zip(acc, b_avals, strict=True)
+                  if _inexact(a)],
+                *[c for c, a in zip(cts, w.out_avals, strict=True) if _inexact(a)])
+
+    def _layout(self, leaves: Sequence[Any]) -> tuple[list[Any], list[Any], list[Any],
+                                                      list[Any], list[Any]]:
+        """The leaves split: cond's values, body's values, carry, carry cotangents; and
+        the positions of the floating-point body values and carries."""
+        w = self.loop
+        nc, nb, n = w.nc, w.nb, len(w.in_avals)
+        return (list(leaves[:nc]), list(leaves[nc:nc + nb]), list(leaves[nc + nb:n]),
+                list(leaves[n:]), [j for j, a in enumerate(w.in_avals[nc:nc + nb])
+                                   if _inexact(a)])
+
+    def _second_order(self, leaves: Sequence[Any], ts: list[Any], cts: list[Any]) -> list[Any]:
+        """The cotangents of the inputs of `L' = loop._tangent_while()` at
+        (x, tangents `ts` of the floating-point body values then carries) for the
+        cotangents `cts` of its outputs (carry, tangent carry): [body values,
+        their tangents, carry, tangent carry], floating-point entries only. With
+        L'(x, ẋ) = (L(x), ∂L(x)[ẋ]) they hold ∂L(x)*[b] (for the tangents) and
+        ∂L(x)*[a] + ∂²L(x)[ẋ, ·]*[b] (for x), where cts = (a, b)."""
+        kc, kb, carry, _, fb = self._layout(leaves)
+        nfb = len(fb)
+        return self.loop._tangent_while()._vjp_eq()(
+            [*kc, *kb, *ts[:nfb], *carry, *ts[nfb:], *cts])
+
+    def jvp_flat(self, primals: Sequence[Any], tangents: Sequence[Any], in_def: Any,
+                 out: Any) -> tuple[tuple, list]:
+        """∂g(x, v)[u, w] for g(x, v) = ∂L(x)*[v]: ∂L(x)*[w] + ∂²L(x)[u, ·]*[v] (the
+        second derivative is symmetric), with g itself, from one `_second_order`
+        at ẋ = u, (a, b) = (w, v)."""
+        w = self.loop
+        kc, kb, carry, v, fb = self._layout(primals)
+        n, nb = len(w.in_avals), w.nb
+        floats = [_inexact(a) for a in w.out_avals]
+        t_in = [_zeros(a) if t is None else t for t, a in zip(tangents[:n], w.in_avals,
+                                                             strict=True)]
+        u = [t_in[w.nc + j] for j in fb] + [t for t, fl in zip(t_in[w.nc + nb:], floats,
+                                                               strict=True) if fl]
+        ws = [_zeros(a) if t is None else t for t, a in zip(tangents[n:], w.out_avals,
+                                                            strict=True)]
+        got = self._second_order(primals, u, [*ws, *[c for c, fl in zip(v, floats, strict=True)
+                                                     if fl]])
+        nfb, nfk = len(fb), sum(floats)
+        # got: body values (nfb), their tangents (nfb), carry (nfk), tangent carry (nfk)
+        return ((*got[nfb:2 * nfb], *got[2 * nfb + nfk:]),
+                [*got[:nfb], *got[2 * nfb:2 * nfb + nfk]])
+
+    def fwd_flat(self, leaves: Sequence[Any], in_def: Any, out: Any) -> tuple[tuple, Any]:
+        return tuple(self(list(leaves))), list(leaves)
+
+    def bwd_flat(self, residuals: Any, cts: Sequence[Any], in_def: Any, out: Any) -> list[Any]:
+        """∂g(x, v)*[c] = (∂²L(x)[c, ·]*[v], ∂L(x)[c]): `_second_order` at ẋ = c,
+        (a, b) = (0, v), and the tangent of L'(x, c)."""
+        w = self.loop
+        kc, kb, carry, v, fb = self._layout(residuals)
+        floats = [_inexact(a) for a in w.out_avals]
+        c = [_zeros(a) if g is None else g for g, a in zip(cts, self.out_avals, strict=True)]
+        nfb, nfk = len(fb), sum(floats)
+        lp = w._tangent_while()
+        t_out = lp([*kc, *kb, *c[:nfb], *carry, *c[nfb:]])[len(w.out_avals):]
+        got = self._second_order(residuals, c, [*[_zeros(a) for a in w.out_avals],
+                                                *[x for x, fl in zip(v, floats, strict=True)
+                                                  if fl]])
+        g_b, g_k = iter(got[:nfb]), iter(got[2 * nfb:2 * nfb + nfk])
+        t_k = iter(t_out)
+        nc, nb = w.nc, w.nb
+        return [*[None] * nc,
+                *[next(g_b) if j in fb else None for j in range(nb)],
+                *[next(g_k) if fl else None for fl in floats],
+                *[next(t_k) if fl else None for fl in floats]]
+
+    def _steps(self) -> tuple[Callable[..., Any], Callable[..., Any]]:
+        """(body's values, carry) -> (new carry, residuals) and (residuals, carry
+        cotangents) -> (body's values' cotangents, None: zero; carry cotangents)."""
+        from .staged import _vjp_split
+
+        w = self.loop
+        nb = w.nb
+        k_avals = w.out_avals
+        nk = len(k_avals)
+        avals = [*w.in_avals[w.nc:w.nc + nb], *k_avals]  # the body's inputs
+        active = [j for j, a in enumerate(avals) if _inexact(a)]
+        parts = _vjp_split(w.body_g, tuple(_inexact(a) for a in avals),
+                           [_zeros(a) for a in avals])
+
+        def split(grads: Sequence[Any]) -> tuple[list[Any], list[Any]]:
+            got = dict(zip(active, grads, strict=True))
+            return ([got.get(j) for j in range(nb)],
+                    [_zeros(a) if got.get(nb + j) is None else got[nb + j]
+                     for j, a in enumerate(k_avals)])
+
+        if parts is not None:
+            fwd, bwd, _ = parts
+
+            def step(kb: list[Any], carry: list[Any]) -> tuple[list[Any], list[Any]]:
+                outs = fwd([*kb, *carry])
+                return outs[:nk], outs[nk:]
+
+            def back(res: list[Any], cts: list[Any]) -> tuple[list[Any], list[Any]]:
+                return split(bwd([*res, *cts]))
+
+            return step, back
+        from .transforms import vjp  # a body whose VJP cannot be staged: riesz.vjp
+
+        def step_(kb: list[Any], carry: list[Any]) -> tuple[list[Any], list[Any]]:
+            return w.body_g([*kb, *carry]), [*kb, *carry]
+
+        def back_(res: list[Any], cts: list[Any]) -> tuple[list[Any], list[Any]]:
+            def f(*d: Any) -> tuple[Any, ...]:
+                full = list(res)
+                for j, v in zip(active, d, strict=True):
+                    full[j] = v
+                return tuple(w.body_g(full))
+
+            return split(vjp(f, *[res[j] for j in active])[1](tuple(cts)))
+
+        return step_, back_
+
+    def _traced(self, x: list[Any], cts: list[Any]) -> tuple[Any, ...]:
+        """riesz.vjp of the loop on values of a transformation (vmap: a batched
+        predicate runs until every example is done)."""
+        from .transforms import vjp
+
+        w = self.loop
+        active = [j for j, a in enumerate(w.in_avals) if j >= w.nc and _inexact(a)]
+        floats = [_inexact(a) for a in w.out_avals]
+
+        def f(*d: Any) -> tuple[Any, ...]:
+            full = list(x)
+            for j, v in zip(active, d, strict=True):
+                full[j] = v
+            return tuple(o for o, fl in zip(w.call_flat(full, None, None), floats, strict=True)
+                         if fl)
+
+        g = tuple(c for c, fl in zip(cts, floats, strict=True) if fl)
+        return tuple(vjp(f, *[x[j] for j in active])[1](g))
 
 
 def fori_loop(lower: Any, upper: Any, body_fn: Callable[[Any, Any], Any], init_val: Any) -> Any:
