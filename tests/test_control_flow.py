@@ -581,3 +581,36 @@ def test_jit_cond_branch_mismatch_names_both_branches() -> None:
     g = riesz.jit(lambda x: riesz.cond(x > 0, lambda y: y * 2, lambda y: 0.0, x))
     out = g(np.float32(-1.0))
     assert out == 0.0 and out.dtype == np.float32
+
+
+def test_jit_grad_of_cond_writes_no_residuals_of_the_branch_not_taken() -> None:
+    """The forward cond's slots for the other branch's residuals are zero views on
+    arrays: the cheap branch costs no memory for the expensive one's residuals."""
+    import tracemalloc
+
+    def heavy(y):
+        for _ in range(10):
+            y = rnp.sin(y) * 1.01
+        return y
+
+    def f(x):
+        return rnp.sum(riesz.cond(rnp.sum(x) > 0, heavy, lambda y: y * 2.0, x))
+
+    x = -np.ones(100_000)
+    g = riesz.jit(riesz.grad(f), fuse=False)
+    np.testing.assert_array_equal(g(x), 2.0)
+    tracemalloc.start()
+    try:
+        np.testing.assert_array_equal(g(x), 2.0)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 * x.nbytes  # zeros for the ~20 residuals of heavy would be 20 x.nbytes
+
+    def heavy_py(y):
+        for _ in range(10):
+            y = np.sin(y) * 1.01
+        return np.sum(y)
+
+    y = np.array([0.3, 1.2, 0.5])  # the expensive branch's gradient is still right
+    np.testing.assert_allclose(g(y), fd_grad(heavy_py, y), rtol=1e-6)

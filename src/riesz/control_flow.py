@@ -226,9 +226,11 @@ def _stage_closed(flat: Callable[..., Sequence[Any]],
     return g, args
 
 
-def _cond_of(fns: list[Callable[..., Sequence[Any]]], in_avals: list[ShapedArray]) -> _Cond:
+def _cond_of(fns: list[Callable[..., Sequence[Any]]], in_avals: list[ShapedArray],
+             zero_slots: tuple[frozenset[int], ...] = (frozenset(), frozenset())) -> _Cond:
     """The `_Cond` choosing between `fns` (false branch, true branch), each staged
-    on inputs of types `in_avals` and giving outputs of the same types."""
+    on inputs of types `in_avals` and giving outputs of the same types
+    (`zero_slots`: see `_Cond`)."""
     from .staged import _stage, _Staged, optimize
 
     branches = tuple(_Staged(optimize(_stage(f, in_avals))) for f in fns)
@@ -236,7 +238,8 @@ def _cond_of(fns: list[Callable[..., Sequence[Any]]], in_avals: list[ShapedArray
     if [(a.shape, a.dtype) for a in f_avals] != [(a.shape, a.dtype) for a in t_avals]:
         raise TypeError(f"cond: the branches' derived forms give different types, "
                         f"{t_avals} (true_fn) and {f_avals} (false_fn)")
-    return _Cond(branches, in_avals, [ShapedArray(a.shape, a.dtype) for a in t_avals])
+    return _Cond(branches, in_avals, [ShapedArray(a.shape, a.dtype) for a in t_avals],
+                 zero_slots)
 
 
 class _Equation:
@@ -276,9 +279,14 @@ class _Cond(_Equation):
     __name__ = "cond"
 
     def __init__(self, branches: tuple[Any, ...], in_avals: list[ShapedArray],
-                 out_avals: list[ShapedArray]):
+                 out_avals: list[ShapedArray],
+                 zero_slots: tuple[frozenset[int], ...] = (frozenset(), frozenset())):
         self.branches = branches  # (false branch, true branch): indexed by the predicate
         self.in_avals, self.out_avals = in_avals, out_avals  # operands (no predicate), outputs
+        # outputs that branch k leaves zero and nothing reads when it is taken (the
+        # other branch's residuals): run on arrays, a read-only zero view, not an array
+        self.zero_slots = zero_slots
+        self.pruned: list[Any] = [None, None]  # branch k without its zero slots, compiled
         self.derived: dict[Any, Any] = {}
         self.fun = lambda *leaves: self.call_flat(leaves, None, None)
 
@@ -288,17 +296,36 @@ class _Cond(_Equation):
     def call_flat(self, leaves: Sequence[Any], in_def: Any, out: Any) -> tuple[Any, ...]:
         pred, ops = leaves[0], list(leaves[1:])
         if not isinstance(pred, Tracer):  # the compiled branch taken
-            return tuple(self.branches[bool(pred)](ops))
+            k = bool(pred)
+            zeros = self.zero_slots[k]
+            if not zeros:
+                return tuple(self.branches[k](ops))
+            return self._run_pruned(k, ops, zeros)
         t, f = self.branches[1], self.branches[0]  # values of a transformation: riesz.cond
         return tuple(cond(pred, lambda *a: tuple(t(list(a))), lambda *a: tuple(f(list(a))),
                           *ops))
 
+    def _run_pruned(self, k: int, ops: list[Any], zeros: frozenset[int]) -> tuple[Any, ...]:
+        """Branch k on arrays, its outputs in `zeros` zero views (no array written)."""
+        from .staged import _Staged, optimize
+
+        st = self.pruned[k]
+        if st is None:
+            g = self.branches[k].graph
+            st = self.pruned[k] = _Staged(optimize(Graph(
+                g.invars, g.constvars, g.consts, g.eqns,
+                [o for j, o in enumerate(g.outvars) if j not in zeros])))
+        kept = iter(st(ops))
+        return tuple(np.broadcast_to(np.zeros((), a.dtype), a.shape) if j in zeros
+                     else next(kept) for j, a in enumerate(self.out_avals))
+
     def _derive(self, key: Any, bodies: Callable[[int], Callable[..., Sequence[Any]]],
-                in_avals: list[ShapedArray]) -> _Cond:
+                in_avals: list[ShapedArray],
+                zero_slots: tuple[frozenset[int], ...] = (frozenset(), frozenset())) -> _Cond:
         """The cond of the staged `bodies(0)` (false) and `bodies(1)` (true), cached."""
         d = self.derived.get(key)
         if d is None:
-            d = self.derived[key] = _cond_of([bodies(0), bodies(1)], in_avals)
+            d = self.derived[key] = _cond_of([bodies(0), bodies(1)], in_avals, zero_slots)
         return d
 
     # -- forward mode --------------------------------------------------------------
@@ -357,7 +384,9 @@ class _Cond(_Equation):
                     outs[m:] if j == k else [_zeros(a) for a in res_avals[j]])]]
             return run
 
-        outs = self._derive("fwd", bodies, self.in_avals)(list(leaves))
+        n0, n1 = len(res_avals[0]), len(res_avals[1])
+        others = (frozenset(range(m + n0, m + n0 + n1)), frozenset(range(m, m + n0)))
+        outs = self._derive("fwd", bodies, self.in_avals, others)(list(leaves))
         return tuple(outs[:m]), [leaves[0], *outs[m:]]
 
     def bwd_flat(self, residuals: Any, cts: Sequence[Any], in_def: Any, out: Any) -> list[Any]:
