@@ -577,6 +577,12 @@ def test_jit_cond_branch_mismatch_names_both_branches() -> None:
     for t, f, match in cases:
         with pytest.raises(TypeError, match=match):
             riesz.jit(lambda x, t=t, f=f: riesz.cond(x > 0, t, f, x))(np.float64(1.0))
+    # under vmap with a batched predicate (both branches run, then a select per example)
+    with pytest.raises(TypeError, match="true_fn and false_fn return different structures"):
+        riesz.vmap(lambda x: riesz.cond(x > 0, lambda y: (y, y), lambda y: y, x))(np.ones(2))
+    with pytest.raises(TypeError, match=r"output 0: true_fn returns shape \(3,\), false_fn"):
+        riesz.vmap(lambda x: riesz.cond(x > 0, lambda y: rnp.ones(3) * y, lambda y: y, x))(
+            np.ones(2))
     # a Python number in one branch takes the other branch's dtype, as in JAX
     g = riesz.jit(lambda x: riesz.cond(x > 0, lambda y: y * 2, lambda y: 0.0, x))
     out = g(np.float32(-1.0))

@@ -72,17 +72,19 @@ def _abstract(p: Any) -> bool:
     return isinstance(raw_value(p), ShapedArray)
 
 
-def _select(who: str, p: Any, a: Any, b: Any) -> Any:
+def _select(who: str, p: Any, a: Any, b: Any, names: tuple[str, str] = ("true_fn",
+                                                                        "false_fn")) -> Any:
+    """where(p, a, b) leaf by leaf; `names` say where `a` and `b` come from."""
     a_leaves, a_def = tree_flatten(a)
     b_leaves, b_def = tree_flatten(b)
     if a_def != b_def:
-        raise TypeError(f"{who}: the two branches return different structures, {a_def} "
-                        f"and {b_def}")
+        raise TypeError(f"{who}: {names[0]} and {names[1]} return different structures, "
+                        f"{a_def} and {b_def}")
     out = []
-    for x, y in zip(a_leaves, b_leaves, strict=True):
+    for j, (x, y) in enumerate(zip(a_leaves, b_leaves, strict=True)):
         if np.shape(x) != np.shape(y):
-            raise TypeError(f"{who}: the branches return shapes {np.shape(x)} and "
-                            f"{np.shape(y)} for the same output")
+            raise TypeError(f"{who}: output {j}: {names[0]} returns shape {np.shape(x)}, "
+                            f"{names[1]} returns shape {np.shape(y)}")
         out.append(rnp.where(p, x, y))
     return tree_unflatten(a_def, out)
 
@@ -561,7 +563,7 @@ def while_loop(cond_fn: Callable[[Any], Any], body_fn: Callable[[Any], Any],
         if not np.any(raw_value(p)):  # every example is done
             return val
         new = body_fn(val)
-        val = _select("while_loop", p, new, val)  # finished examples stay frozen
+        val = _select("while_loop", p, new, val, ("body_fn", "the carry"))  # done: frozen
 
 
 class _Loop(_CustomFunction):
