@@ -620,3 +620,21 @@ def test_jit_grad_of_cond_writes_no_residuals_of_the_branch_not_taken() -> None:
 
     y = np.array([0.3, 1.2, 0.5])  # the expensive branch's gradient is still right
     np.testing.assert_allclose(g(y), fd_grad(heavy_py, y), rtol=1e-6)
+
+
+def test_cond_and_while_reverse_mode_where_the_body_vjp_is_not_split(monkeypatch) -> None:
+    """Where a branch's or the body's reverse mode cannot be split into staged
+    parts (a rule needing concrete values), the backward equations recompute it
+    with riesz.vjp: the same values."""
+    from riesz import staged
+
+    want_cond = [riesz.grad(mixer, argnums=(0, 1))(x, W, V) for x in (X_POS, X_NEG)]
+    want_while = [riesz.grad(grow)(x0) for x0 in (0.7, 3.0)]
+    monkeypatch.setattr(staged, "_vjp_split", lambda *a: None)
+    for x, want in zip((X_POS, X_NEG), want_cond, strict=True):
+        for g in (riesz.jit(riesz.grad(mixer, argnums=(0, 1))),
+                  riesz.grad(riesz.jit(mixer), argnums=(0, 1))):
+            for a, b in zip(g(x, W, V), want, strict=True):
+                np.testing.assert_allclose(a, b, rtol=1e-14)
+    for x0, want in zip((0.7, 3.0), want_while, strict=True):
+        assert riesz.jit(riesz.grad(grow))(x0) == pytest.approx(want, rel=1e-14)
