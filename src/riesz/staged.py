@@ -1012,26 +1012,9 @@ def _jet_rule(st: _Staged, trace: JetTrace, leaves: list[Any]) -> list[Any]:
     key = ("jet", K, tuple(masks), _avals_key(ins))
     d = st.derived.get(key, False)
     if d is False:
-        graph, n = st.graph, len(primals)
         out_masks: list[Any] = []
-
-        def jet_body(*xs: Any) -> list[Any]:
-            cs = iter(xs[n:])
-            with new_trace(JetTrace) as t:
-                t.order = K
-                args = [p if mk is None else
-                        t.new_input(p, [next(cs) if k else None for k in mk])
-                        for p, mk in zip(xs[:n], masks, strict=True)]
-                outs = eval_graph(graph, args)
-                flat = [t.primal_of(o) for o in outs]
-                for o in outs:
-                    series = t.series_of(o)
-                    out_masks.append(None if series is None else
-                                     tuple(c is not None for c in series))
-                    flat.extend(c for c in series or () if c is not None)
-                return flat
-
-        staged = st.derive(key, jet_body, [_aval(x) for x in ins])
+        staged = st.derive(key, _jet_body(st.graph, K, masks, out_masks),
+                           [_aval(x) for x in ins])
         d = st.derived[key] = None if staged is None else (staged, tuple(out_masks))
     if d is None:
         return _by_bind(st.graph, leaves)
@@ -1041,6 +1024,32 @@ def _jet_rule(st: _Staged, trace: JetTrace, leaves: list[Any]) -> list[Any]:
     rest = iter(flat[m:])
     return [o if mk is None else trace._wrap(o, [next(rest) if k else None for k in mk])
             for o, mk in zip(flat[:m], out_masks, strict=True)]
+
+
+def _jet_body(graph: Graph, K: int, masks: Sequence[tuple[bool, ...] | None],
+              out_masks: list[Any]) -> Callable[..., list[Any]]:
+    """(primals, the nonzero input coefficients, `masks` saying which) -> outputs
+    and their nonzero coefficients, whose masks (None: a constant of t) the
+    staging appends to `out_masks`."""
+    n = len(masks)
+
+    def jet_body(*xs: Any) -> list[Any]:
+        cs = iter(xs[n:])
+        with new_trace(JetTrace) as t:
+            t.order = K
+            args = [p if mk is None else
+                    t.new_input(p, [next(cs) if k else None for k in mk])
+                    for p, mk in zip(xs[:n], masks, strict=True)]
+            outs = eval_graph(graph, args)
+            flat = [t.primal_of(o) for o in outs]
+            for o in outs:
+                series = t.series_of(o)
+                out_masks.append(None if series is None else
+                                 tuple(c is not None for c in series))
+                flat.extend(c for c in series or () if c is not None)
+            return flat
+
+    return jet_body
 
 
 def _vjp_rule(st: _Staged, trace: VJPTrace, leaves: list[Any]) -> list[Any]:

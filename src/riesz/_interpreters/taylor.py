@@ -178,8 +178,12 @@ class JetTrace(Trace):
         A JVP rule that closes over a value this trace expands (a tracer of this
         trace) cannot be used: the rule gives ∂_x f only, and the dependence
         through the closed-over value has no series here. That raises a
-        ValueError naming the function rather than dropping terms."""
+        ValueError naming the function rather than dropping terms. A staged
+        control-flow equation (`riesz.cond`) brings its own rule, `taylor_flat`."""
         fn, in_def, out = params["fn"], params["in_def"], params["out"]
+        own = getattr(fn, "taylor_flat", None)
+        if own is not None:
+            return own(self, args)
         if fn.jvp_rule is None:
             return fn.call_flat(args, in_def, out)
         primals = [self.primal_of(a) for a in args]
