@@ -1,42 +1,42 @@
-"""Fusion of elementwise chains for `riesz.jit` (an optional Numba backend).
+"""Fusion of elementwise chains for `riesz.jit` (optional: LLVM through llvmlite).
 
 `fuse(graph)` groups connected elementwise equations of one output shape (NumPy
 ufuncs of float32 / float64 / bool loops, `where`, casts) into one equation
-whose implementation is a Numba kernel: one loop over the flattened elements
+whose implementation is a compiled kernel: one loop over the flattened elements
 doing every operation of the group on scalars, forward and backward pass alike
 (`jit(value_and_grad(f))` of an elementwise chain is one kernel). Values used
 only inside a group never become arrays; a 16-element chain runs at the cost of
 its arithmetic instead of one NumPy call (~1 µs) per operation.
 
-Why Numba (measured on a 300-op chain sin / multiply / tanh, one core): a
-DAG with several outputs compiles to one kernel (numexpr evaluates one
-expression tree per call, so the forward values a backward pass reads force one
-call per operation); at n = 16 the kernel runs in the time of the scalar math
-(~JAX-jit's time), NumPy's per-call overhead is gone. Numba's compile time grows
-faster than linearly in a kernel's length, so groups are capped at
-`MAX_GROUP` operations and a graph compiles at most `BUDGET` new operations
-(the rest runs unfused, as NumPy calls); kernels are cached by their source, so
-a repeated structure (the links of an unrolled chain) compiles once, and their
-machine code is kept on disk (`cache_dir()`, Numba's `cache=True`), so a later
-process loads it instead of compiling.
+Kernels are LLVM IR written here and compiled by llvmlite (Numba's code
+generator, without Numba's Python front end, which cost ~10 ms per operation:
+measured on W1's 901 equations, 9.3 s cold; LLVM takes ~40 µs per operation).
+A group is capped at `MAX_GROUP` operations (LLVM's time per operation grows in
+longer functions), the new kernels of a graph compile together in modules of
+`MODULE_OPS` operations, a graph compiles at most `BUDGET` new operations (the
+rest runs unfused), kernels are cached by their IR (the links of an unrolled
+chain compile once) and their machine code is kept on disk (`cache_dir()`).
+A kernel is called through ctypes with the arrays themselves (it reads their
+data pointers, and checks their layout and dtype).
 
 Semantics are NumPy's: each operation runs in the loop dtype NumPy would pick
 (`ufunc.resolve_dtypes`, Python scalars weak), its result is cast to the
-equation's dtype, IEEE division (`error_model="numpy"`), no fast-math. The math
-functions are the C library's, so results agree with NumPy's to rounding; no
-floating-point warnings are raised inside a kernel. Without Numba, `fuse`
-returns the graph unchanged.
+equation's dtype, IEEE arithmetic without fast-math; transcendental functions
+are the C library's (NumPy's loops call the same ones or agree to rounding).
+No floating-point warnings are raised inside a kernel. Without llvmlite,
+`fuse` returns the graph unchanged.
 """
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import heapq
 import importlib.util
 import math
 import os
-import re
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -48,14 +48,12 @@ from ._interpreters.staging import Eqn, Graph, Var
 
 __all__ = ["BUDGET", "MAX_GROUP", "available", "cache_dir", "fuse", "tiered"]
 
-MAX_GROUP = 128  # operations per kernel (Numba's compile time is superlinear in it)
-BUDGET = 2000  # operations compiled afresh per graph; beyond it groups stay unfused
-LANES = 4  # elements computed side by side in a kernel's loop body
-_LOCAL = re.compile(r"\b[et]\d+\b")  # a kernel's per-element local names
-COMPILE_S_PER_OP = 0.004  # rough Numba compile time per fused operation (for `tiered`)
+MAX_GROUP = 1024  # operations per kernel (LLVM's time per operation grows beyond)
+BUDGET = 50_000  # operations compiled afresh per graph; beyond it groups stay unfused
+COMPILE_S_PER_OP = 6e-5  # rough compile time per fused operation (for `tiered`)
 _TAINT_CAP = 8  # groups tracked exactly per value (older ones are treated as reachable)
 
-# ufuncs whose scalar form Numba compiles with NumPy's semantics (checked against
+# ufuncs that the IR writer has NumPy's scalar loops for (checked against
 # NumPy by tests/test_fusion.py over the registry's elementwise primitives)
 _UFUNCS = frozenset("""
 add subtract multiply divide true_divide power maximum minimum negative exp exp2 expm1 log
@@ -66,28 +64,14 @@ logical_not isnan isinf isfinite signbit
 """.split())
 _DTYPES = {np.dtype(np.float64): "f8", np.dtype(np.float32): "f4", np.dtype(np.bool_): "b1"}
 _F8 = np.dtype(np.float64)
-# written as operators and `math` functions: Numba types these several times
-# faster than NumPy ufunc calls, and compile time is the cost of fusion
-_INFIX = {"add": "({0} + {1})", "subtract": "({0} - {1})", "multiply": "({0} * {1})",
-          "divide": "({0} / {1})", "true_divide": "({0} / {1})", "negative": "(-{0})",
-          "square": "({0} * {0})", "greater": "({0} > {1})", "greater_equal": "({0} >= {1})",
-          "less": "({0} < {1})", "less_equal": "({0} <= {1})", "equal": "({0} == {1})",
-          "not_equal": "({0} != {1})",
-          # NumPy's sign of ±0 is +0 (Numba's np.sign keeps the zero's sign)
-          "sign": "(1.0 if {0} > 0 else (-1.0 if {0} < 0 else {0} * 0.0 + 0.0))"}
-_MATH = {"sin": "sin", "cos": "cos", "tan": "tan", "arcsin": "asin", "arccos": "acos",
-         "arctan": "atan", "sinh": "sinh", "cosh": "cosh", "tanh": "tanh", "arcsinh": "asinh",
-         "arccosh": "acosh", "arctanh": "atanh", "exp": "exp", "expm1": "expm1", "log": "log",
-         "log2": "log2", "log10": "log10", "log1p": "log1p", "sqrt": "sqrt", "hypot": "hypot",
-         "arctan2": "atan2"}
 
 
 def available() -> bool:
-    """Whether Numba is installed (fusion is then on by default); it is
+    """Whether llvmlite is installed (fusion is then on by default); it is
     imported only when a graph is fused."""
     try:
-        return importlib.util.find_spec("numba") is not None
-    except (ImportError, ValueError):  # an import of numba that failed before
+        return importlib.util.find_spec("llvmlite") is not None
+    except (ImportError, ValueError):  # an import of llvmlite that failed before
         return False
 
 
@@ -130,7 +114,7 @@ def _plan(e: Eqn) -> tuple[tuple[Any, ...], list[Any]] | None:
         if type(x) is Var:
             a = x.aval
             if (a.shape != out.shape and a.shape) or a.dtype.kind not in "fbiu" or \
-                    a.dtype.itemsize > 8 or a.dtype == np.float16:
+                    a.dtype.itemsize > 8 or a.dtype == np.float16 or not a.dtype.isnative:
                 return None
         elif type(x) not in (bool, int, float) and not (
                 isinstance(x, (np.generic, np.ndarray)) and np.ndim(x) == 0
@@ -144,7 +128,7 @@ def _plan(e: Eqn) -> tuple[tuple[Any, ...], list[Any]] | None:
             loop = f.resolve_dtypes(tuple(_scalar_type(x) for x in e.invars) + (None,))
         except (TypeError, ValueError):
             return None
-        if any(d not in _DTYPES for d in loop):
+        if any(d not in _DTYPES for d in loop) or not _supported(f.__name__, list(loop)):
             return None
         return out.shape, list(loop[:-1])
     if name == "where" and not e.params and len(e.invars) == 3:
@@ -238,9 +222,41 @@ def _groups(graph: Graph) -> tuple[list[int], list[list[Any]]]:
     return group_of, plans
 
 
-# -- kernels ------------------------------------------------------------------------------
+# -- kernels: LLVM IR -------------------------------------------------------------------
 
-_CACHE: dict[str, Callable[..., Any] | None] = {}  # kernel source -> compiled (None: failed)
+_LL = {np.dtype(np.float64): "double", np.dtype(np.float32): "float", np.dtype(np.bool_): "i1"}
+_B1 = np.dtype(np.bool_)
+# LLVM intrinsics (lowered to instructions or to the C library's function)
+_INTRINSIC = {"exp": "exp", "exp2": "exp2", "log": "log", "log2": "log2", "log10": "log10",
+              "sqrt": "sqrt", "sin": "sin", "cos": "cos", "absolute": "fabs", "floor": "floor",
+              "ceil": "ceil", "trunc": "trunc", "rint": "rint", "power": "pow"}
+# the C library's functions (`f` suffix in float32), as NumPy's loops call them
+_LIBM = {"expm1": "expm1", "log1p": "log1p", "cbrt": "cbrt", "tan": "tan", "arcsin": "asin",
+         "arccos": "acos", "arctan": "atan", "sinh": "sinh", "cosh": "cosh", "tanh": "tanh",
+         "arcsinh": "asinh", "arccosh": "acosh", "arctanh": "atanh", "hypot": "hypot",
+         "arctan2": "atan2"}
+_ARITH = {"add": "fadd", "subtract": "fsub", "multiply": "fmul", "divide": "fdiv",
+          "true_divide": "fdiv", "fmod": "frem"}
+_CMP = {"greater": "ogt", "greater_equal": "oge", "less": "olt", "less_equal": "ole",
+        "equal": "oeq", "not_equal": "une"}
+_PREDICATES = frozenset(_CMP) | {"logical_and", "logical_or", "logical_xor", "logical_not",
+                                 "isnan", "isinf", "isfinite", "signbit"}
+# NumPy's boolean loops (`??->?`, `?->?`) as logic on i1
+_BOOL = {"add": "or i1 {0}, {1}", "maximum": "or i1 {0}, {1}", "logical_or": "or i1 {0}, {1}",
+         "multiply": "and i1 {0}, {1}", "minimum": "and i1 {0}, {1}",
+         "logical_and": "and i1 {0}, {1}", "logical_xor": "xor i1 {0}, {1}",
+         "not_equal": "xor i1 {0}, {1}",
+         "equal": "icmp eq i1 {0}, {1}", "greater": "icmp ugt i1 {0}, {1}",
+         "greater_equal": "icmp uge i1 {0}, {1}", "less": "icmp ult i1 {0}, {1}",
+         "less_equal": "icmp ule i1 {0}, {1}", "logical_not": "xor i1 {0}, true",
+         "absolute": None, "floor": None, "ceil": None, "trunc": None,
+         "isnan": "false", "isinf": "false", "isfinite": "true"}
+_LN2, _LOG2E = 0.693147180559945309417232121458176568, 1.442695040888963407359924681001892137
+# PyArrayObject's fields that a kernel reads (NumPy's public struct; checked by `_abi_ok`)
+_DATA_AT, _DESCR_AT, _FLAGS_AT = 16, 56, 64
+_BYTEORDER_AT, _TYPE_NUM_AT = 26, 28  # in PyArray_Descr
+_SWAPPED = ord(">" if sys.byteorder == "little" else "<")  # a non-native dtype's byteorder
+_READY = 0x1 | 0x100  # NPY_ARRAY_C_CONTIGUOUS | NPY_ARRAY_ALIGNED
 
 
 def _weak_dtype(a: Any) -> np.dtype[Any]:
@@ -249,123 +265,302 @@ def _weak_dtype(a: Any) -> np.dtype[Any]:
     return np.dtype(type(a.dtype.type(0).item())) if a.weak else a.dtype
 
 
-def _literal(x: Any, dtype: Any) -> str:
-    v = x.item() if isinstance(x, (np.generic, np.ndarray)) else x
-    v = float(v) if dtype is not None and np.dtype(dtype).kind == "f" else v
-    if isinstance(v, float) and not math.isfinite(v):
-        s = "np.nan" if math.isnan(v) else ("np.inf" if v > 0 else "-np.inf")
-    else:
-        s = repr(v)
-    if dtype is None or np.dtype(dtype) == _F8:
-        return s
-    return f"{_DTYPES[np.dtype(dtype)]}({s})"
+def _supported(name: str, loop: list[Any]) -> bool:
+    """Whether the IR writer has NumPy's loop `name` for these loop dtypes."""
+    if loop and loop[0] == _B1:
+        return name in _BOOL and all(d == _B1 for d in loop)
+    return True
 
 
-def _kernel_source(eqns: list[Eqn], plans: list[Any], ins: list[Any], outs: list[Var],
-                   shape: tuple[int, ...]) -> tuple[str, list[Any]]:
-    """Source of the kernel for a group and the Numba types of its arguments."""
-    from numba import types
-    from numba.np.numpy_support import from_dtype
+def _const(v: Any, dtype: np.dtype[Any]) -> str:
+    """An LLVM constant of `dtype` (exact: floats as the bits of a double)."""
+    if dtype == _B1:
+        return "true" if bool(v) else "false"
+    if dtype.kind in "iu":
+        return str(int(v))
+    return f"0x{np.float64(np.asarray(v).astype(dtype)).view(np.uint64):016X}"
 
-    scalar = not shape
-    local: dict[int, str] = {}
-    argtypes: list[Any] = [] if scalar else [types.intp]
-    params: list[str] = [] if scalar else ["n"]
+
+def _int_ll(dtype: np.dtype[Any]) -> str:
+    return "i1" if dtype == _B1 else f"i{8 * dtype.itemsize}"
+
+
+def _ll(dtype: np.dtype[Any]) -> str:
+    return _LL.get(dtype) or _int_ll(dtype)
+
+
+class _Writer:
+    """The body of one kernel: SSA lines, fresh names, the functions it declares."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.count = 0
+        self.decls: set[str] = set()
+
+    def emit(self, rhs: str) -> str:
+        r = f"%t{self.count}"
+        self.count += 1
+        self.lines.append(f"  {r} = {rhs}")
+        return r
+
+    def call(self, fn: str, ty: str, *args: str) -> str:
+        self.decls.add(f"declare {ty} @{fn}({', '.join([ty] * len(args))})")
+        return self.emit(f"call {ty} @{fn}({', '.join(f'{ty} {a}' for a in args)})")
+
+    def intrinsic(self, name: str, ty: str, *args: str) -> str:
+        return self.call(f"llvm.{name}.{'f64' if ty == 'double' else 'f32'}", ty, *args)
+
+    def libm(self, name: str, ty: str, *args: str) -> str:
+        return self.call(name if ty == "double" else name + "f", ty, *args)
+
+    def cast(self, v: str, src: np.dtype[Any], dst: np.dtype[Any]) -> str:
+        """`dst(v)` with NumPy's casting (float -> bool: nonzero, NaN is True)."""
+        if src == dst:
+            return v
+        s, d = _ll(src), _ll(dst)
+        if dst == _B1:
+            if src.kind == "f":
+                return self.emit(f"fcmp une {s} {v}, 0.0")
+            return self.emit(f"icmp ne {s} {v}, 0")
+        if src.kind == "f":
+            return self.emit(f"{'fpext' if src.itemsize < dst.itemsize else 'fptrunc'} "
+                             f"{s} {v} to {d}")
+        return self.emit(f"{'sitofp' if src.kind == 'i' else 'uitofp'} {s} {v} to {d}")
+
+    def op(self, name: str, a: list[str], dtype: np.dtype[Any]) -> str:
+        """NumPy's loop `name` on values of loop dtype `dtype`."""
+        if dtype == _B1:
+            form = _BOOL[name]
+            if form is None:  # identity
+                return a[0]
+            return form if form in ("true", "false") else self.emit(form.format(*a))
+        t = _ll(dtype)
+        if name in _ARITH:
+            return self.emit(f"{_ARITH[name]} {t} {a[0]}, {a[1]}")
+        if name in _CMP:
+            return self.emit(f"fcmp {_CMP[name]} {t} {a[0]}, {a[1]}")
+        if name in _INTRINSIC:
+            return self.intrinsic(_INTRINSIC[name], t, *a)
+        if name in _LIBM:
+            return self.libm(_LIBM[name], t, *a)
+        if name == "negative":
+            return self.emit(f"fneg {t} {a[0]}")
+        if name == "square":
+            return self.emit(f"fmul {t} {a[0]}, {a[0]}")
+        if name == "reciprocal":
+            return self.emit(f"fdiv {t} 1.0, {a[0]}")
+        if name in ("maximum", "minimum"):  # NumPy: NaN wins, else `a > b ? a : b`
+            gt = self.emit(f"fcmp {'ogt' if name == 'maximum' else 'olt'} {t} {a[0]}, {a[1]}")
+            nan = self.emit(f"fcmp uno {t} {a[0]}, 0.0")
+            first = self.emit(f"or i1 {gt}, {nan}")
+            return self.emit(f"select i1 {first}, {t} {a[0]}, {t} {a[1]}")
+        if name == "sign":  # +1, -1, +0 for ±0, NaN for NaN
+            gt = self.emit(f"fcmp ogt {t} {a[0]}, 0.0")
+            lt = self.emit(f"fcmp olt {t} {a[0]}, 0.0")
+            z = self.emit(f"fcmp oeq {t} {a[0]}, 0.0")
+            r = self.emit(f"select i1 {z}, {t} 0.0, {t} {a[0]}")
+            r = self.emit(f"select i1 {lt}, {t} -1.0, {t} {r}")
+            return self.emit(f"select i1 {gt}, {t} 1.0, {t} {r}")
+        if name in ("logical_and", "logical_or", "logical_xor"):
+            p, q = (self.emit(f"fcmp une {t} {x}, 0.0") for x in a)
+            return self.emit(f"{name[8:].replace('_', '')} i1 {p}, {q}")
+        if name == "logical_not":
+            return self.emit(f"fcmp oeq {t} {a[0]}, 0.0")
+        if name == "isnan":
+            return self.emit(f"fcmp uno {t} {a[0]}, 0.0")
+        if name in ("isinf", "isfinite"):
+            m = self.intrinsic("fabs", t, a[0])
+            inf = _const(np.inf, dtype)
+            return self.emit(f"fcmp {'oeq' if name == 'isinf' else 'olt'} {t} {m}, {inf}")
+        if name == "signbit":
+            i = f"i{8 * dtype.itemsize}"
+            b = self.emit(f"bitcast {t} {a[0]} to {i}")
+            return self.emit(f"icmp slt {i} {b}, 0")
+        if name in ("logaddexp", "logaddexp2"):  # npy_logaddexp(2)
+            two = name == "logaddexp2"
+            exp, log1p = ("exp2", "log1p") if two else ("exp", "log1p")
+            d = self.emit(f"fsub {t} {a[0]}, {a[1]}")
+            m = self.emit(f"select i1 {self.emit(f'fcmp ogt {t} {d}, 0.0')}, "
+                          f"{t} {a[0]}, {t} {a[1]}")
+            nd = self.emit(f"fneg {t} {self.intrinsic('fabs', t, d)}")
+            lp = self.libm(log1p, t, self.intrinsic(exp, t, nd))
+            if two:
+                lp = self.emit(f"fmul {t} {lp}, {_const(_LOG2E, dtype)}")
+            r = self.emit(f"fadd {t} {m}, {lp}")
+            r = self.emit(f"select i1 {self.emit(f'fcmp uno {t} {d}, 0.0')}, "
+                          f"{t} {d}, {t} {r}")
+            same = self.emit(f"fadd {t} {a[0]}, {_const(1.0 if two else _LN2, dtype)}")
+            return self.emit(f"select i1 {self.emit(f'fcmp oeq {t} {a[0]}, {a[1]}')}, "
+                             f"{t} {same}, {t} {r}")
+        raise NotImplementedError(name)  # pragma: no cover - _UFUNCS lists what is written
+
+
+def _kernel_ir(eqns: list[Eqn], plans: list[Any], ins: list[Var], outs: list[Var]
+               ) -> tuple[str, set[str], str]:
+    """A group's kernel as an LLVM function `@KERNEL` (its text, the functions it
+    declares, and its argument kinds: `a` an array, `f` a float or bool scalar
+    passed as a double, `i` / `u` an integer scalar passed as int64 / uint64).
+
+    `i32 KERNEL(ptr ndarray_type, i64 n, inputs..., one (k, n) buffer per output
+    dtype)`: one loop over the n elements; arrays arrive as the `PyArrayObject*`
+    whose data it reads, and it returns 1 (writing nothing) unless each is a
+    C-contiguous aligned native ndarray of its dtype (the caller then passes copies)."""
+    w = _Writer()
+    params = ["ptr %ty", "i64 %n"]
+    kinds: list[str] = []
+    entry: list[str] = []
+    checks: list[str] = []
     loads: list[str] = []
+    val: dict[int, tuple[str, np.dtype[Any]]] = {}
     for k, v in enumerate(ins):
-        a = v.aval
-        if a.weak:
-            nt = {bool: types.boolean, int: types.int64, float: types.float64}[
-                type(a.dtype.type(0).item())]
+        dt = _weak_dtype(v.aval)
+        if v.aval.shape:
+            kinds.append("a")
+            params.append(f"ptr %a{k}")
+            entry += [f"  %ty{k}p = getelementptr i8, ptr %a{k}, i64 8",
+                      f"  %ty{k} = load ptr, ptr %ty{k}p",
+                      f"  %okt{k} = icmp eq ptr %ty{k}, %ty",
+                      f"  br i1 %okt{k}, label %arr{k}, label %bad", f"arr{k}:",
+                      f"  %d{k}p = getelementptr i8, ptr %a{k}, i64 {_DATA_AT}",
+                      f"  %d{k} = load ptr, ptr %d{k}p",
+                      f"  %f{k}p = getelementptr i8, ptr %a{k}, i64 {_FLAGS_AT}",
+                      f"  %f{k} = load i32, ptr %f{k}p",
+                      f"  %fr{k} = and i32 %f{k}, {_READY}",
+                      f"  %okf{k} = icmp eq i32 %fr{k}, {_READY}",
+                      f"  %s{k}p = getelementptr i8, ptr %a{k}, i64 {_DESCR_AT}",
+                      f"  %s{k} = load ptr, ptr %s{k}p",
+                      f"  %n{k}p = getelementptr i8, ptr %s{k}, i64 {_TYPE_NUM_AT}",
+                      f"  %n{k} = load i32, ptr %n{k}p",
+                      f"  %okn{k} = icmp eq i32 %n{k}, {dt.num}",
+                      f"  %b{k}p = getelementptr i8, ptr %s{k}, i64 {_BYTEORDER_AT}",
+                      f"  %b{k} = load i8, ptr %b{k}p",
+                      f"  %okb{k} = icmp ne i8 %b{k}, {_SWAPPED}",
+                      f"  %ok{k}a = and i1 %okf{k}, %okn{k}",
+                      f"  %ok{k} = and i1 %ok{k}a, %okb{k}"]
+            checks.append(f"%ok{k}")
+            store = "i8" if dt == _B1 else _ll(dt)
+            raw = f"%e{k}r" if dt == _B1 else f"%e{k}"
+            loads += [f"  %e{k}p = getelementptr {store}, ptr %d{k}, i64 %i",
+                      f"  {raw} = load {store}, ptr %e{k}p"]
+            if dt == _B1:
+                loads.append(f"  %e{k} = icmp ne i8 {raw}, 0")
+            val[v.n] = (f"%e{k}", dt)
+        elif dt.kind in "fb":
+            kinds.append("f")
+            params.append(f"double %x{k}")
+            val[v.n] = (w.cast(f"%x{k}", _F8, dt), dt)
         else:
-            nt = from_dtype(a.dtype)
-        if a.shape:
-            argtypes.append(types.Array(nt, 1, "C"))
-            params.append(f"a{k}")
-            loads.append(f"e{k} = a{k}[i]")
-            local[v.n] = f"e{k}"
-            continue
-        else:
-            argtypes.append(nt)
-            params.append(f"x{k}")
-        local[v.n] = f"x{k}"
-    dtype_of = {v.n: _weak_dtype(v.aval) for v in ins}
-    body: list[str] = []
-    for j, e in enumerate(eqns):
-        _, loop = plans[j]
+            kinds.append(dt.kind)
+            params.append(f"i64 %x{k}")
+            val[v.n] = (f"%x{k}", np.dtype(np.int64 if dt.kind == "i" else np.uint64))
+    hoisted, w.lines = w.lines, []
+    for e, (_, loop) in zip(eqns, plans, strict=True):
         args = []
         for x, d in zip(e.invars, loop, strict=True):
             if type(x) is Var:
-                s = local[x.n]
-                args.append(f"{_DTYPES[d]}({s})" if d is not None and dtype_of[x.n] != d else s)
+                s, src = val[x.n]
+                args.append(s if d is None else w.cast(s, src, d))
             else:
-                args.append(_literal(x, d))
+                args.append(_const(x, d if d is not None else np.asarray(x).dtype))
         o = e.outvars[0]
+        out = o.aval.dtype
         name = e.prim.impl.__name__ if isinstance(e.prim.impl, np.ufunc) else e.prim.name
         if name == "where":
-            expr = f"({args[1]} if {args[0]} else {args[2]})"
+            r, rd = w.emit(f"select i1 {args[0]}, {_ll(loop[1])} {args[1]}, "
+                           f"{_ll(loop[1])} {args[2]}"), loop[1]
         elif name == "astype":
-            expr = args[0]
-        elif name in _INFIX:
-            expr = _INFIX[name].format(*args)
-        elif name in _MATH:
-            expr = f"_m_{_MATH[name]}({', '.join(args)})"
+            r, rd = args[0], val[e.invars[0].n][1] if type(e.invars[0]) is Var else \
+                np.asarray(e.invars[0]).dtype
         else:
-            expr = f"_u_{name}({', '.join(args)})"
-        exact = o.aval.dtype == _F8 and name != "astype" and all(
-            d is None or d == _F8 for d in loop[name == "where":])
-        local[o.n] = f"t{j}"
-        dtype_of[o.n] = o.aval.dtype
-        body.append(f"t{j} = {expr}" if exact else f"t{j} = {_DTYPES[o.aval.dtype]}({expr})")
-    if scalar:
-        lines = [f"def kernel({', '.join(params)}):"]
-        lines += [f"    {s}" for s in body]
-        lines.append(f"    return ({''.join(local[o.n] + ', ' for o in outs)})")
-        return "\n".join(lines), argtypes
-    # outputs: one 2-D buffer (outputs, elements) per dtype, filled row by row
+            r = w.op(name, args, loop[0])
+            rd = _B1 if name in _PREDICATES else loop[0]
+        val[o.n] = (w.cast(r, rd, out), out)
+    body, w.lines = w.lines, []
     rows: dict[Any, int] = {}
-    stores = []
+    stores: list[str] = []
     for o in outs:
         d = o.aval.dtype
-        stores.append(f"{_DTYPES[d]}_out[{rows.get(d, 0)}, i] = {local[o.n]}")
-        rows[d] = rows.get(d, 0) + 1
-    for d in rows:
-        argtypes.append(types.Array(from_dtype(d), 2, "C"))
-        params.append(f"{_DTYPES[d]}_out")
-    # independent elements interleaved in the loop body (LANES of them), so that
-    # the latency of a chain of libm calls overlaps across elements (arithmetic
-    # alone gains little from it and would pay LANES times the compile time)
-    size = math.prod(shape)
-    calls = sum(1 for s in body if "_m_" in s or "_u_" in s)
-    lanes = next(b for b in (LANES, 2, 1) if size % b == 0) if calls * 10 >= len(body) else 1
-    lines = [f"def kernel({', '.join(params)}):", f"    for i in range(0, n, {lanes}):"]
-    for s in loads + body + stores:
-        if lanes == 1:
-            lines.append(f"        {s}")
-            continue
-        for b in range(lanes):
-            lane = _LOCAL.sub(rf"\g<0>_{b}", s)
-            lane = lane.replace(", i]", f", i + {b}]").replace("[i]", f"[i + {b}]")
-            lines.append(f"        {lane}")
-    return "\n".join(lines), argtypes
+        j = rows.setdefault(d, len(rows))
+        r = sum(1 for p in outs[:outs.index(o)] if p.aval.dtype == d)
+        st = "i8" if d == _B1 else _ll(d)
+        s, _ = val[o.n]
+        if d == _B1:
+            stores.append(f"  %z{len(stores)} = zext i1 {s} to i8")
+            s = f"%z{len(stores) - 1}"
+        stores += [f"  %q{len(stores)}i = add i64 %i, %row{j}_{r}",
+                   f"  %q{len(stores)}p = getelementptr {st}, ptr %o{j}, i64 %q{len(stores)}i",
+                   f"  store {st} {s}, ptr %q{len(stores)}p"]
+        entry.append(f"  %row{j}_{r} = mul i64 %n, {r}")
+    for j in rows.values():
+        params.append(f"ptr %buf{j}")
+        kinds.append("o")
+        entry += [f"  %o{j}p = getelementptr i8, ptr %buf{j}, i64 {_DATA_AT}",
+                  f"  %o{j} = load ptr, ptr %o{j}p"]
+    ok = "true"
+    for c in checks:
+        ok_next = f"%all{len(entry)}"
+        entry.append(f"  {ok_next} = and i1 {ok}, {c}")
+        ok = ok_next
+    lines = [f"define i32 @KERNEL({', '.join(params)}) {{", "entry:", *entry,
+             f"  br i1 {ok}, label %start, label %bad", "bad:", "  ret i32 1", "start:",
+             *hoisted, "  %empty = icmp sle i64 %n, 0",
+             "  br i1 %empty, label %done, label %loop", "loop:",
+             "  %i = phi i64 [0, %start], [%inext, %loop]", *loads, *body, *stores,
+             "  %inext = add nuw nsw i64 %i, 1", "  %end = icmp eq i64 %inext, %n",
+             "  br i1 %end, label %done, label %loop", "done:", "  ret i32 0", "}"]
+    return "\n".join(lines), w.decls, "".join(kinds)
 
 
-_PRELUDE = "\n".join([
-    "import math", "import numpy as np", "from numba import njit",
-    "f8, f4, b1 = np.float64, np.float32, np.bool_",
-    *(f"_m_{f} = math.{f}" for f in sorted(set(_MATH.values()))),
-    *(f"_u_{f} = np.{f}" for f in sorted(_UFUNCS)),
-    "",
-    "",
-    '@njit(error_model="numpy", nogil=True, cache={cache})',
-])
+# -- compiling: one LLVM module per batch of new kernels, machine code cached on disk ------
+
+_CACHE: dict[str, Callable[..., Any] | None] = {}  # kernel IR -> ctypes function (None: failed)
+_ENGINES: list[Any] = []  # the execution engines, alive as long as their kernels
+_LOCK = threading.Lock()
+_STATS = {"compiled": 0, "loaded": 0}  # modules compiled / read from the disk cache
+MODULE_OPS = 4096  # operations per LLVM module (one engine, one object file)
+_LLVM: dict[str, Any] = {}
+
+
+def _target() -> Any:
+    """The host's target machine (initialised once): codegen at -O2 from IR that
+    is already simplified (the graph passes ran CSE, DCE and folding)."""
+    if "tm" not in _LLVM:
+        import llvmlite.binding as llvm
+
+        llvm.initialize_native_target()
+        llvm.initialize_native_asmprinter()
+        cpu, features = llvm.get_host_cpu_name(), llvm.get_host_cpu_features().flatten()
+        _LLVM["tm"] = llvm.Target.from_default_triple().create_target_machine(
+            cpu=cpu, features=features, opt=2, jit=True)
+        _LLVM["llvm"] = llvm
+        _LLVM["key"] = f"{llvm.llvm_version_info}|{cpu}|{features}|{sys.platform}"
+    return _LLVM["tm"]
+
+
+def _abi_ok() -> bool:
+    """Whether this NumPy lays out arrays and dtypes as the kernels read them."""
+    if "abi" not in _LLVM:
+        a = np.arange(6.0)
+        b = a[::2].astype(">f4")[::-1]
+        ok = True
+        for x in (a, b, a.reshape(2, 3).T):
+            base = id(x)
+            d = id(x.dtype)
+            ok &= ctypes.c_void_p.from_address(base + _DATA_AT).value == x.ctypes.data
+            ok &= ctypes.c_void_p.from_address(base + _DESCR_AT).value == d
+            ok &= ctypes.c_int32.from_address(base + _FLAGS_AT).value == x.flags.num
+            ok &= ctypes.c_int32.from_address(d + _TYPE_NUM_AT).value == x.dtype.num
+            ok &= chr(ctypes.c_char.from_address(d + _BYTEORDER_AT).value[0]) == \
+                x.dtype.byteorder
+        _LLVM["abi"] = bool(ok)
+    return bool(_LLVM["abi"])
 
 
 def cache_dir() -> Path | None:
     """Where compiled kernels persist across processes: `$RIESZ_CACHE_DIR`, else
     `~/.cache/riesz`; None (compile in memory only) if it cannot be written or
-    `RIESZ_CACHE_DIR` is empty. Files are named by the hash of their source
-    (never rewritten), and Numba's cache index checks the CPU and Numba version."""
+    `RIESZ_CACHE_DIR` is empty. Object files are named by the hash of their
+    module's IR, LLVM's version and the host CPU (never rewritten)."""
     env = os.environ.get("RIESZ_CACHE_DIR")
     if env == "":
         return None
@@ -378,82 +573,125 @@ def cache_dir() -> Path | None:
     return path if os.access(path, os.W_OK) else None
 
 
-def _load(src: str) -> Any:
-    """The kernel's function: from a module file in `cache_dir()` (so that Numba
-    caches its machine code on disk), or executed in memory."""
+_CTYPES = {"a": ctypes.py_object, "o": ctypes.py_object, "f": ctypes.c_double, "i": ctypes.c_int64,
+           "u": ctypes.c_uint64}
+_MAX_ARGS = 250  # a kernel's arguments (groups with more inputs stay unfused)
+
+
+def _module(batch: list[tuple[str, set[str], str]]) -> None:
+    """Compile `batch` (kernel IR, declarations, argument kinds) as one LLVM
+    module into `_CACHE`; its object code is read from / written to `cache_dir()`,
+    named by the hash of the module's text and the host CPU."""
+    llvm = _LLVM["llvm"]
+    names = ["k" + hashlib.sha256(ir.encode()).hexdigest()[:24] for ir, _, _ in batch]
+    decls = sorted(set().union(*(d for _, d, _ in batch)))
+    text = "\n".join(decls + [ir.replace("@KERNEL(", f"@{name}(", 1)
+                              for (ir, _, _), name in zip(batch, names, strict=True)])
+    digest = hashlib.sha256((_LLVM["key"] + "\n" + text).encode()).hexdigest()[:32]
     folder = cache_dir()
-    text = _PRELUDE.format(cache=folder is not None) + "\n" + src + "\n"
-    if folder is None:
-        namespace: dict[str, Any] = {}
-        exec(compile(text, "<riesz.fusion>", "exec"), namespace)  # noqa: S102 - generated
-        return namespace["kernel"]
-    name = "riesz_kernel_" + hashlib.sha256(text.encode()).hexdigest()[:24]
-    file = folder / f"{name}.py"
-    if not file.exists():
-        tmp = folder / f".{name}.{os.getpid()}.tmp"
-        tmp.write_text(text)
-        os.replace(tmp, file)  # atomic: a concurrent process sees all of it or nothing
-    spec = importlib.util.spec_from_file_location(name, file)
-    assert spec is not None and spec.loader is not None
-    module = sys.modules.get(name)
-    if module is None:
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        sys.modules[name] = module  # Numba's cache reloads the function by module name
-    return module.kernel
+    engine = llvm.create_mcjit_compiler(llvm.parse_assembly(text), _target())
+    if folder is not None:
+        file = folder / f"riesz_kernels_{digest}.o"
+        found = [False]
+
+        def getbuffer(_: Any) -> bytes | None:
+            try:
+                data = file.read_bytes()
+            except OSError:
+                return None
+            found[0] = True
+            return data
+
+        def notify(_: Any, buffer: bytes) -> None:
+            tmp = folder / f".{file.name}.{os.getpid()}.tmp"
+            try:
+                tmp.write_bytes(buffer)
+                os.replace(tmp, file)  # atomic: a concurrent process sees all or nothing
+            except OSError:
+                pass
+
+        engine.set_object_cache(notify, getbuffer)
+    engine.finalize_object()
+    _STATS["loaded" if folder is not None and found[0] else "compiled"] += 1
+    _ENGINES.append(engine)
+    for (ir, _, kinds), name in zip(batch, names, strict=True):
+        proto = ctypes.PYFUNCTYPE(ctypes.c_int, ctypes.py_object, ctypes.c_int64,
+                                  *(_CTYPES[k] for k in kinds))
+        _CACHE[ir] = proto(engine.get_function_address(name))
 
 
-def _compile(src: str, argtypes: list[Any]) -> Callable[..., Any] | None:
-    key = src + repr(argtypes)
-    if key in _CACHE:
-        return _CACHE[key]
-    try:
-        kern = _load(src)
-        kern.compile(tuple(argtypes))
-    except Exception:  # noqa: BLE001 - a construct Numba rejects: this group runs unfused
-        kern = None
-    _CACHE[key] = kern
-    return kern
+def _compile(pending: list[tuple[str, set[str], str, int]]) -> None:
+    """Compile the new kernels in modules of about `MODULE_OPS` operations (LLVM's
+    time per operation grows with a function's and a module's length); a kernel
+    that fails to compile is retried alone, and stays unfused (None) if it fails."""
+    batches: list[list[tuple[str, set[str], str]]] = [[]]
+    ops = 0
+    for ir, decls, kinds, n in pending:
+        if ops + n > MODULE_OPS and batches[-1]:
+            batches.append([])
+            ops = 0
+        batches[-1].append((ir, decls, kinds))
+        ops += n
+    for batch in batches:
+        if not batch:
+            continue
+        try:
+            _module(batch)
+        except Exception:  # noqa: BLE001 - retried one by one below
+            for one in batch:
+                try:
+                    _module([one])
+                except Exception:  # noqa: BLE001 - this group runs unfused
+                    _CACHE[one[0]] = None
 
 
-def _wrapper(kern: Callable[..., Any], ins: list[Var], outs: list[Var],
+def _wrapper(kern: Callable[..., Any], kinds: str, ins: list[Var], outs: list[Var],
              shape: tuple[int, ...], source: str, returned: set[int]) -> Callable[..., Any]:
-    """A Python function taking the group's inputs as arrays and returning its
-    outputs in the equations' shapes (a kernel sees flat arrays and scalars).
-    Outputs are rows of one buffer per dtype; those the graph returns (`returned`)
-    are copied out, so that a caller's array does not hold the whole buffer."""
-    args = [] if not shape else [str(math.prod(shape))]
-    for k, v in enumerate(ins):
-        if v.aval.shape:
-            args.append(f"a{k}.ravel()" if len(shape) > 1 else f"a{k}")
+    """A Python function taking the group's inputs and returning its outputs as
+    the equations would: rows of one (k, *shape) buffer per output dtype (those
+    the graph returns are copied, so that a caller's array does not hold the
+    whole buffer). An input the kernel refuses (strided, another dtype or
+    class) is passed again as a C-contiguous copy."""
+    n = math.prod(shape)
+    namespace: dict[str, Any] = {"_k": kern, "_T": np.ndarray, "_shape": shape,
+                                 "_empty": np.empty, "_c": _contiguous}
+    params = [f"a{k}" for k in range(len(ins))]
+    retry = []
+    for k, (v, kind) in enumerate(zip(ins, kinds, strict=False)):
+        if kind == "a":
+            namespace[f"_i{k}"] = v.aval.dtype
+            retry.append(f"_c(a{k}, _i{k})")
         else:
-            args.append(f"a{k}" if v.aval.weak else f"a{k}[()]")
-    if not shape:
-        call = f"_kernel({', '.join(args)})"
-        rets = [f"_{_DTYPES[o.aval.dtype]}(r[{k}])" for k, o in enumerate(outs)]
-        body = [f"    r = {call}", f"    return ({''.join(r + ', ' for r in rets)})"]
-    else:
-        counts: dict[Any, int] = {}
-        rets = []
-        for o in outs:
-            d = o.aval.dtype
-            row = f"{_DTYPES[d]}_out[{counts.get(d, 0)}]"
-            rets.append(f"{row}.copy()" if o.n in returned else row)
-            counts[d] = counts.get(d, 0) + 1
-        body = [f"    {_DTYPES[d]}_out = _empty(({k}, *_shape), _{_DTYPES[d]})"
-                for d, k in counts.items()]
-        flat = ", ".join(f"{_DTYPES[d]}_out" if len(shape) == 1 else
-                         f"{_DTYPES[d]}_out.reshape({k}, {args[0]})" for d, k in counts.items())
-        body.append(f"    _kernel({', '.join(args)}, {flat})")
-        body.append(f"    return ({''.join(r + ', ' for r in rets)})")
-    src = "\n".join([f"def fused({', '.join(f'a{k}' for k in range(len(ins)))}):", *body])
-    namespace: dict[str, Any] = {"_kernel": kern, "_shape": shape, "_empty": np.empty,
-                                 "_f8": np.float64,
-                                 "_f4": np.float32, "_b1": np.bool_}
+            retry.append(f"a{k}")
+    rows: dict[Any, int] = {}
+    counts: list[int] = []
+    rets = []
+    for o in outs:
+        d = o.aval.dtype
+        if d not in rows:
+            rows[d] = len(rows)
+            counts.append(0)
+            namespace[f"_d{rows[d]}"] = d
+        j = rows[d]
+        row = f"b{j}[{counts[j]}]"
+        counts[j] += 1
+        rets.append(f"{row}.copy()" if o.n in returned and shape else row)
+    bufs = [f"b{j}" for j in range(len(rows))]
+    body = [f"    b{j} = _empty(({c}, *_shape), _d{j})" for j, c in enumerate(counts)]
+    body.append(f"    if _k(_T, {n}, {', '.join(params + bufs)}) and "
+                f"_k(_T, {n}, {', '.join(retry + bufs)}):")
+    body.append("        raise AssertionError('riesz.fusion: a kernel refused its inputs')")
+    body.append(f"    return ({''.join(r + ', ' for r in rets)})")
+    src = "\n".join([f"def fused({', '.join(params)}):", *body])
     exec(compile(src, "<riesz.fusion>", "exec"), namespace)  # noqa: S102 - generated above
     fn = namespace["fused"]
     fn.source = source
     return fn
+
+
+def _contiguous(a: Any, dtype: np.dtype[Any]) -> np.ndarray[Any, Any]:
+    """A C-contiguous, aligned, native ndarray copy of `a` in `dtype`."""
+    return np.array(a, dtype=dtype, order="C")
 
 
 # -- the pass -----------------------------------------------------------------------------
@@ -462,12 +700,12 @@ def _wrapper(kern: Callable[..., Any], ins: list[Var], outs: list[Var],
 def fuse(graph: Graph) -> Graph:
     """`graph` with its elementwise regions replaced by fused equations (one
     kernel each), in an order that respects every dependency; unchanged when
-    Numba is absent or nothing fuses."""
-    if not available():
+    llvmlite is absent or nothing fuses."""
+    if not available() or not _abi_ok():
         return graph
     try:
-        import numba  # noqa: F401
-    except ImportError:  # found but broken: NumPy code, as without it
+        _target()
+    except Exception:  # noqa: BLE001 - llvmlite found but broken: NumPy code, as without it
         return graph
     eqns = graph.eqns
     group_of, plans = _groups(graph)
@@ -489,8 +727,9 @@ def fuse(graph: Graph) -> Graph:
             if type(x) is Var:
                 readers.setdefault(x.n, set()).add(node[i])
     graph_outs = {o.n for o in graph.outvars if type(o) is Var}
-    fused: dict[int, Eqn] = {}
     budget = BUDGET
+    kernels = []
+    pending: dict[str, tuple[str, set[str], str, int]] = {}
     for g, idx in members.items():
         group = [eqns[i] for i in idx]
         made = {v.n for e in group for v in e.outvars}
@@ -503,18 +742,26 @@ def fuse(graph: Graph) -> Graph:
                     ins.append(x)
         outs = [v for e in group for v in e.outvars
                 if v.n in graph_outs or readers.get(v.n, set()) - {g}]
-        shape = plans[idx[0]][0]
-        src, argtypes = _kernel_source(group, [plans[i] for i in idx], ins, outs, shape)
-        if src + repr(argtypes) not in _CACHE:
+        if len(ins) + len(outs) > _MAX_ARGS:
+            continue
+        ir, decls, kinds = _kernel_ir(group, [plans[i] for i in idx], ins, outs)
+        if ir not in _CACHE and ir not in pending:
             if budget < len(idx):
                 continue
             budget -= len(idx)
-        kern = _compile(src, argtypes)
+            pending[ir] = (ir, decls, kinds, len(idx))
+        kernels.append((g, idx, ins, outs, ir, kinds))
+    if pending:
+        with _LOCK:
+            _compile([p for p in pending.values() if p[0] not in _CACHE])
+    fused: dict[int, Eqn] = {}
+    for g, idx, ins, outs, ir, kinds in kernels:
+        kern = _CACHE.get(ir)
         if kern is None:
             continue
-        fn = _wrapper(kern, ins, outs, shape, src, graph_outs)
+        fn = _wrapper(kern, kinds, ins, outs, plans[idx[0]][0], ir, graph_outs)
         # a _Kernel stands in for a Primitive (code generation reads the same fields)
-        fused[g] = Eqn(_Kernel(fn, src, len(idx)), list(ins), outs, {})  # type: ignore[arg-type]
+        fused[g] = Eqn(_Kernel(fn, ir, len(idx)), list(ins), outs, {})  # type: ignore[arg-type]
     if not fused:
         return graph
     for i, g in enumerate(group_of):
