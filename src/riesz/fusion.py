@@ -30,6 +30,7 @@ No floating-point warnings are raised inside a kernel. Without llvmlite,
 from __future__ import annotations
 
 import ctypes
+import ctypes.util
 import hashlib
 import heapq
 import importlib.util
@@ -235,6 +236,8 @@ _LIBM = {"expm1": "expm1", "log1p": "log1p", "cbrt": "cbrt", "tan": "tan", "arcs
          "arccos": "acos", "arctan": "atan", "sinh": "sinh", "cosh": "cosh", "tanh": "tanh",
          "arcsinh": "asinh", "arccosh": "acosh", "arctanh": "atanh", "hypot": "hypot",
          "arctan2": "atan2"}
+# intrinsics that LLVM would split into scalar calls on vectors: libmvec's instead
+_LIBM_TOO = frozenset({"exp", "exp2", "log", "log2", "log10", "sin", "cos", "power"})
 _ARITH = {"add": "fadd", "subtract": "fsub", "multiply": "fmul", "divide": "fdiv",
           "true_divide": "fdiv", "fmod": "frem"}
 _CMP = {"greater": "ogt", "greater_equal": "oge", "less": "olt", "less_equal": "ole",
@@ -242,13 +245,13 @@ _CMP = {"greater": "ogt", "greater_equal": "oge", "less": "olt", "less_equal": "
 _PREDICATES = frozenset(_CMP) | {"logical_and", "logical_or", "logical_xor", "logical_not",
                                  "isnan", "isinf", "isfinite", "signbit"}
 # NumPy's boolean loops (`??->?`, `?->?`) as logic on i1
-_BOOL = {"add": "or i1 {0}, {1}", "maximum": "or i1 {0}, {1}", "logical_or": "or i1 {0}, {1}",
-         "multiply": "and i1 {0}, {1}", "minimum": "and i1 {0}, {1}",
-         "logical_and": "and i1 {0}, {1}", "logical_xor": "xor i1 {0}, {1}",
-         "not_equal": "xor i1 {0}, {1}",
-         "equal": "icmp eq i1 {0}, {1}", "greater": "icmp ugt i1 {0}, {1}",
-         "greater_equal": "icmp uge i1 {0}, {1}", "less": "icmp ult i1 {0}, {1}",
-         "less_equal": "icmp ule i1 {0}, {1}", "logical_not": "xor i1 {0}, true",
+_BOOL = {"add": "or {T} {0}, {1}", "maximum": "or {T} {0}, {1}", "logical_or": "or {T} {0}, {1}",
+         "multiply": "and {T} {0}, {1}", "minimum": "and {T} {0}, {1}",
+         "logical_and": "and {T} {0}, {1}", "logical_xor": "xor {T} {0}, {1}",
+         "not_equal": "xor {T} {0}, {1}",
+         "equal": "icmp eq {T} {0}, {1}", "greater": "icmp ugt {T} {0}, {1}",
+         "greater_equal": "icmp uge {T} {0}, {1}", "less": "icmp ult {T} {0}, {1}",
+         "less_equal": "icmp ule {T} {0}, {1}", "logical_not": "xor {T} {0}, {ONE}",
          "absolute": None, "floor": None, "ceil": None, "trunc": None,
          "isnan": "false", "isinf": "false", "isfinite": "true"}
 _LN2, _LOG2E = 0.693147180559945309417232121458176568, 1.442695040888963407359924681001892137
@@ -290,12 +293,14 @@ def _ll(dtype: np.dtype[Any]) -> str:
 
 
 class _Writer:
-    """The body of one kernel: SSA lines, fresh names, the functions it declares."""
+    """The body of one kernel: SSA lines, fresh names, the functions it declares;
+    values are vectors of `lanes` elements (scalars when `lanes == 1`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, lanes: int) -> None:
         self.lines: list[str] = []
         self.count = 0
         self.decls: set[str] = set()
+        self.lanes = lanes
 
     def emit(self, rhs: str) -> str:
         r = f"%t{self.count}"
@@ -303,25 +308,49 @@ class _Writer:
         self.lines.append(f"  {r} = {rhs}")
         return r
 
+    def ty(self, dtype: np.dtype[Any], bits: int = 0) -> str:
+        """The LLVM type of a value of `dtype` (or of a `bits`-bit integer)."""
+        base = f"i{bits}" if bits else _ll(dtype)
+        return base if self.lanes == 1 else f"<{self.lanes} x {base}>"
+
+    def const(self, v: Any, dtype: np.dtype[Any]) -> str:
+        c = _const(v, dtype)
+        if self.lanes == 1:
+            return c
+        return "<" + ", ".join([f"{_ll(dtype)} {c}"] * self.lanes) + ">"
+
+    def splat(self, v: str, dtype: np.dtype[Any]) -> str:
+        """A scalar broadcast to every lane."""
+        if self.lanes == 1:
+            return v
+        one = self.emit(f"insertelement {self.ty(dtype)} poison, {_ll(dtype)} {v}, i64 0")
+        return self.emit(f"shufflevector {self.ty(dtype)} {one}, {self.ty(dtype)} poison, "
+                         f"<{self.lanes} x i32> zeroinitializer")
+
     def call(self, fn: str, ty: str, *args: str) -> str:
         self.decls.add(f"declare {ty} @{fn}({', '.join([ty] * len(args))})")
         return self.emit(f"call {ty} @{fn}({', '.join(f'{ty} {a}' for a in args)})")
 
-    def intrinsic(self, name: str, ty: str, *args: str) -> str:
-        return self.call(f"llvm.{name}.{'f64' if ty == 'double' else 'f32'}", ty, *args)
+    def intrinsic(self, name: str, dtype: np.dtype[Any], *args: str) -> str:
+        vec = f"v{self.lanes}" if self.lanes > 1 else ""
+        return self.call(f"llvm.{name}.{vec}f{8 * dtype.itemsize}", self.ty(dtype), *args)
 
-    def libm(self, name: str, ty: str, *args: str) -> str:
-        return self.call(name if ty == "double" else name + "f", ty, *args)
+    def libm(self, name: str, dtype: np.dtype[Any], *args: str) -> str:
+        """The C library's `name` (glibc's libmvec vector variant on vectors:
+        AVX2 for float64, SSE for float32, four lanes each)."""
+        f = name if dtype == _F8 else name + "f"
+        if self.lanes > 1:
+            f = f"_ZGV{'d' if dtype == _F8 else 'b'}N{self.lanes}{'v' * len(args)}_{f}"
+        return self.call(f, self.ty(dtype), *args)
 
     def cast(self, v: str, src: np.dtype[Any], dst: np.dtype[Any]) -> str:
         """`dst(v)` with NumPy's casting (float -> bool: nonzero, NaN is True)."""
         if src == dst:
             return v
-        s, d = _ll(src), _ll(dst)
+        s, d = self.ty(src), self.ty(dst)
         if dst == _B1:
-            if src.kind == "f":
-                return self.emit(f"fcmp une {s} {v}, 0.0")
-            return self.emit(f"icmp ne {s} {v}, 0")
+            return self.emit(f"{'fcmp une' if src.kind == 'f' else 'icmp ne'} {s} {v}, "
+                             "zeroinitializer")
         if src.kind == "f":
             return self.emit(f"{'fpext' if src.itemsize < dst.itemsize else 'fptrunc'} "
                              f"{s} {v} to {d}")
@@ -329,87 +358,94 @@ class _Writer:
 
     def op(self, name: str, a: list[str], dtype: np.dtype[Any]) -> str:
         """NumPy's loop `name` on values of loop dtype `dtype`."""
+        t = self.ty(dtype)
         if dtype == _B1:
             form = _BOOL[name]
             if form is None:  # identity
                 return a[0]
-            return form if form in ("true", "false") else self.emit(form.format(*a))
-        t = _ll(dtype)
+            if form in ("true", "false"):
+                return self.const(form == "true", _B1)
+            return self.emit(form.format(*a, T=t, ONE=self.const(True, _B1)))
+        zero = "zeroinitializer"
         if name in _ARITH:
             return self.emit(f"{_ARITH[name]} {t} {a[0]}, {a[1]}")
         if name in _CMP:
             return self.emit(f"fcmp {_CMP[name]} {t} {a[0]}, {a[1]}")
-        if name in _INTRINSIC:
-            return self.intrinsic(_INTRINSIC[name], t, *a)
-        if name in _LIBM:
-            return self.libm(_LIBM[name], t, *a)
+        if name in _INTRINSIC and (self.lanes == 1 or name not in _LIBM_TOO):
+            return self.intrinsic(_INTRINSIC[name], dtype, *a)
+        if name in _LIBM or name in _LIBM_TOO:
+            return self.libm(_LIBM.get(name) or _INTRINSIC[name], dtype, *a)
         if name == "negative":
             return self.emit(f"fneg {t} {a[0]}")
         if name == "square":
             return self.emit(f"fmul {t} {a[0]}, {a[0]}")
         if name == "reciprocal":
-            return self.emit(f"fdiv {t} 1.0, {a[0]}")
+            return self.emit(f"fdiv {t} {self.const(1.0, dtype)}, {a[0]}")
+        b = self.ty(_B1)
         if name in ("maximum", "minimum"):  # NumPy: NaN wins, else `a > b ? a : b`
             gt = self.emit(f"fcmp {'ogt' if name == 'maximum' else 'olt'} {t} {a[0]}, {a[1]}")
-            nan = self.emit(f"fcmp uno {t} {a[0]}, 0.0")
-            first = self.emit(f"or i1 {gt}, {nan}")
-            return self.emit(f"select i1 {first}, {t} {a[0]}, {t} {a[1]}")
+            nan = self.emit(f"fcmp uno {t} {a[0]}, {zero}")
+            first = self.emit(f"or {b} {gt}, {nan}")
+            return self.emit(f"select {b} {first}, {t} {a[0]}, {t} {a[1]}")
         if name == "sign":  # +1, -1, +0 for ±0, NaN for NaN
-            gt = self.emit(f"fcmp ogt {t} {a[0]}, 0.0")
-            lt = self.emit(f"fcmp olt {t} {a[0]}, 0.0")
-            z = self.emit(f"fcmp oeq {t} {a[0]}, 0.0")
-            r = self.emit(f"select i1 {z}, {t} 0.0, {t} {a[0]}")
-            r = self.emit(f"select i1 {lt}, {t} -1.0, {t} {r}")
-            return self.emit(f"select i1 {gt}, {t} 1.0, {t} {r}")
+            gt = self.emit(f"fcmp ogt {t} {a[0]}, {zero}")
+            lt = self.emit(f"fcmp olt {t} {a[0]}, {zero}")
+            z = self.emit(f"fcmp oeq {t} {a[0]}, {zero}")
+            r = self.emit(f"select {b} {z}, {t} {zero}, {t} {a[0]}")
+            r = self.emit(f"select {b} {lt}, {t} {self.const(-1.0, dtype)}, {t} {r}")
+            return self.emit(f"select {b} {gt}, {t} {self.const(1.0, dtype)}, {t} {r}")
         if name in ("logical_and", "logical_or", "logical_xor"):
-            p, q = (self.emit(f"fcmp une {t} {x}, 0.0") for x in a)
-            return self.emit(f"{name[8:].replace('_', '')} i1 {p}, {q}")
+            p, q = (self.emit(f"fcmp une {t} {x}, {zero}") for x in a)
+            return self.emit(f"{name[8:]} {b} {p}, {q}")
         if name == "logical_not":
-            return self.emit(f"fcmp oeq {t} {a[0]}, 0.0")
+            return self.emit(f"fcmp oeq {t} {a[0]}, {zero}")
         if name == "isnan":
-            return self.emit(f"fcmp uno {t} {a[0]}, 0.0")
+            return self.emit(f"fcmp uno {t} {a[0]}, {zero}")
         if name in ("isinf", "isfinite"):
-            m = self.intrinsic("fabs", t, a[0])
-            inf = _const(np.inf, dtype)
+            m = self.intrinsic("fabs", dtype, a[0])
+            inf = self.const(np.inf, dtype)
             return self.emit(f"fcmp {'oeq' if name == 'isinf' else 'olt'} {t} {m}, {inf}")
         if name == "signbit":
-            i = f"i{8 * dtype.itemsize}"
-            b = self.emit(f"bitcast {t} {a[0]} to {i}")
-            return self.emit(f"icmp slt {i} {b}, 0")
+            i = self.ty(dtype, 8 * dtype.itemsize)
+            bits = self.emit(f"bitcast {t} {a[0]} to {i}")
+            return self.emit(f"icmp slt {i} {bits}, {zero}")
         if name in ("logaddexp", "logaddexp2"):  # npy_logaddexp(2)
             two = name == "logaddexp2"
-            exp, log1p = ("exp2", "log1p") if two else ("exp", "log1p")
             d = self.emit(f"fsub {t} {a[0]}, {a[1]}")
-            m = self.emit(f"select i1 {self.emit(f'fcmp ogt {t} {d}, 0.0')}, "
+            m = self.emit(f"select {b} {self.emit(f'fcmp ogt {t} {d}, {zero}')}, "
                           f"{t} {a[0]}, {t} {a[1]}")
-            nd = self.emit(f"fneg {t} {self.intrinsic('fabs', t, d)}")
-            lp = self.libm(log1p, t, self.intrinsic(exp, t, nd))
+            nd = self.emit(f"fneg {t} {self.intrinsic('fabs', dtype, d)}")
+            lp = self.libm("log1p", dtype, self.op("exp2" if two else "exp", [nd], dtype))
             if two:
-                lp = self.emit(f"fmul {t} {lp}, {_const(_LOG2E, dtype)}")
+                lp = self.emit(f"fmul {t} {lp}, {self.const(_LOG2E, dtype)}")
             r = self.emit(f"fadd {t} {m}, {lp}")
-            r = self.emit(f"select i1 {self.emit(f'fcmp uno {t} {d}, 0.0')}, "
+            r = self.emit(f"select {b} {self.emit(f'fcmp uno {t} {d}, {zero}')}, "
                           f"{t} {d}, {t} {r}")
-            same = self.emit(f"fadd {t} {a[0]}, {_const(1.0 if two else _LN2, dtype)}")
-            return self.emit(f"select i1 {self.emit(f'fcmp oeq {t} {a[0]}, {a[1]}')}, "
+            same = self.emit(f"fadd {t} {a[0]}, {self.const(1.0 if two else _LN2, dtype)}")
+            return self.emit(f"select {b} {self.emit(f'fcmp oeq {t} {a[0]}, {a[1]}')}, "
                              f"{t} {same}, {t} {r}")
         raise NotImplementedError(name)  # pragma: no cover - _UFUNCS lists what is written
 
 
-def _kernel_ir(eqns: list[Eqn], plans: list[Any], ins: list[Var], outs: list[Var]
-               ) -> tuple[str, set[str], str]:
+def _kernel_ir(eqns: list[Eqn], plans: list[Any], ins: list[Var], outs: list[Var],
+               lanes: int) -> tuple[str, set[str], str]:
     """A group's kernel as an LLVM function `@KERNEL` (its text, the functions it
     declares, and its argument kinds: `a` an array, `f` a float or bool scalar
-    passed as a double, `i` / `u` an integer scalar passed as int64 / uint64).
+    passed as a double, `i` / `u` an integer scalar passed as int64 / uint64,
+    `o` an output buffer).
 
     `i32 KERNEL(ptr ndarray_type, i64 n, inputs..., one (k, n) buffer per output
-    dtype)`: one loop over the n elements; arrays arrive as the `PyArrayObject*`
-    whose data it reads, and it returns 1 (writing nothing) unless each is a
-    C-contiguous aligned native ndarray of its dtype (the caller then passes copies)."""
-    w = _Writer()
+    dtype)`: one loop over the n elements, `lanes` at a time (the last, partial
+    step reads and writes padded copies on the stack); arrays arrive as the
+    `PyArrayObject*` whose data it reads, and it returns 1 (writing nothing)
+    unless each is a C-contiguous aligned native ndarray of its dtype (the
+    caller then passes copies)."""
+    w = _Writer(lanes)
     params = ["ptr %ty", "i64 %n"]
     kinds: list[str] = []
     entry: list[str] = []
     checks: list[str] = []
+    fill: list[str] = []  # the partial step: copy the inputs' tails into the pads
     loads: list[str] = []
     val: dict[int, tuple[str, np.dtype[Any]]] = {}
     for k, v in enumerate(ins):
@@ -438,21 +474,34 @@ def _kernel_ir(eqns: list[Eqn], plans: list[Any], ins: list[Var], outs: list[Var
                       f"  %ok{k}a = and i1 %okf{k}, %okn{k}",
                       f"  %ok{k} = and i1 %ok{k}a, %okb{k}"]
             checks.append(f"%ok{k}")
-            store = "i8" if dt == _B1 else _ll(dt)
+            st = "i8" if dt == _B1 else _ll(dt)
+            vt = st if lanes == 1 else f"<{lanes} x {st}>"
+            size = dt.itemsize
+            fill += [f"  %pad{k}i = getelementptr {st}, ptr %d{k}, i64 %i",
+                     f"  call void @llvm.memset.p0.i64(ptr %pad{k}, i8 0, i64 {lanes * size}, "
+                     "i1 false)",
+                     f"  %pad{k}n = mul i64 %rem, {size}",
+                     f"  call void @llvm.memcpy.p0.p0.i64(ptr %pad{k}, ptr %pad{k}i, "
+                     f"i64 %pad{k}n, i1 false)"]
             raw = f"%e{k}r" if dt == _B1 else f"%e{k}"
-            loads += [f"  %e{k}p = getelementptr {store}, ptr %d{k}, i64 %i",
-                      f"  {raw} = load {store}, ptr %e{k}p"]
+            loads += [f"  %e{k}i = getelementptr {st}, ptr %d{k}, i64 %i",
+                      f"  %e{k}p = select i1 %tail, ptr %pad{k}, ptr %e{k}i",
+                      f"  {raw} = load {vt}, ptr %e{k}p, align {size}"]
             if dt == _B1:
-                loads.append(f"  %e{k} = icmp ne i8 {raw}, 0")
+                loads.append(f"  %e{k} = icmp ne {vt} {raw}, zeroinitializer")
+            entry.insert(0, f"  %pad{k} = alloca [{lanes} x {st}], align 32")
             val[v.n] = (f"%e{k}", dt)
         elif dt.kind in "fb":
             kinds.append("f")
             params.append(f"double %x{k}")
-            val[v.n] = (w.cast(f"%x{k}", _F8, dt), dt)
+            w.lanes, s = 1, w.cast(f"%x{k}", _F8, dt)
+            w.lanes = lanes
+            val[v.n] = (w.splat(s, dt), dt)
         else:
             kinds.append(dt.kind)
             params.append(f"i64 %x{k}")
-            val[v.n] = (f"%x{k}", np.dtype(np.int64 if dt.kind == "i" else np.uint64))
+            dt = np.dtype(np.int64 if dt.kind == "i" else np.uint64)
+            val[v.n] = (w.splat(f"%x{k}", dt), dt)
     hoisted, w.lines = w.lines, []
     for e, (_, loop) in zip(eqns, plans, strict=True):
         args = []
@@ -461,16 +510,16 @@ def _kernel_ir(eqns: list[Eqn], plans: list[Any], ins: list[Var], outs: list[Var
                 s, src = val[x.n]
                 args.append(s if d is None else w.cast(s, src, d))
             else:
-                args.append(_const(x, d if d is not None else np.asarray(x).dtype))
+                args.append(w.const(x, d if d is not None else np.asarray(x).dtype))
         o = e.outvars[0]
         out = o.aval.dtype
         name = e.prim.impl.__name__ if isinstance(e.prim.impl, np.ufunc) else e.prim.name
         if name == "where":
-            r, rd = w.emit(f"select i1 {args[0]}, {_ll(loop[1])} {args[1]}, "
-                           f"{_ll(loop[1])} {args[2]}"), loop[1]
+            r, rd = w.emit(f"select {w.ty(_B1)} {args[0]}, {w.ty(loop[1])} {args[1]}, "
+                           f"{w.ty(loop[1])} {args[2]}"), loop[1]
         elif name == "astype":
-            r, rd = args[0], val[e.invars[0].n][1] if type(e.invars[0]) is Var else \
-                np.asarray(e.invars[0]).dtype
+            x = e.invars[0]
+            r, rd = args[0], val[x.n][1] if type(x) is Var else np.asarray(x).dtype
         else:
             r = w.op(name, args, loop[0])
             rd = _B1 if name in _PREDICATES else loop[0]
@@ -478,19 +527,26 @@ def _kernel_ir(eqns: list[Eqn], plans: list[Any], ins: list[Var], outs: list[Var
     body, w.lines = w.lines, []
     rows: dict[Any, int] = {}
     stores: list[str] = []
-    for o in outs:
+    drain: list[str] = []
+    for q, o in enumerate(outs):
         d = o.aval.dtype
         j = rows.setdefault(d, len(rows))
-        r = sum(1 for p in outs[:outs.index(o)] if p.aval.dtype == d)
+        r = sum(1 for p in outs[:q] if p.aval.dtype == d)
         st = "i8" if d == _B1 else _ll(d)
+        vt = st if lanes == 1 else f"<{lanes} x {st}>"
         s, _ = val[o.n]
         if d == _B1:
-            stores.append(f"  %z{len(stores)} = zext i1 {s} to i8")
-            s = f"%z{len(stores) - 1}"
-        stores += [f"  %q{len(stores)}i = add i64 %i, %row{j}_{r}",
-                   f"  %q{len(stores)}p = getelementptr {st}, ptr %o{j}, i64 %q{len(stores)}i",
-                   f"  store {st} {s}, ptr %q{len(stores)}p"]
-        entry.append(f"  %row{j}_{r} = mul i64 %n, {r}")
+            stores.append(f"  %z{q} = zext {w.ty(_B1)} {s} to {vt}")
+            s = f"%z{q}"
+        entry.insert(0, f"  %opad{q} = alloca [{lanes} x {st}], align 32")
+        entry.append(f"  %row{q} = mul i64 %n, {r}")
+        stores += [f"  %q{q}i = add i64 %i, %row{q}",
+                   f"  %q{q}o = getelementptr {st}, ptr %o{j}, i64 %q{q}i",
+                   f"  %q{q}p = select i1 %tail, ptr %opad{q}, ptr %q{q}o",
+                   f"  store {vt} {s}, ptr %q{q}p, align {d.itemsize}"]
+        drain += [f"  %opad{q}n = mul i64 %rem, {d.itemsize}",
+                  f"  call void @llvm.memcpy.p0.p0.i64(ptr %q{q}o, ptr %opad{q}, "
+                  f"i64 %opad{q}n, i1 false)"]
     for j in rows.values():
         params.append(f"ptr %buf{j}")
         kinds.append("o")
@@ -505,9 +561,16 @@ def _kernel_ir(eqns: list[Eqn], plans: list[Any], ins: list[Var], outs: list[Var
              f"  br i1 {ok}, label %start, label %bad", "bad:", "  ret i32 1", "start:",
              *hoisted, "  %empty = icmp sle i64 %n, 0",
              "  br i1 %empty, label %done, label %loop", "loop:",
-             "  %i = phi i64 [0, %start], [%inext, %loop]", *loads, *body, *stores,
-             "  %inext = add nuw nsw i64 %i, 1", "  %end = icmp eq i64 %inext, %n",
+             "  %i = phi i64 [0, %start], [%inext, %next]", "  %rem = sub i64 %n, %i",
+             f"  %tail = icmp slt i64 %rem, {lanes}",
+             "  br i1 %tail, label %fill, label %body", "fill:", *fill, "  br label %body",
+             "body:", *loads, *body, *stores, "  br i1 %tail, label %drain, label %next",
+             "drain:", *drain, "  br label %done", "next:",
+             f"  %inext = add nuw nsw i64 %i, {lanes}", "  %end = icmp sge i64 %inext, %n",
              "  br i1 %end, label %done, label %loop", "done:", "  ret i32 0", "}"]
+    if lanes > 1 or fill:
+        w.decls.update(("declare void @llvm.memcpy.p0.p0.i64(ptr, ptr, i64, i1)",
+                        "declare void @llvm.memset.p0.i64(ptr, i8, i64, i1)"))
     return "\n".join(lines), w.decls, "".join(kinds)
 
 
@@ -532,6 +595,14 @@ def _target() -> Any:
         cpu, features = llvm.get_host_cpu_name(), llvm.get_host_cpu_features().flatten()
         _LLVM["tm"] = llvm.Target.from_default_triple().create_target_machine(
             cpu=cpu, features=features, opt=2, jit=True)
+        _LLVM["lanes"] = 1
+        mvec = ctypes.util.find_library("mvec") if sys.platform == "linux" else None
+        if mvec and "+avx2" in features.split(",") and os.environ.get("RIESZ_LANES") != "1":
+            try:
+                llvm.load_library_permanently(mvec)
+                _LLVM["lanes"] = 4  # glibc's vector math (AVX2 / SSE variants)
+            except RuntimeError:
+                pass
         _LLVM["llvm"] = llvm
         _LLVM["key"] = f"{llvm.llvm_version_info}|{cpu}|{features}|{sys.platform}"
     return _LLVM["tm"]
@@ -744,7 +815,8 @@ def fuse(graph: Graph) -> Graph:
                 if v.n in graph_outs or readers.get(v.n, set()) - {g}]
         if len(ins) + len(outs) > _MAX_ARGS:
             continue
-        ir, decls, kinds = _kernel_ir(group, [plans[i] for i in idx], ins, outs)
+        ir, decls, kinds = _kernel_ir(group, [plans[i] for i in idx], ins, outs,
+                                      _LLVM["lanes"])
         if ir not in _CACHE and ir not in pending:
             if budget < len(idx):
                 continue
