@@ -257,6 +257,7 @@ _BOOL = {"add": "or {T} {0}, {1}", "maximum": "or {T} {0}, {1}", "logical_or": "
 _LN2, _LOG2E = 0.693147180559945309417232121458176568, 1.442695040888963407359924681001892137
 # PyArrayObject's fields that a kernel reads (NumPy's public struct; checked by `_abi_ok`)
 _DATA_AT, _DESCR_AT, _FLAGS_AT = 16, 56, 64
+_ITEMS_AT = 24  # PyTupleObject's first item
 _BYTEORDER_AT, _TYPE_NUM_AT = 26, 28  # in PyArray_Descr
 _SWAPPED = ord(">" if sys.byteorder == "little" else "<")  # a non-native dtype's byteorder
 _READY = 0x1 | 0x100  # NPY_ARRAY_C_CONTIGUOUS | NPY_ARRAY_ALIGNED
@@ -326,6 +327,38 @@ class _Writer:
         one = self.emit(f"insertelement {self.ty(dtype)} poison, {_ll(dtype)} {v}, i64 0")
         return self.emit(f"shufflevector {self.ty(dtype)} {one}, {self.ty(dtype)} poison, "
                          f"<{self.lanes} x i32> zeroinitializer")
+
+    def mask(self) -> list[str]:
+        """Lines defining `%mask`: the lanes below n (all of them but in the last step)."""
+        if self.lanes == 1:
+            return []
+        v = f"<{self.lanes} x i64>"
+        iota = ", ".join(f"i64 {k}" for k in range(self.lanes))
+        return ["  %rem = sub i64 %n, %i",
+                f"  %rem1 = insertelement {v} poison, i64 %rem, i64 0",
+                f"  %remv = shufflevector {v} %rem1, {v} poison, "
+                f"<{self.lanes} x i32> zeroinitializer",
+                f"  %mask = icmp ult {v} <{iota}>, %remv"]
+
+    def _masked(self, st: str) -> str:
+        return f"v{self.lanes}{'f' if st in ('double', 'float') else 'i'}" \
+            f"{ {'double': 64, 'float': 32}.get(st, st[1:])}.p0"
+
+    def load(self, st: str, ptr: str, align: int) -> str:
+        """The right-hand side loading a value of storage type `st` (masked vector)."""
+        if self.lanes == 1:
+            return f"load {st}, ptr {ptr}, align {align}"
+        vt, fn = f"<{self.lanes} x {st}>", f"llvm.masked.load.{self._masked(st)}"
+        self.decls.add(f"declare {vt} @{fn}(ptr, i32, <{self.lanes} x i1>, {vt})")
+        return f"call {vt} @{fn}(ptr {ptr}, i32 {align}, <{self.lanes} x i1> %mask, " \
+            f"{vt} zeroinitializer)"
+
+    def store(self, st: str, v: str, ptr: str, align: int) -> str:
+        if self.lanes == 1:
+            return f"store {st} {v}, ptr {ptr}, align {align}"
+        vt, fn = f"<{self.lanes} x {st}>", f"llvm.masked.store.{self._masked(st)}"
+        self.decls.add(f"declare void @{fn}({vt}, ptr, i32, <{self.lanes} x i1>)")
+        return f"call void @{fn}({vt} {v}, ptr {ptr}, i32 {align}, <{self.lanes} x i1> %mask)"
 
     def call(self, fn: str, ty: str, *args: str) -> str:
         self.decls.add(f"declare {ty} @{fn}({', '.join([ty] * len(args))})")
@@ -435,61 +468,38 @@ def _kernel_ir(eqns: list[Eqn], plans: list[Any], ins: list[Var], outs: list[Var
     `o` an output buffer).
 
     `i32 KERNEL(ptr ndarray_type, i64 n, inputs..., one (k, n) buffer per output
-    dtype)`: one loop over the n elements, `lanes` at a time (the last, partial
-    step reads and writes padded copies on the stack); arrays arrive as the
+    dtype)`: one loop over the n elements, `lanes` at a time (masked loads and
+    stores in the last, partial step); arrays arrive as the
     `PyArrayObject*` whose data it reads, and it returns 1 (writing nothing)
     unless each is a C-contiguous aligned native ndarray of its dtype (the
     caller then passes copies)."""
     w = _Writer(lanes)
-    params = ["ptr %ty", "i64 %n"]
+    params = ["ptr %ty", "i64 %n", "ptr %objs"]
+    slots = 0  # arrays and output buffers: items of the tuple `objs`
     kinds: list[str] = []
     entry: list[str] = []
-    checks: list[str] = []
-    fill: list[str] = []  # the partial step: copy the inputs' tails into the pads
-    loads: list[str] = []
+    nums: list[str] = []  # the array inputs' NumPy type numbers
+    lazy: dict[int, list[str]] = {}  # an input array's load, emitted before its first use
     val: dict[int, tuple[str, np.dtype[Any]]] = {}
     for k, v in enumerate(ins):
         dt = _weak_dtype(v.aval)
         if v.aval.shape:
             kinds.append("a")
-            params.append(f"ptr %a{k}")
-            entry += [f"  %ty{k}p = getelementptr i8, ptr %a{k}, i64 8",
-                      f"  %ty{k} = load ptr, ptr %ty{k}p",
-                      f"  %okt{k} = icmp eq ptr %ty{k}, %ty",
-                      f"  br i1 %okt{k}, label %arr{k}, label %bad", f"arr{k}:",
-                      f"  %d{k}p = getelementptr i8, ptr %a{k}, i64 {_DATA_AT}",
-                      f"  %d{k} = load ptr, ptr %d{k}p",
-                      f"  %f{k}p = getelementptr i8, ptr %a{k}, i64 {_FLAGS_AT}",
-                      f"  %f{k} = load i32, ptr %f{k}p",
-                      f"  %fr{k} = and i32 %f{k}, {_READY}",
-                      f"  %okf{k} = icmp eq i32 %fr{k}, {_READY}",
-                      f"  %s{k}p = getelementptr i8, ptr %a{k}, i64 {_DESCR_AT}",
-                      f"  %s{k} = load ptr, ptr %s{k}p",
-                      f"  %n{k}p = getelementptr i8, ptr %s{k}, i64 {_TYPE_NUM_AT}",
-                      f"  %n{k} = load i32, ptr %n{k}p",
-                      f"  %okn{k} = icmp eq i32 %n{k}, {dt.num}",
-                      f"  %b{k}p = getelementptr i8, ptr %s{k}, i64 {_BYTEORDER_AT}",
-                      f"  %b{k} = load i8, ptr %b{k}p",
-                      f"  %okb{k} = icmp ne i8 %b{k}, {_SWAPPED}",
-                      f"  %ok{k}a = and i1 %okf{k}, %okn{k}",
-                      f"  %ok{k} = and i1 %ok{k}a, %okb{k}"]
-            checks.append(f"%ok{k}")
+            item = f"getelementptr i8, ptr %objs, i64 {_ITEMS_AT + 8 * slots}"
+            slots += 1
+            nums.append(str(dt.num))
             st = "i8" if dt == _B1 else _ll(dt)
-            vt = st if lanes == 1 else f"<{lanes} x {st}>"
-            size = dt.itemsize
-            fill += [f"  %pad{k}i = getelementptr {st}, ptr %d{k}, i64 %i",
-                     f"  call void @llvm.memset.p0.i64(ptr %pad{k}, i8 0, i64 {lanes * size}, "
-                     "i1 false)",
-                     f"  %pad{k}n = mul i64 %rem, {size}",
-                     f"  call void @llvm.memcpy.p0.p0.i64(ptr %pad{k}, ptr %pad{k}i, "
-                     f"i64 %pad{k}n, i1 false)"]
+            # loaded where first used, and the data pointer read again there: values
+            # and pointers kept in registers across the loop body's calls cost LLVM's
+            # register allocation much time (loads at the top: ~2x the compile time)
             raw = f"%e{k}r" if dt == _B1 else f"%e{k}"
-            loads += [f"  %e{k}i = getelementptr {st}, ptr %d{k}, i64 %i",
-                      f"  %e{k}p = select i1 %tail, ptr %pad{k}, ptr %e{k}i",
-                      f"  {raw} = load {vt}, ptr %e{k}p, align {size}"]
+            lazy[v.n] = [f"  %e{k}o = {item}", f"  %e{k}b = load ptr, ptr %e{k}o",
+                         f"  %e{k}d = getelementptr i8, ptr %e{k}b, i64 {_DATA_AT}",
+                         f"  %e{k}a = load ptr, ptr %e{k}d",
+                         f"  %e{k}p = getelementptr {st}, ptr %e{k}a, i64 %i",
+                         f"  {raw} = {w.load(st, f'%e{k}p', dt.itemsize)}"]
             if dt == _B1:
-                loads.append(f"  %e{k} = icmp ne {vt} {raw}, zeroinitializer")
-            entry.insert(0, f"  %pad{k} = alloca [{lanes} x {st}], align 32")
+                lazy[v.n].append(f"  %e{k} = icmp ne {w.ty(dt, 8)} {raw}, zeroinitializer")
             val[v.n] = (f"%e{k}", dt)
         elif dt.kind in "fb":
             kinds.append("f")
@@ -503,10 +513,39 @@ def _kernel_ir(eqns: list[Eqn], plans: list[Any], ins: list[Var], outs: list[Var
             dt = np.dtype(np.int64 if dt.kind == "i" else np.uint64)
             val[v.n] = (w.splat(f"%x{k}", dt), dt)
     hoisted, w.lines = w.lines, []
+    # each output is stored as soon as it is made (short live ranges: LLVM's register
+    # allocation slows down sharply with many values live across the libm calls)
+    rows: dict[Any, int] = {}
+    store_at: dict[int, int] = {}
+    for q, o in enumerate(outs):
+        store_at[o.n] = q
+    counts: dict[Any, int] = {}
+    last: dict[int, int] = {}  # per buffer: the output stored last
+
+    def store(q: int, o: Var) -> None:
+        d = o.aval.dtype
+        j = rows.setdefault(d, len(rows))
+        r = counts.get(d, 0)
+        counts[d] = r + 1
+        st = "i8" if d == _B1 else _ll(d)
+        s, _ = val[o.n]
+        if d == _B1:
+            w.lines.append(f"  %z{q} = zext {w.ty(_B1)} {s} to {w.ty(d, 8)}")
+            s = f"%z{q}"
+        # row r's address is the previous row's plus n (not a loop invariant r * n that
+        # LLVM would hoist and keep in a register per output)
+        prev = f"%o{j}" if r == 0 else f"%q{last[j]}p"
+        w.lines.extend([f"  %q{q}p = getelementptr {st}, ptr {prev}, i64 "
+                        f"{'%i' if r == 0 else '%n'}",
+                        f"  {w.store(st, s, f'%q{q}p', d.itemsize)}"])
+        last[j] = q
+
     for e, (_, loop) in zip(eqns, plans, strict=True):
         args = []
         for x, d in zip(e.invars, loop, strict=True):
             if type(x) is Var:
+                if x.n in lazy:
+                    w.lines.extend(lazy.pop(x.n))
                 s, src = val[x.n]
                 args.append(s if d is None else w.cast(s, src, d))
             else:
@@ -524,53 +563,44 @@ def _kernel_ir(eqns: list[Eqn], plans: list[Any], ins: list[Var], outs: list[Var
             r = w.op(name, args, loop[0])
             rd = _B1 if name in _PREDICATES else loop[0]
         val[o.n] = (w.cast(r, rd, out), out)
+        if o.n in store_at:
+            store(store_at[o.n], o)
     body, w.lines = w.lines, []
-    rows: dict[Any, int] = {}
-    stores: list[str] = []
-    drain: list[str] = []
-    for q, o in enumerate(outs):
-        d = o.aval.dtype
-        j = rows.setdefault(d, len(rows))
-        r = sum(1 for p in outs[:q] if p.aval.dtype == d)
-        st = "i8" if d == _B1 else _ll(d)
-        vt = st if lanes == 1 else f"<{lanes} x {st}>"
-        s, _ = val[o.n]
-        if d == _B1:
-            stores.append(f"  %z{q} = zext {w.ty(_B1)} {s} to {vt}")
-            s = f"%z{q}"
-        entry.insert(0, f"  %opad{q} = alloca [{lanes} x {st}], align 32")
-        entry.append(f"  %row{q} = mul i64 %n, {r}")
-        stores += [f"  %q{q}i = add i64 %i, %row{q}",
-                   f"  %q{q}o = getelementptr {st}, ptr %o{j}, i64 %q{q}i",
-                   f"  %q{q}p = select i1 %tail, ptr %opad{q}, ptr %q{q}o",
-                   f"  store {vt} {s}, ptr %q{q}p, align {d.itemsize}"]
-        drain += [f"  %opad{q}n = mul i64 %rem, {d.itemsize}",
-                  f"  call void @llvm.memcpy.p0.p0.i64(ptr %q{q}o, ptr %opad{q}, "
-                  f"i64 %opad{q}n, i1 false)"]
     for j in rows.values():
-        params.append(f"ptr %buf{j}")
         kinds.append("o")
-        entry += [f"  %o{j}p = getelementptr i8, ptr %buf{j}, i64 {_DATA_AT}",
-                  f"  %o{j} = load ptr, ptr %o{j}p"]
-    ok = "true"
-    for c in checks:
-        ok_next = f"%all{len(entry)}"
-        entry.append(f"  {ok_next} = and i1 {ok}, {c}")
-        ok = ok_next
-    lines = [f"define i32 @KERNEL({', '.join(params)}) {{", "entry:", *entry,
-             f"  br i1 {ok}, label %start, label %bad", "bad:", "  ret i32 1", "start:",
+        entry += [f"  %o{j}b = getelementptr i8, ptr %objs, i64 {_ITEMS_AT + 8 * (slots + j)}",
+                  f"  %o{j}p = load ptr, ptr %o{j}b",
+                  f"  %o{j}d = getelementptr i8, ptr %o{j}p, i64 {_DATA_AT}",
+                  f"  %o{j} = load ptr, ptr %o{j}d"]
+    # the checks of the array inputs: a loop over them (straight-line checks of
+    # hundreds of inputs cost LLVM more than the loop body)
+    nt = f"[{len(nums)} x i32]"
+    check = [] if not nums else [
+        "  br label %chk", "chk:", "  %c = phi i64 [0, %entry], [%cnext, %chkok]",
+        f"  %cend = icmp eq i64 %c, {len(nums)}", "  br i1 %cend, label %start, label %chkty",
+        "chkty:", f"  %cop = getelementptr ptr, ptr %objs, i64 {_ITEMS_AT // 8}",
+        "  %coi = getelementptr ptr, ptr %cop, i64 %c", "  %co = load ptr, ptr %coi",
+        "  %ctyp = getelementptr i8, ptr %co, i64 8", "  %cty = load ptr, ptr %ctyp",
+        "  %okt = icmp eq ptr %cty, %ty", "  br i1 %okt, label %chkf, label %bad", "chkf:",
+        f"  %cfp = getelementptr i8, ptr %co, i64 {_FLAGS_AT}", "  %cf = load i32, ptr %cfp",
+        f"  %cfr = and i32 %cf, {_READY}", f"  %okf = icmp eq i32 %cfr, {_READY}",
+        f"  %csp = getelementptr i8, ptr %co, i64 {_DESCR_AT}", "  %cs = load ptr, ptr %csp",
+        f"  %cnp = getelementptr i8, ptr %cs, i64 {_TYPE_NUM_AT}", "  %cn = load i32, ptr %cnp",
+        f"  %cwp = getelementptr {nt}, ptr @KERNEL.nums, i64 0, i64 %c",
+        "  %cw = load i32, ptr %cwp", "  %okn = icmp eq i32 %cn, %cw",
+        f"  %cbp = getelementptr i8, ptr %cs, i64 {_BYTEORDER_AT}", "  %cb = load i8, ptr %cbp",
+        f"  %okb = icmp ne i8 %cb, {_SWAPPED}", "  %ok1 = and i1 %okf, %okn",
+        "  %ok = and i1 %ok1, %okb", "  br i1 %ok, label %chkok, label %bad", "chkok:",
+        "  %cnext = add i64 %c, 1", "  br label %chk"]
+    lines = ([f"@KERNEL.nums = private constant {nt} [{', '.join('i32 ' + x for x in nums)}]"]
+             if nums else []) + [
+             f"define i32 @KERNEL({', '.join(params)}) {{", "entry:", *entry,
+             *(check or ["  br label %start"]), "bad:", "  ret i32 1", "start:",
              *hoisted, "  %empty = icmp sle i64 %n, 0",
              "  br i1 %empty, label %done, label %loop", "loop:",
-             "  %i = phi i64 [0, %start], [%inext, %next]", "  %rem = sub i64 %n, %i",
-             f"  %tail = icmp slt i64 %rem, {lanes}",
-             "  br i1 %tail, label %fill, label %body", "fill:", *fill, "  br label %body",
-             "body:", *loads, *body, *stores, "  br i1 %tail, label %drain, label %next",
-             "drain:", *drain, "  br label %done", "next:",
+             "  %i = phi i64 [0, %start], [%inext, %loop]", *w.mask(), *body,
              f"  %inext = add nuw nsw i64 %i, {lanes}", "  %end = icmp sge i64 %inext, %n",
              "  br i1 %end, label %done, label %loop", "done:", "  ret i32 0", "}"]
-    if lanes > 1 or fill:
-        w.decls.update(("declare void @llvm.memcpy.p0.p0.i64(ptr, ptr, i64, i1)",
-                        "declare void @llvm.memset.p0.i64(ptr, i8, i64, i1)"))
     return "\n".join(lines), w.decls, "".join(kinds)
 
 
@@ -623,6 +653,8 @@ def _abi_ok() -> bool:
             ok &= ctypes.c_int32.from_address(d + _TYPE_NUM_AT).value == x.dtype.num
             ok &= chr(ctypes.c_char.from_address(d + _BYTEORDER_AT).value[0]) == \
                 x.dtype.byteorder
+        t = (a, b)
+        ok &= ctypes.c_void_p.from_address(id(t) + _ITEMS_AT + 8).value == id(b)
         _LLVM["abi"] = bool(ok)
     return bool(_LLVM["abi"])
 
@@ -644,9 +676,9 @@ def cache_dir() -> Path | None:
     return path if os.access(path, os.W_OK) else None
 
 
-_CTYPES = {"a": ctypes.py_object, "o": ctypes.py_object, "f": ctypes.c_double, "i": ctypes.c_int64,
+_CTYPES = {"f": ctypes.c_double, "i": ctypes.c_int64,
            "u": ctypes.c_uint64}
-_MAX_ARGS = 250  # a kernel's arguments (groups with more inputs stay unfused)
+_MAX_ARGS = 200  # scalar arguments of a kernel (ctypes takes 1024; arrays come in a tuple)
 
 
 def _module(batch: list[tuple[str, set[str], str]]) -> None:
@@ -656,7 +688,7 @@ def _module(batch: list[tuple[str, set[str], str]]) -> None:
     llvm = _LLVM["llvm"]
     names = ["k" + hashlib.sha256(ir.encode()).hexdigest()[:24] for ir, _, _ in batch]
     decls = sorted(set().union(*(d for _, d, _ in batch)))
-    text = "\n".join(decls + [ir.replace("@KERNEL(", f"@{name}(", 1)
+    text = "\n".join(decls + [ir.replace("@KERNEL", f"@{name}")
                               for (ir, _, _), name in zip(batch, names, strict=True)])
     digest = hashlib.sha256((_LLVM["key"] + "\n" + text).encode()).hexdigest()[:32]
     folder = cache_dir()
@@ -687,7 +719,7 @@ def _module(batch: list[tuple[str, set[str], str]]) -> None:
     _ENGINES.append(engine)
     for (ir, _, kinds), name in zip(batch, names, strict=True):
         proto = ctypes.PYFUNCTYPE(ctypes.c_int, ctypes.py_object, ctypes.c_int64,
-                                  *(_CTYPES[k] for k in kinds))
+                                  ctypes.py_object, *(_CTYPES[k] for k in kinds if k in "fiu"))
         _CACHE[ir] = proto(engine.get_function_address(name))
 
 
@@ -727,13 +759,14 @@ def _wrapper(kern: Callable[..., Any], kinds: str, ins: list[Var], outs: list[Va
     namespace: dict[str, Any] = {"_k": kern, "_T": np.ndarray, "_shape": shape,
                                  "_empty": np.empty, "_c": _contiguous}
     params = [f"a{k}" for k in range(len(ins))]
-    retry = []
+    arrays, retry, scalars = [], [], []
     for k, (v, kind) in enumerate(zip(ins, kinds, strict=False)):
         if kind == "a":
             namespace[f"_i{k}"] = v.aval.dtype
+            arrays.append(f"a{k}")
             retry.append(f"_c(a{k}, _i{k})")
         else:
-            retry.append(f"a{k}")
+            scalars.append(f", a{k}")
     rows: dict[Any, int] = {}
     counts: list[int] = []
     rets = []
@@ -749,8 +782,10 @@ def _wrapper(kern: Callable[..., Any], kinds: str, ins: list[Var], outs: list[Va
         rets.append(f"{row}.copy()" if o.n in returned and shape else row)
     bufs = [f"b{j}" for j in range(len(rows))]
     body = [f"    b{j} = _empty(({c}, *_shape), _d{j})" for j, c in enumerate(counts)]
-    body.append(f"    if _k(_T, {n}, {', '.join(params + bufs)}) and "
-                f"_k(_T, {n}, {', '.join(retry + bufs)}):")
+    rest = "".join(scalars)
+    first = "".join(a + ", " for a in arrays + bufs)
+    again = "".join(a + ", " for a in retry + bufs)
+    body.append(f"    if _k(_T, {n}, ({first}){rest}) and _k(_T, {n}, ({again}){rest}):")
     body.append("        raise AssertionError('riesz.fusion: a kernel refused its inputs')")
     body.append(f"    return ({''.join(r + ', ' for r in rets)})")
     src = "\n".join([f"def fused({', '.join(params)}):", *body])
@@ -813,7 +848,7 @@ def fuse(graph: Graph) -> Graph:
                     ins.append(x)
         outs = [v for e in group for v in e.outvars
                 if v.n in graph_outs or readers.get(v.n, set()) - {g}]
-        if len(ins) + len(outs) > _MAX_ARGS:
+        if sum(1 for v in ins if not v.aval.shape) > _MAX_ARGS:
             continue
         ir, decls, kinds = _kernel_ir(group, [plans[i] for i in idx], ins, outs,
                                       _LLVM["lanes"])
