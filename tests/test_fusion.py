@@ -202,6 +202,7 @@ def test_group_size_cap_and_compile_budget(monkeypatch) -> None:
 def test_tiered_default_switches_to_fused_code(monkeypatch) -> None:
     pytest.importorskip("llvmlite")
     monkeypatch.setattr(fusion, "COMPILE_S_PER_OP", 1e-9)
+    monkeypatch.setattr(fusion, "GROUP_S_PER_OP", 1e-9)
     x = np.linspace(-1, 1, 4)
     f = riesz.jit(lambda x: rnp.tanh(rnp.sin(x) * 3.0))
     first = f.source(x)

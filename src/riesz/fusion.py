@@ -50,8 +50,11 @@ from ._interpreters.staging import Eqn, Graph, Var
 __all__ = ["BUDGET", "MAX_GROUP", "available", "cache_dir", "fuse", "tiered"]
 
 MAX_GROUP = 1024  # operations per kernel (LLVM's time per operation grows beyond)
-BUDGET = 50_000  # operations compiled afresh per graph; beyond it groups stay unfused
-COMPILE_S_PER_OP = 6e-5  # rough compile time per fused operation (for `tiered`)
+BUDGET = 20_000  # operations compiled afresh per graph; beyond it groups stay unfused
+# rough costs for `tiered` (measured on W1 and W5, one loaded core): LLVM per new
+# operation, and grouping plus IR writing per operation (new or cached)
+COMPILE_S_PER_OP = 1e-4
+GROUP_S_PER_OP = 2.5e-5
 _TAINT_CAP = 8  # groups tracked exactly per value (older ones are treated as reachable)
 
 # ufuncs that the IR writer has NumPy's scalar loops for (checked against
@@ -104,10 +107,29 @@ def _scalar_type(x: Any) -> Any:
     return np.asarray(x).dtype
 
 
+_PLANS: dict[Any, Any] = {}  # _plan's answers by what they depend on
+
+
 def _plan(e: Eqn) -> tuple[tuple[Any, ...], list[Any]] | None:
-    """`(shape, loop dtypes of the inputs)` if `e` can run inside a kernel, else None."""
+    """`(shape, loop dtypes of the inputs)` if `e` can run inside a kernel, else None
+    (memoised: a long graph repeats a few kinds of equations)."""
     if len(e.outvars) != 1:
         return None
+    try:
+        o = e.outvars[0].aval
+        key = (e.prim, o.shape, o.dtype, tuple(
+            (x.aval.shape, x.aval.dtype, x.aval.weak) if type(x) is Var else
+            (type(x), getattr(x, "dtype", None), np.ndim(x)) for x in e.invars),
+            tuple(e.params.items()) if e.params else ())
+        hit = _PLANS.get(key, _PLANS)
+    except TypeError:  # an unhashable parameter
+        return _plan_of(e)
+    if hit is _PLANS:
+        hit = _PLANS[key] = _plan_of(e)
+    return hit
+
+
+def _plan_of(e: Eqn) -> tuple[tuple[Any, ...], list[Any]] | None:
     out = e.outvars[0].aval
     if out.dtype not in _DTYPES:
         return None
@@ -145,6 +167,12 @@ def _plan(e: Eqn) -> tuple[tuple[Any, ...], list[Any]] | None:
 def _taint_union(a: tuple[int, frozenset[int]], b: tuple[int, frozenset[int]]
                  ) -> tuple[int, frozenset[int]]:
     """Sets of groups `(floor, ids)`: every group with id < floor, and `ids`."""
+    if b is _NO_TAINT or a is b:
+        return a
+    if a is _NO_TAINT:
+        return b
+    if a[0] >= b[0] and (b[1] <= a[1] or all(g < a[0] or g in a[1] for g in b[1])):
+        return a  # b within a: no new set
     floor = max(a[0], b[0])
     ids = frozenset(g for g in a[1] | b[1] if g >= floor)
     if len(ids) > _TAINT_CAP:
@@ -917,12 +945,12 @@ def tiered(graph: Graph, plain: Callable[..., Any], make_fused: Callable[[], Cal
     """`plain` (the unfused code) until the calls have taken about as long as
     compiling the fused code would (ski rental: never more than twice the
     better choice's cost), then `make_fused()`. A function called a few times
-    never pays Numba's compile time; a hot one gets its kernels."""
+    never pays the compile time; a hot one gets its kernels."""
     # an estimate, cheap on a 10^5-equation graph: the ufuncs and selects
     ops = sum(1 for e in graph.eqns if isinstance(e.prim.impl, np.ufunc) or e.prim.name == "where")
     if ops < 2 or not available():
         return plain
-    state: list[Any] = [plain, min(ops, BUDGET) * COMPILE_S_PER_OP]
+    state: list[Any] = [plain, min(ops, BUDGET) * COMPILE_S_PER_OP + ops * GROUP_S_PER_OP]
     clock = time.perf_counter
 
     def run(*args: Any) -> Any:
