@@ -291,3 +291,107 @@ def test_returned_arrays_own_their_memory() -> None:
     assert _fused_kernels(f, x) == 1
     for y in f(x):  # not rows of the kernel's (2, 8) output buffer
         assert y.base is None or y.base.size == y.size
+
+
+@pytest.fixture(params=[4, 1], ids=["vector", "scalar"])
+def lanes(request, monkeypatch):
+    """Kernels written with four lanes (glibc's vector math) and with one (the C
+    library's scalar functions, the path where libmvec is absent)."""
+    pytest.importorskip("llvmlite")
+    fusion._target()
+    if request.param > 1 and fusion._LLVM["lanes"] == 1:
+        pytest.skip("no vector math library on this machine")
+    monkeypatch.setitem(fusion._LLVM, "lanes", request.param)
+    monkeypatch.setattr(fusion, "_CACHE", {})  # kernels written anew for these lanes
+    return request.param
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("n", [1, 3, 7, 13])
+def test_kernels_match_numpy_on_random_values_and_partial_steps(lanes, dtype, n) -> None:
+    # lengths that leave 1..3 elements for the last, masked vector step
+    rng = np.random.default_rng(n)
+    x = (rng.standard_normal(n) * 2).astype(dtype)
+    y = (rng.uniform(0.1, 3.0, n)).astype(dtype)
+
+    def unary(x):
+        y = x * 0.5
+        return [bind(_REGISTRY[name], y) for name in _UNARY]
+
+    def binary(x, y):
+        return [bind(_REGISTRY[name], x * 1, y * 1) for name in _BINARY]
+
+    tol = 1e-13 if dtype == np.float64 else 2e-6
+    for fn, args in ((unary, (x,)), (binary, (x, y))):
+        fused = riesz.jit(fn, fuse=True)
+        assert _fused_kernels(fused, *args) == 1
+        for name, g, w in zip(_UNARY if fn is unary else _BINARY, fused(*args),
+                              _eager(fn, *args), strict=True):
+            assert g.dtype == w.dtype and g.shape == w.shape, name
+            np.testing.assert_allclose(g, w, rtol=tol, atol=0, equal_nan=True, err_msg=name)
+
+
+def test_bool_int_and_scalar_inputs_in_partial_steps(lanes) -> None:
+    k = np.arange(-5, 6, dtype=np.int32)  # 11 elements
+    u = np.arange(11, dtype=np.uint8)
+    b = k % 3 == 0
+    x = np.linspace(-2, 2, 11)
+
+    def f(x, k, u, b, s, t):
+        m = ((x * k > s) | b) & ~(u > 6)
+        return rnp.where(m, x * u + t, -x), m, (k + 0.5) * s
+
+    fused = riesz.jit(f, fuse=True)
+    args = (x, k, u, b, np.float64(0.25), 3)
+    assert _fused_kernels(fused, *args) >= 1
+    for g, w in zip(fused(*args), f(*args), strict=True):
+        assert g.dtype == w.dtype
+        np.testing.assert_array_equal(g, w)
+
+
+def test_long_groups_are_cut_and_repeated_links_compile_once(monkeypatch) -> None:
+    pytest.importorskip("llvmlite")
+    monkeypatch.setattr(fusion, "MAX_GROUP", 30)
+    monkeypatch.setattr(fusion, "MODULE_OPS", 30)
+    monkeypatch.setattr(fusion, "_CACHE", {})
+    monkeypatch.setattr(fusion, "_STATS", {"compiled": 0, "loaded": 0})
+    x = np.linspace(-1, 1.5, 16)
+
+    def f(x):
+        return _chain(x, 60)  # 180 operations, then a sum
+
+    fused = riesz.jit(riesz.value_and_grad(f), fuse=True)
+    graph = fusion.fuse(fused.graph(x))
+    kernels = [e.prim for e in graph.eqns if isinstance(e.prim, fusion._Kernel)]
+    sizes = [int(k.name.split("[")[1].split()[0]) for k in kernels]
+    assert len(kernels) >= 12 and max(sizes) <= 30 and sum(sizes) >= 3 * 180 - 10
+    # the links repeat: far fewer kernels are compiled than run
+    assert 2 <= len(fusion._CACHE) < len(kernels) / 2
+    # new kernels are compiled in modules of <= MODULE_OPS operations: one each here
+    assert fusion._STATS["compiled"] == len(fusion._CACHE)
+    want = riesz.value_and_grad(f)(x)
+    got = fused(x)
+    np.testing.assert_allclose(got[0], want[0], rtol=1e-13)
+    np.testing.assert_allclose(got[1], want[1], rtol=1e-12)
+
+
+def test_a_kernel_refuses_foreign_inputs_and_the_wrapper_copies_them() -> None:
+    pytest.importorskip("llvmlite")
+    x = np.linspace(-1, 1, 12)
+    fused = riesz.jit(lambda x, y: rnp.sin(x) * 2.0 + y, fuse=True)
+    graph = fusion.fuse(fused.graph(x, x))
+    (kernel,) = [e.prim for e in graph.eqns if isinstance(e.prim, fusion._Kernel)]
+
+    class Sub(np.ndarray):
+        pass
+
+    want = np.sin(x) * 2.0 + x
+    base = np.linspace(-1, 1, 24)
+    big = np.linspace(-1, 1, 12).astype(">f8")  # non-native byte order
+    for a, b in ((x.view(Sub), x), (base[::2], x), (x, big), (x, x.astype(np.float32))):
+        (got,) = kernel.impl(a, b)
+        np.testing.assert_allclose(got, np.sin(np.asarray(a, np.float64)) * 2.0 +
+                                   np.asarray(b, np.float64), rtol=1e-15, atol=1e-15)
+    (got,) = kernel.impl(x, x)
+    np.testing.assert_array_equal(got, kernel.impl(x.view(Sub), x)[0])
+    np.testing.assert_allclose(got, want, rtol=1e-15, atol=1e-15)
