@@ -395,3 +395,28 @@ def test_a_kernel_refuses_foreign_inputs_and_the_wrapper_copies_them() -> None:
     (got,) = kernel.impl(x, x)
     np.testing.assert_array_equal(got, kernel.impl(x.view(Sub), x)[0])
     np.testing.assert_allclose(got, want, rtol=1e-15, atol=1e-15)
+
+
+def test_large_kernels_release_the_gil_and_empty_arrays_run(monkeypatch) -> None:
+    pytest.importorskip("llvmlite")
+    import threading
+
+    monkeypatch.setattr(fusion, "NOGIL_SIZE", 1000)
+    x = np.linspace(-1, 1, 4001)
+    fused = riesz.jit(lambda x: rnp.tanh(rnp.sin(x) * 3.0) - x, fuse=True)
+    results = [None] * 4
+
+    def work(k):
+        results[k] = fused(x + k)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for k, r in enumerate(results):
+        np.testing.assert_allclose(r, np.tanh(np.sin(x + k) * 3.0) - (x + k), rtol=1e-14,
+                                   atol=1e-15)
+    empty = np.zeros((0, 3))
+    got = riesz.jit(lambda x: rnp.exp(x) * 2.0 + 1.0, fuse=True)(empty)
+    assert got.shape == (0, 3) and got.dtype == np.float64

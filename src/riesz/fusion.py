@@ -635,6 +635,8 @@ def _kernel_ir(eqns: list[Eqn], plans: list[Any], ins: list[Var], outs: list[Var
 # -- compiling: one LLVM module per batch of new kernels, machine code cached on disk ------
 
 _CACHE: dict[str, Callable[..., Any] | None] = {}  # kernel IR -> ctypes function (None: failed)
+_NOGIL: dict[str, Callable[..., Any]] = {}  # the same kernels, called without the GIL
+NOGIL_SIZE = 1 << 14  # elements from which a kernel releases the GIL
 _ENGINES: list[Any] = []  # the execution engines, alive as long as their kernels
 _LOCK = threading.Lock()
 _STATS = {"compiled": 0, "loaded": 0}  # modules compiled / read from the disk cache
@@ -746,9 +748,12 @@ def _module(batch: list[tuple[str, set[str], str]]) -> None:
     _STATS["loaded" if folder is not None and found[0] else "compiled"] += 1
     _ENGINES.append(engine)
     for (ir, _, kinds), name in zip(batch, names, strict=True):
-        proto = ctypes.PYFUNCTYPE(ctypes.c_int, ctypes.py_object, ctypes.c_int64,
-                                  ctypes.py_object, *(_CTYPES[k] for k in kinds if k in "fiu"))
-        _CACHE[ir] = proto(engine.get_function_address(name))
+        argtypes = (ctypes.py_object, ctypes.c_int64, ctypes.py_object,
+                    *(_CTYPES[k] for k in kinds if k in "fiu"))
+        address = engine.get_function_address(name)
+        # two entry points: holding the GIL (cheaper for small arrays), releasing it
+        _CACHE[ir] = ctypes.PYFUNCTYPE(ctypes.c_int, *argtypes)(address)
+        _NOGIL[ir] = ctypes.CFUNCTYPE(ctypes.c_int, *argtypes)(address)
 
 
 def _compile(pending: list[tuple[str, set[str], str, int]]) -> None:
@@ -894,6 +899,8 @@ def fuse(graph: Graph) -> Graph:
         kern = _CACHE.get(ir)
         if kern is None:
             continue
+        if math.prod(plans[idx[0]][0]) >= NOGIL_SIZE:  # other threads run meanwhile
+            kern = _NOGIL[ir]
         fn = _wrapper(kern, kinds, ins, outs, plans[idx[0]][0], ir, graph_outs)
         # a _Kernel stands in for a Primitive (code generation reads the same fields)
         fused[g] = Eqn(_Kernel(fn, ir, len(idx)), list(ins), outs, {})  # type: ignore[arg-type]
