@@ -748,8 +748,8 @@ def _module(batch: list[tuple[str, set[str], str]]) -> None:
     _STATS["loaded" if folder is not None and found[0] else "compiled"] += 1
     _ENGINES.append(engine)
     for (ir, _, kinds), name in zip(batch, names, strict=True):
-        argtypes = (ctypes.py_object, ctypes.c_int64, ctypes.py_object,
-                    *(_CTYPES[k] for k in kinds if k in "fiu"))
+        argtypes: tuple[Any, ...] = (ctypes.py_object, ctypes.c_int64, ctypes.py_object,
+                                     *(_CTYPES[k] for k in kinds if k in "fiu"))
         address = engine.get_function_address(name)
         # two entry points: holding the GIL (cheaper for small arrays), releasing it
         _CACHE[ir] = ctypes.PYFUNCTYPE(ctypes.c_int, *argtypes)(address)
