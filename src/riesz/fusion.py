@@ -671,6 +671,9 @@ def _target() -> Any:
 def _abi_ok() -> bool:
     """Whether this NumPy lays out arrays and dtypes as the kernels read them."""
     if "abi" not in _LLVM:
+        if sys.implementation.name != "cpython" or sys.maxsize < 2**32:
+            _LLVM["abi"] = False  # id() is an address, objects as laid out here: 64-bit CPython
+            return False
         a = np.arange(6.0)
         b = a[::2].astype(">f4")[::-1]
         ok = True
