@@ -130,6 +130,8 @@ def _plan(e: Eqn) -> tuple[tuple[Any, ...], list[Any]] | None:
     except TypeError:  # an unhashable parameter
         return _plan_of(e)
     if hit is _PLANS:
+        if len(_PLANS) > 10_000:  # bounded: shapes vary without end in a long process
+            _PLANS.clear()
         hit = _PLANS[key] = _plan_of(e)
     return hit
 
