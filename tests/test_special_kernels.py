@@ -101,6 +101,9 @@ def path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str
         monkeypatch.setattr(special, "JOINT_MIN_SIZE", 0)
         calls: list[str] = []
         joint, beta, rgamma = kernels.joint, kernels.beta_partials, kernels.rgamma_derivative
+        rgamma_joint = kernels.rgamma
+        monkeypatch.setattr(kernels, "rgamma",
+                            lambda x: calls.append("rgamma") or rgamma_joint(x))
         monkeypatch.setattr(kernels, "joint", lambda n, x: calls.append(n) or joint(n, x))
         monkeypatch.setattr(kernels, "beta_partials",
                             lambda *a: calls.append("beta_partials") or beta(*a))
@@ -283,7 +286,76 @@ def test_rgamma_gradient_matches_finite_differences(path: str,
     np.testing.assert_allclose(g, (sp.rgamma(x + h) - sp.rgamma(x - h)) / (2 * h),
                                rtol=1e-7, atol=1e-8)
     if path == "kernel":
-        assert request.node.kernel_calls == ["rgamma_derivative"]
+        assert request.node.kernel_calls == ["rgamma"]
+    # NaN or x < -170: SciPy's value, the derivative from the kernel of ψ
+    x2 = np.append(x, -170.5)
+    g2 = riesz.grad(lambda a: riesz.numpy.sum(rsp.rgamma(a)))(x2)
+    np.testing.assert_allclose(g2[:-1], g, rtol=1e-15)
+    if path == "kernel":
+        assert request.node.kernel_calls == ["rgamma", "rgamma", "rgamma_derivative"]
+
+
+def _rgamma_grid() -> np.ndarray:
+    """Dense on (-10, 10) (the recurrences), wide beyond, the integers and both sides of
+    the zeros of 1/Γ at 1e-3, 1e-8, 1e-14, the switches at |x| = 10, ±0, inf, huge x."""
+    near = np.concatenate([np.arange(-12.0, 0.0) + d for d in (1e-3, -1e-3, 1e-8, -1e-8,
+                                                              1e-14, -1e-14)])
+    return np.concatenate([
+        np.linspace(-10.0, 10.0, 200001), np.linspace(-170.0, 180.0, 35001),
+        np.arange(-30.0, 31.0), near, np.geomspace(1e-300, 1e2, 500),
+        -np.geomspace(1e-300, 1e-3, 300), [10.0, np.nextafter(10.0, 11.0), -10.0,
+                                           np.nextafter(-10.0, -11.0), -0.0, np.inf, 1e300]])
+
+
+def test_rgamma_kernel_values_and_derivative() -> None:
+    kernels = pytest.importorskip("riesz._primitives.special_kernels")
+    x = _rgamma_grid()
+    f, d = kernels.rgamma(x)
+    ref = sp.rgamma(x)
+    _assert_close(f, ref, rtol=4e-15, atol=0.0)
+    np.testing.assert_array_equal(np.signbit(f[ref == 0]), np.signbit(ref[ref == 0]))  # -0
+    # the derivative against -ψ(x)/Γ(x) by the reflection (riesz's NumPy rule, on SciPy's
+    # ψ), relative to the size of its terms: both cancel at the zeros of ψ (x < 0)
+    ref_d = special._rgamma_derivative_np(x, ref)
+    with np.errstate(all="ignore"):
+        scale = np.abs(ref) * (np.abs(sp.digamma(1.0 - x)) + np.abs(np.pi / np.tan(np.pi * x)))
+    scale = np.where(x > 0, np.abs(ref_d), scale)
+    ok = np.isfinite(ref_d)
+    assert ok[np.isfinite(x)].all()
+    _assert_close(d[ok], ref_d[ok], rtol=2e-14, atol=2e-14 * scale[ok])
+    zeros = (x <= 0) & (x == np.rint(x))
+    n = -x[zeros]
+    np.testing.assert_allclose(d[zeros], (-1.0) ** n * sp.gamma(n + 1.0), rtol=1e-15)
+    np.testing.assert_array_equal(d[x == np.inf], ref_d[x == np.inf])
+
+
+@pytest.mark.parametrize("x", [1.4616321449683623, 1.46, 0.3, 2.5, 7.7, -0.5040830082644554,
+                               -2.0 + 1e-8, -2.0 - 1e-8, -3.0 + 1e-14, -4.5, -9.99, 9.99])
+def test_rgamma_kernel_against_mpmath(x: float) -> None:
+    kernels = pytest.importorskip("riesz._primitives.special_kernels")
+    mp = pytest.importorskip("mpmath")
+    mp.mp.dps = 40
+    f, d = kernels.rgamma(np.array([x]))
+    assert abs(f[0] - float(mp.rgamma(x))) <= 4e-15 * abs(float(mp.rgamma(x)))
+    dm = mp.diff(mp.rgamma, x)
+    # relative to -ψ(x)/Γ(x)'s terms (ψ vanishes at 1.46163 and -0.50408)
+    scale = float(abs(mp.rgamma(x)) * (abs(mp.digamma(abs(x) + 1)) + 1 / abs(x)))
+    assert abs(d[0] - float(dm)) <= 1e-14 * max(abs(float(dm)), scale)
+
+
+def test_rgamma_kernel_float32_and_declines() -> None:
+    kernels = pytest.importorskip("riesz._primitives.special_kernels")
+    x = np.linspace(-9.5, 20.0, 3001).astype(np.float32)
+    f, d = kernels.rgamma(x)
+    assert f.dtype == d.dtype == np.float32
+    x64 = x.astype(np.float64)
+    ref = sp.rgamma(x64)
+    _assert_close(f, ref.astype(np.float32), rtol=2.4e-7, atol=1e-30)
+    ref_d = special._rgamma_derivative_np(x64, ref).astype(np.float32)
+    _assert_close(d, ref_d, rtol=1e-6, atol=1e-6 * np.abs(ref_d).max() * 1e-3)
+    for bad in (np.array([1.0, np.nan]), np.array([1.0, -170.5]), np.arange(3),
+                np.ones(3, complex), [1.0, 2.0]):
+        assert kernels.rgamma(bad) is None
 
 
 # -- gammainc, gammaincc: value and both partials from one pass --------------------------------

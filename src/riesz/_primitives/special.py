@@ -916,10 +916,14 @@ rgamma_p = taylor.jet_from_jvp(elementwise_unary(
 
 
 def _rgamma_forward(x: Any) -> Any:
-    """JOINT: SciPy's 1/Γ(x), and its derivative from one compiled pass (ψ in the kernel)."""
+    """JOINT: 1/Γ(x) and its derivative from one compiled pass (Cephes' rgamma, ψ
+    from the same recurrences); below -170 or with NaN, SciPy's value and the kernel's ψ."""
     kernels = _kernel_module(x)
     if kernels is None or x.dtype not in (np.float64, np.float32):
         return None
+    joint = kernels.rgamma(x)
+    if joint is not None:
+        return joint
     ans = rgamma_p.impl(x)
     return ans, kernels.rgamma_derivative(x, ans)
 
