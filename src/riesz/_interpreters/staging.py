@@ -206,7 +206,9 @@ def _short(x: Any) -> str:
 
 class Graph:
     """A staged function: inputs, constants, equations and outputs (flat lists;
-    `in_def` / `out_def` hold the pytree structures).
+    `in_def` / `out_def` hold the pytree structures). Printed, it reads as a jaxpr;
+    the graphs a staged cond or loop holds (branches, predicate, body) are printed
+    nested under its equation.
 
     Examples
     --------
