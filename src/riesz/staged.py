@@ -49,7 +49,7 @@ from typing import Any
 
 import numpy as np
 
-from . import fusion
+from . import fusion, loop_kernels
 from ._core.primitive import CUSTOM
 from ._core.pytree import tree_flatten, tree_unflatten
 from ._core.trace import Tracer, bind, new_trace
@@ -294,8 +294,10 @@ def compile_graph(graph: Graph, fuse: bool | None = False) -> Callable[..., list
     `fuse=True`: elementwise regions first become Numba kernels (`riesz.fusion`);
     `None`: that once the calls have taken as long as compiling them would."""
     if fuse is None:
+        loop_kernels.adopt(graph, None)
         return fusion.tiered(graph, compile_graph(graph), lambda: compile_graph(graph, True))
     if fuse:
+        loop_kernels.adopt(graph, True)
         graph = fusion.fuse(graph)
     namespace: dict[str, Any] = {"_copy": np.copy}
     names: dict[int, str] = {}
