@@ -81,6 +81,38 @@ def _reshape_ix(shape: tuple[int, ...], out: tuple[int, ...]) -> list[str]:
     return [f"(({flat}) // {math.prod(shape[q + 1:])}) % {n}" for q, n in enumerate(shape)]
 
 
+def _basic_ix(index: Any, shape: tuple[int, ...], out: tuple[int, ...]) -> list[str]:
+    """The index into an array of `shape` of the element at index (j0, j1, ...) of
+    `x[index]` (of shape `out`), for a basic index: ints, slices, None, Ellipsis."""
+    index = index if isinstance(index, tuple) else (index,)
+    if any(not (type(k) in (int, slice) or k is None or k is Ellipsis) for k in index) or \
+            sum(k is Ellipsis for k in index) > 1:
+        raise _Unsupported("getitem with an array index")
+    used = sum(k is not None and k is not Ellipsis for k in index)
+    if Ellipsis in index:
+        at = index.index(Ellipsis)
+        index = index[:at] + (slice(None),) * (len(shape) - used) + index[at + 1:]
+    index = index + (slice(None),) * (len(shape) - sum(k is not None for k in index))
+    ix, q, d, made = [], 0, 0, []
+    for k in index:
+        if k is None:
+            made.append(1)
+            d += 1
+        elif isinstance(k, slice):
+            start, _, step = k.indices(shape[q])
+            made.append(len(range(*k.indices(shape[q]))))
+            ix.append(f"{start} + {step} * j{d}" if step != 1 or start else f"j{d}")
+            q, d = q + 1, d + 1
+        else:
+            if not -shape[q] <= k < shape[q]:
+                raise _Unsupported("getitem out of bounds")
+            ix.append(str(k % shape[q]))
+            q += 1
+    if tuple(made) != tuple(out):
+        raise _Unsupported("getitem")
+    return ix
+
+
 class _Group:
     """Elementwise equations of one output shape computed in one loop nest."""
 
@@ -230,6 +262,8 @@ class _Codegen:
         if name == "reshape" and set(e.params) <= {"shape", "order"} and \
                 e.params.get("order", "C") == "C":
             return [(x, None if shape == out else _reshape_ix(shape, out), None)], same
+        if name == "getitem" and set(e.params) == {"index"}:
+            return [(x, _basic_ix(e.params["index"], shape, out), None)], same
         return None
 
     def scalar_expr(self, e: Eqn, ops: list[Any], fmt: Any, group: _Group | None) -> str:
@@ -274,9 +308,9 @@ class _Codegen:
         ew = self.elementwise(e)
         if ew is None:
             self.reading(st, e.invars)
-            if len(e.outvars) != 1 or e.prim.name not in ("matmul", "sum"):
+            if len(e.outvars) != 1 or e.prim.name not in ("matmul", "sum", "scatter_add"):
                 raise _Unsupported(e.prim.name)
-            st.lines.extend(self.matmul(st, e) if e.prim.name == "matmul" else self.sum(st, e))
+            st.lines.extend(getattr(self, e.prim.name)(st, e))
             return
         ops, fmt = ew
         v = e.outvars[0]
@@ -326,6 +360,26 @@ class _Codegen:
                 f"    for j_ in range({n}):", f"        {o}{oi} = {dt}(0.0)",
                 f"    for p_ in range({k}):", f"        a_ = {x('i_', 'p_')}",
                 f"        for j_ in range({n}):", f"            {o}{oi} += a_ * {y('p_', 'j_')}"]
+
+    def scatter_add(self, st: _Stream, e: Eqn) -> list[str]:
+        """`x` with `v` added at a basic index (no index repeats)."""
+        x, u = e.invars
+        v = e.outvars[0]
+        out = v.aval
+        if set(e.params) != {"index"} or not out.shape or self.dtype(x) != out.dtype or \
+                self.dtype(u) != out.dtype or self.shape(x) != out.shape:
+            raise _Unsupported("scatter_add")
+        region = np.empty(out.shape, np.bool_)[e.params["index"]].shape
+        if len(self.shape(u)) > len(region):
+            raise _Unsupported("scatter_add")
+        ix = _basic_ix(e.params["index"], out.shape, region)
+        o = self.buffer(out.shape, out.dtype, st)
+        js = _js(len(out.shape))
+        add = self.ref(u, _broadcast_ix(self.shape(u), region)) if self.shape(u) else self.ref(u)
+        lines = [*_nest(out.shape, [f"{o}[{', '.join(js)}] = {self.ref(x, js)}"]),
+                 *_nest(region, [f"{o}[{', '.join(ix)}] += {add}"])]
+        self.define(v, o)
+        return lines
 
     def sum(self, st: _Stream, e: Eqn) -> list[str]:
         (a,) = e.invars
@@ -440,11 +494,12 @@ def loop_source(graph: Graph, nc: int, nk: int, reverse: bool
     # trip counts read from an argument: LLVM fully unrolls loops of a constant
     # count into scalar code before its loop vectorizer could see them (measured:
     # a 1x32 @ 32x32 product per step runs 7x faster with the count unknown)
-    sizes = sorted({int(m) for m in _RANGE.findall(body)} - {1})
-    body = _RANGE.sub(lambda m: m.group(0) if m.group(1) == "1" else f"range(d{m.group(1)})",
-                      body)
+    # (numbered in order of appearance: bodies of one structure share a kernel)
+    sizes = list(dict.fromkeys(int(m) for m in _RANGE.findall(body) if m != "1"))
+    body = _RANGE.sub(lambda m: m.group(0) if m.group(1) == "1" else
+                      f"range(d{sizes.index(int(m.group(1)))})", body)
     head = [f"def kernel({', '.join(params)}):",
-            *(f"    d{n} = sizes[{k}]" for k, n in enumerate(sizes))]
+            *(f"    d{k} = sizes[{k}]" for k in range(len(sizes)))]
     return "\n".join([*head, body]), gen.extra, gen.buffers, np.array(sizes, np.int64)
 
 
@@ -519,9 +574,12 @@ class LoopKernel:
         ys = [np.empty(a.shape, a.dtype) for a in scan.out_avals[nk:]]
         work = [np.empty(shape, dtype) for shape, dtype in self.buffers]
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # Numba's notices while it compiles
+            if self.kern.signatures:
                 carry = self.kern(scan.length, self.sizes, *args, *ys, *work, *self.extra)
+            else:  # the first call compiles
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # Numba's notices while it compiles
+                    carry = self.kern(scan.length, self.sizes, *args, *ys, *work, *self.extra)
         except Exception:  # noqa: BLE001 - a body Numba rejects: the Python loop from now on
             self.failed = True
             return None
