@@ -186,6 +186,7 @@ class _Codegen:
             cast: Any = None) -> str:
         """`x` read at index `ix` (a literal, a scalar, an array element, a value
         of the open group), cast to `cast` where its dtype differs."""
+        lead: list[str]
         if type(x) is not Var:
             if not np.ndim(x):
                 return fusion._literal(x, cast)
@@ -594,7 +595,7 @@ def adopt(graph: Graph, fuse: bool | None) -> None:
     if not fusion.available():
         return
     for e in graph.eqns:
-        fn = e.params.get("fn")
+        fn: Any = e.params.get("fn")
         if not hasattr(fn, "loop_kernel"):
             continue
         if fn.loop_kernel is None:
