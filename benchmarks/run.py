@@ -1136,9 +1136,10 @@ W7_CONFIGS = ((1, 32), (32, 128))  # (batch of sequences, hidden size)
 
 def bench_w7(libs: Libs, rep: Report, repeats: int, budget: float) -> None:
     """grad of an RNN written with scan over 200 steps (h <- tanh(h W + x_t U), loss = sum
-    of h_t^2) w.r.t. (W, U): riesz eager and jit(grad) (the scan one equation, a loop)
-    against jax.jit(jax.grad) of lax.scan; one sequence of hidden size 32 (per-op
-    overhead bound) and a batch of 32 sequences of hidden size 128."""
+    of h_t^2) w.r.t. (W, U): riesz eager and jit(grad) (the scan one equation, a loop;
+    'fused': each loop one Numba function, riesz.loop_kernels) against
+    jax.jit(jax.grad) of lax.scan; one sequence of hidden size 32 (per-op overhead
+    bound) and a batch of 32 sequences of hidden size 128."""
     if not hasattr(libs.riesz, "scan"):
         return
     for B, H in W7_CONFIGS:

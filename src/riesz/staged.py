@@ -292,7 +292,8 @@ def compile_graph(graph: Graph, fuse: bool | None = False) -> Callable[..., list
     functions of `_CHUNK` equations (Python's compiler slows down on one huge
     function) passing the values that cross them through a list `R`.
     `fuse=True`: elementwise regions first become Numba kernels (`riesz.fusion`);
-    `None`: that once the calls have taken as long as compiling them would."""
+    `None`: that once the calls have taken as long as compiling them would. The
+    graph's staged scans get the same policy for their whole loops (`riesz.loop_kernels`)."""
     if fuse is None:
         loop_kernels.adopt(graph, None)
         return fusion.tiered(graph, compile_graph(graph), lambda: compile_graph(graph, True))
