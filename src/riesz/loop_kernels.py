@@ -54,10 +54,21 @@ def _dt(d: Any) -> str:
         raise _Unsupported(f"dtype {d}") from None
 
 
+def _loop(var: str, n: int, depth: int) -> tuple[str, int]:
+    """A loop header over range(n) at `depth`, and the depth of its body; for n = 1
+    an assignment (a loop costs Numba's front end several times a statement)."""
+    pad = "    " * depth
+    return (f"{pad}{var} = 0", depth) if n == 1 else \
+        (f"{pad}for {var} in range({n}):", depth + 1)
+
+
 def _nest(shape: Sequence[int], inner: list[str]) -> list[str]:
     """`inner` inside one loop per axis of `shape` (indices j0, j1, ...)."""
-    lines = [f"{'    ' * d}for j{d} in range({n}):" for d, n in enumerate(shape)]
-    return lines + [f"{'    ' * len(shape)}{s}" for s in inner]
+    lines, depth = [], 0
+    for d, n in enumerate(shape):
+        line, depth = _loop(f"j{d}", n, depth)
+        lines.append(line)
+    return lines + [f"{'    ' * depth}{s}" for s in inner]
 
 
 def _js(nd: int) -> list[str]:
@@ -357,10 +368,13 @@ class _Codegen:
             return [f"np.dot({self.array(a)}, {self.array(b)}, {o})"]
         # explicit loops: a BLAS call's overhead dominates for small operands
         oi = "[i_, j_]" if len(out.shape) == 2 else ("[j_]" if len(sb) == 2 else "[i_]")
-        return [f"for i_ in range({m}):",
-                f"    for j_ in range({n}):", f"        {o}{oi} = {dt}(0.0)",
-                f"    for p_ in range({k}):", f"        a_ = {x('i_', 'p_')}",
-                f"        for j_ in range({n}):", f"            {o}{oi} += a_ * {y('p_', 'j_')}"]
+        rows, d1 = _loop("i_", m, 0)
+        zero, d2 = _loop("j_", n, d1)
+        over, d3 = _loop("p_", k, d1)
+        cols, d4 = _loop("j_", n, d3)
+        return [rows, zero, f"{'    ' * d2}{o}{oi} = {dt}(0.0)",
+                over, f"{'    ' * d3}a_ = {x('i_', 'p_')}",
+                cols, f"{'    ' * d4}{o}{oi} += a_ * {y('p_', 'j_')}"]
 
     def scatter_add(self, st: _Stream, e: Eqn) -> list[str]:
         """`x` with `v` added at a basic index (no index repeats)."""
