@@ -4,6 +4,7 @@ signature, and value-dependent Python control flow raises ConcretizationError.""
 
 from __future__ import annotations
 
+import time
 import warnings
 
 import numpy as np
@@ -13,6 +14,7 @@ import riesz
 import riesz.numpy as rnp
 from finite_differences import fd_grad
 from primitive_cases import CASES
+from riesz import staged
 from riesz._interpreters.staging import Eqn, Graph, ShapedArray, Var
 from riesz.staged import optimize
 
@@ -237,6 +239,52 @@ def test_buffer_reuse_only_where_safe() -> None:
     assert "out=" in src
     _close(h(x), riesz.jit(h)(x))
     _close(h(x + 1), riesz.jit(h)(x + 1))
+
+
+@pytest.mark.parametrize("fused_is_slow", [True, False])
+def test_fused_code_is_kept_only_where_it_is_faster(fused_is_slow) -> None:
+    # after the switch to fused code the two codes take turns, _TRIALS calls each, then
+    # the faster (by its fastest call) runs alone and is the source shown: fused kernels
+    # call scalar libm tanh where NumPy's loop is SIMD, and lost 2x on an MLP's gradient
+    ran = []
+
+    def code(name, pause):
+        def run(x):
+            ran.append(name)
+            time.sleep(pause)
+            return x + 1.0
+        run.source = name
+        return run
+
+    plain = code("plain", 0.004 if not fused_is_slow else 0.0)
+    fused = code("fused", 0.004 if fused_is_slow else 0.0)
+    shown = [code("tiered", 0.0)]
+    run = staged._faster(plain, fused, shown)
+    assert run.source == "fused"
+    for i in range(2 * staged._TRIALS + 4):
+        assert run(float(i)) == i + 1.0
+    want = "plain" if fused_is_slow else "fused"
+    assert ran[: 2 * staged._TRIALS] == ["fused", "plain"] * staged._TRIALS
+    assert ran[2 * staged._TRIALS:] == [want] * 4
+    assert run.source == shown[0].source == want
+
+
+def test_default_jit_gives_eager_values_through_the_fusion_trials(monkeypatch) -> None:
+    pytest.importorskip("numba")
+    monkeypatch.setattr(riesz.fusion, "COMPILE_S_PER_OP", 1e-9)  # fused code at the 2nd call
+
+    def loss(w, x):
+        h = rnp.tanh(x @ w + 0.5)
+        return rnp.sum(h * h - rnp.exp(-h))
+
+    rng = np.random.default_rng(0)
+    w, x = rng.standard_normal((6, 5)), rng.standard_normal((4, 6))
+    f = riesz.jit(riesz.value_and_grad(loss))
+    want = riesz.value_and_grad(loss)(w, x)
+    for _ in range(2 * staged._TRIALS + 3):
+        _close(want, f(w, x), rtol=1e-13)
+    assert f.source(w, x) in (riesz.jit(riesz.value_and_grad(loss), fuse=False).source(w, x),
+                              riesz.jit(riesz.value_and_grad(loss), fuse=True).source(w, x))
 
 
 def test_implicit_layer_under_jit_both_orders() -> None:

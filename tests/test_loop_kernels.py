@@ -9,6 +9,8 @@ differences for derivatives; and with the Python loop over the compiled step
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 
@@ -292,3 +294,34 @@ def test_compile_policy_follows_jits_fuse(ran, monkeypatch: pytest.MonkeyPatch) 
     j = riesz.jit(riesz.grad(loss))
     np.testing.assert_allclose(j(W), want, rtol=1e-6, atol=1e-9)
     assert ran == [True, True]
+    # then on trial against the Python loop: kept, as it is much faster here
+    for _ in range(2 * loop_kernels.TRIALS):
+        np.testing.assert_allclose(j(W), want, rtol=1e-6, atol=1e-9)
+    kernels = [e.params["fn"].loop_kernel for e in j.graph(W).eqns if "fn" in e.params]
+    assert [(k.mode, k.trial) for k in kernels] == [(None, None)] * 2
+    assert ran == [True] * (2 + 2 * loop_kernels.TRIALS)
+
+
+def test_a_slower_kernel_is_dropped(ran, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """By default a compiled loop that measures slower than the Python loop is
+    dropped after the trial (here made slow on purpose)."""
+    monkeypatch.setattr(loop_kernels, "COMPILE_S", 0.0)
+    run = loop_kernels.LoopKernel._run
+
+    def slow(self, leaves):  # type: ignore[no-untyped-def]
+        time.sleep(0.02)
+        return run(self, leaves)
+
+    monkeypatch.setattr(loop_kernels.LoopKernel, "_run", slow)
+    xs = np.linspace(-1.0, 1.0, 4)
+    f = riesz.jit(lambda w: riesz.scan(lambda c, x: (rnp.tanh(w * c + x), c), 0.3, xs))
+    for _ in range(2 * loop_kernels.TRIALS + 3):
+        c, ys = f(0.8)
+    want, seen = 0.3, []
+    for x in xs:
+        seen.append(want)
+        want = np.tanh(0.8 * want + x)
+    assert c == pytest.approx(want, rel=1e-15)
+    np.testing.assert_allclose(ys, seen, rtol=1e-15)
+    (k,) = [e.params["fn"].loop_kernel for e in f.graph(0.8).eqns if "fn" in e.params]
+    assert k.mode is False and k.trial is None

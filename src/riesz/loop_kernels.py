@@ -37,9 +37,10 @@ import numpy as np
 from . import fusion
 from ._interpreters.staging import Eqn, Graph, Var
 
-__all__ = ["COMPILE_S", "SMALL_MATMUL", "LoopKernel", "adopt", "loop_source"]
+__all__ = ["COMPILE_S", "SMALL_MATMUL", "TRIALS", "LoopKernel", "adopt", "loop_source"]
 
 COMPILE_S = 2.0  # Numba compile time of a loop kernel, seconds (measured 1.5-2.5; the rental price)
+TRIALS = 3  # calls of each, the kernel and the Python loop, before the default keeps one
 SMALL_MATMUL = 4096  # multiply-adds up to which a matmul is an explicit loop, not BLAS
 
 
@@ -535,15 +536,21 @@ def _load(source: str) -> Any:
 
 class LoopKernel:
     """The compiled loop of one staged scan, with its compile policy: `mode`
-    True compiles at the next call, None once the Python loop's calls have
-    taken `COMPILE_S`, False never. Called as `kernel(leaves, python_loop)`."""
+    True compiles at the next call; None once the Python loop's calls have
+    taken `COMPILE_S`, and keeps it only if it measures faster than the Python
+    loop (calls alternate until each ran `TRIALS` times: a kernel calls libm's
+    scalar tanh where NumPy's loops may be SIMD, so for large arrays the Python
+    loop can win); False never. Called as `kernel(leaves, python_loop)`."""
 
-    __slots__ = ("scan", "mode", "budget", "kern", "extra", "buffers", "sizes", "failed")
+    __slots__ = ("scan", "mode", "budget", "trial", "kern", "extra", "buffers", "sizes",
+                 "failed")
 
     def __init__(self, scan: Any, mode: bool | None):
         self.scan = scan
         self.mode = mode
         self.budget = COMPILE_S
+        # call times of (the Python loop, the kernel) while on trial
+        self.trial: tuple[list[float], list[float]] | None = ([], []) if mode is None else None
         self.kern: Any = None
         self.extra: list[Any] = []
         self.buffers: list[Any] = []
@@ -571,8 +578,29 @@ class LoopKernel:
             except Exception:  # noqa: BLE001 - a Numba that cannot load: the Python loop
                 self.failed = True
                 return python_loop(leaves)
+            out = self._run(leaves)  # compiles: not timed
+            return python_loop(leaves) if out is None else out
+        if self.trial is not None:
+            return self._try(leaves, python_loop)
         out = self._run(leaves)
         return python_loop(leaves) if out is None else out
+
+    def _try(self, leaves: Sequence[Any], python_loop: Callable[[Sequence[Any]], Any]
+             ) -> tuple[Any, ...]:
+        """One call on trial: the kernel or the Python loop, whichever ran less."""
+        times = self.trial
+        assert times is not None
+        k = int(len(times[1]) <= len(times[0]))  # the kernel first
+        t = time.perf_counter()
+        out = self._run(leaves) if k else python_loop(leaves)
+        if out is None:  # the kernel failed: the Python loop from now on
+            return python_loop(leaves)
+        times[k].append(time.perf_counter() - t)
+        if min(len(times[0]), len(times[1])) >= TRIALS:
+            self.trial = None
+            if min(times[0]) <= min(times[1]):
+                self.mode = False
+        return out
 
     def _run(self, leaves: Sequence[Any]) -> tuple[Any, ...] | None:
         scan = self.scan
@@ -612,7 +640,5 @@ def adopt(graph: Graph, fuse: bool | None) -> None:
         fn: Any = e.params.get("fn")
         if not hasattr(fn, "loop_kernel"):
             continue
-        if fn.loop_kernel is None:
+        if fn.loop_kernel is None:  # (a loop on trial keeps its own measurements)
             fn.loop_kernel = LoopKernel(fn, fuse)
-        elif fuse:  # the graph's kernels are compiled now (an adaptive one promoted)
-            fn.loop_kernel.mode = True

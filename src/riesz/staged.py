@@ -42,6 +42,7 @@ from __future__ import annotations
 import functools
 import gc
 import re
+import time
 import types
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -292,11 +293,17 @@ def compile_graph(graph: Graph, fuse: bool | None = False) -> Callable[..., list
     functions of `_CHUNK` equations (Python's compiler slows down on one huge
     function) passing the values that cross them through a list `R`.
     `fuse=True`: elementwise regions first become Numba kernels (`riesz.fusion`);
-    `None`: that once the calls have taken as long as compiling them would. The
-    graph's staged scans get the same policy for their whole loops (`riesz.loop_kernels`)."""
+    `None`: that once the calls have taken as long as compiling them would,
+    kept if it measures faster than the plain code (`_faster`). The graph's staged
+    scans get the same policy for their whole loops (`riesz.loop_kernels`)."""
     if fuse is None:
         loop_kernels.adopt(graph, None)
-        return fusion.tiered(graph, compile_graph(graph), lambda: compile_graph(graph, True))
+        plain = compile_graph(graph)
+        shown: list[Any] = []  # tiered's function, whose `source` follows the choice
+        tiered = fusion.tiered(graph, plain,
+                               lambda: _faster(plain, compile_graph(graph, True), shown))
+        shown.append(tiered)
+        return tiered
     if fuse:
         loop_kernels.adopt(graph, True)
         graph = fusion.fuse(graph)
@@ -430,6 +437,41 @@ def compile_graph(graph: Graph, fuse: bool | None = False) -> Callable[..., list
     return run
 
 
+def _faster(plain: Callable[..., Any], fused: Callable[..., Any], shown: list[Any]
+            ) -> Callable[..., Any]:
+    """The fused code on trial: calls alternate between it and the plain code
+    until each has run `_TRIALS` times, then the faster one (by its fastest
+    call) runs alone and is the `source` of the functions in `shown`. Fusion is
+    not always faster: a kernel calls libm's scalar tanh or exp where NumPy's
+    loops are SIMD (an MLP's fused tanh regions: 2.3 ms against 0.08 ms
+    unfused), which only a measurement on the machine can tell."""
+    times: tuple[list[float], list[float]] = ([], [])
+    codes = (plain, fused)
+    chosen: list[Any] = [None]
+    clock = time.perf_counter
+
+    def run(*args: Any) -> Any:
+        pick = chosen[0]
+        if pick is not None:
+            return pick(*args)
+        i = int(len(times[1]) <= len(times[0]))  # the fused code first
+        t = clock()
+        out = codes[i](*args)
+        times[i].append(clock() - t)
+        if len(times[0]) >= _TRIALS and len(times[1]) >= _TRIALS:
+            pick = chosen[0] = fused if min(times[1]) < min(times[0]) else plain
+            for f in (run, *shown):
+                # a function attribute (mypy has no type for it), as compile_graph sets
+                f.source = pick.source  # type: ignore[attr-defined]
+        return out
+
+    # a function attribute (mypy has no type for it), as compile_graph sets
+    run.source = fused.source  # type: ignore[attr-defined]
+    return run
+
+
+# calls each of the plain and the fused code get before `_faster` keeps one
+_TRIALS = 3
 _GLOBAL = re.compile(r"\b[fkpc]\d+\b(?!=)|R\[\d+\]")
 _CODE: dict[str, Any] = {}  # canonical source of a chunk -> its compiled code
 
@@ -960,7 +1002,8 @@ def jit(f: Callable[..., Any], static_argnums: int | Sequence[int] = (),
     elementwise region as one compiled kernel (`riesz.fusion`, needs Numba: the
     `jit` extra); the default, with Numba installed, compiles them once the
     calls have taken about as long as that compile (a function called a few
-    times never pays it); `fuse=False` never. Python control flow
+    times never pays it) and keeps them if they measure faster than the NumPy
+    code over the next calls; `fuse=False` never. Python control flow
     on traced values raises `ConcretizationError`: mark such arguments static
     or use `riesz.cond` / `while_loop` / `fori_loop` / `scan`.
 
