@@ -12,9 +12,11 @@ Where the predicate is not a concrete value:
   both branches and selects per example (`where`); `while_loop` runs until
   every example is done, a finished example's carry frozen by `where`;
   `fori_loop` with batched bounds becomes such a `while_loop`.
-* abstract (under `jit`): `cond` computes both branches and selects, as under
-  vmap (a NaN or inf in the branch not taken does not reach the value, but can
-  reach a derivative, as with `where`); a `fori_loop` with concrete bounds is
+* abstract (under `jit`): `cond` is one equation holding both branches as
+  staged graphs, and the compiled code runs only the branch taken (a NaN or inf
+  the other branch would compute reaches neither the value nor a derivative);
+  its JVP, reverse mode, jet and batching with an unbatched predicate are conds
+  again (see `_Cond`); a `fori_loop` with concrete bounds is
   unrolled into the graph; a `scan` is one equation whose body is staged once
   and run by a loop over its compiled step (its loop-invariant part computed
   once), so the graph and the compile time do not grow with the length; its
@@ -24,12 +26,13 @@ Where the predicate is not a concrete value:
   `jet` of a scan stay loops; a `while_loop` whose predicate depends on
   a traced value (and a `fori_loop` with traced bounds, a while_loop over the
   index) is one equation of the graph whose predicate and body are staged
-  graphs, run by a Python loop over their compiled code. A transformation of
-  the jitted function (`grad(jit(f))`, `vmap`, `jvp`, `jet`, `hessian`) runs that
-  loop on its tracers, each iteration a staged call, so reverse mode records the
-  trip count and the carries; a transformation applied inside jit
-  (`jit(grad(f))`) cannot stage the loop's derivative (its trip count is
-  unknown when the graph is built) and raises `ConcretizationError`.
+  graphs, run by a Python loop over their compiled code (`_While`). Its JVP is
+  a while_loop over (carry, tangent carry); its reverse mode, in `jit(grad(f))`
+  and `grad(jit(f))` alike, is one more equation (`_WhileVJP`) whose outputs have
+  static shapes: at run time it records the trip count and the body's residuals
+  of each iteration in a forward loop, then runs the body's staged VJP backward.
+  Its own JVP and VJP use L'(x, ẋ) = (L(x), ∂L(x)[ẋ]), so `hessian` and
+  `grad(grad)` of such a loop stay staged under jit.
 """
 
 from __future__ import annotations
@@ -42,8 +45,15 @@ import numpy as np
 from . import numpy as rnp
 from ._core.pytree import tree_flatten, tree_unflatten
 from ._core.trace import Tracer, bind, raw_value, strip_derivatives
-from ._interpreters.staging import FIXES, ConcretizationError, Graph, ShapedArray, Var
-from .custom import _CustomFunction
+from ._interpreters.staging import (
+    ConcretizationError,
+    Graph,
+    ShapedArray,
+    Var,
+    aval_of,
+    eval_graph,
+)
+from .custom import _BatchedCustom, _CustomFunction
 
 __all__ = ["cond", "fori_loop", "scan", "while_loop"]
 
@@ -62,17 +72,19 @@ def _abstract(p: Any) -> bool:
     return isinstance(raw_value(p), ShapedArray)
 
 
-def _select(who: str, p: Any, a: Any, b: Any) -> Any:
+def _select(who: str, p: Any, a: Any, b: Any, names: tuple[str, str] = ("true_fn",
+                                                                        "false_fn")) -> Any:
+    """where(p, a, b) leaf by leaf; `names` say where `a` and `b` come from."""
     a_leaves, a_def = tree_flatten(a)
     b_leaves, b_def = tree_flatten(b)
     if a_def != b_def:
-        raise TypeError(f"{who}: the two branches return different structures, {a_def} "
-                        f"and {b_def}")
+        raise TypeError(f"{who}: {names[0]} and {names[1]} return different structures, "
+                        f"{a_def} and {b_def}")
     out = []
-    for x, y in zip(a_leaves, b_leaves, strict=True):
+    for j, (x, y) in enumerate(zip(a_leaves, b_leaves, strict=True)):
         if np.shape(x) != np.shape(y):
-            raise TypeError(f"{who}: the branches return shapes {np.shape(x)} and "
-                            f"{np.shape(y)} for the same output")
+            raise TypeError(f"{who}: output {j}: {names[0]} returns shape {np.shape(x)}, "
+                            f"{names[1]} returns shape {np.shape(y)}")
         out.append(rnp.where(p, x, y))
     return tree_unflatten(a_def, out)
 
@@ -87,18 +99,438 @@ def cond(pred: Any, true_fn: Callable[..., Any], false_fn: Callable[..., Any],
     >>> riesz.cond(3.0 > 0, lambda x: 2 * x, lambda x: -x, 1.5)
     3.0
 
+    Under `jit` (a traced predicate) it is one graph equation and only the branch
+    taken runs, its derivatives are conds of the branches' derivatives; under `vmap`
+    with a predicate that differs per example both branches run and each example
+    selects its own (as `jax.lax.cond`).
+
     Math: ∂cond(p, f, g, x)[u] = ∂f(x)[u] if p else ∂g(x)[u] (the predicate has no derivative).
 
     Raises
     ------
     TypeError
-        If the predicate is not a scalar, or the branches return different structures,
-        shapes or dtypes.
+        If the predicate is not a scalar, or (where both branches are traced: jit,
+        vmap) the branches return different structures, shapes or dtypes.
     """
     p = _predicate("cond", pred)
-    if isinstance(p, Tracer):  # per example (vmap) or unknown (jit): both, then select
-        return _select("cond", p, true_fn(*operands), false_fn(*operands))
-    return true_fn(*operands) if p else false_fn(*operands)
+    if not isinstance(p, Tracer):
+        return true_fn(*operands) if p else false_fn(*operands)
+    if _abstract(p) and not _batched(p):  # under jit: one equation, the taken branch runs
+        out = _staged_cond(p, true_fn, false_fn, operands)
+        if out is not _UNSTAGED:
+            return out
+    # per example (vmap) or a branch that cannot be staged: both, then select
+    return _select("cond", p, true_fn(*operands), false_fn(*operands))
+
+
+def _batched(p: Any) -> bool:
+    """Whether a traced predicate differs per example of a vmap (at any level)."""
+    from ._interpreters.batching import BatchTracer
+
+    while isinstance(p, Tracer):
+        if isinstance(p, BatchTracer):
+            return True
+        p = p._value
+    return False
+
+
+_UNSTAGED = object()
+
+
+def _staged_cond(p: Any, true_fn: Callable[..., Any], false_fn: Callable[..., Any],
+                 operands: tuple[Any, ...]) -> Any:
+    """A cond under jit as one equation (see `_Cond`): each branch is staged on the
+    operands' types, the tracers it closes over made inputs of the equation shared
+    by both branches; `_UNSTAGED` where a branch needs concrete values of a
+    concrete operand (the caller then selects, as before)."""
+    leaves, in_def = tree_flatten(operands)
+    try:
+        avals = [_aval_of(x) if isinstance(x, Tracer) else aval_of(x) for x in leaves]
+    except (AttributeError, TypeError):  # a leaf that is no array or number
+        return _UNSTAGED
+    out_defs: list[Any] = [None, None]
+
+    def flat(k: int, fn: Callable[..., Any]) -> Callable[..., list[Any]]:
+        def run(*xs: Any) -> list[Any]:
+            out_leaves, out_defs[k] = tree_flatten(fn(*tree_unflatten(in_def, list(xs))))
+            return out_leaves
+        return run
+
+    try:
+        staged = [_stage_closed(flat(0, false_fn), avals), _stage_closed(flat(1, true_fn), avals)]
+    except ConcretizationError:
+        if any(_abstract(x) for x in leaves):
+            raise
+        return _UNSTAGED
+    if out_defs[0] != out_defs[1]:
+        raise TypeError(f"cond: true_fn and false_fn must return the same structure; true_fn "
+                        f"returns {out_defs[1]}, false_fn returns {out_defs[0]}")
+    dtypes = []
+    for j, (a, b) in enumerate(zip(_out_avals(staged[1][0]), _out_avals(staged[0][0]),
+                                   strict=True)):
+        if a.shape != b.shape or (a.dtype != b.dtype and a.weak == b.weak):
+            raise TypeError(f"cond: true_fn and false_fn must return the same shapes and "
+                            f"dtypes; output {j}: true_fn returns {a}, false_fn returns {b}")
+        dtypes.append(b.dtype if a.weak else a.dtype)  # a Python number takes the other's
+    closed: list[Any] = []
+    slot: dict[int, int] = {}
+    for _, args in staged:
+        for x in args:
+            if id(x) not in slot:
+                slot[id(x)] = len(closed)
+                closed.append(x)
+    nc = len(closed)
+
+    def branch(k: int) -> Callable[..., list[Any]]:
+        g, args = staged[k]
+        picks = [slot[id(x)] for x in args]
+
+        def run(*xs: Any) -> list[Any]:
+            outs = eval_graph(g, [*[xs[i] for i in picks], *xs[nc:]])
+            return [_as(o, d) for o, d in zip(outs, dtypes, strict=True)]
+        return run
+
+    fn = _cond_of([branch(0), branch(1)], [*[_aval_of(x) for x in closed], *avals])
+    if p.dtype != np.bool_:
+        p = p != 0
+    return tree_unflatten(out_defs[0], fn([p, *closed, *leaves]))
+
+
+def _as(x: Any, dtype: Any) -> Any:
+    """`x` as an array of `dtype` (a traced value of that dtype as it is)."""
+    if isinstance(x, Tracer) and x.dtype == dtype:
+        return x
+    return rnp.asarray(x, dtype=dtype)
+
+
+def _zeros(a: ShapedArray) -> Any:
+    return np.zeros(a.shape, a.dtype)
+
+
+def _out_avals(g: Graph) -> list[ShapedArray]:
+    """The types of a staged graph's outputs (of a literal output: its value's)."""
+    return [o.aval if type(o) is Var else aval_of(o) for o in g.outvars]
+
+
+def _stage_closed(flat: Callable[..., Sequence[Any]],
+                  avals: list[ShapedArray]) -> tuple[Graph, list[Any]]:
+    """The graph of `flat` on inputs of types `avals`, the tracers it closes over
+    (values of the traces below, e.g. of the enclosing jit) made its leading
+    inputs; returns the graph and those tracers."""
+    from .staged import _stage
+
+    g = _stage(flat, avals)
+    closed = [k for k, c in enumerate(g.consts) if isinstance(c, Tracer)]
+    args = [g.consts[k] for k in closed]
+    g.invars = [g.constvars[k] for k in closed] + g.invars
+    kept = [k for k in range(len(g.consts)) if k not in closed]
+    g.constvars, g.consts = [g.constvars[k] for k in kept], [g.consts[k] for k in kept]
+    return g, args
+
+
+def _cond_of(fns: list[Callable[..., Sequence[Any]]], in_avals: list[ShapedArray],
+             zero_slots: tuple[frozenset[int], ...] = (frozenset(), frozenset())) -> _Cond:
+    """The `_Cond` choosing between `fns` (false branch, true branch), each staged
+    on inputs of types `in_avals` and giving outputs of the same types
+    (`zero_slots`: see `_Cond`)."""
+    from .staged import _stage, _Staged, optimize
+
+    branches = tuple(_Staged(optimize(_stage(f, in_avals))) for f in fns)
+    f_avals, t_avals = (_out_avals(b.graph) for b in branches)
+    if [(a.shape, a.dtype) for a in f_avals] != [(a.shape, a.dtype) for a in t_avals]:
+        raise TypeError(f"cond: the branches' derived forms give different types, "
+                        f"{t_avals} (true_fn) and {f_avals} (false_fn)")
+    return _Cond(branches, in_avals, [ShapedArray(a.shape, a.dtype) for a in t_avals],
+                 zero_slots)
+
+
+class _Equation:
+    """A staged control-flow function (flat leaves in, flat leaves out, output types
+    `out_avals`) as one `custom_call` equation, with the interface of a
+    `riesz.custom_vjp` function whose rules are its `*_flat` methods."""
+
+    fwd = bwd = jvp_rule = True  # rules present: the traces call the *_flat methods
+    out_avals: list[ShapedArray]
+
+    def __call__(self, leaves: Sequence[Any]) -> list[Any]:
+        """Bind the equation where a leaf is traced, else run it."""
+        from .custom import _flat_def, _OutStructure, custom_call_p
+
+        if any(isinstance(x, Tracer) for x in leaves):
+            return list(bind(custom_call_p, *leaves, fn=self, in_def=_flat_def(len(leaves)),
+                             out=_OutStructure(_flat_def(len(self.out_avals)))))
+        return list(self.call_flat(leaves, None, None))
+
+    def call_flat(self, leaves: Sequence[Any], in_def: Any, out: Any) -> tuple[Any, ...]:
+        raise NotImplementedError
+
+
+class _Cond(_Equation):
+    """A staged cond: one `custom_call` equation whose leaves are the predicate and
+    the operands (those the branches close over first), holding the two branches
+    as staged graphs of the operands; the compiled code runs only the branch the
+    predicate picks. Its rules are conds again, over staged derived branches (so
+    higher orders stay conds): the JVP is the cond of the branches' JVPs; reverse
+    mode's forward part is the cond of the branches' forward parts, their
+    residuals side by side (zeros for the branch not taken), its backward part the
+    cond of the branches' backward parts on the saved predicate; jet is the cond of
+    the branches' Taylor propagations; vmap with an unbatched predicate is the cond
+    of the batched branches, with a batched one both branches and a per-example
+    select (as `jax.lax.cond` under vmap)."""
+
+    __name__ = "cond"
+
+    def __init__(self, branches: tuple[Any, ...], in_avals: list[ShapedArray],
+                 out_avals: list[ShapedArray],
+                 zero_slots: tuple[frozenset[int], ...] = (frozenset(), frozenset())):
+        self.branches = branches  # (false branch, true branch): indexed by the predicate
+        self.in_avals, self.out_avals = in_avals, out_avals  # operands (no predicate), outputs
+        # outputs that branch k leaves zero and nothing reads when it is taken (the
+        # other branch's residuals): run on arrays, a read-only zero view, not an array
+        self.zero_slots = zero_slots
+        self.pruned: list[Any] = [None, None]  # branch k without its zero slots, compiled
+        self.derived: dict[Any, Any] = {}
+        self.fun = lambda *leaves: self.call_flat(leaves, None, None)
+
+    def __repr__(self) -> str:
+        return "<cond>"
+
+    def call_flat(self, leaves: Sequence[Any], in_def: Any, out: Any) -> tuple[Any, ...]:
+        pred, ops = leaves[0], list(leaves[1:])
+        if not isinstance(pred, Tracer):  # the compiled branch taken
+            k = bool(pred)
+            zeros = self.zero_slots[k]
+            if not zeros:
+                return tuple(self.branches[k](ops))
+            return self._run_pruned(k, ops, zeros)
+        t, f = self.branches[1], self.branches[0]  # values of a transformation: riesz.cond
+        return tuple(cond(pred, lambda *a: tuple(t(list(a))), lambda *a: tuple(f(list(a))),
+                          *ops))
+
+    def _run_pruned(self, k: int, ops: list[Any], zeros: frozenset[int]) -> tuple[Any, ...]:
+        """Branch k on arrays, its outputs in `zeros` zero views (no array written)."""
+        from .staged import _Staged, optimize
+
+        st = self.pruned[k]
+        if st is None:
+            g = self.branches[k].graph
+            st = self.pruned[k] = _Staged(optimize(Graph(
+                g.invars, g.constvars, g.consts, g.eqns,
+                [o for j, o in enumerate(g.outvars) if j not in zeros])))
+        kept = iter(st(ops))
+        return tuple(np.broadcast_to(np.zeros((), a.dtype), a.shape) if j in zeros
+                     else next(kept) for j, a in enumerate(self.out_avals))
+
+    def _derive(self, key: Any, bodies: Callable[[int], Callable[..., Sequence[Any]]],
+                in_avals: list[ShapedArray],
+                zero_slots: tuple[frozenset[int], ...] = (frozenset(), frozenset())) -> _Cond:
+        """The cond of the staged `bodies(0)` (false) and `bodies(1)` (true), cached."""
+        d = self.derived.get(key)
+        if d is None:
+            d = self.derived[key] = _cond_of([bodies(0), bodies(1)], in_avals, zero_slots)
+        return d
+
+    # -- forward mode --------------------------------------------------------------
+    def jvp_flat(self, primals: Sequence[Any], tangents: Sequence[Any], in_def: Any,
+                 out: Any) -> tuple[tuple, list]:
+        """∂cond[u] = cond(p, ∂true_fn[u], ∂false_fn[u]): the branches' staged JVPs
+        on (operands, nonzero tangents); every floating-point output gets a tangent."""
+        from .staged import _jvp_body
+
+        ts = list(tangents[1:])
+        mask = tuple(t is not None and _inexact(a) for t, a in zip(ts, self.in_avals,
+                                                                    strict=True))
+        t_in = [t for t, k in zip(ts, mask, strict=True) if k]
+        outs_avals, m = self.out_avals, len(self.out_avals)
+
+        def bodies(k: int) -> Callable[..., list[Any]]:
+            body = _jvp_body(self.branches[k].graph, mask)
+
+            def run(*xs: Any) -> list[Any]:
+                res = body(*xs)
+                return [*res[:m], *[_zeros(a) if t is None else _as(t, a.dtype) for t, a in
+                                    zip(res[m:], outs_avals, strict=True) if _inexact(a)]]
+            return run
+
+        d = self._derive(("jvp", mask, tuple(_aval_of(t).key() for t in t_in)), bodies,
+                         [*self.in_avals, *[_aval_of(t) for t in t_in]])
+        res = d([primals[0], *primals[1:], *t_in])
+        t_out = iter(res[m:])
+        return tuple(res[:m]), [next(t_out) if _inexact(a) else None for a in outs_avals]
+
+    # -- reverse mode --------------------------------------------------------------
+    def _vjp_parts(self) -> Any:
+        """Each branch's reverse mode split into staged forward and backward parts
+        (`staged._vjp_split`, all floating-point operands active), or None."""
+        if "vjp" not in self.derived:
+            from .staged import _vjp_split
+
+            active = tuple(_inexact(a) for a in self.in_avals)
+            zeros = [_zeros(a) for a in self.in_avals]
+            parts = [_vjp_split(b, active, zeros) for b in self.branches]
+            self.derived["vjp"] = None if None in parts else parts
+        return self.derived["vjp"]
+
+    def fwd_flat(self, leaves: Sequence[Any], in_def: Any, out: Any) -> tuple[tuple, Any]:
+        """Outputs and residuals: the predicate, then the residuals of the false
+        and of the true branch's forward part (zeros for the branch not taken)."""
+        parts, m = self._vjp_parts(), len(self.out_avals)
+        if parts is None:  # the backward part recomputes the branch's VJP
+            return tuple(self(list(leaves))), list(leaves)
+        res_avals = [[v.aval for v in fwd.graph.outvars[m:]] for fwd, _, _ in parts]
+
+        def bodies(k: int) -> Callable[..., list[Any]]:
+            def run(*xs: Any) -> list[Any]:
+                outs = parts[k][0](list(xs))
+                return [*outs[:m], *[r for j in (0, 1) for r in (
+                    outs[m:] if j == k else [_zeros(a) for a in res_avals[j]])]]
+            return run
+
+        n0, n1 = len(res_avals[0]), len(res_avals[1])
+        others = (frozenset(range(m + n0, m + n0 + n1)), frozenset(range(m, m + n0)))
+        outs = self._derive("fwd", bodies, self.in_avals, others)(list(leaves))
+        return tuple(outs[:m]), [leaves[0], *outs[m:]]
+
+    def bwd_flat(self, residuals: Any, cts: Sequence[Any], in_def: Any, out: Any) -> list[Any]:
+        """∂cond*[v] = cond(p, ∂true_fn*[v], ∂false_fn*[v]) on the saved predicate."""
+        parts = self._vjp_parts()
+        cts = [_zeros(a) if c is None else c for c, a in zip(cts, self.out_avals, strict=True)]
+        active = [j for j, a in enumerate(self.in_avals) if _inexact(a)]
+        if parts is None:
+            ops = list(residuals[1:])
+            t, f = (self._pullback(k, cts) for k in (1, 0))
+            got = iter(cond(residuals[0], t, f, *ops))
+        else:
+            n_res = [k for _, _, k in parts]
+
+            def bodies(k: int) -> Callable[..., list[Any]]:
+                def run(*xs: Any) -> list[Any]:
+                    start = 0 if k == 0 else n_res[0]
+                    own = list(xs[start:start + n_res[k]])
+                    grads = parts[k][1]([*own, *xs[n_res[0] + n_res[1]:]])
+                    return [_zeros(self.in_avals[j]) if g is None else g
+                            for g, j in zip(grads, active, strict=True)]
+                return run
+
+            m = len(self.out_avals)
+            res_avals = [v.aval for fwd, _, _ in parts for v in fwd.graph.outvars[m:]]
+            d = self._derive("bwd", bodies, [*res_avals, *self.out_avals])
+            got = iter(d([residuals[0], *residuals[1:], *cts]))
+        return [None, *[next(got) if j in active else None for j in range(len(self.in_avals))]]
+
+    def _pullback(self, k: int, cts: list[Any]) -> Callable[..., tuple[Any, ...]]:
+        """ops -> ∂branch_k(ops)*[cts] for the floating-point operands (recomputed)."""
+        from .transforms import vjp
+
+        active = [j for j, a in enumerate(self.in_avals) if _inexact(a)]
+        out_float = [_inexact(a) for a in self.out_avals]
+
+        def pull(*ops: Any) -> tuple[Any, ...]:
+            def f(*d: Any) -> tuple[Any, ...]:
+                full = list(ops)
+                for j, v in zip(active, d, strict=True):
+                    full[j] = v
+                outs = self.branches[k](full)
+                return tuple(o for o, fl in zip(outs, out_float, strict=True) if fl)
+
+            g = tuple(c for c, fl in zip(cts, out_float, strict=True) if fl)
+            return tuple(vjp(f, *[ops[j] for j in active])[1](g))
+        return pull
+
+    # -- batching --------------------------------------------------------------------
+    def batched(self, params: dict[str, Any], dims: Sequence[int | None],
+                size: int) -> dict[str, Any]:
+        """vmap over a trace below: with an unbatched predicate the cond of the
+        batched branches; with a batched one both batched branches and a select
+        per example. Every output has its batch axis at 0."""
+        from .custom import _always, _batch_flat, _flat_def, _OutStructure
+        from .staged import _stage, _Staged, optimize
+
+        pd, od = dims[0], list(dims[1:])
+        in_avals = [a if d is None else ShapedArray((*a.shape[:d], size, *a.shape[d:]),
+                                                       a.dtype)
+                    for a, d in zip(self.in_avals, od, strict=True)]
+        out_avals = [ShapedArray((size, *a.shape), a.dtype) for a in self.out_avals]
+        fn: Any
+        if pd is None:
+            def bodies(k: int) -> Callable[..., list[Any]]:
+                br = self.branches[k]
+                return lambda *xs: [v for v, _ in _batch_flat(lambda *a: br(list(a)), xs, od,
+                                                               size, _always)]
+
+            fn = self._derive(("batch", tuple(od), size), bodies, in_avals)
+        else:
+            key = ("select", tuple(dims), size)
+            fn = self.derived.get(key)
+            if fn is None:
+                t, f = self.branches[1], self.branches[0]
+
+                def select(p: Any, *ops: Any) -> list[Any]:
+                    return [rnp.where(p, a, b) for a, b in zip(t(list(ops)), f(list(ops)),
+                                                               strict=True)]
+
+                p_aval = ShapedArray((size,), np.bool_)
+                st = _Staged(optimize(_stage(
+                    lambda *xs: [v for v, _ in _batch_flat(select, xs, list(dims), size,
+                                                           _always)], [p_aval, *in_avals])))
+
+                def cond_select(*xs: Any) -> tuple[Any, ...]:
+                    return tuple(st(list(xs)))
+
+                fn = self.derived[key] = _Loop(cond_select, out_avals)
+        return {"fn": fn, "in_def": _flat_def(len(dims)),
+                "out": _OutStructure(_flat_def(len(out_avals)))}
+
+    # -- Taylor mode -----------------------------------------------------------------
+    def taylor_flat(self, trace: Any, args: Sequence[Any]) -> tuple[Any, ...]:
+        """jet: the cond of the branches' staged Taylor propagations (order K) on
+        the operands and their nonzero coefficients; an output's coefficient that
+        one branch leaves zero is a zero array in that branch."""
+        from .staged import _jet_body, _stage, _Staged, optimize
+
+        K, m = trace.order, len(self.out_avals)
+        ops: list[Any] = []
+        masks: list[tuple[bool, ...] | None] = []
+        coeffs: list[Any] = []
+        for x in args[1:]:
+            series = trace.series_of(x)
+            ops.append(trace.primal_of(x))
+            masks.append(None if series is None else tuple(c is not None for c in series))
+            coeffs.extend(c for c in series or () if c is not None)
+        in_avals = [*self.in_avals, *[_aval_of(c) for c in coeffs]]
+        key = ("jet", K, tuple(masks), tuple(a.key() for a in in_avals))
+        d = self.derived.get(key)
+        if d is None:
+            raw = []
+            for br in self.branches:
+                out_masks: list[Any] = []
+                st = _Staged(optimize(_stage(_jet_body(br.graph, K, masks, out_masks),
+                                             in_avals)))
+                raw.append((st, out_masks))
+            union = [None if a is None and b is None else
+                     tuple(bool(a and a[i]) or bool(b and b[i]) for i in range(K))
+                     for a, b in zip(raw[0][1], raw[1][1], strict=True)]
+
+            def bodies(k: int) -> Callable[..., list[Any]]:
+                st, own = raw[k]
+
+                def run(*xs: Any) -> list[Any]:
+                    flat = st(list(xs))
+                    rest, outs = iter(flat[m:]), list(flat[:m])
+                    for a, mk, um in zip(self.out_avals, own, union, strict=True):
+                        for i, u in enumerate(um or ()):
+                            c = next(rest) if mk is not None and mk[i] else None
+                            if u:
+                                outs.append(_zeros(a) if c is None else c)
+                    return outs
+                return run
+
+            d = self.derived[key] = (_cond_of([bodies(0), bodies(1)], in_avals), union)
+        fn, union = d
+        flat = fn([trace.primal_of(args[0]), *ops, *coeffs])
+        rest = iter(flat[m:])
+        return tuple(o if um is None else trace._wrap(o, [next(rest) if u else None for u in um])
+                     for o, um in zip(flat[:m], union, strict=True))
 
 
 def while_loop(cond_fn: Callable[[Any], Any], body_fn: Callable[[Any], Any],
@@ -131,36 +563,47 @@ def while_loop(cond_fn: Callable[[Any], Any], body_fn: Callable[[Any], Any],
         if not np.any(raw_value(p)):  # every example is done
             return val
         new = body_fn(val)
-        val = _select("while_loop", p, new, val)  # finished examples stay frozen
+        val = _select("while_loop", p, new, val, ("body_fn", "the carry"))  # done: frozen
 
 
 class _Loop(_CustomFunction):
-    """A staged while_loop as a function without rules (see `_staged_while`); its
-    output types are declared, so jit never runs it on placeholder values."""
+    """A function without rules whose output types are declared, so jit never runs
+    it on placeholder values (a vmapped cond's per-example select)."""
 
     def __init__(self, loop: Callable[..., Any], out_avals: list[ShapedArray]):
         super().__init__(loop)
         self.out_avals = out_avals
 
     def batched(self, params: dict[str, Any], dims: Any, size: int) -> dict[str, Any]:
-        batched = super().batched(params, dims, size)
-        batched["fn"].out_avals = [ShapedArray((size, *a.shape), a.dtype)
-                                   for a in self.out_avals]
-        return batched
+        return _batched_declared(self, params, dims, size)
+
+
+def _batched_declared(fn: Any, params: dict[str, Any], dims: Any, size: int) -> dict[str, Any]:
+    """A custom function's mapped form (see `_CustomFunction.batched`), with its
+    output types declared (each output's batch axis first), mapped so again."""
+    from .custom import _flat_def, _OutStructure
+
+    return {"fn": _BatchedDeclared(fn, params, dims, size), "in_def": _flat_def(len(dims)),
+            "out": _OutStructure()}
+
+
+class _BatchedDeclared(_BatchedCustom):
+    """`fn` mapped over a batch (see `_BatchedCustom`), its output types declared."""
+
+    def __init__(self, fn: Any, params: dict[str, Any], dims: Any, size: int):
+        super().__init__(fn, params["in_def"], params["out"], list(dims), size)
+        self.out_avals = [ShapedArray((size, *a.shape), a.dtype) for a in fn.out_avals]
+
+    def batched(self, params: dict[str, Any], dims: Any, size: int) -> dict[str, Any]:
+        return _batched_declared(self, params, dims, size)
 
 
 def _staged_while(cond_fn: Callable[[Any], Any], body_fn: Callable[[Any], Any],
                   val: Any) -> Any:
     """A while_loop under jit whose trip count depends on traced values: the
     predicate and the body are staged into graphs (values they close over become
-    arguments) and the loop is one `custom_call` equation of the enclosing graph,
-    with no rules of its own. The compiled code runs it as a Python loop over the
-    compiled graphs; a transformation of the jitted function (grad, jvp, vmap, jet)
-    runs the loop eagerly on its tracers, each iteration a staged call, so reverse
-    mode records the iterations that ran (the trip count and the carries)."""
-    from ._interpreters.staging import GraphTrace
-    from .custom import _flat_def, _OutStructure, custom_call_p
-    from .staged import _stage, _Staged, optimize
+    arguments) and the loop is one equation of the enclosing graph (`_While`)."""
+    from .staged import _Staged, optimize
 
     leaves, carry_def = tree_flatten(val)
     leaves = [x if isinstance(x, Tracer) else np.asarray(x) for x in leaves]
@@ -171,42 +614,320 @@ def _staged_while(cond_fn: Callable[[Any], Any], body_fn: Callable[[Any], Any],
         def flat(*xs: Any) -> list[Any]:
             return tree_flatten(fn(tree_unflatten(carry_def, list(xs))))[0]
 
-        g = _stage(flat, avals)
-        closed = [k for k, c in enumerate(g.consts) if isinstance(c, Tracer)]
+        g, args = _stage_closed(flat, avals)
         if what == "body_fn":
-            outs = [ShapedArray(o.aval.shape, o.aval.dtype) if hasattr(o, "aval") else
-                    ShapedArray(np.shape(o), np.result_type(o)) for o in g.outvars]
+            outs = _out_avals(g)
             if [(a.shape, a.dtype) for a in outs] != [(a.shape, a.dtype) for a in avals]:
                 raise TypeError(f"while_loop: body_fn must return a carry of the input's "
                                 f"shapes and dtypes {avals}, got {outs}")
-        g.invars = [g.constvars[k] for k in closed] + g.invars
-        kept = [k for k in range(len(g.consts)) if k not in closed]
-        args = [g.consts[k] for k in closed]
-        g.constvars, g.consts = [g.constvars[k] for k in kept], [g.consts[k] for k in kept]
         return _Staged(optimize(g)), args
 
     cond_g, cond_args = lift(cond_fn, "cond_fn")
     body_g, body_args = lift(body_fn, "body_fn")
     args = [*cond_args, *body_args, *leaves]
-    top = max((x._trace for x in args if isinstance(x, Tracer)), key=lambda t: t.level)
-    if not isinstance(top, GraphTrace):
-        raise ConcretizationError(
-            "while_loop with a predicate that depends on a traced value, under a "
-            f"{type(top).__name__} inside jit: only jit's own computation stages such a "
-            "loop. Apply the transformation outside jit (grad(jit(f)), vmap(jit(f)), ...: "
-            f"it runs the loop on the values), or use fori_loop / scan with a bound. {FIXES}")
-    nc, nb = len(cond_args), len(body_args)
+    fn = _While(cond_g, body_g, len(cond_args), len(body_args), [_aval_of(x) for x in args])
+    return tree_unflatten(carry_def, fn(args))
 
-    def loop(*xs: Any) -> tuple[Any, ...]:
-        kc, kb = list(xs[:nc]), list(xs[nc:nc + nb])
+
+def _while_of(cond_fn: Callable[..., Sequence[Any]], body_fn: Callable[..., Sequence[Any]],
+              c_avals: list[ShapedArray], b_avals: list[ShapedArray],
+              k_avals: list[ShapedArray]) -> _While:
+    """The `_While` of `cond_fn` ((cond's values, carry) -> [predicate]) and
+    `body_fn` ((body's values, carry) -> carry), staged on these types."""
+    from .staged import _stage, _Staged, optimize
+
+    cond_g = _Staged(optimize(_stage(cond_fn, [*c_avals, *k_avals])))
+    body_g = _Staged(optimize(_stage(body_fn, [*b_avals, *k_avals])))
+    return _While(cond_g, body_g, len(c_avals), len(b_avals), [*c_avals, *b_avals, *k_avals])
+
+
+class _While(_Equation):
+    """A staged while_loop: one `custom_call` equation on the leaves (the values
+    the predicate closes over, those the body closes over, the carry), holding the
+    predicate and the body as staged graphs; the compiled code runs a Python loop
+    over their compiled code. Its JVP is a while_loop again, over (carry, tangent
+    carry). Reverse mode saves the inputs; its backward part is one more equation
+    (`_WhileVJP`) that at run time records what it needs of each iteration (the
+    body's residuals, their number the trip count) in a forward loop and runs the
+    body's staged VJP in a backward loop: the graph's values keep static shapes
+    while the trip count is known only at run time."""
+
+    __name__ = "while_loop"
+
+    def __init__(self, cond_g: Any, body_g: Any, nc: int, nb: int, in_avals: list[ShapedArray]):
+        self.cond_g, self.body_g, self.nc, self.nb = cond_g, body_g, nc, nb
+        self.in_avals, self.out_avals = in_avals, in_avals[nc + nb:]
+        self.derived: dict[Any, Any] = {}
+        self.fun = lambda *leaves: self.call_flat(leaves, None, None)
+
+    def __repr__(self) -> str:
+        return "<while_loop>"
+
+    def call_flat(self, leaves: Sequence[Any], in_def: Any, out: Any) -> tuple[Any, ...]:
+        nc, nb, cond_g, body_g = self.nc, self.nb, self.cond_g, self.body_g
+        kc, kb, carry = list(leaves[:nc]), list(leaves[nc:nc + nb]), list(leaves[nc + nb:])
+        if not any(isinstance(x, Tracer) for x in leaves):  # the compiled loop
+            while cond_g([*kc, *carry])[0]:
+                carry = body_g([*kb, *carry])
+            return tuple(carry)
+        # values of a transformation (vmap, or one with no staged rule): riesz.while_loop
         return tuple(while_loop(lambda c: cond_g([*kc, *c])[0],
-                                lambda c: tuple(body_g([*kb, *c])), tuple(xs[nc + nb:])))
+                                lambda c: tuple(body_g([*kb, *c])), tuple(carry)))
 
-    loop.__name__ = "while_loop"
-    fn = _Loop(loop, avals)
-    outs = bind(custom_call_p, *args, fn=fn, in_def=_flat_def(len(args)),
-                out=_OutStructure(_flat_def(len(leaves))))
-    return tree_unflatten(carry_def, list(outs))
+    def batched(self, params: dict[str, Any], dims: Any, size: int) -> dict[str, Any]:
+        """vmap over a trace below: the loop and its rules mapped as a custom
+        function's are (a batched predicate: run until every example is done)."""
+        return _batched_declared(self, params, dims, size)
+
+    def jvp_flat(self, primals: Sequence[Any], tangents: Sequence[Any], in_def: Any,
+                 out: Any) -> tuple[tuple, list]:
+        """∂while[u]: the while_loop over (carry, tangent carry) whose body is the
+        body's staged JVP (`_jvp_while`); every floating-point carry gets a tangent."""
+        nc, nb, k_avals = self.nc, self.nb, self.out_avals
+        nk = len(k_avals)
+        b_avals = self.in_avals[nc:nc + nb]
+        b_mask = tuple(t is not None and _inexact(a) for t, a in zip(tangents[nc:nc + nb],
+                                                                     b_avals, strict=True))
+        t_b = [t for t, k in zip(tangents[nc:nc + nb], b_mask, strict=True) if k]
+        t_k = [_zeros(a) if t is None else t for t, a in zip(tangents[nc + nb:], k_avals,
+                                                              strict=True) if _inexact(a)]
+        d = self._jvp_while(b_mask, [_aval_of(t) for t in t_b])
+        outs = d([*primals[:nc + nb], *t_b, *primals[nc + nb:], *t_k])
+        t_out = iter(outs[nk:])
+        return tuple(outs[:nk]), [next(t_out) if _inexact(a) else None for a in k_avals]
+
+    def _jvp_while(self, b_mask: tuple[bool, ...], t_avals: list[ShapedArray]) -> _While:
+        """The while_loop of (x, u) ↦ (loop(x), ∂loop(x)[u]), on the leaves (cond's
+        values, body's values, the tangents of those in `b_mask`, carry, tangent of
+        each floating-point carry)."""
+        key = ("jvp", b_mask, tuple(a.key() for a in t_avals))
+        d = self.derived.get(key)
+        if d is None:
+            from .staged import _jvp_body
+
+            nc, nb, k_avals = self.nc, self.nb, self.out_avals
+            nk, ntb = len(k_avals), len(t_avals)
+            floats = [j for j, a in enumerate(k_avals) if _inexact(a)]
+            body = _jvp_body(self.body_g.graph, (*b_mask, *[_inexact(a) for a in k_avals]))
+
+            def jvp_body(*xs: Any) -> list[Any]:  # (body's values, their tangents, carry, ...)
+                res = body(*xs[:nb], *xs[nb + ntb:nb + ntb + nk], *xs[nb:nb + ntb],
+                           *xs[nb + ntb + nk:])
+                return [*res[:nk], *[_zeros(k_avals[j]) if res[nk + j] is None else
+                                     _as(res[nk + j], k_avals[j].dtype) for j in floats]]
+
+            d = self.derived[key] = _while_of(
+                lambda *xs: self.cond_g(list(xs[:nc + nk])), jvp_body, self.in_avals[:nc],
+                [*self.in_avals[nc:nc + nb], *t_avals], [*k_avals, *[k_avals[j] for j in floats]])
+        return d
+
+    def _tangent_while(self) -> _While:
+        """`_jvp_while` with a tangent for every floating-point value of the body."""
+        b_avals = self.in_avals[self.nc:self.nc + self.nb]
+        return self._jvp_while(tuple(_inexact(a) for a in b_avals),
+                               [a for a in b_avals if _inexact(a)])
+
+    def _vjp_eq(self) -> _WhileVJP:
+        d = self.derived.get("vjp")
+        if d is None:
+            d = self.derived["vjp"] = _WhileVJP(self)
+        return d
+
+    def fwd_flat(self, leaves: Sequence[Any], in_def: Any, out: Any) -> tuple[tuple, Any]:
+        """The loop's outputs; the residuals are its inputs."""
+        return tuple(self(list(leaves))), list(leaves)
+
+    def bwd_flat(self, residuals: Any, cts: Sequence[Any], in_def: Any, out: Any) -> list[Any]:
+        """∂while*[v] for the body's values and the carry: one `_WhileVJP` equation."""
+        cts = [_zeros(a) if c is None else c for c, a in zip(cts, self.out_avals, strict=True)]
+        got = iter(self._vjp_eq()([*residuals, *cts]))
+        return [next(got) if j >= self.nc and _inexact(a) else None
+                for j, a in enumerate(self.in_avals)]
+
+
+class _WhileVJP(_Equation):
+    """∂while(x)*[v] as one equation on (the loop's inputs, the carry's
+    cotangents) -> the cotangents of the body's floating-point values and of the
+    floating-point carry. Run on arrays, a forward loop runs the staged forward
+    part of the body's reverse mode (`staged._vjp_split`), keeping each
+    iteration's residuals (a list as long as the trip count, known only now),
+    then a backward loop runs the staged backward part on them in the opposite
+    order, accumulating the body's values' cotangents. On the values of a
+    transformation it is riesz.vjp of the loop (the loop on those values)."""
+
+    __name__ = "while_loop_vjp"
+
+    def __init__(self, loop: _While):
+        self.loop = loop
+        nc = loop.nc
+        self.in_avals = [*loop.in_avals, *loop.out_avals]
+        self.out_avals = [a for j, a in enumerate(loop.in_avals) if j >= nc and _inexact(a)]
+        self.steps: Any = None
+        self.fun = lambda *leaves: self.call_flat(leaves, None, None)
+
+    def __repr__(self) -> str:
+        return "<while_loop_vjp>"
+
+    def batched(self, params: dict[str, Any], dims: Any, size: int) -> dict[str, Any]:
+        return _batched_declared(self, params, dims, size)
+
+    def call_flat(self, leaves: Sequence[Any], in_def: Any, out: Any) -> tuple[Any, ...]:
+        w = self.loop
+        nc, nb, n = w.nc, w.nb, len(w.in_avals)
+        x, cts = list(leaves[:n]), list(leaves[n:])
+        if any(isinstance(v, Tracer) for v in leaves):
+            return self._traced(x, cts)
+        kc, kb, carry = x[:nc], x[nc:nc + nb], x[nc + nb:]
+        if self.steps is None:
+            self.steps = self._steps()
+        step, back = self.steps
+        tape = []
+        while w.cond_g([*kc, *carry])[0]:
+            carry, res = step(kb, carry)
+            tape.append(res)
+        acc: list[Any] = [None] * nb
+        for res in reversed(tape):
+            g_b, cts = back(res, cts)
+            acc = [g if a is None else a if g is None else a + g
+                   for a, g in zip(acc, g_b, strict=True)]
+        b_avals = w.in_avals[nc:nc + nb]
+        return (*[_zeros(a) if g is None else g for g, a in zip(acc, b_avals, strict=True)
+                  if _inexact(a)],
+                *[c for c, a in zip(cts, w.out_avals, strict=True) if _inexact(a)])
+
+    def _layout(self, leaves: Sequence[Any]) -> tuple[list[Any], list[Any], list[Any],
+                                                      list[Any], list[Any]]:
+        """The leaves split: cond's values, body's values, carry, carry cotangents; and
+        the positions of the floating-point body values and carries."""
+        w = self.loop
+        nc, nb, n = w.nc, w.nb, len(w.in_avals)
+        return (list(leaves[:nc]), list(leaves[nc:nc + nb]), list(leaves[nc + nb:n]),
+                list(leaves[n:]), [j for j, a in enumerate(w.in_avals[nc:nc + nb])
+                                   if _inexact(a)])
+
+    def _second_order(self, leaves: Sequence[Any], ts: list[Any], cts: list[Any]) -> list[Any]:
+        """The cotangents of the inputs of `L' = loop._tangent_while()` at
+        (x, tangents `ts` of the floating-point body values then carries) for the
+        cotangents `cts` of its outputs (carry, tangent carry): [body values,
+        their tangents, carry, tangent carry], floating-point entries only. With
+        L'(x, ẋ) = (L(x), ∂L(x)[ẋ]) they hold ∂L(x)*[b] (for the tangents) and
+        ∂L(x)*[a] + ∂²L(x)[ẋ, ·]*[b] (for x), where cts = (a, b)."""
+        kc, kb, carry, _, fb = self._layout(leaves)
+        nfb = len(fb)
+        return self.loop._tangent_while()._vjp_eq()(
+            [*kc, *kb, *ts[:nfb], *carry, *ts[nfb:], *cts])
+
+    def jvp_flat(self, primals: Sequence[Any], tangents: Sequence[Any], in_def: Any,
+                 out: Any) -> tuple[tuple, list]:
+        """∂g(x, v)[u, w] for g(x, v) = ∂L(x)*[v]: ∂L(x)*[w] + ∂²L(x)[u, ·]*[v] (the
+        second derivative is symmetric), with g itself, from one `_second_order`
+        at ẋ = u, (a, b) = (w, v)."""
+        w = self.loop
+        kc, kb, carry, v, fb = self._layout(primals)
+        n, nb = len(w.in_avals), w.nb
+        floats = [_inexact(a) for a in w.out_avals]
+        t_in = [_zeros(a) if t is None else t for t, a in zip(tangents[:n], w.in_avals,
+                                                             strict=True)]
+        u = [t_in[w.nc + j] for j in fb] + [t for t, fl in zip(t_in[w.nc + nb:], floats,
+                                                               strict=True) if fl]
+        ws = [_zeros(a) if t is None else t for t, a in zip(tangents[n:], w.out_avals,
+                                                            strict=True)]
+        got = self._second_order(primals, u, [*ws, *[c for c, fl in zip(v, floats, strict=True)
+                                                     if fl]])
+        nfb, nfk = len(fb), sum(floats)
+        # got: body values (nfb), their tangents (nfb), carry (nfk), tangent carry (nfk)
+        return ((*got[nfb:2 * nfb], *got[2 * nfb + nfk:]),
+                [*got[:nfb], *got[2 * nfb:2 * nfb + nfk]])
+
+    def fwd_flat(self, leaves: Sequence[Any], in_def: Any, out: Any) -> tuple[tuple, Any]:
+        return tuple(self(list(leaves))), list(leaves)
+
+    def bwd_flat(self, residuals: Any, cts: Sequence[Any], in_def: Any, out: Any) -> list[Any]:
+        """∂g(x, v)*[c] = (∂²L(x)[c, ·]*[v], ∂L(x)[c]): `_second_order` at ẋ = c,
+        (a, b) = (0, v), and the tangent of L'(x, c)."""
+        w = self.loop
+        kc, kb, carry, v, fb = self._layout(residuals)
+        floats = [_inexact(a) for a in w.out_avals]
+        c = [_zeros(a) if g is None else g for g, a in zip(cts, self.out_avals, strict=True)]
+        nfb, nfk = len(fb), sum(floats)
+        lp = w._tangent_while()
+        t_out = lp([*kc, *kb, *c[:nfb], *carry, *c[nfb:]])[len(w.out_avals):]
+        got = self._second_order(residuals, c, [*[_zeros(a) for a in w.out_avals],
+                                                *[x for x, fl in zip(v, floats, strict=True)
+                                                  if fl]])
+        g_b, g_k = iter(got[:nfb]), iter(got[2 * nfb:2 * nfb + nfk])
+        t_k = iter(t_out)
+        nc, nb = w.nc, w.nb
+        return [*[None] * nc,
+                *[next(g_b) if j in fb else None for j in range(nb)],
+                *[next(g_k) if fl else None for fl in floats],
+                *[next(t_k) if fl else None for fl in floats]]
+
+    def _steps(self) -> tuple[Callable[..., Any], Callable[..., Any]]:
+        """(body's values, carry) -> (new carry, residuals) and (residuals, carry
+        cotangents) -> (body's values' cotangents, None: zero; carry cotangents)."""
+        from .staged import _vjp_split
+
+        w = self.loop
+        nb = w.nb
+        k_avals = w.out_avals
+        nk = len(k_avals)
+        avals = [*w.in_avals[w.nc:w.nc + nb], *k_avals]  # the body's inputs
+        active = [j for j, a in enumerate(avals) if _inexact(a)]
+        parts = _vjp_split(w.body_g, tuple(_inexact(a) for a in avals),
+                           [_zeros(a) for a in avals])
+
+        def split(grads: Sequence[Any]) -> tuple[list[Any], list[Any]]:
+            got = dict(zip(active, grads, strict=True))
+            return ([got.get(j) for j in range(nb)],
+                    [_zeros(a) if got.get(nb + j) is None else got[nb + j]
+                     for j, a in enumerate(k_avals)])
+
+        if parts is not None:
+            fwd, bwd, _ = parts
+
+            def step(kb: list[Any], carry: list[Any]) -> tuple[list[Any], list[Any]]:
+                outs = fwd([*kb, *carry])
+                return outs[:nk], outs[nk:]
+
+            def back(res: list[Any], cts: list[Any]) -> tuple[list[Any], list[Any]]:
+                return split(bwd([*res, *cts]))
+
+            return step, back
+        from .transforms import vjp  # a body whose VJP cannot be staged: riesz.vjp
+
+        def step_(kb: list[Any], carry: list[Any]) -> tuple[list[Any], list[Any]]:
+            return w.body_g([*kb, *carry]), [*kb, *carry]
+
+        def back_(res: list[Any], cts: list[Any]) -> tuple[list[Any], list[Any]]:
+            def f(*d: Any) -> tuple[Any, ...]:
+                full = list(res)
+                for j, v in zip(active, d, strict=True):
+                    full[j] = v
+                return tuple(w.body_g(full))
+
+            return split(vjp(f, *[res[j] for j in active])[1](tuple(cts)))
+
+        return step_, back_
+
+    def _traced(self, x: list[Any], cts: list[Any]) -> tuple[Any, ...]:
+        """riesz.vjp of the loop on values of a transformation (vmap: a batched
+        predicate runs until every example is done)."""
+        from .transforms import vjp
+
+        w = self.loop
+        active = [j for j, a in enumerate(w.in_avals) if j >= w.nc and _inexact(a)]
+        floats = [_inexact(a) for a in w.out_avals]
+
+        def f(*d: Any) -> tuple[Any, ...]:
+            full = list(x)
+            for j, v in zip(active, d, strict=True):
+                full[j] = v
+            return tuple(o for o, fl in zip(w.call_flat(full, None, None), floats, strict=True)
+                         if fl)
+
+        g = tuple(c for c, fl in zip(cts, floats, strict=True) if fl)
+        return tuple(vjp(f, *[x[j] for j in active])[1](g))
 
 
 def fori_loop(lower: Any, upper: Any, body_fn: Callable[[Any, Any], Any], init_val: Any) -> Any:
@@ -307,7 +1028,7 @@ def _inexact(x: Any) -> bool:
     return np.dtype(x.dtype).kind in "fc"
 
 
-class _Scan:
+class _Scan(_Equation):
     """A staged scan: one `custom_call` equation whose body is a staged graph
     (consts, carry, x) -> (carry, y), compiled once and run by a Python loop over
     the iterations. It has the interface of a `riesz.custom_vjp` function, and its
@@ -315,8 +1036,6 @@ class _Scan:
     the JVP scans the body's JVP over (carry, tangent carry); reverse mode's forward
     part saves the carry of each iteration, its backward part scans the body's VJP
     in the opposite direction, accumulating the cotangents of the consts."""
-
-    fwd = bwd = jvp_rule = True  # rules present: the traces call the *_flat methods
 
     def __init__(self, body: Any, nc: int, nk: int, length: int, reverse: bool,
                  in_avals: list[ShapedArray], out_avals: list[ShapedArray]):
@@ -329,15 +1048,6 @@ class _Scan:
 
     def __repr__(self) -> str:
         return f"<scan of length {self.length}{', reverse' if self.reverse else ''}>"
-
-    def __call__(self, leaves: Sequence[Any]) -> list[Any]:
-        """Bind the equation where a leaf is traced, else run the loop."""
-        from .custom import _flat_def, _OutStructure, custom_call_p
-
-        if any(isinstance(x, Tracer) for x in leaves):
-            return list(bind(custom_call_p, *leaves, fn=self, in_def=_flat_def(len(leaves)),
-                             out=_OutStructure(_flat_def(len(self.out_avals)))))
-        return list(self.call_flat(leaves, None, None))
 
     def call_flat(self, leaves: Sequence[Any], in_def: Any, out: Any) -> tuple[Any, ...]:
         if self.loop_kernel is not None and not any(isinstance(x, Tracer) for x in leaves):

@@ -3,13 +3,16 @@
 `make_graph(f)(*args)` traces `f` on the shapes and dtypes of `args` into a
 `Graph` (see `riesz._interpreters.staging`). `jit(f)` traces once per input
 signature (pytree structure, shapes, dtypes, static argument values), runs
-three passes over the graph, each one sweep (linear in its size):
+four passes over the graph, each one sweep (linear in its size):
 
 * constant folding: an equation whose inputs are all constants is evaluated
   once, at compile time;
 * common-subexpression elimination: an equation equal to an earlier one
   (same primitive, inputs and parameters) reuses its outputs;
 * dead-code elimination: equations no output depends on are dropped;
+* batching of siblings (`batch_siblings`): independent small products and
+  reductions differing in one operand become one call on the stacked
+  operands and slices of its result (then the three passes again);
 
 and generates straight-line Python source that calls each primitive's NumPy
 implementation directly (`v3 = f2(v1, v2, axis=p2_axis)`), compiled once with
@@ -41,6 +44,7 @@ from __future__ import annotations
 
 import functools
 import gc
+import heapq
 import re
 import time
 import types
@@ -51,6 +55,7 @@ from typing import Any
 import numpy as np
 
 from . import fusion, loop_kernels
+from ._core import ops
 from ._core.primitive import CUSTOM
 from ._core.pytree import tree_flatten, tree_unflatten
 from ._core.trace import Tracer, bind, new_trace
@@ -231,19 +236,41 @@ def _literal_key(x: Any) -> Any:
 
 def optimize(graph: Graph) -> Graph:
     """Constant folding, common-subexpression elimination and dead-code
-    elimination, in one forward and one backward sweep."""
+    elimination, in one forward and one backward sweep; then independent small
+    sibling equations batched (`batch_siblings`), and the first sweeps again on
+    the batches (two batches may stack the same operands)."""
+    graph = _simplify(graph)
+    batched = batch_siblings(graph)
+    return graph if batched is graph else _simplify(batched)
+
+
+def _simplify(graph: Graph) -> Graph:
+    """Constant folding, common-subexpression elimination and dead-code
+    elimination, in one forward and one backward sweep. Constants that are the
+    same view of the same memory (`A.T` taken twice) are one constant, and a
+    reshape of a reshape reads the first one's input (batching rules and stacks
+    reshape what was just reshaped)."""
     known: dict[int, Any] = {v.n: c for v, c in zip(graph.constvars, graph.consts, strict=True)
                              if not isinstance(c, Tracer)}
     constvars, consts = list(graph.constvars), list(graph.consts)
     subst: dict[int, Any] = {}
+    views: dict[Any, Var] = {}
+    for v, c in zip(graph.constvars, graph.consts, strict=True):
+        if type(c) is np.ndarray:
+            view = (c.__array_interface__["data"][0], c.shape, c.strides, c.dtype.str)
+            subst[v.n] = views.setdefault(view, v)
     seen: dict[Any, list[Var]] = {}
     eqns: list[Eqn] = []
+    reshaped: dict[int, Var] = {}  # the output of a reshape -> the array it reshapes
 
     def read(x: Any) -> Any:
         return subst.get(x.n, x) if type(x) is Var else x
 
     for e in graph.eqns:
         ins = [read(x) for x in e.invars]
+        if e.prim is ops.reshape_p and type(ins[0]) is Var:
+            ins[0] = reshaped.get(ins[0].n, ins[0])
+            reshaped[e.outvars[0].n] = ins[0]
         if e.prim.kind is not CUSTOM and all(type(x) is not Var or x.n in known for x in ins):
             out = e.prim.impl(*[known[x.n] if type(x) is Var else x for x in ins], **e.params)
             outs = out if e.prim.multiple_results else (out,)
@@ -277,6 +304,179 @@ def optimize(graph: Graph) -> Graph:
     pairs = [(v, c) for v, c in zip(constvars, consts, strict=True) if v.n in live]
     return Graph(graph.invars, [v for v, _ in pairs], [c for _, c in pairs], kept, outvars,
                  graph.in_def, graph.out_def)
+
+
+# -- batching sibling equations ---------------------------------------------------------
+
+# primitives whose call on a small array costs more than stacking its operand and
+# slicing the result (NumPy's per-call overhead, ~1 µs), with batching rules that stay
+# one call: products and reductions
+_SIBLINGS = frozenset({"matmul", "einsum", "sum", "prod", "max", "min"})
+_SIBLING_MIN = 4  # equations per batch: fewer do not repay the stack and the slices
+_SIBLING_SIZE = 1024  # entries of the stacked operand of one equation, at most
+_SIBLING_CAP = 4096  # candidate equations per graph (their dependencies are bitsets)
+
+
+def batch_siblings(graph: Graph) -> Graph:
+    """Independent equations applying one primitive with the same parameters and
+    the same other operands to small arrays of one shape (a linear map of the K
+    Taylor coefficients, a reduction of each, a layer applied to several inputs)
+    become one call on the stacked operands, batched by the primitive's batching
+    rule, and slices of its result: K NumPy calls become about four. Linear in the
+    graph's size (dependencies between candidates are tracked as bitsets, at most
+    `_SIBLING_CAP` of them)."""
+    eqns = graph.eqns
+    buckets: dict[Any, list[int]] = {}
+    for i, e in enumerate(eqns):
+        if e.prim.name not in _SIBLINGS or e.prim.multiple_results or e.prim.batch is None:
+            continue
+        try:
+            params = tuple(e.params.items())
+            hash(params)
+        except TypeError:
+            continue
+        keys = [_literal_key(x) for x in e.invars]
+        for p, x in enumerate(e.invars):
+            if type(x) is Var and 1 <= x.aval.ndim and x.aval.size <= _SIBLING_SIZE:
+                key = (e.prim, params, p, x.aval.key(), tuple(keys[:p]), tuple(keys[p + 1:]))
+                buckets.setdefault(key, []).append(i)
+    chosen: dict[int, Any] = {}  # equation -> its bucket (the largest one it is in)
+    for key, members in sorted(buckets.items(), key=lambda kv: -len(kv[1])):
+        free = [i for i in members if i not in chosen]
+        if len(free) >= _SIBLING_MIN and len(chosen) + len(free) <= _SIBLING_CAP:
+            chosen.update((i, key) for i in free)
+    if not chosen:
+        return graph
+    # the candidates each equation depends on, as a bitset
+    bit = {i: 1 << k for k, i in enumerate(chosen)}
+    anc: dict[int, int] = {}
+    deps: dict[int, int] = {}
+    for i, e in enumerate(eqns[min(chosen):], min(chosen)):
+        a = 0
+        for x in e.invars:
+            if type(x) is Var:
+                a |= anc.get(x.n, 0)
+        if i in chosen:
+            deps[i] = a
+            a |= bit[i]
+        if a:
+            for v in e.outvars:
+                anc[v.n] = a
+    # each bucket in groups of mutually independent equations (in graph order, so a
+    # later equation can only depend on an earlier one)
+    groups: dict[Any, list[tuple[int, list[int]]]] = {}
+    for i, key in sorted(chosen.items()):
+        subs = groups.setdefault(key, [])
+        for k, (mask, members) in enumerate(subs):
+            if not deps[i] & mask:
+                members.append(i)
+                subs[k] = (mask | bit[i], members)
+                break
+        else:
+            subs.append((bit[i], [i]))
+    count = 1 + max([v.n for v in graph.invars] + [v.n for v in graph.constvars]
+                    + [v.n for e in eqns for v in e.outvars])
+    constvars, consts = list(graph.constvars), list(graph.consts)
+    built: list[tuple[list[int], list[Eqn]]] = []
+    for key, subs in groups.items():
+        for _, members in subs:
+            if len(members) >= _SIBLING_MIN:
+                try:
+                    made = _batched(eqns, members, key[2], count)
+                except Exception:  # noqa: BLE001 - a batching rule that declines: kept apart
+                    made = None
+                if made is not None:
+                    new, new_constvars, new_consts, count = made
+                    constvars += new_constvars
+                    consts += new_consts
+                    built.append((members, new))
+    if not built:
+        return graph
+    return Graph(graph.invars, constvars, consts, _schedule(graph, built), graph.outvars,
+                 graph.in_def, graph.out_def)
+
+
+def _batched(eqns: list[Eqn], members: list[int], p: int, count: int) -> Any:
+    """The equations computing `members` (one primitive, operand `p` varying) as one
+    batched call: stack the operands, the primitive's batching rule, one slice per
+    member (writing the member's own output variable). Returns (equations, new
+    constant variables, constants, next variable number), or None where the rule
+    does not give one call with the members' output types."""
+    first = eqns[members[0]]
+    prim, params = first.prim, first.params
+    K = len(members)
+    with new_trace(GraphTrace) as gt:
+        gt.count = count
+
+        def tracer(x: Any) -> Any:
+            return GraphTracer(x.aval, gt, x) if type(x) is Var else x
+
+        xs = [tracer(eqns[i].invars[p]) for i in members]
+        shape = eqns[members[0]].invars[p].aval.shape
+        stacked = bind(ops.reshape_p, bind(ops.concatenate_p, *xs, axis=0),
+                       shape=(K, *shape))
+        with new_trace(BatchTrace) as bt:
+            bt.size = K
+            args = [bt.new_input(stacked, 0) if k == p else tracer(x)
+                    for k, x in enumerate(first.invars)]
+            out = bind(prim, *args, **params)
+            if type(out) is not BatchTracer or out._trace is not bt or out._bdim != 0:
+                return None  # (slices along another axis would be strided views)
+            value = out._value
+        for k, i in enumerate(members):
+            bind(ops.getitem_p, value, index=(k,))
+            want, got = eqns[i].outvars[0], gt.eqns[-1].outvars[0]
+            if got.aval.key() != want.aval.key():
+                return None
+            gt.eqns[-1].outvars = [want]
+        if sum(e.prim is prim for e in gt.eqns) != 1:  # the rule mapped slice by slice
+            return None
+        return gt.eqns, gt.constvars, gt.consts, gt.count
+
+
+def _schedule(graph: Graph, built: list[tuple[list[int], list[Eqn]]]) -> list[Eqn]:
+    """The equations with each batch in place of its members, in an order that
+    respects every dependency (Kahn's algorithm, the graph's order where it is
+    free; a batch goes at its last member's place). Two batches may depend on each
+    other through different members; then the later one is dropped and the order
+    computed again."""
+    eqns = graph.eqns
+    while True:
+        member_of = {i: g for g, (members, _) in enumerate(built) for i in members}
+        nodes: list[tuple[int, list[Eqn]]] = []  # (position, its equations)
+        for i, e in enumerate(eqns):
+            if i not in member_of:
+                nodes.append((i, [e]))
+        for members, new in built:
+            nodes.append((members[-1], new))
+        producer: dict[int, int] = {}
+        for k, (_, es) in enumerate(nodes):
+            for e in es:
+                for v in e.outvars:
+                    producer[v.n] = k
+        waiting = [0] * len(nodes)
+        users: list[list[int]] = [[] for _ in nodes]
+        for k, (_, es) in enumerate(nodes):
+            before = {producer[x.n] for e in es for x in e.invars
+                      if type(x) is Var and x.n in producer and producer[x.n] != k}
+            waiting[k] = len(before)
+            for b in before:
+                users[b].append(k)
+        ready = [(pos, k) for k, (pos, _) in enumerate(nodes) if not waiting[k]]
+        heapq.heapify(ready)
+        order: list[Eqn] = []
+        done = 0
+        while ready:
+            _, k = heapq.heappop(ready)
+            order.extend(nodes[k][1])
+            done += 1
+            for u in users[k]:
+                waiting[u] -= 1
+                if not waiting[u]:
+                    heapq.heappush(ready, (nodes[u][0], u))
+        if done == len(nodes):
+            return order
+        built = built[:-1]  # a cycle through two batches
 
 
 # -- code generation --------------------------------------------------------------------
@@ -383,8 +583,10 @@ def compile_graph(graph: Graph, fuse: bool | None = False) -> Callable[..., list
         args = [name(x) for x in e.invars]
         if i in reuse:
             args.append(f"out={reg[reuse[i]]}")
-        args.extend(f"{k}={glob(p, 'p')}" for k, p in e.params.items())
-        call = f"{glob(_impl(e, i in reuse), 'f')}({', '.join(args)})"
+        call = _expression(e, args, glob) if i not in reuse else None
+        if call is None:
+            args.extend(f"{k}={glob(p, 'p')}" for k, p in e.params.items())
+            call = f"{glob(_impl(e, i in reuse), 'f')}({', '.join(args)})"
         ending = dying.get(i, none)
         dead = {x.n: x for x in e.invars if type(x) is Var and x.n in ending and x.n in reg}
         big = [reg[n] for n, x in dead.items() if x.aval.size >= _LARGE]
@@ -508,22 +710,68 @@ def _chunk_function(lines: list[str], namespace: dict[str, Any]) -> Callable[...
     return types.FunctionType(code, env)
 
 
+def _expression(e: Eqn, args: list[str], glob: Callable[[Any, str], str]) -> str | None:
+    """The Python expression for a basic index or a reshape of an array (what
+    batches of sibling equations and batching rules are made of): `x[i]` and
+    `x.reshape(s)` cost a tenth of a call of the primitive's implementation."""
+    x = e.invars[0] if e.invars else None
+    if type(x) is not Var or x.aval.weak:  # a Python number has no .reshape
+        return None
+    if e.prim is ops.getitem_p and _basic(e.params["index"]):
+        return f"{args[0]}[{glob(e.params['index'], 'p')}]"
+    if e.prim is ops.reshape_p and len(e.params) == 1 and "shape" in e.params:
+        return f"{args[0]}.reshape({glob(e.params['shape'], 'p')})"
+    return None
+
+
+def _basic(index: Any) -> bool:
+    """Whether `index` is a tuple of ints and slices (a view, the same with any
+    indexing call)."""
+    return type(index) is tuple and all(type(i) is int or type(i) is slice for i in index)
+
+
 def _impl(e: Eqn, out: bool) -> Any:
-    """The function the code calls for `e`: its primitive's implementation, or for
-    a matrix times a stack of column vectors (what vmap makes of a matrix-vector
-    product), one matrix product over the stack flattened (one GEMM instead of a
-    loop of GEMVs: 2x faster for a Hessian's 400 columns of length 400)."""
-    if e.prim.impl is np.matmul and not out and not e.params:
+    """The function the code calls for `e`: its primitive's implementation, or
+    one that computes the same values with less overhead: for a matrix times a
+    stack of column vectors (what vmap makes of a matrix-vector product), one
+    matrix product over the stack flattened (one GEMM instead of a loop of
+    GEMVs: 2x faster for a Hessian's 400 columns of length 400), and likewise
+    for a stack of rows times a matrix; for a product
+    of vectors and matrices, `np.dot` (matmul's ufunc machinery costs ~0.3 µs
+    more per call, the BLAS call is the same); for `np.sum` / `np.max` /
+    `np.min`, the ufunc reduction they end in (their Python wrappers cost
+    ~1 µs per call, more than the work on a small array)."""
+    impl = e.prim.impl
+    if impl is np.matmul and not out and not e.params:
         a, b = (x.aval if type(x) is Var else None for x in e.invars)
-        if a is not None and b is not None and a.ndim == 2 and b.ndim >= 3 and \
-                b.shape[-1] == 1:
-            return _matrix_times_columns
-    return e.prim.impl
+        if a is not None and b is not None:
+            if a.ndim == 2 and b.ndim >= 3 and b.shape[-1] == 1:
+                return _matrix_times_columns
+            if b.ndim == 2 and a.ndim >= 3 and a.shape[-2] == 1:
+                return _rows_times_matrix
+            if 1 <= a.ndim <= 2 and 1 <= b.ndim <= 2:
+                return np.dot
+    if not out:
+        for f, direct in _REDUCTIONS:
+            if impl is f:
+                return direct
+    return impl
+
+
+# NumPy reductions and the ufunc method each calls for arrays and NumPy scalars
+# (same parameters axis / keepdims, same dtypes and values)
+_REDUCTIONS = ((np.sum, np.add.reduce), (np.max, np.maximum.reduce), (np.min, np.minimum.reduce))
 
 
 def _matrix_times_columns(a: Any, b: Any) -> Any:
     """np.matmul(a, b) for a 2-D `a` and a stack `b` of columns (shape (..., n, 1))."""
     return (b.reshape(-1, b.shape[-2]) @ a.T).reshape(*b.shape[:-2], a.shape[0], 1)
+
+
+def _rows_times_matrix(a: Any, b: Any) -> Any:
+    """np.matmul(a, b) for a stack `a` of rows (shape (..., 1, n)) and a 2-D `b`
+    (what vmap makes of a vector-matrix product): one matrix product."""
+    return (a.reshape(-1, a.shape[-1]) @ b).reshape(*a.shape[:-1], b.shape[1])
 
 
 # equations per generated function: Python's compiler takes superlinear time in the
@@ -767,26 +1015,9 @@ def _jet_rule(st: _Staged, trace: JetTrace, leaves: list[Any]) -> list[Any]:
     key = ("jet", K, tuple(masks), _avals_key(ins))
     d = st.derived.get(key, False)
     if d is False:
-        graph, n = st.graph, len(primals)
         out_masks: list[Any] = []
-
-        def jet_body(*xs: Any) -> list[Any]:
-            cs = iter(xs[n:])
-            with new_trace(JetTrace) as t:
-                t.order = K
-                args = [p if mk is None else
-                        t.new_input(p, [next(cs) if k else None for k in mk])
-                        for p, mk in zip(xs[:n], masks, strict=True)]
-                outs = eval_graph(graph, args)
-                flat = [t.primal_of(o) for o in outs]
-                for o in outs:
-                    series = t.series_of(o)
-                    out_masks.append(None if series is None else
-                                     tuple(c is not None for c in series))
-                    flat.extend(c for c in series or () if c is not None)
-                return flat
-
-        staged = st.derive(key, jet_body, [_aval(x) for x in ins])
+        staged = st.derive(key, _jet_body(st.graph, K, masks, out_masks),
+                           [_aval(x) for x in ins])
         d = st.derived[key] = None if staged is None else (staged, tuple(out_masks))
     if d is None:
         return _by_bind(st.graph, leaves)
@@ -796,6 +1027,32 @@ def _jet_rule(st: _Staged, trace: JetTrace, leaves: list[Any]) -> list[Any]:
     rest = iter(flat[m:])
     return [o if mk is None else trace._wrap(o, [next(rest) if k else None for k in mk])
             for o, mk in zip(flat[:m], out_masks, strict=True)]
+
+
+def _jet_body(graph: Graph, K: int, masks: Sequence[tuple[bool, ...] | None],
+              out_masks: list[Any]) -> Callable[..., list[Any]]:
+    """(primals, the nonzero input coefficients, `masks` saying which) -> outputs
+    and their nonzero coefficients, whose masks (None: a constant of t) the
+    staging appends to `out_masks`."""
+    n = len(masks)
+
+    def jet_body(*xs: Any) -> list[Any]:
+        cs = iter(xs[n:])
+        with new_trace(JetTrace) as t:
+            t.order = K
+            args = [p if mk is None else
+                    t.new_input(p, [next(cs) if k else None for k in mk])
+                    for p, mk in zip(xs[:n], masks, strict=True)]
+            outs = eval_graph(graph, args)
+            flat = [t.primal_of(o) for o in outs]
+            for o in outs:
+                series = t.series_of(o)
+                out_masks.append(None if series is None else
+                                 tuple(c is not None for c in series))
+                flat.extend(c for c in series or () if c is not None)
+            return flat
+
+    return jet_body
 
 
 def _vjp_rule(st: _Staged, trace: VJPTrace, leaves: list[Any]) -> list[Any]:
@@ -841,7 +1098,9 @@ def _vjp_split(st: _Staged, active: tuple[bool, ...], vals: list[Any]) -> Any:
                  ShapedArray((), np.float64) if v is None else aval_of(v) for v in graph.outvars]
     try:
         with _no_gc():
-            joint_graph = optimize(_stage(joint, [_aval(x) for x in vals] + outs_like))
+            # not batched before the split: a batch of forward and backward siblings
+            # would move forward values into the backward part
+            joint_graph = _simplify(_stage(joint, [_aval(x) for x in vals] + outs_like))
             d = _split(joint_graph, n, m, st.fuse)
     except Exception:  # noqa: BLE001 - evaluated by bind instead, which raises the real error
         d = None

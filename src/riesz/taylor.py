@@ -101,7 +101,8 @@ def jet(f: Callable[..., Any], primals: Sequence[Any],
                              f"primals have {in_def}")
         for j, (t, x) in enumerate(zip(t_leaves, leaves, strict=True)):
             t = _as_cotangent(t, x, f"jet: order-{k} term of input leaf {j}")
-            coefficients[j].append(t / float(math.factorial(k)))
+            # (c_1 = x'(0) itself; the outputs are scaled, so never the caller's arrays)
+            coefficients[j].append(t / float(math.factorial(k)) if k > 1 else t)
 
     with new_trace(JetTrace) as trace:
         trace.order = K

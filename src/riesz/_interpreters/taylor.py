@@ -178,8 +178,12 @@ class JetTrace(Trace):
         A JVP rule that closes over a value this trace expands (a tracer of this
         trace) cannot be used: the rule gives ∂_x f only, and the dependence
         through the closed-over value has no series here. That raises a
-        ValueError naming the function rather than dropping terms."""
+        ValueError naming the function rather than dropping terms. A staged
+        control-flow equation (`riesz.cond`) brings its own rule, `taylor_flat`."""
         fn, in_def, out = params["fn"], params["in_def"], params["out"]
+        own = getattr(fn, "taylor_flat", None)
+        if own is not None:
+            return own(self, args)
         if fn.jvp_rule is None:
             return fn.call_flat(args, in_def, out)
         primals = [self.primal_of(a) for a in args]
@@ -503,12 +507,19 @@ def series_product(a: list[Any], b: list[Any], K: int,
     return [cauchy(a, b, k, mul) for k in range(K + 1)]
 
 
-def _weighted(x: list[Any], d: list[Any], k: int) -> Any:
-    """Σ_{j=1}^k j x_j d_(k-j): the (k-1)-th coefficient of x' d."""
+def _derivative_terms(x: list[Any]) -> list[Any]:
+    """[None, 1 x_1, 2 x_2, ..., K x_K]: x' = Σ_j j x_j t^(j-1), the scaled terms
+    computed once for the K products of a recurrence (not once per product)."""
+    return [None, *[scale(j, c) for j, c in enumerate(x) if j > 0]]
+
+
+def _weighted(jx: list[Any], d: list[Any], k: int) -> Any:
+    """Σ_{j=1}^k (j x_j) d_(k-j): the (k-1)-th coefficient of x' d, from the
+    terms `jx` of `_derivative_terms(x)`."""
     out = None
     for j in range(1, k + 1):
-        if x[j] is not None and d[k - j] is not None:
-            out = add(out, scale(j, x[j] * d[k - j]))
+        if jx[j] is not None and d[k - j] is not None:
+            out = add(out, jx[j] * d[k - j])
     return out
 
 
@@ -516,8 +527,9 @@ def series_exp(y0: Any, z: list[Any], K: int) -> Series:
     """y = exp(z) with y0 = exp(z0) given: y' = y z', so
     y_k = (1/k) Σ_{j=1}^k j z_j y_(k-j)."""
     y = [y0]
+    jz = _derivative_terms(z)
     for k in range(1, K + 1):
-        y.append(scale(1.0 / k, _weighted(z, y, k)))
+        y.append(scale(1.0 / k, _weighted(jz, y, k)))
     return y[1:]
 
 
@@ -559,9 +571,10 @@ def series_sincos(x: list[Any], s0: Any, c0: Any, K: int, sign: float = -1.0) ->
     s' = c x' and c' = sign · s x', so s_k = (1/k) Σ j x_j c_(k-j) and
     c_k = (sign/k) Σ j x_j s_(k-j)."""
     s, c = [s0], [c0]
+    jx = _derivative_terms(x)
     for k in range(1, K + 1):
-        s_k = scale(1.0 / k, _weighted(x, c, k))
-        c_k = scale(sign / k, _weighted(x, s, k))
+        s_k = scale(1.0 / k, _weighted(jx, c, k))
+        c_k = scale(sign / k, _weighted(jx, s, k))
         s.append(s_k)
         c.append(c_k)
     return s[1:], c[1:]
@@ -573,7 +586,8 @@ def series_riccati(x: list[Any], y0: Any, K: int, a: float, b: float) -> Series:
     so both are built together in O(K²) products."""
     y = [y0]
     d = [a + b * (y0 * y0)]
+    jx = _derivative_terms(x)
     for k in range(1, K + 1):
-        y.append(scale(1.0 / k, _weighted(x, d, k)))
+        y.append(scale(1.0 / k, _weighted(jx, d, k)))
         d.append(scale(b, cauchy(y, y, k)))
     return y[1:]
