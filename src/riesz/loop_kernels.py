@@ -543,7 +543,7 @@ class LoopKernel:
     loop can win); False never. Called as `kernel(leaves, python_loop)`."""
 
     __slots__ = ("scan", "mode", "budget", "trial", "kern", "extra", "buffers", "sizes",
-                 "failed")
+                 "ready", "failed")
 
     def __init__(self, scan: Any, mode: bool | None):
         self.scan = scan
@@ -555,6 +555,7 @@ class LoopKernel:
         self.extra: list[Any] = []
         self.buffers: list[Any] = []
         self.sizes: Any = None
+        self.ready = False  # called once (compiled)
         self.failed = False
 
     def __call__(self, leaves: Sequence[Any], python_loop: Callable[[Sequence[Any]], Any]
@@ -617,12 +618,13 @@ class LoopKernel:
         ys = [np.empty(a.shape, a.dtype) for a in scan.out_avals[nk:]]
         work = [np.empty(shape, dtype) for shape, dtype in self.buffers]
         try:
-            if self.kern.signatures:
+            if self.ready:
                 carry = self.kern(scan.length, self.sizes, *args, *ys, *work, *self.extra)
             else:  # the first call compiles
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")  # Numba's notices while it compiles
                     carry = self.kern(scan.length, self.sizes, *args, *ys, *work, *self.extra)
+                self.ready = True
         except Exception:  # noqa: BLE001 - a body Numba rejects: the Python loop from now on
             self.failed = True
             return None
