@@ -25,8 +25,12 @@ raised inside a kernel.
 
 from __future__ import annotations
 
+import hashlib
+import importlib.util
 import math
+import os
 import re
+import sys
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -37,11 +41,47 @@ import numpy as np
 from . import fusion
 from ._interpreters.staging import Eqn, Graph, Var
 
-__all__ = ["COMPILE_S", "SMALL_MATMUL", "TRIALS", "LoopKernel", "adopt", "loop_source"]
+__all__ = ["COMPILE_S", "SMALL_MATMUL", "TRIALS", "LoopKernel", "adopt", "available",
+           "loop_source"]
 
 COMPILE_S = 2.0  # Numba compile time of a loop kernel, seconds (measured 1.5-2.5; the rental price)
 TRIALS = 3  # calls of each, the kernel and the Python loop, before the default keeps one
 SMALL_MATMUL = 4096  # multiply-adds up to which a matmul is an explicit loop, not BLAS
+# scalar forms, written as operators and `math` functions: Numba types these
+# several times faster than NumPy ufunc calls (others: the np.<ufunc> scalar call)
+_INFIX = {"add": "({0} + {1})", "subtract": "({0} - {1})", "multiply": "({0} * {1})",
+          "divide": "({0} / {1})", "true_divide": "({0} / {1})", "negative": "(-{0})",
+          "square": "({0} * {0})", "greater": "({0} > {1})", "greater_equal": "({0} >= {1})",
+          "less": "({0} < {1})", "less_equal": "({0} <= {1})", "equal": "({0} == {1})",
+          "not_equal": "({0} != {1})",
+          # NumPy's sign of ±0 is +0 (Numba's np.sign keeps the zero's sign)
+          "sign": "(1.0 if {0} > 0 else (-1.0 if {0} < 0 else {0} * 0.0 + 0.0))"}
+_MATH = {"sin": "sin", "cos": "cos", "tan": "tan", "arcsin": "asin", "arccos": "acos",
+         "arctan": "atan", "sinh": "sinh", "cosh": "cosh", "tanh": "tanh", "arcsinh": "asinh",
+         "arccosh": "acosh", "arctanh": "atanh", "exp": "exp", "expm1": "expm1", "log": "log",
+         "log2": "log2", "log10": "log10", "log1p": "log1p", "sqrt": "sqrt", "hypot": "hypot",
+         "arctan2": "atan2"}
+
+
+def available() -> bool:
+    """Whether Numba is installed (the `jit` extra); imported only when a loop compiles."""
+    try:
+        return importlib.util.find_spec("numba") is not None
+    except (ImportError, ValueError):  # an import of numba that failed before
+        return False
+
+
+def _literal(x: Any, dtype: Any) -> str:
+    """A Python literal of `x` in `dtype` (a weak Python scalar where None)."""
+    v = x.item() if isinstance(x, (np.generic, np.ndarray)) else x
+    v = float(v) if dtype is not None and np.dtype(dtype).kind == "f" else v
+    if isinstance(v, float) and not math.isfinite(v):
+        s = "np.nan" if math.isnan(v) else ("np.inf" if v > 0 else "-np.inf")
+    else:
+        s = repr(v)
+    if dtype is None or np.dtype(dtype) == fusion._F8:
+        return s
+    return f"{_dt(dtype)}({s})"
 
 
 class _Unsupported(Exception):
@@ -201,7 +241,7 @@ class _Codegen:
         lead: list[str]
         if type(x) is not Var:
             if not np.ndim(x):
-                return fusion._literal(x, cast)
+                return _literal(x, cast)
             self.extra.append(np.ascontiguousarray(x))
             s, lead = f"g{len(self.extra) - 1}", []
         elif group is not None and x.n in group.made:
@@ -245,10 +285,10 @@ class _Codegen:
             except (TypeError, ValueError):
                 raise _Unsupported(name) from None
             uname = f.__name__
-            if uname in fusion._INFIX:
-                fmt = fusion._INFIX[uname].format
+            if uname in _INFIX:
+                fmt = _INFIX[uname].format
             else:
-                call = f"_m_{fusion._MATH[uname]}" if uname in fusion._MATH else f"_u_{uname}"
+                call = f"_m_{_MATH[uname]}" if uname in _MATH else f"_u_{uname}"
                 fmt = lambda *a: f"{call}({', '.join(a)})"  # noqa: E731
             return [(x, None, d) for x, d in zip(e.invars, loop[:-1], strict=True)], fmt
         same = lambda a: a  # noqa: E731
@@ -447,7 +487,7 @@ def loop_source(graph: Graph, nc: int, nk: int, reverse: bool
             if np.ndim(c):  # an array constant: an argument
                 gen.define(v, gen.ref(np.asarray(c)))
             else:  # a scalar: a typed local
-                pre.lines.append(f"v{v.n} = {fusion._literal(c, np.asarray(c).dtype)}")
+                pre.lines.append(f"v{v.n} = {_literal(c, np.asarray(c).dtype)}")
                 gen.define(v, f"v{v.n}")
         invariant = {v.n for v in ins[:nc]} | {v.n for v in graph.constvars}
         for k, v in enumerate(ins[nc + nk:], nc + nk):
@@ -521,16 +561,47 @@ def loop_source(graph: Graph, nc: int, nk: int, reverse: bool
 
 # -- compiling and loading --------------------------------------------------------------
 
+_PRELUDE = "\n".join([
+    "import math", "import numpy as np", "from numba import njit",
+    "f8, f4, b1 = np.float64, np.float32, np.bool_",
+    *(f"_m_{f} = math.{f}" for f in sorted(set(_MATH.values()))),
+    *(f"_u_{f} = np.{f}" for f in sorted(fusion._UFUNCS)),
+    "",
+    "",
+    '@njit(error_model="numpy", nogil=True, cache={cache})',
+])
 _KERNELS: dict[str, Any] = {}  # source -> its Numba dispatcher
 
 
 def _load(source: str) -> Any:
-    """The kernel's Numba dispatcher (compiled at its first call), loaded as
-    `riesz.fusion` loads its kernels: a module file in `fusion.cache_dir()`, so
-    that Numba keeps the machine code on disk, with the same prelude."""
+    """The kernel's Numba dispatcher (compiled at its first call): from a module
+    file in `fusion.cache_dir()` (so that Numba keeps its machine code on disk;
+    files named by the hash of their source, never rewritten), or from memory."""
     kern = _KERNELS.get(source)
-    if kern is None:
-        kern = _KERNELS[source] = fusion._load(source)
+    if kern is not None:
+        return kern
+    folder = fusion.cache_dir()
+    text = _PRELUDE.format(cache=folder is not None) + "\n" + source + "\n"
+    if folder is None:
+        namespace: dict[str, Any] = {}
+        exec(compile(text, "<riesz.loop_kernels>", "exec"), namespace)  # noqa: S102
+        kern = namespace["kernel"]
+    else:
+        name = "riesz_loop_" + hashlib.sha256(text.encode()).hexdigest()[:24]
+        file = folder / f"{name}.py"
+        if not file.exists():
+            tmp = folder / f".{name}.{os.getpid()}.tmp"
+            tmp.write_text(text)
+            os.replace(tmp, file)  # atomic: a concurrent process sees all of it or nothing
+        module = sys.modules.get(name)
+        if module is None:
+            spec = importlib.util.spec_from_file_location(name, file)
+            assert spec is not None and spec.loader is not None
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            sys.modules[name] = module  # Numba's cache reloads the function by module name
+        kern = module.kernel
+    _KERNELS[source] = kern
     return kern
 
 
@@ -636,7 +707,7 @@ class LoopKernel:
 def adopt(graph: Graph, fuse: bool | None) -> None:
     """Give the staged scans among `graph`'s equations the compile policy `fuse`
     (jit's flag): they then run as compiled loops where Numba is installed."""
-    if not fusion.available():
+    if not available():
         return
     for e in graph.eqns:
         fn: Any = e.params.get("fn")

@@ -19,7 +19,7 @@ implementation directly (`v3 = f2(v1, v2, axis=p2_axis)`), compiled once with
 `exec`: a later call with the same signature runs it with no tracer, no
 `bind` and no per-operation dispatch. A NumPy ufunc writes into the buffer of
 an input that dies with it where that is provably safe (`_buffer_reuse`).
-With Numba installed, elementwise regions run as fused kernels (`riesz.fusion`).
+With llvmlite installed, elementwise regions run as fused kernels (`riesz.fusion`).
 
 Called on tracers (inside `grad`, `vmap`, `jet`, another `jit`), a jitted
 function stays staged (`_Staged`): under an enclosing jit its equations are
@@ -492,7 +492,7 @@ def compile_graph(graph: Graph, fuse: bool | None = False) -> Callable[..., list
     once), without a `del` per equation. A long graph becomes a sequence of
     functions of `_CHUNK` equations (Python's compiler slows down on one huge
     function) passing the values that cross them through a list `R`.
-    `fuse=True`: elementwise regions first become Numba kernels (`riesz.fusion`);
+    `fuse=True`: elementwise regions first become LLVM kernels (`riesz.fusion`);
     `None`: that once the calls have taken as long as compiling them would,
     kept if it measures faster than the plain code (`_faster`). The graph's staged
     scans get the same policy for their whole loops (`riesz.loop_kernels`)."""
@@ -1258,8 +1258,8 @@ def jit(f: Callable[..., Any], static_argnums: int | Sequence[int] = (),
         static_argnames: str | Sequence[str] = (), fuse: bool | None = None) -> Jitted:
     """`f` compiled per input signature: traced once on shapes and dtypes,
     optimised, and run later as straight-line NumPy code. `fuse=True` runs each
-    elementwise region as one compiled kernel (`riesz.fusion`, needs Numba: the
-    `jit` extra); the default, with Numba installed, compiles them once the
+    elementwise region as one compiled kernel (`riesz.fusion`, needs llvmlite: the
+    `jit` extra); the default, with llvmlite installed, compiles them once the
     calls have taken about as long as that compile (a function called a few
     times never pays it) and keeps them if they measure faster than the NumPy
     code over the next calls; `fuse=False` never. Python control flow
@@ -1283,11 +1283,11 @@ def jit(f: Callable[..., Any], static_argnums: int | Sequence[int] = (),
         If an argument is neither an array nor a number, a static argument is not
         hashable, or `static_argnums` / `static_argnames` are not ints / strings.
     ImportError
-        If `fuse=True` and Numba is not installed.
+        If `fuse=True` and llvmlite is not installed.
     """
     nums, names = _statics(static_argnums, static_argnames)
     if fuse is None and not fusion.available():
         fuse = False
     elif fuse and not fusion.available():
-        raise ImportError("jit(fuse=True) needs Numba: pip install 'riesz[jit]' (or numba)")
+        raise ImportError("jit(fuse=True) needs llvmlite: pip install 'riesz[jit]' (or llvmlite)")
     return Jitted(f, nums, names, None if fuse is None else bool(fuse))

@@ -27,7 +27,14 @@ derivative exists and is 0, outputs are floats); ``NOT_DIFFERENTIABLE``
 Neither of the last two records anything on a trace. A fourth, ``CUSTOM``,
 marks the call of a function with user-declared rules (`riesz.custom_jvp`,
 `riesz.custom_vjp`): each trace asks the function itself how to proceed
-(`Trace.process_custom`).
+(`Trace.process_custom`). A fifth, ``JOINT``, is ``DIFFERENTIABLE`` with a
+`forward(*args, **params)` that may return ``(ans, residual)``, the value and the
+factor its rules need, from one pass (e.g. a compiled kernel evaluating j0 and
+j1 together): eager reverse and forward mode call it on concrete values and hand
+``residual=`` to the rules; where it returns None, and under every other
+transformation, the primitive is bound as a differentiable one and its rules get
+no residual (they compute the factor themselves, differentiably). The kind keeps
+the extra branch out of the hot path of ordinary primitives.
 
 `apply_jvp` is the one place where per-argument JVP rules are applied and
 their contributions summed; forward mode, the replay of a recorded tape and
@@ -45,6 +52,7 @@ from .trace import bind
 __all__ = [
     "CUSTOM",
     "DIFFERENTIABLE",
+    "JOINT",
     "NOT_DIFFERENTIABLE",
     "ZERO_DERIVATIVE",
     "Primitive",
@@ -56,6 +64,7 @@ DIFFERENTIABLE = "differentiable"
 ZERO_DERIVATIVE = "zero derivative"
 NOT_DIFFERENTIABLE = "not differentiable"
 CUSTOM = "custom rules"
+JOINT = "differentiable, one-pass derivative"
 
 _REGISTRY: dict[str, Primitive] = {}
 # Primitives by index: tapes store the index, an int, so that a recorded node
@@ -79,7 +88,7 @@ class Primitive:
 
     __slots__ = (
         "name", "impl", "kind", "multiple_results", "jvps", "vjps", "jvp", "vjp",
-        "family", "notes", "index", "batch", "jet",
+        "family", "notes", "index", "batch", "jet", "forward",
     )
 
     def __init__(
@@ -94,8 +103,10 @@ class Primitive:
     ):
         if name in _REGISTRY:
             raise ValueError(f"a primitive named {name!r} is already registered")
-        if kind not in (DIFFERENTIABLE, ZERO_DERIVATIVE, NOT_DIFFERENTIABLE, CUSTOM):
+        if kind not in (DIFFERENTIABLE, ZERO_DERIVATIVE, NOT_DIFFERENTIABLE, CUSTOM, JOINT):
             raise ValueError(f"unknown primitive kind {kind!r}")
+        if kind is JOINT and multiple_results:
+            raise ValueError("a JOINT primitive has one result (its residual rides along)")
         self.name = name
         self.impl = impl
         self.kind = kind
@@ -111,6 +122,8 @@ class Primitive:
         self.batch: Callable[..., Any] | None = None
         # Taylor-mode rule (riesz.jet); see riesz/_interpreters/taylor.py
         self.jet: Callable[..., Any] | None = None
+        # kind JOINT: (ans, residual) from one pass, or None (see the module docstring)
+        self.forward: Callable[..., Any] | None = None
         _REGISTRY[name] = self
         self.index = len(BY_INDEX)
         BY_INDEX.append(self)
@@ -145,6 +158,11 @@ class Primitive:
         self.jet = rule
         return self
 
+    def def_forward(self, forward: Callable[..., Any]) -> Primitive:
+        """For kind JOINT: `forward(*args, **params) -> (ans, residual) | None`."""
+        self.forward = forward
+        return self
+
     def def_batch(self, rule: Callable[..., Any]) -> Primitive:
         """The vmap rule: `rule(vals, dims, **params) -> (out, out_dim)`, where
         `dims[i]` is the batch axis of `vals[i]` (None: not batched)."""
@@ -153,7 +171,7 @@ class Primitive:
 
     @property
     def has_rules(self) -> bool:
-        if self.kind not in (DIFFERENTIABLE, CUSTOM):
+        if self.kind not in (DIFFERENTIABLE, CUSTOM, JOINT):
             return True
         return (self.jvps is not None or self.jvp is not None) and (
             self.vjps is not None or self.vjp is not None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._core.primitive import CUSTOM, DIFFERENTIABLE, Primitive, apply_jvp
+from .._core.primitive import CUSTOM, DIFFERENTIABLE, JOINT, Primitive, apply_jvp
 from .._core.trace import BACKEND_ERRORS, Trace, Tracer, bind, raise_backend_error
 from .._core.zeros import Zero
 
@@ -46,7 +46,15 @@ class JVPTrace(Trace):
         if prim.kind is not DIFFERENTIABLE:
             if prim.kind is CUSTOM:
                 return self.process_custom(prim, args, params)
-            return bind(prim, *primals, **params)
+            if prim.kind is not JOINT:
+                return bind(prim, *primals, **params)
+            if not lower:  # concrete values: the value and its rules' factor in one pass
+                # (a JOINT primitive has a forward)
+                joint = prim.forward(*primals, **params)  # type: ignore[misc]
+                if joint is not None:
+                    t_out = apply_jvp(prim, primals, tangents, joint[0],
+                                      {**params, "residual": joint[1]})
+                    return joint[0] if t_out is None else JVPTracer(joint[0], self, t_out)
         if lower:
             ans = bind(prim, *primals, **params)
         else:

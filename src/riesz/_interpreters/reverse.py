@@ -41,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from .._core.primitive import BY_INDEX, CUSTOM, DIFFERENTIABLE, Primitive, apply_jvp
+from .._core.primitive import BY_INDEX, CUSTOM, DIFFERENTIABLE, JOINT, Primitive, apply_jvp
 from .._core.pytree import tree_flatten, tree_unflatten
 from .._core.trace import BACKEND_ERRORS, Trace, Tracer, bind, raise_backend_error
 
@@ -258,7 +258,16 @@ class VJPTrace(Trace):
         if prim.kind is not DIFFERENTIABLE:
             if prim.kind is CUSTOM:
                 return self.process_custom(prim, args, params)
-            return bind(prim, *vals, **params)
+            if prim.kind is not JOINT:
+                return bind(prim, *vals, **params)
+            if not lower:  # concrete values: the value and its rules' factor in one pass
+                # (a JOINT primitive has a forward)
+                joint = prim.forward(*vals, **params)  # type: ignore[misc]
+                if joint is not None:
+                    tape = self.tape
+                    tape.append((prim.index, tuple(parents), tuple(argnums), joint[0],
+                                 tuple(vals), {**params, "residual": joint[1]}))
+                    return VJPTracer(joint[0], self, len(tape) - 1)
         if lower:
             ans = bind(prim, *vals, **params)
         else:

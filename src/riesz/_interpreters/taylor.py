@@ -59,7 +59,7 @@ from typing import Any
 import numpy as np
 
 from .._core import ops
-from .._core.primitive import CUSTOM, DIFFERENTIABLE, Primitive, apply_jvp
+from .._core.primitive import CUSTOM, DIFFERENTIABLE, JOINT, Primitive, apply_jvp
 from .._core.trace import Trace, Tracer, bind, new_trace, raw_value
 from .._core.zeros import zeros_like
 
@@ -153,9 +153,10 @@ class JetTrace(Trace):
         if prim.kind is not DIFFERENTIABLE:
             if prim.kind is CUSTOM:
                 return self.process_custom(prim, args, params)
-            # zero derivative (floor, sign, stop_gradient) or none (comparisons):
-            # the output is a constant of t
-            return bind(prim, *primals, **params)
+            if prim.kind is not JOINT:  # (JOINT: differentiable, by its Taylor rule)
+                # zero derivative (floor, sign, stop_gradient) or none (comparisons):
+                # the output is a constant of t
+                return bind(prim, *primals, **params)
         if prim.jet is None:
             raise NotImplementedError(
                 f"riesz.jet: primitive {prim.name!r} has no Taylor-mode rule yet, so its "

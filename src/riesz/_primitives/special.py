@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import scipy.special as _sp
 
-from .._core.primitive import ZERO_DERIVATIVE, Primitive, elementwise_unary
+from .._core.primitive import JOINT, ZERO_DERIVATIVE, Primitive, elementwise_unary
 from .._core.trace import Tracer, bind, raw_value
 from .._core.trace import strip_derivatives as _raw
 from .._core.zeros import is_foreign
@@ -182,6 +182,57 @@ def _weak(ufunc: Any) -> Any:
     return impl
 
 
+# -- JOINT primitives -----------------------------------------------------------------------
+# Eager reverse and forward mode on large real arrays take F and F' from one compiled pass
+# (`special_kernels`, with Numba: the optional `jit` extra) instead of two SciPy calls.
+# Below JOINT_MIN_SIZE elements SciPy's two calls are cheap and not worth a first compile.
+JOINT_MIN_SIZE = 1 << 15
+_kernels: Any = None  # the special_kernels module once imported; False without Numba
+
+
+def _kernel_module(x: Any) -> Any:
+    """The special_kernels module if it applies to `x` (a large NumPy array; Numba
+    installed), else None."""
+    global _kernels
+    if type(x) is not np.ndarray or x.size < JOINT_MIN_SIZE or _kernels is False:
+        return None
+    if _kernels is None:
+        try:
+            from . import special_kernels
+        except ImportError:  # no Numba: SciPy for the value, the rules for F'
+            _kernels = False
+            return None
+        _kernels = special_kernels
+    return _kernels
+
+
+def _joint_kernel(name: str) -> Any:
+    """`forward(x)` for the JOINT primitive `name`: (F(x), F'(x)) from the compiled pair
+    kernel, or None where it does not apply."""
+    def forward(x: Any) -> Any:
+        kernels = _kernel_module(x)
+        return None if kernels is None else kernels.joint(name, x)
+
+    forward.__name__ = f"{name}_forward"
+    return forward
+
+
+def _with_residual(prim: Primitive) -> None:
+    """Rules of a JOINT elementwise `prim` that use F'(x), when the forward pass computed
+    it (`residual`), instead of evaluating it again."""
+    assert prim.jvps is not None and prim.vjps is not None
+    (jvp0,), (vjp0,) = prim.jvps, prim.vjps
+
+    def jvp(t: Any, ans: Any, x: Any, residual: Any = None) -> Any:
+        return jvp0(t, ans, x) if residual is None else t * residual
+
+    def vjp(g: Any, ans: Any, x: Any, residual: Any = None) -> Any:
+        return vjp0(g, ans, x) if residual is None else g * residual
+
+    jvp.__name__, vjp.__name__ = jvp0.__name__, vjp0.__name__
+    prim.def_jvp(jvp).def_vjp(vjp)
+
+
 def _no_derivative(fname: str, what: str) -> Any:
     """A partial-derivative rule that refuses, naming the argument."""
 
@@ -202,10 +253,11 @@ def _elementwise_joint(prim: Primitive, partials: Any) -> Primitive:
     """Rules for an elementwise `prim` whose partial derivatives share work:
     `partials(primals, which, ans)` returns ∂f/∂primals[i] where `which[i]` (else None), so
     an argument that is not differentiated costs nothing. ∂f[t] = Σ_i f_i ⊙ t_i and the i-th
-    cotangent is unbroadcast(f_i ⊙ g), as `elementwise_nary`."""
+    cotangent is unbroadcast(f_i ⊙ g), as `elementwise_nary`. A JOINT `prim`'s forward pass
+    may have computed every partial already (`residual`, a tuple)."""
 
-    def jvp(primals: list[Any], tangents: list[Any], ans: Any) -> Any:
-        ds = partials(primals, [t is not None for t in tangents], ans)
+    def jvp(primals: list[Any], tangents: list[Any], ans: Any, residual: Any = None) -> Any:
+        ds = residual or partials(primals, [t is not None for t in tangents], ans)
         out = None
         for t, d in zip(tangents, ds, strict=True):
             if t is not None:
@@ -213,8 +265,8 @@ def _elementwise_joint(prim: Primitive, partials: Any) -> Primitive:
                 out = c if out is None else out + c
         return out
 
-    def vjp(g: Any, ans: Any, primals: Any, argnums: list[int]) -> list[Any]:
-        ds = partials(primals, [k in argnums for k in range(len(primals))], ans)
+    def vjp(g: Any, ans: Any, primals: Any, argnums: list[int], residual: Any = None) -> list[Any]:
+        ds = residual or partials(primals, [k in argnums for k in range(len(primals))], ans)
         return [unbroadcast(g * ds[k], primals[k].shape, primals[k].dtype) for k in argnums]
 
     jvp.__name__, vjp.__name__ = f"{prim.name}_jvp", f"{prim.name}_vjp"
@@ -254,14 +306,23 @@ def _beta_family(prim: Primitive, times_ans: bool) -> Primitive:
             out.append(d * ans if w and times_ans else d)
         return out
 
-    return _elementwise_joint(prim, partials)
+    def forward(a: Any, b: Any) -> Any:  # JOINT: the three ψ in one compiled pass
+        kernels = _kernel_module(a)
+        if kernels is None or not kernels.beta_accepts(a, b):
+            return None
+        ans = prim.impl(a, b)
+        return ans, kernels.beta_partials(a, b, ans, times_ans)
+
+    forward.__name__ = f"{prim.name}_forward"
+    return _elementwise_joint(prim, partials).def_forward(forward)
 
 
 betaln_p = _beta_family(
-    Primitive("betaln", _weak(_sp.betaln), notes="log|B(a, b)|; ∂a = ψ(a) - ψ(a + b)"),
+    Primitive("betaln", _weak(_sp.betaln), kind=JOINT,
+              notes="log|B(a, b)|; ∂a = ψ(a) - ψ(a + b)"),
     times_ans=False)
 beta_p = _beta_family(
-    Primitive("beta", _weak(_sp.beta),
+    Primitive("beta", _weak(_sp.beta), kind=JOINT,
               notes="B(a, b) = Γ(a)Γ(b)/Γ(a + b); ∂a = B (ψ(a) - ψ(a + b))"),
     times_ans=True)
 
@@ -613,14 +674,27 @@ def _gammainc_partials(sign: float) -> Any:
     return partials
 
 
+def _gammainc_forward(name: str, upper: bool) -> Any:
+    """JOINT: the value and both partials from one compiled pass."""
+
+    def forward(a: Any, x: Any) -> Any:
+        kernels = _kernel_module(a)
+        return None if kernels is None else kernels.gammainc(a, x, upper)
+
+    forward.__name__ = f"{name}_forward"
+    return forward
+
+
 gammainc_p = _elementwise_joint(
-    Primitive("gammainc", _weak(_sp.gammainc),
+    Primitive("gammainc", _weak(_sp.gammainc), kind=JOINT,
               notes="P(a, x); ∂x = e^-x x^(a-1)/Γ(a); ∂a by a series / continued fraction"),
     _gammainc_partials(1.0))
 gammaincc_p = _elementwise_joint(
-    Primitive("gammaincc", _weak(_sp.gammaincc),
+    Primitive("gammaincc", _weak(_sp.gammaincc), kind=JOINT,
               notes="Q(a, x) = 1 - P(a, x); ∂x = -e^-x x^(a-1)/Γ(a); ∂a = -∂a P"),
     _gammainc_partials(-1.0))
+gammainc_p.def_forward(_gammainc_forward("gammainc", False))
+gammaincc_p.def_forward(_gammainc_forward("gammaincc", True))
 
 
 def _beta_density(a: Any, b: Any, x: Any, lbeta: Any = None) -> Any:
@@ -713,15 +787,28 @@ def _betainc_partials(sign: float) -> Any:
     return partials
 
 
+def _betainc_forward(name: str, upper: bool) -> Any:
+    """JOINT: the value and the three partials from one compiled pass."""
+
+    def forward(a: Any, b: Any, x: Any) -> Any:
+        kernels = _kernel_module(a)
+        return None if kernels is None else kernels.betainc(a, b, x, upper)
+
+    forward.__name__ = f"{name}_forward"
+    return forward
+
+
 betainc_p = _elementwise_joint(
-    Primitive("betainc", _weak(_sp.betainc),
+    Primitive("betainc", _weak(_sp.betainc), kind=JOINT,
               notes="I_x(a, b); ∂x = x^(a-1)(1-x)^(b-1)/B(a, b); ∂a, ∂b: continued fraction"),
     _betainc_partials(1.0))
 betaincc_p = _elementwise_joint(
-    Primitive("betaincc", _weak(_sp.betaincc),
+    Primitive("betaincc", _weak(_sp.betaincc), kind=JOINT,
               notes="1 - I_x(a, b), accurate where I_x is near 1; "
                     "∂x = -x^(a-1)(1-x)^(b-1)/B(a, b); ∂a, ∂b = -betainc's"),
     _betainc_partials(-1.0))
+betainc_p.def_forward(_betainc_forward("betainc", False))
+betaincc_p.def_forward(_betainc_forward("betaincc", True))
 
 
 # -- inverse error functions, 1/Γ, the sign of Γ ------------------------------------------
@@ -791,10 +878,23 @@ def _rgamma_derivative(x: Any, ans: Any) -> Any:
 
 
 rgamma_p = taylor.jet_from_jvp(elementwise_unary(
-    Primitive("rgamma", _weak(_sp.rgamma),
+    Primitive("rgamma", _weak(_sp.rgamma), kind=JOINT,
               notes="1/Γ(x), entire; derivative -ψ(x)/Γ(x), by reflection for x < 0"),
     _rgamma_derivative,
 ))
+
+
+def _rgamma_forward(x: Any) -> Any:
+    """JOINT: SciPy's 1/Γ(x), and its derivative from one compiled pass (ψ in the kernel)."""
+    kernels = _kernel_module(x)
+    if kernels is None or x.dtype not in (np.float64, np.float32):
+        return None
+    ans = rgamma_p.impl(x)
+    return ans, kernels.rgamma_derivative(x, ans)
+
+
+_with_residual(rgamma_p)
+rgamma_p.def_forward(_rgamma_forward)
 gammasgn_p = Primitive("gammasgn", _weak(_sp.gammasgn), kind=ZERO_DERIVATIVE,
                        notes="the sign of Γ(x); derivative 0")
 batch_elementwise(gammasgn_p)
@@ -990,8 +1090,9 @@ yn_p, _YN = _bessel_v("yn", _sp.yn, -1.0, 1.0, regular=False,
 def _bessel_fixed(name: str, ufunc: Any, order: int, family: _Bessel,
                   table: dict[int, Primitive]) -> Primitive:
     """F_0 or F_1 of SciPy's dedicated routines; the other orders its rules need come from
-    `table` (the family's fixed-order primitives, filled below) or from `family`."""
-    prim = Primitive(name, _weak(ufunc), notes=f"order {order}")
+    `table` (the family's fixed-order primitives, filled below) or from `family`. JOINT:
+    its value and derivative come from one compiled pass where `_joint_kernel` applies."""
+    prim = Primitive(name, _weak(ufunc), kind=JOINT, notes=f"order {order}")
     table[order] = prim
     fixed = _Bessel(
         lambda v, x: bind(table[v], x) if v in table else family.value(v, x),
@@ -1000,6 +1101,8 @@ def _bessel_fixed(name: str, ufunc: Any, order: int, family: _Bessel,
     general = taylor.jet_from_jvp(
         elementwise_unary(prim, lambda x, ans: fixed.derivative(order, x, ans))).jet
     assert general is not None
+    _with_residual(prim)
+    prim.def_forward(_joint_kernel(name))
 
     def jet(primals: list[Any], series: list[Any]) -> tuple[Any, Any]:
         (x,), (sx,) = primals, series

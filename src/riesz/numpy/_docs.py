@@ -14,7 +14,13 @@ from collections.abc import Iterable
 from types import ModuleType
 from typing import Any
 
-from .._core.primitive import DIFFERENTIABLE, NOT_DIFFERENTIABLE, ZERO_DERIVATIVE, Primitive
+from .._core.primitive import (
+    DIFFERENTIABLE,
+    JOINT,
+    NOT_DIFFERENTIABLE,
+    ZERO_DERIVATIVE,
+    Primitive,
+)
 
 # What riesz deliberately does not support, and why (kept next to the generator
 # so that the page states it; the protocols raise a TypeError naming the function).
@@ -55,6 +61,7 @@ NOT_SUPPORTED: list[tuple[str, str]] = [
 
 _KIND_TEXT = {
     DIFFERENTIABLE: "differentiable",
+    JOINT: JOINT,
     ZERO_DERIVATIVE: "zero derivative",
     NOT_DIFFERENTIABLE: "not differentiable",
 }

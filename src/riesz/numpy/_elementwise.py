@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .._core.primitive import Primitive
+from .._core.primitive import DIFFERENTIABLE, JOINT, Primitive
 from .._core.trace import Tracer, bind
 from .._core.trace import raw_value as _raw_value
 from .._core.trace import strip_derivatives as _raw
@@ -131,9 +131,10 @@ def _unary(prim: Primitive, name: str) -> Any:
 
     f.__name__ = f.__qualname__ = name
     f.__module__ = _caller_module()
+    kind = DIFFERENTIABLE if prim.kind is JOINT else prim.kind  # (how is internal)
     rule = {"differentiable": "; ∂f(x)[u] = f'(x) ⊙ u", "zero derivative": ": ∂f(x)[u] = 0",
-            "not differentiable": ": a boolean array"}[prim.kind]
-    f.__doc__ = f"Elementwise `{_mirrored(f)}.{name}` ({prim.kind}){rule}."
+            "not differentiable": ": a boolean array"}[kind]
+    f.__doc__ = f"Elementwise `{_mirrored(f)}.{name}` ({kind}){rule}."
     return f
 
 
@@ -150,9 +151,10 @@ def _binary(prim: Primitive, name: str) -> Any:
 
     f.__name__ = f.__qualname__ = name
     f.__module__ = _caller_module()
+    kind = DIFFERENTIABLE if prim.kind is JOINT else prim.kind
     rule = {"differentiable": "; ∂f[(u, v)] = ∂₁f ⊙ u + ∂₂f ⊙ v",
-            "zero derivative": ": ∂f = 0", "not differentiable": ": a boolean array"}[prim.kind]
-    f.__doc__ = f"Elementwise `{_mirrored(f)}.{name}` with broadcasting ({prim.kind}){rule}."
+            "zero derivative": ": ∂f = 0", "not differentiable": ": a boolean array"}[kind]
+    f.__doc__ = f"Elementwise `{_mirrored(f)}.{name}` with broadcasting ({kind}){rule}."
     return f
 
 
