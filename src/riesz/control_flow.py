@@ -1066,6 +1066,7 @@ class _Scan(_Equation):
         self.in_avals, self.out_avals = in_avals, out_avals  # flat leaves, as called
         self.derived: dict[str, _Scan] = {}
         self.compiled: Any = None  # (invariant part, step), compiled at the first run
+        self.loop_kernel: Any = None  # the whole loop compiled (riesz.loop_kernels.adopt)
         self.fun = lambda *leaves: self.call_flat(leaves, None, None)
 
     def __repr__(self) -> str:
@@ -1078,6 +1079,11 @@ class _Scan(_Equation):
                          "num_carry": self.nk}, [("body", self.body.graph)])
 
     def call_flat(self, leaves: Sequence[Any], in_def: Any, out: Any) -> tuple[Any, ...]:
+        if self.loop_kernel is not None and not any(isinstance(x, Tracer) for x in leaves):
+            return self.loop_kernel(leaves, self._loop)
+        return self._loop(leaves)
+
+    def _loop(self, leaves: Sequence[Any]) -> tuple[Any, ...]:
         nc, nk, n, body = self.nc, self.nk, self.length, self.body
         consts, carry, xs = list(leaves[:nc]), list(leaves[nc:nc + nk]), leaves[nc + nk:]
         concrete = not any(isinstance(x, Tracer) for x in leaves)
