@@ -1141,9 +1141,10 @@ W7_CONFIGS = ((1, 32), (32, 128))  # (batch of sequences, hidden size)
 
 def bench_w7(libs: Libs, rep: Report, repeats: int, budget: float) -> None:
     """grad of an RNN written with scan over 200 steps (h <- tanh(h W + x_t U), loss = sum
-    of h_t^2) w.r.t. (W, U): riesz eager and jit(grad) (the scan one equation, a loop)
-    against jax.jit(jax.grad) of lax.scan; one sequence of hidden size 32 (per-op
-    overhead bound) and a batch of 32 sequences of hidden size 128."""
+    of h_t^2) w.r.t. (W, U): riesz eager and jit(grad) (the scan one equation, a loop;
+    'fused': each loop one Numba function, riesz.loop_kernels) against
+    jax.jit(jax.grad) of lax.scan; one sequence of hidden size 32 (per-op overhead
+    bound) and a batch of 32 sequences of hidden size 128."""
     if not hasattr(libs.riesz, "scan"):
         return
     for B, H in W7_CONFIGS:
@@ -1173,14 +1174,15 @@ def _bench_w7_config(libs: Libs, rep: Report, repeats: int, budget: float, B: in
     gs = {"riesz": g_r(W, U)}
     rep.add(wl, "riesz", "grad", measure(lambda: g_r(W, U), repeats, 2, budget),
             "ms", 1e3)
-    g_rj = riesz.jit(g_r)
-    t0 = time.perf_counter()
-    gs["riesz-jit"] = g_rj(W, U)
-    first = time.perf_counter() - t0
-    rep.add(wl, "riesz-jit", "grad", measure(lambda: g_rj(W, U), repeats, 2,
-                                             budget), "ms", 1e3,
-            note=f"jit(grad); excl. compile ({first * 1e3:.0f} ms; "
-                 f"{len(g_rj.graph(W, U))} eqns)")
+    for name, fuse in _jit_variants(riesz):
+        g_rj = riesz.jit(g_r, **fuse)
+        t0 = time.perf_counter()
+        gs[name] = g_rj(W, U)
+        first = time.perf_counter() - t0
+        rep.add(wl, name, "grad", measure(lambda g_rj=g_rj: g_rj(W, U), repeats, 2, budget),
+                "ms", 1e3, note=f"jit(grad){'; the loops compiled' if fuse.get('fuse') else ''}"
+                                f"; excl. compile (first call {first * 1e3:.0f} ms; "
+                                f"{len(g_rj.graph(W, U))} eqns)")
     g_ru = riesz.jit(riesz.grad(lambda W, U: loss_r(W, U, unroll=True), argnums=(0, 1)))
     t0 = time.perf_counter()
     gs["riesz-jit unroll=True"] = g_ru(W, U)
@@ -1213,9 +1215,11 @@ def _bench_w7_config(libs: Libs, rep: Report, repeats: int, budget: float, B: in
     msg = "all agree with riesz" if not bad else f"MISMATCH vs riesz: {', '.join(bad)}"
     print(f"  gradient check: {msg}")
     rj, jj = rep.value(wl, "riesz-jit", "grad"), rep.value(wl, "jax jit", "grad")
+    rf = rep.value(wl, "riesz-jit (fused)", "grad")
     ru = rep.value(wl, "riesz-jit unroll=True", "grad")
     rep.lines.append(f"(w7 batch {B}, hidden {H}) gradient check: {msg}" + (
-        f"; riesz-jit / JAX-jit {rj / jj:.2f}, unroll=True {ru / jj:.2f} (target <= 2)"
+        f"; riesz-jit / JAX-jit {rj / jj:.2f}, unroll=True {ru / jj:.2f}"
+        + (f", compiled loops {rf / jj:.2f}" if rf else "") + " (target <= 2)"
         if rj and jj and ru else ""))
 
 

@@ -23,6 +23,7 @@ LAYERS: dict[int, tuple[str, ...]] = {
     2: ("riesz._primitives", "riesz._primitives.*"),  # primitives by family, with all their rules
     3: ("riesz.numpy", "riesz.numpy.*", "riesz.scipy", "riesz.scipy.*"),  # public array API
     4: ("riesz.transforms", "riesz.custom", "riesz.taylor", "riesz.staged", "riesz.fusion",
+        "riesz.loop_kernels",
         "riesz.control_flow"),  # transformations
     # spaces, linear operators, linear and nonlinear solvers
     5: ("riesz.spaces", "riesz.linear", "riesz.linear_solvers", "riesz.solvers"),

@@ -295,6 +295,11 @@ class _Cond(_Equation):
     def __repr__(self) -> str:
         return "<cond>"
 
+    def graph_parts(self) -> tuple[str, dict[str, Any], list[tuple[str, Graph]]]:
+        """What printing its equation shows (see `staging._Printer`): both branches."""
+        return "cond", {}, [("true_fn", self.branches[1].graph),
+                            ("false_fn", self.branches[0].graph)]
+
     def call_flat(self, leaves: Sequence[Any], in_def: Any, out: Any) -> tuple[Any, ...]:
         pred, ops = leaves[0], list(leaves[1:])
         if not isinstance(pred, Tracer):  # the compiled branch taken
@@ -477,7 +482,8 @@ class _Cond(_Equation):
                 def cond_select(*xs: Any) -> tuple[Any, ...]:
                     return tuple(st(list(xs)))
 
-                fn = self.derived[key] = _Loop(cond_select, out_avals)
+                fn = self.derived[key] = _Loop(cond_select, out_avals,
+                                               [("both_branches", st.graph)])
         return {"fn": fn, "in_def": _flat_def(len(dims)),
                 "out": _OutStructure(_flat_def(len(out_avals)))}
 
@@ -570,9 +576,14 @@ class _Loop(_CustomFunction):
     """A function without rules whose output types are declared, so jit never runs
     it on placeholder values (a vmapped cond's per-example select)."""
 
-    def __init__(self, loop: Callable[..., Any], out_avals: list[ShapedArray]):
+    def __init__(self, loop: Callable[..., Any], out_avals: list[ShapedArray],
+                 parts: list[tuple[str, Graph]] | None = None):
         super().__init__(loop)
         self.out_avals = out_avals
+        self.parts = parts or []  # the staged graphs it runs, for printing
+
+    def graph_parts(self) -> tuple[str, dict[str, Any], list[tuple[str, Graph]]]:
+        return getattr(self.fun, "__name__", "loop"), {}, self.parts
 
     def batched(self, params: dict[str, Any], dims: Any, size: int) -> dict[str, Any]:
         return _batched_declared(self, params, dims, size)
@@ -662,6 +673,12 @@ class _While(_Equation):
 
     def __repr__(self) -> str:
         return "<while_loop>"
+
+    def graph_parts(self) -> tuple[str, dict[str, Any], list[tuple[str, Graph]]]:
+        """What printing its equation shows (see `staging._Printer`): the predicate
+        and the body; the equation's inputs are (cond's values, body's values, carry)."""
+        return (self.__name__, {"cond_nconsts": self.nc, "body_nconsts": self.nb},
+                [("cond_fn", self.cond_g.graph), ("body_fn", self.body_g.graph)])
 
     def call_flat(self, leaves: Sequence[Any], in_def: Any, out: Any) -> tuple[Any, ...]:
         nc, nb, cond_g, body_g = self.nc, self.nb, self.cond_g, self.body_g
@@ -767,6 +784,12 @@ class _WhileVJP(_Equation):
 
     def __repr__(self) -> str:
         return "<while_loop_vjp>"
+
+    def graph_parts(self) -> tuple[str, dict[str, Any], list[tuple[str, Graph]]]:
+        """What printing its equation shows: the differentiated loop's predicate and
+        body (its inputs: the loop's, then the carry's cotangents)."""
+        _, params, parts = self.loop.graph_parts()
+        return self.__name__, params, parts
 
     def batched(self, params: dict[str, Any], dims: Any, size: int) -> dict[str, Any]:
         return _batched_declared(self, params, dims, size)
@@ -1043,12 +1066,24 @@ class _Scan(_Equation):
         self.in_avals, self.out_avals = in_avals, out_avals  # flat leaves, as called
         self.derived: dict[str, _Scan] = {}
         self.compiled: Any = None  # (invariant part, step), compiled at the first run
+        self.loop_kernel: Any = None  # the whole loop compiled (riesz.loop_kernels.adopt)
         self.fun = lambda *leaves: self.call_flat(leaves, None, None)
 
     def __repr__(self) -> str:
         return f"<scan of length {self.length}{', reverse' if self.reverse else ''}>"
 
+    def graph_parts(self) -> tuple[str, dict[str, Any], list[tuple[str, Graph]]]:
+        """What printing its equation shows (see `staging._Printer`): the body
+        (consts, carry, x slices) -> (carry, y slices)."""
+        return ("scan", {"length": self.length, "reverse": self.reverse, "num_consts": self.nc,
+                         "num_carry": self.nk}, [("body", self.body.graph)])
+
     def call_flat(self, leaves: Sequence[Any], in_def: Any, out: Any) -> tuple[Any, ...]:
+        if self.loop_kernel is not None and not any(isinstance(x, Tracer) for x in leaves):
+            return self.loop_kernel(leaves, self._loop)
+        return self._loop(leaves)
+
+    def _loop(self, leaves: Sequence[Any]) -> tuple[Any, ...]:
         nc, nk, n, body = self.nc, self.nk, self.length, self.body
         consts, carry, xs = list(leaves[:nc]), list(leaves[nc:nc + nk]), leaves[nc + nk:]
         concrete = not any(isinstance(x, Tracer) for x in leaves)

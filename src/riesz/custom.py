@@ -355,6 +355,14 @@ class _BatchedCustom(_CustomFunction):
     def __repr__(self) -> str:
         return f"<batched {self.fn!r}>"
 
+    def graph_parts(self) -> tuple[str, dict[str, Any], list[tuple[str, Any]]]:
+        """What printing its equation shows: `fn`'s name and staged graphs (those of
+        one example, see `staging._Printer`), the batch size and axes."""
+        inner = getattr(self.fn, "graph_parts", None)
+        name, params, parts = inner() if inner is not None else (
+            getattr(self.fn, "__name__", type(self.fn).__name__), {}, [])
+        return f"vmap({name}, in_axes={tuple(self.dims)}, size={self.size})", params, parts
+
     def call_flat(self, leaves: Sequence[Any], in_def: PyTreeDef, out: _OutStructure) -> tuple:
         def body(*xs: Any) -> tuple:
             return self.fn.call_flat(xs, self.inner_def, self.inner_out)

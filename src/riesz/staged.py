@@ -54,7 +54,7 @@ from typing import Any
 
 import numpy as np
 
-from . import fusion
+from . import fusion, loop_kernels
 from ._core import ops
 from ._core.primitive import CUSTOM
 from ._core.pytree import tree_flatten, tree_unflatten
@@ -494,8 +494,10 @@ def compile_graph(graph: Graph, fuse: bool | None = False) -> Callable[..., list
     function) passing the values that cross them through a list `R`.
     `fuse=True`: elementwise regions first become LLVM kernels (`riesz.fusion`);
     `None`: that once the calls have taken as long as compiling them would,
-    kept if it measures faster than the plain code (`_faster`)."""
+    kept if it measures faster than the plain code (`_faster`). The graph's staged
+    scans get the same policy for their whole loops (`riesz.loop_kernels`)."""
     if fuse is None:
+        loop_kernels.adopt(graph, None)
         plain = compile_graph(graph)
         shown: list[Any] = []  # tiered's function, whose `source` follows the choice
         tiered = fusion.tiered(graph, plain,
@@ -503,6 +505,7 @@ def compile_graph(graph: Graph, fuse: bool | None = False) -> Callable[..., list
         shown.append(tiered)
         return tiered
     if fuse:
+        loop_kernels.adopt(graph, True)
         graph = fusion.fuse(graph)
     namespace: dict[str, Any] = {"_copy": np.copy}
     names: dict[int, str] = {}

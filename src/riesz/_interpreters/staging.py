@@ -199,12 +199,16 @@ def _short(x: Any) -> str:
     if isinstance(x, np.ndarray):
         return f"array{aval_of(x)}" if x.size > 4 else repr(x.tolist())
     r = repr(x) if not callable(x) else getattr(x, "__name__", type(x).__name__)
+    if " object at 0x" in r:  # a default repr: its address would differ between runs
+        r = type(x).__name__
     return r if len(r) <= 40 else r[:37] + "..."
 
 
 class Graph:
     """A staged function: inputs, constants, equations and outputs (flat lists;
-    `in_def` / `out_def` hold the pytree structures).
+    `in_def` / `out_def` hold the pytree structures). Printed, it reads as a jaxpr;
+    the graphs a staged cond or loop holds (branches, predicate, body) are printed
+    nested under its equation.
 
     Examples
     --------
@@ -234,12 +238,65 @@ class Graph:
         return len(self.eqns)
 
     def __repr__(self) -> str:
-        consts = " ".join(f"{v}:{v.aval}" for v in self.constvars)
-        ins = " ".join(f"{v}:{v.aval}" for v in self.invars)
-        lines = [f"{{ lambda {consts + ' ; ' if consts else ''}{ins}. let"]
-        lines += [f"    {e!r}" for e in self.eqns]
-        lines.append(f"  in ({', '.join(_show(o) for o in self.outvars)}) }}")
-        return "\n".join(lines)
+        top = [*self.constvars, *self.invars, *(v for e in self.eqns for v in e.outvars)]
+        printer = _Printer(1 + max((v.n for v in top), default=-1))
+        return "\n".join(printer.graph(self, "", None))
+
+
+class _Printer:
+    """Prints a graph as a jaxpr is printed, the staged sub-graphs of its equations
+    (a cond's branches, a loop's body: see `graph_parts`) nested under them.
+
+    An equation's parameter `fn` may have a method `graph_parts()` returning
+    `(name, params, parts)`: the name and the parameters to print for it, and its
+    sub-graphs as (label, Graph) pairs, printed indented under the equation. A
+    sub-graph is closed (it reads only its own inputs and constants); its variables
+    are named afresh, after every name used so far, so no name means two things.
+    The outermost graph keeps its own names (`Var.n`). Only printing calls this."""
+
+    def __init__(self, fresh: int):
+        self.fresh = fresh  # the next unused name
+
+    def graph(self, g: Graph, indent: str, scope: dict[Var, str] | None) -> list[str]:
+        """The lines of `g`; `scope` None names by `Var.n`, else a fresh scope."""
+        if scope is not None:
+            for v in (*g.constvars, *g.invars, *(v for e in g.eqns for v in e.outvars)):
+                if v not in scope:
+                    scope[v] = _name(self.fresh)
+                    self.fresh += 1
+
+        def show(x: Any) -> str:
+            if not isinstance(x, Var):
+                return _short(x)
+            return scope.get(x, repr(x)) if scope is not None else repr(x)
+
+        def typed(vs: list[Var]) -> str:
+            return " ".join(f"{show(v)}:{v.aval}" for v in vs)
+
+        consts = typed(g.constvars)
+        lines = [f"{{ lambda {consts + ' ; ' if consts else ''}{typed(g.invars)}. let"]
+        for e in g.eqns:
+            fn = e.params.get("fn")
+            parts = getattr(fn, "graph_parts", None)
+            outs, ins = typed(e.outvars), " ".join(show(x) for x in e.invars)
+            if parts is None:
+                params = ", ".join(f"{k}={_short(v)}" for k, v in e.params.items())
+                head = f"{e.prim.name}[{params}]" if params else e.prim.name
+                lines.append(f"{indent}    {outs} = {head} {ins}")
+                continue
+            name, shown, subs = parts()
+            params = "".join(f", {k}={_short(v)}" for k, v in shown.items())
+            if not subs:
+                lines.append(f"{indent}    {outs} = {e.prim.name}[fn={name}{params}] {ins}")
+                continue
+            lines.append(f"{indent}    {outs} = {e.prim.name}[fn={name}{params}")
+            for label, sub in subs:
+                inner = self.graph(sub, indent + "      ", {})
+                lines.append(f"{indent}      {label}={inner[0]}")
+                lines.extend(inner[1:])
+            lines.append(f"{indent}    ] {ins}")
+        lines.append(f"{indent}  in ({', '.join(show(o) for o in g.outvars)}) }}")
+        return lines
 
 
 class GraphTracer(Tracer):

@@ -28,6 +28,7 @@ def staging(t: Tour) -> None:
         g = staged(x)                              # later calls: straight-line NumPy
         grow = lambda x: riesz.while_loop(lambda v: v < 10.0, lambda v: 1.5 * v + rnp.sin(v), x)
         riesz.grad(grow)(0.7)
+        riesz.jit(riesz.grad(grow)).graph(0.7)     # the loop's VJP: one equation, body nested
         """,
     )
 
@@ -86,6 +87,10 @@ def staging(t: Tour) -> None:
         while x < 10.0:
             x = 1.5 * x + np.sin(x)
         return x
+
+    t.out("   jit(grad(grow)).graph(0.7), the loop's VJP with the predicate and body it runs:")
+    for line in repr(riesz.jit(riesz.grad(grow)).graph(0.7)).splitlines():
+        t.out(f"     {line}")
 
     def while_grad() -> tuple[str, bool]:
         g = riesz.grad(grow)(0.7)
