@@ -101,12 +101,16 @@ def path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str
         monkeypatch.setattr(special, "JOINT_MIN_SIZE", 0)
         calls: list[str] = []
         joint, beta, rgamma = kernels.joint, kernels.beta_partials, kernels.rgamma_derivative
+        rgamma_joint = kernels.rgamma
+        monkeypatch.setattr(kernels, "rgamma",
+                            lambda x: calls.append("rgamma") or rgamma_joint(x))
         monkeypatch.setattr(kernels, "joint", lambda n, x: calls.append(n) or joint(n, x))
         monkeypatch.setattr(kernels, "beta_partials",
                             lambda *a: calls.append("beta_partials") or beta(*a))
         monkeypatch.setattr(kernels, "rgamma_derivative",
                             lambda *a: calls.append("rgamma_derivative") or rgamma(*a))
-        gammainc, betainc = kernels.gammainc, kernels.betainc
+        gammainc, betainc, ikv = kernels.gammainc, kernels.betainc, kernels.ikv
+        monkeypatch.setattr(kernels, "ikv", lambda n, *a: calls.append(n) or ikv(n, *a))
         monkeypatch.setattr(kernels, "gammainc",
                             lambda *a: calls.append("gammainc") or gammainc(*a))
         monkeypatch.setattr(kernels, "betainc",
@@ -282,7 +286,76 @@ def test_rgamma_gradient_matches_finite_differences(path: str,
     np.testing.assert_allclose(g, (sp.rgamma(x + h) - sp.rgamma(x - h)) / (2 * h),
                                rtol=1e-7, atol=1e-8)
     if path == "kernel":
-        assert request.node.kernel_calls == ["rgamma_derivative"]
+        assert request.node.kernel_calls == ["rgamma"]
+    # NaN or x < -170: SciPy's value, the derivative from the kernel of ψ
+    x2 = np.append(x, -170.5)
+    g2 = riesz.grad(lambda a: riesz.numpy.sum(rsp.rgamma(a)))(x2)
+    np.testing.assert_allclose(g2[:-1], g, rtol=1e-15)
+    if path == "kernel":
+        assert request.node.kernel_calls == ["rgamma", "rgamma", "rgamma_derivative"]
+
+
+def _rgamma_grid() -> np.ndarray:
+    """Dense on (-10, 10) (the recurrences), wide beyond, the integers and both sides of
+    the zeros of 1/Γ at 1e-3, 1e-8, 1e-14, the switches at |x| = 10, ±0, inf, huge x."""
+    near = np.concatenate([np.arange(-12.0, 0.0) + d for d in (1e-3, -1e-3, 1e-8, -1e-8,
+                                                              1e-14, -1e-14)])
+    return np.concatenate([
+        np.linspace(-10.0, 10.0, 200001), np.linspace(-170.0, 180.0, 35001),
+        np.arange(-30.0, 31.0), near, np.geomspace(1e-300, 1e2, 500),
+        -np.geomspace(1e-300, 1e-3, 300), [10.0, np.nextafter(10.0, 11.0), -10.0,
+                                           np.nextafter(-10.0, -11.0), -0.0, np.inf, 1e300]])
+
+
+def test_rgamma_kernel_values_and_derivative() -> None:
+    kernels = pytest.importorskip("riesz._primitives.special_kernels")
+    x = _rgamma_grid()
+    f, d = kernels.rgamma(x)
+    ref = sp.rgamma(x)
+    _assert_close(f, ref, rtol=4e-15, atol=0.0)
+    np.testing.assert_array_equal(np.signbit(f[ref == 0]), np.signbit(ref[ref == 0]))  # -0
+    # the derivative against -ψ(x)/Γ(x) by the reflection (riesz's NumPy rule, on SciPy's
+    # ψ), relative to the size of its terms: both cancel at the zeros of ψ (x < 0)
+    ref_d = special._rgamma_derivative_np(x, ref)
+    with np.errstate(all="ignore"):
+        scale = np.abs(ref) * (np.abs(sp.digamma(1.0 - x)) + np.abs(np.pi / np.tan(np.pi * x)))
+    scale = np.where(x > 0, np.abs(ref_d), scale)
+    ok = np.isfinite(ref_d)
+    assert ok[np.isfinite(x)].all()
+    _assert_close(d[ok], ref_d[ok], rtol=2e-14, atol=2e-14 * scale[ok])
+    zeros = (x <= 0) & (x == np.rint(x))
+    n = -x[zeros]
+    np.testing.assert_allclose(d[zeros], (-1.0) ** n * sp.gamma(n + 1.0), rtol=1e-15)
+    np.testing.assert_array_equal(d[x == np.inf], ref_d[x == np.inf])
+
+
+@pytest.mark.parametrize("x", [1.4616321449683623, 1.46, 0.3, 2.5, 7.7, -0.5040830082644554,
+                               -2.0 + 1e-8, -2.0 - 1e-8, -3.0 + 1e-14, -4.5, -9.99, 9.99])
+def test_rgamma_kernel_against_mpmath(x: float) -> None:
+    kernels = pytest.importorskip("riesz._primitives.special_kernels")
+    mp = pytest.importorskip("mpmath")
+    mp.mp.dps = 40
+    f, d = kernels.rgamma(np.array([x]))
+    assert abs(f[0] - float(mp.rgamma(x))) <= 4e-15 * abs(float(mp.rgamma(x)))
+    dm = mp.diff(mp.rgamma, x)
+    # relative to -ψ(x)/Γ(x)'s terms (ψ vanishes at 1.46163 and -0.50408)
+    scale = float(abs(mp.rgamma(x)) * (abs(mp.digamma(abs(x) + 1)) + 1 / abs(x)))
+    assert abs(d[0] - float(dm)) <= 1e-14 * max(abs(float(dm)), scale)
+
+
+def test_rgamma_kernel_float32_and_declines() -> None:
+    kernels = pytest.importorskip("riesz._primitives.special_kernels")
+    x = np.linspace(-9.5, 20.0, 3001).astype(np.float32)
+    f, d = kernels.rgamma(x)
+    assert f.dtype == d.dtype == np.float32
+    x64 = x.astype(np.float64)
+    ref = sp.rgamma(x64)
+    _assert_close(f, ref.astype(np.float32), rtol=2.4e-7, atol=1e-30)
+    ref_d = special._rgamma_derivative_np(x64, ref).astype(np.float32)
+    _assert_close(d, ref_d, rtol=1e-6, atol=1e-6 * np.abs(ref_d).max() * 1e-3)
+    for bad in (np.array([1.0, np.nan]), np.array([1.0, -170.5]), np.arange(3),
+                np.ones(3, complex), [1.0, 2.0]):
+        assert kernels.rgamma(bad) is None
 
 
 # -- gammainc, gammaincc: value and both partials from one pass --------------------------------
@@ -421,3 +494,134 @@ def test_gammainc_kernel_partial_in_a_against_mpmath() -> None:
         for ai, xi, dai in zip(a, x, da, strict=True):
             ref = mpmath.diff(lambda s, xi=xi: mpmath.gammainc(s, 0, xi, regularized=True), ai)
             np.testing.assert_allclose(dai, float(ref), rtol=1e-12)
+
+
+# -- I_v, K_v of real order (Temme's method) ------------------------------------------------
+
+_IKV = {"iv": (sp.iv, sp.ivp), "kv": (sp.kv, sp.kvp)}
+
+
+def _ikv_grid() -> tuple[np.ndarray, np.ndarray]:
+    """Orders in [-10, 10] (integers, half-integers, near-integers, the u = ±1/2 switch),
+    x from 1e-8 to 690 with the series / continued-fraction switch at x = 2."""
+    v = np.concatenate([np.arange(-10.0, 10.01, 0.25), [-9.9, -3.3, 0.1, 7.3, 1e-9, -1e-9,
+                                                         0.49999, 0.50001, -2.50001]])
+    x = np.concatenate([np.geomspace(1e-8, 690.0, 500), [0.1, 1.0, 20.0, 100.0, 690.0],
+                        [np.nextafter(2.0, 0.0), 2.0, np.nextafter(2.0, 3.0)]])
+    vv, xx = np.meshgrid(v, x)
+    return vv.ravel(), xx.ravel()
+
+
+@pytest.mark.parametrize("name", ["iv", "kv"])
+def test_ikv_kernel_values_and_derivatives_match_scipy(name: str) -> None:
+    kernels = pytest.importorskip("riesz._primitives.special_kernels")
+    v, x = _ikv_grid()
+    f, d = kernels.ikv(name, v, x)
+    f_sp, fp_sp = _IKV[name]
+    ref, ref_d = f_sp(v, x), fp_sp(v, x)
+    assert np.isfinite(ref).all() and np.isfinite(ref_d).all()
+    # (SciPy's own Temme series loses ~6e-14 at x = 2; the kernel is checked against
+    # mpmath there below)
+    _assert_close(f, ref, rtol=1e-13, atol=1e-300)
+    # SciPy's ivp / kvp for orders within 1e-3 of an integer lose eps/|u| in its gp - gm
+    far = np.abs(v - np.rint(v)) > 1e-3
+    # relative to the terms of F_v' = (v/x) F_v ± F_(v±1), which cancel at its zeros
+    scale = np.abs(v / x * ref) + np.abs(f_sp(v + 1, x))
+    _assert_close(d[far], ref_d[far], rtol=1e-13, atol=1e-13 * scale[far])
+    # far from the zeros of I_v (v < 0), central differences of SciPy's values agree too
+    h = 1e-6 * x
+    fd = (f_sp(v, x + h) - f_sp(v, x - h)) / (2 * h)
+    _assert_close(d[far], fd[far], rtol=1e-6, atol=1e-6 * np.abs(f[far]))
+
+
+@pytest.mark.parametrize(("name", "v", "x"), [
+    ("iv", -1e-9, 4.3874620889040506e-05), ("iv", 1e-9, 3.0), ("iv", -2.5, 1.999),
+    ("iv", 0.5, 700.0), ("iv", -7.3, 0.02), ("kv", -0.25, 2.0), ("kv", 0.25, 1.999),
+    ("kv", 1e-9, 2.0), ("kv", 3.25, 2.0001), ("kv", 10.0, 1e-3), ("kv", 0.5, 650.0)])
+def test_ikv_kernel_against_mpmath(name: str, v: float, x: float) -> None:
+    kernels = pytest.importorskip("riesz._primitives.special_kernels")
+    mp = pytest.importorskip("mpmath")
+    mp.mp.dps = 40
+    fm = mp.besseli if name == "iv" else mp.besselk
+    f, d = kernels.ikv(name, v, np.array([x]))
+    assert abs(f[0] - float(fm(v, x))) <= 2e-15 * abs(float(fm(v, x)))
+    dm = float(mp.diff(lambda t: fm(v, t), x))
+    assert abs(d[0] - dm) <= 5e-14 * abs(dm)  # (its two terms cancel at tiny x, v < 0)
+
+
+@pytest.mark.parametrize("name", ["iv", "kv"])
+def test_ikv_kernel_float32_and_broadcast_orders(name: str) -> None:
+    kernels = pytest.importorskip("riesz._primitives.special_kernels")
+    f_sp, fp_sp = _IKV[name]
+    x = np.geomspace(1e-3, 60.0, 300).astype(np.float32).reshape(3, 100)
+    v = np.array([[-2.5], [0.0], [3.7]], np.float32)  # one order per row
+    f, d = kernels.ikv(name, v, x)
+    assert f.dtype == d.dtype == np.float32 and f.shape == x.shape
+    x64, v64 = x.astype(np.float64), v.astype(np.float64)
+    with np.errstate(over="ignore"):
+        ref, ref_d = f_sp(v64, x64).astype(np.float32), fp_sp(v64, x64).astype(np.float32)
+    ok = np.isfinite(ref) & np.isfinite(ref_d)
+    _assert_close(f[ok], ref[ok], rtol=1e-6, atol=1e-30)
+    _assert_close(d[ok], ref_d[ok], rtol=1e-6, atol=1e-30)
+    f1, _ = kernels.ikv(name, 1.5, x)  # a Python scalar order keeps float32
+    assert f1.dtype == np.float32
+
+
+def test_ikv_kernel_declines_outside_its_domain() -> None:
+    kernels = pytest.importorskip("riesz._primitives.special_kernels")
+    x = np.linspace(0.5, 5.0, 8)
+    assert kernels.ikv("iv", 1.5, x) is not None
+    for bad_x in (x.astype(complex), -x, np.append(x, 0.0), np.append(x, np.nan),
+                  np.append(x, np.inf), np.append(x, 701.0), np.arange(1, 5), list(x)):
+        assert kernels.ikv("iv", 1.5, bad_x) is None
+        assert kernels.ikv("kv", 1.5, bad_x) is None
+    assert kernels.ikv("iv", 1.5, np.array([700.0])) is not None
+    assert kernels.ikv("kv", 1.5, np.array([695.0])) is None  # (SciPy's kv flushes to 0)
+    for bad_v in (50.5, np.nan, np.inf, 1.5j, np.full(8, 1.5, np.float32),
+                  np.ones((2, 8)), True):
+        assert kernels.ikv("iv", bad_v, x) is None
+    assert kernels.ikv("kv", 50.0, np.array([1e-8] * 4)) is None  # K_50 overflows: SciPy
+
+
+@pytest.mark.parametrize("name", ["iv", "kv"])
+def test_ikv_gradients_match_finite_differences(name: str, path: str,
+                                                request: pytest.FixtureRequest) -> None:
+    f_sp, f_r = getattr(sp, name), getattr(rsp, name)
+    x = np.array([[1e-3, 0.3, 1.9, 2.1, 7.5, 25.0, 90.0]] * 3)
+    v = np.array([[-2.5], [0.0], [1.5]])
+    h = 1e-7 * x
+    fd = (f_sp(v, x + h) - f_sp(v, x - h)) / (2 * h)
+    dref = _IKV[name][1](v, x)  # SciPy's ivp / kvp (its recurrences on its values)
+    g = riesz.grad(lambda a: riesz.numpy.sum(f_r(v, a)))(x)
+    np.testing.assert_allclose(g, dref, rtol=1e-13)
+    ok = (v != 0) | (x > 0.01)  # (I_0(x) ~ 1 near 0: its differences cancel)
+    np.testing.assert_allclose(g[ok], fd[ok], rtol=1e-6)
+    y, t = riesz.jvp(lambda a: f_r(1.5, a), (x[0],), (np.ones(7),))
+    np.testing.assert_allclose(y, f_sp(1.5, x[0]), rtol=1e-14)
+    np.testing.assert_allclose(t, dref[2], rtol=1e-13)
+    row = x[:1]  # one row of x against three orders: the cotangent is unbroadcast
+    gb = riesz.grad(lambda a: riesz.numpy.sum(f_r(v, a)))(row)
+    np.testing.assert_allclose(gb, dref.sum(axis=0, keepdims=True), rtol=1e-13)
+    if path == "kernel":
+        assert request.node.kernel_calls.count(name) == 3  # grad, jvp, row (which declines)
+
+
+@pytest.mark.parametrize("name", ["iv", "kv"])
+def test_ikv_kernel_and_scipy_paths_agree_at_the_edges(
+        name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("riesz._primitives.special_kernels")
+    f_r = getattr(rsp, name)
+    for x in (np.array([0.5, 2.0, 30.0, 700.0]), np.array([0.0, 1.0, 3.0, 4.0]),
+              np.array([np.nan, 1.0, 2.0, np.inf])):
+        def value_and_grad(x: np.ndarray = x) -> tuple[np.ndarray, np.ndarray]:
+            with np.errstate(all="ignore"):
+                return riesz.value_and_grad(
+                    lambda a: riesz.numpy.sum(f_r(-1.5, a) * np.arange(4.0)))(x)
+
+        monkeypatch.setattr(special, "_kernels", False)
+        v0, g0 = value_and_grad()
+        monkeypatch.setattr(special, "_kernels", None)
+        monkeypatch.setattr(special, "JOINT_MIN_SIZE", 0)
+        v1, g1 = value_and_grad()
+        np.testing.assert_allclose(g1, g0, rtol=1e-13, atol=1e-300)
+        np.testing.assert_allclose(v1, v0, rtol=1e-13)

@@ -24,7 +24,13 @@ from typing import Any
 import numpy as np
 import scipy.special as _sp
 
-from .._core.primitive import JOINT, ZERO_DERIVATIVE, Primitive, elementwise_unary
+from .._core.primitive import (
+    DIFFERENTIABLE,
+    JOINT,
+    ZERO_DERIVATIVE,
+    Primitive,
+    elementwise_unary,
+)
 from .._core.trace import Tracer, bind, raw_value
 from .._core.trace import strip_derivatives as _raw
 from .._core.zeros import is_foreign
@@ -231,6 +237,31 @@ def _with_residual(prim: Primitive) -> None:
 
     jvp.__name__, vjp.__name__ = jvp0.__name__, vjp0.__name__
     prim.def_jvp(jvp).def_vjp(vjp)
+
+
+def _with_residual_x(prim: Primitive) -> None:
+    """`_with_residual` for F(v, x) with a non-differentiable order: the residual is
+    ∂x F(v, x), in the broadcast shape (the cotangent of x is unbroadcast)."""
+    assert prim.jvps is not None and prim.vjps is not None
+    (jvp_v, jvp_x), (vjp_v, vjp_x) = prim.jvps, prim.vjps
+
+    def jvp_v_(t: Any, ans: Any, v: Any, x: Any, residual: Any = None) -> Any:
+        return jvp_v(t, ans, v, x)
+
+    def vjp_v_(g: Any, ans: Any, v: Any, x: Any, residual: Any = None) -> Any:
+        return vjp_v(g, ans, v, x)
+
+    def jvp_x_(t: Any, ans: Any, v: Any, x: Any, residual: Any = None) -> Any:
+        return jvp_x(t, ans, v, x) if residual is None else _fit(t * residual, ans)
+
+    def vjp_x_(g: Any, ans: Any, v: Any, x: Any, residual: Any = None) -> Any:
+        if residual is None:
+            return vjp_x(g, ans, v, x)
+        return unbroadcast(g * residual, x.shape, x.dtype)
+
+    for new, old in ((jvp_v_, jvp_v), (vjp_v_, vjp_v), (jvp_x_, jvp_x), (vjp_x_, vjp_x)):
+        new.__name__ = old.__name__
+    prim.def_jvp(jvp_v_, jvp_x_).def_vjp(vjp_v_, vjp_x_)
 
 
 def _no_derivative(fname: str, what: str) -> Any:
@@ -885,10 +916,14 @@ rgamma_p = taylor.jet_from_jvp(elementwise_unary(
 
 
 def _rgamma_forward(x: Any) -> Any:
-    """JOINT: SciPy's 1/Γ(x), and its derivative from one compiled pass (ψ in the kernel)."""
+    """JOINT: 1/Γ(x) and its derivative from one compiled pass (Cephes' rgamma, ψ
+    from the same recurrences); below -170 or with NaN, SciPy's value and the kernel's ψ."""
     kernels = _kernel_module(x)
     if kernels is None or x.dtype not in (np.float64, np.float32):
         return None
+    joint = kernels.rgamma(x)
+    if joint is not None:
+        return joint
     ans = rgamma_p.impl(x)
     return ans, kernels.rgamma_derivative(x, ans)
 
@@ -1002,12 +1037,24 @@ class _Bessel:
 
 
 def _bessel_v(name: str, ufunc: Any, p: float, q: float, *, scaled: bool = False,
-              regular: bool = True, notes: str = "") -> tuple[Primitive, _Bessel]:
-    """F(v, x) with the order v an operand (not differentiable)."""
-    prim = Primitive(name, _weak(ufunc), notes=notes)
+              regular: bool = True, notes: str = "",
+              joint: bool = False) -> tuple[Primitive, _Bessel]:
+    """F(v, x) with the order v an operand (not differentiable). With `joint`, kind JOINT:
+    F_v and ∂x F_v from one compiled pass where `special_kernels.ikv` applies."""
+    prim = Primitive(name, _weak(ufunc), kind=JOINT if joint else DIFFERENTIABLE,
+                     notes=notes)
     family = _Bessel(lambda v, x: bind(prim, v, x), p, q, scaled, regular)
     elementwise_binary(prim, _no_derivative(name, "the order `v`"),
                        lambda v, x, ans: family.derivative(v, x, ans))
+    if joint:
+        _with_residual_x(prim)
+
+        def forward(v: Any, x: Any) -> Any:
+            kernels = _kernel_module(x)
+            return None if kernels is None else kernels.ikv(name, v, x)
+
+        forward.__name__ = f"{name}_forward"
+        prim.def_forward(forward)
 
     general = prim.jet  # the rule from the JVP: at x = 0, where 1/x(t) has no series
     assert general is not None  # (elementwise_binary registered it)
@@ -1030,7 +1077,8 @@ def _bessel_v(name: str, ufunc: Any, p: float, q: float, *, scaled: bool = False
 jv_p, _J = _bessel_v("jv", _sp.jv, -1.0, 1.0, notes="J_v(x); ∂x = (v/x) J_v - J_(v+1)")
 yv_p, _Y = _bessel_v("yv", _sp.yv, -1.0, 1.0, regular=False,
                      notes="Y_v(x); ∂x = (v/x) Y_v - Y_(v+1)")
-iv_p, _I = _bessel_v("iv", _sp.iv, 1.0, 1.0, notes="I_v(x); ∂x = (v/x) I_v + I_(v+1)")
+iv_p, _I = _bessel_v("iv", _sp.iv, 1.0, 1.0, notes="I_v(x); ∂x = (v/x) I_v + I_(v+1)",
+                     joint=True)
 ive_p, _IE = _bessel_v("ive", _sp.ive, 1.0, 1.0, scaled=True,
                        notes="I_v(x) e^-|x|; ∂x = (v/x - sign x) ive_v + ive_(v+1); on "
                        "complex z, I_v(z) e^-|Re z|: ∂z[t] = ive'_v t - sign(Re z) ive_v Re t")
@@ -1082,7 +1130,7 @@ _IE.value = _ive_other_order
 
 
 kv_p, _K = _bessel_v("kv", _sp.kv, -1.0, -1.0, regular=False,
-                     notes="K_v(x); ∂x = (v/x) K_v - K_(v+1)")
+                     notes="K_v(x); ∂x = (v/x) K_v - K_(v+1)", joint=True)
 yn_p, _YN = _bessel_v("yn", _sp.yn, -1.0, 1.0, regular=False,
                       notes="Y_n(x) for integer n; ∂x = (n/x) Y_n - Y_(n+1)")
 

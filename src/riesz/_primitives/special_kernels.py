@@ -24,8 +24,8 @@ import numpy as np
 import scipy.special as _sp
 from numba import njit
 
-__all__ = ["beta_accepts", "beta_partials", "betainc", "gammainc", "joint",
-           "rgamma_derivative"]
+__all__ = ["beta_accepts", "beta_partials", "betainc", "gammainc", "ikv", "joint",
+           "rgamma", "rgamma_derivative"]
 
 # -- Cephes coefficients ------------------------------------------------------------------
 # j0.c: J0 on [0, 5] as (z - r1)(z - r2) RP(z)/RQ(z), z = x²; Hankel's expansion beyond.
@@ -225,6 +225,16 @@ def _j01_small(ax: float) -> tuple[float, float]:
 
 
 @njit(inline="always", cache=True, error_model="numpy")
+def _psi_12(x: float) -> float:
+    """ψ(x) for 1 <= x <= 2."""
+    g = x - _PSI_ROOT1
+    g -= _PSI_ROOT2
+    g -= _PSI_ROOT3
+    r = _polevl(x - 1.0, _PSI_P) / _polevl(x - 1.0, _PSI_Q)
+    return g * _PSI_Y + g * r
+
+
+@njit(inline="always", cache=True, error_model="numpy")
 def _psi_positive(x: float) -> float:
     """ψ(x) for x > 0 (finite or inf) as Cephes' psi: exact harmonic sums at the integers up
     to 10, the recurrence into [1, 2] and a rational function there, the asymptotic series
@@ -242,11 +252,7 @@ def _psi_positive(x: float) -> float:
             x -= 1.0
             y += 1.0 / x
     if x <= 2.0:
-        g = x - _PSI_ROOT1
-        g -= _PSI_ROOT2
-        g -= _PSI_ROOT3
-        r = _polevl(x - 1.0, _PSI_P) / _polevl(x - 1.0, _PSI_Q)
-        return y + (g * _PSI_Y + g * r)
+        return y + _psi_12(x)
     if x < 1.0e17:
         z = 1.0 / (x * x)
         t = z * _polevl(z, _PSI_A)
@@ -271,22 +277,85 @@ def _beta_partials(a: Any, b: Any, ans: Any, times_ans: bool, da: Any, db: Any) 
         db[k] = pb
 
 
-@njit(cache=True, error_model="numpy")
-def _rgamma_derivative(x: Any, ans: Any, d: Any) -> None:
+@njit(inline="always", cache=True, error_model="numpy")
+def _rgamma_d(xk: float, ans: float) -> float:
     """(1/Γ)'(x) = -ψ(x)/Γ(x), `ans` = 1/Γ(x); for x <= 0 with ψ(x) = ψ(1-x) - π/tan(π r),
     r = x - rint(x) (exact), and (-1)^n n! at the zeros x = -n (as riesz's NumPy rule)."""
+    positive = xk > 0.0
+    p = _psi_positive(xk if positive else 1.0 - xk)  # (one call site: fewer mispredictions)
+    if not positive:
+        r = xk - np.rint(xk)
+        if r == 0.0:
+            n = -xk
+            return (-1.0 if n % 2.0 == 1.0 else 1.0) * math.gamma(n + 1.0)
+        p -= math.pi / math.tan(math.pi * r)
+    return -p * ans
+
+
+@njit(cache=True, error_model="numpy")
+def _rgamma_derivative(x: Any, ans: Any, d: Any) -> None:
+    """`_rgamma_d` on arrays."""
     for k in range(x.size):
-        xk = float(x[k])
-        positive = xk > 0.0
-        p = _psi_positive(xk if positive else 1.0 - xk)  # (one call site: fewer mispredictions)
-        if not positive:
-            r = xk - np.rint(xk)
-            if r == 0.0:
-                n = -xk
-                d[k] = (-1.0 if n % 2.0 == 1.0 else 1.0) * math.gamma(n + 1.0)
-                continue
-            p -= math.pi / math.tan(math.pi * r)
-        d[k] = -p * ans[k]
+        d[k] = _rgamma_d(float(x[k]), float(ans[k]))
+
+
+# rgamma.c: 1/(x Γ(x)) - 1 on [0, 1] as a Chebyshev series in 4x - 2
+_RGAMMA_R = np.array([
+    3.13173458231230000000E-17, -6.70718606477908000000E-16, 2.20039078172259550000E-15,
+    2.47691630348254132600E-13, -6.60074100411295197440E-12, 5.13850186324226978840E-11,
+    1.08965386454418662084E-9, -3.33964630686836942556E-8, 2.68975996440595483619E-7,
+    2.96001177518801696639E-6, -8.04814124978471142852E-5, 4.16609138709688864714E-4,
+    5.06579864028608725080E-3, -6.41925436109158228810E-2, -4.98558728684003594785E-3,
+    1.27546015610523951063E-1])
+
+
+_RGAMMA_RECUR = 10.0  # (Cephes: 4; the recurrences are as accurate as its Γ up to 10, and
+# faster than Γ and ψ apart)
+
+
+@njit(cache=True, error_model="numpy")
+def _rgamma_joint(x: Any, f: Any, d: Any) -> None:
+    """1/Γ(x) as Cephes' rgamma and its derivative in the same pass. For |x| <= 4 the
+    recurrences take x to w in (0, 1] (z = the product of the factors), where
+    1/Γ(w) = w R(w), R = 1 + a Chebyshev series; the same factors give ψ(x) = ψ(w) + s
+    (s = Σ ± 1/factor), ψ(w) = ψ(1+w) - 1/w, so that
+        (1/Γ)'(x) = -ψ(x)/Γ(x) = (1 - w (ψ(1+w) + s)) R(w)/z,
+    free of the 0 · ∞ at the zeros of 1/Γ (where w -> 0). Beyond: 1/Γ(x) and `_rgamma_d`.
+    0 at the poles (x itself at ±0) with derivative (-1)^n n!."""
+    for k in range(x.size):
+        xk = np.float64(x[k])  # (float() keeps float32 in Numba)
+        if xk == 0.0 or (xk < 0.0 and xk == math.floor(xk)):
+            f[k] = xk if xk == 0.0 else 0.0
+            n = -xk
+            d[k] = (-1.0 if n % 2.0 == 1.0 else 1.0) * math.gamma(n + 1.0)
+            continue
+        if not abs(xk) <= _RGAMMA_RECUR:  # (NaN too)
+            ans = 1.0 / math.gamma(xk)
+            f[k] = ans
+            d[k] = _rgamma_d(xk, ans)
+            continue
+        z, w, sm, sm_last = 1.0, xk, 0.0, 0.0
+        while w > 1.0:  # downward recurrence
+            w -= 1.0
+            z *= w
+            sm_last = sm
+            sm += 1.0 / w
+        while w < 0.0:  # upward recurrence
+            q = 1.0 / w
+            z *= q
+            sm -= q
+            w += 1.0
+        if w == 1.0:  # an integer: ψ(1) = -γ
+            f[k] = 1.0 / z
+            d[k] = (_EULER - sm) / z
+            continue
+        r = 1.0 + _chbevl(4.0 * w - 2.0, _RGAMMA_R)
+        ans = w * r / z
+        f[k] = ans
+        if xk > 1.0:  # ψ(x) = ψ(1+w) + the sum without its last term 1/w (no cancellation
+            d[k] = -(_psi_12(1.0 + w) + sm_last) * ans  # at the zero of ψ near 1.46)
+        else:
+            d[k] = (1.0 - w * (_psi_12(1.0 + w) + sm)) * r / z
 
 
 _EPS = 2.0 ** -53
@@ -576,6 +645,18 @@ def beta_partials(a: Any, b: Any, ans: Any, times_ans: bool) -> tuple[Any, Any]:
     return da, db
 
 
+def rgamma(x: Any) -> tuple[np.ndarray, np.ndarray] | None:
+    """(1/Γ(x), (1/Γ)'(x)) from one pass for a real NumPy `x` with no entry below -170
+    (where SciPy's Γ underflows and its 1/Γ is ±inf) and no NaN; None otherwise."""
+    if (type(x) is not np.ndarray or x.dtype not in (np.float64, np.float32)
+            or not x.min() >= -170):
+        return None
+    f = np.empty(x.shape, x.dtype)
+    d = np.empty(x.shape, x.dtype)
+    _rgamma_joint(x.reshape(-1), f.reshape(-1), d.reshape(-1))
+    return f, d
+
+
 def rgamma_derivative(x: Any, ans: Any) -> Any:
     """(1/Γ)'(x) given `ans` = 1/Γ(x), from one pass, for a real NumPy `x`; None otherwise."""
     if type(x) is not np.ndarray or x.dtype not in (np.float64, np.float32):
@@ -619,3 +700,163 @@ def betainc(a: Any, b: Any, x: Any, upper: bool) -> tuple[Any, tuple[Any, Any, A
     if redo.any():
         f[redo] = (_sp.betaincc if upper else _sp.betainc)(a[redo], b[redo], x[redo])
     return f, (da, db, dx)
+
+
+# -- I_v, K_v of real order: Temme's method, as Cephes' ikv_temme (from Boost, X. Zhang) ----
+# For x > 0 and v = n + u (n = round |v|, |u| <= 1/2): K_u, K_(u+1) by Temme's series
+# (x <= 2) or Steed's continued fraction CF2 (x > 2), forward recurrence to K_v, K_(v+1);
+# f = I_(v+1)/I_v by CF1 (modified Lentz) and I_v from the Wronskian
+# I_v K_(v+1) + I_(v+1) K_v = 1/x. The derivatives come from the same quantities:
+#     I_v' = I_v (f + v/x),   K_v' = (v/x) K_v - K_(v+1),
+# and for v < 0 (not an integer) I_(-v) = I_v + (2/π) sin(πv) K_v, K_(-v) = K_v.
+_IKV_MAXITER = 1_000_000  # (CF1 takes O(x) steps: ~1,000 at x = 700)
+# ζ(3)/3, ζ(5)/5, ..., ζ(19)/19: the odd part of log Γ(1+u) = -γu - Σ_k odd ζ(k)/k u^k + ...
+_ZETA_ODD = np.array([float(_sp.zeta(k)) / k for k in range(19, 2, -2)])
+
+
+@njit(inline="always", cache=True, error_model="numpy")
+def _temme_ik_series(u: float, x: float) -> tuple[float, float]:
+    """K_u(x), K_(u+1)(x) for 0 < x <= 2, |u| <= 1/2."""
+    gp = math.gamma(u + 1.0) - 1.0
+    gm = math.gamma(1.0 - u) - 1.0
+    a = math.log(x / 2.0)
+    b = math.exp(u * a)
+    sigma = -a * u
+    c = 1.0 if abs(u) < _EPS * 2.0 else math.sin(math.pi * u) / (u * math.pi)
+    d = 1.0 if abs(sigma) < _EPS * 2.0 else math.sinh(sigma) / sigma
+    if abs(u) < 0.1:  # (Γ(1+u) - Γ(1-u))/(2u) = e^even sinh(odd)/u without cancellation
+        u2 = u * u
+        odd = u * (-_EULER - u2 * _polevl(u2, _ZETA_ODD))
+        even = 0.5 * (math.lgamma(1.0 + u) + math.lgamma(1.0 - u))
+        gamma1 = (-_EULER if u == 0.0 else math.exp(even) * math.sinh(odd) / u) * c
+    else:
+        gamma1 = (0.5 / u) * (gp - gm) * c
+    gamma2 = (2.0 + gp + gm) * c / 2.0
+    p = (gp + 1.0) / (2.0 * b)
+    q = (1.0 + gm) * b / 2.0
+    f = (math.cosh(sigma) * gamma1 + d * (-a) * gamma2) / c
+    coef, s, s1 = 1.0, f, p
+    for k in range(1, _IKV_MAXITER):
+        f = (k * f + p + q) / (k * k - u * u)
+        p /= k - u
+        q /= k + u
+        h = p - k * f
+        coef *= x * x / (4 * k)
+        s += coef * f
+        s1 += coef * h
+        if abs(coef * f) < abs(s) * _EPS * 2.0:
+            break
+    return s, 2.0 * s1 / x
+
+
+@njit(inline="always", cache=True, error_model="numpy")
+def _cf2_ik(u: float, x: float) -> tuple[float, float]:
+    """K_u(x), K_(u+1)(x) for x > 1 by Steed's algorithm (Thompson and Barnett)."""
+    a = u * u - 0.25
+    b = 2.0 * (x + 1.0)
+    d = 1.0 / b
+    f = delta = d
+    prev, current = 0.0, 1.0
+    q_sum = c = -a
+    s = 1.0 + q_sum * delta
+    for k in range(2, _IKV_MAXITER):
+        a -= 2 * (k - 1)
+        b += 2.0
+        d = 1.0 / (b + a * d)
+        delta *= b * d - 1.0
+        f += delta
+        q = (prev - (b - 2.0) * current) / a
+        prev = current
+        current = q
+        c *= -a / k
+        q_sum += c * q
+        s += q_sum * delta
+        if abs(q_sum * delta) < abs(s) * _EPS * 2.0:
+            break
+    kv = math.sqrt(math.pi / (2.0 * x)) * math.exp(-x) / s
+    return kv, kv * (0.5 + u + x + (u * u - 0.25) * f) / x
+
+
+@njit(inline="always", cache=True, error_model="numpy")
+def _cf1_ik(v: float, x: float) -> float:
+    """I_(v+1)(x)/I_v(x) by the modified Lentz method (A&S 9.1.73)."""
+    tiny = 1.0 / math.sqrt(1.7976931348623157e308)
+    c = f = tiny
+    d = 0.0
+    for k in range(1, _IKV_MAXITER):
+        b = 2.0 * (v + k) / x
+        c = b + 1.0 / c
+        d = b + d
+        if c == 0.0:
+            c = tiny
+        if d == 0.0:
+            d = tiny
+        d = 1.0 / d
+        delta = c * d
+        f *= delta
+        if abs(delta - 1.0) <= 4.0 * _EPS:
+            break
+    return f
+
+
+@njit(cache=True, error_model="numpy")
+def _ikv_joint(v: Any, v_step: int, x: Any, want_i: bool, f: Any, d: Any) -> None:
+    """f[k], d[k] = I_v(x), I_v'(x) (`want_i`) or K_v(x), K_v'(x), v = v[k * v_step], for
+    x > 0 and finite real v."""
+    for k in range(x.size):
+        vk, xk = np.float64(v[k * v_step]), np.float64(x[k])
+        if want_i and vk < 0.0 and vk == math.floor(vk):
+            vk = -vk  # I_(-n) = I_n
+        nu = abs(vk)
+        n = int(math.floor(nu + 0.5))
+        u = nu - n
+        if xk <= 2.0:
+            ku, ku1 = _temme_ik_series(u, xk)
+        else:
+            ku, ku1 = _cf2_ik(u, xk)
+        for j in range(1, n + 1):  # forward recurrence K_(u+j+1) = 2(u+j)/x K_(u+j) + K_(u+j-1)
+            ku, ku1 = ku1, 2.0 * (u + j) * ku1 / xk + ku
+        kd = nu / xk * ku - ku1
+        if not want_i:
+            f[k] = ku
+            d[k] = kd
+            continue
+        fv = _cf1_ik(nu, xk)
+        iv = 1.0 / xk / (ku * fv + ku1)
+        idv = iv * (fv + nu / xk)
+        if vk < 0.0:  # reflection: (2/π) sin(πν) K_ν, sin(π(n + u)) = (-1)^n sin(πu)
+            s = (2.0 / math.pi) * math.sin(math.pi * u) * (-1.0 if n % 2 else 1.0)
+            iv += s * ku
+            idv += s * kd
+        f[k] = iv
+        d[k] = idv
+
+
+def ikv(name: str, v: Any, x: Any) -> tuple[np.ndarray, np.ndarray] | None:
+    """(F_v(x), F_v'(x)) for F = iv or kv from one pass, on a real NumPy `x` with
+    0 < x <= 700 (kv: 690; beyond, SciPy's kv flushes its values ~1e-304 to 0) and a real
+    order `v` (a scalar, or an array of x's dtype that broadcasts to x's shape) with
+    |v| <= 50; None otherwise, or where a result is not finite (overflow in the
+    recurrences: SciPy then)."""
+    if type(x) is not np.ndarray or x.dtype not in (np.float64, np.float32):
+        return None
+    if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool):
+        vs = np.array([v], np.float64)
+        v_step = 0
+    elif (type(v) is np.ndarray and v.dtype == x.dtype
+          and np.broadcast_shapes(v.shape, x.shape) == x.shape):
+        if v.size == 1:
+            vs, v_step = v.reshape(1), 0
+        else:
+            vs, v_step = np.broadcast_to(v, x.shape).reshape(-1), 1  # (copies if broadcast)
+    else:
+        return None
+    if not (x.min() > 0 and x.max() <= (700 if name == "iv" else 690)
+            and np.abs(vs).max() <= 50):  # (NaN fails)
+        return None
+    f = np.empty(x.shape, x.dtype)
+    d = np.empty(x.shape, x.dtype)
+    _ikv_joint(vs, v_step, x.reshape(-1), name == "iv", f.reshape(-1), d.reshape(-1))
+    if not (np.isfinite(f).all() and np.isfinite(d).all()):
+        return None
+    return f, d
