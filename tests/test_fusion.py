@@ -40,9 +40,9 @@ def _eager(fn, *args):
 _SPECIAL = [-np.inf, -1e300, -2.5, -1.0, -0.5, -1e-300, -0.0, 0.0, 1e-300, 0.5, 1.0, 2.5,
             1e300, np.inf, np.nan, 0.75]
 _UNARY = sorted(n for n, p in _REGISTRY.items() if isinstance(p.impl, np.ufunc)
-                and p.impl.nin == 1 and p.impl.__name__ in fusion._UFUNCS)
+                and p.impl.nin == 1 and p.impl.__name__ in fusion.UFUNCS)
 _BINARY = sorted(n for n, p in _REGISTRY.items() if isinstance(p.impl, np.ufunc)
-                 and p.impl.nin == 2 and p.impl.__name__ in fusion._UFUNCS)
+                 and p.impl.nin == 2 and p.impl.__name__ in fusion.UFUNCS)
 
 
 def _special(dtype, values=_SPECIAL):

@@ -64,15 +64,15 @@ _TAINT_CAP = 8  # groups tracked exactly per value (older ones are treated as re
 
 # ufuncs that the IR writer has NumPy's scalar loops for (checked against
 # NumPy by tests/test_fusion.py over the registry's elementwise primitives)
-_UFUNCS = frozenset("""
+UFUNCS = frozenset("""
 add subtract multiply divide true_divide power maximum minimum negative exp exp2 expm1 log
 log2 log10 log1p sqrt cbrt square reciprocal sin cos tan arcsin arccos arctan sinh cosh tanh
 arcsinh arccosh arctanh absolute hypot arctan2 logaddexp logaddexp2 fmod sign floor ceil trunc
 rint greater greater_equal less less_equal equal not_equal logical_and logical_or logical_xor
 logical_not isnan isinf isfinite signbit
 """.split())
-_DTYPES = {np.dtype(np.float64): "f8", np.dtype(np.float32): "f4", np.dtype(np.bool_): "b1"}
-_F8 = np.dtype(np.float64)
+DTYPE_CODES = {np.dtype(np.float64): "f8", np.dtype(np.float32): "f4", np.dtype(np.bool_): "b1"}
+F8 = np.dtype(np.float64)
 
 
 def available() -> bool:
@@ -103,7 +103,7 @@ class _Kernel:
 # -- which equations fuse -----------------------------------------------------------------
 
 
-def _scalar_type(x: Any) -> Any:
+def scalar_type(x: Any) -> Any:
     """The dtype NumPy's ufunc resolution sees for input `x` (a Python type if weak)."""
     if type(x) is Var:
         return type(x.aval.dtype.type(0).item()) if x.aval.weak else x.aval.dtype
@@ -138,7 +138,7 @@ def _plan(e: Eqn) -> tuple[tuple[Any, ...], list[Any]] | None:
 
 def _plan_of(e: Eqn) -> tuple[tuple[Any, ...], list[Any]] | None:
     out = e.outvars[0].aval
-    if out.dtype not in _DTYPES:
+    if out.dtype not in DTYPE_CODES:
         return None
     for x in e.invars:
         if type(x) is Var:
@@ -148,17 +148,17 @@ def _plan_of(e: Eqn) -> tuple[tuple[Any, ...], list[Any]] | None:
                 return None
         elif type(x) not in (bool, int, float) and not (
                 isinstance(x, (np.generic, np.ndarray)) and np.ndim(x) == 0
-                and np.asarray(x).dtype in _DTYPES):
+                and np.asarray(x).dtype in DTYPE_CODES):
             return None
     f, name = e.prim.impl, e.prim.name
     if isinstance(f, np.ufunc):
-        if f.nout != 1 or e.params or f.__name__ not in _UFUNCS:
+        if f.nout != 1 or e.params or f.__name__ not in UFUNCS:
             return None
         try:
-            loop = f.resolve_dtypes(tuple(_scalar_type(x) for x in e.invars) + (None,))
+            loop = f.resolve_dtypes(tuple(scalar_type(x) for x in e.invars) + (None,))
         except (TypeError, ValueError):
             return None
-        if any(d not in _DTYPES for d in loop) or not _supported(f.__name__, list(loop)):
+        if any(d not in DTYPE_CODES for d in loop) or not _supported(f.__name__, list(loop)):
             return None
         return out.shape, list(loop[:-1])
     if name == "where" and not e.params and len(e.invars) == 3:
@@ -298,7 +298,7 @@ _SWAPPED = ord(">" if sys.byteorder == "little" else "<")  # a non-native dtype'
 _READY = 0x1 | 0x100  # NPY_ARRAY_C_CONTIGUOUS | NPY_ARRAY_ALIGNED
 
 
-def _weak_dtype(a: Any) -> np.dtype[Any]:
+def weak_dtype(a: Any) -> np.dtype[Any]:
     """The dtype a kernel sees for an input (a weak Python scalar arrives as int64 /
     float64 / bool)."""
     return np.dtype(type(a.dtype.type(0).item())) if a.weak else a.dtype
@@ -406,9 +406,9 @@ class _Writer:
     def libm(self, name: str, dtype: np.dtype[Any], *args: str) -> str:
         """The C library's `name` (glibc's libmvec vector variant on vectors:
         AVX2 for float64, SSE for float32, four lanes each)."""
-        f = name if dtype == _F8 else name + "f"
+        f = name if dtype == F8 else name + "f"
         if self.lanes > 1:
-            f = f"_ZGV{'d' if dtype == _F8 else 'b'}N{self.lanes}{'v' * len(args)}_{f}"
+            f = f"_ZGV{'d' if dtype == F8 else 'b'}N{self.lanes}{'v' * len(args)}_{f}"
         return self.call(f, self.ty(dtype), *args)
 
     def cast(self, v: str, src: np.dtype[Any], dst: np.dtype[Any]) -> str:
@@ -492,7 +492,7 @@ class _Writer:
             same = self.emit(f"fadd {t} {a[0]}, {self.const(1.0 if two else _LN2, dtype)}")
             return self.emit(f"select {b} {self.emit(f'fcmp oeq {t} {a[0]}, {a[1]}')}, "
                              f"{t} {same}, {t} {r}")
-        raise NotImplementedError(name)  # pragma: no cover - _UFUNCS lists what is written
+        raise NotImplementedError(name)  # pragma: no cover - UFUNCS lists what is written
 
 
 def _kernel_ir(eqns: list[Eqn], plans: list[Any], ins: list[Var], outs: list[Var],
@@ -517,7 +517,7 @@ def _kernel_ir(eqns: list[Eqn], plans: list[Any], ins: list[Var], outs: list[Var
     lazy: dict[int, list[str]] = {}  # an input array's load, emitted before its first use
     val: dict[int, tuple[str, np.dtype[Any]]] = {}
     for k, v in enumerate(ins):
-        dt = _weak_dtype(v.aval)
+        dt = weak_dtype(v.aval)
         if v.aval.shape:
             kinds.append("a")
             item = f"getelementptr i8, ptr %objs, i64 {_ITEMS_AT + 8 * slots}"
@@ -539,7 +539,7 @@ def _kernel_ir(eqns: list[Eqn], plans: list[Any], ins: list[Var], outs: list[Var
         elif dt.kind in "fb":
             kinds.append("f")
             params.append(f"double %x{k}")
-            w.lanes, s = 1, w.cast(f"%x{k}", _F8, dt)
+            w.lanes, s = 1, w.cast(f"%x{k}", F8, dt)
             w.lanes = lanes
             val[v.n] = (w.splat(s, dt), dt)
         else:

@@ -79,7 +79,7 @@ def _literal(x: Any, dtype: Any) -> str:
         s = "np.nan" if math.isnan(v) else ("np.inf" if v > 0 else "-np.inf")
     else:
         s = repr(v)
-    if dtype is None or np.dtype(dtype) == fusion._F8:
+    if dtype is None or np.dtype(dtype) == fusion.F8:
         return s
     return f"{_dt(dtype)}({s})"
 
@@ -90,7 +90,7 @@ class _Unsupported(Exception):
 
 def _dt(d: Any) -> str:
     try:
-        return fusion._DTYPES[np.dtype(d)]
+        return fusion.DTYPE_CODES[np.dtype(d)]
     except KeyError:
         raise _Unsupported(f"dtype {d}") from None
 
@@ -232,7 +232,7 @@ class _Codegen:
         return self.aval[x.n].shape if type(x) is Var else np.shape(x)
 
     def dtype(self, x: Any) -> np.dtype[Any]:
-        return fusion._weak_dtype(self.aval[x.n]) if type(x) is Var else np.asarray(x).dtype
+        return fusion.weak_dtype(self.aval[x.n]) if type(x) is Var else np.asarray(x).dtype
 
     def ref(self, x: Any, ix: Sequence[str] = (), group: _Group | None = None,
             cast: Any = None) -> str:
@@ -277,10 +277,10 @@ class _Codegen:
             return ([(e.invars[0], ["j0", "0"], None), (e.invars[1], ["0", "j1"], None)],
                     "({0} * {1})".format)
         if isinstance(f, np.ufunc) and name != "matmul":
-            if f.nout != 1 or e.params or f.__name__ not in fusion._UFUNCS:
+            if f.nout != 1 or e.params or f.__name__ not in fusion.UFUNCS:
                 raise _Unsupported(name)
             try:
-                loop = f.resolve_dtypes(tuple(fusion._scalar_type(x) for x in e.invars)
+                loop = f.resolve_dtypes(tuple(fusion.scalar_type(x) for x in e.invars)
                                         + (None,))
             except (TypeError, ValueError):
                 raise _Unsupported(name) from None
@@ -324,8 +324,8 @@ class _Codegen:
         args = [self.ref(x, (_broadcast_ix(self.shape(x), out.shape) if self.shape(x) else [])
                          if ix is None else ix, group, d) for x, ix, d in ops]
         expr = fmt(*args)
-        exact = out.dtype == fusion._F8 and e.prim.name != "astype" and all(
-            (self.dtype(x) if d is None else np.dtype(d)) == fusion._F8
+        exact = out.dtype == fusion.F8 and e.prim.name != "astype" and all(
+            (self.dtype(x) if d is None else np.dtype(d)) == fusion.F8
             for x, _, d in ops[e.prim.name == "where":])
         return expr if exact else f"{_dt(out.dtype)}({expr})"
 
@@ -565,7 +565,7 @@ _PRELUDE = "\n".join([
     "import math", "import numpy as np", "from numba import njit",
     "f8, f4, b1 = np.float64, np.float32, np.bool_",
     *(f"_m_{f} = math.{f}" for f in sorted(set(_MATH.values()))),
-    *(f"_u_{f} = np.{f}" for f in sorted(fusion._UFUNCS)),
+    *(f"_u_{f} = np.{f}" for f in sorted(fusion.UFUNCS)),
     "",
     "",
     '@njit(error_model="numpy", nogil=True, cache={cache})',
