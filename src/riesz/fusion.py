@@ -342,7 +342,7 @@ class _Writer:
         self.count = 0
         self.decls: set[str] = set()
         self.lanes = lanes
-        self.seen = "%nf"  # OR of `watch`'s flags so far (a loop phi: earlier steps)
+        self.seen = ""  # the OR of `watch`'s flags in this step so far
 
     def watch(self, v: str, dtype: np.dtype[Any]) -> None:
         """OR `v is ±inf or NaN` into `seen` (floats only): the kernel's report
@@ -350,7 +350,7 @@ class _Writer:
         if dtype.kind == "f":
             m = self.intrinsic("fabs", dtype, v)
             f = self.emit(f"fcmp uge {self.ty(dtype)} {m}, {self.const(np.inf, dtype)}")
-            self.seen = self.emit(f"or {self.ty(_B1)} {self.seen}, {f}")
+            self.seen = self.emit(f"or {self.ty(_B1)} {self.seen}, {f}") if self.seen else f
 
     def emit(self, rhs: str) -> str:
         r = f"%t{self.count}"
@@ -624,11 +624,11 @@ def _kernel_ir(eqns: list[Eqn], plans: list[Any], ins: list[Var], outs: list[Var
         if o.n in store_at:
             store(store_at[o.n], o)
     t1 = w.ty(_B1)
-    step = w.seen if lanes == 1 else w.emit(f"and {t1} {w.seen}, %mask")  # the lanes < n
+    seen = w.seen or w.const(False, _B1)  # nothing watched: booleans only
+    if lanes > 1:
+        seen = w.emit(f"and {t1} {seen}, %mask")  # the lanes < n only
+    step = w.emit(f"or {t1} %nf, {seen}")  # and the earlier steps'
     body, w.lines = w.lines, []
-    if step == "%nf":  # nothing watched (booleans only)
-        step = w.emit(f"or {t1} %nf, %nf")
-        body.append(w.lines.pop())
     any_nf = ["  %nfany = bitcast i1 %nfd to i1"] if lanes == 1 else [
         f"  %nfany = call i1 @llvm.vector.reduce.or.v{lanes}i1({t1} %nfd)"]
     if lanes > 1:
