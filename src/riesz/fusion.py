@@ -32,8 +32,9 @@ NumPy's floating-point errors are NumPy's own: a kernel ORs together whether
 any value it reads or makes is ±inf or NaN (three instructions per value, no
 branch), and if so the group runs again as plain NumPy code, which warns or
 raises as `np.errstate` says (an all-finite call pays nothing else; the
-kernel's values are returned unless NumPy raised). Underflow, which leaves finite values, is not seen: it is
-ignored, as NumPy's default `errstate` does. Without llvmlite,
+kernel's values are returned unless NumPy raised). Underflow, which leaves
+finite values, is not seen (NumPy's default `errstate` ignores it). Without
+llvmlite,
 `fuse` returns the graph unchanged.
 """
 
