@@ -34,8 +34,7 @@ branch), and if so the group runs again as plain NumPy code, which warns or
 raises as `np.errstate` says (an all-finite call pays nothing else; the
 kernel's values are returned unless NumPy raised). Underflow, which leaves
 finite values, is not seen (NumPy's default `errstate` ignores it). Without
-llvmlite,
-`fuse` returns the graph unchanged.
+llvmlite, `fuse` returns the graph unchanged.
 """
 
 from __future__ import annotations
