@@ -509,6 +509,21 @@ class _Writer:
         raise NotImplementedError(name)  # pragma: no cover - UFUNCS lists what is written
 
 
+# ufuncs whose result is ±inf or NaN whenever an operand is (a value read only by
+# these need not be watched: the result is); exp, divide, power, tanh, ... can hide one
+_SPREADING = frozenset("""
+add subtract multiply negative absolute square sqrt cbrt log log2 log10 log1p sin cos tan
+arcsin arccos arctanh sinh cosh arcsinh arccosh floor ceil trunc rint hypot
+""".split())
+
+
+def _spreads(e: Eqn) -> bool:
+    """Whether `e`'s result is non-finite whenever one of its float inputs is."""
+    if isinstance(e.prim.impl, np.ufunc):
+        return e.prim.impl.__name__ in _SPREADING and e.outvars[0].aval.dtype.kind == "f"
+    return e.prim.name == "astype" and e.outvars[0].aval.dtype.kind == "f"
+
+
 def _kernel_ir(eqns: list[Eqn], plans: list[Any], ins: list[Var], outs: list[Var],
                lanes: int) -> tuple[str, set[str], str]:
     """A group's kernel as an LLVM function `@KERNEL` (its text, the functions it
@@ -562,8 +577,12 @@ def _kernel_ir(eqns: list[Eqn], plans: list[Any], ins: list[Var], outs: list[Var
             dt = np.dtype(np.int64 if dt.kind == "i" else np.uint64)
             val[v.n] = (w.splat(f"%x{k}", dt), dt)
     hoisted, w.lines = w.lines, []
+    # the values watched: those stored, and those read by an operation that can hide
+    # an infinity or a NaN (exp(-inf) = 0); any other value's reaches one of them
+    need = {o.n for o in outs} | {
+        x.n for e in eqns if not _spreads(e) for x in e.invars if type(x) is Var}
     for v in ins:  # scalar inputs (re-checked each step: a few instructions)
-        if not v.aval.shape:
+        if not v.aval.shape and v.n in need:
             w.watch(*val[v.n])
     # each output is stored as soon as it is made (short live ranges: LLVM's register
     # allocation slows down sharply with many values live across the libm calls)
@@ -598,7 +617,8 @@ def _kernel_ir(eqns: list[Eqn], plans: list[Any], ins: list[Var], outs: list[Var
             if type(x) is Var:
                 if x.n in lazy:
                     w.lines.extend(lazy.pop(x.n))
-                    w.watch(*val[x.n])
+                    if x.n in need:
+                        w.watch(*val[x.n])
                 s, src = val[x.n]
                 args.append(s if d is None or d == src else w.cast(s, src, d))
                 if d is not None and d != src:
@@ -617,9 +637,10 @@ def _kernel_ir(eqns: list[Eqn], plans: list[Any], ins: list[Var], outs: list[Var
         else:
             r = w.op(name, args, loop[0])
             rd = _B1 if name in _PREDICATES else loop[0]
-        w.watch(r, rd)
+        if rd != out and out.kind != "f":
+            w.watch(r, rd)
         val[o.n] = (w.cast(r, rd, out), out)
-        if rd != out:
+        if o.n in need:
             w.watch(*val[o.n])
         if o.n in store_at:
             store(store_at[o.n], o)
