@@ -28,10 +28,14 @@ Where the predicate is not a concrete value:
   index) is one equation of the graph whose predicate and body are staged
   graphs, run by a Python loop over their compiled code (`_While`). Its JVP is
   a while_loop over (carry, tangent carry); its reverse mode, in `jit(grad(f))`
-  and `grad(jit(f))` alike, is one more equation (`_WhileVJP`) whose outputs have
-  static shapes: at run time it records the trip count and the body's residuals
-  of each iteration in a forward loop, then runs the body's staged VJP backward.
-  Its own JVP and VJP use L'(x, ẋ) = (L(x), ∂L(x)[ẋ]), so `hessian` and
+  and `grad(jit(f))` alike, replaces the loop by a forward equation (`_WhileFwd`)
+  that gives the carry and, at run time, records the body's residuals of each
+  iteration (their number the trip count) in a tape, one opaque `obj[]` value of
+  the graph, and adds a backward equation (`_WhileBack`) that runs the body's
+  staged VJP backward over the tape: the forward loop runs once for the value
+  and the gradient. Both keep static output shapes. Without a tape (on the values
+  of a transformation) the backward equation is `_WhileVJP`, which records its
+  own; its JVP and VJP use L'(x, ẋ) = (L(x), ∂L(x)[ẋ]), so `hessian` and
   `grad(grad)` of such a loop stay staged under jit.
 """
 
@@ -657,11 +661,12 @@ class _While(_Equation):
     the predicate closes over, those the body closes over, the carry), holding the
     predicate and the body as staged graphs; the compiled code runs a Python loop
     over their compiled code. Its JVP is a while_loop again, over (carry, tangent
-    carry). Reverse mode saves the inputs; its backward part is one more equation
-    (`_WhileVJP`) that at run time records what it needs of each iteration (the
-    body's residuals, their number the trip count) in a forward loop and runs the
-    body's staged VJP in a backward loop: the graph's values keep static shapes
-    while the trip count is known only at run time."""
+    carry). Reverse mode's forward part is one `_WhileFwd` equation that runs the
+    loop recording what the backward part needs of each iteration (the body's
+    residuals, their number the trip count) in a tape; its backward part one
+    `_WhileBack` equation that runs the body's staged VJP over the tape in a
+    backward loop: the graph's values keep static shapes while the trip count is
+    known only at run time."""
 
     __name__ = "while_loop"
 
