@@ -1054,10 +1054,10 @@ class _WhileBack(_Equation):
 
     def call_flat(self, leaves: Sequence[Any], in_def: Any, out: Any) -> tuple[Any, ...]:
         tape, vjp_eq = leaves[0], self.loop._vjp_eq()
-        if (isinstance(tape, Tracer) or not isinstance(tape, np.ndarray) or tape.ndim
-                or tape[()] is None or any(isinstance(v, Tracer) for v in leaves[1:])):
+        recorded = tape.item() if isinstance(tape, np.ndarray) and not tape.ndim else None
+        if not isinstance(recorded, list) or any(isinstance(v, Tracer) for v in leaves[1:]):
             return tuple(vjp_eq.call_flat(leaves[1:], None, None))
-        return vjp_eq._back(tape[()], list(leaves[1 + len(self.loop.in_avals):]))
+        return vjp_eq._back(recorded, list(leaves[1 + len(self.loop.in_avals):]))
 
     def batched(self, params: dict[str, Any], dims: Any, size: int) -> dict[str, Any]:
         return _batched_declared(self, params, dims, size)
