@@ -266,7 +266,7 @@ def _beta_partials(a: Any, b: Any, ans: Any, times_ans: bool, da: Any, db: Any) 
     """∂a = ψ(a) - ψ(a + b), ∂b = ψ(b) - ψ(a + b) (of log B; times B(a, b) = `ans` for
     B), for a, b > 0."""
     for k in range(a.size):
-        ak, bk = float(a[k]), float(b[k])
+        ak, bk = np.float64(a[k]), np.float64(b[k])
         common = _psi_positive(ak + bk)
         pa = _psi_positive(ak) - common
         pb = _psi_positive(bk) - common
@@ -296,7 +296,7 @@ def _rgamma_d(xk: float, ans: float) -> float:
 def _rgamma_derivative(x: Any, ans: Any, d: Any) -> None:
     """`_rgamma_d` on arrays."""
     for k in range(x.size):
-        d[k] = _rgamma_d(float(x[k]), float(ans[k]))
+        d[k] = _rgamma_d(np.float64(x[k]), np.float64(ans[k]))
 
 
 # rgamma.c: 1/(x Γ(x)) - 1 on [0, 1] as a Chebyshev series in 4x - 2
@@ -369,7 +369,7 @@ def _gammainc_joint(a: Any, x: Any, upper: bool, f: Any, da: Any, dx: Any) -> No
     `special._gammainc_da_chunk` (Cephes' igam takes the same two expansions for a <= 20).
     A value that would be 1 - (more than 1/2) is left NaN, for the caller to fill."""
     for k in range(a.size):
-        ak, xk = float(a[k]), float(x[k])
+        ak, xk = np.float64(a[k]), np.float64(x[k])
         lg, lx = math.lgamma(ak), math.log(xk)
         lo = lx - _psi_positive(ak)
         if xk < ak + 1.0:  # P = D Σ c_j, ∂a P = D (L S0 - S1)
@@ -445,7 +445,7 @@ def _betainc_joint(a: Any, b: Any, x: Any, upper: bool, f: Any, da: Any, db: Any
     `special._betainc_dab_chunk`. A value that would be 1 - (more than 1/2) is left NaN,
     for the caller to fill."""
     for k in range(a.size):
-        ak, bk, xk = float(a[k]), float(b[k]), float(x[k])
+        ak, bk, xk = np.float64(a[k]), np.float64(b[k]), np.float64(x[k])
         swap = not xk < (ak + 1.0) / (ak + bk + 2.0)
         if swap:
             p, q, y = bk, ak, 1.0 - xk
@@ -501,7 +501,7 @@ def _betainc_joint(a: Any, b: Any, x: Any, upper: bool, f: Any, da: Any, db: Any
 @njit(cache=True, error_model="numpy")
 def _j01(x: Any, order: int, f: Any, d: Any) -> None:
     for k in range(x.size):
-        xk = float(x[k])
+        xk = np.float64(x[k])
         ax = abs(xk)
         if ax <= 5.0:
             a0, a1 = _j01_small(ax)
@@ -531,7 +531,7 @@ def _j01(x: Any, order: int, f: Any, d: Any) -> None:
 @njit(cache=True, error_model="numpy")
 def _y01(x: Any, order: int, f: Any, d: Any) -> None:
     for k in range(x.size):
-        xk = float(x[k])
+        xk = np.float64(x[k])
         if xk <= 5.0:
             if xk == 0.0:
                 b0 = b1 = -math.inf
@@ -568,7 +568,7 @@ def _y01(x: Any, order: int, f: Any, d: Any) -> None:
 @njit(cache=True, error_model="numpy")
 def _i01(x: Any, order: int, scaled: bool, halves: bool, f: Any, d: Any) -> None:
     for k in range(x.size):
-        xk = float(x[k])
+        xk = np.float64(x[k])
         ax = abs(xk)
         if ax <= 8.0:  # e^-x I0 and e^-x I1
             y = ax / 2.0 - 2.0
