@@ -173,6 +173,88 @@ def test_jit_grad_and_hessian_of_while_loop_with_closure_pytree_and_int_counter(
                                [riesz.grad(f)(r, w) for r in xs], rtol=1e-12)
 
 
+
+def damped(x, w):
+    """A dict carry (int counter, vector, scalar) whose trip count depends on x."""
+    def body(c):
+        v = rnp.tanh(c["v"] * w) + 0.5 * c["v"] + 0.1 * rnp.sin(c["v"]) * c["s"]
+        return {"n": c["n"] + 1, "v": v, "s": c["s"] * 1.1 + 0.01 * rnp.sum(v)}
+
+    c = riesz.while_loop(lambda c: rnp.sum(c["v"] ** 2) + c["s"] < 40.0, body,
+                         {"n": 0, "v": x, "s": rnp.sum(x) * 0.0 + 1.0})
+    return rnp.sum(c["v"] ** 2) + c["s"] * c["n"]
+
+
+def damped_py(x, w):
+    n, v, s = 0, x, 1.0
+    while np.sum(v ** 2) + s < 40.0:
+        v = np.tanh(v * w) + 0.5 * v + 0.1 * np.sin(v) * s
+        n, s = n + 1, s * 1.1 + 0.01 * np.sum(v)
+    return np.sum(v ** 2) + s * n, n
+
+
+def _count_predicates(graph) -> list[int]:
+    """Wrap the compiled predicate of each staged loop in `graph` with a counter:
+    every run of a forward loop evaluates it trip count + 1 times (a backward loop
+    never does)."""
+    count = [0]
+    loops = {id(e.params["fn"].loop): e.params["fn"].loop for e in graph.eqns
+             if hasattr(e.params.get("fn"), "loop")}
+    for w in loops.values():
+        def counted(xs, cond_g=w.cond_g):
+            count[0] += 1
+            return cond_g(xs)
+        w.cond_g = counted
+    return count
+
+
+@pytest.mark.parametrize("x0", [[0.5, 1.0, -0.3], [2.0, -1.5, 0.7], [7.0, 0.0, 0.0]])
+def test_jit_value_and_grad_of_while_loop_runs_the_forward_loop_once(x0) -> None:
+    """Under jit, reverse mode replaces the loop by one forward equation that also
+    records the body's residuals (the tape) for the backward equation: the value
+    and the gradient come from one forward loop (not one for the value and one
+    more inside the VJP), for value_and_grad and for grad alone."""
+    x, w = np.array(x0), np.array([1.2, 0.9, 1.05])
+    value, trips = damped_py(x, w)
+    fd_x = fd_grad(lambda u: damped_py(u, w)[0], x)
+    fd_w = fd_grad(lambda u: damped_py(x, u)[0], w)
+    eager = riesz.value_and_grad(damped, argnums=(0, 1))(x, w)
+    for jf, with_value in ((riesz.jit(riesz.value_and_grad(damped, argnums=(0, 1))), True),
+                           (riesz.jit(riesz.grad(damped, argnums=(0, 1))), False)):
+        graph = jf.graph(x, w)
+        assert not _eqns_named(graph, "while_loop")  # the loop runs in the forward part only
+        assert len(_eqns_named(graph, "while_loop_fwd")) == 1
+        assert len(_eqns_named(graph, "while_loop_vjp")) == 1
+        count = _count_predicates(graph)
+        got = jf(x, w)
+        assert count[0] == trips + 1  # one forward loop
+        v, (gx, gw) = got if with_value else (eager[0], got)
+        assert v == pytest.approx(value, rel=1e-13)
+        np.testing.assert_allclose(gx, fd_x, rtol=1e-6, atol=1e-8)
+        np.testing.assert_allclose(gw, fd_w, rtol=1e-6, atol=1e-8)
+        np.testing.assert_allclose(gx, eager[1][0], rtol=1e-13, atol=1e-14)
+        np.testing.assert_allclose(gw, eager[1][1], rtol=1e-13, atol=1e-14)
+
+
+def test_jit_value_and_grad_of_while_loop_composes() -> None:
+    """The forward equation with its tape under the other transformations: grad of
+    the jitted gradient, jacfwd of it, and vmap with a predicate per example, against
+    the eager derivatives."""
+    w = np.array([1.2, 0.9, 1.05])
+    x = np.array([0.5, 1.0, -0.3])
+    jvg = riesz.jit(riesz.value_and_grad(damped))
+    g = riesz.grad(damped)
+    h = riesz.jacfwd(g)(x, w)
+    assert riesz.grad(lambda u: jvg(u, w)[1] @ w)(x) == pytest.approx(h @ w, rel=1e-12)
+    np.testing.assert_allclose(riesz.jacfwd(lambda u: jvg(u, w)[1])(x), h, rtol=1e-12)
+    np.testing.assert_allclose(riesz.jit(riesz.jacfwd(lambda u: riesz.value_and_grad(
+        damped)(u, w)[1]))(x), h, rtol=1e-12)
+    xs = np.array([[0.5, 1.0, -0.3], [2.0, -1.5, 0.7], [7.0, 0.0, 0.0]])
+    vs, gs = riesz.vmap(jvg, in_axes=(0, None))(xs, w)
+    np.testing.assert_allclose(vs, [damped_py(r, w)[0] for r in xs], rtol=1e-13)
+    np.testing.assert_allclose(gs, [g(r, w) for r in xs], rtol=1e-12)
+
+
 def branchy(x):
     return riesz.cond(x > 0, lambda y: rnp.sin(y) * y, lambda y: y ** 3, x)
 

@@ -18,7 +18,7 @@ import riesz
 import riesz.numpy as rnp
 from riesz.control_flow import _Cond, _Scan, _While
 
-_DEF = re.compile(r"([a-z]+):(?:f|c|i|u|bool)[0-9]*\[")
+_DEF = re.compile(r"([a-z]+):(?:f|c|i|u|bool|obj)[0-9]*\[")
 
 
 class Block:

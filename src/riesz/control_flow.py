@@ -28,10 +28,14 @@ Where the predicate is not a concrete value:
   index) is one equation of the graph whose predicate and body are staged
   graphs, run by a Python loop over their compiled code (`_While`). Its JVP is
   a while_loop over (carry, tangent carry); its reverse mode, in `jit(grad(f))`
-  and `grad(jit(f))` alike, is one more equation (`_WhileVJP`) whose outputs have
-  static shapes: at run time it records the trip count and the body's residuals
-  of each iteration in a forward loop, then runs the body's staged VJP backward.
-  Its own JVP and VJP use L'(x, ẋ) = (L(x), ∂L(x)[ẋ]), so `hessian` and
+  and `grad(jit(f))` alike, replaces the loop by a forward equation (`_WhileFwd`)
+  that gives the carry and, at run time, records the body's residuals of each
+  iteration (their number the trip count) in a tape, one opaque `obj[]` value of
+  the graph, and adds a backward equation (`_WhileBack`) that runs the body's
+  staged VJP backward over the tape: the forward loop runs once for the value
+  and the gradient. Both keep static output shapes. Without a tape (on the values
+  of a transformation) the backward equation is `_WhileVJP`, which records its
+  own; its JVP and VJP use L'(x, ẋ) = (L(x), ∂L(x)[ẋ]), so `hessian` and
   `grad(grad)` of such a loop stay staged under jit.
 """
 
@@ -657,11 +661,12 @@ class _While(_Equation):
     the predicate closes over, those the body closes over, the carry), holding the
     predicate and the body as staged graphs; the compiled code runs a Python loop
     over their compiled code. Its JVP is a while_loop again, over (carry, tangent
-    carry). Reverse mode saves the inputs; its backward part is one more equation
-    (`_WhileVJP`) that at run time records what it needs of each iteration (the
-    body's residuals, their number the trip count) in a forward loop and runs the
-    body's staged VJP in a backward loop: the graph's values keep static shapes
-    while the trip count is known only at run time."""
+    carry). Reverse mode's forward part is one `_WhileFwd` equation that runs the
+    loop recording what the backward part needs of each iteration (the body's
+    residuals, their number the trip count) in a tape; its backward part one
+    `_WhileBack` equation that runs the body's staged VJP over the tape in a
+    backward loop: the graph's values keep static shapes while the trip count is
+    known only at run time."""
 
     __name__ = "while_loop"
 
@@ -745,19 +750,25 @@ class _While(_Equation):
                                [a for a in b_avals if _inexact(a)])
 
     def _vjp_eq(self) -> _WhileVJP:
-        d = self.derived.get("vjp")
+        return self._derived_eq("vjp", _WhileVJP)
+
+    def _derived_eq(self, key: str, cls: type) -> Any:
+        d = self.derived.get(key)
         if d is None:
-            d = self.derived["vjp"] = _WhileVJP(self)
+            d = self.derived[key] = cls(self)
         return d
 
     def fwd_flat(self, leaves: Sequence[Any], in_def: Any, out: Any) -> tuple[tuple, Any]:
-        """The loop's outputs; the residuals are its inputs."""
-        return tuple(self(list(leaves))), list(leaves)
+        """The loop's outputs from one `_WhileFwd` equation, which also records the
+        body's residuals (the tape); the residuals are the tape and the inputs."""
+        outs = self._derived_eq("fwd", _WhileFwd)(list(leaves))
+        return tuple(outs[:-1]), [outs[-1], *leaves]
 
     def bwd_flat(self, residuals: Any, cts: Sequence[Any], in_def: Any, out: Any) -> list[Any]:
-        """∂while*[v] for the body's values and the carry: one `_WhileVJP` equation."""
+        """∂while*[v] for the body's values and the carry: one `_WhileBack` equation
+        on the recorded tape (its own rules are those of `_WhileVJP`)."""
         cts = [_zeros(a) if c is None else c for c, a in zip(cts, self.out_avals, strict=True)]
-        got = iter(self._vjp_eq()([*residuals, *cts]))
+        got = iter(self._derived_eq("back", _WhileBack)([*residuals, *cts]))
         return [next(got) if j >= self.nc and _inexact(a) else None
                 for j, a in enumerate(self.in_avals)]
 
@@ -795,19 +806,34 @@ class _WhileVJP(_Equation):
         return _batched_declared(self, params, dims, size)
 
     def call_flat(self, leaves: Sequence[Any], in_def: Any, out: Any) -> tuple[Any, ...]:
-        w = self.loop
-        nc, nb, n = w.nc, w.nb, len(w.in_avals)
+        n = len(self.loop.in_avals)
         x, cts = list(leaves[:n]), list(leaves[n:])
         if any(isinstance(v, Tracer) for v in leaves):
             return self._traced(x, cts)
+        return self._back(self._record(x)[1], cts)
+
+    def _record(self, x: list[Any]) -> tuple[list[Any], list[Any]]:
+        """The forward loop on arrays `x` (the loop's inputs): the final carry and
+        the tape, each iteration's residuals in order (its length the trip count)."""
+        w = self.loop
+        nc, nb = w.nc, w.nb
         kc, kb, carry = x[:nc], x[nc:nc + nb], x[nc + nb:]
         if self.steps is None:
             self.steps = self._steps()
-        step, back = self.steps
+        step = self.steps[0]
         tape = []
         while w.cond_g([*kc, *carry])[0]:
             carry, res = step(kb, carry)
             tape.append(res)
+        return carry, tape
+
+    def _back(self, tape: list[Any], cts: list[Any]) -> tuple[Any, ...]:
+        """The backward loop over a recorded tape: the outputs of `call_flat`."""
+        w = self.loop
+        nc, nb = w.nc, w.nb
+        if self.steps is None:
+            self.steps = self._steps()
+        back = self.steps[1]
         acc: list[Any] = [None] * nb
         for res in reversed(tape):
             g_b, cts = back(res, cts)
@@ -951,6 +977,100 @@ class _WhileVJP(_Equation):
 
         g = tuple(c for c, fl in zip(cts, floats, strict=True) if fl)
         return tuple(vjp(f, *[x[j] for j in active])[1](g))
+
+
+_TAPE = ShapedArray((), object)  # the type of a recorded tape: a 0-d object array
+
+
+def _no_tape() -> Any:
+    """The tape of a forward loop that recorded nothing (it ran on the values of a
+    transformation): the backward equation then recomputes the forward loop."""
+    return np.empty((), object)
+
+
+class _WhileFwd(_Equation):
+    """Reverse mode's forward part of a `_While`: the loop's outputs and, run on
+    arrays, the tape (`_WhileVJP._record`: each iteration's residuals, as many as
+    the trip count) as one more output, a 0-d object array that `_WhileBack`
+    consumes, so the body runs once per iteration for the value and the gradient
+    together. On the values of a transformation (and in its rules) it is the loop
+    with an empty tape; the tape has no derivative."""
+
+    __name__ = "while_loop_fwd"
+
+    def __init__(self, loop: _While):
+        self.loop = loop
+        self.in_avals, self.out_avals = loop.in_avals, [*loop.out_avals, _TAPE]
+        self.fun = lambda *leaves: self.call_flat(leaves, None, None)
+
+    def __repr__(self) -> str:
+        return "<while_loop_fwd>"
+
+    def graph_parts(self) -> tuple[str, dict[str, Any], list[tuple[str, Graph]]]:
+        _, params, parts = self.loop.graph_parts()
+        return self.__name__, params, parts
+
+    def call_flat(self, leaves: Sequence[Any], in_def: Any, out: Any) -> tuple[Any, ...]:
+        if any(isinstance(v, Tracer) for v in leaves):
+            return (*self.loop.call_flat(leaves, None, None), _no_tape())
+        carry, tape = self.loop._vjp_eq()._record(list(leaves))
+        box = _no_tape()
+        box[()] = tape
+        return (*carry, box)
+
+    def batched(self, params: dict[str, Any], dims: Any, size: int) -> dict[str, Any]:
+        return _batched_declared(self, params, dims, size)
+
+    def jvp_flat(self, primals: Sequence[Any], tangents: Sequence[Any], in_def: Any,
+                 out: Any) -> tuple[tuple, list]:
+        outs, t_out = self.loop.jvp_flat(primals, tangents, in_def, out)
+        return (*outs, _no_tape()), [*t_out, None]
+
+    def fwd_flat(self, leaves: Sequence[Any], in_def: Any, out: Any) -> tuple[tuple, Any]:
+        return (*self.loop(list(leaves)), _no_tape()), list(leaves)
+
+    def bwd_flat(self, residuals: Any, cts: Sequence[Any], in_def: Any, out: Any) -> list[Any]:
+        return self.loop.bwd_flat([_no_tape(), *residuals], cts[:-1], in_def, out)
+
+
+class _WhileBack(_Equation):
+    """Reverse mode's backward part of a `_While`: `_WhileVJP` with the tape of a
+    `_WhileFwd` as its first input. Run on arrays with a recorded tape it runs only
+    the backward loop; otherwise, and for its own derivatives (the tape is not
+    differentiated), it is `_WhileVJP` on the other inputs."""
+
+    __name__ = "while_loop_vjp"
+
+    def __init__(self, loop: _While):
+        self.loop, vjp_eq = loop, loop._vjp_eq()
+        self.in_avals, self.out_avals = [_TAPE, *vjp_eq.in_avals], vjp_eq.out_avals
+        self.fun = lambda *leaves: self.call_flat(leaves, None, None)
+
+    def __repr__(self) -> str:
+        return "<while_loop_vjp>"
+
+    def graph_parts(self) -> tuple[str, dict[str, Any], list[tuple[str, Graph]]]:
+        return self.loop._vjp_eq().graph_parts()
+
+    def call_flat(self, leaves: Sequence[Any], in_def: Any, out: Any) -> tuple[Any, ...]:
+        tape, vjp_eq = leaves[0], self.loop._vjp_eq()
+        recorded = tape.item() if isinstance(tape, np.ndarray) and not tape.ndim else None
+        if not isinstance(recorded, list) or any(isinstance(v, Tracer) for v in leaves[1:]):
+            return tuple(vjp_eq.call_flat(leaves[1:], None, None))
+        return vjp_eq._back(recorded, list(leaves[1 + len(self.loop.in_avals):]))
+
+    def batched(self, params: dict[str, Any], dims: Any, size: int) -> dict[str, Any]:
+        return _batched_declared(self, params, dims, size)
+
+    def jvp_flat(self, primals: Sequence[Any], tangents: Sequence[Any], in_def: Any,
+                 out: Any) -> tuple[tuple, list]:
+        return self.loop._vjp_eq().jvp_flat(primals[1:], tangents[1:], in_def, out)
+
+    def fwd_flat(self, leaves: Sequence[Any], in_def: Any, out: Any) -> tuple[tuple, Any]:
+        return tuple(self(list(leaves))), list(leaves[1:])
+
+    def bwd_flat(self, residuals: Any, cts: Sequence[Any], in_def: Any, out: Any) -> list[Any]:
+        return [None, *self.loop._vjp_eq().bwd_flat(residuals, cts, in_def, out)]
 
 
 def fori_loop(lower: Any, upper: Any, body_fn: Callable[[Any, Any], Any], init_val: Any) -> Any:

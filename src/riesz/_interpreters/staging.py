@@ -108,8 +108,9 @@ class ShapedArray:
         return np.zeros(self.shape, self.dtype)
 
     def __repr__(self) -> str:
-        name = {"f": "f", "c": "c", "i": "i", "u": "u", "b": "bool"}.get(self.dtype.kind, "?")
-        bits = "" if name == "bool" else str(self.dtype.itemsize * 8)
+        name = {"f": "f", "c": "c", "i": "i", "u": "u", "b": "bool",
+                "O": "obj"}.get(self.dtype.kind, "?")
+        bits = "" if name in ("bool", "obj") else str(self.dtype.itemsize * 8)
         return f"{name}{bits}[{','.join(map(str, self.shape))}]" + ("~" if self.weak else "")
 
     # reading the value of an abstract array
