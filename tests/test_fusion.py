@@ -69,7 +69,7 @@ def test_unary_ufuncs_fused_match_numpy_on_special_values(dtype) -> None:
 
     f = riesz.jit(all_unary, fuse=True)
     assert _fused_kernels(f, x) == 1
-    got = f(x)
+    got = _eager(f, x)  # NaNs and infinities: the kernel's values, NumPy's warnings off
     for name, g in zip(_UNARY, got, strict=True):
         want = _eager(_by_name(name), x * 1)
         assert g.dtype == want.dtype, name
@@ -91,7 +91,7 @@ def test_binary_ufuncs_fused_match_numpy_on_special_value_pairs(dtype) -> None:
 
     f = riesz.jit(all_binary, fuse=True)
     assert _fused_kernels(f, a, b) == 1
-    for name, g in zip(_BINARY, f(a, b), strict=True):
+    for name, g in zip(_BINARY, _eager(f, a, b), strict=True):
         want = _eager(_by_name(name), a, b)
         assert g.dtype == want.dtype, name
         tol = 1e-13 if dtype == np.float64 else 2e-6
@@ -325,7 +325,7 @@ def test_kernels_match_numpy_on_random_values_and_partial_steps(lanes, dtype, n)
     for fn, args in ((unary, (x,)), (binary, (x, y))):
         fused = riesz.jit(fn, fuse=True)
         assert _fused_kernels(fused, *args) == 1
-        for name, g, w in zip(_UNARY if fn is unary else _BINARY, fused(*args),
+        for name, g, w in zip(_UNARY if fn is unary else _BINARY, _eager(fused, *args),
                               _eager(fn, *args), strict=True):
             assert g.dtype == w.dtype and g.shape == w.shape, name
             np.testing.assert_allclose(g, w, rtol=tol, atol=0, equal_nan=True, err_msg=name)
@@ -420,3 +420,70 @@ def test_large_kernels_release_the_gil_and_empty_arrays_run(monkeypatch) -> None
     empty = np.zeros((0, 3))
     got = riesz.jit(lambda x: rnp.exp(x) * 2.0 + 1.0, fuse=True)(empty)
     assert got.shape == (0, 3) and got.dtype == np.float64
+
+
+# NumPy's floating-point errors: a kernel that meets an infinity or a NaN reruns its
+# group as NumPy code, which warns or raises as np.errstate says (the eager behaviour)
+_FP_CASES = [  # (errstate key, NumPy's message, function of x, the offending value)
+    ("invalid", "invalid value encountered in log", lambda x: rnp.log(x * 1.0), -1.0),
+    ("invalid", "invalid value encountered in sqrt", lambda x: rnp.sqrt(x * 1.0), -1.0),
+    ("invalid", "invalid value encountered in subtract", lambda x: x * 2.0 - x * 3.0, np.inf),
+    ("invalid", "invalid value encountered in multiply", lambda x: (x + 1.0) * 0.0, np.inf),
+    ("divide", "divide by zero encountered in log", lambda x: rnp.log(x * 1.0), 0.0),
+    ("divide", "divide by zero encountered in divide", lambda x: 1.0 / (x * 1.0), 0.0),
+    ("over", "overflow encountered in exp", lambda x: rnp.exp(x * 1.0), 1000.0),
+    # an intermediate infinity that vanishes from the output still warns
+    ("over", "overflow encountered in exp", lambda x: 1.0 / rnp.exp(x * 1.0), 1000.0),
+]
+
+
+@pytest.mark.parametrize("case", range(len(_FP_CASES)))
+def test_fused_kernels_warn_and_raise_as_numpy_errstate_says(lanes, case) -> None:
+    key, message, fn, bad = _FP_CASES[case]
+    x = np.array([0.5, 2.0, bad, 3.0, 1.5])  # 5 elements: a partial vector step too
+    f = riesz.jit(fn, fuse=True)
+    assert _fused_kernels(f, x) == 1
+    want = _eager(fn, x)
+    with pytest.warns(RuntimeWarning, match=message):  # default errstate: warn
+        got = f(x)
+    np.testing.assert_allclose(got, want, rtol=1e-14, equal_nan=True)
+    with np.errstate(**{key: "raise"}), pytest.raises(FloatingPointError, match=message):
+        f(x)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = f(x)
+    np.testing.assert_allclose(got, want, rtol=1e-14, equal_nan=True)
+    # the same values without the offending element: finite, silent even under 'raise'
+    x[2] = 1.0
+    with np.errstate(all="raise"), warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_allclose(f(x), fn(x), rtol=1e-14)
+
+
+def test_fused_value_and_grad_of_finite_values_is_silent_under_raise(lanes) -> None:
+    x = np.random.default_rng(0).uniform(0.1, 2.0, 37)
+    vg = riesz.jit(riesz.value_and_grad(_chain), fuse=True)
+    assert _fused_kernels(vg, x) >= 1
+    with np.errstate(all="raise"), warnings.catch_warnings():
+        warnings.simplefilter("error")
+        v, g = vg(x)
+    wv, wg = riesz.value_and_grad(_chain)(x)
+    np.testing.assert_allclose(v, wv, rtol=1e-13)
+    np.testing.assert_allclose(g, wg, rtol=1e-13)
+
+
+def test_fused_gradient_warns_where_the_eager_gradient_does(lanes) -> None:
+    # d/dx sqrt(x) at 0 is 1/(2 sqrt 0): a division by zero in the backward pass only
+    def f(x):
+        return rnp.sum(rnp.sqrt(x * 1.0) * 2.0)
+
+    x = np.array([0.0, 1.0, 4.0])
+    g = riesz.jit(riesz.grad(f), fuse=True)
+    assert _fused_kernels(g, x) >= 1
+    with pytest.warns(RuntimeWarning, match="divide by zero encountered"):
+        want = riesz.grad(f)(x)
+    with pytest.warns(RuntimeWarning, match="divide by zero encountered"):
+        got = g(x)
+    np.testing.assert_array_equal(got, want)
+    with np.errstate(divide="raise"), pytest.raises(FloatingPointError):
+        g(x)

@@ -28,8 +28,13 @@ equation's dtype, IEEE arithmetic without fast-math, NumPy's special values
 (NaN-propagating maximum, sign of ±0, logaddexp's branches); transcendental
 functions are the C library's or libmvec's (within 4 ulp), so values agree
 with NumPy's to a few units in the last place.
-No floating-point warnings are raised inside a kernel. Without llvmlite,
-`fuse` returns the graph unchanged.
+NumPy's floating-point errors are NumPy's own: a kernel ORs together whether
+any value it reads or makes is ±inf or NaN (three instructions per value, no
+branch), and if so the group runs again as plain NumPy code, which warns or
+raises as `np.errstate` says (an all-finite call pays nothing else; the
+kernel's values are returned unless NumPy raised). Underflow, which leaves
+finite values, is not seen (NumPy's default `errstate` ignores it). Without
+llvmlite, `fuse` returns the graph unchanged.
 """
 
 from __future__ import annotations
@@ -337,6 +342,15 @@ class _Writer:
         self.count = 0
         self.decls: set[str] = set()
         self.lanes = lanes
+        self.seen = ""  # the OR of `watch`'s flags in this step so far
+
+    def watch(self, v: str, dtype: np.dtype[Any]) -> None:
+        """OR `v is ±inf or NaN` into `seen` (floats only): the kernel's report
+        that NumPy's floating-point error checks must run (`_wrapper`)."""
+        if dtype.kind == "f":
+            m = self.intrinsic("fabs", dtype, v)
+            f = self.emit(f"fcmp uge {self.ty(dtype)} {m}, {self.const(np.inf, dtype)}")
+            self.seen = self.emit(f"or {self.ty(_B1)} {self.seen}, {f}") if self.seen else f
 
     def emit(self, rhs: str) -> str:
         r = f"%t{self.count}"
@@ -495,6 +509,21 @@ class _Writer:
         raise NotImplementedError(name)  # pragma: no cover - UFUNCS lists what is written
 
 
+# ufuncs whose result is ±inf or NaN whenever an operand is (a value read only by
+# these need not be watched: the result is); exp, divide, power, tanh, ... can hide one
+_SPREADING = frozenset("""
+add subtract multiply negative absolute square sqrt cbrt log log2 log10 log1p sin cos tan
+arcsin arccos arctanh sinh cosh arcsinh arccosh floor ceil trunc rint hypot
+""".split())
+
+
+def _spreads(e: Eqn) -> bool:
+    """Whether `e`'s result is non-finite whenever one of its float inputs is."""
+    if isinstance(e.prim.impl, np.ufunc):
+        return e.prim.impl.__name__ in _SPREADING and e.outvars[0].aval.dtype.kind == "f"
+    return e.prim.name == "astype" and e.outvars[0].aval.dtype.kind == "f"
+
+
 def _kernel_ir(eqns: list[Eqn], plans: list[Any], ins: list[Var], outs: list[Var],
                lanes: int) -> tuple[str, set[str], str]:
     """A group's kernel as an LLVM function `@KERNEL` (its text, the functions it
@@ -548,6 +577,13 @@ def _kernel_ir(eqns: list[Eqn], plans: list[Any], ins: list[Var], outs: list[Var
             dt = np.dtype(np.int64 if dt.kind == "i" else np.uint64)
             val[v.n] = (w.splat(f"%x{k}", dt), dt)
     hoisted, w.lines = w.lines, []
+    # the values watched: those stored, and those read by an operation that can hide
+    # an infinity or a NaN (exp(-inf) = 0); any other value's reaches one of them
+    need = {o.n for o in outs} | {
+        x.n for e in eqns if not _spreads(e) for x in e.invars if type(x) is Var}
+    for v in ins:  # scalar inputs (re-checked each step: a few instructions)
+        if not v.aval.shape and v.n in need:
+            w.watch(*val[v.n])
     # each output is stored as soon as it is made (short live ranges: LLVM's register
     # allocation slows down sharply with many values live across the libm calls)
     rows: dict[Any, int] = {}
@@ -581,8 +617,12 @@ def _kernel_ir(eqns: list[Eqn], plans: list[Any], ins: list[Var], outs: list[Var
             if type(x) is Var:
                 if x.n in lazy:
                     w.lines.extend(lazy.pop(x.n))
+                    if x.n in need:
+                        w.watch(*val[x.n])
                 s, src = val[x.n]
-                args.append(s if d is None else w.cast(s, src, d))
+                args.append(s if d is None or d == src else w.cast(s, src, d))
+                if d is not None and d != src:
+                    w.watch(args[-1], d)
             else:
                 args.append(w.const(x, d if d is not None else np.asarray(x).dtype))
         o = e.outvars[0]
@@ -597,10 +637,23 @@ def _kernel_ir(eqns: list[Eqn], plans: list[Any], ins: list[Var], outs: list[Var
         else:
             r = w.op(name, args, loop[0])
             rd = _B1 if name in _PREDICATES else loop[0]
+        if rd != out and out.kind != "f":
+            w.watch(r, rd)
         val[o.n] = (w.cast(r, rd, out), out)
+        if o.n in need:
+            w.watch(*val[o.n])
         if o.n in store_at:
             store(store_at[o.n], o)
+    t1 = w.ty(_B1)
+    seen = w.seen or w.const(False, _B1)  # nothing watched: booleans only
+    if lanes > 1:
+        seen = w.emit(f"and {t1} {seen}, %mask")  # the lanes < n only
+    step = w.emit(f"or {t1} %nf, {seen}")  # and the earlier steps'
     body, w.lines = w.lines, []
+    any_nf = ["  %nfany = bitcast i1 %nfd to i1"] if lanes == 1 else [
+        f"  %nfany = call i1 @llvm.vector.reduce.or.v{lanes}i1({t1} %nfd)"]
+    if lanes > 1:
+        w.decls.add(f"declare i1 @llvm.vector.reduce.or.v{lanes}i1({t1})")
     for j in rows.values():
         kinds.append("o")
         entry += [f"  %o{j}b = getelementptr i8, ptr %objs, i64 {_ITEMS_AT + 8 * (slots + j)}",
@@ -633,9 +686,12 @@ def _kernel_ir(eqns: list[Eqn], plans: list[Any], ins: list[Var], outs: list[Var
              *(check or ["  br label %start"]), "bad:", "  ret i32 1", "start:",
              *hoisted, "  %empty = icmp sle i64 %n, 0",
              "  br i1 %empty, label %done, label %loop", "loop:",
-             "  %i = phi i64 [0, %start], [%inext, %loop]", *w.mask(), *body,
+             "  %i = phi i64 [0, %start], [%inext, %loop]",
+             f"  %nf = phi {t1} [zeroinitializer, %start], [{step}, %loop]", *w.mask(), *body,
              f"  %inext = add nuw nsw i64 %i, {lanes}", "  %end = icmp sge i64 %inext, %n",
-             "  br i1 %end, label %done, label %loop", "done:", "  ret i32 0", "}"]
+             "  br i1 %end, label %done, label %loop", "done:",
+             f"  %nfd = phi {t1} [zeroinitializer, %start], [{step}, %loop]", *any_nf,
+             "  %rc = select i1 %nfany, i32 2, i32 0", "  ret i32 %rc", "}"]
     return "\n".join(lines), w.decls, "".join(kinds)
 
 
@@ -791,15 +847,39 @@ def _compile(pending: list[tuple[str, set[str], str, int]]) -> None:
                     _CACHE[one[0]] = None
 
 
+_QUIET = {"divide": "ignore", "over": "ignore", "under": "ignore", "invalid": "ignore"}
+
+
+def _numpy(eqns: list[Eqn], ins: list[Var]) -> Callable[..., Any]:
+    """The group's equations run by NumPy, unfused, for their floating-point
+    errors only: what a kernel that met an infinity or a NaN calls, so that NumPy
+    itself warns or raises as `np.errstate` says (nothing to do if it ignores all)."""
+
+    def run(*args: Any) -> None:
+        if np.geterr() == _QUIET:
+            return
+        env = {v.n: a for v, a in zip(ins, args, strict=True)}
+        for e in eqns:
+            env[e.outvars[0].n] = e.prim.impl(
+                *(env[x.n] if type(x) is Var else x for x in e.invars), **e.params)
+
+    return run
+
+
 def _wrapper(kern: Callable[..., Any], kinds: str, ins: list[Var], outs: list[Var],
-             shape: tuple[int, ...], source: str, returned: set[int]) -> Callable[..., Any]:
+             shape: tuple[int, ...], source: str, returned: set[int],
+             numpy: Callable[..., Any]) -> Callable[..., Any]:
     """A Python function taking the group's inputs and returning its outputs as
     the equations would: rows of one (k, *shape) buffer per output dtype (those
     the graph returns are copied, so that a caller's array does not hold the
     whole buffer). An input the kernel refuses (strided, another dtype or
-    class) is passed again as a C-contiguous copy."""
+    class) is passed again as a C-contiguous copy. A kernel that met an infinity
+    or a NaN (in an input, an intermediate or an output) returns 2: the group
+    then runs again as NumPy code (`numpy`) for NumPy's warnings and errors; if
+    it does not raise, the kernel's values are returned (the same under any
+    `np.errstate`)."""
     n = math.prod(shape)
-    namespace: dict[str, Any] = {"_k": kern, "_T": np.ndarray, "_shape": shape,
+    namespace: dict[str, Any] = {"_k": kern, "_numpy": numpy, "_T": np.ndarray, "_shape": shape,
                                  "_empty": np.empty, "_c": _contiguous}
     params = [f"a{k}" for k in range(len(ins))]
     arrays, retry, scalars = [], [], []
@@ -828,8 +908,12 @@ def _wrapper(kern: Callable[..., Any], kinds: str, ins: list[Var], outs: list[Va
     rest = "".join(scalars)
     first = "".join(a + ", " for a in arrays + bufs)
     again = "".join(a + ", " for a in retry + bufs)
-    body.append(f"    if _k(_T, {n}, ({first}){rest}) and _k(_T, {n}, ({again}){rest}):")
-    body.append("        raise AssertionError('riesz.fusion: a kernel refused its inputs')")
+    body += [f"    r = _k(_T, {n}, ({first}){rest})",
+             "    if r:",
+             f"        if r == 1:\n            r = _k(_T, {n}, ({again}){rest})",
+             "        if r == 1:",
+             "            raise AssertionError('riesz.fusion: a kernel refused its inputs')",
+             f"        if r == 2:\n            _numpy({', '.join(params)})"]
     body.append(f"    return ({''.join(r + ', ' for r in rets)})")
     src = "\n".join([f"def fused({', '.join(params)}):", *body])
     exec(compile(src, "<riesz.fusion>", "exec"), namespace)  # noqa: S102 - generated above
@@ -911,7 +995,8 @@ def fuse(graph: Graph) -> Graph:
             continue
         if math.prod(plans[idx[0]][0]) >= NOGIL_SIZE:  # other threads run meanwhile
             kern = _NOGIL[ir]
-        fn = _wrapper(kern, kinds, ins, outs, plans[idx[0]][0], ir, graph_outs)
+        fn = _wrapper(kern, kinds, ins, outs, plans[idx[0]][0], ir, graph_outs,
+                      _numpy([eqns[i] for i in idx], ins))
         # a _Kernel stands in for a Primitive (code generation reads the same fields)
         fused[g] = Eqn(_Kernel(fn, ir, len(idx)), list(ins), outs, {})  # type: ignore[arg-type]
     if not fused:
