@@ -568,7 +568,8 @@ def loop_source(graph: Graph, nc: int, nk: int, reverse: bool
     params = ["n", "sizes", *[f"a{k}" for k in range(len(ins))],
               *[f"y{k}" for k in range(ny)], *[f"w{k}" for k in range(len(gen.buffers))],
               *[f"g{k}" for k in range(len(gen.extra))]]
-    body = "\n".join(["    nf_ = False", *(f"    {s}" for s in pre.lines), "    for it in range(n):",
+    body = "\n".join(["    nf_ = False", *(f"    {s}" for s in pre.lines),
+                      "    for it in range(n):",
                       f"        i = {'n - 1 - it' if reverse else 'it'}",
                       *(f"        {s}" for s in step.lines + ends),
                       f"    return (nf_, {''.join(f'a{k}, ' for k in range(nc, nc + nk))})"])
