@@ -613,6 +613,30 @@ class _BatchedDeclared(_BatchedCustom):
         return _batched_declared(self, params, dims, size)
 
 
+class _BatchedWhile(_BatchedDeclared):
+    """A `_While` mapped over a batch: run, it moves each carry's batch axis to 0
+    and runs the staged while_loop of the batched body (`_While._batched_loop`,
+    `loop`); its rules are the loop's rules mapped (see `_BatchedCustom`)."""
+
+    __name__ = "while_loop"
+
+    def __init__(self, fn: _While, params: dict[str, Any], dims: Any, size: int):
+        super().__init__(fn, params, dims, size)
+        self.loop = fn._batched_loop(tuple(dims[:fn.nc + fn.nb]), size)
+
+    def graph_parts(self) -> tuple[str, dict[str, Any], list[tuple[str, Graph]]]:
+        """The batched loop's predicate and body (see `_While.graph_parts`)."""
+        name, params, parts = self.loop.graph_parts()
+        return f"vmap({name}, size={self.size})", params, parts
+
+    def call_flat(self, leaves: Sequence[Any], in_def: Any, out: Any) -> tuple[Any, ...]:
+        n, size = self.fn.nc + self.fn.nb, self.size
+        carry = [rnp.broadcast_to(x, (size, *np.shape(x))) if d is None
+                 else x if d == 0 else rnp.moveaxis(x, d, 0)
+                 for x, d in zip(leaves[n:], self.dims[n:], strict=True)]
+        return tuple(self.loop([*leaves[:n], *leaves[:self.fn.nc], *carry]))
+
+
 def _staged_while(cond_fn: Callable[[Any], Any], body_fn: Callable[[Any], Any],
                   val: Any) -> Any:
     """A while_loop under jit whose trip count depends on traced values: the
@@ -697,9 +721,58 @@ class _While(_Equation):
                                 lambda c: tuple(body_g([*kb, *c])), tuple(carry)))
 
     def batched(self, params: dict[str, Any], dims: Any, size: int) -> dict[str, Any]:
-        """vmap over a trace below: the loop and its rules mapped as a custom
-        function's are (a batched predicate: run until every example is done)."""
-        return _batched_declared(self, params, dims, size)
+        """vmap over a trace below: one equation that runs a staged while_loop of
+        the batched body (`_batched_loop`); its rules are the loop's rules mapped
+        as a custom function's are."""
+        from .custom import _flat_def, _OutStructure
+
+        return {"fn": _BatchedWhile(self, params, dims, size), "in_def": _flat_def(len(dims)),
+                "out": _OutStructure()}
+
+    def _batched_loop(self, dims: tuple[int | None, ...], size: int) -> _While:
+        """The while_loop of the batched body on (cond's values, body's values,
+        cond's values again, carry with its batch axis at 0), as jax.lax.while_loop
+        under vmap: with an unbatched predicate the loop of the batched body; with a
+        batched one it runs while any example's predicate holds, and each step
+        keeps the carry of the examples whose predicate is false (a select)."""
+        key = ("batch", dims, size)
+        d = self.derived.get(key)
+        if d is not None:
+            return d
+        from .custom import _always, _batch_flat, _never
+
+        nc, nb, nk = self.nc, self.nb, len(self.out_avals)
+        c_dims, b_dims, k_dims = list(dims[:nc]), list(dims[nc:nc + nb]), [0] * nk
+
+        def bat(a: ShapedArray, d: int | None) -> ShapedArray:
+            return a if d is None else ShapedArray((*a.shape[:d], size, *a.shape[d:]), a.dtype)
+
+        c_avals = [bat(a, d) for a, d in zip(self.in_avals[:nc], c_dims, strict=True)]
+        b_avals = [bat(a, d) for a, d in zip(self.in_avals[nc:nc + nb], b_dims, strict=True)]
+        k_avals = [ShapedArray((size, *a.shape), a.dtype) for a in self.out_avals]
+        per_example = [False]  # whether the predicate is batched (learned staging cond_fn)
+
+        def cond_fn(*xs: Any) -> list[Any]:
+            ((p, pd),) = _batch_flat(lambda *a: self.cond_g(list(a)), xs, [*c_dims, *k_dims],
+                                     size, _never)
+            per_example[0] = pd is not None
+            return [rnp.any(p) if per_example[0] else p]
+
+        def step(*xs: Any) -> list[Any]:  # one example: (body's values, cond's values, carry)
+            carry = list(xs[nb + nc:])
+            new = self.body_g([*xs[:nb], *carry])
+            if not per_example[0]:
+                return new
+            p = self.cond_g([*xs[nb:nb + nc], *carry])[0]
+            return [rnp.where(p, a, b) for a, b in zip(new, carry, strict=True)]
+
+        def body_fn(*xs: Any) -> list[Any]:
+            return [v for v, _ in _batch_flat(step, xs, [*b_dims, *c_dims, *k_dims], size,
+                                              _always)]
+
+        d = self.derived[key] = _while_of(cond_fn, body_fn, c_avals, [*b_avals, *c_avals],
+                                          k_avals)
+        return d
 
     def jvp_flat(self, primals: Sequence[Any], tangents: Sequence[Any], in_def: Any,
                  out: Any) -> tuple[tuple, list]:
