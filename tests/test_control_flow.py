@@ -801,3 +801,31 @@ def test_jit_vmap_while_loop_is_one_loop_of_the_batched_body() -> None:
     assert count[0] == 5
     np.testing.assert_array_equal(i, [4] * len(xs))
     np.testing.assert_array_equal(y, np.stack([unbatched(x, 4)[1] for x in xs]))
+
+
+def test_vmap_of_staged_while_loop_nested_and_differentiated() -> None:
+    """vmap of vmap of the staged loop, and reverse mode of the vmapped loop
+    (under jit, inside or outside vmap), against each example's eager loop."""
+    xs = np.random.default_rng(1).uniform(-1.0, 3.0, (3, 4, 2))
+    ns = np.array([[0, 2, 5, 9]] * 3)
+    for f in (riesz.vmap(riesz.vmap(riesz.jit(counted_growth))),
+              riesz.jit(riesz.vmap(riesz.vmap(counted_growth)))):
+        i, y, s = f(xs, ns)
+        for a, b in np.ndindex(3, 4):
+            w = counted_growth_py(xs[a, b], ns[a, b])
+            assert i[a, b] == w[0] and s[a, b] == w[2]
+            np.testing.assert_array_equal(y[a, b], w[1])
+
+    def loss(x, n):
+        _, y, s = counted_growth(x, n)
+        return rnp.sum(y) + s
+
+    want = np.stack([riesz.grad(loss)(x, n) for x, n in zip(xs[0], ns[0], strict=True)])
+    fd = np.stack([fd_grad(lambda u, n=n: np.sum(counted_growth_py(u, n)[1])
+                           + counted_growth_py(u, n)[2], x) for x, n in zip(xs[0], ns[0],
+                                                                            strict=True)])
+    np.testing.assert_allclose(want, fd, rtol=1e-6, atol=1e-8)
+    for g in (riesz.jit(riesz.grad(lambda x: rnp.sum(riesz.vmap(loss)(x, ns[0])))),
+              lambda x: riesz.vmap(riesz.jit(riesz.grad(loss)))(x, ns[0]),
+              lambda x: riesz.jit(riesz.vmap(riesz.grad(loss)))(x, ns[0])):
+        np.testing.assert_allclose(g(xs[0]), want, rtol=1e-13)

@@ -627,7 +627,7 @@ class _BatchedWhile(_BatchedDeclared):
     def graph_parts(self) -> tuple[str, dict[str, Any], list[tuple[str, Graph]]]:
         """The batched loop's predicate and body (see `_While.graph_parts`)."""
         name, params, parts = self.loop.graph_parts()
-        return f"vmap({name}, size={self.size})", params, parts
+        return f"vmap({name}, in_axes={tuple(self.dims)}, size={self.size})", params, parts
 
     def call_flat(self, leaves: Sequence[Any], in_def: Any, out: Any) -> tuple[Any, ...]:
         n, size, kd = self.fn.nc + self.fn.nb, self.size, self.carry_dims
