@@ -623,6 +623,7 @@ class _BatchedWhile(_BatchedDeclared):
     def __init__(self, fn: _While, params: dict[str, Any], dims: Any, size: int):
         super().__init__(fn, params, dims, size)
         self.loop, self.carry_dims = fn._batched_loop(tuple(dims), size)
+        self.nc, self.n = fn.nc, fn.nc + fn.nb  # the cond's values, all closed-over values
 
     def graph_parts(self) -> tuple[str, dict[str, Any], list[tuple[str, Graph]]]:
         """The batched loop's predicate and body (see `_While.graph_parts`)."""
@@ -630,11 +631,11 @@ class _BatchedWhile(_BatchedDeclared):
         return f"vmap({name}, in_axes={tuple(self.dims)}, size={self.size})", params, parts
 
     def call_flat(self, leaves: Sequence[Any], in_def: Any, out: Any) -> tuple[Any, ...]:
-        n, size, kd = self.fn.nc + self.fn.nb, self.size, self.carry_dims
+        n, size, kd = self.n, self.size, self.carry_dims
         carry = [x if d == k else rnp.broadcast_to(x, (size, *np.shape(x))) if d is None
                  else rnp.moveaxis(x, d, 0)
                  for x, d, k in zip(leaves[n:], self.dims[n:], kd, strict=True)]
-        outs = self.loop([*leaves[:n], *leaves[:self.fn.nc], *carry])
+        outs = self.loop([*leaves[:n], *leaves[:self.nc], *carry])
         return tuple(o if k == 0 else rnp.broadcast_to(o, (size, *np.shape(o)))
                      for o, k in zip(outs, kd, strict=True))
 
