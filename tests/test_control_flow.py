@@ -720,3 +720,112 @@ def test_cond_and_while_reverse_mode_where_the_body_vjp_is_not_split(monkeypatch
                 np.testing.assert_allclose(a, b, rtol=1e-14)
     for x0, want in zip((0.7, 3.0), want_while, strict=True):
         assert riesz.jit(riesz.grad(grow))(x0) == pytest.approx(want, rel=1e-14)
+
+
+def counted_growth(x, n):
+    """A pytree carry (int counter, vector, scalar): the counter runs to n, or
+    stops early once the vector's norm exceeds 30 (trip count per example)."""
+    def c(v):
+        i, y, _ = v
+        return (i < n) & (rnp.sum(y ** 2) < 900.0)
+
+    def b(v):
+        i, y, s = v
+        y = 1.3 * y + rnp.sin(y) * s
+        return i + 1, y, s + 0.1 * rnp.sum(y)
+
+    return riesz.while_loop(c, b, (0, x, 0.5))
+
+
+def counted_growth_py(x, n):
+    i, y, s = 0, np.array(x, dtype=float), 0.5
+    while i < n and np.sum(y ** 2) < 900.0:
+        y = 1.3 * y + np.sin(y) * s
+        i, s = i + 1, s + 0.1 * np.sum(y)
+    return i, y, s
+
+
+def test_vmap_of_a_staged_while_loop_with_per_example_trip_counts() -> None:
+    """vmap of a while_loop whose predicate is traced (vmap(jit(f)), jit(vmap(f))):
+    a staged while_loop of the batched body that runs while any example's predicate
+    holds and freezes the carry of the examples done (as jax.lax.while_loop under
+    vmap): the values equal each example's own loop exactly, 0 trips included."""
+    xs = np.array([[0.3, -0.2], [1.0, 2.0], [0.5, 0.1], [3.0, 4.0], [-0.7, 0.4]])
+    ns = np.array([0, 3, 40, 6, 1])
+    want = [counted_growth_py(x, n) for x, n in zip(xs, ns, strict=True)]
+    trips = [w[0] for w in want]
+    assert trips[0] == 0 and len(set(trips)) == len(trips)  # 0 trips, all different
+    for f in (riesz.vmap(riesz.jit(counted_growth)), riesz.jit(riesz.vmap(counted_growth))):
+        i, y, s = f(xs, ns)
+        assert i.dtype == np.asarray(0).dtype
+        np.testing.assert_array_equal(i, trips)
+        np.testing.assert_array_equal(y, [w[1] for w in want])
+        np.testing.assert_array_equal(s, [w[2] for w in want])
+    # examples along axis 1 of the carry, the trip bound shared by all
+    g = riesz.jit(riesz.vmap(counted_growth, in_axes=(1, None), out_axes=(0, 1, 0)))
+    i, y, s = g(xs.T, 5)
+    want = [counted_growth_py(x, 5) for x in xs]
+    np.testing.assert_array_equal(i, [w[0] for w in want])
+    np.testing.assert_array_equal(y, np.array([w[1] for w in want]).T)
+    np.testing.assert_array_equal(s, [w[2] for w in want])
+
+
+def test_jit_vmap_while_loop_is_one_loop_of_the_batched_body() -> None:
+    """The graph of jit(vmap(f)) holds one while_loop equation whose body is the
+    batched body with a per-example select (not an eager loop per operation), and
+    the loop evaluates the predicate max(trips) + 1 times (not once per example's
+    iteration); with an unbatched predicate, no select."""
+    xs = np.array([[0.3, -0.2], [1.0, 2.0], [0.5, 0.1], [3.0, 4.0]])
+    ns = np.array([0, 3, 40, 6])
+    trips = [counted_growth_py(x, n)[0] for x, n in zip(xs, ns, strict=True)]
+    jf = riesz.jit(riesz.vmap(counted_growth))
+    graph = jf.graph(xs, ns)
+    (eq,) = _eqns_named(graph, "while_loop")
+    assert len(graph.eqns) == 1
+    body = eq.params["fn"].loop.body_g.graph
+    assert "where" in {e.prim.name for e in body.eqns}
+    count = _count_predicates(graph)
+    jf(xs, ns)
+    assert count[0] == max(trips) + 1
+
+    def unbatched(x, n):  # the predicate reads the counter and the shared bound only
+        return riesz.while_loop(lambda v: v[0] < n, lambda v: (v[0] + 1, rnp.sin(v[1]) + v[1]),
+                                (0, x))
+
+    jf = riesz.jit(riesz.vmap(unbatched, in_axes=(0, None)))
+    graph = jf.graph(xs, 4)
+    (eq,) = _eqns_named(graph, "while_loop")
+    assert "where" not in {e.prim.name for e in eq.params["fn"].loop.body_g.graph.eqns}
+    count = _count_predicates(graph)
+    i, y = jf(xs, 4)
+    assert count[0] == 5
+    np.testing.assert_array_equal(i, [4] * len(xs))
+    np.testing.assert_array_equal(y, np.stack([unbatched(x, 4)[1] for x in xs]))
+
+
+def test_vmap_of_staged_while_loop_nested_and_differentiated() -> None:
+    """vmap of vmap of the staged loop, and reverse mode of the vmapped loop
+    (under jit, inside or outside vmap), against each example's eager loop."""
+    xs = np.random.default_rng(1).uniform(-1.0, 3.0, (3, 4, 2))
+    ns = np.array([[0, 2, 5, 9]] * 3)
+    for f in (riesz.vmap(riesz.vmap(riesz.jit(counted_growth))),
+              riesz.jit(riesz.vmap(riesz.vmap(counted_growth)))):
+        i, y, s = f(xs, ns)
+        for a, b in np.ndindex(3, 4):
+            w = counted_growth_py(xs[a, b], ns[a, b])
+            assert i[a, b] == w[0] and s[a, b] == w[2]
+            np.testing.assert_array_equal(y[a, b], w[1])
+
+    def loss(x, n):
+        _, y, s = counted_growth(x, n)
+        return rnp.sum(y) + s
+
+    want = np.stack([riesz.grad(loss)(x, n) for x, n in zip(xs[0], ns[0], strict=True)])
+    fd = np.stack([fd_grad(lambda u, n=n: np.sum(counted_growth_py(u, n)[1])
+                           + counted_growth_py(u, n)[2], x) for x, n in zip(xs[0], ns[0],
+                                                                            strict=True)])
+    np.testing.assert_allclose(want, fd, rtol=1e-6, atol=1e-8)
+    for g in (riesz.jit(riesz.grad(lambda x: rnp.sum(riesz.vmap(loss)(x, ns[0])))),
+              lambda x: riesz.vmap(riesz.jit(riesz.grad(loss)))(x, ns[0]),
+              lambda x: riesz.jit(riesz.vmap(riesz.grad(loss)))(x, ns[0])):
+        np.testing.assert_allclose(g(xs[0]), want, rtol=1e-13)

@@ -243,13 +243,16 @@ def test_cond_inside_scan_prints_nested_in_the_body() -> None:
                                                          "cond"))["subs"])
 
 
-def test_vmap_of_loop_under_jit_prints_the_per_example_graphs() -> None:
+def test_vmap_of_loop_under_jit_prints_the_batched_graphs() -> None:
     xs = np.array([0.7, 3.0])
     root = parse(repr(riesz.jit(riesz.vmap(grow)).graph(xs)))
     check_scopes(root)
     eqn = only([e for e in root.eqns if e["subs"]])
     assert eqn["fn"] == "vmap(while_loop" and "in_axes=(0,), size=2)" in eqn["line"]
-    assert eqn["subs"]["body_fn"].prims() == jit_prims(body, 0.7)
+    # a while_loop of the batched body: while any example's predicate holds, the
+    # body then a select per example (the predicate again) keeps the finished ones
+    assert eqn["subs"]["cond_fn"].prims() == ["less", "any"]
+    assert eqn["subs"]["body_fn"].prims() == [*jit_prims(body, 0.7), "less", "where"]
     # a staged cond mapped with a per-example predicate: both branches, then a select
     per_example = riesz.jit(lambda x: riesz.cond(x > 0, rnp.sin, rnp.cos, x))
     root = parse(repr(riesz.jit(riesz.vmap(per_example)).graph(xs)))

@@ -613,6 +613,33 @@ class _BatchedDeclared(_BatchedCustom):
         return _batched_declared(self, params, dims, size)
 
 
+class _BatchedWhile(_BatchedDeclared):
+    """A `_While` mapped over a batch: run, it moves each carry's batch axis to 0
+    and runs the staged while_loop of the batched body (`_While._batched_loop`,
+    `loop`); its rules are the loop's rules mapped (see `_BatchedCustom`)."""
+
+    __name__ = "while_loop"
+
+    def __init__(self, fn: _While, params: dict[str, Any], dims: Any, size: int):
+        super().__init__(fn, params, dims, size)
+        self.loop, self.carry_dims = fn._batched_loop(tuple(dims), size)
+        self.nc, self.n = fn.nc, fn.nc + fn.nb  # the cond's values, all closed-over values
+
+    def graph_parts(self) -> tuple[str, dict[str, Any], list[tuple[str, Graph]]]:
+        """The batched loop's predicate and body (see `_While.graph_parts`)."""
+        name, params, parts = self.loop.graph_parts()
+        return f"vmap({name}, in_axes={tuple(self.dims)}, size={self.size})", params, parts
+
+    def call_flat(self, leaves: Sequence[Any], in_def: Any, out: Any) -> tuple[Any, ...]:
+        n, size, kd = self.n, self.size, self.carry_dims
+        carry = [x if d == k else rnp.broadcast_to(x, (size, *np.shape(x))) if d is None
+                 else rnp.moveaxis(x, d, 0)
+                 for x, d, k in zip(leaves[n:], self.dims[n:], kd, strict=True)]
+        outs = self.loop([*leaves[:n], *leaves[:self.nc], *carry])
+        return tuple(o if k == 0 else rnp.broadcast_to(o, (size, *np.shape(o)))
+                     for o, k in zip(outs, kd, strict=True))
+
+
 def _staged_while(cond_fn: Callable[[Any], Any], body_fn: Callable[[Any], Any],
                   val: Any) -> Any:
     """A while_loop under jit whose trip count depends on traced values: the
@@ -697,9 +724,87 @@ class _While(_Equation):
                                 lambda c: tuple(body_g([*kb, *c])), tuple(carry)))
 
     def batched(self, params: dict[str, Any], dims: Any, size: int) -> dict[str, Any]:
-        """vmap over a trace below: the loop and its rules mapped as a custom
-        function's are (a batched predicate: run until every example is done)."""
-        return _batched_declared(self, params, dims, size)
+        """vmap over a trace below: one equation that runs a staged while_loop of
+        the batched body (`_batched_loop`); its rules are the loop's rules mapped
+        as a custom function's are."""
+        from .custom import _flat_def, _OutStructure
+
+        return {"fn": _BatchedWhile(self, params, dims, size), "in_def": _flat_def(len(dims)),
+                "out": _OutStructure()}
+
+    def _batched_loop(self, dims: tuple[int | None, ...],
+                      size: int) -> tuple[_While, list[int | None]]:
+        """The while_loop of the batched body on (cond's values, body's values,
+        cond's values again, carry), as jax.lax.while_loop under vmap, and the
+        carry's batch axes (0, or None for a leaf no example changes apart): with an
+        unbatched predicate the loop of the batched body; with a batched one it runs
+        while any example's predicate holds, each step keeping the carry of the
+        examples whose predicate is false (a select), every carry leaf batched."""
+        key = ("batch", dims, size)
+        d = self.derived.get(key)
+        if d is not None:
+            return d
+        from .custom import _batch_flat, _never
+        from .staged import _stage
+
+        nc, nb = self.nc, self.nb
+        c_dims, b_dims = list(dims[:nc]), list(dims[nc:nc + nb])
+
+        def bat(a: ShapedArray, d: int | None) -> ShapedArray:
+            return a if d is None else ShapedArray((*a.shape[:d], size, *a.shape[d:]), a.dtype)
+
+        c_avals = [bat(a, d) for a, d in zip(self.in_avals[:nc], c_dims, strict=True)]
+        b_avals = [bat(a, d) for a, d in zip(self.in_avals[nc:nc + nb], b_dims, strict=True)]
+
+        def batch_axes(g: Any, d0: list[Any], avals: list[ShapedArray],
+                       k_dims: list[int | None]) -> list[int | None]:
+            """The batch axes of `g`'s outputs on batched (values, carry)."""
+            got: list[int | None] = []
+
+            def probe(*xs: Any) -> list[Any]:
+                res = _batch_flat(lambda *a: g(list(a)), xs, [*d0, *k_dims], size, _never)
+                got.extend(d for _, d in res)
+                return [v for v, _ in res]
+
+            _stage(probe, [*avals, *[bat(a, d) for a, d in zip(self.out_avals, k_dims,
+                                                              strict=True)]])
+            return got
+
+        # the carry leaves batched: those batched on entry or made so by the body
+        # (a fixed point); all of them where the predicate is batched (the select)
+        k_dims: list[int | None] = [None if d is None else 0 for d in dims[nc + nb:]]
+        while True:
+            outs = batch_axes(self.body_g, b_dims, b_avals, k_dims)
+            new = [0 if d == 0 or o is not None else None for d, o in zip(k_dims, outs,
+                                                                           strict=True)]
+            if new == k_dims:
+                break
+            k_dims = new
+        per_example = [batch_axes(self.cond_g, c_dims, c_avals, k_dims)[0] is not None]
+        if per_example[0]:
+            k_dims = [0] * len(k_dims)
+        k_avals = [bat(a, d) for a, d in zip(self.out_avals, k_dims, strict=True)]
+
+        def cond_fn(*xs: Any) -> list[Any]:
+            ((p, pd),) = _batch_flat(lambda *a: self.cond_g(list(a)), xs, [*c_dims, *k_dims],
+                                     size, _never)
+            return [rnp.any(p) if per_example[0] else p]
+
+        def step(*xs: Any) -> list[Any]:  # one example: (body's values, cond's values, carry)
+            carry = list(xs[nb + nc:])
+            new = self.body_g([*xs[:nb], *carry])
+            if not per_example[0]:
+                return new
+            p = self.cond_g([*xs[nb:nb + nc], *carry])[0]
+            return [rnp.where(p, a, b) for a, b in zip(new, carry, strict=True)]
+
+        def body_fn(*xs: Any) -> list[Any]:
+            return [v for v, _ in _batch_flat(step, xs, [*b_dims, *c_dims, *k_dims], size,
+                                              lambda k: k_dims[k] == 0)]
+
+        d = self.derived[key] = (_while_of(cond_fn, body_fn, c_avals, [*b_avals, *c_avals],
+                                           k_avals), k_dims)
+        return d
 
     def jvp_flat(self, primals: Sequence[Any], tangents: Sequence[Any], in_def: Any,
                  out: Any) -> tuple[tuple, list]:
