@@ -10,6 +10,7 @@ differences for derivatives; and with the Python loop over the compiled step
 from __future__ import annotations
 
 import time
+import warnings
 
 import numpy as np
 import pytest
@@ -325,3 +326,120 @@ def test_a_slower_kernel_is_dropped(ran, monkeypatch: pytest.MonkeyPatch) -> Non
     np.testing.assert_allclose(ys, seen, rtol=1e-15)
     (k,) = [e.params["fn"].loop_kernel for e in f.graph(0.8).eqns if "fn" in e.params]
     assert k.mode is False and k.trial is None
+
+
+# -- floating-point errors: NumPy's, as np.errstate says -----------------------------------
+
+# (body op, inputs where it errs, NumPy's error name, its message): each hides or stores
+# the non-finite value (exp(-1/0) = 0, tanh(exp(1000)) = 1, log(-1) = NaN stored)
+_FP_CASES = {
+    "invalid": (rnp.log, [1.0, -1.0, 2.0], "invalid value"),
+    "divide": (lambda x: rnp.exp(-1.0 / x), [1.0, 0.0, 2.0], "divide by zero"),
+    "over": (lambda x: rnp.tanh(rnp.exp(x)), [1.0, 1000.0, 2.0], "overflow"),
+}
+
+
+def _fp_scan(op):  # type: ignore[no-untyped-def]
+    def f(xs):  # type: ignore[no-untyped-def]
+        def step(c, x):  # type: ignore[no-untyped-def]
+            y = op(x)
+            return c + y, y * 2.0
+
+        c, ys = riesz.scan(step, np.zeros(3), xs)
+        return rnp.sum(c) + rnp.sum(ys)
+
+    return f
+
+
+def _fp_xs(bad):  # type: ignore[no-untyped-def]
+    xs = np.tile(np.array([0.5, 1.5, 3.0]), (5, 1))
+    xs[2] = bad
+    return xs
+
+
+@pytest.mark.parametrize("err", sorted(_FP_CASES))
+def test_forward_loop_warns_raises_or_stays_silent_like_eager(ran, err) -> None:  # type: ignore[no-untyped-def]
+    """A kernel that meets ±inf / NaN reruns the Python loop: NumPy's warning by
+    default, FloatingPointError under errstate(raise), nothing under ignore."""
+    op, bad, message = _FP_CASES[err]
+    f, xs = _fp_scan(op), _fp_xs(bad)
+    with np.errstate(all="ignore"):
+        want = f(xs)  # eager
+    g = riesz.jit(f, fuse=True)
+    with pytest.warns(RuntimeWarning, match=message):
+        np.testing.assert_allclose(g(xs), want, rtol=1e-12)
+    with np.errstate(**{err: "raise"}), pytest.raises(FloatingPointError, match=message):
+        g(xs)
+    with np.errstate(all="ignore"):
+        np.testing.assert_allclose(g(xs), want, rtol=1e-12)
+    assert ran == [True] * 3  # the kernel ran each time (then the Python loop, or not)
+
+
+@pytest.mark.parametrize("err", sorted(_FP_CASES))
+def test_forward_loop_warns_under_grad(ran, err) -> None:  # type: ignore[no-untyped-def]
+    """The same forward scan under jit(value_and_grad): eager's warning, eager's values."""
+    op, bad, message = _FP_CASES[err]
+    f, xs = _fp_scan(op), _fp_xs(bad)
+    with np.errstate(all="ignore"):
+        want = riesz.value_and_grad(f)(xs)
+    eager, _ = _errors(lambda: riesz.value_and_grad(f)(xs))
+    assert message in eager
+    jitted, got = _errors(lambda: riesz.jit(riesz.value_and_grad(f), fuse=True)(xs))
+    assert jitted == eager
+    for a, b in zip(got, want, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+    assert ran == [True, True]
+
+
+def _errors(run):  # type: ignore[no-untyped-def]
+    """The kinds of NumPy floating-point warnings `run()` gives, and its result."""
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        out = run()
+    kinds = ("invalid value", "divide by zero", "overflow")
+    return {k for w in seen for k in kinds if k in str(w.message)}, out
+
+
+def test_backward_loop_warns_raises_or_stays_silent_like_eager(ran) -> None:  # type: ignore[no-untyped-def]
+    """sqrt(0) is finite but its derivative divides by zero: only the transposed
+    scan errs, and warns / raises / stays silent as eager reverse mode does."""
+
+    def f(xs):  # type: ignore[no-untyped-def]
+        def step(c, x):  # type: ignore[no-untyped-def]
+            return c * 0.5 + rnp.sqrt(x), rnp.sqrt(x) * c
+
+        c, ys = riesz.scan(step, np.ones(3), xs)
+        return rnp.sum(c) + rnp.sum(ys)
+
+    xs = _fp_xs(0.0)
+    grad = riesz.grad(f)
+    with np.errstate(all="ignore"):
+        want = grad(xs)
+    assert not np.isfinite(want).all()
+    eager, _ = _errors(lambda: grad(xs))  # the oracle of which warnings
+    assert "divide by zero" in eager
+    g = riesz.jit(grad, fuse=True)
+    jitted, got = _errors(lambda: g(xs))
+    assert ran == [True, True]  # forward and backward kernels both ran
+    assert jitted == eager
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    with np.errstate(divide="raise"), pytest.raises(FloatingPointError, match="divide by zero"):
+        g(xs)
+    with np.errstate(all="ignore"):
+        np.testing.assert_allclose(g(xs), want, rtol=1e-12)
+    with np.errstate(all="raise"):  # a finite point: silent and compiled
+        np.testing.assert_allclose(g(xs + 1.0), grad(xs + 1.0), rtol=1e-12)
+    assert ran[-1]
+
+
+def test_finite_loops_are_silent_under_errstate_raise(ran) -> None:  # type: ignore[no-untyped-def]
+    """All-finite forward and backward loops: no rerun, nothing raised."""
+    W, U, xs, h0 = _data(2, 8)
+    loss = lambda W, U: _rnn(W, U, xs, h0)  # noqa: E731
+    g = riesz.jit(riesz.value_and_grad(loss, argnums=(0, 1)), fuse=True)
+    with np.errstate(all="raise"):
+        (v, (gW, gU)), want = g(W, U), riesz.value_and_grad(loss, argnums=(0, 1))(W, U)
+    assert ran == [True, True]
+    np.testing.assert_allclose(v, want[0], rtol=1e-12)
+    np.testing.assert_allclose(gW, want[1][0], rtol=1e-10)
+    np.testing.assert_allclose(gU, want[1][1], rtol=1e-10)

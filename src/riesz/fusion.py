@@ -517,7 +517,7 @@ arcsin arccos arctanh sinh cosh arcsinh arccosh floor ceil trunc rint hypot
 """.split())
 
 
-def _spreads(e: Eqn) -> bool:
+def spreads(e: Eqn) -> bool:
     """Whether `e`'s result is non-finite whenever one of its float inputs is."""
     if isinstance(e.prim.impl, np.ufunc):
         return e.prim.impl.__name__ in _SPREADING and e.outvars[0].aval.dtype.kind == "f"
@@ -580,7 +580,7 @@ def _kernel_ir(eqns: list[Eqn], plans: list[Any], ins: list[Var], outs: list[Var
     # the values watched: those stored, and those read by an operation that can hide
     # an infinity or a NaN (exp(-inf) = 0); any other value's reaches one of them
     need = {o.n for o in outs} | {
-        x.n for e in eqns if not _spreads(e) for x in e.invars if type(x) is Var}
+        x.n for e in eqns if not spreads(e) for x in e.invars if type(x) is Var}
     for v in ins:  # scalar inputs (re-checked each step: a few instructions)
         if not v.aval.shape and v.n in need:
             w.watch(*val[v.n])
@@ -847,7 +847,7 @@ def _compile(pending: list[tuple[str, set[str], str, int]]) -> None:
                     _CACHE[one[0]] = None
 
 
-_QUIET = {"divide": "ignore", "over": "ignore", "under": "ignore", "invalid": "ignore"}
+QUIET = {"divide": "ignore", "over": "ignore", "under": "ignore", "invalid": "ignore"}
 
 
 def _numpy(eqns: list[Eqn], ins: list[Var]) -> Callable[..., Any]:
@@ -856,7 +856,7 @@ def _numpy(eqns: list[Eqn], ins: list[Var]) -> Callable[..., Any]:
     itself warns or raises as `np.errstate` says (nothing to do if it ignores all)."""
 
     def run(*args: Any) -> None:
-        if np.geterr() == _QUIET:
+        if np.geterr() == QUIET:
             return
         env = {v.n: a for v, a in zip(ins, args, strict=True)}
         for e in eqns:

@@ -19,8 +19,12 @@ the default once the loop's calls have taken about as long as compiling would
 (`COMPILE_S`, ski rental); kernels are cached by source, in memory and on disk
 (`fusion.cache_dir()`). Semantics are NumPy's dtypes (each ufunc runs in the loop
 dtype NumPy resolves, weak Python scalars included); sums add in sequence
-(NumPy adds pairwise: rounding may differ), and no floating-point warnings are
-raised inside a kernel.
+(NumPy adds pairwise: rounding may differ). NumPy's floating-point errors are
+NumPy's own, as in `riesz.fusion`: the loop ORs together whether a value it
+stores, or one read by an operation that can hide an infinity or a NaN
+(`fusion.spreads`), is ±inf or NaN, and if so the scan runs again as its
+Python loop, which warns or raises as `np.errstate` says (skipped when it
+ignores all; its values are returned).
 """
 
 from __future__ import annotations
@@ -215,6 +219,24 @@ class _Codegen:
             if type(o) is Var:
                 self.ys.setdefault(o.n, []).append(k)
         self.stored: set[int] = set()  # y outputs stored where they are computed
+        # the values watched for ±inf / NaN (as `riesz.fusion` does): carries, y
+        # outputs, and those read by an operation that can hide one (exp, where, ...)
+        self.need = self.carried | set(self.ys) | {
+            x.n for e in graph.eqns if not fusion.spreads(e) for x in e.invars
+            if type(x) is Var}
+
+    def watch(self, v: Var, expr: str) -> list[str]:
+        """The statement flagging `expr` (the value of `v`) if it is ±inf or NaN
+        (x - x is 0 for a finite x, NaN otherwise; an OR, no branch)."""
+        if v.n not in self.need or v.aval.dtype.kind != "f":
+            return []
+        return [f"nf_ |= {expr} - {expr} != 0.0"]
+
+    def watch_buffer(self, v: Var, o: str) -> list[str]:
+        """`watch` of each element of the buffer `o` holding `v`."""
+        ix = ", ".join(_js(len(v.aval.shape)))
+        check = self.watch(v, f"{o}[{ix}]")
+        return _nest(v.aval.shape, check) if check else []
 
     # -- values ------------------------------------------------------------------------
     def define(self, v: Var, name: str, lead: list[str] | None = None) -> None:
@@ -347,6 +369,7 @@ class _Codegen:
         ix = ", ".join(_js(len(g.shape)))
         for v, expr in g.members:
             inner.append(f"e{v.n} = {expr}")
+            inner.extend(self.watch(v, f"e{v.n}"))
             ys = self.ys.get(v.n, []) if st.step else []
             for k in ys:  # a y slice: stored here, not copied at the end of the step
                 inner.append(f"y{k}[i, {ix}] = e{v.n}")
@@ -373,6 +396,7 @@ class _Codegen:
         shape = v.aval.shape
         if not shape:  # a scalar: a statement
             st.lines.append(f"v{v.n} = {self.scalar_expr(e, ops, fmt, None)}")
+            st.lines.extend(self.watch(v, f"v{v.n}"))
             self.define(v, f"v{v.n}")
             return
         self.reading(st, [x for x, ix, _ in ops if ix is not None or self.shape(x) != shape])
@@ -402,11 +426,11 @@ class _Codegen:
         if not out.shape:
             self.define(v, f"v{v.n}")
             return [f"v{v.n} = {dt}(0.0)", f"for p_ in range({k}):",
-                    f"    v{v.n} += {x('p_')} * {y('p_')}"]
+                    f"    v{v.n} += {x('p_')} * {y('p_')}", *self.watch(v, f"v{v.n}")]
         o = self.buffer(out.shape, out.dtype, st)
         self.define(v, o)
         if len(sa) == len(sb) == 2 and m * k * n > SMALL_MATMUL:
-            return [f"np.dot({self.array(a)}, {self.array(b)}, {o})"]
+            return [f"np.dot({self.array(a)}, {self.array(b)}, {o})", *self.watch_buffer(v, o)]
         # explicit loops: a BLAS call's overhead dominates for small operands
         oi = "[i_, j_]" if len(out.shape) == 2 else ("[j_]" if len(sb) == 2 else "[i_]")
         rows, d1 = _loop("i_", m, 0)
@@ -415,7 +439,7 @@ class _Codegen:
         cols, d4 = _loop("j_", n, d3)
         return [rows, zero, f"{'    ' * d2}{o}{oi} = {dt}(0.0)",
                 over, f"{'    ' * d3}a_ = {x('i_', 'p_')}",
-                cols, f"{'    ' * d4}{o}{oi} += a_ * {y('p_', 'j_')}"]
+                cols, f"{'    ' * d4}{o}{oi} += a_ * {y('p_', 'j_')}", *self.watch_buffer(v, o)]
 
     def scatter_add(self, st: _Stream, e: Eqn) -> list[str]:
         """`x` with `v` added at a basic index (no index repeats)."""
@@ -433,7 +457,7 @@ class _Codegen:
         js = _js(len(out.shape))
         add = self.ref(u, _broadcast_ix(self.shape(u), region)) if self.shape(u) else self.ref(u)
         lines = [*_nest(out.shape, [f"{o}[{', '.join(js)}] = {self.ref(x, js)}"]),
-                 *_nest(region, [f"{o}[{', '.join(ix)}] += {add}"])]
+                 *_nest(region, [f"{o}[{', '.join(ix)}] += {add}"]), *self.watch_buffer(v, o)]
         self.define(v, o)
         return lines
 
@@ -448,19 +472,20 @@ class _Codegen:
         x = self.ref(a, _js(len(shape)))
         if not shape:
             self.define(v, x)
-            return []
+            return self.watch(v, x)
         axis = e.params.get("axis")
         axes = set(range(len(shape))) if axis is None else {
             ax % len(shape) for ax in ((axis,) if isinstance(axis, int) else axis)}
         if not out.shape:
             self.define(v, f"v{v.n}")
-            return [f"v{v.n} = {dt}(0.0)", *_nest(shape, [f"v{v.n} += {x}"])]
+            return [f"v{v.n} = {dt}(0.0)", *_nest(shape, [f"v{v.n} += {x}"]),
+                    *self.watch(v, f"v{v.n}")]
         o = self.buffer(out.shape, out.dtype, st)
         self.define(v, o)
         oix = [("0" if d in axes else f"j{d}") for d in range(len(shape))] \
             if e.params.get("keepdims") else [f"j{d}" for d in range(len(shape)) if d not in axes]
         return [*_nest(out.shape, [f"{o}[{', '.join(_js(len(out.shape)))}] = {dt}(0.0)"]),
-                *_nest(shape, [f"{o}[{', '.join(oix)}] += {x}"])]
+                *_nest(shape, [f"{o}[{', '.join(oix)}] += {x}"]), *self.watch_buffer(v, o)]
 
 
 _RANGE = re.compile(r"range\((\d+)\)")
@@ -472,7 +497,8 @@ def loop_source(graph: Graph, nc: int, nk: int, reverse: bool
     """Source of `kernel(n, consts, carry, xs, ys, buffers, array constants)`, a
     Numba function running the scan of `graph` ((consts, carry, x slices) ->
     (carry, y slices)) over `n` steps: each step's y slices are written into the
-    ys, the carries (arrays updated in place) are returned. Also the array
+    ys; it returns whether a watched value was ±inf or NaN (`_Codegen.watch`)
+    and the carries (arrays updated in place). Also the array
     constants to pass, the (shape, dtype) of the buffers to allocate and the
     array of loop trip counts (`sizes`). None if
     an equation or dtype is outside the supported set."""
@@ -542,11 +568,11 @@ def loop_source(graph: Graph, nc: int, nk: int, reverse: bool
     params = ["n", "sizes", *[f"a{k}" for k in range(len(ins))],
               *[f"y{k}" for k in range(ny)], *[f"w{k}" for k in range(len(gen.buffers))],
               *[f"g{k}" for k in range(len(gen.extra))]]
-    body = "\n".join([*(f"    {s}" for s in pre.lines), "    for it in range(n):",
+    body = "\n".join(["    nf_ = False", *(f"    {s}" for s in pre.lines),
+                      "    for it in range(n):",
                       f"        i = {'n - 1 - it' if reverse else 'it'}",
                       *(f"        {s}" for s in step.lines + ends),
-                      f"    return ({''.join(f'a{k}, ' for k in range(nc, nc + nk))})" if nk
-                      else "    return 0"])
+                      f"    return (nf_, {''.join(f'a{k}, ' for k in range(nc, nc + nk))})"])
     # trip counts read from an argument: LLVM fully unrolls loops of a constant
     # count into scalar code before its loop vectorizer could see them (measured:
     # a 1x32 @ 32x32 product per step runs 7x faster with the count unknown)
@@ -614,7 +640,7 @@ class LoopKernel:
     loop can win); False never. Called as `kernel(leaves, python_loop)`."""
 
     __slots__ = ("scan", "mode", "budget", "trial", "kern", "extra", "buffers", "sizes",
-                 "ready", "failed")
+                 "ready", "failed", "nonfinite")
 
     def __init__(self, scan: Any, mode: bool | None):
         self.scan = scan
@@ -628,6 +654,7 @@ class LoopKernel:
         self.sizes: Any = None
         self.ready = False  # called once (compiled)
         self.failed = False
+        self.nonfinite = False  # the last kernel call met ±inf or NaN
 
     def __call__(self, leaves: Sequence[Any], python_loop: Callable[[Sequence[Any]], Any]
                  ) -> tuple[Any, ...]:
@@ -651,11 +678,18 @@ class LoopKernel:
                 self.failed = True
                 return python_loop(leaves)
             out = self._run(leaves)  # compiles: not timed
-            return python_loop(leaves) if out is None else out
+            return self._checked(out, leaves, python_loop)
         if self.trial is not None:
             return self._try(leaves, python_loop)
-        out = self._run(leaves)
-        return python_loop(leaves) if out is None else out
+        return self._checked(self._run(leaves), leaves, python_loop)
+
+    def _checked(self, out: tuple[Any, ...] | None, leaves: Sequence[Any],
+                 python_loop: Callable[[Sequence[Any]], Any]) -> tuple[Any, ...]:
+        """The kernel's outputs, or the Python loop's where the kernel failed, or
+        met ±inf or NaN (then NumPy warns or raises as `np.errstate` says)."""
+        if out is None or (self.nonfinite and np.geterr() != fusion.QUIET):
+            return python_loop(leaves)
+        return out
 
     def _try(self, leaves: Sequence[Any], python_loop: Callable[[Sequence[Any]], Any]
              ) -> tuple[Any, ...]:
@@ -672,7 +706,7 @@ class LoopKernel:
             self.trial = None
             if min(times[0]) <= min(times[1]):
                 self.mode = False
-        return out
+        return self._checked(out, leaves, python_loop) if k else out
 
     def _run(self, leaves: Sequence[Any]) -> tuple[Any, ...] | None:
         scan = self.scan
@@ -699,8 +733,9 @@ class LoopKernel:
         except Exception:  # noqa: BLE001 - a body Numba rejects: the Python loop from now on
             self.failed = True
             return None
+        self.nonfinite = bool(carry[0])
         outs = [c if isinstance(c, np.ndarray) else a.dtype.type(c)
-                for c, a in zip(carry if nk else (), scan.out_avals[:nk], strict=True)]
+                for c, a in zip(carry[1:], scan.out_avals[:nk], strict=True)]
         return (*outs, *ys)
 
 
