@@ -908,20 +908,25 @@ def _aval(x: Any) -> ShapedArray:
     return ShapedArray(x.shape, x.dtype) if isinstance(x, Tracer) else aval_of(x)
 
 
+def _of_trace(leaves: list[Any], tracer: type[Any], trace: Any, attr: str
+              ) -> tuple[list[Any], list[Any]]:
+    """The leaves with `trace`'s tracers (of class `tracer`) replaced by their
+    values, and per leaf that tracer's `attr` (None for any other leaf)."""
+    vals, extras = [], []
+    for x in leaves:
+        mine = type(x) is tracer and x._trace is trace
+        vals.append(x._value if mine else x)
+        extras.append(getattr(x, attr) if mine else None)
+    return vals, extras
+
+
 def _inline(st: _Staged, trace: Any, leaves: list[Any]) -> list[Any]:
     return eval_graph(st.graph, leaves)
 
 
 def _jvp_rule(st: _Staged, trace: JVPTrace, leaves: list[Any]) -> list[Any]:
     """∂f(x)[u]: the staged JVP of the graph, on the primals and nonzero tangents."""
-    primals, tangents = [], []
-    for x in leaves:
-        if type(x) is JVPTracer and x._trace is trace:
-            primals.append(x._value)
-            tangents.append(x._tangent)
-        else:
-            primals.append(x)
-            tangents.append(None)
+    primals, tangents = _of_trace(leaves, JVPTracer, trace, "_tangent")
     outs = _staged_jvp(st, primals, tangents)
     if outs is None:
         return _by_bind(st.graph, leaves)
@@ -960,15 +965,7 @@ def _jvp_body(graph: Graph, mask: tuple[bool, ...]) -> Callable[..., list[Any]]:
 
 def _batch_rule(st: _Staged, trace: BatchTrace, leaves: list[Any]) -> list[Any]:
     """vmap: the staged batched graph on the values with their batch axes."""
-    vals: list[Any] = []
-    dims: list[int | None] = []
-    for x in leaves:
-        if type(x) is BatchTracer and x._trace is trace:
-            vals.append(x._value)
-            dims.append(x._bdim)
-        else:
-            vals.append(x)
-            dims.append(None)
+    vals, dims = _of_trace(leaves, BatchTracer, trace, "_bdim")
     key = ("batch", tuple(dims), trace.size, _avals_key(vals))
     d = st.derived.get(key, False)
     if d is False:
@@ -1000,18 +997,9 @@ def _jet_rule(st: _Staged, trace: JetTrace, leaves: list[Any]) -> list[Any]:
     """jet: the staged Taylor propagation of the graph (order K), on the primals
     and the nonzero input coefficients."""
     K = trace.order
-    primals: list[Any] = []
-    masks: list[tuple[bool, ...] | None] = []
-    coeffs: list[Any] = []
-    for x in leaves:
-        if type(x) is JetTracer and x._trace is trace:
-            primals.append(x._value)
-            masks.append(tuple(c is not None for c in x._coefficients))
-            coeffs.extend(c for c in x._coefficients if c is not None)
-        else:
-            primals.append(x)
-            masks.append(None)
-    ins = primals + coeffs
+    primals, series = _of_trace(leaves, JetTracer, trace, "_coefficients")
+    masks = [None if cs is None else tuple(c is not None for c in cs) for cs in series]
+    ins = primals + [c for cs in series if cs is not None for c in cs if c is not None]
     key = ("jet", K, tuple(masks), _avals_key(ins))
     d = st.derived.get(key, False)
     if d is False:
