@@ -14,7 +14,7 @@ import riesz
 import riesz.numpy as rnp
 from finite_differences import fd_grad
 from primitive_cases import CASES
-from riesz import staged
+from riesz import fusion, staged
 from riesz._interpreters.staging import Eqn, Graph, ShapedArray, Var
 from riesz.staged import optimize
 
@@ -261,11 +261,11 @@ def test_fused_code_is_kept_only_where_it_is_faster(fused_is_slow) -> None:
     shown = [code("tiered", 0.0)]
     run = staged._faster(plain, fused, shown)
     assert run.source == "fused"
-    for i in range(2 * staged._TRIALS + 4):
+    for i in range(2 * fusion.TRIALS + 4):
         assert run(float(i)) == i + 1.0
     want = "plain" if fused_is_slow else "fused"
-    assert ran[: 2 * staged._TRIALS] == ["fused", "plain"] * staged._TRIALS
-    assert ran[2 * staged._TRIALS:] == [want] * 4
+    assert ran[: 2 * fusion.TRIALS] == ["fused", "plain"] * fusion.TRIALS
+    assert ran[2 * fusion.TRIALS:] == [want] * 4
     assert run.source == shown[0].source == want
 
 
@@ -281,7 +281,7 @@ def test_default_jit_gives_eager_values_through_the_fusion_trials(monkeypatch) -
     w, x = rng.standard_normal((6, 5)), rng.standard_normal((4, 6))
     f = riesz.jit(riesz.value_and_grad(loss))
     want = riesz.value_and_grad(loss)(w, x)
-    for _ in range(2 * staged._TRIALS + 3):
+    for _ in range(2 * fusion.TRIALS + 3):
         _close(want, f(w, x), rtol=1e-13)
     assert f.source(w, x) in (riesz.jit(riesz.value_and_grad(loss), fuse=False).source(w, x),
                               riesz.jit(riesz.value_and_grad(loss), fuse=True).source(w, x))

@@ -21,7 +21,7 @@ from finite_differences import fd_grad
 
 pytest.importorskip("numba")
 
-from riesz import loop_kernels  # noqa: E402 - after the skip: the module imports fusion
+from riesz import fusion, loop_kernels  # noqa: E402 - after the skip: the module imports fusion
 
 
 @pytest.fixture
@@ -296,11 +296,11 @@ def test_compile_policy_follows_jits_fuse(ran, monkeypatch: pytest.MonkeyPatch) 
     np.testing.assert_allclose(j(W), want, rtol=1e-6, atol=1e-9)
     assert ran == [True, True]
     # then on trial against the Python loop: kept, as it is much faster here
-    for _ in range(2 * loop_kernels.TRIALS):
+    for _ in range(2 * fusion.TRIALS):
         np.testing.assert_allclose(j(W), want, rtol=1e-6, atol=1e-9)
     kernels = [e.params["fn"].loop_kernel for e in j.graph(W).eqns if "fn" in e.params]
     assert [(k.mode, k.trial) for k in kernels] == [(None, None)] * 2
-    assert ran == [True] * (2 + 2 * loop_kernels.TRIALS)
+    assert ran == [True] * (2 + 2 * fusion.TRIALS)
 
 
 def test_a_slower_kernel_is_dropped(ran, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
@@ -316,7 +316,7 @@ def test_a_slower_kernel_is_dropped(ran, monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setattr(loop_kernels.LoopKernel, "_run", slow)
     xs = np.linspace(-1.0, 1.0, 4)
     f = riesz.jit(lambda w: riesz.scan(lambda c, x: (rnp.tanh(w * c + x), c), 0.3, xs))
-    for _ in range(2 * loop_kernels.TRIALS + 3):
+    for _ in range(2 * fusion.TRIALS + 3):
         c, ys = f(0.8)
     want, seen = 0.3, []
     for x in xs:

@@ -1042,6 +1042,36 @@ def _schedule(eqns: list[Eqn], node: list[int], fused: dict[int, Eqn]) -> list[E
     return out
 
 
+# timed calls each of the incumbent and the candidate code get before a Trial decides
+TRIALS = 3
+
+
+class Trial:
+    """Calls alternating between an incumbent code (0) and a candidate (1), the
+    candidate first, until each has run `TRIALS` times; the candidate wins only
+    if its fastest call beats the incumbent's. Compiled code is not always
+    faster: a kernel calls libm's scalar tanh or exp where NumPy's loops are SIMD
+    (an MLP's fused tanh regions: 2.3 ms against 0.08 ms unfused), which only a
+    measurement on the machine can tell (`staged`'s fused code, `loop_kernels`)."""
+
+    __slots__ = ("times",)
+
+    def __init__(self) -> None:
+        self.times: tuple[list[float], list[float]] = ([], [])
+
+    def next(self) -> int:
+        """Which code runs next: 1 (the candidate) or 0."""
+        return int(len(self.times[1]) <= len(self.times[0]))
+
+    def record(self, i: int, seconds: float) -> bool | None:
+        """Record a call of code `i`; once decided, whether the candidate won."""
+        times = self.times
+        times[i].append(seconds)
+        if len(times[0]) < TRIALS or len(times[1]) < TRIALS:
+            return None
+        return min(times[1]) < min(times[0])
+
+
 def tiered(graph: Graph, plain: Callable[..., Any], make_fused: Callable[[], Callable[..., Any]]
            ) -> Callable[..., Any]:
     """`plain` (the unfused code) until the calls have taken about as long as

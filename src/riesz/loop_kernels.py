@@ -45,11 +45,10 @@ import numpy as np
 from . import fusion
 from ._interpreters.staging import Eqn, Graph, Var
 
-__all__ = ["COMPILE_S", "SMALL_MATMUL", "TRIALS", "LoopKernel", "adopt", "available",
+__all__ = ["COMPILE_S", "SMALL_MATMUL", "LoopKernel", "adopt", "available",
            "loop_source"]
 
 COMPILE_S = 2.0  # Numba compile time of a loop kernel, seconds (measured 1.5-2.5; the rental price)
-TRIALS = 3  # calls of each, the kernel and the Python loop, before the default keeps one
 SMALL_MATMUL = 4096  # multiply-adds up to which a matmul is an explicit loop, not BLAS
 # scalar forms, written as operators and `math` functions: Numba types these
 # several times faster than NumPy ufunc calls (others: the np.<ufunc> scalar call)
@@ -635,9 +634,9 @@ class LoopKernel:
     """The compiled loop of one staged scan, with its compile policy: `mode`
     True compiles at the next call; None once the Python loop's calls have
     taken `COMPILE_S`, and keeps it only if it measures faster than the Python
-    loop (calls alternate until each ran `TRIALS` times: a kernel calls libm's
-    scalar tanh where NumPy's loops may be SIMD, so for large arrays the Python
-    loop can win); False never. Called as `kernel(leaves, python_loop)`."""
+    loop (`fusion.Trial`: a kernel calls libm's scalar tanh where NumPy's loops
+    may be SIMD, so for large arrays the Python loop can win); False never.
+    Called as `kernel(leaves, python_loop)`."""
 
     __slots__ = ("scan", "mode", "budget", "trial", "kern", "extra", "buffers", "sizes",
                  "ready", "failed", "nonfinite")
@@ -646,8 +645,8 @@ class LoopKernel:
         self.scan = scan
         self.mode = mode
         self.budget = COMPILE_S
-        # call times of (the Python loop, the kernel) while on trial
-        self.trial: tuple[list[float], list[float]] | None = ([], []) if mode is None else None
+        # the kernel (candidate) against the Python loop while on trial
+        self.trial = fusion.Trial() if mode is None else None
         self.kern: Any = None
         self.extra: list[Any] = []
         self.buffers: list[Any] = []
@@ -694,17 +693,17 @@ class LoopKernel:
     def _try(self, leaves: Sequence[Any], python_loop: Callable[[Sequence[Any]], Any]
              ) -> tuple[Any, ...]:
         """One call on trial: the kernel or the Python loop, whichever ran less."""
-        times = self.trial
-        assert times is not None
-        k = int(len(times[1]) <= len(times[0]))  # the kernel first
+        trial = self.trial
+        assert trial is not None
+        k = trial.next()
         t = time.perf_counter()
         out = self._run(leaves) if k else python_loop(leaves)
         if out is None:  # the kernel failed: the Python loop from now on
             return python_loop(leaves)
-        times[k].append(time.perf_counter() - t)
-        if min(len(times[0]), len(times[1])) >= TRIALS:
+        won = trial.record(k, time.perf_counter() - t)
+        if won is not None:
             self.trial = None
-            if min(times[0]) <= min(times[1]):
+            if not won:
                 self.mode = False
         return self._checked(out, leaves, python_loop) if k else out
 

@@ -641,13 +641,9 @@ def compile_graph(graph: Graph, fuse: bool | None = False) -> Callable[..., list
 
 def _faster(plain: Callable[..., Any], fused: Callable[..., Any], shown: list[Any]
             ) -> Callable[..., Any]:
-    """The fused code on trial: calls alternate between it and the plain code
-    until each has run `_TRIALS` times, then the faster one (by its fastest
-    call) runs alone and is the `source` of the functions in `shown`. Fusion is
-    not always faster: a kernel calls libm's scalar tanh or exp where NumPy's
-    loops are SIMD (an MLP's fused tanh regions: 2.3 ms against 0.08 ms
-    unfused), which only a measurement on the machine can tell."""
-    times: tuple[list[float], list[float]] = ([], [])
+    """The fused code on trial against the plain code (`fusion.Trial`); the one
+    kept runs alone and is the `source` of the functions in `shown`."""
+    trial = fusion.Trial()
     codes = (plain, fused)
     chosen: list[Any] = [None]
     clock = time.perf_counter
@@ -656,12 +652,12 @@ def _faster(plain: Callable[..., Any], fused: Callable[..., Any], shown: list[An
         pick = chosen[0]
         if pick is not None:
             return pick(*args)
-        i = int(len(times[1]) <= len(times[0]))  # the fused code first
+        i = trial.next()
         t = clock()
         out = codes[i](*args)
-        times[i].append(clock() - t)
-        if len(times[0]) >= _TRIALS and len(times[1]) >= _TRIALS:
-            pick = chosen[0] = fused if min(times[1]) < min(times[0]) else plain
+        won = trial.record(i, clock() - t)
+        if won is not None:
+            pick = chosen[0] = fused if won else plain
             for f in (run, *shown):
                 # a function attribute (mypy has no type for it), as compile_graph sets
                 f.source = pick.source  # type: ignore[attr-defined]
@@ -672,8 +668,6 @@ def _faster(plain: Callable[..., Any], fused: Callable[..., Any], shown: list[An
     return run
 
 
-# calls each of the plain and the fused code get before `_faster` keeps one
-_TRIALS = 3
 _GLOBAL = re.compile(r"\b[fkpc]\d+\b(?!=)|R\[\d+\]")
 _CODE: dict[str, Any] = {}  # canonical source of a chunk -> its compiled code
 
